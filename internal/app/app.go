@@ -1,0 +1,187 @@
+// Package app wires a running decoy: it opens the listeners named by the
+// settings, builds the TLS configuration (a local CA's certificate when none
+// is given), and starts the HTTP front door and the admin API over one
+// engine store and journal. The CLI and the embeddable package both start
+// decoy through it.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/admin"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/httpfront"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/pki"
+)
+
+// Version is decoy's version, set at build time with
+// -ldflags "-X github.com/decoy-dev/decoy/internal/app.Version=v1.2.3".
+var Version = "dev"
+
+// App is a running decoy.
+type App struct {
+	Store   *engine.Store
+	Journal *journal.Journal
+	// Addresses actually bound (nil when that listener is off).
+	HTTPAddr, HTTPSAddr, AdminAddr net.Addr
+	// CAPEM is the certificate of the CA that signed the TLS certificate,
+	// when decoy made it (nil when the user gave one).
+	CAPEM []byte
+
+	log      *slog.Logger
+	front    *httpfront.Server
+	adminSrv *http.Server
+	ready    atomic.Bool
+	wg       sync.WaitGroup
+	errc     chan error
+}
+
+// Start opens the listeners and serves store until Shutdown. On error
+// nothing is left running.
+func Start(s config.Settings, store *engine.Store, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &App{
+		Store:   store,
+		Journal: journal.New(s.JournalSize, int(s.JournalBodyBytes)),
+		log:     log,
+		errc:    make(chan error, 3),
+	}
+	var tlsConf *tls.Config
+	if s.HTTPS != "" {
+		var err error
+		tlsConf, a.CAPEM, err = tlsConfig(s)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var lns []net.Listener
+	closeAll := func() {
+		for _, l := range lns {
+			_ = l.Close()
+		}
+	}
+	listen := func(what, addr, flag string) (net.Listener, error) {
+		if addr == "" {
+			return nil, nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("cannot listen for %s on %s: %w (choose another address with --%s, or \"\" to turn it off)", what, addr, errors.Unwrap(err), flag)
+		}
+		lns = append(lns, ln)
+		return ln, nil
+	}
+	httpLn, err := listen("HTTP", s.HTTP, "http")
+	if err != nil {
+		return nil, err
+	}
+	httpsLn, err := listen("HTTPS", s.HTTPS, "https")
+	if err != nil {
+		return nil, err
+	}
+	adminLn, err := listen("the admin API", s.Admin, "admin")
+	if err != nil {
+		return nil, err
+	}
+
+	a.front = httpfront.New(httpfront.Options{
+		Engine:         store.Engine(),
+		Journal:        a.Journal,
+		Logger:         log,
+		MaxHeaderBytes: int(s.MaxHeaderBytes),
+		MaxBodyBytes:   s.MaxBodyBytes,
+		ReadTimeout:    s.ReadTimeout,
+		IdleTimeout:    s.IdleTimeout,
+		TLS:            tlsConf,
+	})
+	run := func(name string, f func() error) {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				log.Error("listener stopped", "listener", name, "err", err)
+				a.errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	if httpLn != nil {
+		a.HTTPAddr = httpLn.Addr()
+		run("http", func() error { return a.front.Serve(httpLn) })
+	}
+	if httpsLn != nil {
+		a.HTTPSAddr = httpsLn.Addr()
+		run("https", func() error { return a.front.ServeTLS(httpsLn) })
+	}
+	if adminLn != nil {
+		a.AdminAddr = adminLn.Addr()
+		a.adminSrv = &http.Server{
+			Handler: admin.New(admin.Options{
+				Store: store, Journal: a.Journal, Version: Version, Logger: log,
+				Ready: a.ready.Load,
+			}),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		}
+		run("admin", func() error { return a.adminSrv.Serve(adminLn) })
+	}
+	a.ready.Store(true)
+	return a, nil
+}
+
+// Err delivers the first error of a listener that stopped on its own.
+func (a *App) Err() <-chan error { return a.errc }
+
+// Shutdown stops accepting, lets requests in flight finish until ctx is
+// done, and closes everything.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.ready.Store(false)
+	err := a.front.Shutdown(ctx)
+	if a.adminSrv != nil {
+		if e := a.adminSrv.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	a.wg.Wait()
+	return err
+}
+
+func tlsConfig(s config.Settings) (*tls.Config, []byte, error) {
+	var cert tls.Certificate
+	var caPEM []byte
+	if s.TLSCert != "" {
+		c, err := pki.LoadKeyPair(s.TLSCert, s.TLSKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		cert = c
+	} else {
+		ca, err := pki.NewCA("decoy local CA")
+		if err != nil {
+			return nil, nil, fmt.Errorf("making a TLS certificate: %w", err)
+		}
+		c, err := ca.Issue(pki.DefaultHosts(), 365*24*time.Hour)
+		if err != nil {
+			return nil, nil, fmt.Errorf("making a TLS certificate: %w", err)
+		}
+		cert, caPEM = c, ca.CertPEM
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"h2", "http/1.1"},
+		MinVersion:   tls.VersionTLS12,
+	}, caPEM, nil
+}

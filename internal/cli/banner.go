@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/engine"
+)
+
+// printBanner shows what decoy serves, with curl lines to copy.
+func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
+	from := fmt.Sprintf("%d files", len(l.Files))
+	if isDemo {
+		from = "the built-in demo (give stub files or folders to serve your own)"
+	}
+	snap := a.Store.Engine().Snapshot()
+	fmt.Fprintf(w, "decoy %s: %d stubs from %s\n\n", app.Version, snap.Len(), from)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if a.HTTPAddr != nil {
+		fmt.Fprintf(tw, "  http\thttp://%s\tHTTP/1.1, h2c\n", hostPort(a.HTTPAddr))
+	}
+	if a.HTTPSAddr != nil {
+		fmt.Fprintf(tw, "  https\thttps://%s\tHTTP/2 and HTTP/1.1 (ALPN)\n", hostPort(a.HTTPSAddr))
+	}
+	if a.AdminAddr != nil {
+		fmt.Fprintf(tw, "  admin\thttp://%s\t/stubs /requests /health /openapi.json\n", hostPort(a.AdminAddr))
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+
+	stubs := snap.Stubs()
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  METHOD\tPATH\tSTATUS\tSTUB")
+	const maxRows = 20
+	for i, s := range stubs {
+		if i == maxRows {
+			fmt.Fprintf(tw, "  ...\t%d more: GET http://%s/stubs\t\t\n", len(stubs)-maxRows, hostPort(a.AdminAddr))
+			break
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", method(s), pathOf(s), statuses(s), s.ID)
+	}
+	_ = tw.Flush()
+
+	if a.HTTPAddr == nil && a.HTTPSAddr == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nTry:")
+	base := ""
+	if a.HTTPAddr != nil {
+		base = "http://" + hostPort(a.HTTPAddr)
+	}
+	n := 0
+	for _, s := range stubs {
+		if n == 5 || base == "" {
+			break
+		}
+		if line := curlLine(base, s); line != "" {
+			fmt.Fprintln(w, "  "+line)
+			n++
+		}
+	}
+	if a.HTTPAddr != nil && len(stubs) > 0 {
+		if p := examplePath(stubs[0]); p != "" {
+			fmt.Fprintf(w, "  curl -s --http2-prior-knowledge %s%s\n", base, p)
+		}
+	}
+	if a.HTTPSAddr != nil && len(stubs) > 0 {
+		if p := examplePath(stubs[0]); p != "" {
+			fmt.Fprintf(w, "  curl -sk --http2 https://%s%s    # certificate from decoy's local CA\n", hostPort(a.HTTPSAddr), p)
+		}
+	}
+	if a.AdminAddr != nil {
+		fmt.Fprintf(w, "  curl -s http://%s/requests?limit=5\n", hostPort(a.AdminAddr))
+	}
+	fmt.Fprintln(w)
+}
+
+// hostPort shows a bound address the way a user types it: the wildcard
+// address becomes localhost.
+func hostPort(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func method(s *engine.Stub) string {
+	m := strings.ToUpper(s.Spec.Request.Method)
+	if m == "" {
+		return "ANY"
+	}
+	return m
+}
+
+func pathOf(s *engine.Stub) string {
+	r := s.Spec.Request
+	switch {
+	case r.Path != "":
+		return r.Path
+	case r.PathPrefix != "":
+		return r.PathPrefix + "*"
+	case r.PathRegex != "":
+		return "~" + r.PathRegex
+	}
+	return "*"
+}
+
+func statuses(s *engine.Stub) string {
+	var l []string
+	for _, r := range s.Responses() {
+		st := fmt.Sprint(r.Status)
+		if len(l) == 0 || l[len(l)-1] != st {
+			l = append(l, st)
+		}
+	}
+	return strings.Join(l, ",")
+}
+
+var paramRe = regexp.MustCompile(`\{[^}/]+\}`)
+
+// examplePath is a concrete path the stub answers, or "" when there is no
+// obvious one.
+func examplePath(s *engine.Stub) string {
+	p := s.Spec.Request.Path
+	if p == "" {
+		return ""
+	}
+	return paramRe.ReplaceAllString(p, "42")
+}
+
+func curlLine(base string, s *engine.Stub) string {
+	p := examplePath(s)
+	if p == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("curl -s")
+	m := method(s)
+	switch m {
+	case "GET", "ANY":
+	case "HEAD":
+		b.WriteString(" -I")
+	default:
+		b.WriteString(" -X " + m)
+	}
+	for name, sm := range s.Spec.Request.Headers {
+		v := sm.Contains
+		if sm.Equals != nil {
+			v = *sm.Equals
+		}
+		if strings.EqualFold(name, "Content-Type") && v == "json" {
+			v = "application/json"
+		}
+		if v != "" {
+			fmt.Fprintf(&b, " -H '%s: %s'", name, v)
+		}
+	}
+	if m == "POST" || m == "PUT" || m == "PATCH" {
+		b.WriteString(" -d '{}'")
+	}
+	if ct := s.Responses()[0].ContentType; ct == "application/octet-stream" {
+		b.WriteString(" -o /dev/null -w '%{size_download} bytes\\n'")
+	}
+	fmt.Fprintf(&b, " '%s%s'", base, p)
+	return b.String()
+}

@@ -1,0 +1,278 @@
+// Package cli is decoy's command line: `decoy serve`, `decoy check` and
+// `decoy version`. Main takes its arguments, environment and output streams
+// as parameters so tests drive it exactly as a user would.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/demo"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitRuntime  = 1 // could not run (a port in use, ...)
+	ExitBadInput = 2 // bad flags, settings or stub files
+)
+
+// Env is how the CLI reads its environment.
+type Env struct {
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+	// OnReady, when set, is called once decoy serves (tests use it to learn
+	// the bound addresses).
+	OnReady func(*app.App)
+}
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func fail(code int, err error) error { return &exitError{code, err} }
+
+// Main runs decoy with args (without the program name) until ctx is done
+// or the command ends, and returns the exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if len(args) == 0 || (strings.HasPrefix(args[0], "-") && !isHelpOrVersion(args[0])) {
+		args = append([]string{"serve"}, args...)
+	}
+	root := newRoot(ctx, env)
+	root.SetArgs(args)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		fmt.Fprintln(env.Stderr, "decoy:", indent(ee.err.Error()))
+		return ee.code
+	}
+	// Cobra's own errors: unknown command or flag, wrong arguments.
+	fmt.Fprintln(env.Stderr, "decoy:", err)
+	fmt.Fprintln(env.Stderr, "Run 'decoy --help' for usage.")
+	return ExitBadInput
+}
+
+func isHelpOrVersion(a string) bool {
+	return a == "-h" || a == "--help" || a == "--version"
+}
+
+func indent(s string) string {
+	if !strings.Contains(s, "\n") {
+		return s
+	}
+	return "\n  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func newRoot(ctx context.Context, env Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "decoy",
+		Short: "decoy is a fast, deterministic mock API server for client performance tests",
+		Long: `decoy stands in for the backends a client talks to, so that what a
+performance test measures belongs to the client alone: it answers from stubs
+rendered in memory at start, adds exactly the latency it is told to, and is
+never the bottleneck.
+
+Run with no arguments to serve the built-in demo API on :8080 (HTTP/1.1, h2c),
+:8443 (TLS, HTTP/2) and the admin API on 127.0.0.1:9901.`,
+		Version:       app.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(newServe(ctx, env), newCheck(env), newVersion(env))
+	return root
+}
+
+func newVersion(env Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print decoy's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(env.Stdout, "decoy", app.Version)
+			return nil
+		},
+	}
+}
+
+// addSettingFlags registers one flag per setting (but files, which are
+// arguments) and --config.
+func addSettingFlags(fs *pflag.FlagSet) *string {
+	cfg := fs.String("config", "", "config file (YAML or JSON) with any of these settings; env DECOY_CONFIG")
+	for _, t := range config.Table {
+		if t.Name == "files" {
+			continue
+		}
+		help := fmt.Sprintf("%s (env %s)", t.Help, t.Env())
+		if t.Kind == "bool" {
+			fs.Bool(t.Name, t.Default == "true", help)
+			continue
+		}
+		fs.String(t.Name, t.Default, help)
+	}
+	return cfg
+}
+
+// resolve turns flags, environment and config file into settings.
+func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Settings, error) {
+	if cfg == "" {
+		cfg = env.Getenv("DECOY_CONFIG")
+	}
+	flags := map[string]string{}
+	fs.Visit(func(f *pflag.Flag) {
+		if f.Name != "config" {
+			flags[f.Name] = f.Value.String()
+		}
+	})
+	s, err := config.Resolve(cfg, env.Getenv, flags)
+	if err != nil {
+		return s, err
+	}
+	if len(args) > 0 {
+		s.Files = args
+	}
+	return s, nil
+}
+
+// load reads the stub files, or the demo when there are none, and compiles
+// them into a store. Problems come back with file:line.
+func load(files []string) (*engine.Store, *config.Loaded, error) {
+	var l *config.Loaded
+	var err error
+	if len(files) == 0 {
+		l, err = demo.Load()
+	} else {
+		l, err = config.LoadStubs(files)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := engine.NewStore(l.Sources)
+	if err != nil {
+		var errs engine.Errors
+		if errors.As(err, &errs) {
+			return nil, nil, l.Locate(errs)
+		}
+		return nil, nil, err
+	}
+	return store, l, nil
+}
+
+func newCheck(env Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check FILE|FOLDER...",
+		Short: "Check stub files without serving them; exit 0 when valid, 2 otherwise",
+		Long: `Check reads stub files and folders exactly as serve does and reports every
+problem with file:line, without opening any port. It exits 0 when all is
+valid and 2 otherwise, so it fits in CI.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, l, err := load(args)
+			if err != nil {
+				return fail(ExitBadInput, err)
+			}
+			fmt.Fprintf(env.Stdout, "ok: %d stubs in %d files\n", len(l.Sources), len(l.Files))
+			return nil
+		},
+	}
+}
+
+func newServe(ctx context.Context, env Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve [FILE|FOLDER...]",
+		Short: "Serve stubs from files and folders (the built-in demo when none are given)",
+		Long: `Serve answers HTTP/1.1, h2c and TLS (HTTP/2 and HTTP/1.1 by ALPN) requests
+from stub files (YAML or JSON; folders are read recursively). With no files
+it serves the built-in demo API.
+
+Every setting can be given as a flag, as DECOY_<NAME> in the environment, or
+in a config file (--config decoy.yaml, keys named like the flags); flags win
+over the environment, which wins over the file.`,
+		Example: `  decoy serve                                  # the built-in demo
+  decoy serve stubs/ extra.yaml                # your stubs
+  decoy serve --http 127.0.0.1:9000 --https "" stubs/
+  DECOY_JOURNAL_SIZE=0 decoy serve stubs/      # no journal, for pure load tests`,
+	}
+	cfg := addSettingFlags(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		s, err := resolve(cmd.Flags(), *cfg, args, env)
+		if err != nil {
+			return fail(ExitBadInput, err)
+		}
+		log := newLogger(s, env.Stderr)
+		store, l, err := load(s.Files)
+		if err != nil {
+			return fail(ExitBadInput, err)
+		}
+		a, err := app.Start(s, store, log)
+		if err != nil {
+			return fail(ExitRuntime, err)
+		}
+		log.Info("decoy serving", "version", app.Version, "stubs", len(l.Sources),
+			"http", addr(a.HTTPAddr), "https", addr(a.HTTPSAddr), "admin", addr(a.AdminAddr))
+		if !s.Quiet {
+			printBanner(env.Stdout, a, l, len(s.Files) == 0)
+		}
+		if env.OnReady != nil {
+			env.OnReady(a)
+		}
+		var runErr error
+		select {
+		case <-ctx.Done():
+		case runErr = <-a.Err():
+		}
+		log.Info("decoy shutting down", "timeout", s.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+		defer cancel()
+		if err := a.Shutdown(sctx); err != nil {
+			log.Warn("shutdown did not finish in time; connections were closed", "err", err)
+		}
+		if runErr != nil {
+			return fail(ExitRuntime, runErr)
+		}
+		return nil
+	}
+	return cmd
+}
+
+func newLogger(s config.Settings, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(s.LogLevel))
+	o := &slog.HandlerOptions{Level: level}
+	if s.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+func addr(a interface{ String() string }) string {
+	if a == nil || a == (interface{ String() string })(nil) {
+		return "off"
+	}
+	return a.String()
+}
+
+var _ = time.Second

@@ -1,0 +1,294 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/stub"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Settings is every setting of `decoy serve`.
+type Settings struct {
+	HTTP             string
+	HTTPS            string
+	Admin            string
+	TLSCert          string
+	TLSKey           string
+	MaxHeaderBytes   int64
+	MaxBodyBytes     int64
+	ReadTimeout      time.Duration
+	IdleTimeout      time.Duration
+	ShutdownTimeout  time.Duration
+	JournalSize      int
+	JournalBodyBytes int64
+	LogLevel         string
+	LogFormat        string
+	Quiet            bool
+	// Files are stub files and folders to serve.
+	Files []string
+}
+
+// Setting describes one setting: its name (the flag, the config-file key,
+// and DECOY_<NAME> in the environment), its kind and default, and how to
+// set it from text.
+type Setting struct {
+	Name    string
+	Kind    string // string, bool, int, bytes, duration, list
+	Default string
+	Help    string
+	set     func(*Settings, string) error
+}
+
+// Env is the environment variable of the setting.
+func (s Setting) Env() string {
+	return "DECOY_" + strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
+}
+
+// Set applies the text value v to st.
+func (s Setting) Set(st *Settings, v string) error {
+	if err := s.set(st, v); err != nil {
+		return fmt.Errorf("%s: %w", s.Name, err)
+	}
+	return nil
+}
+
+func str(f func(*Settings) *string) func(*Settings, string) error {
+	return func(s *Settings, v string) error { *f(s) = v; return nil }
+}
+
+func bytesOf(f func(*Settings) *int64) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		n, err := stub.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		*f(s) = n
+		return nil
+	}
+}
+
+func dur(f func(*Settings) *time.Duration) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration (examples: 500ms, 10s, 2m)", v)
+		}
+		*f(s) = d
+		return nil
+	}
+}
+
+func oneOf(f func(*Settings) *string, allowed ...string) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		v = strings.ToLower(strings.TrimSpace(v))
+		for _, a := range allowed {
+			if v == a {
+				*f(s) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("%q: want one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+// Table lists every setting, in the order --help shows them.
+var Table = []Setting{
+	{Name: "http", Kind: "string", Default: ":8080", Help: "address for HTTP/1.1 and h2c (empty: off)",
+		set: str(func(s *Settings) *string { return &s.HTTP })},
+	{Name: "https", Kind: "string", Default: ":8443", Help: "address for TLS: HTTP/2 and HTTP/1.1 by ALPN (empty: off)",
+		set: str(func(s *Settings) *string { return &s.HTTPS })},
+	{Name: "admin", Kind: "string", Default: "127.0.0.1:9901", Help: "address of the admin API (empty: off)",
+		set: str(func(s *Settings) *string { return &s.Admin })},
+	{Name: "tls-cert", Kind: "string", Help: "PEM certificate for the TLS listener (default: one made at start by a local CA)",
+		set: str(func(s *Settings) *string { return &s.TLSCert })},
+	{Name: "tls-key", Kind: "string", Help: "PEM private key for --tls-cert",
+		set: str(func(s *Settings) *string { return &s.TLSKey })},
+	{Name: "max-header-bytes", Kind: "bytes", Default: "8KiB", Help: "largest request line + headers (431 beyond)",
+		set: bytesOf(func(s *Settings) *int64 { return &s.MaxHeaderBytes })},
+	{Name: "max-body-bytes", Kind: "bytes", Default: "64MiB", Help: "largest request body (413 beyond)",
+		set: bytesOf(func(s *Settings) *int64 { return &s.MaxBodyBytes })},
+	{Name: "read-timeout", Kind: "duration", Default: "60s", Help: "time allowed to receive one request",
+		set: dur(func(s *Settings) *time.Duration { return &s.ReadTimeout })},
+	{Name: "idle-timeout", Kind: "duration", Default: "120s", Help: "how long a kept-alive connection may wait for its next request",
+		set: dur(func(s *Settings) *time.Duration { return &s.IdleTimeout })},
+	{Name: "shutdown-timeout", Kind: "duration", Default: "10s", Help: "on SIGTERM/SIGINT, how long requests in flight may take to finish",
+		set: dur(func(s *Settings) *time.Duration { return &s.ShutdownTimeout })},
+	{Name: "journal-size", Kind: "int", Default: "10000", Help: "requests kept in the journal (0: off)",
+		set: func(s *Settings, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 {
+				return fmt.Errorf("%q is not a count (0 or more)", v)
+			}
+			s.JournalSize = n
+			return nil
+		}},
+	{Name: "journal-body-bytes", Kind: "bytes", Default: "1KiB", Help: "bytes of each request body kept in the journal",
+		set: bytesOf(func(s *Settings) *int64 { return &s.JournalBodyBytes })},
+	{Name: "log-level", Kind: "string", Default: "info", Help: "debug, info, warn or error",
+		set: oneOf(func(s *Settings) *string { return &s.LogLevel }, "debug", "info", "warn", "error")},
+	{Name: "log-format", Kind: "string", Default: "text", Help: "text or json",
+		set: oneOf(func(s *Settings) *string { return &s.LogFormat }, "text", "json")},
+	{Name: "quiet", Kind: "bool", Default: "false", Help: "do not print the table of routes at start",
+		set: func(s *Settings, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q: want true or false", v)
+			}
+			s.Quiet = b
+			return nil
+		}},
+	{Name: "files", Kind: "list", Help: "stub files and folders (comma-separated in the environment; arguments replace it)",
+		set: func(s *Settings, v string) error {
+			s.Files = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					s.Files = append(s.Files, f)
+				}
+			}
+			return nil
+		}},
+}
+
+// Lookup finds a setting by name.
+func Lookup(name string) (Setting, bool) {
+	for _, s := range Table {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
+
+// Defaults returns the settings with every default applied.
+func Defaults() Settings {
+	var s Settings
+	for _, t := range Table {
+		_ = t.set(&s, t.Default)
+	}
+	return s
+}
+
+// Resolve builds settings from defaults, then the config file (when
+// configFile is not empty), then DECOY_* variables from getenv, then flags
+// (name → text, only those given on the command line). Every problem is
+// reported.
+func Resolve(configFile string, getenv func(string) string, flags map[string]string) (Settings, error) {
+	s := Defaults()
+	var probs Problems
+	if configFile != "" {
+		probs = append(probs, applyFile(&s, configFile)...)
+	}
+	for _, t := range Table {
+		if v := getenv(t.Env()); v != "" {
+			if err := t.Set(&s, v); err != nil {
+				probs = append(probs, Problem{File: "environment " + t.Env(), Msg: err.Error()})
+			}
+		}
+	}
+	names := make([]string, 0, len(flags))
+	for n := range flags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t, ok := Lookup(n)
+		if !ok {
+			probs = append(probs, Problem{File: "flag --" + n, Msg: "unknown setting"})
+			continue
+		}
+		if err := t.Set(&s, flags[n]); err != nil {
+			probs = append(probs, Problem{File: "flag --" + n, Msg: err.Error()})
+		}
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and tls-key go together: give both or neither"})
+	}
+	if len(probs) > 0 {
+		return s, probs
+	}
+	return s, nil
+}
+
+// applyFile reads a YAML or JSON config file: a mapping of setting names to
+// values; "files" may be a list, resolved relative to the config file.
+func applyFile(s *Settings, name string) Problems {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return Problems{{File: name, Msg: describeOpenErr(err)}}
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return Problems{yamlProblem(name, err)}
+	}
+	var probs Problems
+	dir := filepath.Dir(name)
+	for _, doc := range f.Docs {
+		body := unwrap(doc.Body)
+		if body == nil {
+			continue
+		}
+		m, ok := body.(*ast.MappingNode)
+		if !ok {
+			return Problems{{File: name, Line: line(body), Msg: "a config file is a mapping of setting names to values"}}
+		}
+		for _, mv := range m.Values {
+			key := keyString(mv)
+			t, ok := Lookup(key)
+			if !ok {
+				probs = append(probs, Problem{File: name, Line: line(mv.Key), Field: key, Msg: "unknown setting; see `decoy serve --help`"})
+				continue
+			}
+			val := unwrap(mv.Value)
+			if key == "files" {
+				var files []string
+				switch v := val.(type) {
+				case *ast.SequenceNode:
+					for _, e := range v.Values {
+						files = append(files, scalarText(e))
+					}
+				default:
+					files = strings.Split(scalarText(val), ",")
+				}
+				s.Files = nil
+				for _, fl := range files {
+					if fl = strings.TrimSpace(fl); fl != "" {
+						if !filepath.IsAbs(fl) {
+							fl = filepath.Join(dir, fl)
+						}
+						s.Files = append(s.Files, fl)
+					}
+				}
+				continue
+			}
+			if _, isScalar := val.(ast.ScalarNode); !isScalar && val != nil {
+				probs = append(probs, Problem{File: name, Line: line(mv.Value), Field: key, Msg: "must be a single value"})
+				continue
+			}
+			if err := t.set(s, scalarText(val)); err != nil {
+				probs = append(probs, Problem{File: name, Line: line(mv.Value), Field: key, Msg: err.Error()})
+			}
+		}
+	}
+	return probs
+}
+
+func scalarText(n ast.Node) string {
+	if n == nil {
+		return ""
+	}
+	if sc, ok := n.(ast.ScalarNode); ok {
+		v := sc.GetValue()
+		if v == nil {
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
+	return n.String()
+}

@@ -1,0 +1,371 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/stub"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Loaded is a set of stubs read from files, with what is needed to point
+// compile errors back at their lines.
+type Loaded struct {
+	Sources []engine.Source
+	Files   []string // the files read, in order
+	where   []place  // parallel to Sources
+}
+
+type place struct {
+	file string
+	node ast.Node // the stub's mapping node
+	path string   // its YAML path, for messages: "stubs[2]", "[0]", ""
+}
+
+// MaxStubFile is the largest stub file decoy reads.
+const MaxStubFile = 64 << 20
+
+// LoadStubs reads stub files and folders. Folders are walked in lexical
+// order; inside them, YAML and JSON files that do not hold stubs (such as
+// body files) are skipped. Every problem in every file is reported.
+func LoadStubs(paths []string) (*Loaded, error) {
+	l := &Loaded{}
+	var probs Problems
+	used := map[string]bool{}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			probs = append(probs, Problem{File: p, Msg: describeOpenErr(err)})
+			continue
+		}
+		if !info.IsDir() {
+			probs = append(probs, l.loadFile(p, true, used)...)
+			continue
+		}
+		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+			if err != nil {
+				probs = append(probs, Problem{File: name, Msg: describeOpenErr(err)})
+				return nil
+			}
+			base := d.Name()
+			if name != p && strings.HasPrefix(base, ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !isStubExt(base) {
+				return nil
+			}
+			probs = append(probs, l.loadFile(name, false, used)...)
+			return nil
+		})
+		if err != nil {
+			probs = append(probs, Problem{File: p, Msg: err.Error()})
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return l, nil
+}
+
+// LoadStubBytes reads stubs from data as if it were the named file.
+func LoadStubBytes(name string, data []byte) (*Loaded, error) {
+	l := &Loaded{}
+	if probs := l.loadData(name, data, true, map[string]bool{}); len(probs) > 0 {
+		return nil, probs
+	}
+	return l, nil
+}
+
+func isStubExt(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+func describeOpenErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return "no such file or folder"
+	}
+	return err.Error()
+}
+
+func (l *Loaded) loadFile(name string, explicit bool, used map[string]bool) Problems {
+	f, err := os.Open(name)
+	if err != nil {
+		return Problems{{File: name, Msg: describeOpenErr(err)}}
+	}
+	defer f.Close()
+	data := make([]byte, 0, 4096)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := f.Read(buf)
+		data = append(data, buf[:n]...)
+		if len(data) > MaxStubFile {
+			return Problems{{File: name, Msg: fmt.Sprintf("larger than %d MiB; put large bodies in a bodyFile", MaxStubFile>>20)}}
+		}
+		if err != nil {
+			break
+		}
+	}
+	return l.loadData(name, data, explicit, used)
+}
+
+func (l *Loaded) loadData(name string, data []byte, explicit bool, used map[string]bool) Problems {
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return Problems{yamlProblem(name, err)}
+	}
+	var probs Problems
+	type item struct {
+		node ast.Node
+		path string
+	}
+	var items []item
+	for _, doc := range file.Docs {
+		body := unwrap(doc.Body)
+		if body == nil {
+			continue
+		}
+		switch n := body.(type) {
+		case *ast.SequenceNode:
+			if !explicit && !looksLikeStubs(n) {
+				continue
+			}
+			for i, v := range n.Values {
+				items = append(items, item{v, "[" + strconv.Itoa(i) + "]"})
+			}
+		case *ast.MappingNode:
+			if sl := child(n, "stubs"); sl != nil {
+				for _, k := range keys(n) {
+					if k != "stubs" {
+						probs = append(probs, Problem{File: name, Line: line(keyNode(n, k)), Msg: fmt.Sprintf("unknown field %q: a stub file holds a list of stubs, {stubs: [...]}, or one stub", k)})
+					}
+				}
+				seq, ok := unwrap(sl).(*ast.SequenceNode)
+				if !ok {
+					probs = append(probs, Problem{File: name, Line: line(sl), Field: "stubs", Msg: "must be a list of stubs"})
+					continue
+				}
+				for i, v := range seq.Values {
+					items = append(items, item{v, "stubs[" + strconv.Itoa(i) + "]"})
+				}
+			} else if child(n, "request") != nil || child(n, "response") != nil || child(n, "responses") != nil || explicit {
+				items = append(items, item{n, ""})
+			}
+		default:
+			if explicit {
+				probs = append(probs, Problem{File: name, Line: line(body), Msg: "a stub file holds a list of stubs, {stubs: [...]}, or one stub"})
+			}
+		}
+	}
+	if explicit && len(items) == 0 && len(probs) == 0 {
+		probs = append(probs, Problem{File: name, Msg: "holds no stubs"})
+	}
+	base := idBase(name)
+	dir := filepath.Dir(name)
+	for i, it := range items {
+		var s stub.Stub
+		if _, ok := unwrap(it.node).(*ast.MappingNode); !ok {
+			probs = append(probs, Problem{File: name, Line: line(it.node), Field: it.path, Msg: "a stub is a mapping with request and response"})
+			continue
+		}
+		if err := yaml.NodeToValue(it.node, &s, yaml.DisallowUnknownField()); err != nil {
+			p := yamlProblem(name, err)
+			p.Field = it.path
+			probs = append(probs, p)
+			continue
+		}
+		if s.ID == "" {
+			s.ID = uniqueID(fmt.Sprintf("%s-%d", base, i+1), used)
+		} else {
+			used[s.ID] = true
+		}
+		l.Sources = append(l.Sources, engine.Source{Stub: s, Origin: fmt.Sprintf("%s:%d", name, line(it.node)), Dir: dir})
+		l.where = append(l.where, place{file: name, node: it.node, path: it.path})
+	}
+	l.Files = append(l.Files, name)
+	return probs
+}
+
+func looksLikeStubs(n *ast.SequenceNode) bool {
+	if len(n.Values) == 0 {
+		return false
+	}
+	m, ok := unwrap(n.Values[0]).(*ast.MappingNode)
+	return ok && (child(m, "request") != nil || child(m, "response") != nil || child(m, "responses") != nil)
+}
+
+var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func idBase(name string) string {
+	b := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	b = idUnsafe.ReplaceAllString(b, "-")
+	if b == "" {
+		b = "stub"
+	}
+	return b
+}
+
+func uniqueID(id string, used map[string]bool) string {
+	out := id
+	for n := 2; used[out]; n++ {
+		out = id + "-" + strconv.Itoa(n)
+	}
+	used[out] = true
+	return out
+}
+
+// Locate turns compile errors for l's sources into problems with file:line.
+func (l *Loaded) Locate(errs engine.Errors) Problems {
+	out := make(Problems, 0, len(errs))
+	for _, e := range errs {
+		if e.Index < 0 || e.Index >= len(l.where) {
+			out = append(out, Problem{File: e.Origin, Field: e.Field, Msg: e.Msg})
+			continue
+		}
+		w := l.where[e.Index]
+		n := find(w.node, e.Field)
+		out = append(out, Problem{File: w.file, Line: line(n), Field: stub.Join(w.path, e.Field), Msg: e.Msg})
+	}
+	return out
+}
+
+// find follows a field path ("request.headers.X-Id.regex",
+// "responses[1].status") from n and returns the deepest node it reaches.
+func find(n ast.Node, field string) ast.Node {
+	cur := n
+	for _, part := range splitField(field) {
+		idx := -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+			part = part[:i]
+		}
+		if part != "" {
+			m, ok := unwrap(cur).(*ast.MappingNode)
+			if !ok {
+				return cur
+			}
+			v := childFold(m, part)
+			if v == nil {
+				return cur
+			}
+			cur = v
+		}
+		if idx >= 0 {
+			s, ok := unwrap(cur).(*ast.SequenceNode)
+			if !ok || idx >= len(s.Values) {
+				return cur
+			}
+			cur = s.Values[idx]
+		}
+	}
+	return cur
+}
+
+// splitField splits on dots, keeping dotted names (header names) whole where
+// the next part is not a known field: good enough for pointing at a line.
+func splitField(f string) []string {
+	if f == "" {
+		return nil
+	}
+	return strings.Split(f, ".")
+}
+
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.DocumentNode:
+			n = v.Body
+		default:
+			return n
+		}
+	}
+}
+
+func keyString(mv *ast.MappingValueNode) string {
+	k := mv.Key
+	if s, ok := k.(ast.ScalarNode); ok {
+		return fmt.Sprint(s.GetValue())
+	}
+	return k.String()
+}
+
+func keys(m *ast.MappingNode) []string {
+	out := make([]string, 0, len(m.Values))
+	for _, mv := range m.Values {
+		out = append(out, keyString(mv))
+	}
+	return out
+}
+
+func child(m *ast.MappingNode, key string) ast.Node {
+	for _, mv := range m.Values {
+		if keyString(mv) == key {
+			return mv.Value
+		}
+	}
+	return nil
+}
+
+func childFold(m *ast.MappingNode, key string) ast.Node {
+	if v := child(m, key); v != nil {
+		return v
+	}
+	for _, mv := range m.Values {
+		if strings.EqualFold(keyString(mv), key) {
+			return mv.Value
+		}
+	}
+	return nil
+}
+
+func keyNode(m *ast.MappingNode, key string) ast.Node {
+	for _, mv := range m.Values {
+		if keyString(mv) == key {
+			return mv.Key
+		}
+	}
+	return m
+}
+
+func line(n ast.Node) int {
+	if n == nil || n.GetToken() == nil {
+		return 0
+	}
+	return n.GetToken().Position.Line
+}
+
+// yamlProblem converts a go-yaml error into a Problem with its position.
+func yamlProblem(file string, err error) Problem {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		p := Problem{File: file, Msg: ye.GetMessage()}
+		if tk := ye.GetToken(); tk != nil {
+			p.Line, p.Col = tk.Position.Line, tk.Position.Column
+		}
+		return p
+	}
+	return Problem{File: file, Msg: err.Error()}
+}

@@ -1,0 +1,55 @@
+// Package engine owns decoy's protocol-neutral core: it compiles stubs into
+// an immutable Snapshot (route table, matchers, pre-rendered responses),
+// holds the current snapshot behind an atomic pointer, and answers a Request
+// from any front door with the Stub that matches and the Response to send.
+// It knows nothing about sockets or wire formats.
+package engine
+
+import (
+	"sync/atomic"
+)
+
+// Fields gives a matcher access to the parts of a request that only some
+// stubs look at. Front doors implement it over their own request types so
+// nothing is copied unless a matcher asks for it.
+type Fields interface {
+	// Header returns the first value of the named header (case-insensitive).
+	Header(name string) (string, bool)
+	// Query returns the first value of the named query parameter.
+	Query(name string) (string, bool)
+	// Cookie returns the value of the named cookie.
+	Cookie(name string) (string, bool)
+}
+
+// Request is what a front door hands the engine. Strings may alias the front
+// door's buffers: the engine keeps nothing past the call.
+type Request struct {
+	Proto  string // "HTTP/1.1", "HTTP/2", ...
+	Method string
+	Path   string // decoded path, without the query
+	Body   []byte
+	Fields Fields
+}
+
+// Engine holds the snapshot in use. Readers never block; writers swap a new
+// snapshot in whole.
+type Engine struct {
+	snap atomic.Pointer[Snapshot]
+}
+
+// New returns an engine serving s.
+func New(s *Snapshot) *Engine {
+	e := &Engine{}
+	e.snap.Store(s)
+	return e
+}
+
+// Snapshot returns the snapshot in use.
+func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
+
+// Swap installs s and returns the snapshot it replaced.
+func (e *Engine) Swap(s *Snapshot) *Snapshot { return e.snap.Swap(s) }
+
+// Match finds the stub for r in the current snapshot. It returns nil when
+// no stub matches.
+func (e *Engine) Match(r *Request) *Stub { return e.snap.Load().Match(r) }

@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Miss says why one stub did not answer a request.
+type Miss struct {
+	Stub    string   `json:"stub"`
+	Origin  string   `json:"origin,omitempty"`
+	Reasons []string `json:"reasons"`
+	score   int
+}
+
+// Explain returns up to n stubs closest to matching r, each with the
+// reasons it did not. It is meant for the no-match path only: it looks at
+// every stub.
+func (s *Snapshot) Explain(r *Request, n int) []Miss {
+	misses := make([]Miss, 0, len(s.stubs))
+	for _, st := range s.stubs {
+		m := st.explain(r)
+		if len(m.Reasons) > 0 {
+			misses = append(misses, m)
+		}
+	}
+	sort.SliceStable(misses, func(a, b int) bool { return misses[a].score < misses[b].score })
+	if len(misses) > n {
+		misses = misses[:n]
+	}
+	return misses
+}
+
+func (s *Stub) explain(r *Request) Miss {
+	m := Miss{Stub: s.ID, Origin: s.Origin}
+	if !s.matchPath(r.Path) {
+		m.score += 8
+		m.Reasons = append(m.Reasons, "path "+s.describePath()+" does not match "+r.Path)
+	}
+	if !s.matchMethod(r.Method) {
+		m.score += 4
+		m.Reasons = append(m.Reasons, fmt.Sprintf("method is %s, want %s", r.Method, s.method))
+	}
+	for _, q := range s.query {
+		if v, ok := r.Fields.Query(q.name); !q.m.Match(v, ok) {
+			m.score++
+			m.Reasons = append(m.Reasons, "query parameter "+q.name+" "+q.m.Why(v, ok))
+		}
+	}
+	for _, h := range s.headers {
+		if v, ok := r.Fields.Header(h.name); !h.m.Match(v, ok) {
+			m.score++
+			m.Reasons = append(m.Reasons, "header "+h.name+" "+h.m.Why(v, ok))
+		}
+	}
+	for _, c := range s.cookies {
+		if v, ok := r.Fields.Cookie(c.name); !c.m.Match(v, ok) {
+			m.score++
+			m.Reasons = append(m.Reasons, "cookie "+c.name+" "+c.m.Why(v, ok))
+		}
+	}
+	if s.body != nil {
+		if why := s.body.Why(r.Body); why != "" {
+			m.score++
+			m.Reasons = append(m.Reasons, why)
+		}
+	}
+	return m
+}
+
+func (s *Stub) describePath() string {
+	switch s.pathKind {
+	case kindExact:
+		return s.path
+	case kindTemplate:
+		return s.Spec.Request.Path
+	case kindRegex:
+		if s.Spec.Request.PathRegex != "" {
+			return "/" + s.pathRe.String() + "/"
+		}
+		return s.Spec.Request.Path
+	case kindPrefix:
+		return strings.TrimSuffix(s.path, "*") + "*"
+	}
+	return "*"
+}

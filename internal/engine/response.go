@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// Header is one pre-rendered response header, as text and as bytes so
+// that front doors can write it without converting.
+type Header struct {
+	Name, Value   string
+	NameB, ValueB []byte
+}
+
+// Response is a stub's answer, rendered at load: nothing in it is computed
+// per request.
+type Response struct {
+	Status      int
+	Headers     []Header // canonical names, in a stable order; no Content-Type or Content-Length
+	ContentType string   // "" when the response has none
+	// ContentTypeB is ContentType as bytes.
+	ContentTypeB []byte
+	Body         []byte
+	Delay        time.Duration
+}
+
+// MaxGenerated is the largest body "generate" makes at load.
+const MaxGenerated = 1 << 30
+
+func compileResponse(r stub.Response, dir string, field string) (*Response, []stub.FieldError) {
+	var errs []stub.FieldError
+	fail := func(f, msg string) { errs = append(errs, stub.FieldError{Field: stub.Join(field, f), Msg: msg}) }
+	out := &Response{Status: r.Status, Delay: r.Delay.D()}
+	if out.Status == 0 {
+		out.Status = http.StatusOK
+	}
+	if out.Status < 100 || out.Status > 999 {
+		fail("status", fmt.Sprintf("%d is not an HTTP status (100-999)", r.Status))
+	}
+	sources := 0
+	for _, set := range []bool{!r.Body.IsZero(), r.BodyFile != "", r.BodyBase64 != "", r.Generate != nil} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		fail("body", "give only one of body, bodyFile, bodyBase64, generate")
+	}
+	contentType := ""
+	switch {
+	case !r.Body.IsZero():
+		if s, ok := r.Body.String(); ok {
+			out.Body = []byte(s)
+			contentType = "text/plain; charset=utf-8"
+		} else {
+			out.Body = r.Body.JSON()
+			contentType = "application/json"
+		}
+	case r.BodyFile != "":
+		name := r.BodyFile
+		if !filepath.IsAbs(name) && dir != "" {
+			name = filepath.Join(dir, name)
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			fail("bodyFile", fmt.Sprintf("cannot read %s: %v", name, unwrapPathErr(err)))
+		}
+		out.Body = b
+		contentType = mime.TypeByExtension(filepath.Ext(name))
+		if contentType == "" {
+			contentType = http.DetectContentType(b)
+		}
+	case r.BodyBase64 != "":
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.BodyBase64))
+		if err != nil {
+			fail("bodyBase64", "not valid base64: "+err.Error())
+		}
+		out.Body = b
+		contentType = "application/octet-stream"
+	case r.Generate != nil:
+		b, err := generate(*r.Generate)
+		if err != nil {
+			fail("generate", err.Error())
+		}
+		out.Body = b
+		contentType = "application/octet-stream"
+		if r.Generate.Pattern == "text" {
+			contentType = "text/plain; charset=utf-8"
+		}
+	}
+	names := make([]string, 0, len(r.Headers))
+	for k := range r.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !validHeaderName(k) {
+			fail("headers."+k, "not a valid header name")
+			continue
+		}
+		ck := http.CanonicalHeaderKey(k)
+		for _, v := range r.Headers[k] {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				fail("headers."+k, "a header value cannot hold CR, LF or NUL")
+				continue
+			}
+			switch ck {
+			case "Content-Type":
+				contentType = v
+				continue
+			case "Content-Length", "Transfer-Encoding", "Connection":
+				fail("headers."+k, ck+" is set by decoy")
+				continue
+			}
+			out.Headers = append(out.Headers, Header{Name: ck, Value: v, NameB: []byte(ck), ValueB: []byte(v)})
+		}
+	}
+	out.ContentType, out.ContentTypeB = contentType, []byte(contentType)
+	return out, errs
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// generate makes a deterministic body.
+func generate(g stub.Generate) ([]byte, error) {
+	if g.Size < 0 || g.Size > MaxGenerated {
+		return nil, fmt.Errorf("size must be between 0 and %d bytes", MaxGenerated)
+	}
+	b := make([]byte, g.Size)
+	switch g.Pattern {
+	case "", "random":
+		rng := rand.New(rand.NewPCG(g.Seed, 0x6465636f79)) // "decoy"
+		for i := 0; i < len(b); i += 8 {
+			v := rng.Uint64()
+			for j := 0; j < 8 && i+j < len(b); j++ {
+				b[i+j] = byte(v >> (8 * j))
+			}
+		}
+	case "zeros":
+	case "text":
+		const line = "decoy generated text: the quick brown fox jumps over the lazy dog 0123456789\n"
+		for i := range b {
+			b[i] = line[(i+int(g.Seed))%len(line)]
+		}
+	default:
+		return nil, fmt.Errorf("pattern %q: want random, zeros or text", g.Pattern)
+	}
+	return b, nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// StatusText is the reason phrase for code, or "Status N" when unknown.
+func StatusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return t
+	}
+	return "Status " + strconv.Itoa(code)
+}

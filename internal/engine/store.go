@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// ErrNotFound is returned for a stub ID the store does not hold.
+var ErrNotFound = errors.New("no stub with that id")
+
+// Store owns the set of stub sources behind an Engine: the stubs loaded
+// from files (the base) plus changes made at runtime. Every change compiles
+// the whole new set first; an invalid change returns its errors and leaves
+// the running snapshot untouched. Changes are serialized; readers of the
+// engine never wait.
+type Store struct {
+	mu      sync.Mutex
+	eng     *Engine
+	base    []Source
+	cur     []Source
+	nextID  int
+	version uint64
+}
+
+// NewStore compiles base and returns a store serving it.
+func NewStore(base []Source) (*Store, error) {
+	snap, errs := Compile(base)
+	if errs != nil {
+		return nil, errs
+	}
+	return &Store{eng: New(snap), base: clone(base), cur: clone(base), version: 1}, nil
+}
+
+// Engine returns the engine the store feeds.
+func (st *Store) Engine() *Engine { return st.eng }
+
+// Version counts the snapshots the store has installed, starting at 1.
+func (st *Store) Version() uint64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.version
+}
+
+// List returns the current sources, in load order.
+func (st *Store) List() []Source {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return clone(st.cur)
+}
+
+// Get returns the source of the stub with the given ID.
+func (st *Store) Get(id string) (Source, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	i := indexOf(st.cur, id)
+	if i < 0 {
+		return Source{}, false
+	}
+	return st.cur[i], true
+}
+
+// Create adds a stub. An empty ID is given one ("api-1", ...). It returns
+// the stub as stored.
+func (st *Store) Create(s stub.Stub, origin string) (Source, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s.ID == "" {
+		for {
+			st.nextID++
+			s.ID = "api-" + strconv.Itoa(st.nextID)
+			if indexOf(st.cur, s.ID) < 0 {
+				break
+			}
+		}
+	} else if i := indexOf(st.cur, s.ID); i >= 0 {
+		return Source{}, Errors{{Index: len(st.cur), Origin: origin, FieldError: stub.FieldError{Field: "id",
+			Msg: fmt.Sprintf("%q is already used by the stub at %s; replace it with PUT", s.ID, st.cur[i].Origin)}}}
+	}
+	src := Source{Stub: s, Origin: origin}
+	next := append(clone(st.cur), src)
+	if err := st.install(next, s.ID, true); err != nil {
+		return Source{}, err
+	}
+	return src, nil
+}
+
+// Replace swaps the stub with the given ID for s (which keeps that ID).
+func (st *Store) Replace(id string, s stub.Stub, origin string) (Source, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	i := indexOf(st.cur, id)
+	if i < 0 {
+		return Source{}, ErrNotFound
+	}
+	if s.ID != "" && s.ID != id {
+		return Source{}, Errors{{Index: i, Origin: origin, FieldError: stub.FieldError{Field: "id",
+			Msg: fmt.Sprintf("%q differs from the id in the path, %q", s.ID, id)}}}
+	}
+	s.ID = id
+	src := Source{Stub: s, Origin: origin, Dir: st.cur[i].Dir}
+	next := clone(st.cur)
+	next[i] = src
+	if err := st.install(next, id, true); err != nil {
+		return Source{}, err
+	}
+	return src, nil
+}
+
+// Delete removes the stub with the given ID.
+func (st *Store) Delete(id string) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	i := indexOf(st.cur, id)
+	if i < 0 {
+		return ErrNotFound
+	}
+	next := append(clone(st.cur[:i]), st.cur[i+1:]...)
+	return st.install(next, id, true)
+}
+
+// Reset returns to the base stubs and restarts every response sequence.
+func (st *Store) Reset() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.install(clone(st.base), "", false)
+}
+
+// SetBase replaces the base stubs (a reload from files) and serves them,
+// dropping runtime changes. On error nothing changes.
+func (st *Store) SetBase(base []Source) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.install(clone(base), "", false); err != nil {
+		return err
+	}
+	st.base = clone(base)
+	return nil
+}
+
+// install compiles next and swaps it in. With carry, response sequences of
+// stubs other than touched continue where they were.
+func (st *Store) install(next []Source, touched string, carry bool) error {
+	snap, errs := Compile(next)
+	if errs != nil {
+		return errs
+	}
+	if carry {
+		old := st.eng.Snapshot()
+		for _, s := range snap.stubs {
+			if s.ID == touched {
+				continue
+			}
+			if o := old.Get(s.ID); o != nil && len(o.responses) == len(s.responses) {
+				s.calls = o.calls
+			}
+		}
+	}
+	st.cur = next
+	st.eng.Swap(snap)
+	st.version++
+	return nil
+}
+
+func indexOf(l []Source, id string) int {
+	for i := range l {
+		if l[i].Stub.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func clone(l []Source) []Source { return append([]Source(nil), l...) }

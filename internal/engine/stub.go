@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/decoy-dev/decoy/internal/match"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// Source is a stub with where it came from.
+type Source struct {
+	Stub stub.Stub
+	// Origin says where the stub was defined: "file:line", "api", "demo".
+	Origin string
+	// Dir resolves relative bodyFile names; "" means the working directory.
+	Dir string
+}
+
+// Path kinds, from the most to the least specific; the rank of a stub breaks
+// priority ties by this order, then by load order.
+const (
+	kindExact = iota
+	kindTemplate
+	kindRegex
+	kindPrefix
+	kindAny
+)
+
+// Stub is a compiled stub: matchers and rendered responses.
+type Stub struct {
+	ID     string
+	Origin string
+	Spec   stub.Stub
+
+	rank      int // position in the snapshot's total order: lower wins
+	method    string
+	anyMethod bool
+	pathKind  int
+	path      string         // exact path or prefix
+	segments  []string       // template segments; "{" marks a parameter
+	restParam bool           // template ends with {name*}
+	pathRe    *regexp.Regexp // regex, or a template with mixed segments
+	query     []named
+	headers   []named
+	cookies   []named
+	body      *match.Body
+
+	responses []*Response
+	repeat    bool
+	calls     *atomic.Uint64
+}
+
+type named struct {
+	name string
+	m    *match.String
+}
+
+// Responses returns the stub's rendered responses (one unless the stub
+// answers a sequence).
+func (s *Stub) Responses() []*Response { return s.responses }
+
+// Next returns the response for this call: the only one, or the next of the
+// sequence.
+func (s *Stub) Next() *Response {
+	if len(s.responses) == 1 {
+		return s.responses[0]
+	}
+	n := s.calls.Add(1) - 1
+	if s.repeat {
+		return s.responses[n%uint64(len(s.responses))]
+	}
+	if n >= uint64(len(s.responses)) {
+		n = uint64(len(s.responses)) - 1
+	}
+	return s.responses[n]
+}
+
+// Calls returns how many times the stub's sequence has been advanced.
+func (s *Stub) Calls() uint64 { return s.calls.Load() }
+
+// compileStub compiles one stub. Errors name fields relative to the stub.
+func compileStub(src Source) (*Stub, []stub.FieldError) {
+	var errs []stub.FieldError
+	add := func(prefix string, fe []stub.FieldError) {
+		for _, e := range fe {
+			errs = append(errs, stub.FieldError{Field: stub.Join(prefix, e.Field), Msg: e.Msg})
+		}
+	}
+	sp := src.Stub
+	s := &Stub{ID: sp.ID, Origin: src.Origin, Spec: sp, calls: new(atomic.Uint64)}
+	if sp.Priority < 0 {
+		add("priority", []stub.FieldError{{Msg: "must be 1 or more (lower wins)"}})
+	}
+
+	req := sp.Request
+	s.method = strings.ToUpper(strings.TrimSpace(req.Method))
+	if s.method == "" || s.method == "ANY" || s.method == "*" {
+		s.anyMethod = true
+	} else if !validHeaderName(s.method) {
+		add("request.method", []stub.FieldError{{Msg: fmt.Sprintf("%q is not an HTTP method", req.Method)}})
+	}
+
+	set := 0
+	for _, v := range []string{req.Path, req.PathPrefix, req.PathRegex} {
+		if v != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		add("request.path", []stub.FieldError{{Msg: "give only one of path, pathPrefix, pathRegex"}})
+	}
+	switch {
+	case req.Path != "":
+		add("request.path", s.compilePath(req.Path))
+	case req.PathPrefix != "":
+		s.pathKind, s.path = kindPrefix, req.PathPrefix
+		if !strings.HasPrefix(req.PathPrefix, "/") {
+			add("request.pathPrefix", []stub.FieldError{{Msg: "must start with /"}})
+		}
+	case req.PathRegex != "":
+		re, err := regexp.Compile(req.PathRegex)
+		if err != nil {
+			add("request.pathRegex", []stub.FieldError{{Msg: "bad regular expression: " + err.Error()}})
+		}
+		s.pathKind, s.pathRe = kindRegex, re
+	default:
+		s.pathKind = kindAny
+	}
+
+	var fe []stub.FieldError
+	s.query, fe = compileNamed(req.Query, "request.query", false)
+	errs = append(errs, fe...)
+	s.headers, fe = compileNamed(req.Headers, "request.headers", true)
+	errs = append(errs, fe...)
+	s.cookies, fe = compileNamed(req.Cookies, "request.cookies", false)
+	errs = append(errs, fe...)
+	if req.Body != nil {
+		s.body, fe = match.CompileBody(*req.Body)
+		add("request.body", fe)
+	}
+
+	switch {
+	case sp.Response != nil && len(sp.Responses) > 0:
+		add("response", []stub.FieldError{{Msg: "give response or responses, not both"}})
+	case sp.Response != nil:
+		r, fe := compileResponse(*sp.Response, src.Dir, "response")
+		errs = append(errs, fe...)
+		s.responses = []*Response{r}
+	case len(sp.Responses) > 0:
+		for i, rs := range sp.Responses {
+			r, fe := compileResponse(rs, src.Dir, fmt.Sprintf("responses[%d]", i))
+			errs = append(errs, fe...)
+			s.responses = append(s.responses, r)
+		}
+	default:
+		add("response", []stub.FieldError{{Msg: "missing: a stub needs a response (or a list of responses)"}})
+	}
+	switch sp.Sequence {
+	case "", stub.SequenceStick:
+	case stub.SequenceRepeat:
+		s.repeat = true
+	default:
+		add("sequence", []stub.FieldError{{Msg: fmt.Sprintf("%q: want stick or repeat", sp.Sequence)}})
+	}
+	return s, errs
+}
+
+func compileNamed(m map[string]stub.StringMatcher, field string, header bool) ([]named, []stub.FieldError) {
+	var errs []stub.FieldError
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]named, 0, len(m))
+	for _, k := range names {
+		sm, fe := match.CompileString(m[k])
+		for _, e := range fe {
+			errs = append(errs, stub.FieldError{Field: stub.Join(field, k, e.Field), Msg: e.Msg})
+		}
+		if header && !validHeaderName(k) {
+			errs = append(errs, stub.FieldError{Field: stub.Join(field, k), Msg: "not a valid header name"})
+		}
+		out = append(out, named{name: k, m: sm})
+	}
+	return out, errs
+}
+
+var paramRe = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_.-]*)(\*?)\}`)
+
+// compilePath reads an exact path or a template.
+func (s *Stub) compilePath(p string) []stub.FieldError {
+	if !strings.HasPrefix(p, "/") && p != "*" {
+		return []stub.FieldError{{Msg: fmt.Sprintf("%q must start with /", p)}}
+	}
+	if !strings.Contains(p, "{") {
+		s.pathKind, s.path = kindExact, p
+		return nil
+	}
+	segs := strings.Split(p[1:], "/")
+	mixed := false
+	for i, seg := range segs {
+		m := paramRe.FindStringSubmatch(seg)
+		switch {
+		case m != nil && m[0] == seg:
+			if m[2] == "*" {
+				if i != len(segs)-1 {
+					return []stub.FieldError{{Msg: "{" + m[1] + "*} must be the last segment"}}
+				}
+				s.restParam = true
+				segs = segs[:i]
+			} else {
+				segs[i] = "{"
+			}
+		case strings.ContainsAny(seg, "{}"):
+			if !paramRe.MatchString(seg) {
+				return []stub.FieldError{{Msg: fmt.Sprintf("segment %q: a parameter is written {name}", seg)}}
+			}
+			mixed = true
+		}
+	}
+	if !mixed {
+		s.pathKind, s.segments = kindTemplate, segs
+		return nil
+	}
+	// A segment mixes text and parameters (/files/{name}.json): match the
+	// whole template as a regular expression.
+	var b strings.Builder
+	b.WriteString("^")
+	last := 0
+	for _, loc := range paramRe.FindAllStringSubmatchIndex(p, -1) {
+		b.WriteString(regexp.QuoteMeta(p[last:loc[0]]))
+		if loc[5] > loc[4] {
+			b.WriteString(".+")
+		} else {
+			b.WriteString("[^/]+")
+		}
+		last = loc[1]
+	}
+	b.WriteString(regexp.QuoteMeta(p[last:]))
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return []stub.FieldError{{Msg: "cannot compile template: " + err.Error()}}
+	}
+	s.pathKind, s.pathRe = kindRegex, re
+	return nil
+}
+
+// matchPath reports whether path satisfies the stub's path matcher.
+func (s *Stub) matchPath(path string) bool {
+	switch s.pathKind {
+	case kindExact:
+		return path == s.path
+	case kindTemplate:
+		return matchSegments(s.segments, s.restParam, path)
+	case kindRegex:
+		return s.pathRe.MatchString(path)
+	case kindPrefix:
+		return strings.HasPrefix(path, s.path)
+	}
+	return true
+}
+
+func matchSegments(segs []string, rest bool, path string) bool {
+	if len(path) == 0 || path[0] != '/' {
+		return false
+	}
+	p := path[1:]
+	for i, seg := range segs {
+		var cur string
+		j := strings.IndexByte(p, '/')
+		if j < 0 {
+			cur, p = p, ""
+			if i != len(segs)-1 {
+				return false
+			}
+		} else {
+			cur, p = p[:j], p[j+1:]
+			if i == len(segs)-1 && !rest {
+				return false
+			}
+		}
+		if seg == "{" {
+			if cur == "" {
+				return false
+			}
+		} else if seg != cur {
+			return false
+		}
+	}
+	if rest {
+		return p != ""
+	}
+	return true
+}
+
+// matchMethod reports whether method satisfies the stub. A GET stub answers
+// HEAD too.
+func (s *Stub) matchMethod(method string) bool {
+	return s.anyMethod || method == s.method || (method == "HEAD" && s.method == "GET")
+}
+
+// matchRest checks everything but method and path.
+func (s *Stub) matchRest(r *Request) bool {
+	for i := range s.query {
+		v, ok := r.Fields.Query(s.query[i].name)
+		if !s.query[i].m.Match(v, ok) {
+			return false
+		}
+	}
+	for i := range s.headers {
+		v, ok := r.Fields.Header(s.headers[i].name)
+		if !s.headers[i].m.Match(v, ok) {
+			return false
+		}
+	}
+	for i := range s.cookies {
+		v, ok := r.Fields.Cookie(s.cookies[i].name)
+		if !s.cookies[i].m.Match(v, ok) {
+			return false
+		}
+	}
+	if s.body != nil && !s.body.Match(r.Body) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,187 @@
+package httpfront
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/valyala/fasthttp"
+)
+
+// fastReq adapts a fasthttp request to engine.Fields without copying.
+type fastReq struct {
+	ctx *fasthttp.RequestCtx
+	req engine.Request
+	rec journal.Record
+}
+
+var fastReqPool = sync.Pool{New: func() any { return new(fastReq) }}
+
+func (f *fastReq) Header(name string) (string, bool) {
+	v := f.ctx.Request.Header.Peek(name)
+	return b2s(v), v != nil
+}
+
+func (f *fastReq) Query(name string) (string, bool) {
+	args := f.ctx.QueryArgs()
+	if !args.Has(name) {
+		return "", false
+	}
+	return b2s(args.Peek(name)), true
+}
+
+func (f *fastReq) Cookie(name string) (string, bool) {
+	v := f.ctx.Request.Header.Cookie(name)
+	return b2s(v), v != nil
+}
+
+// b2s views b as a string without copying; the string must not outlive the
+// request.
+func b2s(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+const (
+	protoHTTP11 = "HTTP/1.1"
+	protoHTTP10 = "HTTP/1.0"
+)
+
+// handleFast serves one HTTP/1.x request. The static-stub path allocates
+// nothing.
+func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	f := fastReqPool.Get().(*fastReq)
+	f.ctx = ctx
+	proto := protoHTTP11
+	if !ctx.Request.Header.IsHTTP11() {
+		proto = protoHTTP10
+	}
+	f.req = engine.Request{
+		Proto:  proto,
+		Method: b2s(ctx.Method()),
+		Path:   b2s(ctx.Path()),
+		Body:   ctx.PostBody(),
+		Fields: f,
+	}
+	if s.draining.Load() {
+		ctx.SetConnectionClose()
+	}
+	st := s.o.Engine.Match(&f.req)
+	stubID := ""
+	if st == nil {
+		s.writeNoMatchFast(ctx, &f.req)
+	} else {
+		stubID = st.ID
+		resp := st.Next()
+		if resp.Delay > 0 && !s.sleep(resp.Delay) {
+			ctx.SetConnectionClose()
+		}
+		writeFast(ctx, resp)
+	}
+	if s.o.Journal.Cap() > 0 {
+		r := &f.rec
+		*r = journal.Record{
+			Start:    start,
+			Duration: time.Since(start),
+			Proto:    proto,
+			Method:   ctx.Method(),
+			URI:      ctx.RequestURI(),
+			Headers:  ctx.Request.Header.RawHeaders(),
+			Body:     f.req.Body,
+			Remote:   addrPort(ctx.RemoteAddr()),
+			Stub:     stubID,
+			Status:   ctx.Response.StatusCode(),
+			BytesIn:  int64(len(f.req.Body)),
+			BytesOut: int64(len(ctx.Response.Body())),
+		}
+		s.o.Journal.Add(r)
+	}
+	f.ctx = nil
+	f.req = engine.Request{}
+	f.rec = journal.Record{}
+	fastReqPool.Put(f)
+}
+
+func writeFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
+	ctx.Response.SetStatusCode(resp.Status)
+	h := &ctx.Response.Header
+	if len(resp.ContentTypeB) > 0 {
+		h.SetContentTypeBytes(resp.ContentTypeB)
+	}
+	for i := range resp.Headers {
+		h.AddBytesKV(resp.Headers[i].NameB, resp.Headers[i].ValueB)
+	}
+	ctx.Response.SetBodyRaw(resp.Body)
+}
+
+// sleep waits d, or less when the server shuts down (then it reports false).
+func (s *Server) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+func (s *Server) writeNoMatchFast(ctx *fasthttp.RequestCtx, r *engine.Request) {
+	p := s.noMatch(r)
+	ctx.Response.SetStatusCode(p.Status)
+	ctx.Response.Header.SetContentType(problem.ContentType)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.SetBody(p.JSON())
+}
+
+// noMatch builds the 404 for a request no stub answers, naming the closest
+// stubs and why each did not match.
+func (s *Server) noMatch(r *engine.Request) *problem.Problem {
+	snap := s.o.Engine.Snapshot()
+	p := problem.New(404, fmt.Sprintf("%s %s matched none of the %d stubs", r.Method, r.Path, snap.Len()))
+	p.Title = "No stub matched"
+	p.Type = "https://github.com/decoy-dev/decoy/blob/main/docs/stubs.md#when-nothing-matches"
+	if snap.Len() > 0 {
+		p.Closest = snap.Explain(r, 3)
+	}
+	return p
+}
+
+// fastError answers requests fasthttp could not read.
+func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
+	var p *problem.Problem
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		p = problem.New(431, fmt.Sprintf("the request line and headers exceed %d bytes", s.o.MaxHeaderBytes))
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
+	case errors.As(err, &ne) && ne.Timeout():
+		p = problem.New(408, "the request was not received in time")
+	default:
+		p = problem.New(400, "malformed HTTP request: "+err.Error())
+	}
+	ctx.Response.SetStatusCode(p.Status)
+	ctx.Response.Header.SetContentType(problem.ContentType)
+	ctx.Response.SetBody(p.JSON())
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -1,0 +1,316 @@
+// Package httpfront is decoy's HTTP front door. It accepts connections on
+// plaintext and TLS listeners and sends each to the right engine: HTTP/1.1
+// to a fasthttp server (the hot path), HTTP/2 — TLS with ALPN "h2", h2c with
+// prior knowledge or by Upgrade — to Go's HTTP/2 server. Both turn a request
+// into an engine.Request, ask the engine for a stub, and write its
+// pre-rendered response; unmatched requests get a problem+json 404 naming
+// the closest stubs.
+package httpfront
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+)
+
+// Options configures a Server. Zero values take the defaults below.
+type Options struct {
+	Engine  *engine.Engine
+	Journal *journal.Journal // nil or capacity 0: no journal
+	Logger  *slog.Logger
+
+	// MaxHeaderBytes bounds the request line and headers (431 beyond).
+	MaxHeaderBytes int
+	// MaxBodyBytes bounds a request body (413 beyond).
+	MaxBodyBytes int64
+	// ReadTimeout bounds reading one request; IdleTimeout bounds waiting
+	// for the next request on a kept-alive connection.
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
+	// TLS is used by ServeTLS. Its NextProtos should offer h2 and http/1.1.
+	TLS *tls.Config
+}
+
+// Defaults.
+const (
+	DefaultMaxHeaderBytes = 8 << 10
+	DefaultMaxBodyBytes   = 64 << 20
+	DefaultReadTimeout    = 60 * time.Second
+	DefaultIdleTimeout    = 120 * time.Second
+	handshakeTimeout      = 10 * time.Second
+)
+
+// Server is the HTTP front door. One Server can serve several listeners.
+type Server struct {
+	o    Options
+	log  *slog.Logger
+	fast *fasthttp.Server
+	std  *http.Server  // HTTP/2 handler's base; serves h2c Upgrade requests
+	h2s  *http2.Server // HTTP/2 connections (TLS h2 and h2c)
+	up   *chanListener // plaintext connections asking to upgrade to h2c
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	wg        sync.WaitGroup // accept loops and connections
+	draining  atomic.Bool
+	done      chan struct{}
+}
+
+// New returns a server for o.
+func New(o Options) *Server {
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.Journal == nil {
+		o.Journal = journal.New(0, 0)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		o:         o,
+		log:       log,
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[net.Conn]struct{}{},
+		done:      make(chan struct{}),
+		up:        newChanListener(),
+	}
+	maxBody := o.MaxBodyBytes
+	if maxBody > 1<<31-1 {
+		maxBody = 1<<31 - 1
+	}
+	s.fast = &fasthttp.Server{
+		Handler:                      s.handleFast,
+		ErrorHandler:                 s.fastError,
+		Name:                         "decoy",
+		ReadBufferSize:               o.MaxHeaderBytes,
+		MaxRequestBodySize:           int(maxBody),
+		ReadTimeout:                  o.ReadTimeout,
+		IdleTimeout:                  o.IdleTimeout,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		Logger:                       fastLogger{log},
+	}
+	s.h2s = &http2.Server{IdleTimeout: o.IdleTimeout, MaxReadFrameSize: 1 << 20}
+	s.std = &http.Server{
+		Handler:           h2c.NewHandler(http.HandlerFunc(s.handleStd), s.h2s),
+		MaxHeaderBytes:    o.MaxHeaderBytes,
+		ReadHeaderTimeout: o.ReadTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	// Registers HTTP/2 graceful shutdown (GOAWAY) with s.std.Shutdown.
+	if err := http2.ConfigureServer(s.std, s.h2s); err != nil {
+		log.Warn("configuring HTTP/2", "err", err)
+	}
+	go func() { _ = s.std.Serve(s.up) }()
+	return s
+}
+
+// Serve accepts plaintext connections on ln: HTTP/1.1, and h2c by prior
+// knowledge or Upgrade. It returns when ln is closed or Shutdown is called.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeTLS accepts TLS connections on ln (a plain TCP listener; the
+// handshake is done here with Options.TLS). ALPN "h2" goes to HTTP/2,
+// anything else to HTTP/1.1.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.o.TLS == nil {
+		return errors.New("httpfront: ServeTLS needs Options.TLS")
+	}
+	return s.serve(ln, true)
+}
+
+func (s *Server) serve(ln net.Listener, useTLS bool) error {
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.draining.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// EMFILE and friends: back off briefly, never for long.
+				if backoff == 0 {
+					backoff = time.Millisecond
+				} else if backoff < 50*time.Millisecond {
+					backoff *= 2
+				}
+				s.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-s.done:
+					return http.ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if !s.track(c) {
+			_ = c.Close()
+			continue
+		}
+		go s.serveConn(c, useTLS)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) serveConn(c net.Conn, useTLS bool) {
+	if useTLS {
+		tc := tls.Server(c, s.o.TLS)
+		_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+		if err := tc.Handshake(); err != nil {
+			s.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
+			_ = c.Close()
+			s.untrack(c)
+			return
+		}
+		_ = c.SetDeadline(time.Time{})
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			s.serveH2(tc)
+			s.untrack(c)
+			return
+		}
+		_ = s.fast.ServeConn(tc)
+		s.untrack(c)
+		return
+	}
+	pc, kind := sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout)
+	switch kind {
+	case sniffClosed:
+		s.untrack(c)
+	case sniffH2:
+		s.serveH2(pc)
+		s.untrack(c)
+	case sniffUpgrade:
+		// Go's HTTP/1 server answers the Upgrade and hands the connection
+		// to HTTP/2; the tracked connection is released when it closes.
+		if !s.up.push(&closeNotifyConn{Conn: pc, onClose: func() { s.untrack(c) }}) {
+			_ = c.Close()
+			s.untrack(c)
+		}
+	default:
+		_ = s.fast.ServeConn(pc)
+		s.untrack(c)
+	}
+}
+
+// serveH2 serves an HTTP/2 connection (TLS h2, or h2c with prior
+// knowledge) until it closes.
+func (s *Server) serveH2(c net.Conn) {
+	s.h2s.ServeConn(c, &http2.ServeConnOpts{BaseConfig: s.std, Handler: http.HandlerFunc(s.handleStd)})
+	_ = c.Close()
+}
+
+// Shutdown stops accepting, lets requests in flight finish and closes idle
+// connections, waiting until ctx is done; then it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.draining.Swap(true) {
+		s.mu.Unlock()
+		return nil
+	}
+	close(s.done)
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	s.mu.Unlock()
+
+	stdDone := make(chan error, 1)
+	go func() { stdDone <- s.std.Shutdown(ctx); _ = s.up.Close() }()
+
+	all := make(chan struct{})
+	go func() { s.wg.Wait(); close(all) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		// A kept-alive connection waiting for its next request is idle:
+		// expire its read so it closes. One inside a handler finishes its
+		// response first (handlers add Connection: close while draining).
+		s.mu.Lock()
+		for c := range s.conns {
+			_ = c.SetReadDeadline(time.Now())
+		}
+		s.mu.Unlock()
+		select {
+		case <-all:
+			<-stdDone
+			return nil
+		case <-ctx.Done():
+			s.mu.Lock()
+			for c := range s.conns {
+				_ = c.Close()
+			}
+			s.mu.Unlock()
+			_ = s.std.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// fastLogger sends fasthttp's own messages to slog at debug level.
+type fastLogger struct{ l *slog.Logger }
+
+func (f fastLogger) Printf(format string, args ...any) {
+	if f.l.Enabled(context.Background(), slog.LevelDebug) {
+		f.l.Debug("fasthttp", "msg", sprintf(format, args...))
+	}
+}

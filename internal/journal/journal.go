@@ -1,0 +1,307 @@
+// Package journal owns decoy's request journal: a bounded, in-memory ring of
+// the most recent requests served by any front door (HTTP/1.1, HTTP/2, and
+// later gRPC and WebSocket), which the admin API lists and filters.
+//
+// Recording is on the hot path. Add copies the few bytes it keeps into a
+// slot that reuses its buffers, so once the ring has filled it allocates
+// nothing, and it locks only that one slot while copying. Everything costly
+// (header parsing, base64, string conversion) happens when the journal is
+// read, in Find.
+package journal
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits on what one entry keeps, so that the journal's memory stays bounded
+// whatever clients send. Longer values are truncated and flagged.
+const (
+	// MaxHeaders is the most bytes of a raw header block an entry keeps.
+	MaxHeaders = 16 << 10
+	// MaxURI is the most bytes of a request URI an entry keeps.
+	MaxURI = 8 << 10
+	// MaxMethod is the most bytes of a request method an entry keeps.
+	MaxMethod = 64
+)
+
+// Record is what a front door hands to Add. Slices are borrowed: Add copies
+// what it keeps and holds on to none of them after it returns. Strings are
+// kept as they are, so they should be static or long-lived (a protocol name,
+// a stub id), never views over a reused buffer.
+type Record struct {
+	Start    time.Time     // first byte of the request seen (or when handling began)
+	Duration time.Duration // time to produce the response, as the front door measures it
+	Proto    string        // "HTTP/1.1", "HTTP/2", "gRPC", ...
+	Method   []byte
+	URI      []byte // path with query, as received, e.g. /users/42?x=1
+	Headers  []byte // raw header block, "Name: value\r\n" lines
+	Body     []byte // request body; only the first maxBody bytes are kept
+	// BodySize is the full size of the body when Body holds only a prefix of
+	// it (a streamed body). When it is smaller than len(Body), len(Body) is
+	// used, so front doors that pass the whole body can leave it zero.
+	BodySize int64
+	Remote   netip.AddrPort
+	Stub     string // id of the stub that answered, "" when nothing matched
+	Status   int
+	BytesIn  int64
+	BytesOut int64
+}
+
+// slot is one place in the ring. Its buffers keep their capacity from one
+// record to the next; each is bounded by the limits above (body by maxBody).
+type slot struct {
+	mu sync.Mutex
+	v  stored
+}
+
+// stored is what a slot holds, guarded by the slot's mutex.
+type stored struct {
+	seq      uint64 // 0: never written
+	start    time.Time
+	dur      time.Duration
+	proto    string
+	method   []byte
+	uri      []byte
+	headers  []byte
+	body     []byte
+	bodySize int64
+	remote   netip.AddrPort
+	stub     string
+	status   int
+	bytesIn  int64
+	bytesOut int64
+	uriCut   bool
+	hdrCut   bool
+}
+
+// Journal is a bounded ring of recent requests. It is safe for concurrent
+// use. A nil *Journal, like one with capacity 0, is disabled: Add does
+// nothing and Find returns no entries.
+type Journal struct {
+	slots   []slot
+	maxBody int
+
+	// total counts records ever added; record n (1-based) is written to
+	// slots[(n-1)%len(slots)] and reported with Seq n.
+	total atomic.Uint64
+	// cleared is the value total had at the last Clear: records with a
+	// sequence number at or below it are no longer visible.
+	cleared atomic.Uint64
+}
+
+// New returns a journal keeping the newest capacity records, and of each at
+// most maxBody bytes of its body. capacity <= 0 returns a disabled journal;
+// maxBody < 0 is taken as 0 (bodies are not kept, only their size).
+func New(capacity, maxBody int) *Journal {
+	if capacity < 0 {
+		capacity = 0
+	}
+	if maxBody < 0 {
+		maxBody = 0
+	}
+	return &Journal{slots: make([]slot, capacity), maxBody: maxBody}
+}
+
+// Add records r. It copies what it keeps, never retains r or its slices, and
+// allocates nothing once every slot has held a record at least as large.
+// When the ring is full the oldest record is overwritten.
+func (j *Journal) Add(r *Record) {
+	if j == nil || len(j.slots) == 0 || r == nil {
+		return
+	}
+	// Work out what to keep before taking the lock.
+	method := r.Method
+	if len(method) > MaxMethod {
+		method = method[:MaxMethod]
+	}
+	uri, uriCut := r.URI, false
+	if len(uri) > MaxURI {
+		uri, uriCut = uri[:MaxURI], true
+	}
+	headers, hdrCut := r.Headers, false
+	if len(headers) > MaxHeaders {
+		headers, hdrCut = cutHeaders(headers[:MaxHeaders]), true
+	}
+	body := r.Body
+	bodySize := max(r.BodySize, int64(len(body)))
+	if len(body) > j.maxBody {
+		body = body[:j.maxBody]
+	}
+
+	seq := j.total.Add(1)
+	s := &j.slots[(seq-1)%uint64(len(j.slots))]
+	s.mu.Lock()
+	v := &s.v
+	if v.seq > seq {
+		// A later record lapped this one while it was being prepared; the
+		// slot already holds something newer. Drop this one.
+		s.mu.Unlock()
+		return
+	}
+	v.seq = seq
+	v.start = r.Start
+	v.dur = r.Duration
+	v.proto = r.Proto
+	v.method = append(v.method[:0], method...)
+	v.uri = append(v.uri[:0], uri...)
+	v.headers = append(v.headers[:0], headers...)
+	v.body = append(v.body[:0], body...)
+	v.bodySize = bodySize
+	v.remote = r.Remote
+	v.stub = r.Stub
+	v.status = r.Status
+	v.bytesIn = r.BytesIn
+	v.bytesOut = r.BytesOut
+	v.uriCut = uriCut
+	v.hdrCut = hdrCut
+	s.mu.Unlock()
+}
+
+// cutHeaders trims a header block that has been cut short back to its last
+// complete line, so that no header is reported with half a value. A block
+// without a single complete line is kept as it is.
+func cutHeaders(h []byte) []byte {
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i] == '\n' {
+			return h[:i+1]
+		}
+	}
+	return h
+}
+
+// Find returns the entries matching f, newest first, at most f.Limit of them
+// (all when f.Limit <= 0). The result is never nil, so it encodes as a JSON
+// array even when empty.
+func (j *Journal) Find(f Filter) []Entry {
+	out := []Entry{}
+	if j == nil || len(j.slots) == 0 {
+		return out
+	}
+	m := newMatcher(&f)
+	// Load cleared before total: total only grows, so low <= top.
+	low := j.cleared.Load()
+	top := j.total.Load()
+	if n := uint64(len(j.slots)); top-low > n {
+		low = top - n
+	}
+	var raws []raw
+	for seq := top; seq > low; seq-- {
+		s := &j.slots[(seq-1)%uint64(len(j.slots))]
+		s.mu.Lock()
+		// A slot may hold an older record (its Add for seq has not landed
+		// yet) or a newer one (lapped while we scanned): skip it either way.
+		if s.v.seq == seq && m.match(&s.v) {
+			raws = append(raws, s.v.snapshot())
+		}
+		s.mu.Unlock()
+		if f.Limit > 0 && len(raws) == f.Limit {
+			break
+		}
+	}
+	// The expensive part runs with no lock held.
+	out = make([]Entry, len(raws))
+	for i := range raws {
+		out[i] = raws[i].entry()
+	}
+	return out
+}
+
+// Clear forgets every record added so far and releases the slots' buffers.
+// Sequence numbers and Total keep counting from where they were, so a client
+// polling by Seq is never confused by a Clear.
+func (j *Journal) Clear() {
+	if j == nil || len(j.slots) == 0 {
+		return
+	}
+	var mark uint64
+	for {
+		cur := j.cleared.Load()
+		mark = j.total.Load()
+		if mark <= cur || j.cleared.CompareAndSwap(cur, mark) {
+			break
+		}
+	}
+	for i := range j.slots {
+		s := &j.slots[i]
+		s.mu.Lock()
+		if s.v.seq <= mark {
+			s.v = stored{seq: s.v.seq}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Len returns the number of records the journal holds: the records added
+// since the last Clear, up to its capacity. While Adds are in flight it may
+// count records whose copy has not finished yet.
+func (j *Journal) Len() int {
+	if j == nil || len(j.slots) == 0 {
+		return 0
+	}
+	low := j.cleared.Load()
+	n := j.total.Load() - low
+	return int(min(n, uint64(len(j.slots))))
+}
+
+// Cap returns the number of records the journal can hold; 0 when disabled.
+func (j *Journal) Cap() int {
+	if j == nil {
+		return 0
+	}
+	return len(j.slots)
+}
+
+// Total returns the number of records ever added, including those since
+// overwritten or cleared. Records added to a disabled journal are not
+// counted.
+func (j *Journal) Total() uint64 {
+	if j == nil {
+		return 0
+	}
+	return j.total.Load()
+}
+
+// raw is a slot's content copied out under its lock, waiting to become an
+// Entry.
+type raw struct {
+	seq      uint64
+	start    time.Time
+	dur      time.Duration
+	proto    string
+	method   string
+	uri      string
+	headers  string
+	body     string
+	bodySize int64
+	remote   netip.AddrPort
+	stub     string
+	status   int
+	bytesIn  int64
+	bytesOut int64
+	uriCut   bool
+	hdrCut   bool
+}
+
+func (s *stored) snapshot() raw {
+	return raw{
+		seq:      s.seq,
+		start:    s.start,
+		dur:      s.dur,
+		proto:    s.proto,
+		method:   string(s.method),
+		uri:      string(s.uri),
+		headers:  string(s.headers),
+		body:     string(s.body),
+		bodySize: s.bodySize,
+		remote:   s.remote,
+		stub:     s.stub,
+		status:   s.status,
+		bytesIn:  s.bytesIn,
+		bytesOut: s.bytesOut,
+		uriCut:   s.uriCut,
+		hdrCut:   s.hdrCut,
+	}
+}
