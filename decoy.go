@@ -1,0 +1,362 @@
+// Package decoy runs the decoy mock API server inside a Go test, in the
+// spirit of net/http/httptest: the same stub model as decoy's stub files
+// (docs/stubs.md), the same engine and front door as `decoy serve`, on
+// ephemeral loopback ports.
+//
+// The shortest use is NewServer, which serves the given stubs over HTTP/1.1
+// (and h2c) and shuts down when the test ends:
+//
+//	srv := decoy.NewServer(t, decoy.Stub{
+//		Request:  decoy.Request{Method: "GET", Path: "/users/{id}"},
+//		Response: &decoy.Response{Body: decoy.MustJSON(map[string]any{"id": 42})},
+//	})
+//	resp, err := srv.Client().Get(srv.URL + "/users/42")
+//
+// Start takes Options for more: stub files and folders (errors name
+// file:line, as `decoy check` does), a TLS listener serving HTTP/2 and
+// HTTP/1.1 by ALPN with a certificate that Server.Client trusts, the admin
+// API, and the size of the request journal that Server.Count and
+// Server.Requests read.
+//
+// Stubs can be added while the server runs (Server.Add), and Server.Reset
+// returns to the stubs it started with. Every type of the stub model is
+// available here under the name it has in the files' documentation, so
+// tests never import decoy's internal packages.
+package decoy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// The stub model. Each type is documented in docs/stubs.md under the name
+// its fields have in stub files (Request.PathPrefix is pathPrefix, and so
+// on).
+type (
+	// Stub is one mock: a request matcher and the response, or sequence of
+	// responses, it answers with.
+	Stub = stub.Stub
+	// Request says which requests a stub answers; every field set must
+	// match.
+	Request = stub.Request
+	// Response is what a stub answers.
+	Response = stub.Response
+	// StringMatcher matches a query parameter, header or cookie; Eq makes
+	// the common "equals" one.
+	StringMatcher = stub.StringMatcher
+	// BodyMatcher matches a request body: text, JSON equality, JSONPath.
+	BodyMatcher = stub.BodyMatcher
+	// JSONPathMatcher matches what an RFC 9535 JSONPath selects in a JSON
+	// request body.
+	JSONPathMatcher = stub.JSONPathMatcher
+	// Generate describes a deterministic body made at load.
+	Generate = stub.Generate
+	// HeaderValues is one or more values of a response header.
+	HeaderValues = stub.HeaderValues
+	// Duration is a response delay; convert a time.Duration to it.
+	Duration = stub.Duration
+	// Size is a byte count, as in Generate.Size.
+	Size = stub.Size
+	// Value is a response body: a string (sent as it is, text/plain) or
+	// any other JSON value (sent as JSON, application/json). Make one with
+	// Text, JSON or MustJSON.
+	Value = stub.Value
+)
+
+// The request journal.
+type (
+	// Entry is one request the server received, as the admin API's
+	// GET /requests reports it.
+	Entry = journal.Entry
+	// Filter selects journal entries: method, path (exact, or a prefix
+	// when it ends in '*'), stub id ("-" for requests no stub matched),
+	// status, time bounds and a limit. Zero fields match anything.
+	Filter = journal.Filter
+)
+
+// Sequence modes: what a stub with several Responses does after the last.
+const (
+	SequenceStick  = stub.SequenceStick  // keep answering the last (default)
+	SequenceRepeat = stub.SequenceRepeat // start again from the first
+)
+
+// Eq returns a StringMatcher that requires exactly the value v.
+func Eq(v string) StringMatcher { return stub.Eq(v) }
+
+// Text returns a body Value holding the string s, sent as it is with
+// Content-Type text/plain; charset=utf-8 (unless the response sets one).
+func Text(s string) Value { return stub.Text(s) }
+
+// JSON returns a body Value holding v written out by encoding/json (so map
+// keys come out sorted and the bytes are the same on every run). It fails
+// when encoding/json cannot marshal v (a channel, a func, a NaN).
+//
+// A v that marshals to a JSON string gives the same Value as Text: strings
+// are sent as text. A v that marshals to null gives the zero Value, which
+// means "no body".
+func JSON(v any) (Value, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return Value{}, fmt.Errorf("decoy.JSON: %w", err)
+	}
+	return stub.JSONValue(raw)
+}
+
+// MustJSON is JSON for values known to marshal, such as map and struct
+// literals in tests. It panics when JSON fails.
+func MustJSON(v any) Value {
+	val, err := JSON(v)
+	if err != nil {
+		panic(err)
+	}
+	return val
+}
+
+// Options configures Start. The zero value serves no stubs over HTTP only.
+// Every listener binds an ephemeral port on 127.0.0.1.
+type Options struct {
+	// Files are stub files and folders (YAML or JSON, folders read
+	// recursively), read exactly as `decoy serve` reads them. Relative
+	// paths are relative to the working directory, which in a test is the
+	// package's folder.
+	Files []string
+	// Stubs are served after those of Files, in order. A stub without an
+	// ID is given "stub-N", N its position in Stubs counting from 1 (or
+	// the next free number when that ID is taken). Do not change a Stub's
+	// maps or slices after Start: the server keeps them to rebuild its
+	// stubs on Reset.
+	Stubs []Stub
+	// HTTPS adds a TLS listener (Server.TLSURL) serving HTTP/2 and
+	// HTTP/1.1 by ALPN, with a certificate for localhost and 127.0.0.1
+	// signed by a CA made for this server, which Server.Client trusts.
+	HTTPS bool
+	// Admin adds the admin API (Server.AdminURL).
+	Admin bool
+	// JournalSize is how many requests the journal keeps for Count and
+	// Requests: 0 means decoy's default (10000), a negative number turns
+	// the journal off.
+	JournalSize int
+	// Logger receives decoy's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a decoy serving on loopback until Close.
+type Server struct {
+	// URL is the base URL of the plaintext listener, http://127.0.0.1:port,
+	// which serves HTTP/1.1 and HTTP/2 over cleartext (h2c, by prior
+	// knowledge or by Upgrade).
+	URL string
+	// TLSURL is https://127.0.0.1:port when Options.HTTPS is set, else "".
+	TLSURL string
+	// AdminURL is the admin API's base URL when Options.Admin is set,
+	// else "".
+	AdminURL string
+
+	app       *app.App
+	transport *http.Transport
+	client    *http.Client
+
+	mu     sync.Mutex // serializes Add's choice of ids
+	nextID int
+
+	closeOnce sync.Once
+}
+
+// shutdownTimeout bounds Close: requests in flight get this long to finish
+// (a response delay is cut short at once) before their connections are
+// closed.
+const shutdownTimeout = 5 * time.Second
+
+// Start loads o.Files and o.Stubs, compiles them, and serves them. An
+// invalid stub is an error that lists the problems found, those in files as
+// file:line (as `decoy check` reports them); on error nothing is left
+// running.
+func Start(o Options) (*Server, error) {
+	var srcs []engine.Source
+	var loaded *config.Loaded
+	if len(o.Files) > 0 {
+		l, err := config.LoadStubs(o.Files)
+		if err != nil {
+			return nil, err
+		}
+		loaded = l
+		srcs = append(srcs, l.Sources...)
+	}
+	used := make(map[string]bool, len(srcs)+len(o.Stubs))
+	for _, s := range srcs {
+		used[s.Stub.ID] = true
+	}
+	for _, s := range o.Stubs {
+		if s.ID != "" {
+			used[s.ID] = true
+		}
+	}
+	next := len(o.Stubs)
+	for i, s := range o.Stubs {
+		if s.ID == "" {
+			s.ID = "stub-" + strconv.Itoa(i+1)
+			for used[s.ID] {
+				next++
+				s.ID = "stub-" + strconv.Itoa(next)
+			}
+			used[s.ID] = true
+		}
+		srcs = append(srcs, engine.Source{Stub: s, Origin: fmt.Sprintf("Options.Stubs[%d]", i)})
+	}
+	store, err := engine.NewStore(srcs)
+	if err != nil {
+		var errs engine.Errors
+		if loaded != nil && errors.As(err, &errs) {
+			// Points errors in files at their lines; the others keep
+			// their origin ("Options.Stubs[2]").
+			return nil, loaded.Locate(errs)
+		}
+		return nil, err
+	}
+
+	set := config.Defaults()
+	set.HTTP = "127.0.0.1:0"
+	set.HTTPS, set.Admin = "", ""
+	if o.HTTPS {
+		set.HTTPS = "127.0.0.1:0"
+	}
+	if o.Admin {
+		set.Admin = "127.0.0.1:0"
+	}
+	switch {
+	case o.JournalSize > 0:
+		set.JournalSize = o.JournalSize
+	case o.JournalSize < 0:
+		set.JournalSize = 0
+	}
+	set.Quiet = true
+	set.Files = o.Files
+	a, err := app.Start(set, store, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+
+	s := &Server{app: a, nextID: next}
+	s.URL = "http://" + a.HTTPAddr.String()
+	if a.HTTPSAddr != nil {
+		s.TLSURL = "https://" + a.HTTPSAddr.String()
+	}
+	if a.AdminAddr != nil {
+		s.AdminURL = "http://" + a.AdminAddr.String()
+	}
+	s.transport = http.DefaultTransport.(*http.Transport).Clone()
+	s.transport.ForceAttemptHTTP2 = true
+	if a.CAPEM != nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(a.CAPEM)
+		s.transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	s.client = &http.Client{Transport: s.transport}
+	return s, nil
+}
+
+// NewServer starts a server for the test t with the given stubs, over
+// HTTP only (use Start for TLS, the admin API or stub files). It stops the
+// test with t.Fatal when the stubs are invalid, and closes the server when
+// the test ends.
+func NewServer(t testing.TB, stubs ...Stub) *Server {
+	t.Helper()
+	s, err := Start(Options{Stubs: stubs})
+	if err != nil {
+		t.Fatalf("decoy.NewServer: %v", err)
+		return nil
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the server: it stops accepting, lets requests in flight
+// finish (for a few seconds at most; response delays are cut short), and
+// closes every connection, including the idle ones of Client. The ports are
+// free when it returns. Calling Close again does nothing.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.transport.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		_ = s.app.Shutdown(ctx)
+		s.transport.CloseIdleConnections()
+	})
+}
+
+// Client returns an HTTP client for this server, like httptest's: over URL
+// it speaks HTTP/1.1; over TLSURL it trusts the certificate the server made
+// and negotiates HTTP/2 by ALPN. The same client is returned on every call,
+// and Close closes its idle connections.
+func (s *Server) Client() *http.Client { return s.client }
+
+// Add adds a stub while the server runs and returns its ID. A stub without
+// an ID is given the next free "stub-N". An invalid stub, or an ID already
+// in use, returns an error that names the field, and changes nothing.
+func (s *Server) Add(st Stub) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.ID == "" {
+		for {
+			s.nextID++
+			st.ID = "stub-" + strconv.Itoa(s.nextID)
+			if _, taken := s.app.Store.Get(st.ID); !taken {
+				break
+			}
+		}
+	}
+	src, err := s.app.Store.Create(st, "Server.Add")
+	if err != nil {
+		return "", err
+	}
+	return src.Stub.ID, nil
+}
+
+// Remove deletes the stub with the given ID, whether it came from the
+// options or from Add.
+func (s *Server) Remove(id string) error {
+	if err := s.app.Store.Delete(id); err != nil {
+		if errors.Is(err, engine.ErrNotFound) {
+			return fmt.Errorf("decoy: no stub %q", id)
+		}
+		return err
+	}
+	return nil
+}
+
+// Reset returns to the stubs the server started with, dropping those
+// added or removed since, and restarts every response sequence, like the
+// admin API's POST /reset. The journal is kept; see ClearRequests.
+func (s *Server) Reset() error { return s.app.Store.Reset() }
+
+// Requests returns the journal entries f selects, newest first.
+func (s *Server) Requests(f Filter) []Entry { return s.app.Journal.Find(f) }
+
+// Count returns how many requests with the given method and path the
+// journal holds. An empty method matches any method; a path ending in '*'
+// is a prefix ("/users/*"), and "" or "*" matches every path. Paths are
+// compared as sent, without the query. The journal keeps
+// Options.JournalSize requests at most, so that bounds the count; with the
+// journal off Count is always 0.
+func (s *Server) Count(method, path string) int {
+	return len(s.app.Journal.Find(Filter{Method: method, Path: path}))
+}
+
+// ClearRequests empties the journal.
+func (s *Server) ClearRequests() { s.app.Journal.Clear() }

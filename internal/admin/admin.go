@@ -1,0 +1,451 @@
+// Package admin owns decoy's admin API: the REST interface served on its own
+// listener (127.0.0.1:9901 by default), apart from the mock traffic. It
+// manages stubs (list, create, read, replace, delete), resets them to the
+// files' state, lists and clears the request journal, answers health and
+// readiness probes, and describes itself in OpenAPI 3.1 at /openapi.json.
+//
+// Requests and responses are JSON (a stub may also be sent as YAML). Every
+// error, including unknown paths (404) and wrong methods (405), is an RFC
+// 9457 problem document (application/problem+json).
+//
+// Handlers are small functions that return an error; handle is the one place
+// that turns errors into problem documents. Routes are registered only from
+// the routes table, which the OpenAPI test checks against the document.
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// Options configures the admin API.
+type Options struct {
+	Store *engine.Store
+	// Journal may be disabled (capacity 0) or nil.
+	Journal *journal.Journal
+	// Ready reports readiness for GET /ready; nil means always ready.
+	Ready func() bool
+	// Version is decoy's version, reported by /health and in the OpenAPI
+	// document.
+	Version string
+	// Logger may be nil.
+	Logger *slog.Logger
+}
+
+// MaxBodyBytes is the largest request body the admin API reads; a larger
+// one is answered 413.
+const MaxBodyBytes = 16 << 20
+
+// OriginAPI is the origin of stubs created or replaced through the API.
+const OriginAPI = "api"
+
+// api holds what the handlers share.
+type api struct {
+	store   *engine.Store
+	journal *journal.Journal
+	ready   func() bool
+	version string
+	log     *slog.Logger
+	start   time.Time
+	openapi []byte
+}
+
+// route is one endpoint. Every route the admin API serves is in routes, and
+// only there.
+type route struct {
+	method string
+	path   string // a ServeMux path pattern, also the OpenAPI path
+	h      func(a *api, w http.ResponseWriter, r *http.Request) error
+}
+
+var routes = []route{
+	{"GET", "/health", (*api).health},
+	{"GET", "/ready", (*api).readiness},
+	{"GET", "/stubs", (*api).listStubs},
+	{"POST", "/stubs", (*api).createStub},
+	{"GET", "/stubs/{id}", (*api).getStub},
+	{"PUT", "/stubs/{id}", (*api).replaceStub},
+	{"DELETE", "/stubs/{id}", (*api).deleteStub},
+	{"POST", "/reset", (*api).reset},
+	{"GET", "/requests", (*api).listRequests},
+	{"DELETE", "/requests", (*api).clearRequests},
+	{"GET", "/openapi.json", (*api).openAPI},
+}
+
+// New returns the admin API handler. o.Store is required.
+func New(o Options) http.Handler {
+	if o.Store == nil {
+		panic("admin: Options.Store is nil")
+	}
+	a := &api{
+		store:   o.Store,
+		journal: o.Journal,
+		ready:   o.Ready,
+		version: o.Version,
+		log:     o.Logger,
+		start:   time.Now(),
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.openapi = openAPIDocument(o.Version)
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		h := rt.h
+		mux.Handle(rt.method+" "+rt.path, a.handle(func(w http.ResponseWriter, r *http.Request) error {
+			return h(a, w, r)
+		}))
+	}
+	return &server{mux: mux}
+}
+
+// server routes requests and makes sure that the mux's own answers for
+// unknown paths and methods are problem documents too.
+type server struct {
+	mux *http.ServeMux
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: the mux answers 404, 405 (with Allow) or a redirect to
+		// the cleaned path. Turn its plain-text errors into problems.
+		w = &muxErrorWriter{ResponseWriter: w}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// muxErrorWriter replaces a 404 or 405 written by the mux with a problem
+// document, keeping the headers it set (Allow).
+type muxErrorWriter struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+func (m *muxErrorWriter) WriteHeader(code int) {
+	switch code {
+	case http.StatusNotFound:
+		m.swallow = true
+		m.Header().Del("X-Content-Type-Options")
+		problem.New(code, "no such endpoint; see GET /openapi.json").Write(m.ResponseWriter)
+	case http.StatusMethodNotAllowed:
+		m.swallow = true
+		m.Header().Del("X-Content-Type-Options")
+		problem.New(code, "method not allowed here; allowed: "+m.Header().Get("Allow")).Write(m.ResponseWriter)
+	default:
+		m.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (m *muxErrorWriter) Write(b []byte) (int, error) {
+	if m.swallow {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (m *muxErrorWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// handle adapts a handler that returns an error: the one place where errors
+// become problem documents. A handler that returns an error must not have
+// written anything.
+func (a *api) handle(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.problemFor(r, err).Write(w)
+		}
+	}
+}
+
+// httpError is an error that is already a problem document.
+type httpError struct{ p *problem.Problem }
+
+func (e *httpError) Error() string { return e.p.Detail }
+
+// errorf returns an error answered with status and the formatted detail.
+func errorf(status int, format string, args ...any) error {
+	return &httpError{problem.New(status, fmt.Sprintf(format, args...))}
+}
+
+// invalid returns a 400 error listing details.
+func invalid(detail string, details ...problem.Detail) error {
+	p := problem.New(http.StatusBadRequest, detail)
+	p.Errors = details
+	return &httpError{p}
+}
+
+// problemFor maps err to the problem document sent for it.
+func (a *api) problemFor(r *http.Request, err error) *problem.Problem {
+	var (
+		he   *httpError
+		errs engine.Errors
+		mbe  *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &he):
+		return he.p
+	case errors.As(err, &mbe):
+		return problem.New(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit))
+	case errors.Is(err, engine.ErrNotFound):
+		return problem.New(http.StatusNotFound, err.Error())
+	case errors.As(err, &errs):
+		p := problem.New(http.StatusBadRequest, "invalid stub; nothing was changed")
+		p.Errors = engineDetails(errs)
+		return p
+	}
+	a.log.Error("admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return problem.New(http.StatusInternalServerError, err.Error())
+}
+
+// engineDetails lists the store's compile errors, one per field.
+func engineDetails(errs engine.Errors) []problem.Detail {
+	out := make([]problem.Detail, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, problem.Detail{Field: e.Field, Message: e.Msg})
+	}
+	return out
+}
+
+// writeJSON sends v as JSON with status. It fails, having written nothing,
+// when v cannot be encoded.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encoding the response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// --- health ---
+
+type healthDoc struct {
+	Status        string  `json:"status"`
+	Version       string  `json:"version"`
+	Stubs         int     `json:"stubs"`
+	UptimeSeconds float64 `json:"uptimeSeconds"`
+}
+
+func (a *api) health(w http.ResponseWriter, r *http.Request) error {
+	up := time.Since(a.start).Seconds()
+	return writeJSON(w, http.StatusOK, healthDoc{
+		Status:        "ok",
+		Version:       a.version,
+		Stubs:         a.store.Engine().Snapshot().Len(),
+		UptimeSeconds: math.Round(up*1000) / 1000,
+	})
+}
+
+func (a *api) readiness(w http.ResponseWriter, r *http.Request) error {
+	ready := a.ready == nil || a.ready()
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	return writeJSON(w, status, struct {
+		Ready bool `json:"ready"`
+	}{ready})
+}
+
+// --- stubs ---
+
+// stubView is a stub as the API returns it: the stub itself plus where it
+// was defined and how often its response sequence has advanced.
+type stubView struct {
+	stub.Stub
+	Origin string `json:"origin"`
+	Calls  uint64 `json:"calls"`
+}
+
+func view(src engine.Source, snap *engine.Snapshot) stubView {
+	v := stubView{Stub: src.Stub, Origin: src.Origin}
+	if c := snap.Get(src.Stub.ID); c != nil {
+		v.Calls = c.Calls()
+	}
+	return v
+}
+
+type stubList struct {
+	Stubs []stubView `json:"stubs"`
+	Total int        `json:"total"`
+}
+
+func (a *api) listStubs(w http.ResponseWriter, r *http.Request) error {
+	srcs := a.store.List()
+	snap := a.store.Engine().Snapshot()
+	out := stubList{Stubs: make([]stubView, 0, len(srcs)), Total: len(srcs)}
+	for _, src := range srcs {
+		out.Stubs = append(out.Stubs, view(src, snap))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// stubPath is the URL of the stub with the given id.
+func stubPath(id string) string { return "/stubs/" + url.PathEscape(id) }
+
+func (a *api) getStub(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	src, ok := a.store.Get(id)
+	if !ok {
+		return notFound(id)
+	}
+	return writeJSON(w, http.StatusOK, view(src, a.store.Engine().Snapshot()))
+}
+
+func notFound(id string) error {
+	return errorf(http.StatusNotFound, "no stub with id %q", id)
+}
+
+// createStub adds a stub. An id already in use is a 409 Conflict (replace
+// such a stub with PUT); any other invalid stub is a 400.
+func (a *api) createStub(w http.ResponseWriter, r *http.Request) error {
+	s, err := decodeStub(w, r)
+	if err != nil {
+		return err
+	}
+	if err := checkBodyFiles(s, ""); err != nil {
+		return err
+	}
+	src, err := a.store.Create(s, OriginAPI)
+	if err != nil {
+		if errs, ok := a.conflict(s.ID, err); ok {
+			p := problem.New(http.StatusConflict, fmt.Sprintf("a stub with id %q already exists; replace it with PUT %s", s.ID, stubPath(s.ID)))
+			p.Errors = engineDetails(errs)
+			return &httpError{p}
+		}
+		return err
+	}
+	a.log.Info("admin: stub created", "id", src.Stub.ID)
+	w.Header().Set("Location", stubPath(src.Stub.ID))
+	return writeJSON(w, http.StatusCreated, view(src, a.store.Engine().Snapshot()))
+}
+
+// conflict reports whether err, from creating a stub with the given id,
+// says only that the id is taken. The store checks the id before anything
+// else, so a taken id is its one error.
+func (a *api) conflict(id string, err error) (engine.Errors, bool) {
+	var errs engine.Errors
+	if id == "" || !errors.As(err, &errs) || len(errs) != 1 || errs[0].Field != "id" {
+		return nil, false
+	}
+	_, taken := a.store.Get(id)
+	return errs, taken
+}
+
+func (a *api) replaceStub(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	old, ok := a.store.Get(id)
+	if !ok {
+		return notFound(id)
+	}
+	s, err := decodeStub(w, r)
+	if err != nil {
+		return err
+	}
+	if err := checkBodyFiles(s, old.Dir); err != nil {
+		return err
+	}
+	src, err := a.store.Replace(id, s, OriginAPI)
+	if errors.Is(err, engine.ErrNotFound) {
+		return notFound(id)
+	}
+	if err != nil {
+		return err
+	}
+	a.log.Info("admin: stub replaced", "id", id)
+	return writeJSON(w, http.StatusOK, view(src, a.store.Engine().Snapshot()))
+}
+
+func (a *api) deleteStub(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	err := a.store.Delete(id)
+	if errors.Is(err, engine.ErrNotFound) {
+		return notFound(id)
+	}
+	if err != nil {
+		return err
+	}
+	a.log.Info("admin: stub deleted", "id", id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// reset restores the stubs loaded from files and restarts every response
+// sequence. The journal is left as it is.
+func (a *api) reset(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.Reset(); err != nil {
+		// The files' stubs no longer compile (a bodyFile went away): not
+		// the client's fault.
+		p := problem.New(http.StatusInternalServerError, "the stubs loaded from files no longer compile; nothing was changed")
+		var errs engine.Errors
+		if errors.As(err, &errs) {
+			p.Errors = engineDetails(errs)
+		}
+		a.log.Error("admin: reset failed", "err", err)
+		return &httpError{p}
+	}
+	a.log.Info("admin: stubs reset")
+	return writeJSON(w, http.StatusOK, struct {
+		Stubs int `json:"stubs"`
+	}{a.store.Engine().Snapshot().Len()})
+}
+
+// --- journal ---
+
+type requestList struct {
+	Total    uint64          `json:"total"`
+	Size     int             `json:"size"`
+	Capacity int             `json:"capacity"`
+	Requests []journal.Entry `json:"requests"`
+}
+
+func (a *api) listRequests(w http.ResponseWriter, r *http.Request) error {
+	f, err := journal.ParseFilter(r.URL.Query())
+	if err != nil {
+		var pe *journal.ParamError
+		if errors.As(err, &pe) {
+			return invalid(fmt.Sprintf("bad query parameter %q: %s", pe.Param, pe.Msg),
+				problem.Detail{Field: pe.Param, Message: pe.Msg})
+		}
+		return invalid("bad query: " + err.Error())
+	}
+	out := requestList{Requests: a.journal.Find(f)}
+	out.Total, out.Size, out.Capacity = a.journal.Total(), a.journal.Len(), a.journal.Cap()
+	if out.Requests == nil {
+		out.Requests = []journal.Entry{}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) clearRequests(w http.ResponseWriter, r *http.Request) error {
+	a.journal.Clear()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// --- OpenAPI ---
+
+func (a *api) openAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(a.openapi)
+	return nil
+}

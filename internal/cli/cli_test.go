@@ -1,0 +1,249 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/cli"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(vars map[string]string) (cli.Env, *syncBuffer, *syncBuffer) {
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	return cli.Env{Getenv: func(k string) string { return vars[k] }, Stdout: out, Stderr: errOut}, out, errOut
+}
+
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const goodStubs = `
+- id: hello
+  request: {method: GET, path: /hello}
+  response: {body: "hi there"}
+`
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := write(t, dir, "good/stubs.yaml", goodStubs)
+	cases := []struct {
+		name     string
+		file     string
+		content  string
+		wantCode int
+		want     []string // in stderr (or stdout when 0)
+	}{
+		{"valid", good, "", 0, []string{"ok: 1 stubs in 1 files"}},
+		{"syntax error", "syntax.yaml", "- request: {path: /a\n  response: [", 2, []string{"syntax.yaml:"}},
+		{"unknown field", "unknown.yaml", "- request: {path: /a}\n  response: {body: x}\n  respnse: {}\n", 2, []string{"unknown.yaml:3", `unknown field "respnse"`}},
+		{"bad regex", "regex.yaml", "- request:\n    path: /a\n    headers:\n      X-Id: {regex: 'a(b'}\n  response: {body: x}\n", 2, []string{"regex.yaml:4", "request.headers.X-Id.regex", "missing closing )"}},
+		{"missing body file", "body.yaml", "- request: {path: /a}\n  response:\n    bodyFile: nope.json\n", 2, []string{"body.yaml:3", "bodyFile", "nope.json"}},
+		{"missing response", "noresp.yaml", "- request: {path: /a}\n", 2, []string{"noresp.yaml:1", "response: missing"}},
+		{"no such file", "/nonexistent/stubs.yaml", "", 2, []string{"/nonexistent/stubs.yaml: no such file or folder"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			file := c.file
+			if c.content != "" {
+				file = write(t, t.TempDir(), c.file, c.content)
+			}
+			e, out, errOut := env(nil)
+			code := cli.Main(context.Background(), []string{"check", file}, e)
+			got := out.String() + errOut.String()
+			if code != c.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, c.wantCode, got)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+// serve runs `decoy serve` with args on ephemeral loopback ports until the
+// test ends, and returns the running app.
+func serve(t *testing.T, vars map[string]string, args ...string) (*app.App, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e, out, errOut := env(vars)
+	ready := make(chan *app.App, 1)
+	e.OnReady = func(a *app.App) { ready <- a }
+	done := make(chan int, 1)
+	base := []string{"serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
+	go func() { done <- cli.Main(ctx, append(base, args...), e) }()
+	select {
+	case a := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited %d\n%s", code, errOut.String())
+			}
+		})
+		return a, out
+	case code := <-done:
+		cancel()
+		t.Fatalf("serve exited %d before serving\n%s", code, errOut.String())
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("serve did not start")
+	}
+	return nil, nil
+}
+
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeDemo(t *testing.T) {
+	t.Parallel()
+	a, out := serve(t, nil)
+	for path, want := range map[string]string{"/users": "Ada Lovelace", "/orders/9": "ord-1001", "/slow": "delayedMs"} {
+		code, body := fetch(t, "http://"+a.HTTPAddr.String()+path)
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %q", path, code, body)
+		}
+	}
+	code, body := fetch(t, "http://"+a.AdminAddr.String()+"/health")
+	if code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Errorf("health: %d %s", code, body)
+	}
+	banner := out.String()
+	for _, w := range []string{"built-in demo", "/users/{id}", "curl -s", "--http2-prior-knowledge"} {
+		if !strings.Contains(banner, w) {
+			t.Errorf("banner lacks %q:\n%s", w, banner)
+		}
+	}
+}
+
+func TestServeFilesAndPrecedence(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	stubs := write(t, dir, "stubs/hello.yaml", goodStubs)
+	// The config file sets the journal size and the files; the environment
+	// overrides the journal size; a flag overrides the environment.
+	cfg := write(t, dir, "decoy.yaml", "journal-size: 5\nfiles: [stubs]\nquiet: true\n")
+	a, out := serve(t, map[string]string{"DECOY_JOURNAL_SIZE": "7"}, "--config", cfg, "--journal-size", "9")
+	if a.Journal.Cap() != 9 {
+		t.Errorf("journal size %d, want 9 (flag over env over file)", a.Journal.Cap())
+	}
+	if code, body := fetch(t, "http://"+a.HTTPAddr.String()+"/hello"); code != 200 || body != "hi there" {
+		t.Errorf("GET /hello: %d %q", code, body)
+	}
+	if out.String() != "" {
+		t.Errorf("quiet printed %q", out.String())
+	}
+	_ = stubs
+	a2, _ := serve(t, map[string]string{"DECOY_JOURNAL_SIZE": "7", "DECOY_QUIET": "true"}, "--config", cfg)
+	if a2.Journal.Cap() != 7 {
+		t.Errorf("journal size %d, want 7 (env over file)", a2.Journal.Cap())
+	}
+}
+
+func TestServeBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := write(t, dir, "bad.yaml", "- request: {path: /a, pathRegex: '('}\n  response: {status: 1000}\n")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	cases := []struct {
+		name     string
+		args     []string
+		vars     map[string]string
+		wantCode int
+		want     []string
+	}{
+		{"bad stub file", []string{bad}, nil, 2, []string{"bad.yaml:1", "give only one of path", "bad.yaml:2", "1000 is not an HTTP status"}},
+		{"unknown flag", []string{"--nope"}, nil, 2, []string{"unknown flag: --nope"}},
+		{"bad flag value", []string{"--max-body-bytes", "lots"}, nil, 2, []string{"max-body-bytes", "not a size"}},
+		{"bad env value", nil, map[string]string{"DECOY_READ_TIMEOUT": "soon"}, 2, []string{"DECOY_READ_TIMEOUT", "not a duration"}},
+		{"port in use", []string{"--http", busy.Addr().String()}, nil, 1, []string{"cannot listen for HTTP on " + busy.Addr().String(), "--http"}},
+		{"cert without key", []string{"--tls-cert", "x.pem"}, nil, 2, []string{"tls-cert and tls-key go together"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e, out, errOut := env(c.vars)
+			args := append([]string{"serve", "--http", "127.0.0.1:0", "--https", "", "--admin", ""}, c.args...)
+			// Bad input must stop decoy at once; the timeout only keeps a
+			// regression from hanging the suite.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			code := cli.Main(ctx, args, e)
+			got := out.String() + errOut.String()
+			if code != c.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, c.wantCode, got)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	e, out, _ := env(nil)
+	if code := cli.Main(context.Background(), []string{"version"}, e); code != 0 || !strings.HasPrefix(out.String(), "decoy ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	e, out, _ = env(nil)
+	if code := cli.Main(context.Background(), []string{"serve", "--help"}, e); code != 0 {
+		t.Fatalf("serve --help: %d", code)
+	}
+	for _, w := range []string{"--http", "DECOY_HTTP", "--journal-size", "DECOY_JOURNAL_SIZE", "--config", "Examples:"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("serve --help lacks %q", w)
+		}
+	}
+}
