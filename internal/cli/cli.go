@@ -161,24 +161,14 @@ func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Sett
 // them into a store. Problems come back with file:line.
 func load(files []string) (*engine.Store, *config.Loaded, error) {
 	var l *config.Loaded
+	var store *engine.Store
 	var err error
 	if len(files) == 0 {
-		l, err = demo.Load()
+		l, store, err = config.BuildBytes(demo.Name, demo.YAML())
 	} else {
-		l, err = config.LoadStubs(files)
+		l, store, err = config.Build(files)
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := engine.NewStore(l.Sources)
-	if err != nil {
-		var errs engine.Errors
-		if errors.As(err, &errs) {
-			return nil, nil, l.Locate(errs)
-		}
-		return nil, nil, err
-	}
-	return store, l, nil
+	return store, l, err
 }
 
 func newCheck(env Env) *cobra.Command {

@@ -75,6 +75,8 @@ func TestCheck(t *testing.T) {
 		{"bad regex", "regex.yaml", "- request:\n    path: /a\n    headers:\n      X-Id: {regex: 'a(b'}\n  response: {body: x}\n", 2, []string{"regex.yaml:4", "request.headers.X-Id.regex", "missing closing )"}},
 		{"missing body file", "body.yaml", "- request: {path: /a}\n  response:\n    bodyFile: nope.json\n", 2, []string{"body.yaml:3", "bodyFile", "nope.json"}},
 		{"missing response", "noresp.yaml", "- request: {path: /a}\n", 2, []string{"noresp.yaml:1", "response: missing"}},
+		{"every problem at once", "both.yaml", "- request: {path: /a}\n  response: {body: x}\n  bogus: 1\n- request: {pathRegex: '('}\n  response: {body: x}\n", 2,
+			[]string{"both.yaml:3", `unknown field "bogus"`, "both.yaml:4", "request.pathRegex"}},
 		{"no such file", "/nonexistent/stubs.yaml", "", 2, []string{"/nonexistent/stubs.yaml: no such file or folder"}},
 	}
 	for _, c := range cases {

@@ -38,6 +38,47 @@ const MaxStubFile = 64 << 20
 // order; inside them, YAML and JSON files that do not hold stubs (such as
 // body files) are skipped. Every problem in every file is reported.
 func LoadStubs(paths []string) (*Loaded, error) {
+	l, probs := loadStubs(paths)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return l, nil
+}
+
+// Build loads stub files and folders and compiles them into a store. It
+// reports every problem at once with file:line: the files' syntax and
+// decoding problems, and the compile problems of the stubs that decoded.
+func Build(paths []string) (*Loaded, *engine.Store, error) {
+	l, probs := loadStubs(paths)
+	return l.build(probs)
+}
+
+// BuildBytes is Build for one file's contents.
+func BuildBytes(name string, data []byte) (*Loaded, *engine.Store, error) {
+	l := &Loaded{}
+	probs := l.loadData(name, data, true, map[string]bool{})
+	return l.build(probs)
+}
+
+func (l *Loaded) build(probs Problems) (*Loaded, *engine.Store, error) {
+	if len(probs) > 0 {
+		if _, errs := engine.Compile(l.Sources); errs != nil {
+			probs = append(probs, l.Locate(errs)...)
+		}
+		return nil, nil, probs
+	}
+	store, err := engine.NewStore(l.Sources)
+	if err != nil {
+		var errs engine.Errors
+		if errors.As(err, &errs) {
+			return nil, nil, l.Locate(errs)
+		}
+		return nil, nil, err
+	}
+	return l, store, nil
+}
+
+func loadStubs(paths []string) (*Loaded, Problems) {
 	l := &Loaded{}
 	var probs Problems
 	used := map[string]bool{}
@@ -73,10 +114,7 @@ func LoadStubs(paths []string) (*Loaded, error) {
 			probs = append(probs, Problem{File: p, Msg: err.Error()})
 		}
 	}
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	return l, nil
+	return l, probs
 }
 
 // LoadStubBytes reads stubs from data as if it were the named file.
@@ -179,6 +217,9 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool, used map[stri
 	if explicit && len(items) == 0 && len(probs) == 0 {
 		probs = append(probs, Problem{File: name, Msg: "holds no stubs"})
 	}
+	if len(items) > 0 || explicit {
+		l.Files = append(l.Files, name)
+	}
 	base := idBase(name)
 	dir := filepath.Dir(name)
 	for i, it := range items {
@@ -201,7 +242,6 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool, used map[stri
 		l.Sources = append(l.Sources, engine.Source{Stub: s, Origin: fmt.Sprintf("%s:%d", name, line(it.node)), Dir: dir})
 		l.where = append(l.where, place{file: name, node: it.node, path: it.path})
 	}
-	l.Files = append(l.Files, name)
 	return probs
 }
 

@@ -35,7 +35,9 @@ func (s *Snapshot) Explain(r *Request, n int) []Miss {
 func (s *Stub) explain(r *Request) Miss {
 	m := Miss{Stub: s.ID, Origin: s.Origin}
 	if !s.matchPath(r.Path) {
-		m.score += 8
+		// A wrong path weighs most, less so the more leading segments the
+		// stub's path shares with the request's.
+		m.score += 40 - 8*min(sharedSegments(s.describePath(), r.Path), 4)
 		m.Reasons = append(m.Reasons, "path "+s.describePath()+" does not match "+r.Path)
 	}
 	if !s.matchMethod(r.Method) {
@@ -84,4 +86,15 @@ func (s *Stub) describePath() string {
 		return strings.TrimSuffix(s.path, "*") + "*"
 	}
 	return "*"
+}
+
+// sharedSegments counts the leading path segments a and b have in common.
+func sharedSegments(a, b string) int {
+	as := strings.Split(strings.Trim(a, "/"), "/")
+	bs := strings.Split(strings.Trim(b, "/"), "/")
+	n := 0
+	for n < len(as) && n < len(bs) && as[n] == bs[n] && as[n] != "" {
+		n++
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"mime"
 	"net/http"
@@ -27,7 +28,7 @@ type Header struct {
 // per request.
 type Response struct {
 	Status      int
-	Headers     []Header // canonical names, in a stable order; no Content-Type or Content-Length
+	Headers     []Header // names as written, sorted; no Content-Type or Content-Length
 	ContentType string   // "" when the response has none
 	// ContentTypeB is ContentType as bytes.
 	ContentTypeB []byte
@@ -72,9 +73,9 @@ func compileResponse(r stub.Response, dir string, field string) (*Response, []st
 		if !filepath.IsAbs(name) && dir != "" {
 			name = filepath.Join(dir, name)
 		}
-		b, err := os.ReadFile(name)
+		b, err := readBodyFile(name)
 		if err != nil {
-			fail("bodyFile", fmt.Sprintf("cannot read %s: %v", name, unwrapPathErr(err)))
+			fail("bodyFile", err.Error())
 		}
 		out.Body = b
 		contentType = mime.TypeByExtension(filepath.Ext(name))
@@ -109,6 +110,8 @@ func compileResponse(r stub.Response, dir string, field string) (*Response, []st
 			fail("headers."+k, "not a valid header name")
 			continue
 		}
+		// Names are sent as written (ETag stays ETag); only the ones decoy
+		// owns are recognised, in any case.
 		ck := http.CanonicalHeaderKey(k)
 		for _, v := range r.Headers[k] {
 			if strings.ContainsAny(v, "\r\n\x00") {
@@ -123,11 +126,38 @@ func compileResponse(r stub.Response, dir string, field string) (*Response, []st
 				fail("headers."+k, ck+" is set by decoy")
 				continue
 			}
-			out.Headers = append(out.Headers, Header{Name: ck, Value: v, NameB: []byte(ck), ValueB: []byte(v)})
+			out.Headers = append(out.Headers, Header{Name: k, Value: v, NameB: []byte(k), ValueB: []byte(v)})
 		}
 	}
 	out.ContentType, out.ContentTypeB = contentType, []byte(contentType)
 	return out, errs
+}
+
+// MaxBodyFile is the largest body file decoy loads.
+const MaxBodyFile = 1 << 30
+
+// readBodyFile reads a regular file of at most MaxBodyFile bytes.
+func readBodyFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %v", name, unwrapPathErr(err))
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %v", name, unwrapPathErr(err))
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	if info.Size() > MaxBodyFile {
+		return nil, fmt.Errorf("%s is %d bytes; the limit is %d (use generate for large synthetic bodies)", name, info.Size(), MaxBodyFile)
+	}
+	b := make([]byte, info.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("cannot read %s: %v", name, err)
+	}
+	return b, nil
 }
 
 func unwrapPathErr(err error) error {

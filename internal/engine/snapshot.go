@@ -57,6 +57,14 @@ func (es Errors) Error() string {
 // reports every problem it finds, not just the first; with any error the
 // snapshot is nil.
 func Compile(srcs []Source) (*Snapshot, Errors) {
+	snap, _, errs := build(srcs, nil)
+	return snap, errs
+}
+
+// build compiles srcs into a snapshot; where pre[i] is not nil, that stub
+// is reused (copied, so the old snapshot stays untouched) instead of
+// compiled again. It also returns the compiled stubs in source order.
+func build(srcs []Source, pre []*Stub) (*Snapshot, []*Stub, Errors) {
 	var errs Errors
 	snap := &Snapshot{
 		byID:  make(map[string]*Stub, len(srcs)),
@@ -68,11 +76,20 @@ func Compile(srcs []Source) (*Snapshot, Errors) {
 		index    int
 	}
 	all := make([]ordered, 0, len(srcs))
+	bySource := make([]*Stub, len(srcs))
 	for i, src := range srcs {
-		s, fe := compileStub(src)
-		for _, e := range fe {
-			errs = append(errs, Error{Index: i, Origin: src.Origin, FieldError: e})
+		var s *Stub
+		if i < len(pre) && pre[i] != nil {
+			c := *pre[i]
+			s = &c
+		} else {
+			var fe []stub.FieldError
+			s, fe = compileStub(src)
+			for _, e := range fe {
+				errs = append(errs, Error{Index: i, Origin: src.Origin, FieldError: e})
+			}
 		}
+		bySource[i] = s
 		switch {
 		case s.ID == "":
 			errs = append(errs, Error{Index: i, Origin: src.Origin, FieldError: stub.FieldError{Field: "id", Msg: "missing"}})
@@ -89,7 +106,7 @@ func Compile(srcs []Source) (*Snapshot, Errors) {
 		all = append(all, ordered{s, p, i})
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
 	sort.SliceStable(all, func(a, b int) bool {
 		x, y := all[a], all[b]
@@ -117,7 +134,7 @@ func Compile(srcs []Source) (*Snapshot, Errors) {
 			snap.scan = append(snap.scan, s)
 		}
 	}
-	return snap, nil
+	return snap, bySource, nil
 }
 
 func (n *node) insert(s *Stub) {

@@ -22,17 +22,18 @@ type Store struct {
 	eng     *Engine
 	base    []Source
 	cur     []Source
+	built   []*Stub // compiled cur, in the same order
 	nextID  int
 	version uint64
 }
 
 // NewStore compiles base and returns a store serving it.
 func NewStore(base []Source) (*Store, error) {
-	snap, errs := Compile(base)
+	snap, built, errs := build(base, nil)
 	if errs != nil {
 		return nil, errs
 	}
-	return &Store{eng: New(snap), base: clone(base), cur: clone(base), version: 1}, nil
+	return &Store{eng: New(snap), base: clone(base), cur: clone(base), built: built, version: 1}, nil
 }
 
 // Engine returns the engine the store feeds.
@@ -82,7 +83,7 @@ func (st *Store) Create(s stub.Stub, origin string) (Source, error) {
 	}
 	src := Source{Stub: s, Origin: origin}
 	next := append(clone(st.cur), src)
-	if err := st.install(next, s.ID, true); err != nil {
+	if err := st.install(next, append(clonePre(st.built), nil)); err != nil {
 		return Source{}, err
 	}
 	return src, nil
@@ -104,7 +105,9 @@ func (st *Store) Replace(id string, s stub.Stub, origin string) (Source, error) 
 	src := Source{Stub: s, Origin: origin, Dir: st.cur[i].Dir}
 	next := clone(st.cur)
 	next[i] = src
-	if err := st.install(next, id, true); err != nil {
+	pre := clonePre(st.built)
+	pre[i] = nil
+	if err := st.install(next, pre); err != nil {
 		return Source{}, err
 	}
 	return src, nil
@@ -119,14 +122,15 @@ func (st *Store) Delete(id string) error {
 		return ErrNotFound
 	}
 	next := append(clone(st.cur[:i]), st.cur[i+1:]...)
-	return st.install(next, id, true)
+	pre := append(clonePre(st.built[:i]), st.built[i+1:]...)
+	return st.install(next, pre)
 }
 
 // Reset returns to the base stubs and restarts every response sequence.
 func (st *Store) Reset() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.install(clone(st.base), "", false)
+	return st.install(clone(st.base), nil)
 }
 
 // SetBase replaces the base stubs (a reload from files) and serves them,
@@ -134,32 +138,22 @@ func (st *Store) Reset() error {
 func (st *Store) SetBase(base []Source) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.install(clone(base), "", false); err != nil {
+	if err := st.install(clone(base), nil); err != nil {
 		return err
 	}
 	st.base = clone(base)
 	return nil
 }
 
-// install compiles next and swaps it in. With carry, response sequences of
-// stubs other than touched continue where they were.
-func (st *Store) install(next []Source, touched string, carry bool) error {
-	snap, errs := Compile(next)
+// install compiles next and swaps it in. Stubs with a compiled form in pre
+// are reused as they are, response sequence included: only what changed is
+// compiled (bodies read, generated) again.
+func (st *Store) install(next []Source, pre []*Stub) error {
+	snap, built, errs := build(next, pre)
 	if errs != nil {
 		return errs
 	}
-	if carry {
-		old := st.eng.Snapshot()
-		for _, s := range snap.stubs {
-			if s.ID == touched {
-				continue
-			}
-			if o := old.Get(s.ID); o != nil && len(o.responses) == len(s.responses) {
-				s.calls = o.calls
-			}
-		}
-	}
-	st.cur = next
+	st.cur, st.built = next, built
 	st.eng.Swap(snap)
 	st.version++
 	return nil
@@ -175,3 +169,5 @@ func indexOf(l []Source, id string) int {
 }
 
 func clone(l []Source) []Source { return append([]Source(nil), l...) }
+
+func clonePre(l []*Stub) []*Stub { return append([]*Stub(nil), l...) }

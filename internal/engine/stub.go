@@ -194,8 +194,12 @@ var paramRe = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_.-]*)(\*?)\}`)
 
 // compilePath reads an exact path or a template.
 func (s *Stub) compilePath(p string) []stub.FieldError {
-	if !strings.HasPrefix(p, "/") && p != "*" {
-		return []stub.FieldError{{Msg: fmt.Sprintf("%q must start with /", p)}}
+	if p == "*" {
+		s.pathKind = kindAny
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		return []stub.FieldError{{Msg: fmt.Sprintf("%q must start with / (or be * for any path)", p)}}
 	}
 	if !strings.Contains(p, "{") {
 		s.pathKind, s.path = kindExact, p

@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -17,9 +18,10 @@ import (
 
 // fastReq adapts a fasthttp request to engine.Fields without copying.
 type fastReq struct {
-	ctx *fasthttp.RequestCtx
-	req engine.Request
-	rec journal.Record
+	ctx  *fasthttp.RequestCtx
+	req  engine.Request
+	rec  journal.Record
+	path []byte // decoded path, when it had escapes
 }
 
 var fastReqPool = sync.Pool{New: func() any { return new(fastReq) }}
@@ -40,6 +42,41 @@ func (f *fastReq) Query(name string) (string, bool) {
 func (f *fastReq) Cookie(name string) (string, bool) {
 	v := f.ctx.Request.Header.Cookie(name)
 	return b2s(v), v != nil
+}
+
+// decodedPath is the request path as sent, with percent-escapes decoded
+// and nothing else changed (no dot-segment removal, no slash merging), the
+// same on HTTP/1.1 and HTTP/2. A malformed escape leaves the path as sent.
+func (f *fastReq) decodedPath(raw []byte) string {
+	if bytes.IndexByte(raw, '%') < 0 {
+		return b2s(raw)
+	}
+	out := f.path[:0]
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '%' {
+			if i+2 >= len(raw) || unhex(raw[i+1]) < 0 || unhex(raw[i+2]) < 0 {
+				return b2s(raw)
+			}
+			c = byte(unhex(raw[i+1])<<4 | unhex(raw[i+2]))
+			i += 2
+		}
+		out = append(out, c)
+	}
+	f.path = out
+	return b2s(out)
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }
 
 // b2s views b as a string without copying; the string must not outlive the
@@ -69,7 +106,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	f.req = engine.Request{
 		Proto:  proto,
 		Method: b2s(ctx.Method()),
-		Path:   b2s(ctx.Path()),
+		Path:   f.decodedPath(ctx.URI().PathOriginal()),
 		Body:   ctx.PostBody(),
 		Fields: f,
 	}
@@ -115,6 +152,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 func writeFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
 	ctx.Response.SetStatusCode(resp.Status)
 	h := &ctx.Response.Header
+	h.DisableNormalizing() // header names go out as the stub wrote them
 	if len(resp.ContentTypeB) > 0 {
 		h.SetContentTypeBytes(resp.ContentTypeB)
 	}

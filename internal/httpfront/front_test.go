@@ -173,6 +173,40 @@ func TestProtocols(t *testing.T) {
 	}
 }
 
+// TestPathSameOnEveryProtocol: the path a stub sees is the path as sent,
+// percent-decoded, with nothing cleaned, on HTTP/1.1 and HTTP/2 alike.
+func TestPathSameOnEveryProtocol(t *testing.T) {
+	t.Parallel()
+	f := start(t, httpfront.Options{})
+	for _, s := range []stub.Stub{
+		{ID: "dots", Request: stub.Request{Path: "/a/../b"}, Response: &stub.Response{Body: stub.Text("dots")}},
+		{ID: "double", Request: stub.Request{Path: "/a//b"}, Response: &stub.Response{Body: stub.Text("double")}},
+		{ID: "space", Request: stub.Request{Path: "/a b"}, Response: &stub.Response{Body: stub.Text("space")}},
+		{ID: "clean", Request: stub.Request{Path: "/b"}, Response: &stub.Response{Body: stub.Text("clean")}},
+	} {
+		if _, err := f.store.Create(s, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ path, want string }{
+		{"/a/../b", "dots"}, {"/a//b", "double"}, {"/a%20b", "space"}, {"/b", "clean"},
+	} {
+		for _, client := range []*http.Client{f.h1(), f.h2c()} {
+			req, _ := http.NewRequest("GET", "http://"+f.http+"/", nil)
+			req.URL.Opaque = c.path // sent exactly as written
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != c.want {
+				t.Errorf("%s over %s answered %q, want %q", c.path, resp.Proto, b, c.want)
+			}
+		}
+	}
+}
+
 func TestHead(t *testing.T) {
 	t.Parallel()
 	f := start(t, httpfront.Options{})

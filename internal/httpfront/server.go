@@ -300,6 +300,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 			s.mu.Unlock()
 			_ = s.std.Close()
+			// Closed connections end their goroutines promptly; wait a
+			// little so none outlives Shutdown.
+			select {
+			case <-all:
+			case <-time.After(time.Second):
+			}
 			return ctx.Err()
 		case <-tick.C:
 		}
