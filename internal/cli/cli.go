@@ -131,10 +131,19 @@ func addSettingFlags(fs *pflag.FlagSet) *string {
 			fs.Bool(t.Name, t.Default == "true", help)
 			continue
 		}
-		fs.String(t.Name, t.Default, help)
+		fs.Var(&textValue{v: t.Default, kind: t.Kind}, t.Name, help)
 	}
 	return cfg
 }
+
+// textValue is a flag kept as text and checked by the settings table, so
+// that a flag, an environment variable and a config file read alike; its
+// kind shows in --help.
+type textValue struct{ v, kind string }
+
+func (t *textValue) String() string     { return t.v }
+func (t *textValue) Set(v string) error { t.v = v; return nil }
+func (t *textValue) Type() string       { return t.kind }
 
 // resolve turns flags, environment and config file into settings.
 func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Settings, error) {
