@@ -93,12 +93,9 @@ func (f *fixture) h1() *http.Client {
 }
 
 func (f *fixture) h2c() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: p}}
 }
 
 func (f *fixture) tlsClient(h2 bool) *http.Client {

@@ -22,7 +22,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
+	"golang.org/x/net/http2/h2c" //lint:ignore SA1019 see New: the h2c Upgrade only
 )
 
 // Options configures a Server. Zero values take the defaults below.
@@ -57,9 +57,12 @@ type Server struct {
 	o    Options
 	log  *slog.Logger
 	fast *fasthttp.Server
-	std  *http.Server  // HTTP/2 handler's base; serves h2c Upgrade requests
-	h2s  *http2.Server // HTTP/2 connections (TLS h2 and h2c)
-	up   *chanListener // plaintext connections asking to upgrade to h2c
+	// std is Go's HTTP server, fed through slow: TLS connections that
+	// chose h2, h2c connections (prior knowledge), and HTTP/1.1 connections
+	// asking to upgrade to h2c.
+	std    *http.Server
+	slow   *chanListener
+	handed sync.Map // TLS connection given to std → the tracked raw connection
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -96,7 +99,7 @@ func New(o Options) *Server {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
 		done:      make(chan struct{}),
-		up:        newChanListener(),
+		slow:      newChanListener(),
 	}
 	maxBody := o.MaxBodyBytes
 	if maxBody > 1<<31-1 {
@@ -114,19 +117,32 @@ func New(o Options) *Server {
 		DisablePreParseMultipartForm: true,
 		Logger:                       fastLogger{log},
 	}
-	s.h2s = &http2.Server{IdleTimeout: o.IdleTimeout, MaxReadFrameSize: 1 << 20}
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
+	// RFC 9113 deprecates the h2c Upgrade and Go's server does not offer
+	// it, but clients still use it (curl --http2 on http://): x/net's h2c
+	// handler answers it; everything else is Go's own HTTP/2.
+	//lint:ignore SA1019 the only maintained-enough implementation of the h2c Upgrade
+	upgrade := h2c.NewHandler(http.HandlerFunc(s.handleStd), &http2.Server{IdleTimeout: o.IdleTimeout})
 	s.std = &http.Server{
-		Handler:           h2c.NewHandler(http.HandlerFunc(s.handleStd), s.h2s),
+		Handler:           upgrade,
 		MaxHeaderBytes:    o.MaxHeaderBytes,
 		ReadHeaderTimeout: o.ReadTimeout,
 		IdleTimeout:       o.IdleTimeout,
+		Protocols:         protocols,
+		HTTP2:             &http.HTTP2Config{MaxReadFrameSize: 1 << 20},
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st == http.StateClosed || st == http.StateHijacked {
+				if raw, ok := s.handed.LoadAndDelete(c); ok {
+					s.untrack(raw.(net.Conn))
+				}
+			}
+		},
 	}
-	// Registers HTTP/2 graceful shutdown (GOAWAY) with s.std.Shutdown.
-	if err := http2.ConfigureServer(s.std, s.h2s); err != nil {
-		log.Warn("configuring HTTP/2", "err", err)
-	}
-	go func() { _ = s.std.Serve(s.up) }()
+	go func() { _ = s.std.Serve(s.slow) }()
 	return s
 }
 
@@ -224,8 +240,14 @@ func (s *Server) serveConn(c net.Conn, useTLS bool) {
 		}
 		_ = c.SetDeadline(time.Time{})
 		if tc.ConnectionState().NegotiatedProtocol == "h2" {
-			s.serveH2(tc)
-			s.untrack(c)
+			// Go's server needs the *tls.Conn itself to serve HTTP/2; it
+			// reports the close through ConnState.
+			s.handed.Store(tc, c)
+			if !s.slow.push(tc) {
+				s.handed.Delete(tc)
+				_ = tc.Close()
+				s.untrack(c)
+			}
 			return
 		}
 		_ = s.fast.ServeConn(tc)
@@ -236,13 +258,9 @@ func (s *Server) serveConn(c net.Conn, useTLS bool) {
 	switch kind {
 	case sniffClosed:
 		s.untrack(c)
-	case sniffH2:
-		s.serveH2(pc)
-		s.untrack(c)
-	case sniffUpgrade:
-		// Go's HTTP/1 server answers the Upgrade and hands the connection
-		// to HTTP/2; the tracked connection is released when it closes.
-		if !s.up.push(&closeNotifyConn{Conn: pc, onClose: func() { s.untrack(c) }}) {
+	case sniffH2, sniffUpgrade:
+		// The tracked connection is released when Go's server closes it.
+		if !s.slow.push(&closeNotifyConn{Conn: pc, onClose: func() { s.untrack(c) }}) {
 			_ = c.Close()
 			s.untrack(c)
 		}
@@ -250,13 +268,6 @@ func (s *Server) serveConn(c net.Conn, useTLS bool) {
 		_ = s.fast.ServeConn(pc)
 		s.untrack(c)
 	}
-}
-
-// serveH2 serves an HTTP/2 connection (TLS h2, or h2c with prior
-// knowledge) until it closes.
-func (s *Server) serveH2(c net.Conn) {
-	s.h2s.ServeConn(c, &http2.ServeConnOpts{BaseConfig: s.std, Handler: http.HandlerFunc(s.handleStd)})
-	_ = c.Close()
 }
 
 // Shutdown stops accepting, lets requests in flight finish and closes idle
@@ -274,7 +285,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	stdDone := make(chan error, 1)
-	go func() { stdDone <- s.std.Shutdown(ctx); _ = s.up.Close() }()
+	go func() { stdDone <- s.std.Shutdown(ctx); _ = s.slow.Close() }()
 
 	all := make(chan struct{})
 	go func() { s.wg.Wait(); close(all) }()
