@@ -23,6 +23,7 @@ type Loaded struct {
 	Sources []engine.Source
 	Files   []string // the files read, in order
 	where   []place  // parallel to Sources
+	autoID  []string // parallel to Sources: the id to give a stub without one
 }
 
 type place struct {
@@ -56,7 +57,8 @@ func Build(paths []string) (*Loaded, *engine.Store, error) {
 // BuildBytes is Build for one file's contents.
 func BuildBytes(name string, data []byte) (*Loaded, *engine.Store, error) {
 	l := &Loaded{}
-	probs := l.loadData(name, data, true, map[string]bool{})
+	probs := l.loadData(name, data, true)
+	l.assignIDs()
 	return l.build(probs)
 }
 
@@ -81,7 +83,6 @@ func (l *Loaded) build(probs Problems) (*Loaded, *engine.Store, error) {
 func loadStubs(paths []string) (*Loaded, Problems) {
 	l := &Loaded{}
 	var probs Problems
-	used := map[string]bool{}
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
@@ -89,7 +90,7 @@ func loadStubs(paths []string) (*Loaded, Problems) {
 			continue
 		}
 		if !info.IsDir() {
-			probs = append(probs, l.loadFile(p, true, used)...)
+			probs = append(probs, l.loadFile(p, true)...)
 			continue
 		}
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
@@ -107,20 +108,39 @@ func loadStubs(paths []string) (*Loaded, Problems) {
 			if d.IsDir() || !isStubExt(base) {
 				return nil
 			}
-			probs = append(probs, l.loadFile(name, false, used)...)
+			probs = append(probs, l.loadFile(name, false)...)
 			return nil
 		})
 		if err != nil {
 			probs = append(probs, Problem{File: p, Msg: err.Error()})
 		}
 	}
+	l.assignIDs()
 	return l, probs
+}
+
+// assignIDs gives every stub without an id one made of its file name and
+// position ("users-3"), never one a stub anywhere gives itself.
+func (l *Loaded) assignIDs() {
+	used := map[string]bool{}
+	for _, src := range l.Sources {
+		if src.Stub.ID != "" {
+			used[src.Stub.ID] = true
+		}
+	}
+	for i := range l.Sources {
+		if l.Sources[i].Stub.ID == "" {
+			l.Sources[i].Stub.ID = uniqueID(l.autoID[i], used)
+		}
+	}
 }
 
 // LoadStubBytes reads stubs from data as if it were the named file.
 func LoadStubBytes(name string, data []byte) (*Loaded, error) {
 	l := &Loaded{}
-	if probs := l.loadData(name, data, true, map[string]bool{}); len(probs) > 0 {
+	probs := l.loadData(name, data, true)
+	l.assignIDs()
+	if len(probs) > 0 {
 		return nil, probs
 	}
 	return l, nil
@@ -145,7 +165,7 @@ func describeOpenErr(err error) string {
 	return err.Error()
 }
 
-func (l *Loaded) loadFile(name string, explicit bool, used map[string]bool) Problems {
+func (l *Loaded) loadFile(name string, explicit bool) Problems {
 	f, err := os.Open(name)
 	if err != nil {
 		return Problems{{File: name, Msg: describeOpenErr(err)}}
@@ -163,18 +183,19 @@ func (l *Loaded) loadFile(name string, explicit bool, used map[string]bool) Prob
 			break
 		}
 	}
-	return l.loadData(name, data, explicit, used)
+	return l.loadData(name, data, explicit)
 }
 
-func (l *Loaded) loadData(name string, data []byte, explicit bool, used map[string]bool) Problems {
+func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return Problems{yamlProblem(name, err)}
 	}
 	var probs Problems
 	type item struct {
-		node ast.Node
-		path string
+		node    ast.Node
+		path    string
+		decoded *stub.Stub // set when the whole document decoded at once
 	}
 	var items []item
 	for _, doc := range file.Docs {
@@ -187,8 +208,17 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool, used map[stri
 			if !explicit && !looksLikeStubs(n) {
 				continue
 			}
+			// Decoding the list whole lets a stub use an anchor defined in
+			// an earlier one; when it fails, each stub is decoded alone
+			// below, to place every problem.
+			var all []stub.Stub
+			whole := yaml.NodeToValue(n, &all, yaml.DisallowUnknownField()) == nil && len(all) == len(n.Values)
 			for i, v := range n.Values {
-				items = append(items, item{v, "[" + strconv.Itoa(i) + "]"})
+				it := item{node: v, path: "[" + strconv.Itoa(i) + "]"}
+				if whole {
+					it.decoded = &all[i]
+				}
+				items = append(items, it)
 			}
 		case *ast.MappingNode:
 			if sl := child(n, "stubs"); sl != nil {
@@ -202,11 +232,19 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool, used map[stri
 					probs = append(probs, Problem{File: name, Line: line(sl), Field: "stubs", Msg: "must be a list of stubs"})
 					continue
 				}
+				var whole struct {
+					Stubs []stub.Stub `json:"stubs"`
+				}
+				ok = yaml.NodeToValue(n, &whole, yaml.DisallowUnknownField()) == nil && len(whole.Stubs) == len(seq.Values)
 				for i, v := range seq.Values {
-					items = append(items, item{v, "stubs[" + strconv.Itoa(i) + "]"})
+					it := item{node: v, path: "stubs[" + strconv.Itoa(i) + "]"}
+					if ok {
+						it.decoded = &whole.Stubs[i]
+					}
+					items = append(items, it)
 				}
 			} else if child(n, "request") != nil || child(n, "response") != nil || child(n, "responses") != nil || explicit {
-				items = append(items, item{n, ""})
+				items = append(items, item{node: n})
 			}
 		default:
 			if explicit {
@@ -228,19 +266,20 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool, used map[stri
 			probs = append(probs, Problem{File: name, Line: line(it.node), Field: it.path, Msg: "a stub is a mapping with request and response"})
 			continue
 		}
-		if err := yaml.NodeToValue(it.node, &s, yaml.DisallowUnknownField()); err != nil {
+		if it.decoded != nil {
+			s = *it.decoded
+		} else if err := yaml.NodeToValue(it.node, &s, yaml.DisallowUnknownField()); err != nil {
 			p := yamlProblem(name, err)
+			if p.Line == 0 {
+				p.Line = line(it.node)
+			}
 			p.Field = it.path
 			probs = append(probs, p)
 			continue
 		}
-		if s.ID == "" {
-			s.ID = uniqueID(fmt.Sprintf("%s-%d", base, i+1), used)
-		} else {
-			used[s.ID] = true
-		}
 		l.Sources = append(l.Sources, engine.Source{Stub: s, Origin: fmt.Sprintf("%s:%d", name, line(it.node)), Dir: dir})
 		l.where = append(l.where, place{file: name, node: it.node, path: it.path})
+		l.autoID = append(l.autoID, fmt.Sprintf("%s-%d", base, i+1))
 	}
 	return probs
 }
@@ -289,14 +328,17 @@ func (l *Loaded) Locate(errs engine.Errors) Problems {
 }
 
 // find follows a field path ("request.headers.X-Id.regex",
-// "responses[1].status") from n and returns the deepest node it reaches.
+// "responses[1].status") from n and returns the deepest node it reaches. A
+// name with dots in it (a header X.Id) is found by joining parts.
 func find(n ast.Node, field string) ast.Node {
 	cur := n
-	for _, part := range splitField(field) {
+	parts := splitField(field)
+	for i := 0; i < len(parts); i++ {
+		part := parts[i]
 		idx := -1
-		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
-			part = part[:i]
+		if j := strings.IndexByte(part, '['); j >= 0 && strings.HasSuffix(part, "]") {
+			idx, _ = strconv.Atoi(part[j+1 : len(part)-1])
+			part = part[:j]
 		}
 		if part != "" {
 			m, ok := unwrap(cur).(*ast.MappingNode)
@@ -304,6 +346,12 @@ func find(n ast.Node, field string) ast.Node {
 				return cur
 			}
 			v := childFold(m, part)
+			for k := i + 1; v == nil && k < len(parts); k++ {
+				part += "." + parts[k]
+				if v = childFold(m, part); v != nil {
+					i = k
+				}
+			}
 			if v == nil {
 				return cur
 			}
@@ -320,8 +368,7 @@ func find(n ast.Node, field string) ast.Node {
 	return cur
 }
 
-// splitField splits on dots, keeping dotted names (header names) whole where
-// the next part is not a known field: good enough for pointing at a line.
+// splitField splits a field path on dots.
 func splitField(f string) []string {
 	if f == "" {
 		return nil
@@ -399,6 +446,10 @@ func line(n ast.Node) int {
 
 // yamlProblem converts a go-yaml error into a Problem with its position.
 func yamlProblem(file string, err error) Problem {
+	var pe *stub.PosError
+	if errors.As(err, &pe) {
+		return Problem{File: file, Line: pe.Line, Col: pe.Col, Msg: pe.Err.Error()}
+	}
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		p := Problem{File: file, Msg: ye.GetMessage()}

@@ -26,6 +26,7 @@ func (s *Snapshot) Explain(r *Request, n int) []Miss {
 		}
 	}
 	sort.SliceStable(misses, func(a, b int) bool { return misses[a].score < misses[b].score })
+	n = max(n, 0)
 	if len(misses) > n {
 		misses = misses[:n]
 	}

@@ -185,8 +185,9 @@ func generate(g stub.Generate) ([]byte, error) {
 	case "zeros":
 	case "text":
 		const line = "decoy generated text: the quick brown fox jumps over the lazy dog 0123456789\n"
+		off := int(g.Seed % uint64(len(line)))
 		for i := range b {
-			b[i] = line[(i+int(g.Seed))%len(line)]
+			b[i] = line[(i+off)%len(line)]
 		}
 	default:
 		return nil, fmt.Errorf("pattern %q: want random, zeros or text", g.Pattern)

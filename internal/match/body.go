@@ -134,7 +134,11 @@ func (b *Body) Why(body []byte) string {
 			return fmt.Sprintf("body has nothing at %s", p.expr)
 		}
 		if !anyNode(nodes, p.matches) {
-			return fmt.Sprintf("body at %s is %s, %s", p.expr, quote(text(nodes[0])), p.want())
+			got := quote(text(nodes[0]))
+			if p.hasEquals {
+				got = asJSON(nodes[0])
+			}
+			return fmt.Sprintf("body at %s is %s, %s", p.expr, got, p.want())
 		}
 	}
 	return ""
@@ -165,13 +169,22 @@ func (p *jsonPath) matches(v any) bool {
 func (p *jsonPath) want() string {
 	switch {
 	case p.hasEquals:
-		return "want " + text(p.equals)
+		return "want " + asJSON(p.equals)
 	case p.contains != "":
 		return "want it to contain " + strconv.Quote(p.contains)
 	case p.re != nil:
 		return "want it to match /" + p.re.String() + "/"
 	}
 	return "no match"
+}
+
+// asJSON renders a value as JSON, shortened for messages.
+func asJSON(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 60 {
+		return string(b[:57]) + "..."
+	}
+	return string(b)
 }
 
 // text renders a JSON value for text matching: strings as they are, other

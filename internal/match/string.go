@@ -13,6 +13,7 @@ import (
 
 // String is a compiled stub.StringMatcher.
 type String struct {
+	original   string // equals as the stub wrote it, for messages
 	equals     string
 	hasEquals  bool
 	contains   string
@@ -27,7 +28,7 @@ func CompileString(m stub.StringMatcher) (*String, []stub.FieldError) {
 	var errs []stub.FieldError
 	s := &String{present: m.Present, absent: m.Absent, ignoreCase: m.IgnoreCase, contains: m.Contains}
 	if m.Equals != nil {
-		s.equals, s.hasEquals = *m.Equals, true
+		s.equals, s.hasEquals, s.original = *m.Equals, true, *m.Equals
 	}
 	if m.Regex != "" {
 		expr := m.Regex
@@ -101,7 +102,7 @@ func (s *String) Why(v string, ok bool) string {
 	case !ok:
 		return "is missing"
 	case s.hasEquals && !(v == s.equals || s.ignoreCase && strings.EqualFold(v, s.equals)):
-		return fmt.Sprintf("is %s, want %s", quote(v), quote(s.equals))
+		return fmt.Sprintf("is %s, want %s", quote(v), quote(s.original))
 	case s.contains != "":
 		if !strings.Contains(v, s.contains) && !(s.ignoreCase && strings.Contains(strings.ToLower(v), s.contains)) {
 			return fmt.Sprintf("is %s, want it to contain %s", quote(v), quote(s.contains))

@@ -1,6 +1,10 @@
 package stub
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+)
 
 // FieldError is a problem with one field of a stub, named by its path
 // inside the stub ("request.headers.X-Id.regex").
@@ -29,4 +33,26 @@ func Join(parts ...string) string {
 		b.WriteString(p)
 	}
 	return b.String()
+}
+
+// PosError is an error in a file at a known line and column, as the YAML
+// decoding of a field reports it.
+type PosError struct {
+	Line, Col int
+	Err       error
+}
+
+func (e *PosError) Error() string { return e.Err.Error() }
+func (e *PosError) Unwrap() error { return e.Err }
+
+// At attaches node's position to err (nil stays nil).
+func At(node ast.Node, err error) error {
+	if err == nil {
+		return nil
+	}
+	if node == nil || node.GetToken() == nil {
+		return err
+	}
+	p := node.GetToken().Position
+	return &PosError{Line: p.Line, Col: p.Column, Err: err}
 }

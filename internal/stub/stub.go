@@ -7,9 +7,13 @@ package stub
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Stub is one mock: a request matcher and the response (or sequence of
@@ -103,29 +107,56 @@ func (m *StringMatcher) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// UnmarshalYAML accepts a plain scalar as shorthand for equals.
-func (m *StringMatcher) UnmarshalYAML(unmarshal func(any) error) error {
-	var s any
-	if err := unmarshal(&s); err != nil {
-		return err
-	}
-	switch v := s.(type) {
-	case string:
-		*m = Eq(v)
+// UnmarshalYAML accepts a plain scalar as shorthand for equals; the value
+// is the scalar as written (1.10 stays "1.10").
+func (m *StringMatcher) UnmarshalYAML(node ast.Node) error {
+	if text, ok, err := scalarText(node); ok || err != nil {
+		if err != nil {
+			return At(node, err)
+		}
+		*m = Eq(text)
 		return nil
-	case bool, int, int64, uint64, float64:
-		*m = Eq(fmt.Sprint(v))
-		return nil
-	case nil:
-		return fmt.Errorf("a matcher is a string or an object with equals, contains, regex, present, absent, ignoreCase")
 	}
 	type plain StringMatcher
 	var p plain
-	if err := unmarshal(&p); err != nil {
+	if err := yaml.NodeToValue(node, &p, yaml.DisallowUnknownField()); err != nil {
 		return err
 	}
 	*m = StringMatcher(p)
 	return nil
+}
+
+// scalarText returns a YAML scalar as written: strings decoded, numbers and
+// booleans in their source text. ok is false for mappings and sequences;
+// null is an error.
+func scalarText(node ast.Node) (string, bool, error) {
+	for {
+		switch n := node.(type) {
+		case *ast.AnchorNode:
+			node = n.Value
+			continue
+		case *ast.TagNode:
+			node = n.Value
+			continue
+		}
+		break
+	}
+	switch n := node.(type) {
+	case *ast.StringNode:
+		return n.Value, true, nil
+	case *ast.LiteralNode:
+		return n.Value.Value, true, nil
+	case *ast.NullNode:
+		return "", false, fmt.Errorf("a value is required here (got null)")
+	case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+		return "", false, nil
+	case ast.ScalarNode:
+		if tk := n.GetToken(); tk != nil {
+			return tk.Value, true, nil
+		}
+		return fmt.Sprint(n.GetValue()), true, nil
+	}
+	return "", false, nil
 }
 
 // BodyMatcher matches a request body. Every field that is set must hold.
@@ -189,50 +220,68 @@ type Generate struct {
 // string or a list of strings.
 type HeaderValues []string
 
-// UnmarshalJSON accepts a string or a list of strings.
+// UnmarshalJSON accepts a string, a number or boolean (as written), or a
+// list of them; null means no value.
 func (h *HeaderValues) UnmarshalJSON(b []byte) error {
 	b = trimSpace(b)
-	if len(b) > 0 && b[0] == '[' {
-		var l []string
-		if err := json.Unmarshal(b, &l); err != nil {
-			return err
-		}
-		*h = l
+	if string(b) == "null" {
+		*h = nil
 		return nil
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
+	var raws []json.RawMessage
+	if len(b) > 0 && b[0] == '[' {
+		if err := json.Unmarshal(b, &raws); err != nil {
+			return err
+		}
+	} else {
+		raws = []json.RawMessage{b}
 	}
-	s, err := scalarString(v)
-	if err != nil {
-		return err
+	out := make(HeaderValues, 0, len(raws))
+	for _, r := range raws {
+		r = trimSpace(r)
+		switch {
+		case len(r) > 0 && r[0] == '"':
+			var s string
+			if err := json.Unmarshal(r, &s); err != nil {
+				return err
+			}
+			out = append(out, s)
+		case len(r) > 0 && (r[0] == '{' || r[0] == '[' || string(r) == "null"):
+			return fmt.Errorf("a header value is a string or a list of strings, not %s", r)
+		default:
+			if !json.Valid(r) {
+				return fmt.Errorf("not valid JSON: %s", r)
+			}
+			out = append(out, string(r)) // a number or boolean, as written
+		}
 	}
-	*h = HeaderValues{s}
+	*h = out
 	return nil
 }
 
-// UnmarshalYAML accepts a scalar or a list of scalars.
-func (h *HeaderValues) UnmarshalYAML(unmarshal func(any) error) error {
-	var v any
-	if err := unmarshal(&v); err != nil {
-		return err
-	}
-	if l, ok := v.([]any); ok {
-		out := make(HeaderValues, 0, len(l))
-		for _, e := range l {
-			s, err := scalarString(e)
+// UnmarshalYAML accepts a scalar or a list of scalars, each as written.
+func (h *HeaderValues) UnmarshalYAML(node ast.Node) error {
+	if seq, ok := node.(*ast.SequenceNode); ok {
+		out := make(HeaderValues, 0, len(seq.Values))
+		for _, e := range seq.Values {
+			s, ok, err := scalarText(e)
 			if err != nil {
-				return err
+				return At(e, err)
+			}
+			if !ok {
+				return At(e, fmt.Errorf("a header value is a string or a list of strings"))
 			}
 			out = append(out, s)
 		}
 		*h = out
 		return nil
 	}
-	s, err := scalarString(v)
+	s, ok, err := scalarText(node)
 	if err != nil {
-		return err
+		return At(node, err)
+	}
+	if !ok {
+		return At(node, fmt.Errorf("a header value is a string or a list of strings"))
 	}
 	*h = HeaderValues{s}
 	return nil
@@ -244,16 +293,6 @@ func (h HeaderValues) MarshalJSON() ([]byte, error) {
 		return json.Marshal(h[0])
 	}
 	return json.Marshal([]string(h))
-}
-
-func scalarString(v any) (string, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case bool, int, int64, uint64, float64:
-		return fmt.Sprint(x), nil
-	}
-	return "", fmt.Errorf("a header value is a string or a list of strings, not %T", v)
 }
 
 // Duration is a time span written as a Go duration ("250ms", "1.5s") or a
@@ -276,17 +315,31 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalYAML reads "250ms" or 250.
-func (d *Duration) UnmarshalYAML(unmarshal func(any) error) error {
-	var v any
-	if err := unmarshal(&v); err != nil {
-		return err
+func (d *Duration) UnmarshalYAML(node ast.Node) error {
+	text, ok, err := scalarText(node)
+	if _, null := node.(*ast.NullNode); null {
+		*d = 0
+		return nil
 	}
-	return d.set(v)
+	if err == nil && !ok {
+		err = fmt.Errorf("a duration is a string such as \"250ms\" or a number of milliseconds")
+	}
+	if err == nil {
+		var p time.Duration
+		if p, err = ParseDuration(text); err == nil {
+			*d = Duration(p)
+			return nil
+		}
+	}
+	return At(node, err)
 }
 
 func (d *Duration) set(v any) error {
 	var ms float64
 	switch x := v.(type) {
+	case nil:
+		*d = 0
+		return nil
 	case string:
 		p, err := ParseDuration(x)
 		if err != nil {
@@ -305,11 +358,27 @@ func (d *Duration) set(v any) error {
 	default:
 		return fmt.Errorf("a duration is a string such as \"250ms\" or a number of milliseconds, not %T", v)
 	}
-	if ms < 0 {
-		return fmt.Errorf("a duration cannot be negative: %v", v)
+	p, err := fromMillis(ms)
+	if err != nil {
+		return fmt.Errorf("%v: %w", v, err)
 	}
-	*d = Duration(ms * float64(time.Millisecond))
+	*d = Duration(p)
 	return nil
+}
+
+// maxMillis is the longest duration, in milliseconds.
+const maxMillis = float64(math.MaxInt64) / float64(time.Millisecond)
+
+func fromMillis(ms float64) (time.Duration, error) {
+	switch {
+	case math.IsNaN(ms) || math.IsInf(ms, 0):
+		return 0, fmt.Errorf("not a number of milliseconds")
+	case ms < 0:
+		return 0, fmt.Errorf("a duration cannot be negative")
+	case ms >= maxMillis:
+		return 0, fmt.Errorf("too long (more than 292 years)")
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }
 
 // ParseDuration reads a Go duration ("250ms") or a bare number of
@@ -317,10 +386,11 @@ func (d *Duration) set(v any) error {
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 {
-			return 0, fmt.Errorf("a duration cannot be negative: %q", s)
+		d, err := fromMillis(f)
+		if err != nil {
+			return 0, fmt.Errorf("%q: %w", s, err)
 		}
-		return time.Duration(f * float64(time.Millisecond)), nil
+		return d, nil
 	}
 	p, err := time.ParseDuration(s)
 	if err != nil {
@@ -349,16 +419,30 @@ func (s *Size) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalYAML reads 4096 or "4KiB".
-func (s *Size) UnmarshalYAML(unmarshal func(any) error) error {
-	var v any
-	if err := unmarshal(&v); err != nil {
-		return err
+func (s *Size) UnmarshalYAML(node ast.Node) error {
+	text, ok, err := scalarText(node)
+	if _, null := node.(*ast.NullNode); null {
+		*s = 0
+		return nil
 	}
-	return s.set(v)
+	if err == nil && !ok {
+		err = fmt.Errorf("a size is a number of bytes or a string such as \"4MiB\"")
+	}
+	if err == nil {
+		var n int64
+		if n, err = ParseSize(text); err == nil {
+			*s = Size(n)
+			return nil
+		}
+	}
+	return At(node, err)
 }
 
 func (s *Size) set(v any) error {
 	switch x := v.(type) {
+	case nil:
+		*s = 0
+		return nil
 	case string:
 		n, err := ParseSize(x)
 		if err != nil {
@@ -370,26 +454,38 @@ func (s *Size) set(v any) error {
 		if x < 0 {
 			return fmt.Errorf("a size cannot be negative: %d", x)
 		}
+		if uint64(x) > maxSize {
+			return fmt.Errorf("a size must be at most 1 PiB: %d", x)
+		}
 		*s = Size(x)
 		return nil
 	case int64:
 		if x < 0 {
 			return fmt.Errorf("a size cannot be negative: %d", x)
 		}
+		if uint64(x) > maxSize {
+			return fmt.Errorf("a size must be at most 1 PiB: %d", x)
+		}
 		*s = Size(x)
 		return nil
 	case uint64:
+		if x > maxSize {
+			return fmt.Errorf("a size of %d bytes is too large", x)
+		}
 		*s = Size(x)
 		return nil
 	case float64:
-		if x < 0 || x != float64(int64(x)) {
-			return fmt.Errorf("a size is a whole number of bytes: %v", x)
+		if x < 0 || x > maxSize || x != math.Trunc(x) {
+			return fmt.Errorf("a size is a whole number of bytes up to 1 PiB: %v", x)
 		}
 		*s = Size(x)
 		return nil
 	}
 	return fmt.Errorf("a size is a number of bytes or a string such as \"4MiB\", not %T", v)
 }
+
+// maxSize is the largest size decoy accepts: 1 PiB.
+const maxSize = 1 << 50
 
 var sizeUnits = []struct {
 	suffix string
@@ -412,12 +508,18 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 {
+	if err == nil && f < 0 {
+		return 0, fmt.Errorf("%q: a size cannot be negative", s)
+	}
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not a size (examples: 512, 64KiB, 4MiB, 1GiB)", s)
 	}
 	n := f * float64(mult)
-	if n > 1<<50 {
-		return 0, fmt.Errorf("%q is too large", s)
+	if n != math.Trunc(n) {
+		return 0, fmt.Errorf("%q is not a whole number of bytes", s)
+	}
+	if n > maxSize {
+		return 0, fmt.Errorf("%q is too large (the limit is 1 PiB)", s)
 	}
 	return int64(n), nil
 }

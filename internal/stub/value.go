@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Value is a JSON value kept as its JSON text, in the order it was written.
@@ -70,15 +72,65 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalYAML converts the YAML subtree to JSON, keeping key order.
-func (v *Value) UnmarshalYAML(b []byte) error {
-	j, err := yaml.YAMLToJSON(b)
-	if err != nil {
+func (v *Value) UnmarshalYAML(node ast.Node) error {
+	var x any
+	if err := yaml.NodeToValue(node, &x, yaml.UseOrderedMap()); err != nil {
 		return err
 	}
-	nv, err := JSONValue(j)
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, x); err != nil {
+		return err
+	}
+	nv, err := JSONValue(buf.Bytes())
 	if err != nil {
 		return err
 	}
 	*v = nv
+	return nil
+}
+
+// writeJSON writes a decoded YAML value as JSON, mappings in their order.
+func writeJSON(buf *bytes.Buffer, x any) error {
+	switch t := x.(type) {
+	case yaml.MapSlice:
+		buf.WriteByte('{')
+		for i, item := range t {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			k, err := json.Marshal(fmt.Sprint(item.Key))
+			if err != nil {
+				return err
+			}
+			buf.Write(k)
+			buf.WriteByte(':')
+			if err := writeJSON(buf, item.Value); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+		return nil
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range t {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSON(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return fmt.Errorf("%v has no JSON form", t)
+		}
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
 	return nil
 }
