@@ -2,7 +2,9 @@
 // listener (127.0.0.1:9901 by default), apart from the mock traffic. It
 // manages stubs (list, create, read, replace, delete), resets them to the
 // files' state, lists and clears the request journal, answers health and
-// readiness probes, and describes itself in OpenAPI 3.1 at /openapi.json.
+// readiness probes, serves Prometheus metrics (/metrics) and the client
+// behaviour report (/clients), and describes itself in OpenAPI 3.1 at
+// /openapi.json.
 //
 // Requests and responses are JSON (a stub may also be sent as YAML). Every
 // error, including unknown paths (404) and wrong methods (405), is an RFC
@@ -26,6 +28,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -42,6 +45,12 @@ type Options struct {
 	Version string
 	// Logger may be nil.
 	Logger *slog.Logger
+	// Metrics serves GET /metrics. Nil means a handler made here over the
+	// store's engine alone: per-stub metrics and the process and Go
+	// collectors, without connection counters.
+	Metrics http.Handler
+	// Clients is reported by GET /clients; nil reports no clients.
+	Clients *metrics.Clients
 }
 
 // MaxBodyBytes is the largest request body the admin API reads; a larger
@@ -60,6 +69,8 @@ type api struct {
 	log     *slog.Logger
 	start   time.Time
 	openapi []byte
+	metrics http.Handler
+	clients *metrics.Clients
 }
 
 // route is one endpoint. Every route the admin API serves is in routes, and
@@ -81,6 +92,8 @@ var routes = []route{
 	{"POST", "/reset", (*api).reset},
 	{"GET", "/requests", (*api).listRequests},
 	{"DELETE", "/requests", (*api).clearRequests},
+	{"GET", "/metrics", (*api).serveMetrics},
+	{"GET", "/clients", (*api).listClients},
 	{"GET", "/openapi.json", (*api).openAPI},
 }
 
@@ -96,9 +109,22 @@ func New(o Options) http.Handler {
 		version: o.Version,
 		log:     o.Logger,
 		start:   time.Now(),
+		metrics: o.Metrics,
+		clients: o.Clients,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.metrics == nil {
+		reg, err := metrics.NewRegistry(metrics.Sources{Engine: o.Store.Engine(), Clients: o.Clients})
+		if err != nil {
+			a.log.Error("admin: no metrics", "err", err)
+			a.metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				problem.New(http.StatusInternalServerError, "metrics are unavailable: "+err.Error()).Write(w)
+			})
+		} else {
+			a.metrics = metrics.Handler(reg)
+		}
 	}
 	a.openapi = openAPIDocument(o.Version)
 	mux := http.NewServeMux()
@@ -439,6 +465,21 @@ func (a *api) clearRequests(w http.ResponseWriter, r *http.Request) error {
 	a.journal.Clear()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// --- metrics ---
+
+// serveMetrics answers in the Prometheus text format, or OpenMetrics when
+// the scraper's Accept asks for it.
+func (a *api) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	a.metrics.ServeHTTP(w, r)
+	return nil
+}
+
+// listClients reports how each client address used its connections, with
+// the anti-patterns found.
+func (a *api) listClients(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, a.clients.Report())
 }
 
 // --- OpenAPI ---

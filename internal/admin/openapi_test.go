@@ -11,6 +11,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/admin"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -177,6 +178,10 @@ func TestOpenAPISchemasMatchModel(t *testing.T) {
 		{reflect.TypeFor[stub.Response](), []any{"Response"}},
 		{reflect.TypeFor[stub.Generate](), []any{"Generate"}},
 		{reflect.TypeFor[journal.Entry](), []any{"RequestEntry"}},
+		{reflect.TypeFor[metrics.Report](), []any{"ClientList"}},
+		{reflect.TypeFor[metrics.ClientReport](), []any{"Client"}},
+		{reflect.TypeFor[metrics.Versions](), []any{"Client", "properties", "httpVersions"}},
+		{reflect.TypeFor[metrics.Finding](), []any{"Finding"}},
 	}
 	for _, tt := range tests {
 		var want []string

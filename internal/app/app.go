@@ -20,9 +20,12 @@ import (
 	"github.com/decoy-dev/decoy/internal/admin"
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/pki"
+	"github.com/decoy-dev/decoy/internal/protoload"
 )
 
 // Version is decoy's version, set at build time with
@@ -35,21 +38,36 @@ type App struct {
 	Journal *journal.Journal
 	// Addresses actually bound (nil when that listener is off).
 	HTTPAddr, HTTPSAddr, AdminAddr net.Addr
+	// GRPCAddr is the gRPC listener's address: nil when it is off or no
+	// .proto files were given.
+	GRPCAddr net.Addr
+	// Protos are the .proto files served over gRPC (nil: none).
+	Protos *protoload.Set
 	// CAPEM is the certificate of the CA that signed the TLS certificate,
 	// when decoy made it (nil when the user gave one).
 	CAPEM []byte
+	// Clients tracks how client addresses use their connections
+	// (GET /clients on the admin API).
+	Clients *metrics.Clients
 
 	log      *slog.Logger
 	front    *httpfront.Server
+	grpc     *grpcfront.Server
 	adminSrv *http.Server
 	ready    atomic.Bool
 	wg       sync.WaitGroup
 	errc     chan error
 }
 
+// Option adds to what Start serves.
+type Option func(*App)
+
+// WithProtos serves the services of set over gRPC on Settings.GRPC.
+func WithProtos(set *protoload.Set) Option { return func(a *App) { a.Protos = set } }
+
 // Start opens the listeners and serves store until Shutdown. On error
 // nothing is left running.
-func Start(s config.Settings, store *engine.Store, log *slog.Logger) (*App, error) {
+func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Option) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -57,7 +75,10 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger) (*App, erro
 		Store:   store,
 		Journal: journal.New(s.JournalSize, int(s.JournalBodyBytes)),
 		log:     log,
-		errc:    make(chan error, 3),
+		errc:    make(chan error, 4),
+	}
+	for _, o := range opts {
+		o(a)
 	}
 	var tlsConf *tls.Config
 	if s.HTTPS != "" {
@@ -97,7 +118,23 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger) (*App, erro
 	if err != nil {
 		return nil, err
 	}
+	var grpcLn net.Listener
+	if a.Protos != nil {
+		if grpcLn, err = listen("gRPC", s.GRPC, "grpc"); err != nil {
+			return nil, err
+		}
+	}
 
+	a.Clients = metrics.NewClients(metrics.DefaultMaxClients)
+	reg, err := metrics.NewRegistry(metrics.Sources{
+		Engine:  store.Engine(),
+		Conns:   []func() metrics.ConnStats{func() metrics.ConnStats { return a.front.Stats() }},
+		Clients: a.Clients,
+	})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	a.front = httpfront.New(httpfront.Options{
 		Engine:         store.Engine(),
 		Journal:        a.Journal,
@@ -107,6 +144,8 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger) (*App, erro
 		ReadTimeout:    s.ReadTimeout,
 		IdleTimeout:    s.IdleTimeout,
 		TLS:            tlsConf,
+		Clients:        a.Clients,
+		ServerTiming:   s.ServerTiming,
 	})
 	run := func(name string, f func() error) {
 		a.wg.Add(1)
@@ -126,12 +165,23 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger) (*App, erro
 		a.HTTPSAddr = httpsLn.Addr()
 		run("https", func() error { return a.front.ServeTLS(httpsLn) })
 	}
+	if grpcLn != nil {
+		a.GRPCAddr = grpcLn.Addr()
+		a.grpc = grpcfront.New(grpcfront.Options{
+			Engine:         store.Engine(),
+			Protos:         a.Protos,
+			Journal:        a.Journal,
+			Logger:         log,
+			MaxRecvMsgSize: int(min(s.MaxBodyBytes, 1<<31-1)),
+		})
+		run("grpc", func() error { return a.grpc.Serve(grpcLn) })
+	}
 	if adminLn != nil {
 		a.AdminAddr = adminLn.Addr()
 		a.adminSrv = &http.Server{
 			Handler: admin.New(admin.Options{
 				Store: store, Journal: a.Journal, Version: Version, Logger: log,
-				Ready: a.ready.Load,
+				Ready: a.ready.Load, Metrics: metrics.Handler(reg), Clients: a.Clients,
 			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -150,6 +200,11 @@ func (a *App) Err() <-chan error { return a.errc }
 func (a *App) Shutdown(ctx context.Context) error {
 	a.ready.Store(false)
 	err := a.front.Shutdown(ctx)
+	if a.grpc != nil {
+		if e := a.grpc.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
 	if a.adminSrv != nil {
 		if e := a.adminSrv.Shutdown(ctx); e != nil && err == nil {
 			err = e

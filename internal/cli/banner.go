@@ -1,16 +1,20 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"regexp"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"github.com/decoy-dev/decoy/internal/stub"
 )
 
 // printBanner shows what decoy serves, with curl lines to copy.
@@ -31,6 +35,9 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 	if a.AdminAddr != nil {
 		fmt.Fprintf(tw, "  admin\thttp://%s\t/stubs /requests /health /openapi.json\n", hostPort(a.AdminAddr))
 	}
+	if a.GRPCAddr != nil {
+		fmt.Fprintf(tw, "  grpc\t%s\tgRPC (h2c): %s\n", hostPort(a.GRPCAddr), grpcServices(a))
+	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
 
@@ -43,11 +50,15 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 			fmt.Fprintf(tw, "  ...\t%d more: GET http://%s/stubs\t\t\n", len(stubs)-maxRows, hostPort(a.AdminAddr))
 			break
 		}
+		if isGRPC(a, s) {
+			fmt.Fprintf(tw, "  gRPC\t%s\t%s\t%s\n", pathOf(s), grpcStatuses(s), s.ID)
+			continue
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", method(s), pathOf(s), statuses(s), s.ID)
 	}
 	_ = tw.Flush()
 
-	if a.HTTPAddr == nil && a.HTTPSAddr == nil {
+	if a.HTTPAddr == nil && a.HTTPSAddr == nil && a.GRPCAddr == nil {
 		return
 	}
 	fmt.Fprintln(w, "\nTry:")
@@ -55,8 +66,15 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 	if a.HTTPAddr != nil {
 		base = "http://" + hostPort(a.HTTPAddr)
 	}
-	n := 0
+	// The HTTP examples use HTTP stubs only.
+	var httpStubs []*engine.Stub
 	for _, s := range stubs {
+		if !isGRPC(a, s) {
+			httpStubs = append(httpStubs, s)
+		}
+	}
+	n := 0
+	for _, s := range httpStubs {
 		if n == 5 || base == "" {
 			break
 		}
@@ -65,14 +83,25 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 			n++
 		}
 	}
-	if a.HTTPAddr != nil && len(stubs) > 0 {
-		if p := examplePath(stubs[0]); p != "" {
+	if a.HTTPAddr != nil && len(httpStubs) > 0 {
+		if p := examplePath(httpStubs[0]); p != "" {
 			fmt.Fprintf(w, "  curl -s --http2-prior-knowledge %s%s\n", base, p)
 		}
 	}
-	if a.HTTPSAddr != nil && len(stubs) > 0 {
-		if p := examplePath(stubs[0]); p != "" {
+	if a.HTTPSAddr != nil && len(httpStubs) > 0 {
+		if p := examplePath(httpStubs[0]); p != "" {
 			fmt.Fprintf(w, "  curl -sk --http2 https://%s%s    # certificate from decoy's local CA\n", hostPort(a.HTTPSAddr), p)
+		}
+	}
+	if a.GRPCAddr != nil {
+		g := hostPort(a.GRPCAddr)
+		fmt.Fprintf(w, "  grpcurl -plaintext %s list\n", g)
+		n := 0
+		for _, s := range stubs {
+			if line := grpcurlLine(g, a, s); line != "" && n < 2 {
+				fmt.Fprintln(w, "  "+line)
+				n++
+			}
 		}
 	}
 	if a.AdminAddr != nil {
@@ -176,4 +205,74 @@ func curlLine(base string, s *engine.Stub) string {
 	}
 	fmt.Fprintf(&b, " '%s%s'", base, p)
 	return b.String()
+}
+
+// isGRPC reports whether the stub answers gRPC calls of the served .proto
+// files.
+func isGRPC(a *app.App, s *engine.Stub) bool {
+	return a.Protos != nil && grpcfront.IsGRPC(a.Protos, s.Spec)
+}
+
+func grpcServices(a *app.App) string {
+	var l []string
+	for _, sd := range a.Protos.Services() {
+		l = append(l, string(sd.FullName()))
+	}
+	if len(l) > 3 {
+		l = append(l[:3], fmt.Sprintf("and %d more", len(l)-3))
+	}
+	return strings.Join(l, ", ")
+}
+
+func grpcStatuses(s *engine.Stub) string {
+	resps := s.Spec.Responses
+	if s.Spec.Response != nil {
+		resps = []stub.Response{*s.Spec.Response}
+	}
+	var l []string
+	for _, r := range resps {
+		st := "OK"
+		if r.GRPC != nil {
+			st = r.GRPC.Status.String()
+		}
+		if len(l) == 0 || l[len(l)-1] != st {
+			l = append(l, st)
+		}
+	}
+	return strings.Join(l, ",")
+}
+
+// grpcurlLine is a grpcurl call that the stub answers, or "" when there is
+// no obvious one. The request holds the values the stub's JSONPath
+// matchers of the form $.name want.
+func grpcurlLine(addr string, a *app.App, s *engine.Stub) string {
+	p := s.Spec.Request.Path
+	if a.Protos.Method(p) == nil {
+		return ""
+	}
+	fields := map[string]any{}
+	if b := s.Spec.Request.Body; b != nil {
+		for _, jp := range b.JSONPath {
+			name, ok := strings.CutPrefix(jp.Path, "$.")
+			if ok && jp.Equals != nil && !strings.ContainsAny(name, ".[*") {
+				fields[name] = jp.Equals
+			}
+		}
+	}
+	d, err := json.Marshal(fields)
+	if err != nil {
+		d = []byte("{}")
+	}
+	var h strings.Builder
+	names := make([]string, 0, len(s.Spec.Request.Headers))
+	for name := range s.Spec.Request.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if m := s.Spec.Request.Headers[name]; m.Equals != nil {
+			fmt.Fprintf(&h, "-H '%s: %s' ", name, *m.Equals)
+		}
+	}
+	return fmt.Sprintf("grpcurl -plaintext %s-d '%s' %s %s", h.String(), d, addr, strings.TrimPrefix(p, "/"))
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/demo"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"github.com/decoy-dev/decoy/internal/protoload"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -166,18 +169,82 @@ func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Sett
 	return s, nil
 }
 
-// load reads the stub files, or the demo when there are none, and compiles
-// them into a store. Problems come back with file:line.
-func load(files []string) (*engine.Store, *config.Loaded, error) {
-	var l *config.Loaded
-	var store *engine.Store
-	var err error
+// loadAll reads the stub files, or the demo when there are none, and
+// compiles them into a store. .proto, .protoset and .pb files among files
+// are compiled too (folders are searched for both stubs and .proto files),
+// and the gRPC stubs are checked against them; the set is nil when there
+// are no .proto files. Problems come back with file:line.
+func loadAll(files []string) (*engine.Store, *config.Loaded, *protoload.Set, error) {
 	if len(files) == 0 {
-		l, store, err = config.BuildBytes(demo.Name, demo.YAML())
-	} else {
-		l, store, err = config.Build(files)
+		return loadDemo()
 	}
-	return store, l, err
+	var stubPaths, protoPaths []string
+	for _, f := range files {
+		if info, err := os.Stat(f); err == nil && info.IsDir() {
+			stubPaths = append(stubPaths, f)
+			protoPaths = append(protoPaths, f)
+		} else if protoload.IsProtoFile(f) {
+			protoPaths = append(protoPaths, f)
+		} else {
+			stubPaths = append(stubPaths, f)
+		}
+	}
+	var probs config.Problems
+	var set *protoload.Set
+	protosOK := true
+	if len(protoPaths) > 0 {
+		s, err := protoload.Load(protoPaths)
+		if err != nil {
+			protosOK = false
+			probs = append(probs, asProblems(err)...)
+		} else if len(s.Sources) > 0 {
+			set = s
+		}
+	}
+	l, store, err := config.Build(stubPaths)
+	if err != nil {
+		probs = append(probs, asProblems(err)...)
+	} else if protosOK {
+		if errs := grpcfront.Check(set, l.Sources); errs != nil {
+			probs = append(probs, l.Locate(errs)...)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, nil, nil, probs
+	}
+	return store, l, set, nil
+}
+
+func asProblems(err error) config.Problems {
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		return ps
+	}
+	return config.Problems{{File: "decoy", Msg: err.Error()}}
+}
+
+// loadDemo loads the built-in demo: the HTTP stubs and the gRPC service.
+func loadDemo() (*engine.Store, *config.Loaded, *protoload.Set, error) {
+	l, _, err := config.BuildBytes(demo.Name, demo.YAML())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	set, err := demo.Protos()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g, err := config.LoadStubBytes(demo.GRPCName, demo.GRPCYAML())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if errs := grpcfront.Check(set, g.Sources); errs != nil {
+		return nil, nil, nil, g.Locate(errs)
+	}
+	store, err := engine.NewStore(append(append([]engine.Source(nil), l.Sources...), g.Sources...))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return store, l, set, nil
 }
 
 func newCheck(env Env) *cobra.Command {
@@ -185,15 +252,20 @@ func newCheck(env Env) *cobra.Command {
 		Use:   "check FILE|FOLDER...",
 		Short: "Check stub files without serving them; exit 0 when valid, 2 otherwise",
 		Long: `Check reads stub files and folders exactly as serve does and reports every
-problem with file:line, without opening any port. It exits 0 when all is
+problem with file:line, without opening any port: .proto files are
+compiled, and gRPC stubs checked against them. It exits 0 when all is
 valid and 2 otherwise, so it fits in CI.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, l, err := load(args)
+			_, l, set, err := loadAll(args)
 			if err != nil {
 				return fail(ExitBadInput, err)
 			}
-			fmt.Fprintf(env.Stdout, "ok: %d stubs in %d files\n", len(l.Sources), len(l.Files))
+			fmt.Fprintf(env.Stdout, "ok: %d stubs in %d files", len(l.Sources), len(l.Files))
+			if set != nil {
+				fmt.Fprintf(env.Stdout, "; %d gRPC services in %d .proto files", len(set.Services()), len(set.Sources))
+			}
+			fmt.Fprintln(env.Stdout)
 			return nil
 		},
 	}
@@ -222,16 +294,20 @@ over the environment, which wins over the file.`,
 			return fail(ExitBadInput, err)
 		}
 		log := newLogger(s, env.Stderr)
-		store, l, err := load(s.Files)
+		store, l, set, err := loadAll(s.Files)
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
-		a, err := app.Start(s, store, log)
+		var opts []app.Option
+		if set != nil {
+			opts = append(opts, app.WithProtos(set))
+		}
+		a, err := app.Start(s, store, log, opts...)
 		if err != nil {
 			return fail(ExitRuntime, err)
 		}
-		log.Info("decoy serving", "version", app.Version, "stubs", len(l.Sources),
-			"http", addr(a.HTTPAddr), "https", addr(a.HTTPSAddr), "admin", addr(a.AdminAddr))
+		log.Info("decoy serving", "version", app.Version, "stubs", store.Engine().Snapshot().Len(),
+			"http", addr(a.HTTPAddr), "https", addr(a.HTTPSAddr), "admin", addr(a.AdminAddr), "grpc", addr(a.GRPCAddr))
 		if !s.Quiet {
 			printBanner(env.Stdout, a, l, len(s.Files) == 0)
 		}

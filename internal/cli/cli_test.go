@@ -110,7 +110,7 @@ func serve(t *testing.T, vars map[string]string, args ...string) (*app.App, *syn
 	ready := make(chan *app.App, 1)
 	e.OnReady = func(a *app.App) { ready <- a }
 	done := make(chan int, 1)
-	base := []string{"serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
+	base := []string{"serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--grpc", "127.0.0.1:0"}
 	go func() { done <- cli.Main(ctx, append(base, args...), e) }()
 	select {
 	case a := <-ready:
@@ -214,7 +214,7 @@ func TestServeBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e, out, errOut := env(c.vars)
-			args := append([]string{"serve", "--http", "127.0.0.1:0", "--https", "", "--admin", ""}, c.args...)
+			args := append([]string{"serve", "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--grpc", ""}, c.args...)
 			// Bad input must stop decoy at once; the timeout only keeps a
 			// regression from hanging the suite.
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -19,6 +19,7 @@ type Settings struct {
 	HTTP             string
 	HTTPS            string
 	Admin            string
+	GRPC             string
 	TLSCert          string
 	TLSKey           string
 	MaxHeaderBytes   int64
@@ -31,6 +32,7 @@ type Settings struct {
 	LogLevel         string
 	LogFormat        string
 	Quiet            bool
+	ServerTiming     bool
 	// Files are stub files and folders to serve.
 	Files []string
 }
@@ -85,6 +87,17 @@ func dur(f func(*Settings) *time.Duration) func(*Settings, string) error {
 	}
 }
 
+func boolean(f func(*Settings) *bool) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%q: want true or false", v)
+		}
+		*f(s) = b
+		return nil
+	}
+}
+
 func oneOf(f func(*Settings) *string, allowed ...string) func(*Settings, string) error {
 	return func(s *Settings, v string) error {
 		v = strings.ToLower(strings.TrimSpace(v))
@@ -106,6 +119,8 @@ var Table = []Setting{
 		set: str(func(s *Settings) *string { return &s.HTTPS })},
 	{Name: "admin", Kind: "string", Default: "127.0.0.1:9901", Help: "address of the admin API (empty: off)",
 		set: str(func(s *Settings) *string { return &s.Admin })},
+	{Name: "grpc", Kind: "string", Default: ":50051", Help: "address for gRPC (cleartext HTTP/2), served when .proto files are given (empty: off)",
+		set: str(func(s *Settings) *string { return &s.GRPC })},
 	{Name: "tls-cert", Kind: "string", Help: "PEM certificate for the TLS listener (default: one made at start by a local CA)",
 		set: str(func(s *Settings) *string { return &s.TLSCert })},
 	{Name: "tls-key", Kind: "string", Help: "PEM private key for --tls-cert",
@@ -136,14 +151,9 @@ var Table = []Setting{
 	{Name: "log-format", Kind: "string", Default: "text", Help: "text or json",
 		set: oneOf(func(s *Settings) *string { return &s.LogFormat }, "text", "json")},
 	{Name: "quiet", Kind: "bool", Default: "false", Help: "do not print the table of routes at start",
-		set: func(s *Settings, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("%q: want true or false", v)
-			}
-			s.Quiet = b
-			return nil
-		}},
+		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
+	{Name: "server-timing", Kind: "bool", Default: "false", Help: "add Server-Timing: decoy;dur=<ms> (decoy's own time) to every response",
+		set: boolean(func(s *Settings) *bool { return &s.ServerTiming })},
 	{Name: "files", Kind: "list", Help: "stub files and folders (comma-separated in the environment; arguments replace it)",
 		set: func(s *Settings, v string) error {
 			s.Files = nil

@@ -34,15 +34,20 @@ type Request struct {
 // Engine holds the snapshot in use. Readers never block; writers swap a new
 // snapshot in whole.
 type Engine struct {
-	snap atomic.Pointer[Snapshot]
+	snap      atomic.Pointer[Snapshot]
+	unmatched *Stats
 }
 
 // New returns an engine serving s.
 func New(s *Snapshot) *Engine {
-	e := &Engine{}
+	e := &Engine{unmatched: newStats(1)}
 	e.snap.Store(s)
 	return e
 }
+
+// Unmatched returns the statistics of the requests no stub matched (all
+// recorded as response index 0). They live as long as the engine.
+func (e *Engine) Unmatched() *Stats { return e.unmatched }
 
 // Snapshot returns the snapshot in use.
 func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }

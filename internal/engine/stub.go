@@ -52,6 +52,7 @@ type Stub struct {
 	responses []*Response
 	repeat    bool
 	calls     *atomic.Uint64
+	stats     *Stats // shared, like calls, by the copies of this stub in later snapshots
 }
 
 type named struct {
@@ -66,18 +67,29 @@ func (s *Stub) Responses() []*Response { return s.responses }
 // Next returns the response for this call: the only one, or the next of the
 // sequence.
 func (s *Stub) Next() *Response {
+	_, r := s.Pick()
+	return r
+}
+
+// Pick is Next that also returns the index of the response in Responses,
+// for Stats.Record.
+func (s *Stub) Pick() (int, *Response) {
 	if len(s.responses) == 1 {
-		return s.responses[0]
+		return 0, s.responses[0]
 	}
 	n := s.calls.Add(1) - 1
 	if s.repeat {
-		return s.responses[n%uint64(len(s.responses))]
-	}
-	if n >= uint64(len(s.responses)) {
+		n %= uint64(len(s.responses))
+	} else if n >= uint64(len(s.responses)) {
 		n = uint64(len(s.responses)) - 1
 	}
-	return s.responses[n]
+	return int(n), s.responses[n]
 }
+
+// Stats returns the stub's request statistics. They survive snapshot
+// changes that keep this stub as it is, and start from zero when the stub
+// is replaced (or the store is reset or reloaded).
+func (s *Stub) Stats() *Stats { return s.stats }
 
 // Calls returns how many times the stub's sequence has been advanced.
 func (s *Stub) Calls() uint64 { return s.calls.Load() }
@@ -159,6 +171,7 @@ func compileStub(src Source) (*Stub, []stub.FieldError) {
 	default:
 		add("response", []stub.FieldError{{Msg: "missing: a stub needs a response (or a list of responses)"}})
 	}
+	s.stats = newStats(len(s.responses))
 	switch sp.Sequence {
 	case "", stub.SequenceStick:
 	case stub.SequenceRepeat:

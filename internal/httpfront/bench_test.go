@@ -4,17 +4,20 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"github.com/valyala/fasthttp"
 )
 
 const body168 = `{"id":42,"name":"Ada Lovelace","email":"ada@example.com","role":"admin","team":"analytical-engines","active":true,"created":"2024-01-15T09:30:00Z","tags":["math"]}`
 
-func benchServer(tb testing.TB, journalSize int) *Server {
+func benchServer(tb testing.TB, journalSize int, serverTiming bool) *Server {
 	tb.Helper()
 	v, err := stub.JSONValue([]byte(body168))
 	if err != nil {
@@ -30,7 +33,7 @@ func benchServer(tb testing.TB, journalSize int) *Server {
 	if errs != nil {
 		tb.Fatal(errs)
 	}
-	return New(Options{Engine: engine.New(snap), Journal: journal.New(journalSize, 1024)})
+	return New(Options{Engine: engine.New(snap), Journal: journal.New(journalSize, 1024), ServerTiming: serverTiming})
 }
 
 // serveOne runs one request through the HTTP/1.1 handler and serializes the
@@ -68,15 +71,16 @@ func (r *rereader) Read(p []byte) (int, error) {
 var rawGet = []byte("GET /users/42 HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
 
 // BenchmarkStaticStub measures decoy's work for one HTTP/1.1 request to a
-// static stub: parse, match, journal, write. It must allocate nothing.
+// static stub: parse, match, statistics, journal, write. It must allocate
+// nothing.
 func BenchmarkStaticStub(b *testing.B) {
-	for _, jsize := range []int{0, 10000} {
-		name := "journal-off"
-		if jsize > 0 {
-			name = "journal-on"
-		}
-		b.Run(name, func(b *testing.B) {
-			s := benchServer(b, jsize)
+	for _, c := range []struct {
+		name         string
+		journal      int
+		serverTiming bool
+	}{{"journal-off", 0, false}, {"journal-on", 10000, false}, {"server-timing", 0, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := benchServer(b, c.journal, c.serverTiming)
 			ctx, br, bw, r := newBenchCtx()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -89,31 +93,80 @@ func BenchmarkStaticStub(b *testing.B) {
 	}
 }
 
+// benchConn stands for a client connection: only its addresses are used.
+type benchConn struct{ net.Conn }
+
+var benchRemote = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000}
+
+func (benchConn) RemoteAddr() net.Addr { return benchRemote }
+func (benchConn) LocalAddr() net.Addr  { return benchRemote }
+
 func newBenchCtx() (*fasthttp.RequestCtx, *bufio.Reader, *bufio.Writer, *rereader) {
 	ctx := &fasthttp.RequestCtx{}
-	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000}, nil)
+	// The request arrives on a tracked connection, as in the server, so
+	// its per-connection counting is measured too.
+	ctx.Init2(&conn{Conn: benchConn{}}, nil, false)
 	r := &rereader{}
 	return ctx, bufio.NewReaderSize(r, 4096), bufio.NewWriterSize(io.Discard, 4096), r
 }
 
-// TestStaticStubAllocs holds the hot path to zero allocations per request.
+// TestStaticStubAllocs holds the hot path to zero allocations per request,
+// statistics and Server-Timing included, and checks that the request was
+// counted.
 func TestStaticStubAllocs(t *testing.T) {
-	s := benchServer(t, 10000)
-	ctx, br, bw, r := newBenchCtx()
-	for range 20000 { // fill the journal ring so its slots have buffers
-		if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
-			t.Fatal(err)
+	for _, serverTiming := range []bool{false, true} {
+		s := benchServer(t, 10000, serverTiming)
+		ctx, br, bw, r := newBenchCtx()
+		const warm = 20000 // fill the journal ring so its slots have buffers
+		for range warm {
+			if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		allocs := testing.AllocsPerRun(1000, func() {
+			if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("server-timing=%v: a static-stub request allocates %v times; want 0", serverTiming, allocs)
+		}
+		if got := ctx.Response.StatusCode(); got != 200 {
+			t.Fatalf("status %d", got)
+		}
+		// AllocsPerRun runs the function once more than asked.
+		const total = warm + 1000 + 1
+		stats := s.o.Engine.Snapshot().Get("user").Stats().Read()
+		if n := stats.Requests(); n != total || stats.BytesOut != total*uint64(len(body168)) {
+			t.Errorf("stub statistics: %d requests, %d bytes out; want %d and %d", n, stats.BytesOut, total, total*len(body168))
+		}
+		if n := ctx.Conn().(*conn).mc.Requests[metrics.HTTP11].Load(); n != total {
+			t.Errorf("connection counted %d HTTP/1.1 requests, want %d", n, total)
+		}
+		timing := string(ctx.Response.Header.Peek("Server-Timing"))
+		if serverTiming != strings.HasPrefix(timing, "decoy;dur=") {
+			t.Errorf("server-timing=%v: Server-Timing %q", serverTiming, timing)
 		}
 	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 0 {
-		t.Fatalf("a static-stub request allocates %v times; want 0", allocs)
+}
+
+func TestAppendServerTiming(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		d, delay time.Duration
+		want     string
+	}{
+		{0, 0, "decoy;dur=0.000"},
+		{12 * time.Microsecond, 0, "decoy;dur=0.012"},
+		{12*time.Microsecond + 999, 0, "decoy;dur=0.012"}, // truncated to the microsecond
+		{1500 * time.Microsecond, 0, "decoy;dur=1.500"},
+		{-time.Millisecond, 0, "decoy;dur=0.000"},
+		{42 * time.Microsecond, 250*time.Millisecond + 3*time.Microsecond, "decoy;dur=0.042, delay;dur=250.003"},
+		{2 * time.Second, 0, "decoy;dur=2000.000"},
 	}
-	if got := ctx.Response.StatusCode(); got != 200 {
-		t.Fatalf("status %d", got)
+	for _, tt := range tests {
+		if got := string(appendServerTiming(nil, tt.d, tt.delay)); got != tt.want {
+			t.Errorf("appendServerTiming(%v, %v) = %q, want %q", tt.d, tt.delay, got, tt.want)
+		}
 	}
 }

@@ -2,27 +2,101 @@ package httpfront
 
 import (
 	"bytes"
+	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/decoy-dev/decoy/internal/metrics"
 )
 
 // h2Preface is how an HTTP/2 client with prior knowledge opens.
 var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
-// peekConn replays bytes read while sniffing before reading on.
-type peekConn struct {
+// conn is an accepted connection. It replays the bytes read while
+// sniffing before reading on, keeps the connection's counters (requests by
+// HTTP version, for Stats and the client report), and notes how the
+// connection ended: a read or write that fails because the peer closed or
+// reset it means the client ended it, a timeout means decoy did.
+type conn struct {
 	net.Conn
-	buf []byte
+	buf []byte // read while sniffing, not yet replayed
+
+	mc      metrics.Conn
+	std     atomic.Bool  // served by Go's server (HTTP/2, or the h2c Upgrade)
+	idle    atomic.Int64 // std: unix ns since when it has been idle; 0 while active
+	ended   atomic.Int32 // endUnknown, endClient or endServer: the first sign seen
+	closing atomic.Bool  // decoy is closing it: later errors say nothing
 }
 
-func (c *peekConn) Read(p []byte) (int, error) {
+// How a connection ended, as far as its reads and writes tell.
+const (
+	endUnknown = iota
+	endClient
+	endServer
+)
+
+func (c *conn) Read(p []byte) (int, error) {
 	if len(c.buf) > 0 {
 		n := copy(p, c.buf)
 		c.buf = c.buf[n:]
+		if len(c.buf) == 0 {
+			c.buf = nil
+		}
 		return n, nil
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.note(err)
+	}
+	return n, err
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.note(err)
+	}
+	return n, err
+}
+
+func (c *conn) Close() error {
+	c.closing.Store(true)
+	return c.Conn.Close()
+}
+
+// note records what a failed read or write says about who ended the
+// connection: a timeout is decoy's (idle, read timeout, shutdown); the
+// peer closing or resetting it is the client's. Errors after decoy closed
+// the connection itself say nothing.
+func (c *conn) note(err error) {
+	if c.closing.Load() || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	end := int32(endClient)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		end = endServer
+	}
+	c.ended.CompareAndSwap(endUnknown, end)
+}
+
+// tlsConn is a TLS connection served as HTTP/1.1: handleFast finds the
+// connection's counters through it, and it sees the client's close_notify
+// (an EOF from TLS) that the raw connection under it does not.
+type tlsConn struct {
+	*tls.Conn
+	c *conn
+}
+
+func (t *tlsConn) Read(p []byte) (int, error) {
+	n, err := t.Conn.Read(p)
+	if err != nil {
+		t.c.note(err)
+	}
+	return n, err
 }
 
 var sniffPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
@@ -37,8 +111,8 @@ const (
 
 // sniff reads the start of a plaintext connection and tells HTTP/2 with
 // prior knowledge, and HTTP/1.1 requests asking to upgrade to h2c, from
-// plain HTTP/1.1. The returned connection replays what was read.
-func sniff(c net.Conn, maxHeader int, timeout time.Duration) (net.Conn, int) {
+// plain HTTP/1.1. The connection replays what was read.
+func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 	bp := sniffPool.Get().(*[]byte)
 	defer sniffPool.Put(bp)
 	tmp := *bp
@@ -46,20 +120,24 @@ func sniff(c net.Conn, maxHeader int, timeout time.Duration) (net.Conn, int) {
 	_ = c.SetReadDeadline(time.Now().Add(timeout))
 	defer func() { _ = c.SetReadDeadline(time.Time{}) }()
 	for {
-		n, err := c.Read(tmp)
+		n, err := c.Conn.Read(tmp)
+		if err != nil {
+			c.note(err)
+		}
 		got = append(got, tmp[:n]...)
 		if err != nil && len(got) == 0 {
 			_ = c.Close()
-			return nil, sniffClosed
+			return sniffClosed
 		}
+		c.buf = got
 		// Prior knowledge: the preface, or a prefix of it not yet complete.
 		k := min(len(got), len(h2Preface))
 		if bytes.Equal(got[:k], h2Preface[:k]) {
 			if k == len(h2Preface) {
-				return &peekConn{Conn: c, buf: got}, sniffH2
+				return sniffH2
 			}
 			if err != nil {
-				return &peekConn{Conn: c, buf: got}, sniffHTTP1
+				return sniffHTTP1
 			}
 			continue
 		}
@@ -73,9 +151,9 @@ func sniff(c net.Conn, maxHeader int, timeout time.Duration) (net.Conn, int) {
 			end = len(got)
 		}
 		if wantsH2C(got[:end]) {
-			return &peekConn{Conn: c, buf: got}, sniffUpgrade
+			return sniffUpgrade
 		}
-		return &peekConn{Conn: c, buf: got}, sniffHTTP1
+		return sniffHTTP1
 	}
 }
 
@@ -100,13 +178,13 @@ func wantsH2C(h []byte) bool {
 
 // closeNotifyConn calls onClose once when the connection is closed.
 type closeNotifyConn struct {
-	net.Conn
+	*conn
 	once    sync.Once
 	onClose func()
 }
 
 func (c *closeNotifyConn) Close() error {
-	err := c.Conn.Close()
+	err := c.conn.Close()
 	c.once.Do(c.onClose)
 	return err
 }

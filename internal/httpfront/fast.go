@@ -6,22 +6,25 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/valyala/fasthttp"
 )
 
 // fastReq adapts a fasthttp request to engine.Fields without copying.
 type fastReq struct {
-	ctx  *fasthttp.RequestCtx
-	req  engine.Request
-	rec  journal.Record
-	path []byte // decoded path, when it had escapes
+	ctx    *fasthttp.RequestCtx
+	req    engine.Request
+	rec    journal.Record
+	path   []byte // decoded path, when it had escapes
+	timing []byte // the Server-Timing value being built
 }
 
 var fastReqPool = sync.Pool{New: func() any { return new(fastReq) }}
@@ -96,12 +99,21 @@ const (
 // handleFast serves one HTTP/1.x request. The static-stub path allocates
 // nothing.
 func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	// Only the journal needs the wall clock; the processing time needs the
+	// monotonic one, which is half the price to read.
+	var start time.Time
+	var t0 time.Duration
+	if s.o.Journal.Cap() > 0 {
+		start = time.Now()
+		t0 = start.Sub(epoch)
+	} else {
+		t0 = time.Since(epoch)
+	}
 	f := fastReqPool.Get().(*fastReq)
 	f.ctx = ctx
-	proto := protoHTTP11
+	proto, version := protoHTTP11, metrics.HTTP11
 	if !ctx.Request.Header.IsHTTP11() {
-		proto = protoHTTP10
+		proto, version = protoHTTP10, metrics.HTTP10
 	}
 	f.req = engine.Request{
 		Proto:  proto,
@@ -115,21 +127,58 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	}
 	st := s.o.Engine.Match(&f.req)
 	stubID := ""
+	var (
+		stats *engine.Stats
+		index int
+		slept time.Duration
+	)
 	if st == nil {
 		s.writeNoMatchFast(ctx, &f.req)
+		stats = s.o.Engine.Unmatched()
 	} else {
-		stubID = st.ID
-		resp := st.Next()
-		if resp.Delay > 0 && !s.sleep(resp.Delay) {
-			ctx.SetConnectionClose()
+		stubID, stats = st.ID, st.Stats()
+		var resp *engine.Response
+		index, resp = st.Pick()
+		if resp.Delay > 0 {
+			t := time.Now()
+			if !s.sleep(resp.Delay) {
+				ctx.SetConnectionClose()
+			}
+			slept = time.Since(t)
 		}
 		writeFast(ctx, resp)
+	}
+	elapsed := time.Since(epoch) - t0
+	if s.o.ServerTiming {
+		f.timing = appendServerTiming(f.timing[:0], elapsed-slept, slept)
+		ctx.Response.Header.AddBytesKV(serverTimingName, f.timing)
+	}
+	out := len(ctx.Response.Body())
+	if ctx.IsHead() || !bodyAllowed(ctx.Response.StatusCode()) {
+		out = 0
+	}
+	stats.Record(index, len(f.req.Body), out, elapsed-slept)
+	var mc *metrics.Conn
+	switch c := ctx.Conn().(type) {
+	case *conn:
+		mc = &c.mc
+	case *tlsConn:
+		mc = &c.c.mc
+	}
+	if mc != nil {
+		mc.Requests[version].Add(1)
+		if ctx.Request.Header.ConnectionClose() {
+			mc.AskedClose.Add(1)
+			if version == metrics.HTTP10 {
+				mc.HTTP10Close.Add(1)
+			}
+		}
 	}
 	if s.o.Journal.Cap() > 0 {
 		r := &f.rec
 		*r = journal.Record{
 			Start:    start,
-			Duration: time.Since(start),
+			Duration: elapsed,
 			Proto:    proto,
 			Method:   ctx.Method(),
 			URI:      ctx.RequestURI(),
@@ -139,7 +188,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			Stub:     stubID,
 			Status:   ctx.Response.StatusCode(),
 			BytesIn:  int64(len(f.req.Body)),
-			BytesOut: int64(len(ctx.Response.Body())),
+			BytesOut: int64(out),
 		}
 		s.o.Journal.Add(r)
 	}
@@ -147,6 +196,33 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	f.req = engine.Request{}
 	f.rec = journal.Record{}
 	fastReqPool.Put(f)
+}
+
+// epoch is a fixed instant: time.Since(epoch) reads only the monotonic
+// clock.
+var epoch = time.Now()
+
+var serverTimingName = []byte("Server-Timing")
+
+// appendServerTiming appends the Server-Timing value for decoy's own time
+// d and the injected delay (when there was one) to b.
+func appendServerTiming(b []byte, d, delay time.Duration) []byte {
+	b = append(b, "decoy;dur="...)
+	b = appendMillis(b, d)
+	if delay > 0 {
+		b = append(b, ", delay;dur="...)
+		b = appendMillis(b, delay)
+	}
+	return b
+}
+
+// appendMillis appends d in milliseconds with microsecond precision
+// ("0.012", "250.003").
+func appendMillis(b []byte, d time.Duration) []byte {
+	us := max(d.Microseconds(), 0)
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	return append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 }
 
 func writeFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
@@ -217,6 +293,7 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		p = problem.New(400, "malformed HTTP request: "+err.Error())
 	}
+	s.reject(p.Status)
 	ctx.Response.SetStatusCode(p.Status)
 	ctx.Response.Header.SetContentType(problem.ContentType)
 	ctx.Response.SetBody(p.JSON())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c" //lint:ignore SA1019 see New: the h2c Upgrade only
@@ -41,6 +42,12 @@ type Options struct {
 	IdleTimeout time.Duration
 	// TLS is used by ServeTLS. Its NextProtos should offer h2 and http/1.1.
 	TLS *tls.Config
+	// Clients, when not nil, is told of every connection opened, TLS
+	// handshake, and connection closed, for the client report.
+	Clients *metrics.Clients
+	// ServerTiming adds "Server-Timing: decoy;dur=<ms>" (and
+	// "delay;dur=<ms>" when a delay was injected) to every response.
+	ServerTiming bool
 }
 
 // Defaults.
@@ -66,10 +73,21 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
+	conns     map[*conn]struct{}
 	wg        sync.WaitGroup // accept loops and connections
 	draining  atomic.Bool
 	done      chan struct{}
+
+	// Connection counters (see Stats). Those under mu change once per
+	// connection; requests are counted in each conn and folded in here
+	// when it closes.
+	accepted     uint64                                         // guarded by mu
+	closedBy     [2]uint64                                      // guarded by mu: by client, by server
+	doneRequests [metrics.NumHTTPVersions]uint64                // guarded by mu
+	perConn      [len(metrics.RequestsPerConnBounds) + 1]uint64 // guarded by mu
+	perConnSum   uint64                                         // guarded by mu
+	handshakes   [metrics.NumTLSVersions][2]atomic.Uint64
+	rejected     [len(metrics.RejectedCodes)]atomic.Uint64
 }
 
 // New returns a server for o.
@@ -97,7 +115,7 @@ func New(o Options) *Server {
 		o:         o,
 		log:       log,
 		listeners: map[net.Listener]struct{}{},
-		conns:     map[net.Conn]struct{}{},
+		conns:     map[*conn]struct{}{},
 		done:      make(chan struct{}),
 		slow:      newChanListener(),
 	}
@@ -115,7 +133,9 @@ func New(o Options) *Server {
 		IdleTimeout:                  o.IdleTimeout,
 		NoDefaultContentType:         true,
 		DisablePreParseMultipartForm: true,
-		Logger:                       fastLogger{log},
+		// handleFast reads the clock itself; fasthttp need not as well.
+		LazyRequestTime: true,
+		Logger:          fastLogger{log},
 	}
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -135,11 +155,26 @@ func New(o Options) *Server {
 		HTTP2:             &http.HTTP2Config{MaxReadFrameSize: 1 << 20},
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ConnState: func(c net.Conn, st http.ConnState) {
-			if st == http.StateClosed || st == http.StateHijacked {
+			switch st {
+			case http.StateActive:
+				if tc := s.connOf(c); tc != nil {
+					tc.idle.Store(0)
+				}
+			case http.StateIdle:
+				if tc := s.connOf(c); tc != nil {
+					tc.idle.Store(time.Now().UnixNano())
+				}
+			case http.StateClosed, http.StateHijacked:
 				if raw, ok := s.handed.LoadAndDelete(c); ok {
-					s.untrack(raw.(net.Conn))
+					s.untrack(raw.(*conn))
 				}
 			}
+		},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if tc := s.connOf(c); tc != nil {
+				return context.WithValue(ctx, connKey{}, tc)
+			}
+			return ctx
 		},
 	}
 	go func() { _ = s.std.Serve(s.slow) }()
@@ -197,11 +232,13 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 			return err
 		}
 		backoff = 0
-		if !s.track(c) {
+		tc := &conn{Conn: c}
+		if !s.track(tc) {
 			_ = c.Close()
 			continue
 		}
-		go s.serveConn(c, useTLS)
+		s.o.Clients.Open(&tc.mc, addrPort(c.RemoteAddr()).Addr())
+		go s.serveConn(tc, useTLS)
 	}
 }
 
@@ -210,38 +247,109 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-func (s *Server) track(c net.Conn) bool {
+func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.draining.Load() {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.accepted++
 	s.wg.Add(1)
 	return true
 }
 
-func (s *Server) untrack(c net.Conn) {
+// untrack forgets a connection that has closed, adding its counters to the
+// server's.
+func (s *Server) untrack(c *conn) {
+	byClient := s.endedByClient(c)
 	s.mu.Lock()
 	delete(s.conns, c)
+	var n uint64
+	for i := range c.mc.Requests {
+		k := c.mc.Requests[i].Load()
+		s.doneRequests[i] += k
+		n += k
+	}
+	s.perConn[metrics.PerConnBucket(n)]++
+	s.perConnSum += n
+	if byClient {
+		s.closedBy[0]++
+	} else {
+		s.closedBy[1]++
+	}
 	s.mu.Unlock()
+	s.o.Clients.Close(&c.mc, byClient)
 	s.wg.Done()
 }
 
-func (s *Server) serveConn(c net.Conn, useTLS bool) {
+// endedByClient tells whether the client ended the closed connection c: it
+// closed or reset it, or asked to close it; otherwise decoy did (a
+// timeout, shutdown, a request it could not read, a failed handshake).
+func (s *Server) endedByClient(c *conn) bool {
+	if c.std.Load() {
+		// Go's HTTP/2 server gives no sign when it closes a connection
+		// idle for too long (it sends GOAWAY, and a polite client then
+		// closes), and over TLS the client's close_notify never reaches
+		// the raw connection: decide by the idle time.
+		if since := c.idle.Load(); since != 0 && time.Since(time.Unix(0, since)) >= s.o.IdleTimeout {
+			return false
+		}
+		switch c.ended.Load() {
+		case endClient:
+			return true
+		case endServer:
+			return false
+		}
+		return !s.draining.Load()
+	}
+	switch c.ended.Load() {
+	case endClient:
+		return true
+	case endServer:
+		return false
+	}
+	return c.mc.AskedClose.Load() > 0
+}
+
+// connOf finds the tracked connection under a connection Go's server
+// serves.
+func (s *Server) connOf(c net.Conn) *conn {
+	switch x := c.(type) {
+	case *closeNotifyConn:
+		return x.conn
+	case *tls.Conn:
+		if raw, ok := s.handed.Load(x); ok {
+			return raw.(*conn)
+		}
+	}
+	return nil
+}
+
+// connKey is the context key of the *conn a request arrived on, for
+// requests served by Go's server.
+type connKey struct{}
+
+func (s *Server) serveConn(c *conn, useTLS bool) {
 	if useTLS {
 		tc := tls.Server(c, s.o.TLS)
 		_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
 		if err := tc.Handshake(); err != nil {
+			s.handshakes[metrics.TLSVersion(tc.ConnectionState().Version)][metrics.HandshakeFailed].Add(1)
+			s.o.Clients.Handshake(&c.mc, false, false)
 			s.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
 			_ = c.Close()
 			s.untrack(c)
 			return
 		}
 		_ = c.SetDeadline(time.Time{})
-		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		cs := tc.ConnectionState()
+		s.handshakes[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
+		s.o.Clients.Handshake(&c.mc, true, cs.DidResume)
+		if cs.NegotiatedProtocol == "h2" {
 			// Go's server needs the *tls.Conn itself to serve HTTP/2; it
 			// reports the close through ConnState.
+			c.std.Store(true)
 			s.handed.Store(tc, c)
 			if !s.slow.push(tc) {
 				s.handed.Delete(tc)
@@ -250,23 +358,57 @@ func (s *Server) serveConn(c net.Conn, useTLS bool) {
 			}
 			return
 		}
-		_ = s.fast.ServeConn(tc)
+		_ = s.fast.ServeConn(&tlsConn{Conn: tc, c: c})
 		s.untrack(c)
 		return
 	}
-	pc, kind := sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout)
-	switch kind {
+	switch sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout) {
 	case sniffClosed:
 		s.untrack(c)
 	case sniffH2, sniffUpgrade:
 		// The tracked connection is released when Go's server closes it.
-		if !s.slow.push(&closeNotifyConn{Conn: pc, onClose: func() { s.untrack(c) }}) {
+		c.std.Store(true)
+		if !s.slow.push(&closeNotifyConn{conn: c, onClose: func() { s.untrack(c) }}) {
 			_ = c.Close()
 			s.untrack(c)
 		}
 	default:
-		_ = s.fast.ServeConn(pc)
+		_ = s.fast.ServeConn(c)
 		s.untrack(c)
+	}
+}
+
+// Stats returns the connection counters: live, in that requests on
+// connections still open are counted too.
+func (s *Server) Stats() metrics.ConnStats {
+	var st metrics.ConnStats
+	s.mu.Lock()
+	st.Accepted = s.accepted
+	st.Open = uint64(len(s.conns))
+	st.ClosedByClient, st.ClosedByServer = s.closedBy[0], s.closedBy[1]
+	st.Requests = s.doneRequests
+	for c := range s.conns {
+		for i := range c.mc.Requests {
+			st.Requests[i] += c.mc.Requests[i].Load()
+		}
+	}
+	st.PerConn, st.PerConnSum = s.perConn, s.perConnSum
+	s.mu.Unlock()
+	for v := range s.handshakes {
+		for r := range s.handshakes[v] {
+			st.TLSHandshakes[v][r] = s.handshakes[v][r].Load()
+		}
+	}
+	for i := range s.rejected {
+		st.Rejected[i] = s.rejected[i].Load()
+	}
+	return st
+}
+
+// reject counts a request that could not be read, answered with status.
+func (s *Server) reject(status int) {
+	if i := metrics.RejectedIndex(status); i >= 0 {
+		s.rejected[i].Add(1)
 	}
 }
 

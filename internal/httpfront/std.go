@@ -12,6 +12,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 )
 
@@ -59,32 +60,50 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			s.reject(413)
 			problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes)).Write(w)
 			return
 		}
+		s.reject(400)
 		problem.New(400, "reading the request body: "+err.Error()).Write(w)
 		return
 	}
+	read := time.Now() // the last byte of the request is in
 	req := engine.Request{Proto: r.Proto, Method: r.Method, Path: r.URL.Path, Body: body, Fields: &stdReq{r: r}}
 	if s.draining.Load() && r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
 	}
 	st := s.o.Engine.Match(&req)
 	status, out, stubID := 0, 0, ""
+	// overhead is decoy's own time: until the response is handed to the
+	// connection, without the injected delay (the time the body takes to
+	// reach the client is not decoy's). It is counted before the response
+	// goes out, so that a client that has its answer finds it counted.
 	if st == nil {
 		p := s.noMatch(&req)
-		p.Write(w)
-		status = p.Status
+		pb := p.JSON()
+		overhead := time.Since(read)
+		s.serverTimingStd(w, overhead, 0)
+		status, out = p.Status, len(pb)
+		s.countStd(r, s.o.Engine.Unmatched(), 0, len(body), out, overhead)
+		h := w.Header()
+		h["Content-Type"] = []string{problem.ContentType}
+		h["Cache-Control"] = []string{"no-store"}
+		w.WriteHeader(p.Status)
+		_, _ = w.Write(pb)
 	} else {
 		stubID = st.ID
-		resp := st.Next()
+		index, resp := st.Pick()
+		var slept time.Duration
 		if resp.Delay > 0 {
+			t := time.Now()
 			select {
 			case <-time.After(resp.Delay):
 			case <-r.Context().Done():
-				return
+				return // the client is gone: nothing was answered
 			case <-s.done:
 			}
+			slept = time.Since(t)
 		}
 		h := w.Header()
 		if resp.ContentType != "" {
@@ -94,12 +113,17 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 			h[hd.Name] = append(h[hd.Name], hd.Value)
 		}
 		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
-		w.WriteHeader(resp.Status)
+		overhead := time.Since(read) - slept
+		s.serverTimingStd(w, overhead, slept)
+		status = resp.Status
 		if r.Method != http.MethodHead && bodyAllowed(resp.Status) {
-			_, _ = w.Write(resp.Body)
 			out = len(resp.Body)
 		}
-		status = resp.Status
+		s.countStd(r, st.Stats(), index, len(body), out, overhead)
+		w.WriteHeader(resp.Status)
+		if out > 0 {
+			_, _ = w.Write(resp.Body)
+		}
 	}
 	if s.o.Journal.Cap() > 0 {
 		var hb strings.Builder
@@ -121,6 +145,37 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 			Body: body, Remote: remote, Stub: stubID, Status: status,
 			BytesIn: int64(len(body)), BytesOut: int64(out),
 		})
+	}
+}
+
+// countStd counts a request served by Go's server: in the stub's
+// statistics, and by HTTP version in its connection's counters.
+func (s *Server) countStd(r *http.Request, stats *engine.Stats, index, in, out int, overhead time.Duration) {
+	stats.Record(index, in, out, overhead)
+	c, ok := r.Context().Value(connKey{}).(*conn)
+	if !ok {
+		return
+	}
+	v := metrics.HTTP2
+	switch {
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		v = metrics.HTTP10
+	case r.ProtoMajor == 1:
+		v = metrics.HTTP11
+	}
+	c.mc.Requests[v].Add(1)
+	if r.Close {
+		c.mc.AskedClose.Add(1)
+		if v == metrics.HTTP10 {
+			c.mc.HTTP10Close.Add(1)
+		}
+	}
+}
+
+// serverTimingStd sets the Server-Timing header when it is on.
+func (s *Server) serverTimingStd(w http.ResponseWriter, overhead, delay time.Duration) {
+	if s.o.ServerTiming {
+		w.Header()["Server-Timing"] = []string{string(appendServerTiming(nil, overhead, delay))}
 	}
 }
 

@@ -206,6 +206,9 @@ type Response struct {
 	Generate *Generate `json:"generate,omitempty"`
 	// Delay is waited before the response is sent.
 	Delay Duration `json:"delay,omitempty"`
+	// GRPC is what an answer to a gRPC call needs beyond Body and Headers:
+	// status, trailers, streamed messages (see grpc.go).
+	GRPC *GRPCResponse `json:"grpc,omitempty"`
 }
 
 // Generate describes a body made by decoy at load: Size bytes of Pattern,

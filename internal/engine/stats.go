@@ -1,0 +1,126 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// OverheadBounds are the upper bounds (inclusive) of the buckets of the
+// processing-time histogram: a 1-2-5 series from 1µs to 100ms, so that the
+// 100µs target is a bucket bound. Times above the last bound fall in a
+// final +Inf bucket.
+var OverheadBounds = [...]time.Duration{
+	1 * time.Microsecond, 2 * time.Microsecond, 5 * time.Microsecond,
+	10 * time.Microsecond, 20 * time.Microsecond, 50 * time.Microsecond,
+	100 * time.Microsecond, 200 * time.Microsecond, 500 * time.Microsecond,
+	1 * time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond,
+}
+
+// NumOverheadBuckets is the number of histogram buckets, +Inf included.
+const NumOverheadBuckets = len(OverheadBounds) + 1
+
+// Stats counts what one stub (or, on the Engine, the requests no stub
+// matched) has served: requests by response, body bytes in and out, and a
+// histogram of decoy's own processing time. Every field is a plain atomic
+// counter, so Record takes no lock and allocates nothing. A compiled Stub
+// refers to its Stats by pointer; a stub carried unchanged into a new
+// snapshot keeps them, a stub compiled again starts from zero.
+type Stats struct {
+	byResp   []atomic.Uint64 // requests answered with Responses()[i]; unused with one response
+	bytesIn  atomic.Uint64
+	bytesOut atomic.Uint64
+	sumNs    atomic.Uint64
+	buckets  [NumOverheadBuckets]atomic.Uint64
+}
+
+// newStats returns zeroed statistics for a stub with n responses.
+func newStats(n int) *Stats {
+	return &Stats{byResp: make([]atomic.Uint64, max(n, 1))}
+}
+
+// Record counts one request answered with response index resp (as Pick
+// returns it; 0 for unmatched requests), bytesIn body bytes received,
+// bytesOut body bytes sent, and overhead spent by decoy on it (injected
+// delay excluded). A nil Stats records nothing.
+func (s *Stats) Record(resp, bytesIn, bytesOut int, overhead time.Duration) {
+	if s == nil {
+		return
+	}
+	// With one response, the histogram's count is the request count.
+	if len(s.byResp) > 1 && uint(resp) < uint(len(s.byResp)) {
+		s.byResp[resp].Add(1)
+	}
+	if bytesIn > 0 {
+		s.bytesIn.Add(uint64(bytesIn))
+	}
+	if bytesOut > 0 {
+		s.bytesOut.Add(uint64(bytesOut))
+	}
+	if overhead < 0 {
+		overhead = 0
+	}
+	s.sumNs.Add(uint64(overhead))
+	s.buckets[overheadBucket(overhead)].Add(1)
+}
+
+// overheadBucket is the index of the histogram bucket for d. Most requests
+// take a few microseconds, so a scan from the smallest bound ends at once.
+func overheadBucket(d time.Duration) int {
+	for i, b := range OverheadBounds {
+		if d <= b {
+			return i
+		}
+	}
+	return len(OverheadBounds)
+}
+
+// StatsView is a copy of Stats at one moment.
+type StatsView struct {
+	// Responses counts requests by response index (see Stub.Responses).
+	Responses []uint64
+	// BytesIn and BytesOut count request and response body bytes.
+	BytesIn, BytesOut uint64
+	// Overhead counts requests by processing-time bucket (not cumulative):
+	// Overhead[i] for times up to OverheadBounds[i], the last for larger.
+	Overhead [NumOverheadBuckets]uint64
+	// OverheadSum is the total processing time.
+	OverheadSum time.Duration
+}
+
+// Requests is the number of requests counted.
+func (v *StatsView) Requests() uint64 {
+	var n uint64
+	for _, c := range v.Responses {
+		n += c
+	}
+	return n
+}
+
+// Read copies the counters. Requests recorded while it runs may be counted
+// in some fields and not yet in others.
+func (s *Stats) Read() StatsView {
+	if s == nil {
+		return StatsView{}
+	}
+	v := StatsView{
+		Responses:   make([]uint64, len(s.byResp)),
+		BytesIn:     s.bytesIn.Load(),
+		BytesOut:    s.bytesOut.Load(),
+		OverheadSum: time.Duration(s.sumNs.Load()),
+	}
+	var n uint64
+	for i := range s.buckets {
+		v.Overhead[i] = s.buckets[i].Load()
+		n += v.Overhead[i]
+	}
+	if len(s.byResp) == 1 {
+		v.Responses[0] = n
+	} else {
+		for i := range s.byResp {
+			v.Responses[i] = s.byResp[i].Load()
+		}
+	}
+	return v
+}

@@ -1,0 +1,161 @@
+package grpcfront_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
+)
+
+// TestCheckReportsFileAndLine loads stubs that contradict the .proto file:
+// each problem names the stub file's line and the field.
+func TestCheckReportsFileAndLine(t *testing.T) {
+	t.Parallel()
+	set := shopSet(t)
+	cases := []struct {
+		name string
+		yaml string
+		want []string // each in one problem: "stubs.yaml:LINE: FIELD: MESSAGE"
+	}{
+		{"unknown field", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    body:
+      id: 1
+      nmae: Ada
+`, []string{`stubs.yaml:6: [0].response.body.nmae: unknown field "nmae" in shop.v1.User (its fields: id, name, email, role, createdAt, tags, address, labels, phone, pager, manager, scores, stamps)`}},
+		{"nested unknown field", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    body:
+      address:
+        cty: Paris
+`, []string{`stubs.yaml:6: [0].response.body.address.cty: unknown field "cty" in shop.v1.Address`}},
+		{"wrong kinds", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    body:
+      id: abc
+      role: ROLE_OWNER
+      tags: solo
+      labels: {a: 1}
+`, []string{
+			`stubs.yaml:5: [0].response.body.id: want an integer, got "abc"`,
+			`stubs.yaml:6: [0].response.body.role: "ROLE_OWNER" is not a value of shop.v1.Role (ROLE_UNSPECIFIED, ROLE_ADMIN, ROLE_MEMBER)`,
+			`stubs.yaml:7: [0].response.body.tags: want a JSON array (a repeated field), got a string`,
+			`stubs.yaml:8: [0].response.body.labels.a: want a string, got a number (1)`,
+		}},
+		{"bad timestamp", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    body: {createdAt: yesterday}
+`, []string{`stubs.yaml:4: [0].response.body: not a valid shop.v1.User: invalid google.protobuf.Timestamp value "yesterday"`}},
+		{"unknown method", `
+- request: {path: /shop.v1.Users/GetUsr}
+  response: {body: {id: 1}}
+`, []string{`stubs.yaml:2: [0].request.path: service shop.v1.Users has no method GetUsr (its methods: GetUser, ListUsers, ImportUsers, Chat)`}},
+		{"unknown service in a known package", `
+- request: {path: /shop.v1.Userz/GetUser}
+  response: {body: {id: 1}}
+`, []string{`stubs.yaml:2: [0].request.path: unknown gRPC service shop.v1.Userz (the .proto files define: shop.v1.Users)`}},
+		{"grpc section on an HTTP path", `
+- request: {path: /users/42}
+  response: {grpc: {status: NOT_FOUND}}
+`, []string{`stubs.yaml:2: [0].request.path: "/users/42" is not a gRPC method`}},
+		{"message without one method", `
+- request: {pathPrefix: /shop.v1.Users/}
+  response: {body: {id: 1}, grpc: {trailers: {a: b}}}
+`, []string{`stubs.yaml:3: [0].response.body: a message needs the method's type`}},
+		{"stream on a unary method", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    grpc:
+      stream: [{body: {id: 1}}]
+`, []string{`stubs.yaml:5: [0].response.grpc.stream: shop.v1.Users.GetUser is not server-streaming`}},
+		{"stream message with an unknown field", `
+- request: {path: /shop.v1.Users/ListUsers}
+  response:
+    grpc:
+      stream:
+        - body: {id: 1}
+        - body: {idd: 2}
+`, []string{`stubs.yaml:7: [0].response.grpc.stream[1].body.idd: unknown field "idd"`}},
+		{"HTTP status, failed call with a body, bad detail, bad metadata", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    status: 404
+    headers: {"grpc-status": "5", "x!y": x}
+    body: {id: 1}
+    grpc:
+      status: NOT_FOUND
+      details:
+        - {"@type": type.googleapis.com/nope.Nope}
+`, []string{
+			`stubs.yaml:4: [0].response.status: an HTTP status; a gRPC call ends with grpc.status`,
+			`stubs.yaml:6: [0].response.body: a call that fails sends no message`,
+			`stubs.yaml:5: [0].response.headers.x!y: a metadata name holds only`,
+			`stubs.yaml:5: [0].response.headers.grpc-status: grpc-status is set by gRPC itself`,
+			`stubs.yaml:10: [0].response.grpc.details[0]: not a valid detail`,
+		}},
+		{"OK with a message", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    grpc: {message: all good}
+`, []string{`stubs.yaml:4: [0].response.grpc.status: a status message or details need a status other than OK`}},
+		{"sequence", `
+- request: {path: /shop.v1.Users/GetUser}
+  responses:
+    - body: {id: 1}
+    - body: {id: [2]}
+`, []string{`stubs.yaml:5: [0].responses[1].body.id: want an integer, got an array`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l, _, err := config.BuildBytes("stubs.yaml", []byte(tc.yaml))
+			if err != nil {
+				t.Fatalf("the engine refused the stubs: %v", err)
+			}
+			errs := grpcfront.Check(set, l.Sources)
+			if errs == nil {
+				t.Fatal("no problem reported")
+			}
+			got := l.Locate(errs).Error()
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in:\n%s", w, got)
+				}
+			}
+			if n := strings.Count(got, "\n") + 1; n != len(tc.want) {
+				t.Errorf("%d problems, want %d:\n%s", n, len(tc.want), got)
+			}
+		})
+	}
+}
+
+func TestCheckAcceptsValidStubsAndLeavesHTTPStubsAlone(t *testing.T) {
+	t.Parallel()
+	l, _, err := config.BuildBytes("stubs.yaml", []byte(unaryStubs+`
+- request: {method: GET, path: /users/42}
+  response: {status: 404, body: {error: nope}}
+- request: {path: /v1.0/Things/Get}
+  response: {body: [1, 2]}
+- request: {pathPrefix: /}
+  priority: 9
+  response: {grpc: {status: UNAVAILABLE, message: down for maintenance}}
+- request: {path: /shop.v1.Users/GetUser}
+  response: {bodyBase64: CCo=}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := grpcfront.Check(shopSet(t), l.Sources); errs != nil {
+		t.Fatal(l.Locate(errs))
+	}
+	// Without .proto files, a grpc section is an error, the rest is not.
+	errs := grpcfront.Check(nil, l.Sources)
+	if got := l.Locate(errs).Error(); !strings.Contains(got, "stubs.yaml:39: [4].response.grpc: no .proto files were given") || strings.Count(got, "\n") != 2 {
+		t.Errorf("without protos:\n%s", got)
+	}
+}

@@ -1,0 +1,89 @@
+package grpcfront
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/decoy-dev/decoy/internal/protoload"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+func fuzzSet(f *testing.F) *protoload.Set {
+	set, err := protoload.LoadSources(map[string]string{"shop/v1/shop.proto": shopProto})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return set
+}
+
+// FuzzJSONToMessage feeds the stub-to-message conversion arbitrary JSON
+// (and non-JSON). It must never panic; what it accepts must encode, and
+// decoy's request JSON of the result must read back as the same message.
+func FuzzJSONToMessage(f *testing.F) {
+	set := fuzzSet(f)
+	md := set.Method("/shop.v1.Users/GetUser").Output()
+	types := set.Types()
+	for _, s := range []string{
+		`{"id": 42, "name": "Ada", "role": "ROLE_ADMIN", "createdAt": "2024-01-15T09:30:00Z"}`,
+		`{"id": "9007199254740993", "tags": ["a", "b"], "labels": {"k": "v"}, "address": {"city": "Paris"}}`,
+		`{"manager": {"manager": {"name": "x"}}, "phone": "+33"}`,
+		`{"phone": "1", "pager": "2"}`,
+		`{"created_at": "1970-01-01T00:00:00Z", "role": 2}`,
+		`{"nmae": 1}`, `{"id": 1.5}`, `{"id": 1e400}`, `[]`, `null`, `"x"`, `{`, `{"labels": {"a": null}}`,
+		`{"tags": [null]}`, `{"scores": [1, -2, "3"], "stamps": ["18446744073709551615"]}`, `{"role": "NOPE"}`, `{"address": []}`, `{"id": "0x10"}`, `{} {}`,
+		"{\"name\": \"\\ud800\"}", `{"name": "a\u0000b"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, errs := jsonToMessage(data, md, types, "body")
+		if len(errs) > 0 {
+			for _, e := range errs {
+				if e.Msg == "" {
+					t.Fatalf("an empty problem for %q", data)
+				}
+			}
+			return
+		}
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if err != nil {
+			t.Fatalf("accepted %q but cannot encode it: %v", data, err)
+		}
+		if err := checkWire(b, md, 0); err != nil {
+			t.Fatalf("encoded %q does not pass checkWire: %v", data, err)
+		}
+		js, err := appendJSON(nil, m, types)
+		if err != nil {
+			t.Fatalf("request JSON of %q: %v", data, err)
+		}
+		if !json.Valid(js) {
+			t.Fatalf("request JSON of %q is not JSON: %s", data, js)
+		}
+		back := dynamicpb.NewMessage(md)
+		if err := (protojson.UnmarshalOptions{Resolver: types}).Unmarshal(js, back); err != nil {
+			t.Fatalf("request JSON %s of %q does not read back: %v", js, data, err)
+		}
+		if !proto.Equal(m, back) {
+			t.Fatalf("request JSON %s of %q reads back as a different message", js, data)
+		}
+	})
+}
+
+// FuzzCheckWire feeds the request check arbitrary bytes: it must agree
+// with the protobuf runtime on what is a valid message.
+func FuzzCheckWire(f *testing.F) {
+	set := fuzzSet(f)
+	md := set.Method("/shop.v1.Users/GetUser").Output()
+	for _, s := range [][]byte{{}, {0x08, 0x2a}, {0x12, 0x03, 'A', 'd', 'a'}, {0x5a, 0x02, 0x0a, 0x80}, {0x12, 0x01, 0x80}, {0x0b, 0x0c}, {0x42, 0x04, 0x0a, 0x00, 0x12, 0x00}, {0x62, 0x02, 0x01, 0x80}, {0x6a, 0x03, 1, 2, 3}, {0x60, 0x05}} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		mine := checkWire(data, md, 0)
+		theirs := proto.Unmarshal(data, dynamicpb.NewMessage(md))
+		if (mine == nil) != (theirs == nil) {
+			t.Fatalf("% x: checkWire says %v, the runtime %v", data, mine, theirs)
+		}
+	})
+}

@@ -1,0 +1,181 @@
+package grpcfront
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// maxGenDepth is how deep generated messages nest: a recursive type stops
+// there.
+const maxGenDepth = 3
+
+// seedOf derives the seed of a generated answer from the method and the
+// request's bytes, so the same call gets the same answer on every run.
+func seedOf(method string, req []byte) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(method))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write(req)
+	return h.Sum64()
+}
+
+// generated returns the encoding of a deterministic message of type md:
+// every field set according to its type (one field of each oneof).
+func generated(md protoreflect.MessageDescriptor, seed uint64) ([]byte, *dynamicpb.Message) {
+	g := gen{rng: rand.New(rand.NewPCG(seed, 0x6465636f79))} // "decoy"
+	m := dynamicpb.NewMessage(md)
+	g.fill(m, 0)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		// Every value set above is valid for its field; should the
+		// runtime disagree, an empty message is still a valid answer.
+		return nil, dynamicpb.NewMessage(md)
+	}
+	return b, m
+}
+
+type gen struct {
+	rng *rand.Rand
+}
+
+var names = []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth", "Margaret Hamilton", "Ken Thompson"}
+
+func (g *gen) fill(m protoreflect.Message, depth int) {
+	md := m.Descriptor()
+	switch md.FullName() {
+	case "google.protobuf.Timestamp":
+		m.Set(md.Fields().ByName("seconds"), protoreflect.ValueOfInt64(1_700_000_000+g.rng.Int64N(100_000_000)))
+		return
+	case "google.protobuf.Duration":
+		m.Set(md.Fields().ByName("seconds"), protoreflect.ValueOfInt64(1+g.rng.Int64N(3600)))
+		return
+	case "google.protobuf.Any", "google.protobuf.Struct", "google.protobuf.Value",
+		"google.protobuf.ListValue", "google.protobuf.FieldMask", "google.protobuf.Empty":
+		return // left empty: always valid
+	}
+	fields := md.Fields()
+	oneofs := md.Oneofs()
+	chosen := make(map[protoreflect.FullName]int, oneofs.Len())
+	for i := 0; i < oneofs.Len(); i++ {
+		o := oneofs.Get(i)
+		if !o.IsSynthetic() {
+			chosen[o.FullName()] = g.rng.IntN(o.Fields().Len())
+		}
+	}
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if o := fd.ContainingOneof(); o != nil && !o.IsSynthetic() {
+			if o.Fields().Get(chosen[o.FullName()]) != fd {
+				continue
+			}
+		}
+		if fd.Message() != nil && depth >= maxGenDepth && !fd.IsMap() {
+			continue
+		}
+		switch {
+		case fd.IsMap():
+			if depth >= maxGenDepth {
+				continue
+			}
+			mp := m.Mutable(fd).Map()
+			for j := 0; j < 1+g.rng.IntN(2); j++ {
+				k := g.scalar(fd.MapKey(), j)
+				if fd.MapValue().Message() != nil {
+					v := mp.NewValue()
+					g.fill(v.Message(), depth+1)
+					mp.Set(k.MapKey(), v)
+				} else {
+					mp.Set(k.MapKey(), g.scalar(fd.MapValue(), j))
+				}
+			}
+		case fd.IsList():
+			l := m.Mutable(fd).List()
+			for j := 0; j < 1+g.rng.IntN(3); j++ {
+				if fd.Message() != nil {
+					v := l.NewElement()
+					g.fill(v.Message(), depth+1)
+					l.Append(v)
+				} else {
+					l.Append(g.scalar(fd, j))
+				}
+			}
+		case fd.Message() != nil:
+			g.fill(m.Mutable(fd).Message(), depth+1)
+		default:
+			m.Set(fd, g.scalar(fd, 0))
+		}
+	}
+}
+
+// scalar makes a value for a non-message field; i numbers elements of a
+// list or map so that keys differ.
+func (g *gen) scalar(fd protoreflect.FieldDescriptor, i int) protoreflect.Value {
+	n := 1 + g.rng.IntN(1000)
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		if isMapKey(fd) {
+			return protoreflect.ValueOfBool(i%2 == 0)
+		}
+		return protoreflect.ValueOfBool(g.rng.IntN(2) == 1)
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return protoreflect.ValueOfInt32(int32(n*10 + i))
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(int64(n*10 + i))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return protoreflect.ValueOfUint32(uint32(n*10 + i))
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(uint64(n*10 + i))
+	case protoreflect.FloatKind:
+		return protoreflect.ValueOfFloat32(float32(n) / 4)
+	case protoreflect.DoubleKind:
+		return protoreflect.ValueOfFloat64(float64(g.rng.IntN(100_000)) / 100)
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(g.text(fd, n, i))
+	case protoreflect.BytesKind:
+		b := make([]byte, 8)
+		for j := range b {
+			b[j] = byte(g.rng.Uint32())
+		}
+		return protoreflect.ValueOfBytes(b)
+	case protoreflect.EnumKind:
+		vs := fd.Enum().Values()
+		if vs.Len() > 1 {
+			return protoreflect.ValueOfEnum(vs.Get(1 + g.rng.IntN(vs.Len()-1)).Number())
+		}
+		return protoreflect.ValueOfEnum(vs.Get(0).Number())
+	}
+	return fd.Default()
+}
+
+// text makes a string that suits the field's name.
+func (g *gen) text(fd protoreflect.FieldDescriptor, n, i int) string {
+	name := strings.ToLower(string(fd.Name()))
+	if isMapKey(fd) {
+		return "key-" + strconv.Itoa(i+1)
+	}
+	switch {
+	case strings.Contains(name, "email"):
+		return "user" + strconv.Itoa(n) + "@example.com"
+	case strings.Contains(name, "url") || strings.Contains(name, "uri") || strings.Contains(name, "link"):
+		return "https://example.com/" + strconv.Itoa(n)
+	case name == "name" || strings.HasSuffix(name, "_name") || name == "author" || name == "from" || name == "user":
+		return names[g.rng.IntN(len(names))]
+	case name == "id" || strings.HasSuffix(name, "_id"):
+		return strconv.FormatUint(g.rng.Uint64()>>16, 36)
+	case strings.Contains(name, "currency"):
+		return "EUR"
+	case strings.Contains(name, "country"):
+		return "FR"
+	}
+	return string(fd.Name()) + "-" + strconv.Itoa(n)
+}
+
+func isMapKey(fd protoreflect.FieldDescriptor) bool {
+	return fd.Number() == 1 && fd.ContainingMessage() != nil && fd.ContainingMessage().IsMapEntry()
+}

@@ -1,0 +1,221 @@
+// Package grpcfront is decoy's gRPC front door. One grpc-go server serves
+// every method of the loaded .proto files through a single generic handler
+// (grpc.UnknownServiceHandler) that never needs generated code: a call
+// becomes an engine.Request (Proto "gRPC", Method "POST", Path
+// "/pkg.Service/Method", Body the request message as compact protojson,
+// metadata as headers), the engine picks the stub, and the answer goes out
+// as protobuf bytes encoded when the stubs were loaded. Calls no stub
+// answers get a deterministic generated message of the method's output
+// type. The server also offers reflection (v1 and v1alpha) and the standard
+// health service, and records every call in the journal.
+//
+// Check compiles gRPC stubs against the .proto files at load, so that a
+// response field that does not exist is reported with file:line.
+package grpcfront
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/protoload"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+)
+
+// Options configures a Server.
+type Options struct {
+	Engine  *engine.Engine
+	Protos  *protoload.Set
+	Journal *journal.Journal // nil or capacity 0: no journal
+	Logger  *slog.Logger
+	// MaxRecvMsgSize bounds one request message (RESOURCE_EXHAUSTED
+	// beyond); it also bounds the messages of a client stream together.
+	MaxRecvMsgSize int
+}
+
+// DefaultMaxRecvMsgSize is grpc-go's own default.
+const DefaultMaxRecvMsgSize = 4 << 20
+
+// Server is the gRPC front door.
+type Server struct {
+	o      Options
+	log    *slog.Logger
+	types  *protoload.Types
+	srv    *grpc.Server
+	health *health.Server
+	state  atomic.Pointer[state]
+	mu     sync.Mutex // serializes rebuilds of state
+	done   chan struct{}
+	closed atomic.Bool
+	known  string // the services, for UNIMPLEMENTED messages
+}
+
+// New returns a server for o. It serves nothing until Serve.
+func New(o Options) *Server {
+	if o.MaxRecvMsgSize <= 0 {
+		o.MaxRecvMsgSize = DefaultMaxRecvMsgSize
+	}
+	if o.Journal == nil {
+		o.Journal = journal.New(0, 0)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{o: o, log: log, types: o.Protos.Types(), done: make(chan struct{})}
+	s.srv = grpc.NewServer(
+		grpc.UnknownServiceHandler(s.handle),
+		grpc.ForceServerCodecV2(newCodec()),
+		grpc.MaxRecvMsgSize(o.MaxRecvMsgSize),
+		// A mock must not be the reason a client's keepalive pings end
+		// its connection: allow them down to once a second, even idle.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
+	)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.srv, s.health)
+	var names []string
+	for _, sd := range o.Protos.Services() {
+		name := string(sd.FullName())
+		names = append(names, name)
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	s.known = strings.Join(names, ", ")
+	if s.known == "" {
+		s.known = "none"
+	}
+	ro := reflection.ServerOptions{
+		Services:           serviceList{s},
+		DescriptorResolver: o.Protos.Resolver(),
+		ExtensionResolver:  s.types,
+	}
+	reflectionv1.RegisterServerReflectionServer(s.srv, reflection.NewServerV1(ro))
+	reflectionv1alpha.RegisterServerReflectionServer(s.srv, reflection.NewServer(ro))
+	s.current()
+	return s
+}
+
+// serviceList tells reflection what the server offers: the loaded
+// services and the ones registered for real (health, reflection).
+type serviceList struct{ s *Server }
+
+func (l serviceList) GetServiceInfo() map[string]grpc.ServiceInfo {
+	m := l.s.srv.GetServiceInfo()
+	for _, sd := range l.s.o.Protos.Services() {
+		if _, ok := m[string(sd.FullName())]; !ok {
+			m[string(sd.FullName())] = grpc.ServiceInfo{Metadata: sd.ParentFile().Path()}
+		}
+	}
+	return m
+}
+
+// Serve accepts cleartext HTTP/2 connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.closed.Load() {
+		_ = ln.Close()
+		return grpc.ErrServerStopped
+	}
+	err := s.srv.Serve(ln)
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
+}
+
+// ServeHTTP serves gRPC requests that arrive through a Go net/http HTTP/2
+// server (gRPC over TLS on the HTTP port). Slower than Serve: grpc-go's
+// ServeHTTP path.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.srv.ServeHTTP(w, r) }
+
+// Shutdown marks every service NOT_SERVING, stops accepting, and lets calls
+// in flight finish until ctx is done; then it ends them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.health.Shutdown()
+	stopped := make(chan struct{})
+	go func() { s.srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+		close(s.done)
+		return nil
+	case <-ctx.Done():
+		close(s.done) // ends delays in progress
+		s.srv.Stop()
+		<-stopped
+		return ctx.Err()
+	}
+}
+
+// state is what the handler needs from one engine snapshot: the gRPC plan
+// of every stub response. It is rebuilt when the snapshot changes (an
+// admin API change), reusing the plans of responses that did not change.
+type state struct {
+	snap     *engine.Snapshot
+	plans    map[*engine.Response]*plan
+	needBody bool // a stub matches on the request body
+}
+
+// current returns the state for the engine's snapshot.
+func (s *Server) current() *state {
+	snap := s.o.Engine.Snapshot()
+	if st := s.state.Load(); st != nil && st.snap == snap {
+		return st
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.state.Load()
+	if old != nil && old.snap == snap {
+		return old
+	}
+	st := &state{snap: snap, plans: map[*engine.Response]*plan{}}
+	for _, es := range snap.Stubs() {
+		if es.Spec.Request.Body != nil {
+			st.needBody = true
+		}
+		resps := es.Responses()
+		if old != nil && len(resps) > 0 {
+			if _, ok := old.plans[resps[0]]; ok {
+				for _, r := range resps {
+					st.plans[r] = old.plans[r]
+				}
+				continue
+			}
+		}
+		isGRPC, plans, fe := compileStub(s.o.Protos, es.Spec)
+		if !isGRPC {
+			continue
+		}
+		if len(fe) > 0 || len(plans) != len(resps) {
+			var msgs []string
+			for _, e := range fe {
+				msgs = append(msgs, e.Error())
+			}
+			err := errors.New(strings.Join(msgs, "; "))
+			s.log.Warn("a stub cannot answer gRPC calls", "stub", es.ID, "origin", es.Origin, "err", err)
+			for _, r := range resps {
+				st.plans[r] = &plan{stubID: es.ID, err: err}
+			}
+			continue
+		}
+		for i, r := range resps {
+			st.plans[r] = plans[i]
+		}
+	}
+	s.state.Store(st)
+	return st
+}

@@ -1,0 +1,427 @@
+package grpcfront
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// Proto is the protocol name gRPC calls carry in engine requests and the
+// journal.
+const Proto = "gRPC"
+
+var methodPOST = []byte("POST")
+
+// generatedStream is how many messages a server-streaming call no stub
+// answers gets.
+const generatedStream = 3
+
+// call is the per-call scratch space, pooled.
+type call struct {
+	in     frame
+	body   []byte // request as JSON: one message, or an array of them
+	fields mdFields
+	req    engine.Request
+	rec    journal.Record
+	hdr    []byte
+	seed   uint64
+	bytes  int64 // request bytes
+	out    int64 // response bytes
+	msgs   int   // request messages
+	stubID string
+	stats  *engine.Stats // of the stub that answered, or of unmatched calls
+	index  int           // of the response in the stub's responses
+	waited time.Duration // in delays, and waiting for a client stream's messages
+}
+
+var callPool = sync.Pool{New: func() any { return new(call) }}
+
+// mdFields gives matchers the call's metadata as headers.
+type mdFields struct {
+	ctx context.Context
+	md  metadata.MD
+}
+
+func (f *mdFields) load() {
+	if f.md == nil {
+		f.md, _ = metadata.FromIncomingContext(f.ctx)
+		if f.md == nil {
+			f.md = metadata.MD{}
+		}
+	}
+}
+
+func (f *mdFields) Header(name string) (string, bool) {
+	f.load()
+	key := strings.ToLower(name)
+	if key == "host" {
+		key = ":authority"
+	}
+	v := f.md[key]
+	if len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+func (f *mdFields) Query(string) (string, bool)  { return "", false }
+func (f *mdFields) Cookie(string) (string, bool) { return "", false }
+
+// handle serves every call to a method the grpc.Server itself does not
+// know: all of the loaded services.
+func (s *Server) handle(_ any, ss grpc.ServerStream) error {
+	start := time.Now()
+	path, _ := grpc.MethodFromServerStream(ss)
+	c := callPool.Get().(*call)
+	c.fields.ctx = ss.Context()
+	st := s.current()
+	var err error
+	md := s.o.Protos.Method(path)
+	switch {
+	case md == nil:
+		err = s.unknown(path)
+	case !md.IsStreamingClient():
+		err = s.unary(ss, c, st, md, path)
+	case !md.IsStreamingServer():
+		err = s.clientStream(ss, c, st, md, path)
+	default:
+		err = s.bidi(ss, c, st, md, path)
+	}
+	elapsed := time.Since(start)
+	if c.stats == nil {
+		c.stats = s.o.Engine.Unmatched()
+	}
+	c.stats.Record(c.index, int(c.bytes), int(c.out), elapsed-c.waited)
+	s.record(ss.Context(), c, path, start, elapsed, err)
+	*c = call{in: frame{b: keep(c.in.b)}, body: keep(c.body), hdr: keep(c.hdr)}
+	callPool.Put(c)
+	return err
+}
+
+// keep returns b emptied for reuse, or nil when it grew too large to keep
+// in the pool.
+func keep(b []byte) []byte {
+	if cap(b) > 64<<10 {
+		return nil
+	}
+	return b[:0]
+}
+
+// unknown answers a method the .proto files do not define.
+func (s *Server) unknown(path string) error {
+	svc, method, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	for _, sd := range s.o.Protos.Services() {
+		if string(sd.FullName()) == svc {
+			return status.Errorf(codes.Unimplemented, "unknown method %s for service %s (its methods: %s)", method, svc, methodNames(sd))
+		}
+	}
+	return status.Errorf(codes.Unimplemented, "unknown service %s (decoy serves: %s)", svc, s.known)
+}
+
+// decode checks a request message and, when a matcher or the journal needs
+// it, appends it to c.body as JSON.
+func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b []byte) error {
+	c.msgs++
+	c.bytes += int64(len(b))
+	if !st.needBody && s.o.Journal.Cap() == 0 {
+		if err := checkWire(b, md.Input(), 0); err != nil {
+			return status.Errorf(codes.Internal, "grpc: error unmarshalling request: %v", err)
+		}
+		return nil
+	}
+	m := dynamicpb.NewMessage(md.Input())
+	if err := (proto.UnmarshalOptions{Resolver: s.types}).Unmarshal(b, m); err != nil {
+		return status.Errorf(codes.Internal, "grpc: error unmarshalling request: %v", err)
+	}
+	out, err := appendJSON(c.body, m, s.types)
+	if err != nil {
+		return status.Errorf(codes.Internal, "grpc: cannot write the request as JSON: %v", err)
+	}
+	c.body = out
+	return nil
+}
+
+// match finds the plan for the request in c.
+func (s *Server) match(c *call, st *state, path string) *plan {
+	c.req = engine.Request{Proto: Proto, Method: "POST", Path: path, Body: c.body, Fields: &c.fields}
+	es := st.snap.Match(&c.req)
+	if es == nil {
+		c.stubID, c.stats, c.index = "", nil, 0
+		return defaultPlan
+	}
+	i, r := es.Pick()
+	p := st.plans[r]
+	if p == nil {
+		// An HTTP stub (a catch-all path) matched: it has no gRPC answer.
+		c.stubID, c.stats, c.index = "", nil, 0
+		return defaultPlan
+	}
+	c.stubID, c.stats, c.index = es.ID, es.Stats(), i
+	return p
+}
+
+func (s *Server) unary(ss grpc.ServerStream, c *call, st *state, md protoreflect.MethodDescriptor, path string) error {
+	if err := ss.RecvMsg(&c.in); err != nil {
+		if errors.Is(err, io.EOF) {
+			return status.Error(codes.Internal, "the client sent no request message")
+		}
+		return err
+	}
+	if err := s.decode(c, st, md, c.in.b); err != nil {
+		return err
+	}
+	p := s.match(c, st, path)
+	if p.generate {
+		c.seed = seedOf(path, c.in.b)
+	}
+	if err := s.reply(ss, c, md, p, true); err != nil {
+		return err
+	}
+	return s.finish(ss, p)
+}
+
+func (s *Server) clientStream(ss grpc.ServerStream, c *call, st *state, md protoreflect.MethodDescriptor, path string) error {
+	h := newSeed(path)
+	c.body = append(c.body, '[')
+	for {
+		if err := s.recv(ss, c); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return err
+		}
+		if c.msgs > 0 && len(c.body) > 1 {
+			c.body = append(c.body, ',')
+		}
+		if err := s.decode(c, st, md, c.in.b); err != nil {
+			return err
+		}
+		h.add(c.in.b)
+		if c.bytes > int64(s.o.MaxRecvMsgSize) {
+			return status.Errorf(codes.ResourceExhausted, "the client stream's messages exceed %d bytes together", s.o.MaxRecvMsgSize)
+		}
+	}
+	c.body = append(c.body, ']')
+	if len(c.body) == 2 && c.msgs > 0 {
+		c.body = c.body[:0] // messages were checked, not decoded
+	}
+	c.seed = h.sum()
+	p := s.match(c, st, path)
+	if err := s.reply(ss, c, md, p, true); err != nil {
+		return err
+	}
+	return s.finish(ss, p)
+}
+
+func (s *Server) bidi(ss grpc.ServerStream, c *call, st *state, md protoreflect.MethodDescriptor, path string) error {
+	var all []byte // every message, for the journal
+	var last *plan
+	for {
+		if err := s.recv(ss, c); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return err
+		}
+		c.body = c.body[:0]
+		if err := s.decode(c, st, md, c.in.b); err != nil {
+			return err
+		}
+		if s.o.Journal.Cap() > 0 && len(all) < journal.MaxHeaders*4 {
+			if len(all) == 0 {
+				all = append(all, '[')
+			} else {
+				all = append(all, ',')
+			}
+			all = append(all, c.body...)
+		}
+		p := s.match(c, st, path)
+		c.seed = seedOf(path, c.in.b)
+		if err := s.reply(ss, c, md, p, last == nil); err != nil {
+			return err
+		}
+		last = p
+		if p.status != nil {
+			break
+		}
+	}
+	if len(all) > 0 {
+		all = append(all, ']')
+	}
+	c.body = all
+	if last == nil {
+		return nil
+	}
+	return s.finish(ss, last)
+}
+
+// reply sends a plan's messages (for a bidirectional stream: the reply to
+// one incoming message); first says whether headers may still be set.
+func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDescriptor, p *plan, first bool) error {
+	if p.err != nil {
+		return runtimeError(p)
+	}
+	if first && len(p.header) > 0 {
+		if err := ss.SetHeader(p.header); err != nil {
+			return err
+		}
+	}
+	if p.delay > 0 {
+		if err := s.wait(ss.Context(), c, p.delay); err != nil {
+			return err
+		}
+	}
+	switch {
+	case p.echo:
+		// grpc-go writes the message after SendMsg returns: send a copy,
+		// not the buffer the next message will be read into.
+		return s.send(ss, c, &frame{b: append([]byte(nil), c.in.b...)})
+	case p.generate:
+		n := 1
+		if md.IsStreamingServer() && !md.IsStreamingClient() {
+			n = generatedStream
+		}
+		for i := 0; i < n; i++ {
+			b, _ := generated(md.Output(), c.seed+uint64(i))
+			if err := s.send(ss, c, &frame{b: b}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range p.msgs {
+		d := p.msgs[i].delay
+		if d == 0 && i > 0 {
+			d = p.interval
+		}
+		if d > 0 {
+			if err := s.wait(ss.Context(), c, d); err != nil {
+				return err
+			}
+		}
+		if err := s.send(ss, c, p.msgs[i].f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) send(ss grpc.ServerStream, c *call, f *frame) error {
+	c.out += int64(len(f.b))
+	return ss.SendMsg(f)
+}
+
+// finish sets the trailers and returns the call's status.
+func (s *Server) finish(ss grpc.ServerStream, p *plan) error {
+	if len(p.trailer) > 0 {
+		ss.SetTrailer(p.trailer)
+	}
+	if p.status != nil {
+		return p.status.Err()
+	}
+	return nil
+}
+
+// recv reads the next message of a client stream; the time it waits for
+// the client is not decoy's.
+func (s *Server) recv(ss grpc.ServerStream, c *call) error {
+	t := time.Now()
+	err := ss.RecvMsg(&c.in)
+	c.waited += time.Since(t)
+	return err
+}
+
+// wait sleeps d, unless the call ends first (its deadline passes, the
+// client cancels, the server stops).
+func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
+	start := time.Now()
+	defer func() { c.waited += time.Since(start) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	case <-s.done:
+		return status.Error(codes.Unavailable, "decoy is shutting down")
+	}
+}
+
+// record adds the call to the journal.
+func (s *Server) record(ctx context.Context, c *call, path string, start time.Time, elapsed time.Duration, err error) {
+	j := s.o.Journal
+	if j.Cap() == 0 {
+		return
+	}
+	c.fields.load()
+	keys := make([]string, 0, len(c.fields.md))
+	for k := range c.fields.md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	c.hdr = c.hdr[:0]
+	for _, k := range keys {
+		for _, v := range c.fields.md[k] {
+			if strings.HasSuffix(k, "-bin") {
+				continue
+			}
+			c.hdr = append(c.hdr, k...)
+			c.hdr = append(c.hdr, ": "...)
+			c.hdr = append(c.hdr, v...)
+			c.hdr = append(c.hdr, "\r\n"...)
+		}
+	}
+	var remote netip.AddrPort
+	if pr, ok := peer.FromContext(ctx); ok {
+		if a, ok := pr.Addr.(*net.TCPAddr); ok {
+			remote = a.AddrPort()
+		}
+	}
+	c.rec = journal.Record{
+		Start:    start,
+		Duration: elapsed,
+		Proto:    Proto,
+		Method:   methodPOST,
+		URI:      []byte(path),
+		Headers:  c.hdr,
+		Body:     c.body,
+		Remote:   remote,
+		Stub:     c.stubID,
+		Status:   int(status.Code(err)),
+		BytesIn:  c.bytes,
+		BytesOut: c.out,
+	}
+	j.Add(&c.rec)
+}
+
+// seedHash folds the messages of a client stream into a seed.
+type seedHash struct{ h uint64 }
+
+func newSeed(method string) seedHash { return seedHash{seedOf(method, nil)} }
+
+func (h *seedHash) add(b []byte) {
+	for _, c := range b {
+		h.h ^= uint64(c)
+		h.h *= 1099511628211
+	}
+}
+
+func (h *seedHash) sum() uint64 { return h.h }

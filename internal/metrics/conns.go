@@ -1,0 +1,135 @@
+package metrics
+
+import (
+	"crypto/tls"
+	"sync/atomic"
+)
+
+// HTTP versions of requests, as indexes into counters.
+const (
+	HTTP10 = iota
+	HTTP11
+	HTTP2
+	NumHTTPVersions
+)
+
+// HTTPVersionNames are the label values of the HTTP versions.
+var HTTPVersionNames = [NumHTTPVersions]string{"1.0", "1.1", "2"}
+
+// TLS versions, as indexes into counters. TLSUnknown is a handshake that
+// failed before a version was agreed.
+const (
+	TLS10 = iota
+	TLS11
+	TLS12
+	TLS13
+	TLSUnknown
+	NumTLSVersions
+)
+
+// TLSVersionNames are the label values of the TLS versions.
+var TLSVersionNames = [NumTLSVersions]string{"1.0", "1.1", "1.2", "1.3", "unknown"}
+
+// TLSVersion maps a crypto/tls version number to its index.
+func TLSVersion(v uint16) int {
+	switch v {
+	case tls.VersionTLS10:
+		return TLS10
+	case tls.VersionTLS11:
+		return TLS11
+	case tls.VersionTLS12:
+		return TLS12
+	case tls.VersionTLS13:
+		return TLS13
+	}
+	return TLSUnknown
+}
+
+// Handshake results, as indexes into counters.
+const (
+	HandshakeOK = iota
+	HandshakeFailed
+)
+
+// RejectedCodes are the statuses a front door answers to requests it
+// could not read: malformed (400), too slow (408), body too large (413),
+// headers too large (431).
+var RejectedCodes = [...]int{400, 408, 413, 431}
+
+// RejectedIndex is the index of code in RejectedCodes, or -1.
+func RejectedIndex(code int) int {
+	for i, c := range RejectedCodes {
+		if c == code {
+			return i
+		}
+	}
+	return -1
+}
+
+// RequestsPerConnBounds are the upper bounds (inclusive) of the buckets of
+// the requests-per-connection histogram, +Inf beyond. Zero counts the
+// connections that closed without a complete request.
+var RequestsPerConnBounds = [...]uint64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10000, 100000}
+
+// PerConnBucket is the index of the requests-per-connection bucket for n.
+func PerConnBucket(n uint64) int {
+	for i, b := range RequestsPerConnBounds {
+		if n <= b {
+			return i
+		}
+	}
+	return len(RequestsPerConnBounds)
+}
+
+// ConnStats is a front door's connection counters at one moment.
+type ConnStats struct {
+	// Accepted counts connections accepted since start; Open those open
+	// now.
+	Accepted, Open uint64
+	// ClosedByClient counts connections the client ended: it closed or
+	// reset them, or asked to close (Connection: close, HTTP/1.0 without
+	// keep-alive). ClosedByServer counts those decoy ended: idle or read
+	// timeout, shutdown, a request it could not read, a failed TLS
+	// handshake.
+	ClosedByClient, ClosedByServer uint64
+	// TLSHandshakes counts handshakes by version and result.
+	TLSHandshakes [NumTLSVersions][2]uint64
+	// Requests counts requests answered, by HTTP version, on open and
+	// closed connections.
+	Requests [NumHTTPVersions]uint64
+	// Rejected counts requests answered with RejectedCodes[i] because they
+	// could not be read.
+	Rejected [len(RejectedCodes)]uint64
+	// PerConn counts closed connections by requests served
+	// (RequestsPerConnBounds; not cumulative); PerConnSum is the total of
+	// those requests.
+	PerConn    [len(RequestsPerConnBounds) + 1]uint64
+	PerConnSum uint64
+}
+
+// Conn holds the counters of one open connection. The front door owns it
+// (usually inside its own connection type), counts requests into it as
+// they are answered, and hands it to Clients when the connection opens and
+// closes; Clients reads it while it is open, for a live report.
+type Conn struct {
+	// Requests counts requests answered on the connection, by HTTP
+	// version.
+	Requests [NumHTTPVersions]atomic.Uint64
+	// AskedClose counts requests that asked to close the connection
+	// (Connection: close, or HTTP/1.0 without keep-alive); HTTP10Close
+	// those of them that were HTTP/1.0 without keep-alive.
+	AskedClose, HTTP10Close atomic.Uint64
+
+	// Guarded by Clients.mu.
+	client     *client
+	prev, next *Conn
+}
+
+// Total is the number of requests answered on the connection.
+func (c *Conn) Total() uint64 {
+	var n uint64
+	for i := range c.Requests {
+		n += c.Requests[i].Load()
+	}
+	return n
+}

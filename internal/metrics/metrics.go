@@ -1,0 +1,256 @@
+// Package metrics owns decoy's observability: the Prometheus registry and
+// the collector that turns the engine's per-stub statistics and the front
+// doors' connection counters into metrics at scrape time, and the
+// client-behaviour diagnostics (Clients) behind the admin API's
+// GET /clients.
+//
+// Nothing here runs per request. The request path only adds to plain
+// atomic counters that the engine (engine.Stats) and the front doors
+// (ConnStats, Conn) own; the collector reads them when Prometheus scrapes,
+// so no label is looked up per request and a stub that never served a
+// request costs nothing.
+//
+// The metrics are documented in docs/metrics.md.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Sources are what the collector reads at scrape time.
+type Sources struct {
+	// Engine serves the stubs whose statistics are reported. Required.
+	Engine *engine.Engine
+	// Conns returns the connection counters of each front door; nil
+	// functions are skipped, and counters of several are added up.
+	Conns []func() ConnStats
+	// Clients is the client tracker (nil: no client metrics).
+	Clients *Clients
+}
+
+// NewRegistry returns a private registry (not Prometheus's global one)
+// holding decoy's collector and the standard process and Go collectors.
+func NewRegistry(src Sources) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+		newCollector(src),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
+}
+
+// Handler serves g in the Prometheus text format, or OpenMetrics when the
+// scraper asks for it in Accept.
+func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		ErrorHandling:     promhttp.ContinueOnError,
+	})
+}
+
+// UnmatchedStub is the stub label of requests no stub matched.
+const UnmatchedStub = "-"
+
+// collector reads the sources at scrape time and emits constant metrics.
+type collector struct {
+	src Sources
+
+	requests, bytesIn, bytesOut, processing *prometheus.Desc
+
+	accepted, open, closed, tlsHandshakes, httpRequests, perConn, rejected *prometheus.Desc
+
+	clientsTracked, clientsEvicted *prometheus.Desc
+}
+
+func newCollector(src Sources) *collector {
+	d := prometheus.NewDesc
+	return &collector{
+		src: src,
+		requests: d("decoy_requests_total",
+			`Requests answered, by stub id ("-" when no stub matched) and status code.`, []string{"stub", "code"}, nil),
+		bytesIn: d("decoy_request_bytes_total",
+			"Request body bytes received, by stub.", []string{"stub"}, nil),
+		bytesOut: d("decoy_response_bytes_total",
+			"Response body bytes sent, by stub.", []string{"stub"}, nil),
+		processing: d("decoy_processing_seconds",
+			"decoy's own time per request, by stub: from the request read to the response ready to write, injected delay excluded.", []string{"stub"}, nil),
+		accepted: d("decoy_connections_accepted_total",
+			"Connections accepted on the data ports.", nil, nil),
+		open: d("decoy_connections_open",
+			"Connections open now on the data ports.", nil, nil),
+		closed: d("decoy_connections_closed_total",
+			`Connections closed, by who ended them: "client" (closed, reset, or asked to close) or "server" (timeout, shutdown, bad request, failed TLS handshake).`, []string{"by"}, nil),
+		tlsHandshakes: d("decoy_tls_handshakes_total",
+			"TLS handshakes, by TLS version and result (ok or failed).", []string{"version", "result"}, nil),
+		httpRequests: d("decoy_http_requests_total",
+			"Requests answered, by HTTP version (1.0, 1.1, 2).", []string{"version"}, nil),
+		perConn: d("decoy_requests_per_connection",
+			"Requests served per connection, observed when the connection closes.", nil, nil),
+		rejected: d("decoy_rejected_requests_total",
+			"Requests that could not be read, by the status answered: 400 malformed, 408 too slow, 413 body too large, 431 headers too large.", []string{"code"}, nil),
+		clientsTracked: d("decoy_clients_tracked",
+			"Client addresses tracked for GET /clients.", nil, nil),
+		clientsEvicted: d("decoy_clients_evicted_total",
+			"Client addresses dropped from tracking (least recently seen first) to stay within the limit.", nil, nil),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.requests, c.bytesIn, c.bytesOut, c.processing,
+		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected,
+		c.clientsTracked, c.clientsEvicted} {
+		ch <- d
+	}
+}
+
+// overheadBounds are engine.OverheadBounds in seconds.
+var overheadBounds = func() []float64 {
+	out := make([]float64, len(engine.OverheadBounds))
+	for i, b := range engine.OverheadBounds {
+		out[i] = b.Seconds()
+	}
+	return out
+}()
+
+var unmatchedStatus = []int{404}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	if e := c.src.Engine; e != nil {
+		for _, st := range e.Snapshot().Stubs() {
+			resps := st.Responses()
+			status := make([]int, len(resps))
+			for i, r := range resps {
+				status[i] = r.Status
+			}
+			c.collectStub(ch, st.ID, status, st.Stats().Read())
+		}
+		c.collectStub(ch, UnmatchedStub, unmatchedStatus, e.Unmatched().Read())
+	}
+	if len(c.src.Conns) > 0 {
+		c.collectConns(ch)
+	}
+	if cl := c.src.Clients; cl != nil {
+		send(ch, c.clientsTracked, prometheus.GaugeValue, float64(cl.Len()))
+		send(ch, c.clientsEvicted, prometheus.CounterValue, float64(cl.Evicted()))
+	}
+}
+
+// collectStub emits the metrics of one stub; a stub that has not served a
+// request has none.
+func (c *collector) collectStub(ch chan<- prometheus.Metric, id string, status []int, v engine.StatsView) {
+	n := v.Requests()
+	if n == 0 {
+		return
+	}
+	byCode := map[int]uint64{}
+	for i, k := range v.Responses {
+		if k > 0 && i < len(status) {
+			byCode[status[i]] += k
+		}
+	}
+	for code, k := range byCode {
+		send(ch, c.requests, prometheus.CounterValue, float64(k), id, strconv.Itoa(code))
+	}
+	send(ch, c.bytesIn, prometheus.CounterValue, float64(v.BytesIn), id)
+	send(ch, c.bytesOut, prometheus.CounterValue, float64(v.BytesOut), id)
+	var cum, count uint64
+	for _, k := range v.Overhead {
+		count += k
+	}
+	buckets := make(map[float64]uint64, len(overheadBounds))
+	for i, b := range overheadBounds {
+		cum += v.Overhead[i]
+		buckets[b] = cum
+	}
+	if m, err := prometheus.NewConstHistogram(c.processing, count, v.OverheadSum.Seconds(), buckets, id); err == nil {
+		ch <- m
+	}
+}
+
+func (c *collector) collectConns(ch chan<- prometheus.Metric) {
+	var s ConnStats
+	for _, f := range c.src.Conns {
+		if f == nil {
+			continue
+		}
+		add(&s, f())
+	}
+	send(ch, c.accepted, prometheus.CounterValue, float64(s.Accepted))
+	send(ch, c.open, prometheus.GaugeValue, float64(s.Open))
+	send(ch, c.closed, prometheus.CounterValue, float64(s.ClosedByClient), "client")
+	send(ch, c.closed, prometheus.CounterValue, float64(s.ClosedByServer), "server")
+	for v := range s.TLSHandshakes {
+		for r, n := range s.TLSHandshakes[v] {
+			if n == 0 {
+				continue
+			}
+			result := "ok"
+			if r == HandshakeFailed {
+				result = "failed"
+			}
+			send(ch, c.tlsHandshakes, prometheus.CounterValue, float64(n), TLSVersionNames[v], result)
+		}
+	}
+	for v, n := range s.Requests {
+		send(ch, c.httpRequests, prometheus.CounterValue, float64(n), HTTPVersionNames[v])
+	}
+	for i, n := range s.Rejected {
+		if n > 0 {
+			send(ch, c.rejected, prometheus.CounterValue, float64(n), strconv.Itoa(RejectedCodes[i]))
+		}
+	}
+	var cum, count uint64
+	for _, n := range s.PerConn {
+		count += n
+	}
+	buckets := make(map[float64]uint64, len(RequestsPerConnBounds))
+	for i, b := range RequestsPerConnBounds {
+		cum += s.PerConn[i]
+		buckets[float64(b)] = cum
+	}
+	if m, err := prometheus.NewConstHistogram(c.perConn, count, float64(s.PerConnSum), buckets); err == nil {
+		ch <- m
+	}
+}
+
+// add adds the counters of b to a.
+func add(a *ConnStats, b ConnStats) {
+	a.Accepted += b.Accepted
+	a.Open += b.Open
+	a.ClosedByClient += b.ClosedByClient
+	a.ClosedByServer += b.ClosedByServer
+	for v := range a.TLSHandshakes {
+		for r := range a.TLSHandshakes[v] {
+			a.TLSHandshakes[v][r] += b.TLSHandshakes[v][r]
+		}
+	}
+	for i := range a.Requests {
+		a.Requests[i] += b.Requests[i]
+	}
+	for i := range a.Rejected {
+		a.Rejected[i] += b.Rejected[i]
+	}
+	for i := range a.PerConn {
+		a.PerConn[i] += b.PerConn[i]
+	}
+	a.PerConnSum += b.PerConnSum
+}
+
+// send emits a constant metric; a label value Prometheus refuses (a stub
+// id that is not UTF-8) drops the sample rather than the scrape.
+func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	if m, err := prometheus.NewConstMetric(d, t, v, labels...); err == nil {
+		ch <- m
+	}
+}

@@ -1,0 +1,530 @@
+// Package protoload reads the API descriptions decoy serves over gRPC:
+// .proto files, compiled in process with protocompile (imports resolved
+// from the folders given, the well-known types built in, no protoc needed),
+// and descriptor sets (.protoset, .pb) written by protoc or buf. It merges
+// them into one Set: the services and methods to serve, and the resolvers
+// that dynamic messages, JSON conversion and server reflection need.
+// Problems come back as config.Problems with file:line:col.
+package protoload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bufbuild/protocompile"
+	"github.com/bufbuild/protocompile/reporter"
+	"github.com/decoy-dev/decoy/internal/config"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// MaxFile is the largest .proto or descriptor set file read.
+const MaxFile = 64 << 20
+
+// IsProtoFile reports whether name is one of the files Load reads: .proto,
+// .protoset or .pb.
+func IsProtoFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".proto", ".protoset", ".pb":
+		return true
+	}
+	return false
+}
+
+// Set is a loaded, linked set of protobuf files. It is immutable.
+type Set struct {
+	files    *protoregistry.Files
+	types    *dynamicpb.Types
+	exts     map[protoreflect.FullName][]protoreflect.ExtensionType
+	services []protoreflect.ServiceDescriptor
+	methods  map[string]protoreflect.MethodDescriptor
+	// Sources are the files read: .proto files (sorted; those given, found
+	// in folders, or imported), then descriptor sets.
+	Sources []string
+}
+
+// Services returns the services defined in the set, sorted by full name.
+func (s *Set) Services() []protoreflect.ServiceDescriptor { return s.services }
+
+// Method returns the method with the given full path, "/pkg.Service/Method",
+// or nil.
+func (s *Set) Method(path string) protoreflect.MethodDescriptor { return s.methods[path] }
+
+// Methods returns every method path, sorted.
+func (s *Set) Methods() []string {
+	out := make([]string, 0, len(s.methods))
+	for p := range s.methods {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Files returns the set's files; Resolver adds the ones compiled into decoy.
+func (s *Set) Files() *protoregistry.Files { return s.files }
+
+// Resolver finds files and descriptors in the set, then among those
+// compiled into decoy (the well-known types, google.rpc, health,
+// reflection).
+func (s *Set) Resolver() protodesc.Resolver { return resolver{s.files} }
+
+// Types resolves message and extension types: the set's own (as dynamic
+// types), then those compiled into decoy. It serves protojson (Any fields,
+// status details) and the reflection service.
+func (s *Set) Types() *Types { return &Types{s} }
+
+// Types is a type resolver over a Set; see Set.Types.
+type Types struct{ s *Set }
+
+// FindMessageByName looks a message type up by full name.
+func (t *Types) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
+	if mt, err := t.s.types.FindMessageByName(name); err == nil {
+		return mt, nil
+	}
+	return protoregistry.GlobalTypes.FindMessageByName(name)
+}
+
+// FindMessageByURL looks a message type up by type URL
+// ("type.googleapis.com/pkg.Msg").
+func (t *Types) FindMessageByURL(url string) (protoreflect.MessageType, error) {
+	if mt, err := t.s.types.FindMessageByURL(url); err == nil {
+		return mt, nil
+	}
+	return protoregistry.GlobalTypes.FindMessageByURL(url)
+}
+
+// FindExtensionByName looks an extension up by full name.
+func (t *Types) FindExtensionByName(name protoreflect.FullName) (protoreflect.ExtensionType, error) {
+	if xt, err := t.s.types.FindExtensionByName(name); err == nil {
+		return xt, nil
+	}
+	return protoregistry.GlobalTypes.FindExtensionByName(name)
+}
+
+// FindExtensionByNumber looks an extension of message up by field number.
+func (t *Types) FindExtensionByNumber(message protoreflect.FullName, field protoreflect.FieldNumber) (protoreflect.ExtensionType, error) {
+	if xt, err := t.s.types.FindExtensionByNumber(message, field); err == nil {
+		return xt, nil
+	}
+	return protoregistry.GlobalTypes.FindExtensionByNumber(message, field)
+}
+
+// RangeExtensionsByMessage calls f for each extension of message.
+func (t *Types) RangeExtensionsByMessage(message protoreflect.FullName, f func(protoreflect.ExtensionType) bool) {
+	for _, xt := range t.s.exts[message] {
+		if !f(xt) {
+			return
+		}
+	}
+	protoregistry.GlobalTypes.RangeExtensionsByMessage(message, f)
+}
+
+type resolver struct{ files *protoregistry.Files }
+
+func (r resolver) FindFileByPath(path string) (protoreflect.FileDescriptor, error) {
+	if fd, err := r.files.FindFileByPath(path); err == nil {
+		return fd, nil
+	}
+	return protoregistry.GlobalFiles.FindFileByPath(path)
+}
+
+func (r resolver) FindDescriptorByName(name protoreflect.FullName) (protoreflect.Descriptor, error) {
+	if d, err := r.files.FindDescriptorByName(name); err == nil {
+		return d, nil
+	}
+	return protoregistry.GlobalFiles.FindDescriptorByName(name)
+}
+
+// loader gathers files before they are linked into a Set.
+type loader struct {
+	importPaths []string
+	compile     []string          // names to compile, relative to an import path
+	real        map[string]string // name → the path it was read from
+	sets        []string          // descriptor set files
+	sources     []string
+	probs       config.Problems
+	open        func(name string) (io.ReadCloser, string, error)
+}
+
+// Load reads .proto files, descriptor sets (.protoset, .pb) and folders.
+// A folder is an import path: every .proto and .protoset file under it is
+// loaded, .proto files named relative to it. A .proto file given alone is
+// named relative to the folder above its package's path when its folder
+// ends with that path (api/shop/v1/users.proto in package shop.v1 is
+// shop/v1/users.proto under api), else relative to its own folder; that
+// folder becomes an import path too.
+// Every problem in every file is reported, with file:line:col.
+func Load(paths []string) (*Set, error) {
+	l := &loader{real: map[string]string{}}
+	seenIP := map[string]bool{}
+	addIP := func(dir string) {
+		if !seenIP[dir] {
+			seenIP[dir] = true
+			l.importPaths = append(l.importPaths, dir)
+		}
+	}
+	seenName := map[string]bool{}
+	addCompile := func(name string) {
+		if !seenName[name] {
+			seenName[name] = true
+			l.compile = append(l.compile, name)
+		}
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			l.probs = append(l.probs, config.Problem{File: p, Msg: describeOpenErr(err)})
+			continue
+		}
+		if !info.IsDir() {
+			switch strings.ToLower(filepath.Ext(p)) {
+			case ".proto":
+				root, name := rootOf(p)
+				addIP(root)
+				addCompile(name)
+			case ".protoset", ".pb":
+				l.sets = append(l.sets, p)
+			default:
+				l.probs = append(l.probs, config.Problem{File: p, Msg: "not a .proto, .protoset or .pb file"})
+			}
+			continue
+		}
+		addIP(p)
+		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+			if err != nil {
+				l.probs = append(l.probs, config.Problem{File: name, Msg: describeOpenErr(err)})
+				return nil
+			}
+			if name != p && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(name)) {
+			case ".proto":
+				rel, err := filepath.Rel(p, name)
+				if err != nil {
+					l.probs = append(l.probs, config.Problem{File: name, Msg: err.Error()})
+					return nil
+				}
+				addCompile(filepath.ToSlash(rel))
+			case ".protoset":
+				l.sets = append(l.sets, name)
+			}
+			return nil
+		})
+		if err != nil {
+			l.probs = append(l.probs, config.Problem{File: p, Msg: err.Error()})
+		}
+	}
+	l.open = l.openFS
+	return l.link()
+}
+
+var packageRe = regexp.MustCompile(`(?m)^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*;`)
+
+// rootOf finds the import path of a .proto file given alone: when its
+// folder ends with its package's path (api/shop/v1/users.proto in package
+// shop.v1), the folder above it, so that imports such as
+// "shop/v1/common.proto" resolve as they do in the project; otherwise its
+// own folder.
+func rootOf(p string) (root, name string) {
+	dir, base := filepath.Dir(p), filepath.Base(p)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return dir, base // the compiler reports it
+	}
+	m := packageRe.FindSubmatch(b)
+	if m == nil {
+		return dir, base
+	}
+	pkgDir := strings.ReplaceAll(string(m[1]), ".", "/")
+	d := filepath.ToSlash(filepath.Clean(dir))
+	switch {
+	case d == pkgDir:
+		return ".", pkgDir + "/" + base
+	case strings.HasSuffix(d, "/"+pkgDir):
+		return filepath.FromSlash(strings.TrimSuffix(d, "/"+pkgDir)), pkgDir + "/" + base
+	}
+	return dir, base
+}
+
+// LoadSources compiles .proto sources held in memory, keyed by file name
+// (as imports name them). The built-in demo uses it.
+func LoadSources(srcs map[string]string) (*Set, error) {
+	l := &loader{real: map[string]string{}}
+	for name := range srcs {
+		l.compile = append(l.compile, name)
+	}
+	sort.Strings(l.compile)
+	l.open = func(name string) (io.ReadCloser, string, error) {
+		src, ok := srcs[name]
+		if !ok {
+			return nil, "", fs.ErrNotExist
+		}
+		return io.NopCloser(strings.NewReader(src)), name, nil
+	}
+	return l.link()
+}
+
+// openFS finds name in the import paths.
+func (l *loader) openFS(name string) (io.ReadCloser, string, error) {
+	var firstErr error
+	for _, ip := range l.importPaths {
+		p := filepath.Join(ip, filepath.FromSlash(name))
+		f, err := os.Open(p)
+		if err == nil {
+			return f, p, nil
+		}
+		if firstErr == nil || !errors.Is(err, fs.ErrNotExist) {
+			firstErr = err
+		}
+	}
+	if firstErr == nil || errors.Is(firstErr, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("%s not found in %s (imports are resolved from the folders given and the folders of the .proto files given)", name, strings.Join(l.importPaths, ", "))
+	}
+	return nil, "", firstErr
+}
+
+func describeOpenErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return "no such file or folder"
+	}
+	return err.Error()
+}
+
+// link compiles and reads everything gathered and builds the Set.
+func (l *loader) link() (*Set, error) {
+	files := new(protoregistry.Files)
+	var mu sync.Mutex
+	if len(l.compile) > 0 {
+		res := protocompile.ResolverFunc(func(name string) (protocompile.SearchResult, error) {
+			rc, real, err := l.open(name)
+			if err != nil {
+				return protocompile.SearchResult{}, err
+			}
+			mu.Lock()
+			l.real[name] = real
+			mu.Unlock()
+			return protocompile.SearchResult{Source: limitReader(rc)}, nil
+		})
+		var compileProbs config.Problems
+		comp := protocompile.Compiler{
+			Resolver:       protocompile.WithStandardImports(res),
+			SourceInfoMode: protocompile.SourceInfoStandard,
+			Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
+				pos := err.GetPosition()
+				mu.Lock()
+				file := l.real[pos.Filename]
+				mu.Unlock()
+				if file == "" {
+					file = pos.Filename
+				}
+				compileProbs = append(compileProbs, config.Problem{File: file, Line: pos.Line, Col: pos.Col, Msg: err.Unwrap().Error()})
+				return nil // keep going: report every error
+			}, nil),
+		}
+		out, err := comp.Compile(context.Background(), l.compile...)
+		switch {
+		case len(compileProbs) > 0:
+			sort.SliceStable(compileProbs, func(i, j int) bool {
+				a, b := compileProbs[i], compileProbs[j]
+				if a.File != b.File {
+					return a.File < b.File
+				}
+				if a.Line != b.Line {
+					return a.Line < b.Line
+				}
+				return a.Col < b.Col
+			})
+			l.probs = append(l.probs, compileProbs...)
+		case err != nil:
+			var ewp reporter.ErrorWithPos
+			if errors.As(err, &ewp) {
+				pos := ewp.GetPosition()
+				file := l.real[pos.Filename]
+				if file == "" {
+					file = pos.Filename
+				}
+				l.probs = append(l.probs, config.Problem{File: file, Line: pos.Line, Col: pos.Col, Msg: ewp.Unwrap().Error()})
+				break
+			}
+			l.probs = append(l.probs, config.Problem{File: l.where(err), Msg: strings.TrimPrefix(err.Error(), "could not resolve path ")})
+		default:
+			seen := map[string]bool{}
+			for _, f := range out {
+				if err := register(files, f, seen); err != nil {
+					l.probs = append(l.probs, config.Problem{File: l.real[f.Path()], Msg: err.Error()})
+				}
+			}
+		}
+		// Every file read: those named and those they import.
+		for _, r := range l.real {
+			l.sources = append(l.sources, r)
+		}
+		sort.Strings(l.sources)
+	}
+	for _, p := range l.sets {
+		l.sources = append(l.sources, p)
+		l.probs = append(l.probs, readSet(files, p)...)
+	}
+	if len(l.probs) > 0 {
+		return nil, l.probs
+	}
+	return build(files, l.sources), nil
+}
+
+// where guesses which file a positionless compile error is about.
+func (l *loader) where(err error) string {
+	msg := err.Error()
+	for _, name := range l.compile {
+		if strings.Contains(msg, name) {
+			if r := l.real[name]; r != "" {
+				return r
+			}
+			if len(l.importPaths) > 0 {
+				return filepath.Join(l.importPaths[0], name)
+			}
+			return name
+		}
+	}
+	return "protos"
+}
+
+type limited struct {
+	io.Reader
+	io.Closer
+}
+
+func limitReader(rc io.ReadCloser) io.ReadCloser {
+	return limited{Reader: io.LimitReader(rc, MaxFile), Closer: rc}
+}
+
+// register adds f and, first, its imports to files.
+func register(files *protoregistry.Files, f protoreflect.FileDescriptor, seen map[string]bool) error {
+	if seen[f.Path()] {
+		return nil
+	}
+	seen[f.Path()] = true
+	imps := f.Imports()
+	for i := 0; i < imps.Len(); i++ {
+		if err := register(files, imps.Get(i).FileDescriptor, seen); err != nil {
+			return err
+		}
+	}
+	if _, err := files.FindFileByPath(f.Path()); err == nil {
+		return nil
+	}
+	return files.RegisterFile(f)
+}
+
+// readSet reads a FileDescriptorSet into files. Files already there (by
+// path) are kept; dependencies missing from the set are looked up among
+// the files compiled into decoy (the well-known types).
+func readSet(files *protoregistry.Files, name string) config.Problems {
+	info, err := os.Stat(name)
+	if err != nil {
+		return config.Problems{{File: name, Msg: describeOpenErr(err)}}
+	}
+	if info.Size() > MaxFile {
+		return config.Problems{{File: name, Msg: fmt.Sprintf("larger than %d MiB", MaxFile>>20)}}
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return config.Problems{{File: name, Msg: describeOpenErr(err)}}
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(b, &set); err != nil {
+		return config.Problems{{File: name, Msg: "not a protobuf descriptor set (write one with protoc --include_imports --descriptor_set_out=FILE, or buf build -o FILE): " + err.Error()}}
+	}
+	if len(set.File) == 0 {
+		return config.Problems{{File: name, Msg: "the descriptor set holds no files"}}
+	}
+	pending := set.File
+	r := resolver{files}
+	for len(pending) > 0 {
+		var next []*descriptorpb.FileDescriptorProto
+		var lastErr error
+		for _, fdp := range pending {
+			if _, err := files.FindFileByPath(fdp.GetName()); err == nil {
+				continue
+			}
+			fd, err := protodesc.NewFile(fdp, r)
+			if err != nil {
+				next = append(next, fdp)
+				lastErr = fmt.Errorf("%s: %w", fdp.GetName(), err)
+				continue
+			}
+			if err := files.RegisterFile(fd); err != nil {
+				return config.Problems{{File: name, Msg: fmt.Sprintf("%s: %v", fdp.GetName(), err)}}
+			}
+		}
+		if len(next) == len(pending) {
+			return config.Problems{{File: name, Msg: lastErr.Error() + " (was the set written with --include_imports?)"}}
+		}
+		pending = next
+	}
+	return nil
+}
+
+// build indexes files into a Set.
+func build(files *protoregistry.Files, sources []string) *Set {
+	s := &Set{
+		files:   files,
+		types:   dynamicpb.NewTypes(files),
+		exts:    map[protoreflect.FullName][]protoreflect.ExtensionType{},
+		methods: map[string]protoreflect.MethodDescriptor{},
+		Sources: sources,
+	}
+	addExts := func(xs protoreflect.ExtensionDescriptors) {
+		for i := 0; i < xs.Len(); i++ {
+			x := xs.Get(i)
+			s.exts[x.ContainingMessage().FullName()] = append(s.exts[x.ContainingMessage().FullName()], dynamicpb.NewExtensionType(x))
+		}
+	}
+	var addMsgExts func(ms protoreflect.MessageDescriptors)
+	addMsgExts = func(ms protoreflect.MessageDescriptors) {
+		for i := 0; i < ms.Len(); i++ {
+			addExts(ms.Get(i).Extensions())
+			addMsgExts(ms.Get(i).Messages())
+		}
+	}
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		addExts(fd.Extensions())
+		addMsgExts(fd.Messages())
+		svcs := fd.Services()
+		for i := 0; i < svcs.Len(); i++ {
+			sd := svcs.Get(i)
+			s.services = append(s.services, sd)
+			ms := sd.Methods()
+			for j := 0; j < ms.Len(); j++ {
+				m := ms.Get(j)
+				s.methods["/"+string(sd.FullName())+"/"+string(m.Name())] = m
+			}
+		}
+		return true
+	})
+	sort.Slice(s.services, func(i, j int) bool { return s.services[i].FullName() < s.services[j].FullName() })
+	return s
+}
