@@ -1,0 +1,610 @@
+package h2serve
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// stream is one request/response exchange. Its fields are guarded by c.mu,
+// except req, which the reader fills before the handler runs and nobody
+// changes after.
+type stream struct {
+	id  uint32
+	c   *conn
+	req Request
+	w   ResponseWriter
+
+	recvWin   int64 // bytes the client may still send
+	recvUnack int64 // received bytes not yet given back
+	got       int64 // body bytes received
+	sendWin   int64 // bytes we may still send
+	pending   []byte
+	queued    bool // in c.sendq
+	recvDone  bool // END_STREAM received (half-closed remote)
+	sendDone  bool // END_STREAM sent
+	answered  bool // response headers written
+	rejected  bool // answered by the server (413, 431) before the request ended
+	resetByUs bool // we sent RST_STREAM
+	closed    bool
+	inHandler bool
+	detached  bool
+	extra     []byte // header fields added with AddHeader
+	done      chan struct{}
+	timer     *time.Timer
+	delayed   struct{ block, body []byte }
+}
+
+// ResponseWriter answers one request. Its methods are safe to call from
+// any goroutine once the stream is detached.
+type ResponseWriter struct {
+	st *stream
+}
+
+func (c *conn) newStream(id uint32) *stream {
+	var st *stream
+	if n := len(c.free); n > 0 {
+		st = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else {
+		st = &stream{c: c}
+		st.w.st = st
+		st.req.c = c
+	}
+	st.id = id
+	st.req.StreamID = id
+	st.req.ContentLength = -1
+	st.recvWin = int64(c.o.StreamWindow)
+	st.sendWin = c.peerInit
+	return st
+}
+
+// recycle resets a stream the reader owns and keeps it for reuse.
+func (c *conn) recycle(st *stream) {
+	if st.detached || st.inHandler {
+		return
+	}
+	r := &st.req
+	clear(r.Headers)
+	clear(r.Trailers)
+	body := r.Body[:0]
+	if cap(body) > maxKeptBodyCap {
+		body = nil
+	}
+	*r = Request{
+		c: c, Headers: r.Headers[:0], Trailers: r.Trailers[:0], Body: body,
+		pathBuf: r.pathBuf[:0], qBuf: r.qBuf[:0],
+	}
+	if len(c.free) >= maxFree {
+		return
+	}
+	*st = stream{c: c, req: st.req, extra: st.extra[:0]}
+	st.w.st = st
+	c.free = append(c.free, st)
+}
+
+// addRecent remembers a closed stream; byUs marks one we reset, whose
+// frames still in flight are dropped without another RST_STREAM.
+func (c *conn) addRecent(id uint32, byUs bool) {
+	if byUs {
+		id |= 1 << 31
+	}
+	c.recent[c.nrecent%recentClosed] = id
+	c.nrecent++
+}
+
+// closeStreamLocked closes a stream: it leaves the table and the send
+// queue, and a detached handler learns of it.
+func (c *conn) closeStreamLocked(st *stream) {
+	if st.closed {
+		return
+	}
+	st.closed = true
+	for i, x := range c.ids {
+		if x == st.id {
+			last := len(c.ids) - 1
+			c.ids[i], c.sts[i] = c.ids[last], c.sts[last]
+			c.sts[last] = nil
+			c.ids, c.sts = c.ids[:last], c.sts[:last]
+			break
+		}
+	}
+	c.addRecent(st.id, st.resetByUs)
+	c.unqueue(st)
+	st.pending = nil
+	c.notifyClosed(st)
+	if len(c.ids) == 0 {
+		c.lastActive = nanotime()
+	}
+	c.checkDrainedLocked()
+	if !st.inHandler && !st.detached {
+		c.recycle(st)
+	}
+}
+
+func (c *conn) notifyClosed(st *stream) {
+	if st.done != nil {
+		select {
+		case <-st.done:
+		default:
+			close(st.done)
+		}
+	}
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+}
+
+func (c *conn) unqueue(st *stream) {
+	if !st.queued {
+		return
+	}
+	st.queued = false
+	for i, x := range c.sendq {
+		if x == st {
+			copy(c.sendq[i:], c.sendq[i+1:])
+			c.sendq[len(c.sendq)-1] = nil
+			c.sendq = c.sendq[:len(c.sendq)-1]
+			return
+		}
+	}
+}
+
+// dispatch runs the handler for a request that has arrived whole. c.mu is
+// held, and released during the call.
+func (c *conn) dispatch(st *stream) {
+	st.inHandler = true
+	c.mu.Unlock()
+	c.callHandler(st)
+	c.mu.Lock()
+	st.inHandler = false
+	if !st.answered && !st.detached && !st.closed {
+		c.writeLocked(st, emptyOK, nil)
+	}
+	if st.closed && !st.detached {
+		c.recycle(st)
+	}
+}
+
+var emptyOK = EncodeHeaderBlock(200, nil, 0)
+
+func (c *conn) callHandler(st *stream) {
+	defer func() {
+		if p := recover(); p != nil {
+			buf := make([]byte, 4096)
+			buf = buf[:runtime.Stack(buf, false)]
+			c.log.Error("h2serve: handler panic", "panic", fmt.Sprint(p), "stack", string(buf))
+			c.mu.Lock()
+			if !st.closed {
+				if st.answered {
+					c.streamError(st.id, http2.ErrCodeInternal)
+				} else {
+					c.writeLocked(st, statusBlock(500), nil)
+				}
+			}
+			c.mu.Unlock()
+		}
+	}()
+	c.h.ServeH2(&st.w, &st.req)
+}
+
+// reject answers a request the server refuses (413, 431). It reports
+// whether the stream closed (then it has been recycled).
+func (c *conn) reject(st *stream, status int) bool {
+	st.rejected = true
+	st.inHandler = true
+	if c.o.Reject != nil {
+		c.mu.Unlock()
+		c.o.Reject(&st.w, &st.req, status)
+		c.mu.Lock()
+	}
+	if !st.answered && !st.closed {
+		c.writeLocked(st, statusBlock(status), nil)
+	}
+	st.inHandler = false
+	if st.closed {
+		c.recycle(st)
+		return true
+	}
+	return false
+}
+
+var statusBlocks = map[int][]byte{
+	400: EncodeHeaderBlock(400, nil, 0),
+	413: EncodeHeaderBlock(413, nil, 0),
+	431: EncodeHeaderBlock(431, nil, 0),
+	500: EncodeHeaderBlock(500, nil, 0),
+}
+
+func statusBlock(status int) []byte {
+	if b, ok := statusBlocks[status]; ok {
+		return b
+	}
+	return EncodeHeaderBlock(status, nil, 0)
+}
+
+// ---------------------------------------------------------------- ResponseWriter
+
+// StreamID returns the stream's ID.
+func (w *ResponseWriter) StreamID() uint32 { return w.st.id }
+
+// AddHeader adds a header field (name lowercased) to the response the next
+// Write call sends, after the fields of its block: for per-request fields
+// such as Server-Timing next to a block encoded once.
+func (w *ResponseWriter) AddHeader(name, value string) {
+	c := w.st.c
+	c.mu.Lock()
+	w.st.extra = AppendHeaderField(w.st.extra, name, value)
+	c.mu.Unlock()
+}
+
+// AddHeaderBytes is AddHeader with the value as bytes; name must be lower
+// case.
+func (w *ResponseWriter) AddHeaderBytes(name string, value []byte) {
+	c := w.st.c
+	c.mu.Lock()
+	w.st.extra = appendFieldBytes(w.st.extra, name, value)
+	c.mu.Unlock()
+}
+
+// WriteBlock sends the response: block is an HPACK header block that uses
+// no dynamic table (from EncodeHeaderBlock, optionally followed by
+// AppendHeaderField output), body the content (not sent for HEAD, 1xx, 204
+// and 304). body is not copied until it goes out, which may be later
+// (flow control): the caller must not change it.
+func (w *ResponseWriter) WriteBlock(block, body []byte) error {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || st.closed {
+		return ErrStreamClosed
+	}
+	if st.answered {
+		return ErrAnswered
+	}
+	c.writeLocked(st, block, body)
+	if !c.batching {
+		c.flushLocked()
+	}
+	return nil
+}
+
+// WriteResponse encodes and sends a response built per request (an
+// unmatched request's problem report, say): status, headers, then
+// content-length. See WriteBlock for body.
+func (w *ResponseWriter) WriteResponse(status int, headers [][2]string, body []byte) error {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	b := appendStatus(c.rscratch[:0], status)
+	for _, h := range headers {
+		name := lower(h[0])
+		if connectionSpecific(name) || name == "content-length" || name == "" || name[0] == ':' {
+			continue
+		}
+		b = appendField(b, name, h[1], false)
+	}
+	if status >= 200 && status != 204 {
+		var num [20]byte
+		b = appendFieldBytes(b, "content-length", appendInt(num[:0], len(body)))
+	}
+	c.rscratch = b
+	block := b
+	if c.closed || st.closed {
+		c.mu.Unlock()
+		return ErrStreamClosed
+	}
+	if st.answered {
+		c.mu.Unlock()
+		return ErrAnswered
+	}
+	c.writeLocked(st, block, body)
+	if !c.batching {
+		c.flushLocked()
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+func appendInt(b []byte, n int) []byte {
+	if n == 0 {
+		return append(b, '0')
+	}
+	var tmp [20]byte
+	i := len(tmp)
+	for ; n > 0; n /= 10 {
+		i--
+		tmp[i] = byte('0' + n%10)
+	}
+	return append(b, tmp[i:]...)
+}
+
+// Detach lets the handler return without answering: the response is
+// written later, from any goroutine, with WriteBlock or WriteResponse (or
+// Reset). Until then the request stays valid and the stream counts against
+// the client's concurrent streams. Done tells when the client gives up.
+func (w *ResponseWriter) Detach() {
+	c := w.st.c
+	c.mu.Lock()
+	w.st.detached = true
+	c.mu.Unlock()
+}
+
+// Done returns a channel closed when the stream or the connection ends
+// (the client reset it, the connection closed, or the response went out).
+func (w *ResponseWriter) Done() <-chan struct{} {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.done == nil {
+		st.done = make(chan struct{})
+		if st.closed || c.closed {
+			close(st.done)
+		}
+	}
+	return st.done
+}
+
+// WriteBlockAfter detaches the stream and sends the response with
+// WriteBlock after d, from a timer: no goroutine waits meanwhile. It is
+// dropped if the client resets the stream or the connection ends first.
+func (w *ResponseWriter) WriteBlockAfter(d time.Duration, block, body []byte) {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.answered || st.closed || c.closed {
+		return
+	}
+	st.detached = true
+	st.answered = true // nothing else may answer meanwhile
+	st.delayed.block, st.delayed.body = block, body
+	st.timer = time.AfterFunc(d, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if st.closed || c.closed {
+			return
+		}
+		st.answered = false
+		c.writeLocked(st, st.delayed.block, st.delayed.body)
+		st.delayed.block, st.delayed.body = nil, nil
+		if !c.batching {
+			c.flushLocked()
+		}
+	})
+}
+
+// Reset abandons the response: RST_STREAM with INTERNAL_ERROR (or CANCEL
+// when nothing was sent).
+func (w *ResponseWriter) Reset() {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.closed || c.closed {
+		return
+	}
+	code := http2.ErrCodeInternal
+	if !st.answered {
+		code = http2.ErrCodeCancel
+	}
+	st.answered = true
+	c.streamError(st.id, code)
+	if !c.batching {
+		c.flushLocked()
+	}
+}
+
+// ---------------------------------------------------------------- writing
+
+// writeLocked sends the response headers and as much of the body as the
+// windows and the inline quantum allow; the rest is queued for the pump.
+func (c *conn) writeLocked(st *stream, block, body []byte) {
+	st.answered = true
+	if len(body) > 0 && (st.req.Method == "HEAD" || !bodyAllowed(blockStatus(block))) {
+		body = nil
+	}
+	c.writeHeaders(st.id, block, st.extra, len(body) == 0)
+	st.extra = st.extra[:0]
+	if len(body) == 0 {
+		c.endStreamLocked(st)
+		return
+	}
+	st.pending = body
+	c.sendDataLocked(st, inlineQuantum)
+	if !st.closed && len(st.pending) > 0 {
+		c.enqueue(st)
+		c.kickLocked()
+	}
+}
+
+// endStreamLocked: our side of the stream is done.
+func (c *conn) endStreamLocked(st *stream) {
+	st.sendDone = true
+	if !st.recvDone {
+		// Answered before the request ended (413, 431): tell the client
+		// to stop sending (RFC 9113, section 8.1).
+		_ = c.fr.WriteRSTStream(st.id, http2.ErrCodeNo)
+		st.resetByUs = true
+	}
+	c.closeStreamLocked(st)
+}
+
+func (c *conn) enqueue(st *stream) {
+	if !st.queued {
+		st.queued = true
+		c.sendq = append(c.sendq, st)
+	}
+}
+
+// reserve makes room for n more bytes in the write buffer, flushing what
+// it holds when it is full enough.
+func (c *conn) reserve(n int) {
+	if len(c.wbuf) > 0 && len(c.wbuf)+n > flushAt {
+		c.flushLocked()
+	}
+	if c.wbufp == nil {
+		c.wbufp = wbufPool.Get().(*[]byte)
+		c.wbuf = (*c.wbufp)[:0]
+	}
+}
+
+// flushLocked writes the buffer out. Writes happen under c.mu, so frames
+// from different goroutines never interleave.
+func (c *conn) flushLocked() {
+	if len(c.wbuf) == 0 {
+		return
+	}
+	if c.werr == nil {
+		c.flushStart.Store(nanotime())
+		_, err := c.nc.Write(c.wbuf)
+		c.flushStart.Store(0)
+		if err != nil {
+			c.werr = err
+			_ = c.nc.Close()
+		}
+	}
+	c.wbuf = c.wbuf[:0]
+	if cap(c.wbuf) <= 1<<20 {
+		*c.wbufp = c.wbuf
+		wbufPool.Put(c.wbufp)
+	}
+	c.wbufp, c.wbuf = nil, nil
+}
+
+func appendFrameHeader(b []byte, length int, typ http2.FrameType, flags http2.Flags, id uint32) []byte {
+	return append(b, byte(length>>16), byte(length>>8), byte(length), byte(typ), byte(flags),
+		byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+}
+
+// writeHeaders writes a HEADERS frame (and CONTINUATIONs when the block
+// is larger than the peer's frame size) holding a pending table size
+// update, block and extra.
+func (c *conn) writeHeaders(id uint32, block, extra []byte, endStream bool) {
+	var tsu [8]byte
+	t := tsu[:0]
+	if c.tsu {
+		t = appendVarInt(t, 5, 0x20, uint64(c.tsuSize))
+		c.tsu = false
+	}
+	n := len(t) + len(block) + len(extra)
+	flags := http2.FlagHeadersEndHeaders
+	if endStream {
+		flags |= http2.FlagHeadersEndStream
+	}
+	if n <= c.peerFrame {
+		c.reserve(9 + n)
+		b := appendFrameHeader(c.wbuf, n, http2.FrameHeaders, flags, id)
+		b = append(b, t...)
+		b = append(b, block...)
+		c.wbuf = append(b, extra...)
+		return
+	}
+	all := append(append(append(c.scratch[:0], t...), block...), extra...)
+	c.scratch = all
+	first := true
+	for len(all) > 0 {
+		k := min(len(all), c.peerFrame)
+		typ, fl := http2.FrameContinuation, http2.Flags(0)
+		if first {
+			typ, fl = http2.FrameHeaders, flags&^http2.FlagHeadersEndHeaders
+		}
+		if k == len(all) {
+			fl |= http2.FlagHeadersEndHeaders
+		}
+		c.reserve(9 + k)
+		c.wbuf = append(appendFrameHeader(c.wbuf, k, typ, fl, id), all[:k]...)
+		all = all[k:]
+		first = false
+	}
+}
+
+// sendDataLocked writes up to budget bytes of st's pending body as DATA
+// frames, within the windows and the peer's frame size. It reports how many
+// bytes it sent.
+func (c *conn) sendDataLocked(st *stream, budget int) int {
+	sent := 0
+	for len(st.pending) > 0 && budget > 0 {
+		n := min(int64(len(st.pending)), c.connSend, st.sendWin, int64(c.peerFrame), int64(budget))
+		if n <= 0 {
+			break
+		}
+		k := int(n)
+		end := k == len(st.pending)
+		var flags http2.Flags
+		if end {
+			flags = http2.FlagDataEndStream
+		}
+		c.reserve(9 + k)
+		c.wbuf = append(appendFrameHeader(c.wbuf, k, http2.FrameData, flags, st.id), st.pending[:k]...)
+		st.pending = st.pending[k:]
+		c.connSend -= n
+		st.sendWin -= n
+		budget -= k
+		sent += k
+		if end {
+			st.pending = nil
+			c.unqueue(st)
+			c.endStreamLocked(st)
+			break
+		}
+	}
+	return sent
+}
+
+// kickLocked starts the pump when a queued stream can send.
+func (c *conn) kickLocked() {
+	if c.pumping || c.closed || len(c.sendq) == 0 || c.connSend <= 0 {
+		return
+	}
+	for _, st := range c.sendq {
+		if st.sendWin > 0 {
+			c.pumping = true
+			c.pumpWG.Add(1)
+			go c.pump()
+			return
+		}
+	}
+}
+
+// pump sends queued response bodies, round-robin, a quantum per stream per
+// turn, until every queued stream is done or waits for a window.
+func (c *conn) pump() {
+	defer c.pumpWG.Done()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.closed && c.werr == nil {
+		progress := false
+		for n := len(c.sendq); n > 0 && len(c.sendq) > 0; n-- {
+			st := c.sendq[0]
+			copy(c.sendq, c.sendq[1:])
+			c.sendq[len(c.sendq)-1] = nil
+			c.sendq = c.sendq[:len(c.sendq)-1]
+			st.queued = false
+			if c.sendDataLocked(st, inlineQuantum) > 0 {
+				progress = true
+			}
+			if !st.closed && len(st.pending) > 0 {
+				c.enqueue(st)
+			}
+		}
+		if !progress {
+			break
+		}
+		// Let the reader and other writers in between turns.
+		if !c.batching {
+			c.flushLocked()
+		}
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+	}
+	c.pumping = false
+	if !c.batching && !c.closed {
+		c.flushLocked()
+	}
+}
