@@ -146,6 +146,9 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		TLS:            tlsConf,
 		Clients:        a.Clients,
 		ServerTiming:   s.ServerTiming,
+
+		DelayHeader:       s.DelayHeader,
+		MaxRequestedDelay: s.MaxRequestedDelay,
 	})
 	run := func(name string, f func() error) {
 		a.wg.Add(1)
@@ -173,6 +176,9 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			Journal:        a.Journal,
 			Logger:         log,
 			MaxRecvMsgSize: int(min(s.MaxBodyBytes, 1<<31-1)),
+
+			DelayHeader:       s.DelayHeader,
+			MaxRequestedDelay: s.MaxRequestedDelay,
 		})
 		run("grpc", func() error { return a.grpc.Serve(grpcLn) })
 	}

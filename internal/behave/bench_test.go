@@ -22,7 +22,7 @@ func BenchmarkSample(b *testing.B) {
 		{"lognormal+perKB", Latency{LogNormal: &LogNormal{Median: sd(80 * ms), P99: sd(400 * ms)}, PerKB: sd(ms)}},
 	}
 	for _, sp := range specs {
-		s, errs := sp.spec.Compile(nil)
+		s, errs := CompileLatency(sp.spec, nil)
 		if len(errs) > 0 {
 			b.Fatal(errs)
 		}
@@ -51,7 +51,7 @@ func BenchmarkSample(b *testing.B) {
 }
 
 func BenchmarkDecide(b *testing.B) {
-	set, errs := Faults{{Kind: "reset", Probability: fp(0.05)}, {Kind: "error", Probability: fp(0.10)}, {Kind: "hang", Probability: fp(0.01)}}.Compile()
+	set, errs := CompileFaults(Faults{{Kind: "reset", Probability: fp(0.05)}, {Kind: "error", Probability: fp(0.10)}, {Kind: "hang", Probability: fp(0.01)}})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

@@ -78,7 +78,7 @@ func TestLatencyCompileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, errs := tt.spec.Compile(tt.profiles)
+			s, errs := CompileLatency(tt.spec, tt.profiles)
 			if s != nil {
 				t.Errorf("got a sampler (%v) from an invalid spec", s)
 			}
@@ -101,7 +101,7 @@ func TestProfiles(t *testing.T) {
 		"degraded-db": {Percentiles: Percentiles{"p50": sd(40 * ms), "p99": sd(900 * ms)}},
 		"alias":       {Profile: "slow-3g"},
 	}
-	if errs := profiles.Check(); len(errs) != 0 {
+	if errs := CheckProfiles(profiles); len(errs) != 0 {
 		t.Fatalf("Check: %v", errs)
 	}
 	tests := []struct {
@@ -118,7 +118,7 @@ func TestProfiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, errs := tt.spec.Compile(profiles)
+			s, errs := CompileLatency(tt.spec, profiles)
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
@@ -145,7 +145,7 @@ func TestProfilesCheck(t *testing.T) {
 		"missing": {Profile: "nowhere"},
 		"":        {Fixed: dp(ms)},
 	}
-	got := profiles.Check()
+	got := CheckProfiles(profiles)
 	want := []string{
 		`"": a profile needs a name`,
 		"a.profile: profile cycle: a -> b -> a",
@@ -172,11 +172,11 @@ func TestSamplerBasics(t *testing.T) {
 	if d, ok := nilS.Fixed(); !ok || d != 0 {
 		t.Errorf("nil Fixed() = %v, %v", d, ok)
 	}
-	fixed, _ := Latency{Fixed: dp(250 * ms)}.Compile(nil)
+	fixed, _ := CompileLatency(Latency{Fixed: dp(250 * ms)}, nil)
 	if d, ok := fixed.Fixed(); !ok || d != 250*ms {
 		t.Errorf("Fixed() = %v, %v; want 250ms, true", d, ok)
 	}
-	perKB, _ := Latency{Fixed: dp(10 * ms), PerKB: sd(2 * ms)}.Compile(nil)
+	perKB, _ := CompileLatency(Latency{Fixed: dp(10 * ms), PerKB: sd(2 * ms)}, nil)
 	if _, ok := perKB.Fixed(); ok {
 		t.Error("a perKB latency reported itself fixed")
 	}
@@ -192,12 +192,12 @@ func TestSamplerBasics(t *testing.T) {
 	if got := perKB.Sample(7, "s", 3, 1<<40); got != MaxDelay {
 		t.Errorf("a huge body gave %v, want the %v cap", got, MaxDelay)
 	}
-	onlyPerKB, errs := Latency{PerKB: sd(ms)}.Compile(nil)
+	onlyPerKB, errs := CompileLatency(Latency{PerKB: sd(ms)}, nil)
 	if len(errs) > 0 || onlyPerKB.Sample(0, "", 0, 4096) != 4*ms {
 		t.Errorf("perKB alone: %v, %v", onlyPerKB.Sample(0, "", 0, 4096), errs)
 	}
 	// A capped log-normal never exceeds its max.
-	capped, _ := Latency{LogNormal: &LogNormal{Median: sd(80 * ms), P99: sd(4 * time.Second), Max: sd(time.Second)}}.Compile(nil)
+	capped, _ := CompileLatency(Latency{LogNormal: &LogNormal{Median: sd(80 * ms), P99: sd(4 * time.Second), Max: sd(time.Second)}}, nil)
 	for call := range uint64(5000) {
 		if d := capped.Sample(1, "cap", call, 0); d > time.Second || d < 0 {
 			t.Fatalf("call %d: %v outside 0..1s", call, d)

@@ -93,7 +93,7 @@ func TestDistributions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, errs := tt.spec.Compile(nil)
+			s, errs := CompileLatency(tt.spec, nil)
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
@@ -132,7 +132,7 @@ func TestDistributions(t *testing.T) {
 // gives 0 that often, and the clamped mean E[max(0, X)].
 func TestNormalClamp(t *testing.T) {
 	t.Parallel()
-	s, errs := Latency{Normal: &Normal{Mean: sd(10 * ms), Stddev: sd(20 * ms)}}.Compile(nil)
+	s, errs := CompileLatency(Latency{Normal: &Normal{Mean: sd(10 * ms), Stddev: sd(20 * ms)}}, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -154,7 +154,7 @@ func TestNormalClamp(t *testing.T) {
 
 func TestFixedDistribution(t *testing.T) {
 	t.Parallel()
-	s, _ := Latency{Fixed: dp(250 * ms)}.Compile(nil)
+	s, _ := CompileLatency(Latency{Fixed: dp(250 * ms)}, nil)
 	got := samples(s, distSeed, "fixed", 1000)
 	if got[0] != 250*ms || got[len(got)-1] != 250*ms {
 		t.Errorf("fixed 250ms sampled %v..%v", got[0], got[len(got)-1])
@@ -174,7 +174,7 @@ func TestQuantileMonotonic(t *testing.T) {
 		{LogNormal: &LogNormal{Median: sd(80 * ms), P99: sd(80 * ms)}}, // sigma 0
 	}
 	for i, spec := range specs {
-		s, errs := spec.Compile(nil)
+		s, errs := CompileLatency(spec, nil)
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
@@ -194,7 +194,7 @@ func ExampleSampler_Sample() {
 	if err := decodeYAML(`{percentiles: {p50: 40ms, p90: 120ms, p99: 400ms, max: 2s}}`, &l); err != nil {
 		panic(err)
 	}
-	s, errs := l.Compile(nil)
+	s, errs := CompileLatency(l, nil)
 	if len(errs) > 0 {
 		panic(errs[0])
 	}

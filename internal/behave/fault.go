@@ -1,16 +1,11 @@
 package behave
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
 
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -77,137 +72,6 @@ func ParseFaultKind(s string) (FaultKind, error) {
 		return 0, fmt.Errorf("a fault needs a kind: one of %s", faultKindList)
 	}
 	return 0, fmt.Errorf("unknown fault kind %q: want one of %s", s, faultKindList)
-}
-
-// Fault is one fault as written in config. In files it is an object with
-// the fields below, or a bare kind ("reset") meaning probability 1.
-type Fault struct {
-	// Kind is one of reset, empty, malformed, garbage, close-mid-body,
-	// hang, error.
-	Kind string `json:"kind"`
-	// Probability that a call gets this fault, 0 to 1. Faults without one
-	// share equally what the others leave: a lone fault always fires, and
-	// [reset, hang] gives each half the calls.
-	Probability *float64 `json:"probability,omitempty"`
-	// Status is the HTTP status of an error fault (default 503).
-	Status int `json:"status,omitempty"`
-	// GRPCStatus is the gRPC status of an error fault answered over gRPC;
-	// by default it follows Status (503 → UNAVAILABLE).
-	GRPCStatus *stub.GRPCCode `json:"grpcStatus,omitempty"`
-	// After is waited before the fault is applied; for hang, how long to
-	// hang before closing (0: until the client gives up).
-	After stub.Duration `json:"after,omitempty"`
-	// Bytes is how many random bytes garbage sends (default 64), or how
-	// much of the body close-mid-body sends (default half).
-	Bytes stub.Size `json:"bytes,omitempty"`
-	// H2, when set, replaces the fault on HTTP/2 connections (and gRPC)
-	// with a stream reset or a GOAWAY.
-	H2 *H2Fault `json:"h2,omitempty"`
-}
-
-// H2Fault is an HTTP/2-specific fault: exactly one of RSTStream and GOAWAY.
-type H2Fault struct {
-	// RSTStream resets the request's stream with this error code name
-	// (RFC 9113 section 7), such as CANCEL or INTERNAL_ERROR.
-	RSTStream string `json:"rstStream,omitempty"`
-	// GOAWAY sends GOAWAY (NO_ERROR) naming the previous stream as the
-	// last processed, so the client must retry this request elsewhere, and
-	// closes the connection.
-	GOAWAY bool `json:"goaway,omitempty"`
-}
-
-// Faults is a stub's list of faults. In files it is a list, one fault
-// object, or a bare kind. At most one fault applies per call: with
-// probabilities p1, p2, ... a call gets the first with p1, the second with
-// p2, and none with 1-(p1+p2+...), so they must add up to at most 1.
-// Faults that give no probability share the rest equally.
-type Faults []Fault
-
-// UnmarshalJSON reads a fault object or a bare kind.
-func (f *Fault) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = Fault{Kind: s}
-		return nil
-	}
-	type plain Fault
-	var p plain
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return fmt.Errorf("a fault is a kind or an object with kind, probability, status, grpcStatus, after, bytes, h2: %w", err)
-	}
-	*f = Fault(p)
-	return nil
-}
-
-// UnmarshalYAML reads a fault object or a bare kind.
-func (f *Fault) UnmarshalYAML(node ast.Node) error {
-	node = unwrap(node)
-	if text, ok := scalar(node); ok {
-		*f = Fault{Kind: text}
-		return nil
-	}
-	if _, ok := node.(*ast.SequenceNode); ok {
-		return stub.At(node, fmt.Errorf("a fault is a kind or an object, not a list"))
-	}
-	type plain Fault
-	var p plain
-	if err := yaml.NodeToValue(node, &p, yaml.DisallowUnknownField()); err != nil {
-		return err
-	}
-	*f = Fault(p)
-	return nil
-}
-
-// UnmarshalJSON reads a list of faults, one fault, or a bare kind.
-func (fs *Faults) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '[' {
-		var l []Fault
-		if err := json.Unmarshal(b, &l); err != nil {
-			return err
-		}
-		*fs = l
-		return nil
-	}
-	if string(b) == "null" {
-		*fs = nil
-		return nil
-	}
-	var one Fault
-	if err := one.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	*fs = Faults{one}
-	return nil
-}
-
-// UnmarshalYAML reads a list of faults, one fault, or a bare kind.
-func (fs *Faults) UnmarshalYAML(node ast.Node) error {
-	node = unwrap(node)
-	switch node.(type) {
-	case *ast.NullNode:
-		*fs = nil
-		return nil
-	case *ast.SequenceNode:
-		var l []Fault
-		if err := yaml.NodeToValue(node, &l, yaml.DisallowUnknownField()); err != nil {
-			return err
-		}
-		*fs = l
-		return nil
-	}
-	var one Fault
-	if err := one.UnmarshalYAML(node); err != nil {
-		return err
-	}
-	*fs = Faults{one}
-	return nil
 }
 
 // h2Codes are the HTTP/2 error codes (RFC 9113 section 7), by value.
@@ -285,9 +149,9 @@ const (
 	MaxGarbageBytes     = 1 << 20
 )
 
-// Compile validates the faults and builds the set; an empty list compiles
+// CompileFaults validates the faults and builds the set; an empty list compiles
 // to nil. Errors name fields relative to the list ("[1].kind").
-func (fs Faults) Compile() (*FaultSet, []stub.FieldError) {
+func CompileFaults(fs stub.Faults) (*FaultSet, []stub.FieldError) {
 	var errs []stub.FieldError
 	if len(fs) == 0 {
 		return nil, nil
@@ -296,7 +160,7 @@ func (fs Faults) Compile() (*FaultSet, []stub.FieldError) {
 	given, unset := 0.0, 0
 	for i, f := range fs {
 		at := "[" + strconv.Itoa(i) + "]"
-		a, fe := f.compile()
+		a, fe := compileFault(f)
 		for _, e := range fe {
 			errs = append(errs, stub.FieldError{Field: stub.Join(at, e.Field), Msg: e.Msg})
 		}
@@ -329,7 +193,7 @@ func (fs Faults) Compile() (*FaultSet, []stub.FieldError) {
 	return set, nil
 }
 
-func (f Fault) compile() (FaultAction, []stub.FieldError) {
+func compileFault(f stub.Fault) (FaultAction, []stub.FieldError) {
 	var errs []stub.FieldError
 	fail := func(field, msg string) { errs = append(errs, stub.FieldError{Field: field, Msg: msg}) }
 	a := FaultAction{Probability: 1, After: f.After.D(), Bytes: int64(f.Bytes)}

@@ -120,7 +120,7 @@ func TestFaultsCompileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			set, errs := tt.f.Compile()
+			set, errs := CompileFaults(tt.f)
 			if set != nil {
 				t.Error("got a fault set from invalid faults")
 			}
@@ -139,7 +139,7 @@ func TestFaultsCompileErrors(t *testing.T) {
 func TestFaultsCompile(t *testing.T) {
 	t.Parallel()
 	one := fp(0.1)
-	set, errs := Faults{
+	set, errs := CompileFaults(Faults{
 		{Kind: "error"},
 		{Kind: "error", Status: 404, After: sd(2 * time.Second), Probability: one},
 		{Kind: "garbage", Probability: one},
@@ -148,7 +148,7 @@ func TestFaultsCompile(t *testing.T) {
 		{Kind: "close-mid-body", Bytes: 100, Probability: one},
 		{Kind: "Hang", After: sd(30 * time.Second), Probability: one},
 		{Kind: "malformed", H2: &H2Fault{RSTStream: "0xb"}},
-	}.Compile()
+	})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -174,7 +174,7 @@ func TestFaultsCompile(t *testing.T) {
 	if s := FaultKind(99).String(); s != "FaultKind(99)" {
 		t.Errorf("FaultKind(99) = %q", s)
 	}
-	if set, errs := (Faults{}).Compile(); set != nil || errs != nil {
+	if set, errs := CompileFaults(Faults{}); set != nil || errs != nil {
 		t.Errorf("empty faults compiled to %v, %v", set, errs)
 	}
 }
@@ -212,7 +212,7 @@ func TestFaultProbability(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			set, errs := tt.faults.Compile()
+			set, errs := CompileFaults(tt.faults)
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
@@ -248,7 +248,7 @@ func TestFaultProbability(t *testing.T) {
 func TestFaultStreamIndependent(t *testing.T) {
 	t.Parallel()
 	s := uniformSampler(t)
-	set, _ := Faults{{Kind: "reset", Probability: fp(0.2)}}.Compile()
+	set, _ := CompileFaults(Faults{{Kind: "reset", Probability: fp(0.2)}})
 	var sum time.Duration
 	n := 0
 	for call := range uint64(50000) {

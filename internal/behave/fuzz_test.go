@@ -56,7 +56,7 @@ func FuzzLatencyYAML(f *testing.F) {
 		if err := decodeYAML("latency: "+src, &doc); err != nil || doc.Latency == nil {
 			return
 		}
-		s, errs := doc.Latency.Compile(profiles)
+		s, errs := CompileLatency(*doc.Latency, profiles)
 		if len(errs) > 0 {
 			if s != nil {
 				t.Fatalf("%q: a sampler and errors %v", src, errs)
@@ -84,7 +84,7 @@ func FuzzLatencyYAML(f *testing.F) {
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%q: %s does not decode: %v", src, b, err)
 		}
-		s2, errs := back.Compile(profiles)
+		s2, errs := CompileLatency(back, profiles)
 		if len(errs) > 0 || s2.String() != s.String() {
 			t.Fatalf("%q: round trip through %s gave %v, %v; want %v", src, b, s2, errs, s)
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 func uniformSampler(t testing.TB) *Sampler {
-	s, errs := Latency{Uniform: &Uniform{Min: 0, Max: sd(time.Second)}}.Compile(nil)
+	s, errs := CompileLatency(Latency{Uniform: &Uniform{Min: 0, Max: sd(time.Second)}}, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -65,7 +65,7 @@ func TestDeterminism(t *testing.T) {
 func TestKeyForms(t *testing.T) {
 	t.Parallel()
 	s := uniformSampler(t)
-	fs, _ := Faults{{Kind: "reset", Probability: fp(0.5)}}.Compile()
+	fs, _ := CompileFaults(Faults{{Kind: "reset", Probability: fp(0.5)}})
 	k := NewKey(99, "stub-1")
 	for call := range uint64(200) {
 		if a, b := s.Sample(99, "stub-1", call, 10), s.SampleKey(k, call, 10); a != b {
@@ -92,7 +92,7 @@ func TestPinnedSequence(t *testing.T) {
 			t.Errorf("delay %d = %d, want %d", i, got[i], pinnedDelays[i])
 		}
 	}
-	fs, _ := Faults{{Kind: "reset", Probability: fp(0.5)}}.Compile()
+	fs, _ := CompileFaults(Faults{{Kind: "reset", Probability: fp(0.5)}})
 	for i, want := range pinnedFaults {
 		if _, ok := fs.Decide(1, "stub", uint64(i)); ok != want {
 			t.Errorf("fault %d = %v, want %v", i, ok, want)
@@ -126,9 +126,9 @@ func TestZeroAllocs(t *testing.T) {
 	if testing.CoverMode() != "" {
 		t.Skip("coverage instrumentation allocates")
 	}
-	s, _ := Latency{LogNormal: &LogNormal{Median: sd(80 * ms), P99: sd(400 * ms)}, PerKB: sd(ms)}.Compile(nil)
-	p, _ := Latency{Percentiles: Percentiles{"p50": sd(40 * ms), "p99": sd(400 * ms)}}.Compile(nil)
-	fs, _ := Faults{{Kind: "reset", Probability: fp(0.3)}, {Kind: "error", Probability: fp(0.3)}}.Compile()
+	s, _ := CompileLatency(Latency{LogNormal: &LogNormal{Median: sd(80 * ms), P99: sd(400 * ms)}, PerKB: sd(ms)}, nil)
+	p, _ := CompileLatency(Latency{Percentiles: Percentiles{"p50": sd(40 * ms), "p99": sd(400 * ms)}}, nil)
+	fs, _ := CompileFaults(Faults{{Kind: "reset", Probability: fp(0.3)}, {Kind: "error", Probability: fp(0.3)}})
 	pacer := NewThrottlePacer(1 << 20)
 	var call uint64
 	var sink time.Duration

@@ -48,17 +48,17 @@ type Sampler struct {
 	profile string  // the profile it was resolved from, if any
 }
 
-// Compile validates l and builds its Sampler, resolving a profile
+// CompileLatency validates l and builds its Sampler, resolving a profile
 // reference against profiles. Errors name fields relative to the latency
 // spec ("normal.stddev", "percentiles.p99"); all are reported.
-func (l Latency) Compile(profiles Profiles) (*Sampler, []stub.FieldError) {
+func CompileLatency(l stub.Latency, profiles stub.Profiles) (*Sampler, []stub.FieldError) {
 	return compileLatency(l, profiles, nil)
 }
 
-// Check compiles every profile, so that one no stub uses is still
+// CheckProfiles compiles every profile, so that one no stub uses is still
 // validated, and reports errors with the profile's name first
 // ("slow-3g.normal.stddev"). Names are checked in sorted order.
-func (p Profiles) Check() []stub.FieldError {
+func CheckProfiles(p stub.Profiles) []stub.FieldError {
 	names := make([]string, 0, len(p))
 	for name := range p {
 		names = append(names, name)
@@ -137,7 +137,7 @@ func compileLatency(l Latency, profiles Profiles, stack []string) (*Sampler, []s
 		s = &cp
 	default:
 		if l.PerKB == 0 {
-			fail("", "empty latency: "+latencyForms)
+			fail("", "empty latency: "+stub.LatencyForms)
 		}
 		s.kind = distFixed
 	}

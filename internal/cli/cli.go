@@ -174,9 +174,9 @@ func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Sett
 // are compiled too (folders are searched for both stubs and .proto files),
 // and the gRPC stubs are checked against them; the set is nil when there
 // are no .proto files. Problems come back with file:line.
-func loadAll(files []string) (*engine.Store, *config.Loaded, *protoload.Set, error) {
+func loadAll(files []string, opts ...engine.Option) (*engine.Store, *config.Loaded, *protoload.Set, error) {
 	if len(files) == 0 {
-		return loadDemo()
+		return loadDemo(opts...)
 	}
 	var stubPaths, protoPaths []string
 	for _, f := range files {
@@ -201,7 +201,7 @@ func loadAll(files []string) (*engine.Store, *config.Loaded, *protoload.Set, err
 			set = s
 		}
 	}
-	l, store, err := config.Build(stubPaths)
+	l, store, err := config.Build(stubPaths, opts...)
 	if err != nil {
 		probs = append(probs, asProblems(err)...)
 	} else if protosOK {
@@ -224,7 +224,7 @@ func asProblems(err error) config.Problems {
 }
 
 // loadDemo loads the built-in demo: the HTTP stubs and the gRPC service.
-func loadDemo() (*engine.Store, *config.Loaded, *protoload.Set, error) {
+func loadDemo(opts ...engine.Option) (*engine.Store, *config.Loaded, *protoload.Set, error) {
 	l, _, err := config.BuildBytes(demo.Name, demo.YAML())
 	if err != nil {
 		return nil, nil, nil, err
@@ -240,7 +240,7 @@ func loadDemo() (*engine.Store, *config.Loaded, *protoload.Set, error) {
 	if errs := grpcfront.Check(set, g.Sources); errs != nil {
 		return nil, nil, nil, g.Locate(errs)
 	}
-	store, err := engine.NewStore(append(append([]engine.Source(nil), l.Sources...), g.Sources...))
+	store, err := engine.NewStore(append(append([]engine.Source(nil), l.Sources...), g.Sources...), opts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -248,7 +248,7 @@ func loadDemo() (*engine.Store, *config.Loaded, *protoload.Set, error) {
 }
 
 func newCheck(env Env) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "check FILE|FOLDER...",
 		Short: "Check stub files without serving them; exit 0 when valid, 2 otherwise",
 		Long: `Check reads stub files and folders exactly as serve does and reports every
@@ -256,19 +256,29 @@ problem with file:line, without opening any port: .proto files are
 compiled, and gRPC stubs checked against them. It exits 0 when all is
 valid and 2 otherwise, so it fits in CI.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, l, set, err := loadAll(args)
-			if err != nil {
-				return fail(ExitBadInput, err)
-			}
-			fmt.Fprintf(env.Stdout, "ok: %d stubs in %d files", len(l.Sources), len(l.Files))
-			if set != nil {
-				fmt.Fprintf(env.Stdout, "; %d gRPC services in %d .proto files", len(set.Services()), len(set.Sources))
-			}
-			fmt.Fprintln(env.Stdout)
-			return nil
-		},
 	}
+	cfg := cmd.Flags().String("config", "", "config file whose latency profiles, global latency and seed the stubs are checked with")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		name := *cfg
+		if name == "" {
+			name = env.Getenv("DECOY_CONFIG")
+		}
+		s, err := config.Resolve(name, env.Getenv, nil)
+		if err != nil {
+			return fail(ExitBadInput, err)
+		}
+		_, l, set, err := loadAll(args, s.EngineOptions()...)
+		if err != nil {
+			return fail(ExitBadInput, err)
+		}
+		fmt.Fprintf(env.Stdout, "ok: %d stubs in %d files", len(l.Sources), len(l.Files))
+		if set != nil {
+			fmt.Fprintf(env.Stdout, "; %d gRPC services in %d .proto files", len(set.Services()), len(set.Sources))
+		}
+		fmt.Fprintln(env.Stdout)
+		return nil
+	}
+	return cmd
 }
 
 func newServe(ctx context.Context, env Env) *cobra.Command {
@@ -294,7 +304,7 @@ over the environment, which wins over the file.`,
 			return fail(ExitBadInput, err)
 		}
 		log := newLogger(s, env.Stderr)
-		store, l, set, err := loadAll(s.Files)
+		store, l, set, err := loadAll(s.Files, s.EngineOptions()...)
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
@@ -306,7 +316,7 @@ over the environment, which wins over the file.`,
 		if err != nil {
 			return fail(ExitRuntime, err)
 		}
-		log.Info("decoy serving", "version", app.Version, "stubs", store.Engine().Snapshot().Len(),
+		log.Info("decoy serving", "version", app.Version, "stubs", store.Engine().Snapshot().Len(), "seed", s.Seed,
 			"http", addr(a.HTTPAddr), "https", addr(a.HTTPSAddr), "admin", addr(a.AdminAddr), "grpc", addr(a.GRPCAddr))
 		if !s.Quiet {
 			printBanner(env.Stdout, a, l, len(s.Files) == 0)

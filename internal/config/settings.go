@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/behave"
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 )
@@ -33,8 +38,26 @@ type Settings struct {
 	LogFormat        string
 	Quiet            bool
 	ServerTiming     bool
+	// Seed is the global seed of random latencies and faults.
+	Seed uint64
+	// Latency is the global latency as written ("250ms", "10ms..50ms", a
+	// profile name); LatencySpec is it decoded (nil when empty).
+	Latency     string
+	LatencySpec *stub.Latency
+	// DelayHeader honours X-Decoy-Delay and Prefer: delay=.
+	DelayHeader bool
+	// MaxRequestedDelay caps a requested delay.
+	MaxRequestedDelay time.Duration
+	// Profiles are the named latency profiles of the config file's
+	// profiles: key (not a flag or variable).
+	Profiles stub.Profiles
 	// Files are stub files and folders to serve.
 	Files []string
+}
+
+// EngineOptions are the settings stubs are compiled with.
+func (s Settings) EngineOptions() []engine.Option {
+	return []engine.Option{engine.WithSeed(s.Seed), engine.WithProfiles(s.Profiles), engine.WithLatency(s.LatencySpec)}
 }
 
 // Setting describes one setting: its name (the flag, the config-file key,
@@ -154,6 +177,33 @@ var Table = []Setting{
 		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
 	{Name: "server-timing", Kind: "bool", Default: "false", Help: "add Server-Timing: decoy;dur=<ms> (decoy's own time) to every response",
 		set: boolean(func(s *Settings) *bool { return &s.ServerTiming })},
+	{Name: "seed", Kind: "int", Default: "1", Help: "seed of random latencies and faults: the same seed replays the same sequence",
+		set: func(s *Settings, v string) error {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 0, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a seed (a whole number, 0 or more)", v)
+			}
+			s.Seed = n
+			return nil
+		}},
+	{Name: "latency", Kind: "string", Help: "latency of stubs that set none: 250ms, 10ms..50ms, or a profile name",
+		set: func(s *Settings, v string) error {
+			v = strings.TrimSpace(v)
+			s.Latency, s.LatencySpec = v, nil
+			if v == "" {
+				return nil
+			}
+			var l stub.Latency
+			if err := json.Unmarshal([]byte(strconv.Quote(v)), &l); err != nil {
+				return err
+			}
+			s.LatencySpec = &l
+			return nil
+		}},
+	{Name: "delay-header", Kind: "bool", Default: "true", Help: "honour a delay the client asks for: X-Decoy-Delay: 500ms or Prefer: delay=500",
+		set: boolean(func(s *Settings) *bool { return &s.DelayHeader })},
+	{Name: "max-requested-delay", Kind: "duration", Default: "60s", Help: "cap on a requested delay (clamped, and reported in Decoy-Delay-Clamped)",
+		set: dur(func(s *Settings) *time.Duration { return &s.MaxRequestedDelay })},
 	{Name: "files", Kind: "list", Help: "stub files and folders (comma-separated in the environment; arguments replace it)",
 		set: func(s *Settings, v string) error {
 			s.Files = nil
@@ -217,6 +267,13 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 			probs = append(probs, Problem{File: "flag --" + n, Msg: err.Error()})
 		}
 	}
+	if s.LatencySpec != nil {
+		if _, fe := behave.CompileLatency(*s.LatencySpec, s.Profiles); fe != nil {
+			for _, e := range fe {
+				probs = append(probs, Problem{File: "settings", Field: stub.Join("latency", e.Field), Msg: e.Msg})
+			}
+		}
+	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and tls-key go together: give both or neither"})
 	}
@@ -250,6 +307,10 @@ func applyFile(s *Settings, name string) Problems {
 		}
 		for _, mv := range m.Values {
 			key := keyString(mv)
+			if key == "profiles" {
+				probs = append(probs, readProfiles(s, name, mv)...)
+				continue
+			}
 			t, ok := Lookup(key)
 			if !ok {
 				probs = append(probs, Problem{File: name, Line: line(mv.Key), Field: key, Msg: "unknown setting; see `decoy serve --help`"})
@@ -301,4 +362,32 @@ func scalarText(n ast.Node) string {
 		return fmt.Sprint(v)
 	}
 	return n.String()
+}
+
+// readProfiles reads the config file's profiles: a mapping of names to
+// latency specs. Problems carry the line of the value, or of the profile.
+func readProfiles(s *Settings, file string, mv *ast.MappingValueNode) Problems {
+	var p stub.Profiles
+	if err := yaml.NodeToValue(mv.Value, &p, yaml.DisallowUnknownField()); err != nil {
+		var pe *stub.PosError
+		if errors.As(err, &pe) {
+			return Problems{{File: file, Line: pe.Line, Field: "profiles", Msg: pe.Err.Error()}}
+		}
+		return Problems{yamlProblem(file, err)}
+	}
+	var probs Problems
+	for _, e := range behave.CheckProfiles(p) {
+		at := line(mv.Value)
+		name, _, _ := strings.Cut(e.Field, ".")
+		if m, ok := unwrap(mv.Value).(*ast.MappingNode); ok {
+			for _, v := range m.Values {
+				if keyString(v) == name {
+					at = line(v.Key)
+				}
+			}
+		}
+		probs = append(probs, Problem{File: file, Line: at, Field: stub.Join("profiles", e.Field), Msg: e.Msg})
+	}
+	s.Profiles = p
+	return probs
 }

@@ -49,9 +49,9 @@ func LoadStubs(paths []string) (*Loaded, error) {
 // Build loads stub files and folders and compiles them into a store. It
 // reports every problem at once with file:line: the files' syntax and
 // decoding problems, and the compile problems of the stubs that decoded.
-func Build(paths []string) (*Loaded, *engine.Store, error) {
+func Build(paths []string, opts ...engine.Option) (*Loaded, *engine.Store, error) {
 	l, probs := loadStubs(paths)
-	return l.build(probs)
+	return l.build(probs, opts)
 }
 
 // BuildBytes is Build for one file's contents.
@@ -59,17 +59,17 @@ func BuildBytes(name string, data []byte) (*Loaded, *engine.Store, error) {
 	l := &Loaded{}
 	probs := l.loadData(name, data, true)
 	l.assignIDs()
-	return l.build(probs)
+	return l.build(probs, nil)
 }
 
-func (l *Loaded) build(probs Problems) (*Loaded, *engine.Store, error) {
+func (l *Loaded) build(probs Problems, opts []engine.Option) (*Loaded, *engine.Store, error) {
 	if len(probs) > 0 {
-		if _, errs := engine.Compile(l.Sources); errs != nil {
+		if _, errs := engine.Compile(l.Sources, opts...); errs != nil {
 			probs = append(probs, l.Locate(errs)...)
 		}
 		return nil, nil, probs
 	}
-	store, err := engine.NewStore(l.Sources)
+	store, err := engine.NewStore(l.Sources, opts...)
 	if err != nil {
 		var errs engine.Errors
 		if errors.As(err, &errs) {

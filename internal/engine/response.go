@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -33,16 +31,26 @@ type Response struct {
 	// ContentTypeB is ContentType as bytes.
 	ContentTypeB []byte
 	Body         []byte
-	Delay        time.Duration
+	// Behave is what the response does beyond sending Body at once
+	// (latency, faults, pacing, a streamed body); nil for none.
+	Behave *Behaviour
 }
 
-// MaxGenerated is the largest body "generate" makes at load.
-const MaxGenerated = 1 << 30
+// BodyLen is the length of the body, streamed or not.
+func (r *Response) BodyLen() int64 {
+	if r.Behave != nil && r.Behave.Generated != nil {
+		return r.Behave.Generated.Size
+	}
+	return int64(len(r.Body))
+}
 
-func compileResponse(r stub.Response, dir string, field string) (*Response, []stub.FieldError) {
+func compileResponse(r stub.Response, dir string, field string, c *compiled) (*Response, []stub.FieldError) {
 	var errs []stub.FieldError
 	fail := func(f, msg string) { errs = append(errs, stub.FieldError{Field: stub.Join(field, f), Msg: msg}) }
-	out := &Response{Status: r.Status, Delay: r.Delay.D()}
+	out := &Response{Status: r.Status}
+	var fe []stub.FieldError
+	out.Behave, fe = compileBehaviour(r, c, field)
+	errs = append(errs, fe...)
 	if out.Status == 0 {
 		out.Status = http.StatusOK
 	}
@@ -90,11 +98,18 @@ func compileResponse(r stub.Response, dir string, field string) (*Response, []st
 		out.Body = b
 		contentType = "application/octet-stream"
 	case r.Generate != nil:
-		b, err := generate(*r.Generate)
-		if err != nil {
+		gen, err := newGenerator(*r.Generate)
+		switch {
+		case err != nil:
 			fail("generate", err.Error())
+		case gen.Size > MaxInMemoryGenerated:
+			if out.Behave == nil {
+				out.Behave = &Behaviour{}
+			}
+			out.Behave.Generated = gen
+		default:
+			out.Body, _ = generate(*r.Generate)
 		}
-		out.Body = b
 		contentType = "application/octet-stream"
 		if r.Generate.Pattern == "text" {
 			contentType = "text/plain; charset=utf-8"
@@ -165,34 +180,6 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// generate makes a deterministic body.
-func generate(g stub.Generate) ([]byte, error) {
-	if g.Size < 0 || g.Size > MaxGenerated {
-		return nil, fmt.Errorf("size must be between 0 and %d bytes", MaxGenerated)
-	}
-	b := make([]byte, g.Size)
-	switch g.Pattern {
-	case "", "random":
-		rng := rand.New(rand.NewPCG(g.Seed, 0x6465636f79)) // "decoy"
-		for i := 0; i < len(b); i += 8 {
-			v := rng.Uint64()
-			for j := 0; j < 8 && i+j < len(b); j++ {
-				b[i+j] = byte(v >> (8 * j))
-			}
-		}
-	case "zeros":
-	case "text":
-		const line = "decoy generated text: the quick brown fox jumps over the lazy dog 0123456789\n"
-		off := int(g.Seed % uint64(len(line)))
-		for i := range b {
-			b[i] = line[(i+off)%len(line)]
-		}
-	default:
-		return nil, fmt.Errorf("pattern %q: want random, zeros or text", g.Pattern)
-	}
-	return b, nil
 }
 
 func validHeaderName(s string) bool {

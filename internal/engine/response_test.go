@@ -121,8 +121,8 @@ func TestResponseDelay(t *testing.T) {
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	if r.Delay != 250*time.Millisecond {
-		t.Errorf("Delay = %v", r.Delay)
+	if d, ok := r.Behave.Latency.Fixed(); !ok || d != 250*time.Millisecond {
+		t.Errorf("latency = %v", r.Behave.Latency)
 	}
 }
 

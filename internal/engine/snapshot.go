@@ -56,15 +56,19 @@ func (es Errors) Error() string {
 // Compile builds a snapshot from srcs. Every stub needs a unique ID. It
 // reports every problem it finds, not just the first; with any error the
 // snapshot is nil.
-func Compile(srcs []Source) (*Snapshot, Errors) {
-	snap, _, errs := build(srcs, nil)
+func Compile(srcs []Source, opts ...Option) (*Snapshot, Errors) {
+	c, errs := compileOptions(options(opts))
+	if errs != nil {
+		return nil, errs
+	}
+	snap, _, errs := build(srcs, nil, c)
 	return snap, errs
 }
 
 // build compiles srcs into a snapshot; where pre[i] is not nil, that stub
 // is reused (copied, so the old snapshot stays untouched) instead of
 // compiled again. It also returns the compiled stubs in source order.
-func build(srcs []Source, pre []*Stub) (*Snapshot, []*Stub, Errors) {
+func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors) {
 	var errs Errors
 	snap := &Snapshot{
 		byID:  make(map[string]*Stub, len(srcs)),
@@ -84,7 +88,7 @@ func build(srcs []Source, pre []*Stub) (*Snapshot, []*Stub, Errors) {
 			s = &c
 		} else {
 			var fe []stub.FieldError
-			s, fe = compileStub(src)
+			s, fe = compileStub(src, c)
 			for _, e := range fe {
 				errs = append(errs, Error{Index: i, Origin: src.Origin, FieldError: e})
 			}

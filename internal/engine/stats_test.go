@@ -96,7 +96,7 @@ func TestPickIndex(t *testing.T) {
 			t.Parallel()
 			s := mustCompile(t, []Source{{Stub: tt.s}}).Get("x")
 			for n, want := range tt.want {
-				i, r := s.Pick()
+				i, r, _ := s.Pick()
 				if i != want || r != s.Responses()[i] {
 					t.Fatalf("call %d: Pick() = %d, %p; want %d, %p", n, i, r, want, s.Responses()[want])
 				}

@@ -25,15 +25,21 @@ type Store struct {
 	built   []*Stub // compiled cur, in the same order
 	nextID  int
 	version uint64
+	opts    *compiled
 }
 
-// NewStore compiles base and returns a store serving it.
-func NewStore(base []Source) (*Store, error) {
-	snap, built, errs := build(base, nil)
+// NewStore compiles base with opts and returns a store serving it; every
+// later change is compiled with the same options.
+func NewStore(base []Source, opts ...Option) (*Store, error) {
+	c, errs := compileOptions(options(opts))
 	if errs != nil {
 		return nil, errs
 	}
-	return &Store{eng: New(snap), base: clone(base), cur: clone(base), built: built, version: 1}, nil
+	snap, built, errs := build(base, nil, c)
+	if errs != nil {
+		return nil, errs
+	}
+	return &Store{eng: New(snap), base: clone(base), cur: clone(base), built: built, version: 1, opts: c}, nil
 }
 
 // Engine returns the engine the store feeds.
@@ -149,7 +155,7 @@ func (st *Store) SetBase(base []Source) error {
 // are reused as they are, response sequence included: only what changed is
 // compiled (bodies read, generated) again.
 func (st *Store) install(next []Source, pre []*Stub) error {
-	snap, built, errs := build(next, pre)
+	snap, built, errs := build(next, pre, st.opts)
 	if errs != nil {
 		return errs
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/match"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -51,6 +52,8 @@ type Stub struct {
 
 	responses []*Response
 	repeat    bool
+	counted   bool // number every call: a sequence, or a random behaviour
+	key       behave.Key
 	calls     *atomic.Uint64
 	stats     *Stats // shared, like calls, by the copies of this stub in later snapshots
 }
@@ -67,35 +70,47 @@ func (s *Stub) Responses() []*Response { return s.responses }
 // Next returns the response for this call: the only one, or the next of the
 // sequence.
 func (s *Stub) Next() *Response {
-	_, r := s.Pick()
+	_, r, _ := s.Pick()
 	return r
 }
 
-// Pick is Next that also returns the index of the response in Responses,
-// for Stats.Record.
-func (s *Stub) Pick() (int, *Response) {
-	if len(s.responses) == 1 {
-		return 0, s.responses[0]
+// Pick returns the response for this call, its index in Responses (for
+// Stats.Record), and the call number: 0 for the stub's first call, 1 for
+// the next, and so on. Sequences and random behaviours (latency, faults)
+// both follow the call number, so a run replays exactly under the same
+// seed. A stub with one response and no random behaviour does not count
+// its calls (call is then 0).
+func (s *Stub) Pick() (index int, r *Response, call uint64) {
+	if !s.counted {
+		return 0, s.responses[0], 0
 	}
-	n := s.calls.Add(1) - 1
-	if s.repeat {
+	call = s.calls.Add(1) - 1
+	n := call
+	switch {
+	case len(s.responses) == 1:
+		n = 0
+	case s.repeat:
 		n %= uint64(len(s.responses))
-	} else if n >= uint64(len(s.responses)) {
+	case n >= uint64(len(s.responses)):
 		n = uint64(len(s.responses)) - 1
 	}
-	return int(n), s.responses[n]
+	return int(n), s.responses[n], call
 }
+
+// Key is the stub's random key under the global seed: with a call number
+// it chooses the stub's delays and faults.
+func (s *Stub) Key() behave.Key { return s.key }
 
 // Stats returns the stub's request statistics. They survive snapshot
 // changes that keep this stub as it is, and start from zero when the stub
 // is replaced (or the store is reset or reloaded).
 func (s *Stub) Stats() *Stats { return s.stats }
 
-// Calls returns how many times the stub's sequence has been advanced.
+// Calls returns how many calls the stub has numbered (see Pick).
 func (s *Stub) Calls() uint64 { return s.calls.Load() }
 
 // compileStub compiles one stub. Errors name fields relative to the stub.
-func compileStub(src Source) (*Stub, []stub.FieldError) {
+func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 	var errs []stub.FieldError
 	add := func(prefix string, fe []stub.FieldError) {
 		for _, e := range fe {
@@ -104,6 +119,9 @@ func compileStub(src Source) (*Stub, []stub.FieldError) {
 	}
 	sp := src.Stub
 	s := &Stub{ID: sp.ID, Origin: src.Origin, Spec: sp, calls: new(atomic.Uint64)}
+	if c != nil {
+		s.key = behave.NewKey(c.seed, sp.ID)
+	}
 	if sp.Priority < 0 {
 		add("priority", []stub.FieldError{{Msg: "must be 1 or more (lower wins)"}})
 	}
@@ -159,12 +177,12 @@ func compileStub(src Source) (*Stub, []stub.FieldError) {
 	case sp.Response != nil && len(sp.Responses) > 0:
 		add("response", []stub.FieldError{{Msg: "give response or responses, not both"}})
 	case sp.Response != nil:
-		r, fe := compileResponse(*sp.Response, src.Dir, "response")
+		r, fe := compileResponse(*sp.Response, src.Dir, "response", c)
 		errs = append(errs, fe...)
 		s.responses = []*Response{r}
 	case len(sp.Responses) > 0:
 		for i, rs := range sp.Responses {
-			r, fe := compileResponse(rs, src.Dir, fmt.Sprintf("responses[%d]", i))
+			r, fe := compileResponse(rs, src.Dir, fmt.Sprintf("responses[%d]", i), c)
 			errs = append(errs, fe...)
 			s.responses = append(s.responses, r)
 		}
@@ -172,6 +190,12 @@ func compileStub(src Source) (*Stub, []stub.FieldError) {
 		add("response", []stub.FieldError{{Msg: "missing: a stub needs a response (or a list of responses)"}})
 	}
 	s.stats = newStats(len(s.responses))
+	s.counted = len(s.responses) > 1
+	for _, r := range s.responses {
+		if r != nil && r.Behave != nil && (r.Behave.Random() || r.Behave.Latency != nil) {
+			s.counted = true
+		}
+	}
 	switch sp.Sequence {
 	case "", stub.SequenceStick:
 	case stub.SequenceRepeat:

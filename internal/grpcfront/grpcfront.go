@@ -45,6 +45,12 @@ type Options struct {
 	// MaxRecvMsgSize bounds one request message (RESOURCE_EXHAUSTED
 	// beyond); it also bounds the messages of a client stream together.
 	MaxRecvMsgSize int
+	// DelayHeader honours a delay the client asks for in the metadata
+	// x-decoy-delay (500ms, or a number of milliseconds), capped at
+	// MaxRequestedDelay (default 60s); a malformed one fails the call with
+	// INVALID_ARGUMENT.
+	DelayHeader       bool
+	MaxRequestedDelay time.Duration
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"google.golang.org/grpc"
@@ -46,9 +47,12 @@ type call struct {
 	out    int64 // response bytes
 	msgs   int   // request messages
 	stubID string
-	stats  *engine.Stats // of the stub that answered, or of unmatched calls
-	index  int           // of the response in the stub's responses
-	waited time.Duration // in delays, and waiting for a client stream's messages
+	stats  *engine.Stats       // of the stub that answered, or of unmatched calls
+	index  int                 // of the response in the stub's responses
+	waited time.Duration       // in delays, and waiting for a client stream's messages
+	delay  time.Duration       // the latency chosen for the call
+	fault  *behave.FaultAction // the fault chosen for the call, if any
+	bad    error               // a malformed requested delay
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -162,11 +166,12 @@ func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b 
 func (s *Server) match(c *call, st *state, path string) *plan {
 	c.req = engine.Request{Proto: Proto, Method: "POST", Path: path, Body: c.body, Fields: &c.fields}
 	es := st.snap.Match(&c.req)
+	c.delay, c.fault, c.bad = 0, nil, nil
 	if es == nil {
 		c.stubID, c.stats, c.index = "", nil, 0
 		return defaultPlan
 	}
-	i, r := es.Pick()
+	i, r, n := es.Pick()
 	p := st.plans[r]
 	if p == nil {
 		// An HTTP stub (a catch-all path) matched: it has no gRPC answer.
@@ -174,6 +179,16 @@ func (s *Server) match(c *call, st *state, path string) *plan {
 		return defaultPlan
 	}
 	c.stubID, c.stats, c.index = es.ID, es.Stats(), i
+	if b := r.Behave; b != nil {
+		c.delay = b.Latency.SampleKey(es.Key(), n, 0)
+		c.fault, _ = b.Faults.DecideKey(es.Key(), n)
+	}
+	if s.o.DelayHeader {
+		if v, ok := c.fields.Header("x-decoy-delay"); ok {
+			d, _, err := behave.ParseRequestedDelay(v, s.o.MaxRequestedDelay)
+			c.delay, c.bad = d, err
+		}
+	}
 	return p
 }
 
@@ -283,7 +298,17 @@ func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDesc
 			return err
 		}
 	}
-	if p.delay > 0 {
+	if first {
+		if c.bad != nil {
+			return status.Error(codes.InvalidArgument, c.bad.Error())
+		}
+		if err := s.wait(ss.Context(), c, c.delay); err != nil {
+			return err
+		}
+		if c.fault != nil {
+			return s.fault(ss.Context(), c, c.fault)
+		}
+	} else if p.delay > 0 {
 		if err := s.wait(ss.Context(), c, p.delay); err != nil {
 			return err
 		}
@@ -353,6 +378,9 @@ func (s *Server) recv(ss grpc.ServerStream, c *call) error {
 func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
 	start := time.Now()
 	defer func() { c.waited += time.Since(start) }()
+	if d <= 0 {
+		return nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -363,6 +391,33 @@ func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
 	case <-s.done:
 		return status.Error(codes.Unavailable, "decoy is shutting down")
 	}
+}
+
+// fault fails the call as f says: an error fault with its status, a hang
+// by waiting until the client gives up (or f.After passes), and the faults
+// that break an HTTP connection with UNAVAILABLE, what a client sees when
+// its connection breaks.
+func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) error {
+	switch f.Kind {
+	case behave.FaultError:
+		if err := s.wait(ctx, c, f.After); err != nil {
+			return err
+		}
+		return status.Errorf(codes.Code(f.GRPCStatus), "decoy injected this error (fault kind error, stub %q)", c.stubID)
+	case behave.FaultHang:
+		d := f.After
+		if d <= 0 {
+			d = behave.MaxDelay
+		}
+		if err := s.wait(ctx, c, d); err != nil {
+			return err
+		}
+		return status.Error(codes.Unavailable, "decoy injected a hang that ended")
+	}
+	if err := s.wait(ctx, c, f.After); err != nil {
+		return err
+	}
+	return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
 }
 
 // record adds the call to the journal.

@@ -125,35 +125,44 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if s.draining.Load() {
 		ctx.SetConnectionClose()
 	}
+	var rq requested
+	if s.o.DelayHeader {
+		rq = s.parseRequested(b2s(ctx.Request.Header.Peek(delayHeader)), b2s(ctx.Request.Header.Peek("Prefer")))
+	}
 	st := s.o.Engine.Match(&f.req)
 	stubID := ""
 	var (
-		stats *engine.Stats
-		index int
-		slept time.Duration
+		stats        *engine.Stats
+		index        int
+		slept, delay time.Duration
+		out          = -1
 	)
-	if st == nil {
+	switch {
+	case rq.err != nil:
+		s.writeProblemFast(ctx, problem.New(400, rq.err.Error()+` (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)`))
+		stats = s.o.Engine.Unmatched()
+	case st == nil:
 		s.writeNoMatchFast(ctx, &f.req)
 		stats = s.o.Engine.Unmatched()
-	} else {
+	default:
 		stubID, stats = st.ID, st.Stats()
 		var resp *engine.Response
-		index, resp = st.Pick()
-		if resp.Delay > 0 {
-			t := time.Now()
-			if !s.sleep(resp.Delay) {
-				ctx.SetConnectionClose()
-			}
-			slept = time.Since(t)
+		var call uint64
+		index, resp, call = st.Pick()
+		if resp.Behave == nil && !rq.set {
+			writeFast(ctx, resp)
+		} else {
+			slept, delay, out = s.behaveFast(ctx, st, resp, call, rq)
 		}
-		writeFast(ctx, resp)
 	}
 	elapsed := time.Since(epoch) - t0
 	if s.o.ServerTiming {
-		f.timing = appendServerTiming(f.timing[:0], elapsed-slept, slept)
+		f.timing = appendServerTiming(f.timing[:0], elapsed-slept, delay)
 		ctx.Response.Header.AddBytesKV(serverTimingName, f.timing)
 	}
-	out := len(ctx.Response.Body())
+	if out < 0 {
+		out = len(ctx.Response.Body())
+	}
 	if ctx.IsHead() || !bodyAllowed(ctx.Response.StatusCode()) {
 		out = 0
 	}
@@ -238,18 +247,6 @@ func writeFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
 	ctx.Response.SetBodyRaw(resp.Body)
 }
 
-// sleep waits d, or less when the server shuts down (then it reports false).
-func (s *Server) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.done:
-		return false
-	}
-}
-
 func addrPort(a net.Addr) netip.AddrPort {
 	if t, ok := a.(*net.TCPAddr); ok {
 		return t.AddrPort()
@@ -258,7 +255,10 @@ func addrPort(a net.Addr) netip.AddrPort {
 }
 
 func (s *Server) writeNoMatchFast(ctx *fasthttp.RequestCtx, r *engine.Request) {
-	p := s.noMatch(r)
+	s.writeProblemFast(ctx, s.noMatch(r))
+}
+
+func (s *Server) writeProblemFast(ctx *fasthttp.RequestCtx, p *problem.Problem) {
 	ctx.Response.SetStatusCode(p.Status)
 	ctx.Response.Header.SetContentType(problem.ContentType)
 	ctx.Response.Header.Set("Cache-Control", "no-store")

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
@@ -46,8 +47,17 @@ type Options struct {
 	// handshake, and connection closed, for the client report.
 	Clients *metrics.Clients
 	// ServerTiming adds "Server-Timing: decoy;dur=<ms>" (and
-	// "delay;dur=<ms>" when a delay was injected) to every response.
+	// "delay;dur=<ms>", the delay chosen, when one was injected) to every
+	// response.
 	ServerTiming bool
+	// DelayHeader honours a delay the client asks for with
+	// "X-Decoy-Delay: 500ms" or "Prefer: delay=500" (milliseconds). It
+	// replaces the stub's latency; above MaxRequestedDelay it is clamped
+	// (and the response says so in Decoy-Delay-Clamped); a malformed one
+	// gets a 400.
+	DelayHeader bool
+	// MaxRequestedDelay caps a requested delay (default 60s).
+	MaxRequestedDelay time.Duration
 }
 
 // Defaults.
@@ -77,6 +87,8 @@ type Server struct {
 	wg        sync.WaitGroup // accept loops and connections
 	draining  atomic.Bool
 	done      chan struct{}
+	doneCtx   context.Context // ends when done is closed
+	endDone   context.CancelFunc
 
 	// Connection counters (see Stats). Those under mu change once per
 	// connection; requests are counted in each conn and folded in here
@@ -118,6 +130,10 @@ func New(o Options) *Server {
 		conns:     map[*conn]struct{}{},
 		done:      make(chan struct{}),
 		slow:      newChanListener(),
+	}
+	s.doneCtx, s.endDone = context.WithCancel(context.Background())
+	if s.o.MaxRequestedDelay <= 0 {
+		s.o.MaxRequestedDelay = behave.DefaultDelayLimit
 	}
 	maxBody := o.MaxBodyBytes
 	if maxBody > 1<<31-1 {
@@ -421,6 +437,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	close(s.done)
+	s.endDone()
 	for ln := range s.listeners {
 		_ = ln.Close()
 	}

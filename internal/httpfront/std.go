@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
@@ -93,17 +94,39 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(pb)
 	} else {
 		stubID = st.ID
-		index, resp := st.Pick()
-		var slept time.Duration
-		if resp.Delay > 0 {
-			t := time.Now()
-			select {
-			case <-time.After(resp.Delay):
-			case <-r.Context().Done():
-				return // the client is gone: nothing was answered
-			case <-s.done:
+		index, resp, call := st.Pick()
+		var rq requested
+		if s.o.DelayHeader {
+			rq = s.parseRequested(r.Header.Get(delayHeader), r.Header.Get("Prefer"))
+		}
+		if rq.err != nil {
+			s.reject(400)
+			problem.New(400, rq.err.Error()+" (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)").Write(w)
+			return
+		}
+		var slept, delay time.Duration
+		var a action
+		if resp.Behave != nil || rq.set {
+			a = decide(st, resp, call, rq)
+			delay = a.delay
+			if rq.clamped != "" {
+				w.Header().Set(clampedHeader, rq.clamped)
 			}
-			slept = time.Since(t)
+			wait := a.ttfb
+			if a.fault != nil && a.fault.Kind != behave.FaultHang {
+				wait += a.fault.After
+			}
+			if wait > 0 {
+				t := time.Now()
+				if err := behave.Sleep(r.Context(), wait); err != nil {
+					return // the client is gone: nothing was answered
+				}
+				slept = time.Since(t)
+			}
+			if a.fault != nil {
+				s.faultStd(w, r, st, resp, call, a.fault)
+				return
+			}
 		}
 		h := w.Header()
 		if resp.ContentType != "" {
@@ -112,16 +135,20 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		for _, hd := range resp.Headers {
 			h[hd.Name] = append(h[hd.Name], hd.Value)
 		}
-		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+		h["Content-Length"] = []string{strconv.FormatInt(resp.BodyLen(), 10)}
 		overhead := time.Since(read) - slept
-		s.serverTimingStd(w, overhead, slept)
+		s.serverTimingStd(w, overhead, delay)
 		status = resp.Status
 		if r.Method != http.MethodHead && bodyAllowed(resp.Status) {
-			out = len(resp.Body)
+			out = int(resp.BodyLen())
 		}
 		s.countStd(r, st.Stats(), index, len(body), out, overhead)
 		w.WriteHeader(resp.Status)
-		if out > 0 {
+		switch {
+		case out > 0 && a.streamed(resp):
+			rc := http.NewResponseController(w)
+			_ = sendBody(r.Context(), w, rc.Flush, resp, a.pacer, -1)
+		case out > 0:
 			_, _ = w.Write(resp.Body)
 		}
 	}
@@ -181,4 +208,40 @@ func (s *Server) serverTimingStd(w http.ResponseWriter, overhead, delay time.Dur
 
 func bodyAllowed(status int) bool {
 	return !(status >= 100 && status < 200 || status == 204 || status == 304)
+}
+
+// faultStd applies a fault on a request served by Go's server (HTTP/2, or
+// the h2c Upgrade request). Go's server cannot choose the RST_STREAM error
+// code or send GOAWAY from a handler: every fault that breaks the exchange
+// aborts the handler, which resets the stream (INTERNAL_ERROR on HTTP/2)
+// after what was written.
+func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stub, resp *engine.Response, call uint64, f *behave.FaultAction) {
+	switch f.Kind {
+	case behave.FaultError:
+		p := problem.New(f.Status, "decoy injected this error (fault kind error, stub "+strconv.Quote(st.ID)+")")
+		p.Title = "Injected fault"
+		p.Write(w)
+		return
+	case behave.FaultHang:
+		ctx := r.Context()
+		if f.After > 0 {
+			_ = behave.Sleep(ctx, f.After)
+		} else {
+			select {
+			case <-ctx.Done():
+			case <-s.done:
+			}
+		}
+	case behave.FaultCloseMidBody:
+		n := resp.BodyLen()
+		h := w.Header()
+		if resp.ContentType != "" {
+			h["Content-Type"] = []string{resp.ContentType}
+		}
+		h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+		w.WriteHeader(resp.Status)
+		_ = sendBody(r.Context(), w, nil, resp, nil, f.CutAt(n))
+		_ = http.NewResponseController(w).Flush()
+	}
+	panic(http.ErrAbortHandler)
 }

@@ -72,7 +72,7 @@ func TestCollector(t *testing.T) {
 	user.Stats().Record(0, 7, 2, 150*time.Microsecond)
 	flaky := snap.Get("flaky")
 	for range 5 {
-		i, _ := flaky.Pick()
+		i, _, _ := flaky.Pick()
 		flaky.Stats().Record(i, 0, 0, time.Microsecond)
 	}
 	eng.Unmatched().Record(0, 0, 300, 40*time.Microsecond)

@@ -202,10 +202,25 @@ type Response struct {
 	BodyFile string `json:"bodyFile,omitempty"`
 	// BodyBase64 is a binary body, base64-encoded (standard alphabet).
 	BodyBase64 string `json:"bodyBase64,omitempty"`
-	// Generate makes a deterministic body of the given size at load.
+	// Generate makes a deterministic body of the given size: at load when
+	// it is at most 8 MiB, else streamed as it is sent.
 	Generate *Generate `json:"generate,omitempty"`
-	// Delay is waited before the response is sent.
+	// Delay is waited before the response is sent: shorthand for a fixed
+	// Latency (give one or the other).
 	Delay Duration `json:"delay,omitempty"`
+	// Latency is a latency distribution or the name of a profile (see
+	// behaviour.go); without one (and without Delay) the global latency
+	// applies.
+	Latency *Latency `json:"latency,omitempty"`
+	// LatencyMode says where the latency goes: "ttfb" (default) before the
+	// first byte, "spread" over the body (the last byte leaves at the end).
+	LatencyMode string `json:"latencyMode,omitempty"`
+	// Faults are failures injected with a probability each.
+	Faults Faults `json:"faults,omitempty"`
+	// Throttle sends the body at this rate.
+	Throttle Rate `json:"throttle,omitempty"`
+	// Dribble sends the body in chunks at an interval.
+	Dribble *Dribble `json:"dribble,omitempty"`
 	// GRPC is what an answer to a gRPC call needs beyond Body and Headers:
 	// status, trailers, streamed messages (see grpc.go).
 	GRPC *GRPCResponse `json:"grpc,omitempty"`

@@ -1,0 +1,191 @@
+package httpfront
+
+import (
+	"bufio"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/behave"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/valyala/fasthttp"
+)
+
+// behaveFast answers a call of a stub with behaviour (or a requested
+// delay) over HTTP/1.x: it waits, faults, or writes the response with its
+// body paced or streamed. It returns the time slept before the first byte,
+// the delay chosen, and the body bytes sent (-1: count the response body).
+func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, rq requested) (slept, delay time.Duration, out int) {
+	a := decide(st, resp, call, rq)
+	delay = a.delay
+	if rq.clamped != "" {
+		ctx.Response.Header.Set(clampedHeader, rq.clamped)
+	}
+	wait := a.ttfb
+	if a.fault != nil && a.fault.Kind != behave.FaultHang {
+		wait += a.fault.After
+	}
+	if wait > 0 {
+		t := time.Now()
+		if behave.Sleep(s.doneCtx, wait) != nil {
+			ctx.SetConnectionClose()
+		}
+		slept = time.Since(t)
+	}
+	if a.fault != nil {
+		return slept, delay, s.faultFast(ctx, st, resp, call, a.fault)
+	}
+	if !a.streamed(resp) {
+		writeFast(ctx, resp)
+		return slept, delay, -1
+	}
+	writeHeadFast(ctx, resp)
+	n := resp.BodyLen()
+	if ctx.IsHead() || !bodyAllowed(resp.Status) {
+		ctx.Response.Header.SetContentLength(int(n))
+		ctx.Response.SkipBody = true
+		return slept, delay, 0
+	}
+	p := a.pacer
+	ctx.Response.SetBodyStreamWriter(func(w *bufio.Writer) {
+		_ = sendBody(s.doneCtx, w, w.Flush, resp, p, -1)
+	})
+	ctx.Response.Header.SetContentLength(int(n))
+	return slept, delay, int(n)
+}
+
+// writeHeadFast sets the status and headers of resp, without its body.
+func writeHeadFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
+	ctx.Response.SetStatusCode(resp.Status)
+	h := &ctx.Response.Header
+	h.DisableNormalizing()
+	if len(resp.ContentTypeB) > 0 {
+		h.SetContentTypeBytes(resp.ContentTypeB)
+	}
+	for i := range resp.Headers {
+		h.AddBytesKV(resp.Headers[i].NameB, resp.Headers[i].ValueB)
+	}
+}
+
+// malformedReply is what a malformed fault sends: a head no client can
+// parse (a header line without a colon after the status line): curl exits
+// 8 "Weird server reply", Go reports a malformed MIME header.
+const malformedReply = "HTTP/1.1 200 OK\r\nthis line is not a header\r\n\r\n"
+
+// faultFast applies a fault on an HTTP/1.x connection and returns the
+// body bytes sent. Every kind but error takes the connection over and
+// closes it.
+func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, f *behave.FaultAction) int {
+	if f.Kind == behave.FaultError {
+		p := problem.New(f.Status, "decoy injected this error (fault kind error, stub "+strconv.Quote(st.ID)+")")
+		p.Title = "Injected fault"
+		s.writeProblemFast(ctx, p)
+		return -1
+	}
+	raw := ctx.Conn()
+	var cut int64
+	var head []byte
+	if f.Kind == behave.FaultCloseMidBody {
+		cut = f.CutAt(resp.BodyLen())
+		head = appendHead(nil, resp, resp.BodyLen())
+	}
+	key := st.Key()
+	s.wg.Add(1) // Shutdown waits for the hijacked connection too
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) {
+		defer s.wg.Done()
+		switch f.Kind {
+		case behave.FaultReset:
+			if tc := tcpConn(raw); tc != nil {
+				_ = tc.SetLinger(0)
+			}
+		case behave.FaultMalformed:
+			_, _ = c.Write([]byte(malformedReply))
+		case behave.FaultGarbage:
+			b := make([]byte, f.Bytes)
+			behave.Garbage(key, call, b)
+			_, _ = c.Write(b)
+		case behave.FaultCloseMidBody:
+			bw := bufio.NewWriter(c)
+			_, _ = bw.Write(head)
+			_ = sendBody(s.doneCtx, bw, nil, resp, nil, cut)
+			_ = bw.Flush()
+		case behave.FaultHang:
+			s.hang(c, f.After)
+		}
+		// fasthttp closes c when this returns.
+	})
+	return int(cut)
+}
+
+// hang reads and discards what the client sends, answering nothing, until
+// the client closes, limit passes (0: no limit) or the server shuts down.
+func (s *Server) hang(c net.Conn, limit time.Duration) {
+	var end time.Time
+	if limit > 0 {
+		end = time.Now().Add(limit)
+	}
+	buf := make([]byte, 512)
+	for {
+		next := time.Now().Add(250 * time.Millisecond)
+		if !end.IsZero() && end.Before(next) {
+			next = end
+		}
+		_ = c.SetReadDeadline(next)
+		_, err := c.Read(buf)
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		if err != nil {
+			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+				return // the client gave up
+			}
+			if !end.IsZero() && !time.Now().Before(end) {
+				return
+			}
+		}
+	}
+}
+
+// appendHead renders an HTTP/1.1 response head for resp with a body of n
+// bytes.
+func appendHead(b []byte, resp *engine.Response, n int64) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(resp.Status), 10)
+	b = append(b, ' ')
+	b = append(b, engine.StatusText(resp.Status)...)
+	b = append(b, "\r\nServer: decoy\r\n"...)
+	if resp.ContentType != "" {
+		b = append(b, "Content-Type: "...)
+		b = append(b, resp.ContentType...)
+		b = append(b, "\r\n"...)
+	}
+	for _, h := range resp.Headers {
+		b = append(b, h.Name...)
+		b = append(b, ": "...)
+		b = append(b, h.Value...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, "\r\n\r\n"...)
+}
+
+// tcpConn finds the TCP connection under c, for SO_LINGER.
+func tcpConn(c net.Conn) *net.TCPConn {
+	for {
+		switch x := c.(type) {
+		case *net.TCPConn:
+			return x
+		case *conn:
+			c = x.Conn
+		case *tlsConn:
+			c = x.c.Conn
+		default:
+			return nil
+		}
+	}
+}
