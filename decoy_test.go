@@ -419,7 +419,7 @@ func TestDelayAndHEAD(t *testing.T) {
 		Response: &decoy.Response{Delay: decoy.Duration(100 * time.Millisecond), Body: decoy.Text("late")},
 	})
 	start := time.Now()
-	resp, body := get(t, srv.Client(), srv.URL+"/slow")
+	_, body := get(t, srv.Client(), srv.URL+"/slow")
 	if d := time.Since(start); d < 100*time.Millisecond || body != "late" {
 		t.Errorf("got %q after %v, want late after 100ms or more", body, d)
 	}
