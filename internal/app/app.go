@@ -146,6 +146,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		TLS:            tlsConf,
 		Clients:        a.Clients,
 		ServerTiming:   s.ServerTiming,
+		HTTP2Engine:    s.HTTP2Engine,
 
 		DelayHeader:       s.DelayHeader,
 		MaxRequestedDelay: s.MaxRequestedDelay,

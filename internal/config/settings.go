@@ -37,6 +37,7 @@ type Settings struct {
 	LogLevel         string
 	LogFormat        string
 	Quiet            bool
+	HTTP2Engine      string
 	ServerTiming     bool
 	// Seed is the global seed of random latencies and faults.
 	Seed uint64
@@ -175,6 +176,8 @@ var Table = []Setting{
 		set: oneOf(func(s *Settings) *string { return &s.LogFormat }, "text", "json")},
 	{Name: "quiet", Kind: "bool", Default: "false", Help: "do not print the table of routes at start",
 		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
+	{Name: "http2-engine", Kind: "string", Default: "decoy", Help: "HTTP/2 server: decoy (its own connection loop, fastest) or go (Go's net/http)",
+		set: oneOf(func(s *Settings) *string { return &s.HTTP2Engine }, "decoy", "go")},
 	{Name: "server-timing", Kind: "bool", Default: "false", Help: "add Server-Timing: decoy;dur=<ms> (decoy's own time) to every response",
 		set: boolean(func(s *Settings) *bool { return &s.ServerTiming })},
 	{Name: "seed", Kind: "int", Default: "1", Help: "seed of random latencies and faults: the same seed replays the same sequence",

@@ -486,3 +486,36 @@ func TestCurl(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTP2Engines runs the same exchanges through decoy's own HTTP/2 loop
+// and through Go's server.
+func TestHTTP2Engines(t *testing.T) {
+	t.Parallel()
+	for _, engineName := range []string{httpfront.HTTP2Decoy, httpfront.HTTP2Go} {
+		t.Run(engineName, func(t *testing.T) {
+			t.Parallel()
+			f := start(t, httpfront.Options{HTTP2Engine: engineName, ServerTiming: true})
+			for _, c := range []struct {
+				client *http.Client
+				url    string
+			}{{f.h2c(), "http://" + f.http}, {f.tlsClient(true), "https://" + f.https}} {
+				resp, body := get(t, c.client, c.url+"/users/9")
+				if resp.ProtoMajor != 2 || resp.StatusCode != 200 || body != `{"id":42,"name":"Ada"}` ||
+					resp.Header.Get("Date") == "" || resp.Header.Get("Server-Timing") == "" || resp.Header.Get("X-Stub") != "user" {
+					t.Errorf("%s: %s %d %q %v", c.url, resp.Proto, resp.StatusCode, body, resp.Header)
+				}
+				resp, body = get(t, c.client, c.url+"/slow")
+				if resp.StatusCode != 200 || body != "late" {
+					t.Errorf("%s/slow: %d %q", c.url, resp.StatusCode, body)
+				}
+				resp, _ = get(t, c.client, c.url+"/none")
+				if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("%s/none: %d %v", c.url, resp.StatusCode, resp.Header)
+				}
+			}
+			if n := f.store.Engine().Snapshot().Get("slow").Stats(); n == nil {
+				t.Error("no stats for the slow stub")
+			}
+		})
+	}
+}

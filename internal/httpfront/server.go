@@ -50,6 +50,12 @@ type Options struct {
 	// "delay;dur=<ms>", the delay chosen, when one was injected) to every
 	// response.
 	ServerTiming bool
+	// HTTP2Engine serves HTTP/2 with decoy's own connection loop
+	// (HTTP2Decoy, the default) or Go's net/http (HTTP2Go). Either way,
+	// the h2c Upgrade goes through Go's server, and so do connections
+	// opened while some response paces or generates its body, which
+	// decoy's loop does not do.
+	HTTP2Engine string
 	// DelayHeader honours a delay the client asks for with
 	// "X-Decoy-Delay: 500ms" or "Prefer: delay=500" (milliseconds). It
 	// replaces the stub's latency; above MaxRequestedDelay it is clamped
@@ -88,6 +94,7 @@ type Server struct {
 	draining  atomic.Bool
 	done      chan struct{}
 	doneCtx   context.Context // ends when done is closed
+	h2blocks  atomic.Pointer[blockCache]
 	endDone   context.CancelFunc
 
 	// Connection counters (see Stats). Those under mu change once per
@@ -362,6 +369,11 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 		cs := tc.ConnectionState()
 		s.handshakes[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
 		s.o.Clients.Handshake(&c.mc, true, cs.DidResume)
+		if cs.NegotiatedProtocol == "h2" && s.useDecoyH2() {
+			s.serveDecoyH2(c, tc)
+			s.untrack(c)
+			return
+		}
 		if cs.NegotiatedProtocol == "h2" {
 			// Go's server needs the *tls.Conn itself to serve HTTP/2; it
 			// reports the close through ConnState.
@@ -381,7 +393,18 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 	switch sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout) {
 	case sniffClosed:
 		s.untrack(c)
-	case sniffH2, sniffUpgrade:
+	case sniffH2:
+		if s.useDecoyH2() {
+			s.serveDecoyH2(c, c)
+			s.untrack(c)
+			return
+		}
+		c.std.Store(true)
+		if !s.slow.push(&closeNotifyConn{conn: c, onClose: func() { s.untrack(c) }}) {
+			_ = c.Close()
+			s.untrack(c)
+		}
+	case sniffUpgrade:
 		// The tracked connection is released when Go's server closes it.
 		c.std.Store(true)
 		if !s.slow.push(&closeNotifyConn{conn: c, onClose: func() { s.untrack(c) }}) {
