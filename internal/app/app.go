@@ -135,7 +135,26 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		closeAll()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if a.Protos != nil {
+		// One gRPC server answers on its own port and, over TLS, on the
+		// https port too.
+		a.grpc = grpcfront.New(grpcfront.Options{
+			Engine:         store.Engine(),
+			Protos:         a.Protos,
+			Journal:        a.Journal,
+			Logger:         log,
+			MaxRecvMsgSize: int(min(s.MaxBodyBytes, 1<<31-1)),
+
+			DelayHeader:       s.DelayHeader,
+			MaxRequestedDelay: s.MaxRequestedDelay,
+		})
+	}
+	var grpcHandler http.Handler
+	if a.grpc != nil {
+		grpcHandler = a.grpc
+	}
 	a.front = httpfront.New(httpfront.Options{
+		GRPC:           grpcHandler,
 		Engine:         store.Engine(),
 		Journal:        a.Journal,
 		Logger:         log,
@@ -171,16 +190,6 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	}
 	if grpcLn != nil {
 		a.GRPCAddr = grpcLn.Addr()
-		a.grpc = grpcfront.New(grpcfront.Options{
-			Engine:         store.Engine(),
-			Protos:         a.Protos,
-			Journal:        a.Journal,
-			Logger:         log,
-			MaxRecvMsgSize: int(min(s.MaxBodyBytes, 1<<31-1)),
-
-			DelayHeader:       s.DelayHeader,
-			MaxRequestedDelay: s.MaxRequestedDelay,
-		})
 		run("grpc", func() error { return a.grpc.Serve(grpcLn) })
 	}
 	if adminLn != nil {

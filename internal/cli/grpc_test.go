@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"context"
+	"crypto/tls"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -183,5 +185,32 @@ func TestGRPCDocExamples(t *testing.T) {
 		if code := cli.Main(context.Background(), []string{"check", grpcExample + "/shop/v1/users.proto", name}, e); code != 0 {
 			t.Errorf("docs/grpc.md yaml example %d: exit %d\n%s%s\n%s", i+1, code, out, errOut, b)
 		}
+	}
+}
+
+// TestGRPCOverTLSPort: the TLS port answers gRPC too (and REST on the same
+// port keeps working), so one TLS port serves both.
+func TestGRPCOverTLSPort(t *testing.T) {
+	t.Parallel()
+	grpcurl := external(t, "grpcurl")
+	a, _ := serve(t, nil)
+	https := a.HTTPSAddr.String()
+	out, err := exec.Command(grpcurl, "-insecure", "-d", `{"id": 42}`, https, "decoy.demo.v1.Users/GetUser").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"name": "Ada Lovelace"`) {
+		t.Fatalf("GetUser over TLS: %v\n%s", err, out)
+	}
+	out, err = exec.Command(grpcurl, "-insecure", https, "list").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "decoy.demo.v1.Users") {
+		t.Fatalf("list over TLS: %v\n%s", err, out)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("https://" + https + "/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Errorf("REST on the TLS port: %s %d", resp.Proto, resp.StatusCode)
 	}
 }

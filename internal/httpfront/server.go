@@ -56,6 +56,10 @@ type Options struct {
 	// opened while some response paces or generates its body, which
 	// decoy's loop does not do.
 	HTTP2Engine string
+	// GRPC, when set, answers gRPC requests (Content-Type application/grpc)
+	// that arrive over TLS HTTP/2, so one TLS port serves REST and gRPC.
+	// TLS HTTP/2 connections then go to Go's server.
+	GRPC http.Handler
 	// DelayHeader honours a delay the client asks for with
 	// "X-Decoy-Delay: 500ms" or "Prefer: delay=500" (milliseconds). It
 	// replaces the stub's latency; above MaxRequestedDelay it is clamped
@@ -369,7 +373,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 		cs := tc.ConnectionState()
 		s.handshakes[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
 		s.o.Clients.Handshake(&c.mc, true, cs.DidResume)
-		if cs.NegotiatedProtocol == "h2" && s.useDecoyH2() {
+		if cs.NegotiatedProtocol == "h2" && s.o.GRPC == nil && s.useDecoyH2() {
 			s.serveDecoyH2(c, tc)
 			s.untrack(c)
 			return

@@ -56,6 +56,10 @@ func (s *stdReq) Cookie(name string) (string, bool) {
 // handleStd serves requests that arrive over HTTP/2 (and the h2c Upgrade
 // request itself).
 func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
+	if s.o.GRPC != nil && r.ProtoMajor == 2 && r.TLS != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+		s.o.GRPC.ServeHTTP(w, r)
+		return
+	}
 	start := time.Now()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
 	if err != nil {
