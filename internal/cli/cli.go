@@ -311,6 +311,9 @@ over the environment, which wins over the file.`,
 		var opts []app.Option
 		if set != nil {
 			opts = append(opts, app.WithProtos(set))
+			// Stubs added or changed at runtime are checked against the
+			// protos too, before they serve.
+			store.SetCheck(func(srcs []engine.Source) engine.Errors { return grpcfront.Check(set, srcs) })
 		}
 		a, err := app.Start(s, store, log, opts...)
 		if err != nil {

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -212,5 +213,33 @@ func TestGRPCOverTLSPort(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
 		t.Errorf("REST on the TLS port: %s %d", resp.Proto, resp.StatusCode)
+	}
+}
+
+// TestAdminChecksGRPCStubs: a gRPC stub added through the admin API whose
+// response names a field the message does not have is refused with 400, and
+// nothing changes.
+func TestAdminChecksGRPCStubs(t *testing.T) {
+	t.Parallel()
+	a, _ := serve(t, nil)
+	admin := "http://" + a.AdminAddr.String() + "/stubs"
+	bad := `{"request":{"path":"/decoy.demo.v1.Users/GetUser"},"response":{"body":{"nosuchfield":1}}}`
+	resp, err := http.Post(admin, "application/json", strings.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "nosuchfield") {
+		t.Fatalf("bad gRPC stub: %d %s", resp.StatusCode, b)
+	}
+	good := `{"id":"g","request":{"path":"/decoy.demo.v1.Users/GetUser"},"response":{"body":{"name":"Grace"}}}`
+	resp, err = http.Post(admin, "application/json", strings.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("good gRPC stub: %d", resp.StatusCode)
 	}
 }

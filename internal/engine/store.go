@@ -26,6 +26,15 @@ type Store struct {
 	nextID  int
 	version uint64
 	opts    *compiled
+	check   func([]Source) Errors
+}
+
+// SetCheck adds a check every change must pass besides compiling, such as
+// the gRPC front door's check of response messages against .proto files.
+func (st *Store) SetCheck(f func([]Source) Errors) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.check = f
 }
 
 // NewStore compiles base with opts and returns a store serving it; every
@@ -158,6 +167,11 @@ func (st *Store) install(next []Source, pre []*Stub) error {
 	snap, built, errs := build(next, pre, st.opts)
 	if errs != nil {
 		return errs
+	}
+	if st.check != nil {
+		if errs := st.check(next); errs != nil {
+			return errs
+		}
 	}
 	st.cur, st.built = next, built
 	st.eng.Swap(snap)
