@@ -28,6 +28,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/listen"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
@@ -51,6 +52,11 @@ type Options struct {
 	Metrics http.Handler
 	// Clients is reported by GET /clients; nil reports no clients.
 	Clients *metrics.Clients
+	// Listeners are the data-port listeners that /listeners pauses,
+	// resumes and slows; nil: none.
+	Listeners *listen.Set
+	// Saturation is reported by GET /health; nil reports never saturated.
+	Saturation *metrics.Saturation
 }
 
 // MaxBodyBytes is the largest request body the admin API reads; a larger
@@ -71,6 +77,8 @@ type api struct {
 	openapi []byte
 	metrics http.Handler
 	clients *metrics.Clients
+	ports   *listen.Set
+	sat     *metrics.Saturation
 }
 
 // route is one endpoint. Every route the admin API serves is in routes, and
@@ -92,8 +100,18 @@ var routes = []route{
 	{"POST", "/reset", (*api).reset},
 	{"GET", "/requests", (*api).listRequests},
 	{"DELETE", "/requests", (*api).clearRequests},
+	{"POST", "/requests/count", (*api).countRequests},
+	{"POST", "/requests/find", (*api).findRequests},
+	{"POST", "/verify", (*api).verify},
 	{"GET", "/metrics", (*api).serveMetrics},
 	{"GET", "/clients", (*api).listClients},
+	{"GET", "/behaviours", (*api).getBehaviours},
+	{"PUT", "/behaviours", (*api).setBehaviours},
+	{"DELETE", "/behaviours", (*api).clearBehaviours},
+	{"GET", "/listeners", (*api).listListeners},
+	{"POST", "/listeners/{name}/pause", (*api).pauseListener},
+	{"POST", "/listeners/{name}/resume", (*api).resumeListener},
+	{"PUT", "/listeners/{name}/first-read-delay", (*api).setFirstReadDelay},
 	{"GET", "/openapi.json", (*api).openAPI},
 }
 
@@ -111,12 +129,14 @@ func New(o Options) http.Handler {
 		start:   time.Now(),
 		metrics: o.Metrics,
 		clients: o.Clients,
+		ports:   o.Listeners,
+		sat:     o.Saturation,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	if a.metrics == nil {
-		reg, err := metrics.NewRegistry(metrics.Sources{Engine: o.Store.Engine(), Clients: o.Clients})
+		reg, err := metrics.NewRegistry(metrics.Sources{Engine: o.Store.Engine(), Clients: o.Clients, Saturation: o.Saturation})
 		if err != nil {
 			a.log.Error("admin: no metrics", "err", err)
 			a.metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -268,15 +288,26 @@ type healthDoc struct {
 	Version       string  `json:"version"`
 	Stubs         int     `json:"stubs"`
 	UptimeSeconds float64 `json:"uptimeSeconds"`
+	// Saturated is true while decoy has used more than its threshold of
+	// the CPUs it may use for 5 s in a row.
+	Saturated bool `json:"saturated"`
+	// CPUUtilization is the share of its CPUs decoy used over the last
+	// second.
+	CPUUtilization float64 `json:"cpuUtilization"`
+	// CPUs is how many CPUs decoy may use (0: not measured).
+	CPUs float64 `json:"cpus"`
 }
 
 func (a *api) health(w http.ResponseWriter, r *http.Request) error {
 	up := time.Since(a.start).Seconds()
 	return writeJSON(w, http.StatusOK, healthDoc{
-		Status:        "ok",
-		Version:       a.version,
-		Stubs:         a.store.Engine().Snapshot().Len(),
-		UptimeSeconds: math.Round(up*1000) / 1000,
+		Status:         "ok",
+		Version:        a.version,
+		Stubs:          a.store.Engine().Snapshot().Len(),
+		UptimeSeconds:  math.Round(up*1000) / 1000,
+		Saturated:      a.sat.Saturated(),
+		CPUUtilization: math.Round(a.sat.Utilization()*1000) / 1000,
+		CPUs:           a.sat.CPUs(),
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
+	ports "github.com/decoy-dev/decoy/internal/listen"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/pki"
 	"github.com/decoy-dev/decoy/internal/protoload"
@@ -49,6 +50,12 @@ type App struct {
 	// Clients tracks how client addresses use their connections
 	// (GET /clients on the admin API).
 	Clients *metrics.Clients
+	// Saturation measures decoy's CPU use against the CPUs it may use
+	// (decoy_saturated, /health).
+	Saturation *metrics.Saturation
+	// Listeners are the data-port listeners the admin API can pause,
+	// resume and slow (by name: http, https, grpc).
+	Listeners *ports.Set
 
 	log      *slog.Logger
 	front    *httpfront.Server
@@ -57,6 +64,7 @@ type App struct {
 	ready    atomic.Bool
 	wg       sync.WaitGroup
 	errc     chan error
+	stopSat  context.CancelFunc
 }
 
 // Option adds to what Start serves.
@@ -73,7 +81,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	}
 	a := &App{
 		Store:   store,
-		Journal: journal.New(s.JournalSize, int(s.JournalBodyBytes)),
+		Journal: journal.NewBounded(s.JournalSize, int(s.JournalBodyBytes), s.JournalBytes),
 		log:     log,
 		errc:    make(chan error, 4),
 	}
@@ -125,11 +133,28 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		}
 	}
 
+	// The data ports can be paused, resumed and slowed through the admin
+	// API (POST /listeners/{name}/pause, ...).
+	var ctl []*ports.Listener
+	wrap := func(name string, ln *net.Listener) {
+		if *ln != nil {
+			l := ports.New(name, *ln)
+			ctl = append(ctl, l)
+			*ln = l
+		}
+	}
+	wrap("http", &httpLn)
+	wrap("https", &httpsLn)
+	wrap("grpc", &grpcLn)
+	a.Listeners = ports.NewSet(ctl...)
+
 	a.Clients = metrics.NewClients(metrics.DefaultMaxClients)
+	a.Saturation = metrics.NewSaturation(metrics.SaturationOptions{Threshold: s.SaturationThreshold, Logger: log})
 	reg, err := metrics.NewRegistry(metrics.Sources{
-		Engine:  store.Engine(),
-		Conns:   []func() metrics.ConnStats{func() metrics.ConnStats { return a.front.Stats() }},
-		Clients: a.Clients,
+		Engine:     store.Engine(),
+		Conns:      []func() metrics.ConnStats{func() metrics.ConnStats { return a.front.Stats() }},
+		Clients:    a.Clients,
+		Saturation: a.Saturation,
 	})
 	if err != nil {
 		closeAll()
@@ -160,12 +185,14 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		Logger:         log,
 		MaxHeaderBytes: int(s.MaxHeaderBytes),
 		MaxBodyBytes:   s.MaxBodyBytes,
+		MaxUploadBytes: s.MaxUploadBytes,
 		ReadTimeout:    s.ReadTimeout,
 		IdleTimeout:    s.IdleTimeout,
 		TLS:            tlsConf,
 		Clients:        a.Clients,
 		ServerTiming:   s.ServerTiming,
 		HTTP2Engine:    s.HTTP2Engine,
+		Saturation:     saturationHeader(s, a.Saturation),
 
 		DelayHeader:       s.DelayHeader,
 		MaxRequestedDelay: s.MaxRequestedDelay,
@@ -198,14 +225,32 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			Handler: admin.New(admin.Options{
 				Store: store, Journal: a.Journal, Version: Version, Logger: log,
 				Ready: a.ready.Load, Metrics: metrics.Handler(reg), Clients: a.Clients,
+				Saturation: a.Saturation, Listeners: a.Listeners,
 			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		}
 		run("admin", func() error { return a.adminSrv.Serve(adminLn) })
 	}
+	satCtx, stopSat := context.WithCancel(context.Background())
+	a.stopSat = stopSat
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Saturation.Run(satCtx)
+	}()
 	a.ready.Store(true)
 	return a, nil
+}
+
+// saturationHeader is the monitor the front door reads for the
+// Decoy-Saturated header: nil, so that the data path does not look, unless
+// saturation-header is on.
+func saturationHeader(s config.Settings, sat *metrics.Saturation) *metrics.Saturation {
+	if !s.SaturationHeader {
+		return nil
+	}
+	return sat
 }
 
 // Err delivers the first error of a listener that stopped on its own.
@@ -226,6 +271,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			err = e
 		}
 	}
+	a.stopSat()
 	a.wg.Wait()
 	return err
 }

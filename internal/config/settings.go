@@ -21,19 +21,31 @@ import (
 
 // Settings is every setting of `decoy serve`.
 type Settings struct {
-	HTTP             string
-	HTTPS            string
-	Admin            string
-	GRPC             string
-	TLSCert          string
-	TLSKey           string
-	MaxHeaderBytes   int64
-	MaxBodyBytes     int64
+	HTTP           string
+	HTTPS          string
+	Admin          string
+	GRPC           string
+	TLSCert        string
+	TLSKey         string
+	MaxHeaderBytes int64
+	MaxBodyBytes   int64
+	// MaxUploadBytes bounds an upload that a stub with upload: {discard:
+	// true} reads and throws away (MaxBodyBytes does not apply to those).
+	MaxUploadBytes   int64
 	ReadTimeout      time.Duration
 	IdleTimeout      time.Duration
 	ShutdownTimeout  time.Duration
 	JournalSize      int
 	JournalBodyBytes int64
+	// JournalBytes bounds the bytes the journal holds (URIs, headers,
+	// bodies); 0: no bound beyond JournalSize.
+	JournalBytes int64
+	// SaturationThreshold is the share of the CPUs decoy may use above
+	// which, for 5 s in a row, it reports itself saturated.
+	SaturationThreshold float64
+	// SaturationHeader adds Decoy-Saturated: 1 to responses while
+	// saturated.
+	SaturationHeader bool
 	LogLevel         string
 	LogFormat        string
 	Quiet            bool
@@ -66,7 +78,7 @@ func (s Settings) EngineOptions() []engine.Option {
 // set it from text.
 type Setting struct {
 	Name    string
-	Kind    string // string, bool, int, bytes, duration, list
+	Kind    string // string, bool, int, number, bytes, duration, list
 	Default string
 	Help    string
 	set     func(*Settings, string) error
@@ -153,6 +165,8 @@ var Table = []Setting{
 		set: bytesOf(func(s *Settings) *int64 { return &s.MaxHeaderBytes })},
 	{Name: "max-body-bytes", Kind: "bytes", Default: "64MiB", Help: "largest request body (413 beyond)",
 		set: bytesOf(func(s *Settings) *int64 { return &s.MaxBodyBytes })},
+	{Name: "max-upload-bytes", Kind: "bytes", Default: "1TiB", Help: "largest upload a stub with upload: {discard: true} reads and throws away (413 beyond)",
+		set: bytesOf(func(s *Settings) *int64 { return &s.MaxUploadBytes })},
 	{Name: "read-timeout", Kind: "duration", Default: "60s", Help: "time allowed to receive one request",
 		set: dur(func(s *Settings) *time.Duration { return &s.ReadTimeout })},
 	{Name: "idle-timeout", Kind: "duration", Default: "120s", Help: "how long a kept-alive connection may wait for its next request",
@@ -170,6 +184,19 @@ var Table = []Setting{
 		}},
 	{Name: "journal-body-bytes", Kind: "bytes", Default: "1KiB", Help: "bytes of each request body kept in the journal",
 		set: bytesOf(func(s *Settings) *int64 { return &s.JournalBodyBytes })},
+	{Name: "journal-bytes", Kind: "bytes", Default: "64MiB", Help: "bytes of URIs, headers and bodies the journal holds; the oldest requests are dropped beyond it (0: no bound)",
+		set: bytesOf(func(s *Settings) *int64 { return &s.JournalBytes })},
+	{Name: "saturation-threshold", Kind: "number", Default: "0.9", Help: "share of its CPUs (0-1) above which decoy, after 5 s, warns that it is saturated",
+		set: func(s *Settings, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || !(f > 0 && f <= 1) {
+				return fmt.Errorf("%q is not a share of the CPUs (a number above 0, at most 1, such as 0.9)", v)
+			}
+			s.SaturationThreshold = f
+			return nil
+		}},
+	{Name: "saturation-header", Kind: "bool", Default: "false", Help: "add Decoy-Saturated: 1 to responses while decoy is saturated",
+		set: boolean(func(s *Settings) *bool { return &s.SaturationHeader })},
 	{Name: "log-level", Kind: "string", Default: "info", Help: "debug, info, warn or error",
 		set: oneOf(func(s *Settings) *string { return &s.LogLevel }, "debug", "info", "warn", "error")},
 	{Name: "log-format", Kind: "string", Default: "text", Help: "text or json",

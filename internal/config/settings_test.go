@@ -90,6 +90,8 @@ func TestSettingSet(t *testing.T) {
 		{"max-body-bytes", "100", func(s Settings) bool { return s.MaxBodyBytes == 100 }, ""},
 		{"max-body-bytes", "lots", nil, "max-body-bytes: \"lots\" is not a size"},
 		{"max-body-bytes", "-1", nil, "cannot be negative"},
+		{"max-upload-bytes", "2GiB", func(s Settings) bool { return s.MaxUploadBytes == 2<<30 }, ""},
+		{"max-upload-bytes", "lots", nil, "max-upload-bytes: \"lots\" is not a size"},
 		{"max-header-bytes", "NaN", nil, "not a size"},
 		{"read-timeout", "30s", func(s Settings) bool { return s.ReadTimeout == 30*time.Second }, ""},
 		{"read-timeout", " 1m ", func(s Settings) bool { return s.ReadTimeout == time.Minute }, ""},

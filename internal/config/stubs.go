@@ -191,6 +191,12 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 	if err != nil {
 		return Problems{yamlProblem(name, err)}
 	}
+	if len(file.Docs) > 0 {
+		// An OpenAPI or Swagger document: its operations become stubs.
+		if m, ok := unwrap(file.Docs[0].Body).(*ast.MappingNode); ok && (child(m, "openapi") != nil || child(m, "swagger") != nil) {
+			return l.loadSpec(name, data, m)
+		}
+	}
 	var probs Problems
 	type item struct {
 		node    ast.Node

@@ -34,6 +34,8 @@ type Response struct {
 	// Behave is what the response does beyond sending Body at once
 	// (latency, faults, pacing, a streamed body); nil for none.
 	Behave *Behaviour
+	// Upload, when not nil, discards the request body as it arrives.
+	Upload *Upload
 }
 
 // BodyLen is the length of the body, streamed or not.
@@ -51,6 +53,13 @@ func compileResponse(r stub.Response, dir string, field string, c *compiled) (*R
 	var fe []stub.FieldError
 	out.Behave, fe = compileBehaviour(r, c, field)
 	errs = append(errs, fe...)
+	if r.Upload != nil {
+		u, fe := compileUpload(*r.Upload)
+		for _, e := range fe {
+			errs = append(errs, stub.FieldError{Field: stub.Join(field, "upload", e.Field), Msg: e.Msg})
+		}
+		out.Upload = u
+	}
 	if out.Status == 0 {
 		out.Status = http.StatusOK
 	}

@@ -16,6 +16,8 @@ type Snapshot struct {
 	exact map[string][]*Stub // by path, in rank order
 	tmpl  *node              // template paths, as a segment trie
 	scan  []*Stub            // regex, prefix and any-path stubs, in rank order
+	// uploads is set when some stub discards uploads.
+	uploads bool
 }
 
 type node struct {
@@ -94,6 +96,9 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 			}
 		}
 		bySource[i] = s
+		if s.upload != nil {
+			snap.uploads = true
+		}
 		switch {
 		case s.ID == "":
 			errs = append(errs, Error{Index: i, Origin: src.Origin, FieldError: stub.FieldError{Field: "id", Msg: "missing"}})

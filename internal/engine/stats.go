@@ -33,6 +33,7 @@ type Stats struct {
 	bytesOut atomic.Uint64
 	sumNs    atomic.Uint64
 	buckets  [NumOverheadBuckets]atomic.Uint64
+	upload   uploadStats
 }
 
 // newStats returns zeroed statistics for a stub with n responses.
@@ -121,6 +122,76 @@ func (s *Stats) Read() StatsView {
 		for i := range s.byResp {
 			v.Responses[i] = s.byResp[i].Load()
 		}
+	}
+	return v
+}
+
+// UploadRateBounds are the upper bounds (inclusive), in bytes per second,
+// of the buckets of the upload throughput histogram: powers of 4 from
+// 64 KiB/s to 4 GiB/s, then a final +Inf bucket.
+var UploadRateBounds = [...]float64{
+	64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 256 << 20, 1 << 30, 4 << 30,
+}
+
+// NumUploadBuckets is the number of throughput buckets, +Inf included.
+const NumUploadBuckets = len(UploadRateBounds) + 1
+
+// uploadStats count the uploads a stub discarded.
+type uploadStats struct {
+	bytes   atomic.Uint64
+	nanos   atomic.Uint64
+	sumRate atomic.Uint64 // bytes per second, summed over uploads
+	buckets [NumUploadBuckets]atomic.Uint64
+}
+
+// UploadView is a copy of a stub's upload counters.
+type UploadView struct {
+	// Bytes is the total size of the uploads discarded; Duration the
+	// time spent reading them.
+	Bytes    uint64
+	Duration time.Duration
+	// Rates counts uploads by throughput bucket (not cumulative), as
+	// UploadRateBounds; RateSum is the sum of their throughputs in B/s.
+	Rates   [NumUploadBuckets]uint64
+	RateSum uint64
+}
+
+// RecordUpload counts one discarded upload of n bytes read in d. A nil
+// Stats records nothing.
+func (s *Stats) RecordUpload(n int64, d time.Duration) {
+	if s == nil || n < 0 {
+		return
+	}
+	u := &s.upload
+	u.bytes.Add(uint64(n))
+	u.nanos.Add(uint64(max(d, 0)))
+	rate := UploadRate(n, d)
+	u.sumRate.Add(uint64(rate))
+	i := 0
+	for i < len(UploadRateBounds) && rate > UploadRateBounds[i] {
+		i++
+	}
+	u.buckets[i].Add(1)
+}
+
+// UploadRate is the throughput of n bytes read in d, in bytes per second
+// (d is taken as at least a microsecond).
+func UploadRate(n int64, d time.Duration) float64 {
+	return float64(n) / max(d, time.Microsecond).Seconds()
+}
+
+// ReadUploads copies the upload counters.
+func (s *Stats) ReadUploads() UploadView {
+	if s == nil {
+		return UploadView{}
+	}
+	v := UploadView{
+		Bytes:    s.upload.bytes.Load(),
+		Duration: time.Duration(s.upload.nanos.Load()),
+		RateSum:  s.upload.sumRate.Load(),
+	}
+	for i := range v.Rates {
+		v.Rates[i] = s.upload.buckets[i].Load()
 	}
 	return v
 }

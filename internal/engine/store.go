@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -27,6 +28,14 @@ type Store struct {
 	version uint64
 	opts    *compiled
 	check   func([]Source) Errors
+
+	// The runtime override laid over the stubs (nil: none), when it was
+	// set, and the timer that removes it; gen tells a stale timer apart.
+	override    *compiledOverride
+	overrideSet time.Time
+	expires     time.Time
+	timer       *time.Timer
+	gen         uint64
 }
 
 // SetCheck adds a check every change must pass besides compiling, such as
@@ -173,10 +182,97 @@ func (st *Store) install(next []Source, pre []*Stub) error {
 			return errs
 		}
 	}
+	if st.override != nil {
+		// The override is laid over copies: built stays as compiled, so
+		// removing the override restores it exactly.
+		snap, _, _ = build(next, st.override.apply(built), st.opts)
+	}
 	st.cur, st.built = next, built
 	st.eng.Swap(snap)
 	st.version++
 	return nil
+}
+
+// SetOverride lays o over the stubs (replacing any override in place) and
+// serves the result. o is checked first: on error nothing changes. With a
+// TTL, the override removes itself after that long.
+func (st *Store) SetOverride(o Override) (OverrideState, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	co, errs := compileOverride(o, st.opts, st.cur)
+	if errs != nil {
+		return OverrideState{}, errs
+	}
+	old := st.override
+	st.override = co
+	if err := st.install(st.cur, st.built); err != nil {
+		st.override = old
+		return OverrideState{}, err
+	}
+	st.gen++
+	if st.timer != nil {
+		st.timer.Stop()
+		st.timer = nil
+	}
+	st.overrideSet, st.expires = time.Now(), time.Time{}
+	if ttl := time.Duration(o.TTL); ttl > 0 {
+		st.expires = st.overrideSet.Add(ttl)
+		gen := st.gen
+		st.timer = time.AfterFunc(ttl, func() { st.expire(gen) })
+	}
+	return st.overrideState(), nil
+}
+
+// Override returns the override in place; ok is false when there is none.
+func (st *Store) Override() (state OverrideState, ok bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.override == nil {
+		return OverrideState{}, false
+	}
+	return st.overrideState(), true
+}
+
+func (st *Store) overrideState() OverrideState {
+	return OverrideState{Override: st.override.spec, Set: st.overrideSet, Expires: st.expires}
+}
+
+// ClearOverride removes the override in place, restoring the stubs' own
+// behaviour. It reports whether there was one.
+func (st *Store) ClearOverride() (bool, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.clearOverride()
+}
+
+func (st *Store) clearOverride() (bool, error) {
+	if st.override == nil {
+		return false, nil
+	}
+	old := st.override
+	st.override = nil
+	if err := st.install(st.cur, st.built); err != nil {
+		st.override = old
+		return false, err
+	}
+	st.gen++
+	if st.timer != nil {
+		st.timer.Stop()
+		st.timer = nil
+	}
+	st.overrideSet, st.expires = time.Time{}, time.Time{}
+	return true, nil
+}
+
+// expire removes the override set as generation gen, unless another has
+// replaced it since.
+func (st *Store) expire(gen uint64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.gen == gen {
+		st.timer = nil
+		_, _ = st.clearOverride()
+	}
 }
 
 func indexOf(l []Source, id string) int {

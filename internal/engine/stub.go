@@ -51,6 +51,7 @@ type Stub struct {
 	body      *match.Body
 
 	responses []*Response
+	upload    *Upload // the response's upload settings (one response only)
 	repeat    bool
 	counted   bool // number every call: a sequence, or a random behaviour
 	key       behave.Key
@@ -126,51 +127,8 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		add("priority", []stub.FieldError{{Msg: "must be 1 or more (lower wins)"}})
 	}
 
-	req := sp.Request
-	s.method = strings.ToUpper(strings.TrimSpace(req.Method))
-	if s.method == "" || s.method == "ANY" || s.method == "*" {
-		s.anyMethod = true
-	} else if !validHeaderName(s.method) {
-		add("request.method", []stub.FieldError{{Msg: fmt.Sprintf("%q is not an HTTP method", req.Method)}})
-	}
-
-	set := 0
-	for _, v := range []string{req.Path, req.PathPrefix, req.PathRegex} {
-		if v != "" {
-			set++
-		}
-	}
-	if set > 1 {
-		add("request.path", []stub.FieldError{{Msg: "give only one of path, pathPrefix, pathRegex"}})
-	}
-	switch {
-	case req.Path != "":
-		add("request.path", s.compilePath(req.Path))
-	case req.PathPrefix != "":
-		s.pathKind, s.path = kindPrefix, req.PathPrefix
-		if !strings.HasPrefix(req.PathPrefix, "/") {
-			add("request.pathPrefix", []stub.FieldError{{Msg: "must start with /"}})
-		}
-	case req.PathRegex != "":
-		re, err := regexp.Compile(req.PathRegex)
-		if err != nil {
-			add("request.pathRegex", []stub.FieldError{{Msg: "bad regular expression: " + err.Error()}})
-		}
-		s.pathKind, s.pathRe = kindRegex, re
-	default:
-		s.pathKind = kindAny
-	}
-
-	var fe []stub.FieldError
-	s.query, fe = compileNamed(req.Query, "request.query", false)
-	errs = append(errs, fe...)
-	s.headers, fe = compileNamed(req.Headers, "request.headers", true)
-	errs = append(errs, fe...)
-	s.cookies, fe = compileNamed(req.Cookies, "request.cookies", false)
-	errs = append(errs, fe...)
-	if req.Body != nil {
-		s.body, fe = match.CompileBody(*req.Body)
-		add("request.body", fe)
+	for _, e := range s.compileRequest(sp.Request) {
+		errs = append(errs, stub.FieldError{Field: stub.Join("request", e.Field), Msg: e.Msg})
 	}
 
 	switch {
@@ -189,6 +147,17 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 	default:
 		add("response", []stub.FieldError{{Msg: "missing: a stub needs a response (or a list of responses)"}})
 	}
+	for i, r := range s.responses {
+		switch {
+		case r == nil || r.Upload == nil:
+		case len(s.responses) > 1:
+			add(fmt.Sprintf("responses[%d].upload", i), []stub.FieldError{{Msg: "a sequence cannot discard uploads: use response"}})
+		case sp.Request.Body != nil:
+			add("response.upload", []stub.FieldError{{Msg: "a stub that discards uploads cannot match on the body (request.body)"}})
+		default:
+			s.upload = r.Upload
+		}
+	}
 	s.stats = newStats(len(s.responses))
 	s.counted = len(s.responses) > 1
 	for _, r := range s.responses {
@@ -204,6 +173,63 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		add("sequence", []stub.FieldError{{Msg: fmt.Sprintf("%q: want stick or repeat", sp.Sequence)}})
 	}
 	return s, errs
+}
+
+// compileRequest compiles the request matcher req into s. Errors name
+// fields relative to the request ("method", "query.page.regex").
+func (s *Stub) compileRequest(req stub.Request) []stub.FieldError {
+	var errs []stub.FieldError
+	add := func(prefix string, fe []stub.FieldError) {
+		for _, e := range fe {
+			errs = append(errs, stub.FieldError{Field: stub.Join(prefix, e.Field), Msg: e.Msg})
+		}
+	}
+	s.method = strings.ToUpper(strings.TrimSpace(req.Method))
+	if s.method == "" || s.method == "ANY" || s.method == "*" {
+		s.anyMethod = true
+	} else if !validHeaderName(s.method) {
+		add("method", []stub.FieldError{{Msg: fmt.Sprintf("%q is not an HTTP method", req.Method)}})
+	}
+
+	set := 0
+	for _, v := range []string{req.Path, req.PathPrefix, req.PathRegex} {
+		if v != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		add("path", []stub.FieldError{{Msg: "give only one of path, pathPrefix, pathRegex"}})
+	}
+	switch {
+	case req.Path != "":
+		add("path", s.compilePath(req.Path))
+	case req.PathPrefix != "":
+		s.pathKind, s.path = kindPrefix, req.PathPrefix
+		if !strings.HasPrefix(req.PathPrefix, "/") {
+			add("pathPrefix", []stub.FieldError{{Msg: "must start with /"}})
+		}
+	case req.PathRegex != "":
+		re, err := regexp.Compile(req.PathRegex)
+		if err != nil {
+			add("pathRegex", []stub.FieldError{{Msg: "bad regular expression: " + err.Error()}})
+		}
+		s.pathKind, s.pathRe = kindRegex, re
+	default:
+		s.pathKind = kindAny
+	}
+
+	var fe []stub.FieldError
+	s.query, fe = compileNamed(req.Query, "query", false)
+	errs = append(errs, fe...)
+	s.headers, fe = compileNamed(req.Headers, "headers", true)
+	errs = append(errs, fe...)
+	s.cookies, fe = compileNamed(req.Cookies, "cookies", false)
+	errs = append(errs, fe...)
+	if req.Body != nil {
+		s.body, fe = match.CompileBody(*req.Body)
+		add("body", fe)
+	}
+	return errs
 }
 
 func compileNamed(m map[string]stub.StringMatcher, field string, header bool) ([]named, []stub.FieldError) {

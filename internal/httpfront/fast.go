@@ -115,11 +115,18 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if !ctx.Request.Header.IsHTTP11() {
 		proto, version = protoHTTP10, metrics.HTTP10
 	}
+	// A streamed body (on a connection opened while some stub discards
+	// uploads) is read once the stub is known, in streamedFast.
+	streamed := ctx.Request.IsBodyStream()
+	var body []byte
+	if !streamed {
+		body = ctx.PostBody()
+	}
 	f.req = engine.Request{
 		Proto:  proto,
 		Method: b2s(ctx.Method()),
 		Path:   f.decodedPath(ctx.URI().PathOriginal()),
-		Body:   ctx.PostBody(),
+		Body:   body,
 		Fields: f,
 	}
 	if s.draining.Load() {
@@ -129,7 +136,15 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if s.o.DelayHeader {
 		rq = s.parseRequested(b2s(ctx.Request.Header.Peek(delayHeader)), b2s(ctx.Request.Header.Peek("Prefer")))
 	}
-	st := s.o.Engine.Match(&f.req)
+	var (
+		st *engine.Stub
+		up uploaded
+	)
+	if streamed && rq.err == nil {
+		st, up = s.streamedFast(ctx, f)
+	} else {
+		st = s.o.Engine.Match(&f.req)
+	}
 	stubID := ""
 	var (
 		stats        *engine.Stats
@@ -141,6 +156,12 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	case rq.err != nil:
 		s.writeProblemFast(ctx, problem.New(400, rq.err.Error()+` (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)`))
 		stats = s.o.Engine.Unmatched()
+	case up.p != nil:
+		s.writeProblemFast(ctx, up.p)
+		stats = s.o.Engine.Unmatched()
+		if st != nil {
+			stubID, stats = st.ID, st.Stats()
+		}
 	case st == nil:
 		s.writeNoMatchFast(ctx, &f.req)
 		stats = s.o.Engine.Unmatched()
@@ -156,9 +177,14 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	elapsed := time.Since(epoch) - t0
+	// Reading a discarded upload is the client's time, not decoy's.
+	slept += up.d
 	if s.o.ServerTiming {
 		f.timing = appendServerTiming(f.timing[:0], elapsed-slept, delay)
 		ctx.Response.Header.AddBytesKV(serverTimingName, f.timing)
+	}
+	if s.o.Saturation.Saturated() {
+		ctx.Response.Header.AddBytesKV(saturatedHeaderB, saturatedValueB)
 	}
 	if out < 0 {
 		out = len(ctx.Response.Body())
@@ -166,7 +192,11 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if ctx.IsHead() || !bodyAllowed(ctx.Response.StatusCode()) {
 		out = 0
 	}
-	stats.Record(index, len(f.req.Body), out, elapsed-slept)
+	in := len(f.req.Body)
+	if st != nil && st.Upload() != nil {
+		in = int(min(up.n, 1<<62))
+	}
+	stats.Record(index, in, out, elapsed-slept)
 	var mc *metrics.Conn
 	switch c := ctx.Conn().(type) {
 	case *conn:
@@ -193,10 +223,11 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			URI:      ctx.RequestURI(),
 			Headers:  ctx.Request.Header.RawHeaders(),
 			Body:     f.req.Body,
+			BodySize: int64(in),
 			Remote:   addrPort(ctx.RemoteAddr()),
 			Stub:     stubID,
 			Status:   ctx.Response.StatusCode(),
-			BytesIn:  int64(len(f.req.Body)),
+			BytesIn:  int64(in),
 			BytesOut: int64(out),
 		}
 		s.o.Journal.Add(r)

@@ -184,6 +184,8 @@ func tcpConn(c net.Conn) *net.TCPConn {
 			c = x.Conn
 		case *tlsConn:
 			c = x.c.Conn
+		case interface{ NetConn() net.Conn }:
+			c = x.NetConn() // a connection held by a listener (package listen)
 		default:
 			return nil
 		}

@@ -59,8 +59,12 @@ func (s *Server) blocksFor() *blockCache {
 }
 
 // snapshotStreams reports whether a response of snap needs its body paced
-// or generated as it goes, which decoy's HTTP/2 loop does not do.
+// or generated as it goes, or some stub discards uploads (reads request
+// bodies as they arrive), which decoy's HTTP/2 loop does not do.
 func snapshotStreams(snap *engine.Snapshot) bool {
+	if snap.Uploads() {
+		return true
+	}
 	for _, st := range snap.Stubs() {
 		for _, r := range st.Responses() {
 			if b := r.Behave; b != nil && (b.Pacer != nil || b.Generated != nil || b.Spread) {
@@ -146,6 +150,9 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	}
 	head := r.Method == "HEAD"
 	w.AddHeaderBytes("date", httpDate())
+	if s.o.Saturation.Saturated() {
+		w.AddHeaderBytes(saturatedHeaderLow, saturatedValueB)
+	}
 	st := s.o.Engine.Match(&f.req)
 	var (
 		stats        *engine.Stats

@@ -35,8 +35,11 @@ type Options struct {
 
 	// MaxHeaderBytes bounds the request line and headers (431 beyond).
 	MaxHeaderBytes int
-	// MaxBodyBytes bounds a request body (413 beyond).
+	// MaxBodyBytes bounds a request body (413 beyond), except the uploads
+	// that stubs with upload: {discard: true} read and throw away.
 	MaxBodyBytes int64
+	// MaxUploadBytes bounds a discarded upload (413 beyond; default 1 TiB).
+	MaxUploadBytes int64
 	// ReadTimeout bounds reading one request; IdleTimeout bounds waiting
 	// for the next request on a kept-alive connection.
 	ReadTimeout time.Duration
@@ -50,6 +53,9 @@ type Options struct {
 	// "delay;dur=<ms>", the delay chosen, when one was injected) to every
 	// response.
 	ServerTiming bool
+	// Saturation, when not nil, adds "Decoy-Saturated: 1" to responses
+	// while decoy reports itself saturated (one atomic load per request).
+	Saturation *metrics.Saturation
 	// HTTP2Engine serves HTTP/2 with decoy's own connection loop
 	// (HTTP2Decoy, the default) or Go's net/http (HTTP2Go). Either way,
 	// the h2c Upgrade goes through Go's server, and so do connections
@@ -84,6 +90,9 @@ type Server struct {
 	o    Options
 	log  *slog.Logger
 	fast *fasthttp.Server
+	// fastStream is fast with request bodies streamed, for connections
+	// opened while some stub discards uploads.
+	fastStream *fasthttp.Server
 	// std is Go's HTTP server, fed through slow: TLS connections that
 	// chose h2, h2c connections (prior knowledge), and HTTP/1.1 connections
 	// asking to upgrade to h2c.
@@ -121,6 +130,9 @@ func New(o Options) *Server {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = DefaultMaxUploadBytes
+	}
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = DefaultReadTimeout
 	}
@@ -150,20 +162,10 @@ func New(o Options) *Server {
 	if maxBody > 1<<31-1 {
 		maxBody = 1<<31 - 1
 	}
-	s.fast = &fasthttp.Server{
-		Handler:                      s.handleFast,
-		ErrorHandler:                 s.fastError,
-		Name:                         "decoy",
-		ReadBufferSize:               o.MaxHeaderBytes,
-		MaxRequestBodySize:           int(maxBody),
-		ReadTimeout:                  o.ReadTimeout,
-		IdleTimeout:                  o.IdleTimeout,
-		NoDefaultContentType:         true,
-		DisablePreParseMultipartForm: true,
-		// handleFast reads the clock itself; fasthttp need not as well.
-		LazyRequestTime: true,
-		Logger:          fastLogger{log},
-	}
+	s.fast = s.newFast(int(maxBody), false)
+	// Same settings, bodies streamed: fasthttp reads the first 8 KiB with
+	// the headers and leaves the rest for the handler.
+	s.fastStream = s.newFast(int(maxBody), true)
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
@@ -206,6 +208,26 @@ func New(o Options) *Server {
 	}
 	go func() { _ = s.std.Serve(s.slow) }()
 	return s
+}
+
+// newFast returns the fasthttp server for HTTP/1.x connections; stream
+// leaves request bodies past their first 8 KiB for the handler to read.
+func (s *Server) newFast(maxBody int, stream bool) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                      s.handleFast,
+		ErrorHandler:                 s.fastError,
+		Name:                         "decoy",
+		ReadBufferSize:               s.o.MaxHeaderBytes,
+		MaxRequestBodySize:           maxBody,
+		StreamRequestBody:            stream,
+		ReadTimeout:                  s.o.ReadTimeout,
+		IdleTimeout:                  s.o.IdleTimeout,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		// handleFast reads the clock itself; fasthttp need not as well.
+		LazyRequestTime: true,
+		Logger:          fastLogger{s.log},
+	}
 }
 
 // Serve accepts plaintext connections on ln: HTTP/1.1, and h2c by prior
@@ -390,7 +412,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			}
 			return
 		}
-		_ = s.fast.ServeConn(&tlsConn{Conn: tc, c: c})
+		_ = s.fastFor().ServeConn(&tlsConn{Conn: tc, c: c})
 		s.untrack(c)
 		return
 	}
@@ -416,7 +438,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			s.untrack(c)
 		}
 	default:
-		_ = s.fast.ServeConn(c)
+		_ = s.fastFor().ServeConn(c)
 		s.untrack(c)
 	}
 }

@@ -61,7 +61,18 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
+	// A stub that discards uploads is matched before the body is read
+	// (it never matches on the body), and reads it as it arrives.
+	upStub, up := s.uploadStd(r)
+	if up.p != nil {
+		up.p.Write(w)
+		return
+	}
+	var body []byte
+	var err error
+	if upStub == nil {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -78,7 +89,14 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() && r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
 	}
-	st := s.o.Engine.Match(&req)
+	st := upStub
+	if st == nil {
+		st = s.o.Engine.Match(&req)
+	}
+	in := len(body)
+	if upStub != nil {
+		in = int(min(up.n, 1<<62))
+	}
 	status, out, stubID := 0, 0, ""
 	// overhead is decoy's own time: until the response is handed to the
 	// connection, without the injected delay (the time the body takes to
@@ -146,7 +164,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodHead && bodyAllowed(resp.Status) {
 			out = int(resp.BodyLen())
 		}
-		s.countStd(r, st.Stats(), index, len(body), out, overhead)
+		s.countStd(r, st.Stats(), index, in, out, overhead)
 		w.WriteHeader(resp.Status)
 		switch {
 		case out > 0 && a.streamed(resp):
@@ -173,8 +191,8 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		s.o.Journal.Add(&journal.Record{
 			Start: start, Duration: time.Since(start), Proto: r.Proto,
 			Method: []byte(r.Method), URI: []byte(r.URL.RequestURI()), Headers: []byte(hb.String()),
-			Body: body, Remote: remote, Stub: stubID, Status: status,
-			BytesIn: int64(len(body)), BytesOut: int64(out),
+			Body: body, BodySize: int64(in), Remote: remote, Stub: stubID, Status: status,
+			BytesIn: int64(in), BytesOut: int64(out),
 		})
 	}
 }
@@ -208,7 +226,23 @@ func (s *Server) serverTimingStd(w http.ResponseWriter, overhead, delay time.Dur
 	if s.o.ServerTiming {
 		w.Header()["Server-Timing"] = []string{string(appendServerTiming(nil, overhead, delay))}
 	}
+	if s.o.Saturation.Saturated() {
+		w.Header()[saturatedHeader] = saturatedValue
+	}
 }
+
+// saturatedHeader is sent, with saturatedValue, while decoy is saturated
+// and Options.Saturation is set.
+const saturatedHeader = "Decoy-Saturated"
+
+var (
+	saturatedValue   = []string{"1"}
+	saturatedHeaderB = []byte(saturatedHeader)
+	saturatedValueB  = []byte("1")
+)
+
+// saturatedHeaderLow is the header's name over HTTP/2.
+const saturatedHeaderLow = "decoy-saturated"
 
 func bodyAllowed(status int) bool {
 	return !(status >= 100 && status < 200 || status == 204 || status == 304)
@@ -248,4 +282,24 @@ func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stu
 		_ = http.NewResponseController(w).Flush()
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// uploadStd reads and discards the body of a request that a stub with
+// upload: {discard: true} answers. It returns that stub (nil when the
+// request is not such an upload) and what the read did.
+func (s *Server) uploadStd(r *http.Request) (*engine.Stub, uploaded) {
+	if r.Body == nil || r.Body == http.NoBody || !s.o.Engine.Snapshot().Uploads() {
+		return nil, uploaded{}
+	}
+	probe := engine.Request{Proto: r.Proto, Method: r.Method, Path: r.URL.Path, Fields: &stdReq{r: r}}
+	st := s.o.Engine.Match(&probe)
+	if st == nil || st.Upload() == nil {
+		return nil, uploaded{}
+	}
+	u := discard(r.Context(), r.Body, st.Upload(), s.o.MaxUploadBytes)
+	st.Stats().RecordUpload(u.n, u.d)
+	if u.p != nil {
+		s.reject(u.p.Status)
+	}
+	return st, u
 }

@@ -14,11 +14,15 @@ type Entry struct {
 	Seq        uint64    `json:"seq"`        // 1 for the first record ever added, then +1 per record
 	Time       time.Time `json:"time"`       // Record.Start, without its monotonic reading
 	DurationUS int64     `json:"durationUs"` // Record.Duration in microseconds
-	Proto      string    `json:"proto"`
-	Method     string    `json:"method"`
-	URI        string    `json:"uri"`
-	Path       string    `json:"path"`            // URI up to '?' (without scheme and host for absolute-form URIs)
-	Query      string    `json:"query,omitempty"` // URI after '?', raw
+	// End is when decoy finished handling the request: Time plus the
+	// duration, the response handed to the connection (after any injected
+	// delay before the first byte).
+	End    time.Time `json:"end"`
+	Proto  string    `json:"proto"`
+	Method string    `json:"method"`
+	URI    string    `json:"uri"`
+	Path   string    `json:"path"`            // URI up to '?' (without scheme and host for absolute-form URIs)
+	Query  string    `json:"query,omitempty"` // URI after '?', raw
 	// URITruncated says the URI was longer than MaxURI and was cut.
 	URITruncated bool `json:"uriTruncated,omitempty"`
 	// Headers is parsed from the raw block, keys canonical as
@@ -48,6 +52,7 @@ func (r *raw) entry() Entry {
 		Seq:              r.seq,
 		Time:             r.start.Round(0),
 		DurationUS:       r.dur.Microseconds(),
+		End:              r.start.Add(r.dur).Round(0),
 		Proto:            r.proto,
 		Method:           r.method,
 		URI:              r.uri,

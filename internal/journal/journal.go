@@ -81,28 +81,47 @@ type stored struct {
 // use. A nil *Journal, like one with capacity 0, is disabled: Add does
 // nothing and Find returns no entries.
 type Journal struct {
-	slots   []slot
-	maxBody int
+	slots    []slot
+	maxBody  int
+	maxBytes int64 // 0: no bound in bytes
+
+	// bytes is the capacity of the buffers the slots hold (method, URI,
+	// headers, body). It changes only when a buffer grows or is released,
+	// so once the ring is warm Add does not touch it.
+	bytes atomic.Int64
+	// evictMu serialises evictions beyond maxBytes.
+	evictMu sync.Mutex
 
 	// total counts records ever added; record n (1-based) is written to
 	// slots[(n-1)%len(slots)] and reported with Seq n.
 	total atomic.Uint64
-	// cleared is the value total had at the last Clear: records with a
-	// sequence number at or below it are no longer visible.
+	// cleared is the value total had at the last Clear.
 	cleared atomic.Uint64
+	// low is the visibility floor: records with a sequence number at or
+	// below it are no longer visible. Clear raises it to total; evicting
+	// the oldest records to stay within maxBytes raises it past them.
+	low atomic.Uint64
 }
 
 // New returns a journal keeping the newest capacity records, and of each at
 // most maxBody bytes of its body. capacity <= 0 returns a disabled journal;
 // maxBody < 0 is taken as 0 (bodies are not kept, only their size).
 func New(capacity, maxBody int) *Journal {
+	return NewBounded(capacity, maxBody, 0)
+}
+
+// NewBounded is New with a bound on the bytes the journal holds: the
+// buffers of its records' methods, URIs, headers and bodies. Beyond
+// maxBytes the oldest records are dropped. maxBytes <= 0 means no bound
+// other than the capacity.
+func NewBounded(capacity, maxBody int, maxBytes int64) *Journal {
 	if capacity < 0 {
 		capacity = 0
 	}
 	if maxBody < 0 {
 		maxBody = 0
 	}
-	return &Journal{slots: make([]slot, capacity), maxBody: maxBody}
+	return &Journal{slots: make([]slot, capacity), maxBody: maxBody, maxBytes: max(maxBytes, 0)}
 }
 
 // Add records r. It copies what it keeps, never retains r or its slices, and
@@ -135,12 +154,13 @@ func (j *Journal) Add(r *Record) {
 	s := &j.slots[(seq-1)%uint64(len(j.slots))]
 	s.mu.Lock()
 	v := &s.v
-	if v.seq > seq {
-		// A later record lapped this one while it was being prepared; the
-		// slot already holds something newer. Drop this one.
+	if v.seq > seq || seq <= j.low.Load() {
+		// A later record lapped this one while it was being prepared, or
+		// it was cleared or evicted before it landed. Drop it.
 		s.mu.Unlock()
 		return
 	}
+	before := v.size()
 	v.seq = seq
 	v.start = r.Start
 	v.dur = r.Duration
@@ -157,7 +177,54 @@ func (j *Journal) Add(r *Record) {
 	v.bytesOut = r.BytesOut
 	v.uriCut = uriCut
 	v.hdrCut = hdrCut
+	grown := v.size() - before
 	s.mu.Unlock()
+	if grown != 0 {
+		if n := j.bytes.Add(grown); j.maxBytes > 0 && n > j.maxBytes {
+			j.evict(seq)
+		}
+	}
+}
+
+// evict drops the oldest records, releasing their buffers, until the
+// journal holds at most maxBytes or only the records after newest remain
+// besides it.
+func (j *Journal) evict(newest uint64) {
+	j.evictMu.Lock()
+	defer j.evictMu.Unlock()
+	n := uint64(len(j.slots))
+	for j.bytes.Load() > j.maxBytes {
+		seq := j.low.Load() + 1
+		if top := j.total.Load(); top > n && seq <= top-n {
+			seq = top - n + 1
+		}
+		if seq >= newest {
+			return
+		}
+		s := &j.slots[(seq-1)%n]
+		s.mu.Lock()
+		if s.v.seq == seq {
+			j.bytes.Add(-s.v.size())
+			s.v = stored{seq: seq}
+		}
+		s.mu.Unlock()
+		raise(&j.low, seq)
+	}
+}
+
+// raise sets a to v unless it is already at or above it.
+func raise(a *atomic.Uint64, v uint64) {
+	for {
+		cur := a.Load()
+		if cur >= v || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+// size is the capacity of the buffers v holds.
+func (v *stored) size() int64 {
+	return int64(cap(v.method) + cap(v.uri) + cap(v.headers) + cap(v.body))
 }
 
 // cutHeaders trims a header block that has been cut short back to its last
@@ -181,8 +248,8 @@ func (j *Journal) Find(f Filter) []Entry {
 		return out
 	}
 	m := newMatcher(&f)
-	// Load cleared before total: total only grows, so low <= top.
-	low := j.cleared.Load()
+	// Load low before total: total only grows, so low <= top.
+	low := j.low.Load()
 	top := j.total.Load()
 	if n := uint64(len(j.slots)); top-low > n {
 		low = top - n
@@ -216,18 +283,16 @@ func (j *Journal) Clear() {
 	if j == nil || len(j.slots) == 0 {
 		return
 	}
-	var mark uint64
-	for {
-		cur := j.cleared.Load()
-		mark = j.total.Load()
-		if mark <= cur || j.cleared.CompareAndSwap(cur, mark) {
-			break
-		}
-	}
+	mark := j.total.Load()
+	raise(&j.cleared, mark)
+	raise(&j.low, mark)
 	for i := range j.slots {
 		s := &j.slots[i]
 		s.mu.Lock()
 		if s.v.seq <= mark {
+			if freed := s.v.size(); freed != 0 {
+				j.bytes.Add(-freed)
+			}
 			s.v = stored{seq: s.v.seq}
 		}
 		s.mu.Unlock()
@@ -241,9 +306,38 @@ func (j *Journal) Len() int {
 	if j == nil || len(j.slots) == 0 {
 		return 0
 	}
-	low := j.cleared.Load()
+	low := j.low.Load()
 	n := j.total.Load() - low
 	return int(min(n, uint64(len(j.slots))))
+}
+
+// Dropped returns how many records the journal has dropped since it was
+// last cleared to stay within its capacity or its bound in bytes. While it
+// is 0 the journal holds every request since the last Clear, so counts over
+// it are exact.
+func (j *Journal) Dropped() uint64 {
+	if j == nil || len(j.slots) == 0 {
+		return 0
+	}
+	cleared := j.cleared.Load()
+	low := j.low.Load()
+	top := j.total.Load()
+	if n := uint64(len(j.slots)); top > n {
+		low = max(low, top-n)
+	}
+	if low <= cleared {
+		return 0
+	}
+	return low - cleared
+}
+
+// Bytes returns the bytes the journal's records hold (the capacity of
+// their buffers), which journal-bytes bounds.
+func (j *Journal) Bytes() int64 {
+	if j == nil {
+		return 0
+	}
+	return j.bytes.Load()
 }
 
 // Cap returns the number of records the journal can hold; 0 when disabled.

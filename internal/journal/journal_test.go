@@ -394,6 +394,7 @@ func TestEntryFieldsAndJSON(t *testing.T) {
 		Seq:        1,
 		Time:       start.Round(0),
 		DurationUS: 1500,
+		End:        start.Add(1500 * time.Microsecond).Round(0),
 		Proto:      "HTTP/2",
 		Method:     strings.Repeat("M", MaxMethod),
 		URI:        "/x?y=1",

@@ -32,17 +32,38 @@ type Sources struct {
 	Conns []func() ConnStats
 	// Clients is the client tracker (nil: no client metrics).
 	Clients *Clients
+	// Saturation is decoy's CPU monitor (nil: no saturation gauges).
+	Saturation *Saturation
 }
 
 // NewRegistry returns a private registry (not Prometheus's global one)
 // holding decoy's collector and the standard process and Go collectors.
 func NewRegistry(src Sources) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{
+	cs := []prometheus.Collector{
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
 		newCollector(src),
-	} {
+	}
+	if sat := src.Saturation; sat != nil {
+		cs = append(cs,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "decoy_saturated",
+				Help: "1 while decoy has used more than saturation-threshold of its CPUs for 5 s in a row: decoy may be the bottleneck."},
+				func() float64 {
+					if sat.Saturated() {
+						return 1
+					}
+					return 0
+				}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "decoy_cpu_utilization",
+				Help: "Share of the CPUs decoy may use that it used over the last second (0-1)."}, sat.Utilization),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "decoy_cpus",
+				Help: "CPUs decoy may use: the fewest of its affinity mask, cgroup cpu.max quota and GOMAXPROCS."}, sat.CPUs),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "decoy_saturation_episodes_total",
+				Help: "Times decoy became saturated."}, func() float64 { return float64(sat.Episodes()) }),
+		)
+	}
+	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -67,6 +88,7 @@ type collector struct {
 	src Sources
 
 	requests, bytesIn, bytesOut, processing *prometheus.Desc
+	uploadBytes, uploadRate                 *prometheus.Desc
 
 	accepted, open, closed, tlsHandshakes, httpRequests, perConn, rejected *prometheus.Desc
 
@@ -83,6 +105,10 @@ func newCollector(src Sources) *collector {
 			"Request body bytes received, by stub.", []string{"stub"}, nil),
 		bytesOut: d("decoy_response_bytes_total",
 			"Response body bytes sent, by stub.", []string{"stub"}, nil),
+		uploadBytes: d("decoy_upload_bytes_total",
+			"Request body bytes read and discarded by stubs with upload: {discard: true}, by stub.", []string{"stub"}, nil),
+		uploadRate: d("decoy_upload_throughput_bytes_per_second",
+			"Throughput of each discarded upload (its size over the time taken to read it), by stub.", []string{"stub"}, nil),
 		processing: d("decoy_processing_seconds",
 			"decoy's own time per request, by stub: from the request read to the response ready to write, injected delay excluded.", []string{"stub"}, nil),
 		accepted: d("decoy_connections_accepted_total",
@@ -107,7 +133,7 @@ func newCollector(src Sources) *collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.requests, c.bytesIn, c.bytesOut, c.processing,
+	for _, d := range []*prometheus.Desc{c.requests, c.bytesIn, c.bytesOut, c.processing, c.uploadBytes, c.uploadRate,
 		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected,
 		c.clientsTracked, c.clientsEvicted} {
 		ch <- d
@@ -134,6 +160,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				status[i] = r.Status
 			}
 			c.collectStub(ch, st.ID, status, st.Stats().Read())
+			if st.Upload() != nil {
+				c.collectUploads(ch, st.ID, st.Stats().ReadUploads())
+			}
 		}
 		c.collectStub(ch, UnmatchedStub, unmatchedStatus, e.Unmatched().Read())
 	}
@@ -143,6 +172,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if cl := c.src.Clients; cl != nil {
 		send(ch, c.clientsTracked, prometheus.GaugeValue, float64(cl.Len()))
 		send(ch, c.clientsEvicted, prometheus.CounterValue, float64(cl.Evicted()))
+	}
+}
+
+// collectUploads emits the upload metrics of a stub that discards uploads.
+func (c *collector) collectUploads(ch chan<- prometheus.Metric, id string, v engine.UploadView) {
+	send(ch, c.uploadBytes, prometheus.CounterValue, float64(v.Bytes), id)
+	var cum, count uint64
+	for _, k := range v.Rates {
+		count += k
+	}
+	buckets := make(map[float64]uint64, len(engine.UploadRateBounds))
+	for i, b := range engine.UploadRateBounds {
+		cum += v.Rates[i]
+		buckets[b] = cum
+	}
+	if m, err := prometheus.NewConstHistogram(c.uploadRate, count, float64(v.RateSum), buckets, id); err == nil {
+		ch <- m
 	}
 }
 

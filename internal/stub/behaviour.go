@@ -543,3 +543,19 @@ type Dribble struct {
 	Chunk Size     `json:"chunk"`
 	Every Duration `json:"every"`
 }
+
+// Upload makes a stub accept request bodies of any size without holding
+// them: the body is read as it arrives (at full speed, or at Rate) and
+// thrown away, optionally checked against ExpectSize and SHA256. The
+// upload's size, duration and throughput are recorded in the journal and
+// the metrics.
+type Upload struct {
+	// Discard must be true: the body is read and thrown away.
+	Discard bool `json:"discard"`
+	// Rate, when set, reads the body no faster than this.
+	Rate Rate `json:"rate,omitempty"`
+	// ExpectSize, when set, is the size the body must have (else 422).
+	ExpectSize Size `json:"expectSize,omitempty"`
+	// SHA256, when set, is the hex SHA-256 the body must have (else 422).
+	SHA256 string `json:"sha256,omitempty"`
+}

@@ -221,6 +221,9 @@ type Response struct {
 	Throttle Rate `json:"throttle,omitempty"`
 	// Dribble sends the body in chunks at an interval.
 	Dribble *Dribble `json:"dribble,omitempty"`
+	// Upload reads the request body as it arrives and throws it away, so
+	// uploads of any size are accepted without being held (see Upload).
+	Upload *Upload `json:"upload,omitempty"`
 	// GRPC is what an answer to a gRPC call needs beyond Body and Headers:
 	// status, trailers, streamed messages (see grpc.go).
 	GRPC *GRPCResponse `json:"grpc,omitempty"`

@@ -1,0 +1,39 @@
+package config
+
+import (
+	"errors"
+
+	"github.com/decoy-dev/decoy/internal/openapi"
+	"github.com/goccy/go-yaml/ast"
+)
+
+// SpecSeed is the seed data generated from OpenAPI schemas derives from.
+var SpecSeed uint64 = 1
+
+// loadSpec turns an OpenAPI or Swagger document into stubs (package
+// openapi); its problems come back with file, line and JSON pointer.
+func (l *Loaded) loadSpec(name string, data []byte, root *ast.MappingNode) Problems {
+	res, err := openapi.Load(name, data, openapi.Options{Seed: SpecSeed})
+	if err != nil {
+		var ps openapi.Problems
+		if !errors.As(err, &ps) {
+			return Problems{{File: name, Msg: err.Error()}}
+		}
+		out := make(Problems, 0, len(ps))
+		for _, p := range ps {
+			field := ""
+			if p.Pointer != "" {
+				field = "#" + p.Pointer
+			}
+			out = append(out, Problem{File: name, Line: p.Line, Field: field, Msg: p.Msg})
+		}
+		return out
+	}
+	l.Files = append(l.Files, name)
+	for _, src := range res.Sources {
+		l.Sources = append(l.Sources, src)
+		l.where = append(l.where, place{file: name, node: root})
+		l.autoID = append(l.autoID, src.Stub.ID)
+	}
+	return nil
+}

@@ -1,0 +1,665 @@
+// Package fake makes deterministic data from a JSON Schema (the dialects of
+// OpenAPI 3.0, 3.1 and Swagger 2.0): the same schema, seed and key always
+// give the same value. Schemas are generic decoded JSON (map[string]any,
+// []any, string, json.Number or float64, bool); $refs are followed through
+// a Resolver, so schemas split over several files and circular schemas
+// work (recursion is bounded).
+package fake
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Resolver follows a $ref found in a schema that came from base (a file
+// name or URL): it returns the schema referred to and the base of that
+// schema.
+type Resolver func(base, ref string) (schema any, newBase string, err error)
+
+// Options tune a Generator.
+type Options struct {
+	// Seed is the global seed.
+	Seed uint64
+	// Resolve follows $refs; without it a $ref gives an error.
+	Resolve Resolver
+	// Examples uses a schema's example/examples, at any depth, before
+	// generating (Prefer: dynamic=true turns this off).
+	Examples bool
+	// Request generates a request body (skips readOnly properties);
+	// otherwise a response (skips writeOnly properties).
+	Request bool
+	// Variant picks other oneOf/anyOf alternatives (the first by default):
+	// a caller whose value does not validate can try the next.
+	Variant int
+	// MaxDepth bounds nesting: past it only required properties and the
+	// fewest items are generated. 0 means 6.
+	MaxDepth int
+}
+
+// Generate returns a value that satisfies schema, as a function of the
+// seed, key (an operation, a response) and the schema alone.
+func Generate(schema any, base, key string, o Options) (v any, err error) {
+	if o.MaxDepth == 0 {
+		o.MaxDepth = 6
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed, h.Sum64()))}
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(genError); ok {
+				v, err = nil, e.err
+				return
+			}
+			panic(r)
+		}
+	}()
+	return g.value(schema, base, 0, ""), nil
+}
+
+type genError struct{ err error }
+
+type gen struct {
+	o     Options
+	rng   *rand.Rand
+	steps int
+}
+
+// maxSteps bounds the work for one value, whatever the schema.
+const maxSteps = 20000
+
+func (g *gen) fail(format string, a ...any) {
+	panic(genError{fmt.Errorf(format, a...)})
+}
+
+// deref follows $ref chains (at most 32 long).
+func (g *gen) deref(s map[string]any, base string) (map[string]any, string) {
+	for i := 0; i < 32; i++ {
+		ref, ok := s["$ref"].(string)
+		if !ok {
+			return s, base
+		}
+		if g.o.Resolve == nil {
+			g.fail("cannot follow $ref %q", ref)
+		}
+		t, nb, err := g.o.Resolve(base, ref)
+		if err != nil {
+			g.fail("%v", err)
+		}
+		tm, ok := t.(map[string]any)
+		if !ok {
+			if b, ok := t.(bool); ok {
+				tm = map[string]any{}
+				if !b {
+					tm["not"] = map[string]any{}
+				}
+			} else {
+				g.fail("$ref %q is not a schema", ref)
+			}
+		}
+		if len(s) > 1 {
+			// 3.1: keywords beside $ref apply too.
+			merged := map[string]any{"allOf": []any{refAt{tm, nb}, without(s, "$ref")}}
+			return merged, base
+		}
+		s, base = tm, nb
+	}
+	g.fail("$ref chain too long")
+	return nil, ""
+}
+
+// refAt is a schema that lives in another file, inside a merged schema.
+type refAt struct {
+	s    map[string]any
+	base string
+}
+
+func without(m map[string]any, key string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (g *gen) value(schema any, base string, depth int, name string) any {
+	g.steps++
+	if g.steps > maxSteps {
+		g.fail("schema too large to generate")
+	}
+	var s map[string]any
+	switch x := schema.(type) {
+	case nil:
+		return "string"
+	case bool:
+		return "string"
+	case refAt:
+		s, base = x.s, x.base
+	case map[string]any:
+		s = x
+	default:
+		g.fail("a schema is an object, not %T", schema)
+	}
+	s, base = g.deref(s, base)
+	if depth > g.o.MaxDepth+8 {
+		// A schema that requires itself without end has no finite
+		// instance: stop with null.
+		return nil
+	}
+	if _, ok := s["allOf"]; ok {
+		s, base = g.flatten(s, base, 0)
+	}
+	if c, ok := s["const"]; ok {
+		return c
+	}
+	if g.o.Examples {
+		if ex, ok := s["example"]; ok && ex != nil {
+			return ex
+		}
+		if exs, ok := s["examples"].([]any); ok && len(exs) > 0 {
+			return exs[0]
+		}
+	}
+	if e, ok := s["enum"].([]any); ok && len(e) > 0 {
+		var nonNull []any
+		for _, v := range e {
+			if v != nil {
+				nonNull = append(nonNull, v)
+			}
+		}
+		if len(nonNull) == 0 {
+			return nil
+		}
+		return nonNull[g.rng.IntN(len(nonNull))]
+	}
+	for _, k := range []string{"oneOf", "anyOf"} {
+		if alts, ok := s[k].([]any); ok && len(alts) > 0 {
+			alt := g.pickAlt(alts, base)
+			rest := without(s, k)
+			if len(rest) == 0 || onlyAnnotations(rest) {
+				return g.value(alt, base, depth, name)
+			}
+			merged, mb := g.flatten(map[string]any{"allOf": []any{rest, alt}}, base, 0)
+			return g.value(merged, mb, depth, name)
+		}
+	}
+	switch typeOf(s) {
+	case "null":
+		return nil
+	case "boolean":
+		return g.rng.IntN(2) == 0
+	case "integer":
+		return g.integer(s)
+	case "number":
+		return g.number(s)
+	case "array":
+		return g.array(s, base, depth)
+	case "object":
+		return g.object(s, base, depth)
+	case "file":
+		return "file"
+	default:
+		return g.str(s, name)
+	}
+}
+
+func onlyAnnotations(m map[string]any) bool {
+	for k := range m {
+		switch k {
+		case "description", "title", "discriminator", "nullable", "x-nullable", "example", "examples", "readOnly", "writeOnly", "deprecated", "externalDocs", "xml":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// pickAlt chooses the first alternative that is not null-only.
+func (g *gen) pickAlt(alts []any, base string) any {
+	n := len(alts)
+	for i := range alts {
+		a := alts[(i+g.o.Variant)%n]
+		if m, ok := a.(map[string]any); ok {
+			if typeOf(m) == "null" {
+				continue
+			}
+		}
+		return a
+	}
+	return alts[0]
+}
+
+// typeOf picks the type to generate: the first non-null of a 3.1 type
+// array, or one inferred from the keywords present.
+func typeOf(s map[string]any) string {
+	switch t := s["type"].(type) {
+	case string:
+		return t
+	case []any:
+		for _, x := range t {
+			if x != "null" {
+				if str, ok := x.(string); ok {
+					return str
+				}
+			}
+		}
+		if len(t) > 0 {
+			return "null"
+		}
+	}
+	switch {
+	case s["properties"] != nil || s["additionalProperties"] != nil || s["required"] != nil:
+		return "object"
+	case s["items"] != nil || s["prefixItems"] != nil:
+		return "array"
+	case s["minimum"] != nil || s["maximum"] != nil || s["multipleOf"] != nil:
+		return "number"
+	}
+	return "string"
+}
+
+// flatten merges allOf into one schema: properties and required united,
+// bounds tightened, the first value kept for other keywords.
+func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any, string) {
+	if depth > 16 {
+		return s, base
+	}
+	out := map[string]any{}
+	props := map[string]any{}
+	var req []any
+	add := func(m map[string]any, b string) {
+		for k, v := range m {
+			switch k {
+			case "allOf", "$ref":
+			case "properties":
+				if pm, ok := v.(map[string]any); ok {
+					for pk, pv := range pm {
+						if _, seen := props[pk]; !seen {
+							if b != base {
+								pv = refAt{asMap(pv), b}
+							}
+							props[pk] = pv
+						}
+					}
+				}
+			case "required":
+				if l, ok := v.([]any); ok {
+					req = append(req, l...)
+				}
+			case "minimum", "minLength", "minItems", "exclusiveMinimum", "minProperties":
+				out[k] = maxNum(out[k], v)
+			case "maximum", "maxLength", "maxItems", "exclusiveMaximum", "maxProperties":
+				out[k] = minNum(out[k], v)
+			default:
+				if _, seen := out[k]; !seen {
+					if b != base && (k == "items" || k == "additionalProperties") {
+						v = refAt{asMap(v), b}
+					}
+					out[k] = v
+				}
+			}
+		}
+	}
+	var walk func(m map[string]any, b string, d int)
+	walk = func(m map[string]any, b string, d int) {
+		if d > 16 {
+			return
+		}
+		m, b = g.deref(m, b)
+		add(m, b)
+		if l, ok := m["allOf"].([]any); ok {
+			for _, x := range l {
+				switch y := x.(type) {
+				case map[string]any:
+					walk(y, b, d+1)
+				case refAt:
+					walk(y.s, y.base, d+1)
+				}
+			}
+		}
+	}
+	walk(s, base, depth)
+	if len(props) > 0 {
+		out["properties"] = props
+	}
+	if len(req) > 0 {
+		out["required"] = req
+	}
+	if _, ok := out["type"]; !ok && len(props) > 0 {
+		out["type"] = "object"
+	}
+	return out, base
+}
+
+func asMap(v any) map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return x
+	case refAt:
+		return x.s
+	case bool:
+		if !x {
+			return map[string]any{"not": map[string]any{}}
+		}
+	}
+	return map[string]any{}
+}
+
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+func maxNum(a, b any) any {
+	x, okA := num(a)
+	y, okB := num(b)
+	if okA && okB && x > y {
+		return a
+	}
+	if !okB && a != nil {
+		return a
+	}
+	return b
+}
+
+func minNum(a, b any) any {
+	x, okA := num(a)
+	y, okB := num(b)
+	if okA && okB && x < y {
+		return a
+	}
+	if !okB && a != nil {
+		return a
+	}
+	return b
+}
+
+// bounds reads minimum/maximum with their 3.0 (boolean) and 3.1 (number)
+// exclusive forms.
+func bounds(s map[string]any) (lo, hi float64, loX, hiX, hasLo, hasHi bool) {
+	lo, hasLo = num(s["minimum"])
+	hi, hasHi = num(s["maximum"])
+	switch x := s["exclusiveMinimum"].(type) {
+	case bool:
+		loX = x && hasLo
+	default:
+		if v, ok := num(x); ok && (!hasLo || v >= lo) {
+			lo, hasLo, loX = v, true, true
+		}
+	}
+	switch x := s["exclusiveMaximum"].(type) {
+	case bool:
+		hiX = x && hasHi
+	default:
+		if v, ok := num(x); ok && (!hasHi || v <= hi) {
+			hi, hasHi, hiX = v, true, true
+		}
+	}
+	return
+}
+
+func (g *gen) integer(s map[string]any) any {
+	lo, hi, loX, hiX, hasLo, hasHi := bounds(s)
+	l, h := int64(1), int64(1000)
+	if hasLo {
+		l = int64(math.Ceil(lo))
+		if loX && float64(l) == lo {
+			l++
+		}
+	}
+	if hasHi {
+		h = int64(math.Floor(hi))
+		if hiX && float64(h) == hi {
+			h--
+		}
+	}
+	if hasLo && !hasHi {
+		h = l + 999
+	} else if hasHi && !hasLo {
+		l = min(1, h)
+		if h-l > 999 {
+			l = h - 999
+		}
+		if l > h {
+			l = h
+		}
+	}
+	if h < l {
+		h = l
+	}
+	v := l + g.rng.Int64N(h-l+1)
+	if m, ok := num(s["multipleOf"]); ok && m >= 1 && m == math.Trunc(m) {
+		mi := int64(m)
+		v = (v / mi) * mi
+		if v < l {
+			v += mi
+		}
+	}
+	return json.Number(strconv.FormatInt(v, 10))
+}
+
+func (g *gen) number(s map[string]any) any {
+	lo, hi, loX, hiX, hasLo, hasHi := bounds(s)
+	l, h := 1.0, 1000.0
+	if hasLo {
+		l = lo
+	}
+	if hasHi {
+		h = hi
+	}
+	if hasLo && !hasHi {
+		h = l + 1000
+	} else if hasHi && !hasLo {
+		l = math.Min(1, h) - 1000
+		if h >= 1 {
+			l = math.Max(h-1000, math.Min(0, h))
+		}
+	}
+	if m, ok := num(s["multipleOf"]); ok && m > 0 {
+		k := math.Ceil(l / m)
+		v := k * m
+		if loX && v <= l {
+			v += m
+		}
+		return json.Number(strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	if h < l {
+		h = l
+	}
+	// Two decimals inside the bounds, away from exclusive ends.
+	span := h - l
+	v := l + span*(0.1+0.8*g.rng.Float64())
+	v = math.Round(v*100) / 100
+	if v < l || (loX && v <= l) || v > h || (hiX && v >= h) {
+		v = l + span/2
+	}
+	return json.Number(strconv.FormatFloat(v, 'f', -1, 64))
+}
+
+var words = []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"}
+
+func (g *gen) str(s map[string]any, name string) any {
+	minL, _ := num(s["minLength"])
+	maxL, hasMax := num(s["maxLength"])
+	format, _ := s["format"].(string)
+	var v string
+	r := g.rng
+	switch format {
+	case "date-time":
+		v = fmt.Sprintf("20%02d-%02d-%02dT%02d:%02d:%02dZ", 20+r.IntN(6), 1+r.IntN(12), 1+r.IntN(28), r.IntN(24), r.IntN(60), r.IntN(60))
+	case "date":
+		v = fmt.Sprintf("20%02d-%02d-%02d", 20+r.IntN(6), 1+r.IntN(12), 1+r.IntN(28))
+	case "time":
+		v = fmt.Sprintf("%02d:%02d:%02dZ", r.IntN(24), r.IntN(60), r.IntN(60))
+	case "uuid":
+		b := make([]byte, 16)
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		v = fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	case "email":
+		v = words[r.IntN(len(words))] + "@example.com"
+	case "uri", "url", "uri-reference", "iri", "iri-reference":
+		v = "https://example.com/" + words[r.IntN(len(words))]
+	case "hostname", "idn-hostname":
+		v = words[r.IntN(len(words))] + ".example.com"
+	case "ipv4":
+		v = fmt.Sprintf("192.0.2.%d", 1+r.IntN(254))
+	case "ipv6":
+		v = fmt.Sprintf("2001:db8::%x", 1+r.IntN(0xfffe))
+	case "byte":
+		v = base64.StdEncoding.EncodeToString([]byte(words[r.IntN(len(words))]))
+	case "duration":
+		v = fmt.Sprintf("PT%dM", 1+r.IntN(59))
+	default:
+		if pat, ok := s["pattern"].(string); ok {
+			if v, ok := fromPattern(pat, r); ok {
+				return v
+			}
+		}
+		if name != "" && minL == 0 && !hasMax {
+			v = name + "-" + strconv.Itoa(1+r.IntN(999))
+		} else {
+			v = words[r.IntN(len(words))]
+		}
+	}
+	if n := int(minL); len(v) < n {
+		v += strings.Repeat("x", n-len(v))
+	}
+	if hasMax && len(v) > int(maxL) && format == "" {
+		v = v[:int(maxL)]
+	}
+	return v
+}
+
+func (g *gen) array(s map[string]any, base string, depth int) any {
+	minI, _ := num(s["minItems"])
+	maxI, hasMax := num(s["maxItems"])
+	n := 1
+	if depth >= g.o.MaxDepth {
+		n = 0
+	}
+	if n < int(minI) {
+		n = int(minI)
+	}
+	if hasMax && n > int(maxI) {
+		n = int(maxI)
+	}
+	items := s["items"]
+	if ia, ok := items.([]any); ok { // 2019 tuple form
+		out := make([]any, 0, len(ia))
+		for _, it := range ia {
+			out = append(out, g.value(it, base, depth+1, ""))
+		}
+		return out
+	}
+	out := make([]any, 0, n)
+	if pi, ok := s["prefixItems"].([]any); ok {
+		for _, it := range pi {
+			out = append(out, g.value(it, base, depth+1, ""))
+		}
+	}
+	unique, _ := s["uniqueItems"].(bool)
+	for tries := 0; len(out) < n && tries < n+10; tries++ {
+		v := g.value(items, base, depth+1, "")
+		if unique && slices.ContainsFunc(out, func(o any) bool { return same(o, v) }) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func same(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func (g *gen) object(s map[string]any, base string, depth int) any {
+	out := map[string]any{}
+	required := map[string]bool{}
+	if l, ok := s["required"].([]any); ok {
+		for _, r := range l {
+			if k, ok := r.(string); ok {
+				required[k] = true
+			}
+		}
+	}
+	props, _ := s["properties"].(map[string]any)
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		ps := props[k]
+		if !required[k] {
+			if depth >= g.o.MaxDepth {
+				continue
+			}
+			pm, _ := g.peek(ps, base)
+			if g.o.Request && pm["readOnly"] == true || !g.o.Request && pm["writeOnly"] == true {
+				continue
+			}
+		}
+		out[k] = g.value(ps, base, depth+1, k)
+	}
+	// Discriminator: the property names the schema's mapping key when one
+	// maps here; left as generated otherwise.
+	for k := range required {
+		if _, ok := out[k]; !ok {
+			if ap, ok := s["additionalProperties"]; ok && ap != false {
+				out[k] = g.value(ap, base, depth+1, k)
+			} else {
+				out[k] = "string"
+			}
+		}
+	}
+	minP, _ := num(s["minProperties"])
+	ap, hasAP := s["additionalProperties"]
+	if hasAP && ap != false && (len(props) == 0 && depth < g.o.MaxDepth || len(out) < int(minP)) {
+		for i := 1; len(out) < max(int(minP), 1) && i < 100; i++ {
+			k := "key" + strconv.Itoa(i)
+			if _, ok := out[k]; !ok {
+				out[k] = g.value(ap, base, depth+1, "")
+			}
+		}
+	}
+	return out
+}
+
+// peek resolves a property schema to read its flags.
+func (g *gen) peek(ps any, base string) (map[string]any, string) {
+	switch x := ps.(type) {
+	case map[string]any:
+		return g.deref(x, base)
+	case refAt:
+		return g.deref(x.s, x.base)
+	}
+	return map[string]any{}, base
+}

@@ -1,0 +1,409 @@
+package openapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// Priorities of the stubs made from a document. Stubs from decoy's own
+// files default to stub.DefaultPriority (5), so they override these.
+const (
+	PriorityPrefer   = 20 // Prefer: code=N (example= and dynamic=true at 19)
+	PriorityResponse = 21 // the operation's response, by Accept
+	Priority406      = 22 // no declared media type fits Accept
+)
+
+// Options tune Load.
+type Options struct {
+	// Seed is the global seed generated data derives from.
+	Seed uint64
+}
+
+// Result is what a document became.
+type Result struct {
+	Sources  []engine.Source
+	Version  string   // "3.0.3", "3.1.0", "2.0"
+	Warnings []string // sound but surprising: examples replaced, circular schemas
+	// Rendered lists every JSON body rendered against a schema, so that
+	// tests can check it with a validator of their own.
+	Rendered []Rendered
+	// OAS31 is true for 3.1 documents (schemas are JSON Schema 2020-12).
+	OAS31 bool
+}
+
+// Rendered is a JSON body and the schema it must satisfy.
+type Rendered struct {
+	File    string // absolute path of the file holding the schema
+	Pointer string // JSON pointer to the schema in File
+	Body    []byte
+	From    string // "example", "example NAME", "schema examples", "generated"
+}
+
+var methods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// Load reads the document at path (data is its content, nil to read it)
+// and returns one set of stubs per operation. Problems come back as
+// Problems.
+func Load(path string, data []byte, o Options) (*Result, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, Problems{{File: path, Msg: err.Error()}}
+	}
+	f := newFiles()
+	if data != nil {
+		f.pre[abs] = data
+	}
+	root, err := f.get(abs)
+	if err != nil {
+		return nil, Problems{{File: path, Msg: err.Error()}}
+	}
+	doc, ok := root.(map[string]any)
+	if !ok {
+		return nil, Problems{{File: path, Msg: "an OpenAPI document is an object"}}
+	}
+	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, cache: map[string]*stub.Response{}}
+	b.probs = append(b.probs, checkDocument(path, abs, f)...)
+	switch {
+	case doc["swagger"] != nil:
+		b.v2 = true
+		b.res.Version = fmt.Sprint(doc["swagger"])
+		if b.res.Version != "2.0" {
+			b.problem("/swagger", "swagger must be \"2.0\", not %q", b.res.Version)
+		}
+	case doc["openapi"] != nil:
+		b.res.Version = fmt.Sprint(doc["openapi"])
+		switch {
+		case strings.HasPrefix(b.res.Version, "3.1"), strings.HasPrefix(b.res.Version, "3.2"):
+			b.oas31 = true
+		case strings.HasPrefix(b.res.Version, "3.0"):
+		default:
+			b.problem("/openapi", "OpenAPI version %q is not supported (3.0.x, 3.1.x or Swagger 2.0)", b.res.Version)
+		}
+	default:
+		return nil, Problems{{File: path, Msg: "not an OpenAPI document: no openapi or swagger field"}}
+	}
+	if len(b.probs) > 0 {
+		return nil, b.probs
+	}
+	b.val = newValidator(f, b.oas31)
+	b.res.OAS31 = b.oas31
+	b.basePath = basePath(doc, b.v2)
+	b.produces = strList(doc["produces"])
+	paths, _ := doc["paths"].(map[string]any)
+	for _, p := range sortedKeys(paths) {
+		if !strings.HasPrefix(p, "/") {
+			continue // x- extensions
+		}
+		ptr := "/paths/" + escape(p)
+		item, itemFile, err := f.deref(paths[p], abs)
+		if err != nil {
+			b.problem(ptr, "%v", err)
+			continue
+		}
+		if pm, ok := paths[p].(map[string]any); ok && pm["$ref"] != nil {
+			ptr = refPointer(pm) // pointers are inside the file referred to
+		}
+		for _, m := range methods {
+			op, ok := item[m].(map[string]any)
+			if !ok {
+				continue
+			}
+			b.operation(p, m, op, ptr+"/"+m, itemFile)
+		}
+	}
+	if len(b.probs) > 0 {
+		return nil, b.probs
+	}
+	return b.res, nil
+}
+
+type builder struct {
+	f        *files
+	file     string // absolute path of the root document
+	name     string // as given, for messages
+	o        Options
+	v2       bool
+	oas31    bool
+	basePath string
+	produces []string
+	val      *validator
+	res      *Result
+	probs    Problems
+	cache    map[string]*stub.Response
+}
+
+func (b *builder) problem(ptr, format string, a ...any) {
+	b.probs = append(b.probs, Problem{File: b.name, Pointer: ptr, Msg: fmt.Sprintf(format, a...)})
+}
+
+func (b *builder) warn(ptr, format string, a ...any) {
+	b.res.Warnings = append(b.res.Warnings, fmt.Sprintf("%s#%s: %s", b.name, ptr, fmt.Sprintf(format, a...)))
+}
+
+// basePath is the path of the first server URL (3.x, with variables at
+// their defaults) or Swagger's basePath, without a trailing slash.
+func basePath(doc map[string]any, v2 bool) string {
+	var p string
+	if v2 {
+		p, _ = doc["basePath"].(string)
+	} else if servers, ok := doc["servers"].([]any); ok && len(servers) > 0 {
+		if s, ok := servers[0].(map[string]any); ok {
+			raw, _ := s["url"].(string)
+			if vars, ok := s["variables"].(map[string]any); ok {
+				for k, v := range vars {
+					if vm, ok := v.(map[string]any); ok {
+						raw = strings.ReplaceAll(raw, "{"+k+"}", fmt.Sprint(vm["default"]))
+					}
+				}
+			}
+			if u, err := url.Parse(raw); err == nil {
+				p = u.Path
+			}
+		}
+	}
+	p = strings.TrimRight(p, "/")
+	if p != "" && !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+func strList(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// media is one media type of a response.
+type media struct {
+	typ      string
+	file     string // where schema and examples live
+	ptr      string // pointer to the media type object (3.x) or response (2.0)
+	schema   any    // nil when none
+	schemaAt string // pointer to the schema
+	example  any
+	hasEx    bool
+	named    map[string]any // examples by name (values)
+}
+
+// response is one declared response.
+type response struct {
+	code    int
+	key     string
+	media   []media
+	headers map[string]stub.HeaderValues
+}
+
+var pathParam = regexp.MustCompile(`\{[^}/]*\}`)
+
+func (b *builder) operation(path, method string, op map[string]any, ptr, file string) {
+	id, _ := op["operationId"].(string)
+	if id == "" {
+		id = strings.ToUpper(method) + " " + path
+	}
+	id = idBase(b.name) + ":" + id
+	full := b.basePath + path
+	if pathParam.FindStringIndex(full) != nil {
+		// decoy's templates name parameters like OpenAPI; "{}" and odd
+		// names are normalised.
+		full = pathParam.ReplaceAllStringFunc(full, func(s string) string {
+			n := strings.Trim(s, "{}")
+			if n == "" || strings.ContainsAny(n, "*{}") {
+				n = "p"
+			}
+			return "{" + n + "}"
+		})
+	}
+	req := stub.Request{Method: strings.ToUpper(method), Path: full}
+	resps, _ := op["responses"].(map[string]any)
+	var list []response
+	for _, code := range sortedKeys(resps) {
+		c := statusOf(code)
+		if c == 0 {
+			continue
+		}
+		r, rfile, err := b.f.deref(resps[code], file)
+		if err != nil {
+			b.problem(ptr+"/responses/"+escape(code), "%v", err)
+			continue
+		}
+		rptr := ptr + "/responses/" + escape(code)
+		if rfile != file || resps[code].(map[string]any)["$ref"] != nil {
+			rptr = refPointer(resps[code])
+		}
+		list = append(list, b.response(code, c, r, rfile, rptr, op))
+	}
+	main := pickMain(list)
+	key := ptr
+	if main == nil {
+		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: req,
+			Response: &stub.Response{Status: 200}}, Origin: b.name + "#" + ptr})
+		return
+	}
+	// Default answers, one per media type by Accept.
+	if len(main.media) == 0 {
+		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: req,
+			Response: b.render(main, nil, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
+	} else {
+		for i, m := range main.media {
+			r := req
+			r.Headers = map[string]stub.StringMatcher{"Accept": {Regex: acceptRegex(m.typ), IgnoreCase: true}}
+			b.add(engine.Source{Stub: stub.Stub{ID: id + ":" + m.typ, Priority: PriorityResponse, Request: r,
+				Response: b.render(main, &main.media[i], key, renderDefault, "")}, Origin: b.name + "#" + ptr})
+		}
+		r := req
+		r.Headers = map[string]stub.StringMatcher{"Accept": {Absent: true}}
+		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: r,
+			Response: b.render(main, &main.media[0], key, renderDefault, "")}, Origin: b.name + "#" + ptr})
+		types := make([]string, len(main.media))
+		for i, m := range main.media {
+			types[i] = m.typ
+		}
+		b.add(engine.Source{Stub: stub.Stub{ID: id + ":406", Priority: Priority406, Request: req,
+			Response: problem406(types)}, Origin: b.name + "#" + ptr})
+	}
+	// Prefer: code=N, example=NAME, dynamic=true.
+	seen := map[int]bool{}
+	for i := range list {
+		r := &list[i]
+		if seen[r.code] {
+			continue
+		}
+		seen[r.code] = true
+		var m *media
+		if len(r.media) > 0 {
+			m = &r.media[0]
+		}
+		codeRe := `(^|[\s,;])code=` + strconv.Itoa(r.code) + `($|[\s,;])`
+		pr := req
+		pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: codeRe}}
+		b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code), Priority: PriorityPrefer, Request: pr,
+			Response: b.render(r, m, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
+		if m == nil {
+			continue
+		}
+		for _, name := range sortedKeys(m.named) {
+			exRe := `(^|[\s,;])example=` + regexp.QuoteMeta(name) + `($|[\s,;])`
+			pr := req
+			matcher := stub.StringMatcher{Regex: exRe}
+			if r != main {
+				matcher.Contains = "code=" + strconv.Itoa(r.code)
+			}
+			pr.Headers = map[string]stub.StringMatcher{"Prefer": matcher}
+			b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code) + ":example=" + name, Priority: PriorityPrefer - 1, Request: pr,
+				Response: b.render(r, m, key, renderNamed, name)}, Origin: b.name + "#" + ptr})
+		}
+		if m.schema != nil && r == main {
+			pr := req
+			pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: `(^|[\s,;])dynamic=true($|[\s,;])`}}
+			b.add(engine.Source{Stub: stub.Stub{ID: id + ":dynamic", Priority: PriorityPrefer - 1, Request: pr,
+				Response: b.render(r, m, key, renderDynamic, "")}, Origin: b.name + "#" + ptr})
+		}
+	}
+}
+
+func refPointer(v any) string {
+	m, _ := v.(map[string]any)
+	ref, _ := m["$ref"].(string)
+	_, frag, _ := strings.Cut(ref, "#")
+	return frag
+}
+
+func (b *builder) add(src engine.Source) {
+	src.Dir = filepath.Dir(b.file)
+	b.res.Sources = append(b.res.Sources, src)
+}
+
+// statusOf reads a response key: "200", "2XX" (as 200), "default" (as
+// 200); 0 for anything else.
+func statusOf(code string) int {
+	if code == "default" {
+		return 200
+	}
+	if len(code) == 3 && (code[1:] == "XX" || code[1:] == "xx") && code[0] >= '1' && code[0] <= '5' {
+		return int(code[0]-'0') * 100
+	}
+	n, err := strconv.Atoi(code)
+	if err != nil || n < 100 || n > 599 {
+		return 0
+	}
+	return n
+}
+
+// pickMain is the lowest declared 2xx response, else default, else the
+// lowest code.
+func pickMain(list []response) *response {
+	var best *response
+	for i := range list {
+		r := &list[i]
+		if r.code >= 200 && r.code < 300 && r.key != "default" && (best == nil || r.code < best.code) {
+			best = r
+		}
+	}
+	if best != nil {
+		return best
+	}
+	for i := range list {
+		if list[i].key == "default" {
+			return &list[i]
+		}
+	}
+	if len(list) > 0 {
+		return &list[0]
+	}
+	return nil
+}
+
+// acceptRegex matches an Accept header that admits typ: the type itself,
+// its type/*, or */*.
+func acceptRegex(typ string) string {
+	t := strings.ToLower(strings.TrimSpace(strings.SplitN(typ, ";", 2)[0]))
+	major, _, _ := strings.Cut(t, "/")
+	alts := []string{regexp.QuoteMeta(t), regexp.QuoteMeta(major) + `/\*`, `\*/\*`}
+	if strings.Contains(t, "*") {
+		alts = []string{`[^,;\s]+/[^,;\s]+`}
+	}
+	return `(^|,)\s*(` + strings.Join(alts, "|") + `)\s*($|[,;])`
+}
+
+func problem406(types []string) *stub.Response {
+	body, _ := json.Marshal(map[string]any{
+		"type":   "about:blank",
+		"title":  "Not Acceptable",
+		"status": 406,
+		"detail": "the Accept header admits none of the media types this operation declares: " + strings.Join(types, ", "),
+	})
+	return &stub.Response{Status: 406, Body: stub.Text(string(body)),
+		Headers: map[string]stub.HeaderValues{"Content-Type": {"application/problem+json"}}}
+}
+
+func idBase(name string) string {
+	b := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	if b == "" {
+		b = "openapi"
+	}
+	return b
+}

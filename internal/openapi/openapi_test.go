@@ -1,0 +1,179 @@
+package openapi
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+)
+
+// byID indexes a result's stubs.
+func byID(t *testing.T, r *Result) map[string]engine.Source {
+	t.Helper()
+	m := map[string]engine.Source{}
+	for _, s := range r.Sources {
+		if _, dup := m[s.Stub.ID]; dup {
+			t.Fatalf("duplicate stub id %q", s.Stub.ID)
+		}
+		m[s.Stub.ID] = s
+	}
+	return m
+}
+
+func body(t *testing.T, s engine.Source) map[string]any {
+	t.Helper()
+	text, _ := s.Stub.Response.Body.String()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
+		t.Fatalf("%s: body %q: %v", s.Stub.ID, text, err)
+	}
+	return v
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		file  string
+		id    string // the default stub (no Accept header)
+		path  string
+		code  int
+		check func(t *testing.T, b map[string]any, s engine.Source)
+	}{
+		{"testdata/v30.yaml", "v30:getUser", "/users/{id}", 200, func(t *testing.T, b map[string]any, s engine.Source) {
+			if _, ok := b["secret"]; ok {
+				t.Error("writeOnly property in a response")
+			}
+			if a := b["age"].(float64); a < 18 || a > 20 {
+				t.Errorf("age %v", a)
+			}
+			if sc := b["score"].(float64); sc <= 0 || sc > 1 {
+				t.Errorf("score %v", sc)
+			}
+			if c := b["code"].(string); len(c) != 8 || c[3] != '-' {
+				t.Errorf("pattern: %q", c)
+			}
+			if n := len(b["tags"].([]any)); n != 2 {
+				t.Errorf("tags %v", b["tags"])
+			}
+			if h := s.Stub.Response.Headers["X-Rate-Limit"]; len(h) != 1 || h[0] != "10" {
+				t.Errorf("X-Rate-Limit %v", h)
+			}
+			if h := s.Stub.Response.Headers["X-Trace"]; len(h) != 1 || h[0] != "abc" {
+				t.Errorf("X-Trace %v", h)
+			}
+		}},
+		{"testdata/v31.yaml", "v31:GET /things", "/things", 201, func(t *testing.T, b map[string]any, _ engine.Source) {
+			if n := b["n"].(float64); n <= 5 || n > 7 {
+				t.Errorf("n %v", n)
+			}
+			if b["v"] != "fixed" || b["e"] != "from-examples" {
+				t.Errorf("const/examples: %v", b)
+			}
+			a := b["a"].(map[string]any)
+			if _, ok := a["x"].(bool); !ok || !strings.Contains(a["y"].(string), ":") {
+				t.Errorf("allOf: %v", a)
+			}
+		}},
+		{"testdata/basepath.yaml", "basepath:GET /items", "/api/v2/items", 200, nil},
+		{"testdata/circular.json", "circular:GET /tree", "/base/v3/tree", 200, func(t *testing.T, b map[string]any, _ engine.Source) {
+			if _, ok := b["name"].(string); !ok {
+				t.Errorf("circular: %v", b)
+			}
+		}},
+		{"testdata/split/api.yaml", "api:GET /orders/{id}", "/orders/{id}", 200, func(t *testing.T, b map[string]any, _ engine.Source) {
+			l := b["lines"].([]any)
+			if sku := l[0].(map[string]any)["sku"].(string); len(sku) < 4 {
+				t.Errorf("sku %q", sku)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r, err := Load(tt.file, nil, Options{Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range r.Warnings {
+				t.Errorf("warning: %s", w)
+			}
+			m := byID(t, r)
+			s, ok := m[tt.id]
+			if !ok {
+				t.Fatalf("no stub %q in %v", tt.id, keysOf(m))
+			}
+			if s.Stub.Request.Path != tt.path || s.Stub.Response.Status != tt.code {
+				t.Fatalf("stub %q: path %q status %d", tt.id, s.Stub.Request.Path, s.Stub.Response.Status)
+			}
+			if _, errs := engine.Compile(r.Sources); errs != nil {
+				t.Fatal(errs)
+			}
+			if tt.check != nil && s.Stub.Response.Body.JSON() != nil {
+				tt.check(t, body(t, s), s)
+			}
+			// Deterministic: the same bytes on every load.
+			r2, _ := Load(tt.file, nil, Options{Seed: 1})
+			for i := range r.Sources {
+				a, _ := json.Marshal(r.Sources[i].Stub)
+				b, _ := json.Marshal(r2.Sources[i].Stub)
+				if string(a) != string(b) {
+					t.Fatalf("not deterministic:\n%s\n%s", a, b)
+				}
+			}
+		})
+	}
+}
+
+func keysOf(m map[string]engine.Source) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestSeedChangesData(t *testing.T) {
+	a, _ := Load("testdata/v30.yaml", nil, Options{Seed: 1})
+	b, _ := Load("testdata/v30.yaml", nil, Options{Seed: 2})
+	x, _ := json.Marshal(a.Sources[0].Stub.Response)
+	y, _ := json.Marshal(b.Sources[0].Stub.Response)
+	if string(x) == string(y) {
+		t.Fatal("another seed gave the same data")
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name, data, want string
+	}{
+		{"badref.yaml", "", "Nope"},
+		{"x.yaml", "openapi: 4.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "not supported"},
+		{"x.yaml", "openapi: 3.0.0\npaths: [\n", ""},
+		{"x.json", `{"openapi": "3.0.0", "paths": {"/a": {"$ref": "missing.yaml"}}}`, "missing.yaml"},
+	}
+	for _, tt := range tests {
+		var data []byte
+		name := "testdata/" + tt.name
+		if tt.data != "" {
+			data = []byte(tt.data)
+		}
+		_, err := Load(name, data, Options{})
+		var ps Problems
+		if !errors.As(err, &ps) || len(ps) == 0 {
+			t.Errorf("%s: want problems, got %v", tt.name, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v; want it to mention %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte("openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {description: x, content: {application/json: {schema: {type: object}}}}\n"))
+	f.Add([]byte(`{"swagger":"2.0","paths":{"/a":{"get":{"responses":{"200":{"schema":{"$ref":"#/definitions/A"}}}}}},"definitions":{"A":{"$ref":"#/definitions/A"}}}`))
+	f.Add([]byte(`{"openapi":"3.1.0","paths":{"/a":{"get":{"responses":{"200":{"content":{"*/*":{"schema":{"allOf":[{"$ref":"#"}]}}}}}}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = Load("testdata/fuzz.yaml", data, Options{Seed: 1})
+	})
+}

@@ -1,0 +1,278 @@
+package openapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/decoy-dev/decoy/internal/fake"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+func (b *builder) response(key string, code int, r map[string]any, file, ptr string, op map[string]any) response {
+	out := response{code: code, key: key, headers: map[string]stub.HeaderValues{}}
+	if b.v2 {
+		types := strList(op["produces"])
+		if len(types) == 0 {
+			types = b.produces
+		}
+		if len(types) == 0 {
+			types = []string{"application/json"}
+		}
+		exs, _ := r["examples"].(map[string]any)
+		if r["schema"] != nil || len(exs) > 0 {
+			for _, t := range orderTypes(types) {
+				m := media{typ: t, file: file, ptr: ptr, schema: r["schema"], schemaAt: ptr + "/schema"}
+				if ex, ok := exs[t]; ok {
+					m.example, m.hasEx = ex, true
+				}
+				out.media = append(out.media, m)
+			}
+		}
+	} else if content, ok := r["content"].(map[string]any); ok {
+		for _, t := range orderTypes(sortedKeys(content)) {
+			mo, _ := content[t].(map[string]any)
+			mptr := ptr + "/content/" + escape(t)
+			m := media{typ: t, file: file, ptr: mptr, schema: mo["schema"], schemaAt: mptr + "/schema"}
+			if ex, ok := mo["example"]; ok {
+				m.example, m.hasEx = ex, true
+			}
+			if exs, ok := mo["examples"].(map[string]any); ok {
+				m.named = map[string]any{}
+				for name, e := range exs {
+					em, _, err := b.f.deref(e, file)
+					if err != nil {
+						b.problem(mptr+"/examples/"+escape(name), "%v", err)
+						continue
+					}
+					if v, ok := em["value"]; ok {
+						m.named[name] = v
+					}
+				}
+			}
+			out.media = append(out.media, m)
+		}
+	}
+	if hs, ok := r["headers"].(map[string]any); ok {
+		for _, name := range sortedKeys(hs) {
+			if strings.EqualFold(name, "Content-Type") || strings.EqualFold(name, "Content-Length") {
+				continue
+			}
+			h, hfile, err := b.f.deref(hs[name], file)
+			if err != nil {
+				b.problem(ptr+"/headers/"+escape(name), "%v", err)
+				continue
+			}
+			v := headerValue(h)
+			if v == nil {
+				schema := h["schema"]
+				if b.v2 {
+					schema = h
+				}
+				if schema != nil {
+					g, err := fake.Generate(schema, hfile, ptr+"/headers/"+name, fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: true})
+					if err != nil {
+						b.problem(ptr+"/headers/"+escape(name), "%v", err)
+						continue
+					}
+					v = g
+				}
+			}
+			if v != nil {
+				out.headers[name] = stub.HeaderValues{scalar(v)}
+			}
+		}
+	}
+	return out
+}
+
+func headerValue(h map[string]any) any {
+	if v, ok := h["example"]; ok {
+		return v
+	}
+	if v, ok := h["x-example"]; ok {
+		return v
+	}
+	if exs, ok := h["examples"].(map[string]any); ok {
+		for _, k := range sortedKeys(exs) {
+			if em, ok := exs[k].(map[string]any); ok && em["value"] != nil {
+				return em["value"]
+			}
+		}
+	}
+	return nil
+}
+
+func scalar(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	j, _ := json.Marshal(v)
+	return string(j)
+}
+
+// orderTypes puts JSON media types first (application/json before other
+// +json types), then the rest in the document's (sorted) order.
+func orderTypes(types []string) []string {
+	out := append([]string(nil), types...)
+	rank := func(t string) int {
+		t = strings.ToLower(strings.SplitN(t, ";", 2)[0])
+		switch {
+		case t == "application/json":
+			return 0
+		case isJSON(t):
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
+}
+
+func isJSON(t string) bool {
+	t = strings.ToLower(strings.TrimSpace(strings.SplitN(t, ";", 2)[0]))
+	return t == "application/json" || strings.HasSuffix(t, "+json") || strings.HasSuffix(t, "/json") || t == "*/*" || t == "application/*"
+}
+
+type renderMode int
+
+const (
+	renderDefault renderMode = iota
+	renderNamed
+	renderDynamic
+)
+
+// render makes the stub response for r in media type m (nil: no body).
+func (b *builder) render(r *response, m *media, key string, mode renderMode, name string) *stub.Response {
+	ck := fmt.Sprintf("%p|%p|%d|%s", r, m, mode, name)
+	if c, ok := b.cache[ck]; ok {
+		return c
+	}
+	out := b.render1(r, m, key, mode, name)
+	b.cache[ck] = out
+	return out
+}
+
+func (b *builder) render1(r *response, m *media, key string, mode renderMode, name string) *stub.Response {
+	out := &stub.Response{Status: r.code, Headers: map[string]stub.HeaderValues{}}
+	for k, v := range r.headers {
+		out.Headers[k] = v
+	}
+	if m == nil {
+		return out
+	}
+	ct := m.typ
+	if strings.Contains(ct, "*") {
+		ct = "application/json"
+	}
+	out.Headers["Content-Type"] = stub.HeaderValues{ct}
+	fkey := fmt.Sprintf("%s:%d:%s", key, r.code, m.typ)
+	gen := func(examples bool, variant ...int) (any, bool) {
+		if m.schema == nil {
+			return nil, false
+		}
+		o := fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: examples}
+		if len(variant) > 0 {
+			o.Variant = variant[0]
+		}
+		v, err := fake.Generate(m.schema, m.file, fkey, o)
+		if err != nil {
+			b.warn(m.schemaAt, "no data generated: %v", err)
+			return nil, false
+		}
+		return v, true
+	}
+	type cand struct {
+		v    any
+		from string
+	}
+	var cands []cand
+	switch mode {
+	case renderNamed:
+		cands = append(cands, cand{m.named[name], "example " + name})
+	case renderDynamic:
+		if v, ok := gen(false); ok {
+			cands = append(cands, cand{v, "generated"})
+		}
+	default:
+		if m.hasEx {
+			cands = append(cands, cand{m.example, "example"})
+		}
+		if names := sortedKeys(m.named); len(names) > 0 {
+			cands = append(cands, cand{m.named[names[0]], "example " + names[0]})
+		}
+		if v, ok := gen(true); ok {
+			cands = append(cands, cand{v, "schema examples"})
+		}
+		if v, ok := gen(false); ok {
+			cands = append(cands, cand{v, "generated"})
+		}
+		for variant := 1; variant < 4 && m.schema != nil; variant++ {
+			if v, ok := gen(false, variant); ok {
+				cands = append(cands, cand{v, "generated"})
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return out
+	}
+	json := isJSON(m.typ)
+	chosen := cands[0]
+	var body []byte
+	for i, c := range cands {
+		data := marshal(c.v)
+		if !json || m.schema == nil || mode == renderNamed {
+			chosen, body = c, data
+			break
+		}
+		err := b.val.check(m.file, m.schemaAt, data)
+		if err == nil {
+			chosen, body = c, data
+			break
+		}
+		if strings.HasPrefix(err.Error(), "schema does not compile") {
+			b.warn(m.schemaAt, "%v", err)
+			chosen, body = c, data
+			break
+		}
+		if i == len(cands)-1 {
+			b.warn(m.schemaAt, "no example or generated body validates against the schema; serving the %s body: %v", c.from, firstLine(err))
+			chosen, body = c, data
+			break
+		}
+		b.warn(m.schemaAt, "the %s does not validate against the schema, so it is not served: %v", c.from, firstLine(err))
+	}
+	if json && m.schema != nil {
+		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from})
+	}
+	if s, ok := chosen.v.(string); ok && !json {
+		out.Body = stub.Text(s)
+	} else {
+		out.Body = stub.Text(string(body))
+	}
+	return out
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "\n"); i >= 0 && strings.HasPrefix(s, "jsonschema validation failed") {
+		s = s[i+1:]
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte("null")
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}

@@ -1,0 +1,63 @@
+package openapi_test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/decoy-dev/decoy"
+)
+
+// TestServePetstore serves examples/openapi through decoy.Start and checks
+// what an HTTP client sees, a stub file overriding one operation included.
+func TestServePetstore(t *testing.T) {
+	override := t.TempDir() + "/pin.yaml"
+	if err := writeFile(override, "request: {method: GET, path: /v1/pets/99}\nresponse: {status: 200, body: pinned}\n"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := decoy.Start(decoy.Options{Files: []string{"../../examples/openapi", override}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tests := []struct {
+		path, accept, prefer string
+		status               int
+		ctype, body          string
+	}{
+		{"/v1/pets/7", "", "", 200, "application/json", `{"id":1,"name":"Tom","tag":"cat"}`},
+		{"/v1/pets/7", "application/json", "", 200, "application/json", `{"id":1,"name":"Tom","tag":"cat"}`},
+		{"/v1/pets/7", "text/plain", "", 200, "text/plain", "Tom the cat"},
+		{"/v1/pets/7", "*/*", "", 200, "application/json", `"name":"Tom"`},
+		{"/v1/pets/7", "application/xml", "", 406, "application/problem+json", "Not Acceptable"},
+		{"/v1/pets/7", "", "example=dog", 200, "application/json", `"name":"Rex"`},
+		{"/v1/pets/7", "", "code=404", 404, "application/json", `"message"`},
+		{"/v1/pets/7", "", "dynamic=true", 200, "application/json", `"owner"`},
+		{"/v1/pets/99", "", "", 200, "", "pinned"},
+		{"/v1/pets", "", "", 200, "application/json", `[{"born":`},
+		{"/pets", "", "", 404, "", ""},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+		if tt.accept != "" {
+			req.Header.Set("Accept", tt.accept)
+		}
+		if tt.prefer != "" {
+			req.Header.Set("Prefer", tt.prefer)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.ctype) || !strings.Contains(string(b), tt.body) {
+			t.Errorf("%s Accept=%q Prefer=%q: %d %q %s; want %d %q containing %q", tt.path, tt.accept, tt.prefer,
+				resp.StatusCode, resp.Header.Get("Content-Type"), b, tt.status, tt.ctype, tt.body)
+		}
+	}
+}
+
+func writeFile(name, s string) error { return os.WriteFile(name, []byte(s), 0o644) }
