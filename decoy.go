@@ -154,6 +154,13 @@ type Options struct {
 	JournalSize int
 	// Logger receives decoy's logs; nil discards them.
 	Logger *slog.Logger
+	// Seed is the global seed (`decoy serve --seed`): of data generated
+	// from OpenAPI schemas and of random latencies and faults. 0 means
+	// decoy's default, 1.
+	Seed uint64
+	// Validation is how requests to OpenAPI routes are checked, as
+	// `decoy serve --validation`: "enforce" (also ""), "report" or "off".
+	Validation string
 }
 
 // Server is a decoy serving on loopback until Close.
@@ -190,8 +197,18 @@ const shutdownTimeout = 5 * time.Second
 func Start(o Options) (*Server, error) {
 	var srcs []engine.Source
 	var loaded *config.Loaded
+	set := config.Defaults()
+	if o.Seed != 0 {
+		set.Seed = o.Seed
+	}
+	if o.Validation != "" {
+		v, _ := config.Lookup("validation")
+		if err := v.Set(&set, o.Validation); err != nil {
+			return nil, err
+		}
+	}
 	if len(o.Files) > 0 {
-		l, err := config.LoadStubs(o.Files)
+		l, err := config.LoadStubs(o.Files, set.SpecOptions())
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +236,7 @@ func Start(o Options) (*Server, error) {
 		}
 		srcs = append(srcs, engine.Source{Stub: s, Origin: fmt.Sprintf("Options.Stubs[%d]", i)})
 	}
-	store, err := engine.NewStore(srcs)
+	store, err := engine.NewStore(srcs, set.EngineOptions()...)
 	if err != nil {
 		var errs engine.Errors
 		if loaded != nil && errors.As(err, &errs) {
@@ -230,7 +247,6 @@ func Start(o Options) (*Server, error) {
 		return nil, err
 	}
 
-	set := config.Defaults()
 	set.HTTP = "127.0.0.1:0"
 	set.HTTPS, set.Admin = "", ""
 	if o.HTTPS {

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/admin"
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/engine"
@@ -160,6 +161,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		closeAll()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	access := accesslog.New(log, s.AccessLog)
 	if a.Protos != nil {
 		// One gRPC server answers on its own port and, over TLS, on the
 		// https port too.
@@ -169,6 +171,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			Journal:        a.Journal,
 			Logger:         log,
 			MaxRecvMsgSize: int(min(s.MaxBodyBytes, 1<<31-1)),
+			AccessLog:      access,
 
 			DelayHeader:       s.DelayHeader,
 			MaxRequestedDelay: s.MaxRequestedDelay,
@@ -193,8 +196,10 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		ServerTiming:   s.ServerTiming,
 		HTTP2Engine:    s.HTTP2Engine,
 		Saturation:     saturationHeader(s, a.Saturation),
+		AccessLog:      access,
 
 		DelayHeader:       s.DelayHeader,
+		NoPrefer:          !s.Prefer,
 		MaxRequestedDelay: s.MaxRequestedDelay,
 	})
 	run := func(name string, f func() error) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -48,7 +49,19 @@ type running struct {
 
 func start(t *testing.T, mod func(*config.Settings)) *running {
 	t.Helper()
-	store, err := engine.NewStore(testStubs())
+	return startWith(t, testStubs(), mod)
+}
+
+// startWith starts an app serving srcs.
+func startWith(t *testing.T, srcs []engine.Source, mod func(*config.Settings)) *running {
+	t.Helper()
+	return startLogged(t, srcs, nil, mod)
+}
+
+// startLogged starts an app serving srcs that logs to log.
+func startLogged(t *testing.T, srcs []engine.Source, log *slog.Logger, mod func(*config.Settings)) *running {
+	t.Helper()
+	store, err := engine.NewStore(srcs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +71,7 @@ func start(t *testing.T, mod func(*config.Settings)) *running {
 	if mod != nil {
 		mod(&set)
 	}
-	a, err := app.Start(set, store, nil)
+	a, err := app.Start(set, store, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,6 +448,16 @@ func TestClientsReport(t *testing.T) {
 	}
 	if rep.Clients[0].Address != "127.0.0.2" {
 		t.Errorf("clients not sorted by connections: first is %s", rep.Clients[0].Address)
+	}
+	f := r.scrape(t)
+	for _, k := range metrics.FindingKinds {
+		want := 0.0
+		if k == metrics.FindingConnPerRequest {
+			want = 1
+		}
+		if got := f.value("decoy_client_findings", "kind="+k); got != want {
+			t.Errorf("decoy_client_findings{kind=%q} = %v, want %v", k, got, want)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/demo"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/protoload"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -174,7 +175,7 @@ func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Sett
 // are compiled too (folders are searched for both stubs and .proto files),
 // and the gRPC stubs are checked against them; the set is nil when there
 // are no .proto files. Problems come back with file:line.
-func loadAll(files []string, opts ...engine.Option) (*engine.Store, *config.Loaded, *protoload.Set, error) {
+func loadAll(files []string, spec openapi.Options, opts ...engine.Option) (*engine.Store, *config.Loaded, *protoload.Set, error) {
 	if len(files) == 0 {
 		return loadDemo(opts...)
 	}
@@ -201,7 +202,7 @@ func loadAll(files []string, opts ...engine.Option) (*engine.Store, *config.Load
 			set = s
 		}
 	}
-	l, store, err := config.Build(stubPaths, opts...)
+	l, store, err := config.BuildSpec(stubPaths, spec, opts...)
 	if err != nil {
 		probs = append(probs, asProblems(err)...)
 	} else if protosOK {
@@ -267,7 +268,7 @@ valid and 2 otherwise, so it fits in CI.`,
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
-		_, l, set, err := loadAll(args, s.EngineOptions()...)
+		_, l, set, err := loadAll(args, s.SpecOptions(), s.EngineOptions()...)
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
@@ -304,7 +305,7 @@ over the environment, which wins over the file.`,
 			return fail(ExitBadInput, err)
 		}
 		log := newLogger(s, env.Stderr)
-		store, l, set, err := loadAll(s.Files, s.EngineOptions()...)
+		store, l, set, err := loadAll(s.Files, s.SpecOptions(), s.EngineOptions()...)
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}

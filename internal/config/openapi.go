@@ -7,13 +7,10 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-// SpecSeed is the seed data generated from OpenAPI schemas derives from.
-var SpecSeed uint64 = 1
-
 // loadSpec turns an OpenAPI or Swagger document into stubs (package
 // openapi); its problems come back with file, line and JSON pointer.
 func (l *Loaded) loadSpec(name string, data []byte, root *ast.MappingNode) Problems {
-	res, err := openapi.Load(name, data, openapi.Options{Seed: SpecSeed})
+	res, err := openapi.Load(name, data, l.spec)
 	if err != nil {
 		var ps openapi.Problems
 		if !errors.As(err, &ps) {

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -48,9 +50,12 @@ type Settings struct {
 	SaturationHeader bool
 	LogLevel         string
 	LogFormat        string
-	Quiet            bool
-	HTTP2Engine      string
-	ServerTiming     bool
+	// AccessLog is the share of requests logged at info level (0: none,
+	// 1: all), one in round(1/AccessLog), from the access-log setting.
+	AccessLog    float64
+	Quiet        bool
+	HTTP2Engine  string
+	ServerTiming bool
 	// Seed is the global seed of random latencies and faults.
 	Seed uint64
 	// Latency is the global latency as written ("250ms", "10ms..50ms", a
@@ -59,6 +64,11 @@ type Settings struct {
 	LatencySpec *stub.Latency
 	// DelayHeader honours X-Decoy-Delay and Prefer: delay=.
 	DelayHeader bool
+	// Prefer honours the Prism-style Prefer controls: code=, example=,
+	// dynamic=true on OpenAPI routes and delay= everywhere.
+	Prefer bool
+	// Validation checks requests to OpenAPI routes: enforce, report, off.
+	Validation string
 	// MaxRequestedDelay caps a requested delay.
 	MaxRequestedDelay time.Duration
 	// Profiles are the named latency profiles of the config file's
@@ -71,6 +81,11 @@ type Settings struct {
 // EngineOptions are the settings stubs are compiled with.
 func (s Settings) EngineOptions() []engine.Option {
 	return []engine.Option{engine.WithSeed(s.Seed), engine.WithProfiles(s.Profiles), engine.WithLatency(s.LatencySpec)}
+}
+
+// SpecOptions are the settings OpenAPI documents are loaded with.
+func (s Settings) SpecOptions() openapi.Options {
+	return openapi.Options{Seed: s.Seed, Validation: s.Validation, NoPrefer: !s.Prefer}
 }
 
 // Setting describes one setting: its name (the flag, the config-file key,
@@ -201,13 +216,22 @@ var Table = []Setting{
 		set: oneOf(func(s *Settings) *string { return &s.LogLevel }, "debug", "info", "warn", "error")},
 	{Name: "log-format", Kind: "string", Default: "text", Help: "text or json",
 		set: oneOf(func(s *Settings) *string { return &s.LogFormat }, "text", "json")},
+	{Name: "access-log", Kind: "string", Default: "off", Help: "log requests at info level: off, all, or a sampling fraction such as 0.01 (one request in 100)",
+		set: func(s *Settings, v string) error {
+			f, err := accesslog.ParseSampling(v)
+			if err != nil {
+				return err
+			}
+			s.AccessLog = f
+			return nil
+		}},
 	{Name: "quiet", Kind: "bool", Default: "false", Help: "do not print the table of routes at start",
 		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
 	{Name: "http2-engine", Kind: "string", Default: "decoy", Help: "HTTP/2 server: decoy (its own connection loop, fastest) or go (Go's net/http)",
 		set: oneOf(func(s *Settings) *string { return &s.HTTP2Engine }, "decoy", "go")},
 	{Name: "server-timing", Kind: "bool", Default: "false", Help: "add Server-Timing: decoy;dur=<ms> (decoy's own time) to every response",
 		set: boolean(func(s *Settings) *bool { return &s.ServerTiming })},
-	{Name: "seed", Kind: "int", Default: "1", Help: "seed of random latencies and faults: the same seed replays the same sequence",
+	{Name: "seed", Kind: "int", Default: "1", Help: "seed of random latencies and faults and of data generated from OpenAPI schemas: the same seed replays the same sequence and bytes",
 		set: func(s *Settings, v string) error {
 			n, err := strconv.ParseUint(strings.TrimSpace(v), 0, 64)
 			if err != nil {
@@ -232,6 +256,10 @@ var Table = []Setting{
 		}},
 	{Name: "delay-header", Kind: "bool", Default: "true", Help: "honour a delay the client asks for: X-Decoy-Delay: 500ms or Prefer: delay=500",
 		set: boolean(func(s *Settings) *bool { return &s.DelayHeader })},
+	{Name: "prefer", Kind: "bool", Default: "true", Help: "honour Prism-style Prefer controls: code=, example=, dynamic=true on OpenAPI routes, and delay=",
+		set: boolean(func(s *Settings) *bool { return &s.Prefer })},
+	{Name: "validation", Kind: "string", Default: "enforce", Help: "check requests to OpenAPI routes: enforce (400/401/405/415/422 problem), report (answer, add Decoy-Validation), off",
+		set: oneOf(func(s *Settings) *string { return &s.Validation }, "enforce", "report", "off")},
 	{Name: "max-requested-delay", Kind: "duration", Default: "60s", Help: "cap on a requested delay (clamped, and reported in Decoy-Delay-Clamped)",
 		set: dur(func(s *Settings) *time.Duration { return &s.MaxRequestedDelay })},
 	{Name: "files", Kind: "list", Help: "stub files and folders (comma-separated in the environment; arguments replace it)",

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -24,7 +25,12 @@ type Loaded struct {
 	Files   []string // the files read, in order
 	where   []place  // parallel to Sources
 	autoID  []string // parallel to Sources: the id to give a stub without one
+	spec    openapi.Options
 }
+
+// DefaultSpec is how OpenAPI documents load when nothing says otherwise:
+// the default seed, validation enforced, Prefer honoured.
+var DefaultSpec = openapi.Options{Seed: 1}
 
 type place struct {
 	file string
@@ -38,8 +44,9 @@ const MaxStubFile = 64 << 20
 // LoadStubs reads stub files and folders. Folders are walked in lexical
 // order; inside them, YAML and JSON files that do not hold stubs (such as
 // body files) are skipped. Every problem in every file is reported.
-func LoadStubs(paths []string) (*Loaded, error) {
-	l, probs := loadStubs(paths)
+// OpenAPI documents load with spec (one at most; DefaultSpec when none).
+func LoadStubs(paths []string, spec ...openapi.Options) (*Loaded, error) {
+	l, probs := loadStubs(paths, specOf(spec))
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -50,13 +57,25 @@ func LoadStubs(paths []string) (*Loaded, error) {
 // reports every problem at once with file:line: the files' syntax and
 // decoding problems, and the compile problems of the stubs that decoded.
 func Build(paths []string, opts ...engine.Option) (*Loaded, *engine.Store, error) {
-	l, probs := loadStubs(paths)
+	return BuildSpec(paths, DefaultSpec, opts...)
+}
+
+// BuildSpec is Build with the options OpenAPI documents load with.
+func BuildSpec(paths []string, spec openapi.Options, opts ...engine.Option) (*Loaded, *engine.Store, error) {
+	l, probs := loadStubs(paths, spec)
 	return l.build(probs, opts)
+}
+
+func specOf(spec []openapi.Options) openapi.Options {
+	if len(spec) > 0 {
+		return spec[0]
+	}
+	return DefaultSpec
 }
 
 // BuildBytes is Build for one file's contents.
 func BuildBytes(name string, data []byte) (*Loaded, *engine.Store, error) {
-	l := &Loaded{}
+	l := &Loaded{spec: DefaultSpec}
 	probs := l.loadData(name, data, true)
 	l.assignIDs()
 	return l.build(probs, nil)
@@ -80,8 +99,8 @@ func (l *Loaded) build(probs Problems, opts []engine.Option) (*Loaded, *engine.S
 	return l, store, nil
 }
 
-func loadStubs(paths []string) (*Loaded, Problems) {
-	l := &Loaded{}
+func loadStubs(paths []string, spec openapi.Options) (*Loaded, Problems) {
+	l := &Loaded{spec: spec}
 	var probs Problems
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -137,7 +156,7 @@ func (l *Loaded) assignIDs() {
 
 // LoadStubBytes reads stubs from data as if it were the named file.
 func LoadStubBytes(name string, data []byte) (*Loaded, error) {
-	l := &Loaded{}
+	l := &Loaded{spec: DefaultSpec}
 	probs := l.loadData(name, data, true)
 	l.assignIDs()
 	if len(probs) > 0 {

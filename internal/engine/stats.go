@@ -3,6 +3,8 @@ package engine
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/decoy-dev/decoy/internal/behave"
 )
 
 // OverheadBounds are the upper bounds (inclusive) of the buckets of the
@@ -34,6 +36,47 @@ type Stats struct {
 	sumNs    atomic.Uint64
 	buckets  [NumOverheadBuckets]atomic.Uint64
 	upload   uploadStats
+	delayNs  atomic.Uint64                // injected delay, summed
+	faults   [NumFaultKinds]atomic.Uint64 // faults injected, by behave.FaultKind
+}
+
+// NumFaultKinds bounds the behave.FaultKind values: Faults in InjectedView
+// is indexed by kind, index 0 unused.
+const NumFaultKinds = int(behave.FaultError) + 1
+
+// RecordInjected counts what a front door injected into one call: delay,
+// the latency drawn (or requested with X-Decoy-Delay), and fault, the
+// kind of fault applied (0: none). A nil Stats records nothing.
+func (s *Stats) RecordInjected(delay time.Duration, fault behave.FaultKind) {
+	if s == nil {
+		return
+	}
+	if delay > 0 {
+		s.delayNs.Add(uint64(delay))
+	}
+	if fault != 0 && int(fault) < NumFaultKinds {
+		s.faults[fault].Add(1)
+	}
+}
+
+// InjectedView is a copy of a stub's injected delay and fault counters.
+type InjectedView struct {
+	// Delay is the injected delay summed over calls.
+	Delay time.Duration
+	// Faults counts faults by behave.FaultKind (index 0 unused).
+	Faults [NumFaultKinds]uint64
+}
+
+// ReadInjected copies the injected delay and fault counters.
+func (s *Stats) ReadInjected() InjectedView {
+	if s == nil {
+		return InjectedView{}
+	}
+	v := InjectedView{Delay: time.Duration(s.delayNs.Load())}
+	for i := range v.Faults {
+		v.Faults[i] = s.faults[i].Load()
+	}
+	return v
 }
 
 // newStats returns zeroed statistics for a stub with n responses.

@@ -19,6 +19,9 @@ type Source struct {
 	Origin string
 	// Dir resolves relative bodyFile names; "" means the working directory.
 	Dir string
+	// Check, when not nil, checks every request the stub matches (see
+	// RequestCheck).
+	Check RequestCheck
 }
 
 // Path kinds, from the most to the least specific; the rank of a stub breaks
@@ -57,6 +60,7 @@ type Stub struct {
 	key       behave.Key
 	calls     *atomic.Uint64
 	stats     *Stats // shared, like calls, by the copies of this stub in later snapshots
+	check     RequestCheck
 }
 
 type named struct {
@@ -119,7 +123,7 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		}
 	}
 	sp := src.Stub
-	s := &Stub{ID: sp.ID, Origin: src.Origin, Spec: sp, calls: new(atomic.Uint64)}
+	s := &Stub{ID: sp.ID, Origin: src.Origin, Spec: sp, calls: new(atomic.Uint64), check: src.Check}
 	if c != nil {
 		s.key = behave.NewKey(c.seed, sp.ID)
 	}

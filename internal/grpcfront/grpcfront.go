@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/protoload"
@@ -51,6 +52,9 @@ type Options struct {
 	// INVALID_ARGUMENT.
 	DelayHeader       bool
 	MaxRequestedDelay time.Duration
+	// AccessLog, when not nil, logs calls (every one at debug level, a
+	// sample at info).
+	AccessLog *accesslog.Logger
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
@@ -36,23 +37,24 @@ const generatedStream = 3
 
 // call is the per-call scratch space, pooled.
 type call struct {
-	in     frame
-	body   []byte // request as JSON: one message, or an array of them
-	fields mdFields
-	req    engine.Request
-	rec    journal.Record
-	hdr    []byte
-	seed   uint64
-	bytes  int64 // request bytes
-	out    int64 // response bytes
-	msgs   int   // request messages
-	stubID string
-	stats  *engine.Stats       // of the stub that answered, or of unmatched calls
-	index  int                 // of the response in the stub's responses
-	waited time.Duration       // in delays, and waiting for a client stream's messages
-	delay  time.Duration       // the latency chosen for the call
-	fault  *behave.FaultAction // the fault chosen for the call, if any
-	bad    error               // a malformed requested delay
+	in      frame
+	body    []byte // request as JSON: one message, or an array of them
+	fields  mdFields
+	req     engine.Request
+	rec     journal.Record
+	hdr     []byte
+	seed    uint64
+	bytes   int64 // request bytes
+	out     int64 // response bytes
+	msgs    int   // request messages
+	stubID  string
+	stats   *engine.Stats       // of the stub that answered, or of unmatched calls
+	index   int                 // of the response in the stub's responses
+	waited  time.Duration       // in delays, and waiting for a client stream's messages
+	delay   time.Duration       // the latency chosen for the call
+	fault   *behave.FaultAction // the fault chosen for the call, if any
+	faulted behave.FaultKind    // the fault applied, for the journal
+	bad     error               // a malformed requested delay
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -114,6 +116,16 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	}
 	c.stats.Record(c.index, int(c.bytes), int(c.out), elapsed-c.waited)
 	s.record(ss.Context(), c, path, start, elapsed, err)
+	if lv, ok := s.o.AccessLog.Sampled(); ok {
+		var remote string
+		if pr, ok := peer.FromContext(ss.Context()); ok && pr.Addr != nil {
+			remote = pr.Addr.String()
+		}
+		s.o.AccessLog.Log(lv, &accesslog.Request{
+			Method: "POST", Path: path, Stub: c.stubID, Status: int(status.Code(err)),
+			Duration: elapsed, Proto: Proto, Remote: remote,
+		})
+	}
 	*c = call{in: frame{b: keep(c.in.b)}, body: keep(c.body), hdr: keep(c.hdr)}
 	callPool.Put(c)
 	return err
@@ -302,6 +314,10 @@ func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDesc
 		if c.bad != nil {
 			return status.Error(codes.InvalidArgument, c.bad.Error())
 		}
+		if c.fault != nil {
+			c.faulted = c.fault.Kind
+		}
+		c.stats.RecordInjected(c.delay, c.faulted)
 		if err := s.wait(ss.Context(), c, c.delay); err != nil {
 			return err
 		}
@@ -309,6 +325,7 @@ func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDesc
 			return s.fault(ss.Context(), c, c.fault)
 		}
 	} else if p.delay > 0 {
+		c.stats.RecordInjected(p.delay, 0)
 		if err := s.wait(ss.Context(), c, p.delay); err != nil {
 			return err
 		}
@@ -460,11 +477,20 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 		Body:     c.body,
 		Remote:   remote,
 		Stub:     c.stubID,
+		Fault:    faultName(c.faulted),
 		Status:   int(status.Code(err)),
 		BytesIn:  c.bytes,
 		BytesOut: c.out,
 	}
 	j.Add(&c.rec)
+}
+
+// faultName is the journal's name of a fault kind: "" for none.
+func faultName(k behave.FaultKind) string {
+	if k == 0 {
+		return ""
+	}
+	return k.String()
 }
 
 // seedHash folds the messages of a client stream into a seed.

@@ -26,9 +26,15 @@ type conn struct {
 
 	mc      metrics.Conn
 	std     atomic.Bool  // served by Go's server (HTTP/2, or the h2c Upgrade)
+	h2      atomic.Bool  // speaks HTTP/2 (prior knowledge or ALPN h2)
 	idle    atomic.Int64 // std: unix ns since when it has been idle; 0 while active
 	ended   atomic.Int32 // endUnknown, endClient or endServer: the first sign seen
 	closing atomic.Bool  // decoy is closing it: later errors say nothing
+
+	// slow, when set, counts writes that took slowWrite or longer: the
+	// client read too slowly for the kernel's buffers to absorb them.
+	slow      *atomic.Uint64
+	slowWrite time.Duration
 }
 
 // How a connection ended, as far as its reads and writes tell.
@@ -55,7 +61,19 @@ func (c *conn) Read(p []byte) (int, error) {
 }
 
 func (c *conn) Write(p []byte) (int, error) {
+	if c.slow == nil {
+		n, err := c.Conn.Write(p)
+		if err != nil {
+			c.note(err)
+		}
+		return n, err
+	}
+	// Two monotonic clock reads per write, next to a system call.
+	t0 := time.Since(epoch)
 	n, err := c.Conn.Write(p)
+	if time.Since(epoch)-t0 >= c.slowWrite {
+		c.slow.Add(1)
+	}
 	if err != nil {
 		c.note(err)
 	}

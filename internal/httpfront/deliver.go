@@ -30,7 +30,7 @@ type requested struct {
 func (s *Server) parseRequested(xdelay, prefer string) requested {
 	v := xdelay
 	if v == "" {
-		if prefer == "" {
+		if prefer == "" || s.o.NoPrefer {
 			return requested{}
 		}
 		var ok bool
@@ -77,6 +77,22 @@ func decide(st *engine.Stub, resp *engine.Response, call uint64, rq requested) a
 		a.ttfb = 0
 	}
 	return a
+}
+
+// faultKind is the kind of the action's fault, 0 without one.
+func (a *action) faultKind() behave.FaultKind {
+	if a.fault == nil {
+		return 0
+	}
+	return a.fault.Kind
+}
+
+// faultName is the journal's name of a fault kind: "" for none.
+func faultName(k behave.FaultKind) string {
+	if k == 0 {
+		return ""
+	}
+	return k.String()
 }
 
 // streamed reports whether the body must be written by sendBody rather

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
+	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
@@ -151,6 +153,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		index        int
 		slept, delay time.Duration
 		out          = -1
+		fault        behave.FaultKind
 	)
 	switch {
 	case rq.err != nil:
@@ -170,10 +173,20 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		var resp *engine.Response
 		var call uint64
 		index, resp, call = st.Pick()
+		if c := st.Check(); c != nil {
+			if v := c.Check(&f.req); v != nil {
+				if v.Summary != "" {
+					ctx.Response.Header.Set(engine.VerdictHeader, v.Summary)
+				}
+				if v.Response != nil {
+					resp, rq = v.Response, requested{}
+				}
+			}
+		}
 		if resp.Behave == nil && !rq.set {
 			writeFast(ctx, resp)
 		} else {
-			slept, delay, out = s.behaveFast(ctx, st, resp, call, rq)
+			slept, delay, out, fault = s.behaveFast(ctx, st, resp, call, rq)
 		}
 	}
 	elapsed := time.Since(epoch) - t0
@@ -226,11 +239,19 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			BodySize: int64(in),
 			Remote:   addrPort(ctx.RemoteAddr()),
 			Stub:     stubID,
+			Fault:    faultName(fault),
 			Status:   ctx.Response.StatusCode(),
 			BytesIn:  int64(in),
 			BytesOut: int64(out),
 		}
 		s.o.Journal.Add(r)
+	}
+	if lv, ok := s.o.AccessLog.Sampled(); ok {
+		s.o.AccessLog.Log(lv, &accesslog.Request{
+			Method: string(ctx.Method()), Path: string(ctx.Path()), Stub: stubID,
+			Status: ctx.Response.StatusCode(), Duration: elapsed, Proto: proto,
+			Remote: ctx.RemoteAddr().String(),
+		})
 	}
 	f.ctx = nil
 	f.req = engine.Request{}

@@ -15,10 +15,14 @@ import (
 // behaveFast answers a call of a stub with behaviour (or a requested
 // delay) over HTTP/1.x: it waits, faults, or writes the response with its
 // body paced or streamed. It returns the time slept before the first byte,
-// the delay chosen, and the body bytes sent (-1: count the response body).
-func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, rq requested) (slept, delay time.Duration, out int) {
+// the delay chosen, the body bytes sent (-1: count the response body) and
+// the kind of fault applied (0: none), which it counts in the stub's
+// statistics.
+func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, rq requested) (slept, delay time.Duration, out int, fault behave.FaultKind) {
 	a := decide(st, resp, call, rq)
 	delay = a.delay
+	fault = a.faultKind()
+	st.Stats().RecordInjected(delay, fault)
 	if rq.clamped != "" {
 		ctx.Response.Header.Set(clampedHeader, rq.clamped)
 	}
@@ -34,25 +38,25 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 		slept = time.Since(t)
 	}
 	if a.fault != nil {
-		return slept, delay, s.faultFast(ctx, st, resp, call, a.fault)
+		return slept, delay, s.faultFast(ctx, st, resp, call, a.fault), fault
 	}
 	if !a.streamed(resp) {
 		writeFast(ctx, resp)
-		return slept, delay, -1
+		return slept, delay, -1, 0
 	}
 	writeHeadFast(ctx, resp)
 	n := resp.BodyLen()
 	if ctx.IsHead() || !bodyAllowed(resp.Status) {
 		ctx.Response.Header.SetContentLength(int(n))
 		ctx.Response.SkipBody = true
-		return slept, delay, 0
+		return slept, delay, 0, 0
 	}
 	p := a.pacer
 	ctx.Response.SetBodyStreamWriter(func(w *bufio.Writer) {
 		_ = sendBody(s.doneCtx, w, w.Flush, resp, p, -1)
 	})
 	ctx.Response.Header.SetContentLength(int(n))
-	return slept, delay, int(n)
+	return slept, delay, int(n), 0
 }
 
 // writeHeadFast sets the status and headers of resp, without its body.

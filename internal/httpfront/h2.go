@@ -4,10 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/h2serve"
@@ -161,6 +163,7 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 		status       int
 		out          int
 		slept, delay time.Duration
+		fault        behave.FaultKind
 	)
 	switch {
 	case rq.err != nil:
@@ -178,6 +181,17 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 		var resp *engine.Response
 		var call uint64
 		index, resp, call = st.Pick()
+		if c := st.Check(); c != nil {
+			if v := c.Check(&f.req); v != nil {
+				if v.Summary != "" {
+					w.AddHeader(strings.ToLower(engine.VerdictHeader), v.Summary)
+				}
+				if v.Response != nil {
+					status, out = s.h2Verdict(w, f, t0, v.Response, head)
+					break
+				}
+			}
+		}
 		status = resp.Status
 		body := resp.Body
 		if head || !bodyAllowed(resp.Status) {
@@ -192,6 +206,8 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 		}
 		a := decide(st, resp, call, rq)
 		delay = a.delay
+		fault = a.faultKind()
+		stats.RecordInjected(delay, fault)
 		if rq.clamped != "" {
 			w.AddHeader(clampedHeader, rq.clamped)
 		}
@@ -222,10 +238,16 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 		f.rec = journal.Record{
 			Start: start, Duration: elapsed + delay, Proto: protoHTTP2,
 			Method: []byte(r.Method), URI: []byte(r.RawPath), Headers: f.hdr, Body: r.Body,
-			Remote: remote, Stub: stubID, Status: status,
+			Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
 			BytesIn: int64(len(r.Body)), BytesOut: int64(out),
 		}
 		s.o.Journal.Add(&f.rec)
+	}
+	if lv, ok := s.o.AccessLog.Sampled(); ok {
+		s.o.AccessLog.Log(lv, &accesslog.Request{
+			Method: r.Method, Path: r.Path, Stub: stubID, Status: status,
+			Duration: elapsed + delay, Proto: protoHTTP2, Remote: r.Conn().RemoteAddr().String(),
+		})
 	}
 	f.req = engine.Request{}
 	f.rec = journal.Record{}
@@ -334,4 +356,23 @@ func httpDate() []byte {
 	d := &dateLine{sec: now.Unix(), b: now.UTC().AppendFormat(nil, http.TimeFormat)}
 	currentDate.Store(d)
 	return d.b
+}
+
+// h2Verdict answers with the response of a failed request check, which is
+// made per request (so its header block is not cached).
+func (s *Server) h2Verdict(w *h2serve.ResponseWriter, f *h2Req, t0 time.Duration, resp *engine.Response, head bool) (status, out int) {
+	hs := make([][2]string, 0, len(resp.Headers)+1)
+	if resp.ContentType != "" {
+		hs = append(hs, [2]string{"content-type", resp.ContentType})
+	}
+	for _, h := range resp.Headers {
+		hs = append(hs, [2]string{strings.ToLower(h.Name), h.Value})
+	}
+	body := resp.Body
+	if head {
+		body = nil
+	}
+	s.h2Timing(w, f, t0, 0)
+	_ = w.WriteResponse(resp.Status, hs, body)
+	return resp.Status, len(body)
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
@@ -72,8 +73,16 @@ type Options struct {
 	// (and the response says so in Decoy-Delay-Clamped); a malformed one
 	// gets a 400.
 	DelayHeader bool
+	// NoPrefer ignores Prefer: delay= (X-Decoy-Delay still counts).
+	NoPrefer bool
 	// MaxRequestedDelay caps a requested delay (default 60s).
 	MaxRequestedDelay time.Duration
+	// SlowWrite is how long a write to a connection may take before it
+	// counts as a slow-reading client's (default 1s).
+	SlowWrite time.Duration
+	// AccessLog, when not nil, logs requests (every one at debug level,
+	// a sample at info); nil costs the request path one nil check.
+	AccessLog *accesslog.Logger
 }
 
 // Defaults.
@@ -82,6 +91,7 @@ const (
 	DefaultMaxBodyBytes   = 64 << 20
 	DefaultReadTimeout    = 60 * time.Second
 	DefaultIdleTimeout    = 120 * time.Second
+	DefaultSlowWrite      = time.Second
 	handshakeTimeout      = 10 * time.Second
 )
 
@@ -118,6 +128,9 @@ type Server struct {
 	doneRequests [metrics.NumHTTPVersions]uint64                // guarded by mu
 	perConn      [len(metrics.RequestsPerConnBounds) + 1]uint64 // guarded by mu
 	perConnSum   uint64                                         // guarded by mu
+	h2Streams    [len(metrics.RequestsPerConnBounds) + 1]uint64 // guarded by mu
+	slowWrites   atomic.Uint64
+	h2StreamsSum uint64 // guarded by mu
 	handshakes   [metrics.NumTLSVersions][2]atomic.Uint64
 	rejected     [len(metrics.RejectedCodes)]atomic.Uint64
 }
@@ -138,6 +151,9 @@ func New(o Options) *Server {
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.SlowWrite <= 0 {
+		o.SlowWrite = DefaultSlowWrite
 	}
 	if o.Journal == nil {
 		o.Journal = journal.New(0, 0)
@@ -281,7 +297,7 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 			return err
 		}
 		backoff = 0
-		tc := &conn{Conn: c}
+		tc := &conn{Conn: c, slow: &s.slowWrites, slowWrite: s.o.SlowWrite}
 		if !s.track(tc) {
 			_ = c.Close()
 			continue
@@ -322,6 +338,10 @@ func (s *Server) untrack(c *conn) {
 	}
 	s.perConn[metrics.PerConnBucket(n)]++
 	s.perConnSum += n
+	if h2 := c.mc.Requests[metrics.HTTP2].Load(); h2 > 0 || c.h2.Load() {
+		s.h2Streams[metrics.PerConnBucket(h2)]++
+		s.h2StreamsSum += h2
+	}
 	if byClient {
 		s.closedBy[0]++
 	} else {
@@ -395,6 +415,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 		cs := tc.ConnectionState()
 		s.handshakes[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
 		s.o.Clients.Handshake(&c.mc, true, cs.DidResume)
+		c.h2.Store(cs.NegotiatedProtocol == "h2")
 		if cs.NegotiatedProtocol == "h2" && s.o.GRPC == nil && s.useDecoyH2() {
 			s.serveDecoyH2(c, tc)
 			s.untrack(c)
@@ -420,6 +441,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 	case sniffClosed:
 		s.untrack(c)
 	case sniffH2:
+		c.h2.Store(true)
 		if s.useDecoyH2() {
 			s.serveDecoyH2(c, c)
 			s.untrack(c)
@@ -458,6 +480,8 @@ func (s *Server) Stats() metrics.ConnStats {
 		}
 	}
 	st.PerConn, st.PerConnSum = s.perConn, s.perConnSum
+	st.H2Streams, st.H2StreamsSum = s.h2Streams, s.h2StreamsSum
+	st.SlowWrites = s.slowWrites.Load()
 	s.mu.Unlock()
 	for v := range s.handshakes {
 		for r := range s.handshakes[v] {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
@@ -98,6 +99,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		in = int(min(up.n, 1<<62))
 	}
 	status, out, stubID := 0, 0, ""
+	var fault behave.FaultKind
 	// overhead is decoy's own time: until the response is handed to the
 	// connection, without the injected delay (the time the body takes to
 	// reach the client is not decoy's). It is counted before the response
@@ -121,6 +123,16 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if s.o.DelayHeader {
 			rq = s.parseRequested(r.Header.Get(delayHeader), r.Header.Get("Prefer"))
 		}
+		if c := st.Check(); c != nil {
+			if v := c.Check(&req); v != nil {
+				if v.Summary != "" {
+					w.Header().Set(engine.VerdictHeader, v.Summary)
+				}
+				if v.Response != nil {
+					resp, rq = v.Response, requested{}
+				}
+			}
+		}
 		if rq.err != nil {
 			s.reject(400)
 			problem.New(400, rq.err.Error()+" (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)").Write(w)
@@ -131,6 +143,8 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if resp.Behave != nil || rq.set {
 			a = decide(st, resp, call, rq)
 			delay = a.delay
+			fault = a.faultKind()
+			st.Stats().RecordInjected(delay, fault)
 			if rq.clamped != "" {
 				w.Header().Set(clampedHeader, rq.clamped)
 			}
@@ -191,8 +205,14 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		s.o.Journal.Add(&journal.Record{
 			Start: start, Duration: time.Since(start), Proto: r.Proto,
 			Method: []byte(r.Method), URI: []byte(r.URL.RequestURI()), Headers: []byte(hb.String()),
-			Body: body, BodySize: int64(in), Remote: remote, Stub: stubID, Status: status,
+			Body: body, BodySize: int64(in), Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
 			BytesIn: int64(in), BytesOut: int64(out),
+		})
+	}
+	if lv, ok := s.o.AccessLog.Sampled(); ok {
+		s.o.AccessLog.Log(lv, &accesslog.Request{
+			Method: r.Method, Path: r.URL.Path, Stub: stubID, Status: status,
+			Duration: time.Since(start), Proto: r.Proto, Remote: r.RemoteAddr,
 		})
 	}
 }

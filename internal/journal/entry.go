@@ -40,6 +40,7 @@ type Entry struct {
 	BodyTruncated bool   `json:"bodyTruncated,omitempty"`
 	Remote        string `json:"remote,omitempty"` // "ip:port"
 	Stub          string `json:"stub,omitempty"`   // "" when no stub matched
+	Fault         string `json:"fault,omitempty"`  // kind of the fault injected, "" when none
 	Status        int    `json:"status"`
 	BytesIn       int64  `json:"bytesIn"`
 	BytesOut      int64  `json:"bytesOut"`
@@ -64,6 +65,7 @@ func (r *raw) entry() Entry {
 		BodySize:         r.bodySize,
 		BodyTruncated:    int64(len(r.body)) < r.bodySize,
 		Stub:             r.stub,
+		Fault:            r.fault,
 		Status:           r.status,
 		BytesIn:          r.bytesIn,
 		BytesOut:         r.bytesOut,

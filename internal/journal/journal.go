@@ -45,6 +45,7 @@ type Record struct {
 	BodySize int64
 	Remote   netip.AddrPort
 	Stub     string // id of the stub that answered, "" when nothing matched
+	Fault    string // kind of the fault injected (behave.FaultKind's name), "" when none
 	Status   int
 	BytesIn  int64
 	BytesOut int64
@@ -70,6 +71,7 @@ type stored struct {
 	bodySize int64
 	remote   netip.AddrPort
 	stub     string
+	fault    string
 	status   int
 	bytesIn  int64
 	bytesOut int64
@@ -172,6 +174,7 @@ func (j *Journal) Add(r *Record) {
 	v.bodySize = bodySize
 	v.remote = r.Remote
 	v.stub = r.Stub
+	v.fault = r.Fault
 	v.status = r.Status
 	v.bytesIn = r.BytesIn
 	v.bytesOut = r.BytesOut
@@ -372,6 +375,7 @@ type raw struct {
 	bodySize int64
 	remote   netip.AddrPort
 	stub     string
+	fault    string
 	status   int
 	bytesIn  int64
 	bytesOut int64
@@ -392,6 +396,7 @@ func (s *stored) snapshot() raw {
 		bodySize: s.bodySize,
 		remote:   s.remote,
 		stub:     s.stub,
+		fault:    s.fault,
 		status:   s.status,
 		bytesIn:  s.bytesIn,
 		bytesOut: s.bytesOut,

@@ -105,6 +105,14 @@ type ConnStats struct {
 	// those requests.
 	PerConn    [len(RequestsPerConnBounds) + 1]uint64
 	PerConnSum uint64
+	// H2Streams counts closed HTTP/2 connections by streams answered on
+	// them, in the buckets of RequestsPerConnBounds; H2StreamsSum is the
+	// total of those streams.
+	H2Streams    [len(RequestsPerConnBounds) + 1]uint64
+	H2StreamsSum uint64
+	// SlowWrites counts writes to a connection that took a second or more
+	// (the front door's threshold): the client was not reading.
+	SlowWrites uint64
 }
 
 // Conn holds the counters of one open connection. The front door owns it

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -89,10 +90,12 @@ type collector struct {
 
 	requests, bytesIn, bytesOut, processing *prometheus.Desc
 	uploadBytes, uploadRate                 *prometheus.Desc
+	injectedDelay, faults                   *prometheus.Desc
 
 	accepted, open, closed, tlsHandshakes, httpRequests, perConn, rejected *prometheus.Desc
+	h2Streams, slowWrites                                                  *prometheus.Desc
 
-	clientsTracked, clientsEvicted *prometheus.Desc
+	clientsTracked, clientsEvicted, clientFindings *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -111,6 +114,10 @@ func newCollector(src Sources) *collector {
 			"Throughput of each discarded upload (its size over the time taken to read it), by stub.", []string{"stub"}, nil),
 		processing: d("decoy_processing_seconds",
 			"decoy's own time per request, by stub: from the request read to the response ready to write, injected delay excluded.", []string{"stub"}, nil),
+		injectedDelay: d("decoy_injected_delay_seconds_total",
+			"Delay injected by stub behaviour (latency drawn, or requested with X-Decoy-Delay), summed, by stub.", []string{"stub"}, nil),
+		faults: d("decoy_faults_total",
+			"Faults injected, by stub and fault kind (reset, empty, malformed, garbage, close-mid-body, hang, error).", []string{"stub", "kind"}, nil),
 		accepted: d("decoy_connections_accepted_total",
 			"Connections accepted on the data ports.", nil, nil),
 		open: d("decoy_connections_open",
@@ -123,10 +130,16 @@ func newCollector(src Sources) *collector {
 			"Requests answered, by HTTP version (1.0, 1.1, 2).", []string{"version"}, nil),
 		perConn: d("decoy_requests_per_connection",
 			"Requests served per connection, observed when the connection closes.", nil, nil),
+		h2Streams: d("decoy_h2_streams_per_connection",
+			"Streams answered per HTTP/2 connection, observed when the connection closes.", nil, nil),
+		slowWrites: d("decoy_slow_reader_writes_total",
+			"Writes to a data connection that took a second or more because the client did not read fast enough.", nil, nil),
 		rejected: d("decoy_rejected_requests_total",
 			"Requests that could not be read, by the status answered: 400 malformed, 408 too slow, 413 body too large, 431 headers too large.", []string{"code"}, nil),
 		clientsTracked: d("decoy_clients_tracked",
 			"Client addresses tracked for GET /clients.", nil, nil),
+		clientFindings: d("decoy_client_findings",
+			"Tracked client addresses with a finding (an anti-pattern, see GET /clients), by kind.", []string{"kind"}, nil),
 		clientsEvicted: d("decoy_clients_evicted_total",
 			"Client addresses dropped from tracking (least recently seen first) to stay within the limit.", nil, nil),
 	}
@@ -134,8 +147,9 @@ func newCollector(src Sources) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.bytesIn, c.bytesOut, c.processing, c.uploadBytes, c.uploadRate,
-		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected,
-		c.clientsTracked, c.clientsEvicted} {
+		c.injectedDelay, c.faults,
+		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected, c.h2Streams, c.slowWrites,
+		c.clientsTracked, c.clientsEvicted, c.clientFindings} {
 		ch <- d
 	}
 }
@@ -163,6 +177,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			if st.Upload() != nil {
 				c.collectUploads(ch, st.ID, st.Stats().ReadUploads())
 			}
+			c.collectInjected(ch, st.ID, st.Stats().ReadInjected())
 		}
 		c.collectStub(ch, UnmatchedStub, unmatchedStatus, e.Unmatched().Read())
 	}
@@ -172,6 +187,37 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if cl := c.src.Clients; cl != nil {
 		send(ch, c.clientsTracked, prometheus.GaugeValue, float64(cl.Len()))
 		send(ch, c.clientsEvicted, prometheus.CounterValue, float64(cl.Evicted()))
+		c.collectFindings(ch, cl)
+	}
+}
+
+// FindingKinds are the kinds of client findings, each exported as a
+// decoy_client_findings series (0 when no client has it).
+var FindingKinds = []string{FindingConnPerRequest, FindingTLSPerRequest, FindingHTTP10, FindingParallel}
+
+// collectFindings counts the tracked clients with each kind of finding.
+func (c *collector) collectFindings(ch chan<- prometheus.Metric, cl *Clients) {
+	n := make(map[string]int, len(FindingKinds))
+	for _, r := range cl.Report().Clients {
+		for _, f := range r.Findings {
+			n[f.Kind]++
+		}
+	}
+	for _, k := range FindingKinds {
+		send(ch, c.clientFindings, prometheus.GaugeValue, float64(n[k]), k)
+	}
+}
+
+// collectInjected emits a stub's injected delay and faults; a stub that
+// injected neither has none.
+func (c *collector) collectInjected(ch chan<- prometheus.Metric, id string, v engine.InjectedView) {
+	if v.Delay > 0 {
+		send(ch, c.injectedDelay, prometheus.CounterValue, v.Delay.Seconds(), id)
+	}
+	for k, n := range v.Faults {
+		if n > 0 {
+			send(ch, c.faults, prometheus.CounterValue, float64(n), id, behave.FaultKind(k).String())
+		}
 	}
 }
 
@@ -233,6 +279,7 @@ func (c *collector) collectConns(ch chan<- prometheus.Metric) {
 		add(&s, f())
 	}
 	send(ch, c.accepted, prometheus.CounterValue, float64(s.Accepted))
+	send(ch, c.slowWrites, prometheus.CounterValue, float64(s.SlowWrites))
 	send(ch, c.open, prometheus.GaugeValue, float64(s.Open))
 	send(ch, c.closed, prometheus.CounterValue, float64(s.ClosedByClient), "client")
 	send(ch, c.closed, prometheus.CounterValue, float64(s.ClosedByServer), "server")
@@ -268,6 +315,18 @@ func (c *collector) collectConns(ch chan<- prometheus.Metric) {
 	if m, err := prometheus.NewConstHistogram(c.perConn, count, float64(s.PerConnSum), buckets); err == nil {
 		ch <- m
 	}
+	cum, count = 0, 0
+	for _, n := range s.H2Streams {
+		count += n
+	}
+	buckets = make(map[float64]uint64, len(RequestsPerConnBounds))
+	for i, b := range RequestsPerConnBounds {
+		cum += s.H2Streams[i]
+		buckets[float64(b)] = cum
+	}
+	if m, err := prometheus.NewConstHistogram(c.h2Streams, count, float64(s.H2StreamsSum), buckets); err == nil {
+		ch <- m
+	}
 }
 
 // add adds the counters of b to a.
@@ -291,6 +350,11 @@ func add(a *ConnStats, b ConnStats) {
 		a.PerConn[i] += b.PerConn[i]
 	}
 	a.PerConnSum += b.PerConnSum
+	for i := range a.H2Streams {
+		a.H2Streams[i] += b.H2Streams[i]
+	}
+	a.H2StreamsSum += b.H2StreamsSum
+	a.SlowWrites += b.SlowWrites
 }
 
 // send emits a constant metric; a label value Prometheus refuses (a stub

@@ -26,6 +26,12 @@ const (
 type Options struct {
 	// Seed is the global seed generated data derives from.
 	Seed uint64
+	// Validation is how requests are checked against the document:
+	// "enforce" (or ""), "report" or "off".
+	Validation string
+	// NoPrefer leaves out the Prefer: code=, example=, dynamic=true
+	// stubs.
+	NoPrefer bool
 }
 
 // Result is what a document became.
@@ -98,6 +104,8 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	b.res.OAS31 = b.oas31
 	b.basePath = basePath(doc, b.v2)
 	b.produces = strList(doc["produces"])
+	b.consumes = strList(doc["consumes"])
+	b.doc = doc
 	paths, _ := doc["paths"].(map[string]any)
 	for _, p := range sortedKeys(paths) {
 		if !strings.HasPrefix(p, "/") {
@@ -112,12 +120,19 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		if pm, ok := paths[p].(map[string]any); ok && pm["$ref"] != nil {
 			ptr = refPointer(pm) // pointers are inside the file referred to
 		}
+		b.itemParams, _ = item["parameters"].([]any)
+		b.itemPtr, b.itemFile = ptr, itemFile
+		var allow []string
 		for _, m := range methods {
 			op, ok := item[m].(map[string]any)
 			if !ok {
 				continue
 			}
+			allow = append(allow, strings.ToUpper(m))
 			b.operation(p, m, op, ptr+"/"+m, itemFile)
+		}
+		if len(allow) > 0 && b.o.Validation != "off" {
+			b.add405(p, ptr, allow)
 		}
 	}
 	if len(b.probs) > 0 {
@@ -139,6 +154,14 @@ type builder struct {
 	res      *Result
 	probs    Problems
 	cache    map[string]*stub.Response
+
+	doc        map[string]any
+	consumes   []string
+	itemParams []any  // the path item's parameters
+	itemPtr    string // and where they are
+	itemFile   string
+	memParams  []string
+	check      engine.RequestCheck // of the operation being built
 }
 
 func (b *builder) problem(ptr, format string, a ...any) {
@@ -238,6 +261,8 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		})
 	}
 	req := stub.Request{Method: strings.ToUpper(method), Path: full}
+	b.check = b.compileCheck(full, op, ptr, file)
+	defer func() { b.check = nil }()
 	resps, _ := op["responses"].(map[string]any)
 	var list []response
 	for _, code := range sortedKeys(resps) {
@@ -284,6 +309,9 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		}
 		b.add(engine.Source{Stub: stub.Stub{ID: id + ":406", Priority: Priority406, Request: req,
 			Response: problem406(types)}, Origin: b.name + "#" + ptr})
+	}
+	if b.o.NoPrefer {
+		return
 	}
 	// Prefer: code=N, example=NAME, dynamic=true.
 	seen := map[int]bool{}
@@ -334,6 +362,7 @@ func refPointer(v any) string {
 
 func (b *builder) add(src engine.Source) {
 	src.Dir = filepath.Dir(b.file)
+	src.Check = b.check
 	b.res.Sources = append(b.res.Sources, src)
 }
 

@@ -1,0 +1,26 @@
+package engine
+
+// RequestCheck is a per-stub check of a request the stub matched, compiled
+// at load by whoever made the stub (an OpenAPI document's parameter, body
+// and security rules). Front doors call it only when Stub.Check is not nil,
+// so stubs without one pay a nil check and nothing more.
+type RequestCheck interface {
+	// Check returns nil when r passes. Otherwise the verdict says what to
+	// do: answer Response instead of the stub's own (when not nil), and
+	// add Summary as a header (when not empty).
+	Check(r *Request) *Verdict
+}
+
+// Verdict is what a RequestCheck found wrong with a request.
+type Verdict struct {
+	// Response, when not nil, is sent instead of the stub's response.
+	Response *Response
+	// Summary, when not empty, is sent in the VerdictHeader header.
+	Summary string
+}
+
+// VerdictHeader is the header a front door adds for Verdict.Summary.
+const VerdictHeader = "Decoy-Validation"
+
+// Check returns the stub's request check; nil for none.
+func (s *Stub) Check() RequestCheck { return s.check }

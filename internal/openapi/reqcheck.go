@@ -1,0 +1,562 @@
+package openapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// reqCheck is an operation's request rules compiled at load: parameters,
+// the body by media type, and the security requirements. It implements
+// engine.RequestCheck.
+type reqCheck struct {
+	report   bool
+	segs     []string // the route's path segments; "{name}" for a parameter
+	params   []param
+	body     *bodyRule
+	security [][]secReq // alternatives (any one suffices), each a list (all needed)
+	realm    string     // WWW-Authenticate for a 401
+}
+
+type param struct {
+	in, name string
+	loc      string // "query.limit"
+	required bool
+	typ      string // JSON type the text is read as
+	itemTyp  string // for arrays
+	schema   *jsonschema.Schema
+	fast     *simple // nil: always ask schema
+	seg      int     // for a path parameter: its segment, -1 when unknown
+}
+
+type bodyRule struct {
+	required bool
+	media    []bodyMedia
+}
+
+type bodyMedia struct {
+	typ    string // "application/json", "application/*", "*/*"
+	json   bool
+	form   bool
+	schema *jsonschema.Schema
+	props  map[string]string // form field types
+	id     uint64            // tells its entries apart in validBodies
+}
+
+// validBodies remembers JSON bodies found valid, by a hash of the body and
+// the media type's id, so that a load test that sends the same body again
+// and again pays for one validation: a fixed table, lock-free, where a
+// newer body replaces an older one in its slot.
+var validBodies [1 << 13]atomic.Uint64
+
+var bodyIDs atomic.Uint64
+
+func bodyKey(id uint64, body []byte) uint64 {
+	k := xxhash.Sum64(body) ^ (id * 0x9e3779b97f4a7c15)
+	if k == 0 {
+		k = 1
+	}
+	return k
+}
+
+type secReq struct {
+	kind string // "apiKey", "basic", "bearer"
+	in   string // for apiKey: header, query, cookie
+	name string
+}
+
+type violation struct{ loc, msg string }
+
+var printer = message.NewPrinter(language.English)
+
+// Check implements engine.RequestCheck.
+func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
+	var vs []violation
+	status := 0
+	if len(c.security) > 0 && !c.secOK(r) {
+		status = 401
+		vs = append(vs, violation{"security", "missing credentials: " + c.realm})
+	}
+	for i := range c.params {
+		p := &c.params[i]
+		v, ok := c.value(p, r)
+		if !ok {
+			if p.required {
+				vs = append(vs, violation{p.loc, "is required"})
+				status = max(status, 400)
+			}
+			continue
+		}
+		if p.schema == nil || (p.fast != nil && p.fast.ok(v)) {
+			continue
+		}
+		if err := p.schema.Validate(coerce(v, p.typ, p.itemTyp)); err != nil {
+			vs = appendErrs(vs, p.loc, err)
+			status = max(status, 400)
+		}
+	}
+	if c.body != nil {
+		s, v := c.checkBody(r)
+		if s != 0 && status == 0 {
+			status = s
+		} else if s == 400 && status != 401 {
+			status = 400
+		}
+		vs = append(vs, v...)
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	var sum strings.Builder
+	fmt.Fprintf(&sum, "%d violation", len(vs))
+	if len(vs) > 1 {
+		sum.WriteByte('s')
+	}
+	sum.WriteString(": ")
+	for i, v := range vs {
+		if i > 0 {
+			sum.WriteString("; ")
+		}
+		sum.WriteString(v.loc + ": " + v.msg)
+	}
+	summary := strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, sum.String())
+	if c.report {
+		return &engine.Verdict{Summary: summary}
+	}
+	p := problem.New(status, summary)
+	p.Title = "Request does not match the OpenAPI document"
+	if status == 401 {
+		p.Title = "Unauthorized"
+	}
+	for _, v := range vs {
+		p.Errors = append(p.Errors, problem.Detail{Field: v.loc, Message: v.msg})
+	}
+	p.Type = "https://github.com/decoy-dev/decoy/blob/main/docs/openapi.md#request-validation"
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false) // "must be <= 100", not "\u003c="
+	_ = enc.Encode(p)
+	resp := &engine.Response{Status: status, ContentType: problem.ContentType, ContentTypeB: []byte(problem.ContentType),
+		Body: bytes.TrimSuffix(body.Bytes(), []byte("\n"))}
+	if status == 401 {
+		resp.Headers = append(resp.Headers, header("WWW-Authenticate", c.realm))
+	}
+	resp.Headers = append(resp.Headers, header("Cache-Control", "no-store"))
+	return &engine.Verdict{Response: resp}
+}
+
+func header(name, value string) engine.Header {
+	return engine.Header{Name: name, Value: value, NameB: []byte(name), ValueB: []byte(value)}
+}
+
+func (c *reqCheck) value(p *param, r *engine.Request) (string, bool) {
+	switch p.in {
+	case "path":
+		if p.seg < 0 {
+			return "", false
+		}
+		path := r.Path
+		for i := 0; ; i++ {
+			path = strings.TrimPrefix(path, "/")
+			seg, rest, _ := strings.Cut(path, "/")
+			if i == p.seg {
+				return seg, true
+			}
+			if rest == "" && i >= p.seg {
+				return "", false
+			}
+			path = rest
+		}
+	case "query":
+		return r.Fields.Query(p.name)
+	case "header":
+		return r.Fields.Header(p.name)
+	case "cookie":
+		return r.Fields.Cookie(p.name)
+	}
+	return "", false
+}
+
+func (c *reqCheck) secOK(r *engine.Request) bool {
+	auth, _ := r.Fields.Header("Authorization")
+	for _, alt := range c.security {
+		ok := true
+		for _, s := range alt {
+			switch s.kind {
+			case "basic":
+				ok = ok && len(auth) > 6 && strings.EqualFold(auth[:6], "basic ")
+			case "bearer":
+				ok = ok && len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ")
+			case "apiKey":
+				var v string
+				switch s.in {
+				case "query":
+					v, _ = r.Fields.Query(s.name)
+				case "cookie":
+					v, _ = r.Fields.Cookie(s.name)
+				default:
+					v, _ = r.Fields.Header(s.name)
+				}
+				ok = ok && v != ""
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
+	b := c.body
+	if len(r.Body) == 0 {
+		if b.required {
+			return 400, []violation{{"body", "is required"}}
+		}
+		return 0, nil
+	}
+	ct, _ := r.Fields.Header("Content-Type")
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	var err error
+	var m *bodyMedia
+	for i := range b.media {
+		if mediaMatch(b.media[i].typ, mt) {
+			m = &b.media[i]
+			break
+		}
+	}
+	if m == nil {
+		types := make([]string, len(b.media))
+		for i := range b.media {
+			types[i] = b.media[i].typ
+		}
+		return 415, []violation{{"header.Content-Type", fmt.Sprintf("%q is not one of %s", ct, strings.Join(types, ", "))}}
+	}
+	if m.schema == nil {
+		return 0, nil
+	}
+	var inst any
+	switch {
+	case m.json:
+		key := bodyKey(m.id, r.Body)
+		slot := &validBodies[key&(uint64(len(validBodies))-1)]
+		if slot.Load() == key {
+			return 0, nil
+		}
+		inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(r.Body))
+		if err == nil && m.schema.Validate(inst) == nil {
+			slot.Store(key)
+			return 0, nil
+		}
+		if err != nil {
+			return 400, []violation{{"body", "not valid JSON: " + err.Error()}}
+		}
+	case m.form:
+		q, err := url.ParseQuery(string(r.Body))
+		if err != nil {
+			return 400, []violation{{"body", "not valid form data: " + err.Error()}}
+		}
+		obj := make(map[string]any, len(q))
+		for k, vs := range q {
+			t := m.props[k]
+			if t == "array" {
+				l := make([]any, len(vs))
+				for i, v := range vs {
+					l[i] = v
+				}
+				obj[k] = l
+				continue
+			}
+			obj[k] = coerce(vs[0], t, "")
+		}
+		inst = obj
+	default:
+		return 0, nil
+	}
+	if err := m.schema.Validate(inst); err != nil {
+		return 422, appendErrs(nil, "body", err)
+	}
+	return 0, nil
+}
+
+func mediaMatch(declared, got string) bool {
+	declared, _, _ = strings.Cut(declared, ";")
+	declared = strings.TrimSpace(declared)
+	if strings.EqualFold(declared, got) || declared == "*/*" {
+		return true
+	}
+	if major, ok := strings.CutSuffix(declared, "/*"); ok {
+		return len(got) > len(major) && got[len(major)] == '/' && strings.EqualFold(got[:len(major)], major)
+	}
+	return false
+}
+
+// coerce reads a parameter's text as the JSON type its schema declares;
+// text that does not parse stays a string, for the validator to reject.
+func coerce(v, typ, item string) any {
+	switch typ {
+	case "integer", "number":
+		if n := json.Number(v); isNumber(v) {
+			return n
+		}
+	case "boolean":
+		if b, err := strconv.ParseBool(v); err == nil && (v == "true" || v == "false") {
+			return b
+		}
+	case "array":
+		parts := strings.Split(v, ",")
+		out := make([]any, len(parts))
+		for i, p := range parts {
+			out[i] = coerce(p, item, "")
+		}
+		return out
+	case "null":
+		if v == "" {
+			return nil
+		}
+	}
+	return v
+}
+
+func isNumber(v string) bool {
+	if v == "" {
+		return false
+	}
+	_, err := strconv.ParseFloat(v, 64)
+	return err == nil && !strings.ContainsAny(v, "xXpP_ ") && !strings.EqualFold(v, "nan") && !strings.Contains(strings.ToLower(v), "inf")
+}
+
+// appendErrs flattens a validation error into violations at loc.
+func appendErrs(vs []violation, loc string, err error) []violation {
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return append(vs, violation{loc, err.Error()})
+	}
+	var walk func(e *jsonschema.ValidationError)
+	var out []violation
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		at := loc
+		for _, t := range e.InstanceLocation {
+			at += "." + t
+		}
+		if r, ok := e.ErrorKind.(*kind.Required); ok {
+			for _, m := range r.Missing {
+				out = append(out, violation{at + "." + m, "is required"})
+			}
+			return
+		}
+		out = append(out, violation{at, describe(e.ErrorKind)})
+	}
+	walk(ve)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].loc < out[j].loc })
+	return append(vs, out...)
+}
+
+func describe(k jsonschema.ErrorKind) string {
+	switch k := k.(type) {
+	case *kind.Type:
+		return "expected " + strings.Join(k.Want, " or ") + ", got " + k.Got
+	case *kind.Maximum:
+		return "must be <= " + k.Want.RatString()
+	case *kind.Minimum:
+		return "must be >= " + k.Want.RatString()
+	case *kind.ExclusiveMaximum:
+		return "must be < " + k.Want.RatString()
+	case *kind.ExclusiveMinimum:
+		return "must be > " + k.Want.RatString()
+	case *kind.MaxLength:
+		return fmt.Sprintf("must be at most %d characters", k.Want)
+	case *kind.MinLength:
+		return fmt.Sprintf("must be at least %d characters", k.Want)
+	case *kind.Pattern:
+		return fmt.Sprintf("must match %s", k.Want)
+	case *kind.AdditionalProperties:
+		return "unexpected " + strings.Join(k.Properties, ", ")
+	}
+	return k.LocalizedString(printer)
+}
+
+// simple is a parameter schema decoy checks itself, without allocating, so
+// that a valid request costs no more than matching it: a scalar type with
+// bounds, lengths, an enum or a pattern. Anything else (or a value that
+// fails here) goes to the JSON Schema validator, which words the
+// violation.
+type simple struct {
+	typ            string
+	min, max       float64
+	hasMin, hasMax bool
+	exMin, exMax   bool
+	minLen, maxLen int
+	enum           []string
+	re             *regexp.Regexp
+}
+
+var simpleKeys = map[string]bool{"type": true, "format": true, "minimum": true, "maximum": true,
+	"exclusiveMinimum": true, "exclusiveMaximum": true, "minLength": true, "maxLength": true,
+	"enum": true, "pattern": true, "description": true, "example": true, "examples": true,
+	"default": true, "title": true, "deprecated": true}
+
+// compileSimple returns nil when m is not simple.
+func compileSimple(m map[string]any) *simple {
+	s := &simple{maxLen: -1}
+	for k := range m {
+		if !simpleKeys[k] && !strings.HasPrefix(k, "x-") {
+			return nil
+		}
+	}
+	s.typ, _ = m["type"].(string)
+	switch s.typ {
+	case "integer", "number", "string", "boolean":
+	default:
+		return nil
+	}
+	switch f, _ := m["format"].(string); f {
+	case "", "int64", "float", "double":
+	case "int32":
+		if _, ok := m["minimum"]; !ok {
+			m = withBound(m, "minimum", -1<<31)
+		}
+		if _, ok := m["maximum"]; !ok {
+			m = withBound(m, "maximum", 1<<31-1)
+		}
+	default:
+		return nil
+	}
+	num := func(k string) (float64, bool, bool) {
+		n, ok := m[k].(json.Number)
+		if !ok {
+			_, isBool := m[k].(bool)
+			return 0, false, !isBool && m[k] != nil
+		}
+		f, err := n.Float64()
+		return f, err == nil, err != nil
+	}
+	var bad bool
+	var b1, b2 bool
+	if s.min, s.hasMin, b1 = num("minimum"); b1 {
+		bad = true
+	}
+	if s.max, s.hasMax, b2 = num("maximum"); b2 {
+		bad = true
+	}
+	if m["exclusiveMinimum"] == true {
+		s.exMin = true
+	} else if f, ok, _ := num("exclusiveMinimum"); ok {
+		s.min, s.hasMin, s.exMin = f, true, true
+	}
+	if m["exclusiveMaximum"] == true {
+		s.exMax = true
+	} else if f, ok, _ := num("exclusiveMaximum"); ok {
+		s.max, s.hasMax, s.exMax = f, true, true
+	}
+	if f, ok, _ := num("minLength"); ok {
+		s.minLen = int(f)
+	}
+	if f, ok, _ := num("maxLength"); ok {
+		s.maxLen = int(f)
+	}
+	if e, ok := m["enum"].([]any); ok {
+		for _, v := range e {
+			str, ok := v.(string)
+			if !ok {
+				return nil
+			}
+			s.enum = append(s.enum, str)
+		}
+	}
+	if p, ok := m["pattern"].(string); ok {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil
+		}
+		s.re = re
+	}
+	if bad {
+		return nil
+	}
+	return s
+}
+
+func withBound(m map[string]any, k string, v int64) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for a, b := range m {
+		out[a] = b
+	}
+	out[k] = json.Number(strconv.FormatInt(v, 10))
+	return out
+}
+
+// ok reports whether the text v certainly satisfies the schema.
+func (s *simple) ok(v string) bool {
+	switch s.typ {
+	case "integer", "number":
+		var f float64
+		if s.typ == "integer" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return false
+			}
+			f = float64(n)
+		} else {
+			if !isNumber(v) {
+				return false
+			}
+			f, _ = strconv.ParseFloat(v, 64)
+		}
+		if s.hasMin && (f < s.min || (s.exMin && f == s.min)) {
+			return false
+		}
+		if s.hasMax && (f > s.max || (s.exMax && f == s.max)) {
+			return false
+		}
+		return true
+	case "boolean":
+		return v == "true" || v == "false"
+	}
+	if s.minLen > 0 || s.maxLen >= 0 {
+		n := utf8.RuneCountInString(v)
+		if n < s.minLen || (s.maxLen >= 0 && n > s.maxLen) {
+			return false
+		}
+	}
+	if s.enum != nil {
+		found := false
+		for _, e := range s.enum {
+			if e == v {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return s.re == nil || s.re.MatchString(v)
+}
