@@ -213,6 +213,25 @@ func (f families) value(name, labels string) float64 {
 
 // settle waits until every connection the server accepted has closed, and
 // returns the metrics then.
+// settleAtLeast waits until no connection is open and at least accepted
+// were accepted (a client may open a spare connection), and returns the
+// scrape and the number accepted.
+func (r *running) settleAtLeast(t *testing.T, accepted int) (families, int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f := r.scrape(t)
+		n := f.value("decoy_connections_accepted_total", "")
+		if n >= float64(accepted) && f.value("decoy_connections_open", "") == 0 {
+			return f, int(n)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connections never settled: accepted %v (want at least %d), open %v", n, accepted, f.value("decoy_connections_open", ""))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (r *running) settle(t *testing.T, accepted int) families {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

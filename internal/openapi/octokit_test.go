@@ -57,8 +57,7 @@ func TestGitHubSpecLoads(t *testing.T) {
 		if len(res.Sources) < tt.minStubs {
 			t.Errorf("validation %s: %d stubs, want at least %d", tt.validation, len(res.Sources), tt.minStubs)
 		}
-		if d > 10*time.Second { // the target is 5 s on the CI machine; this guards against a regression of an order
-			t.Errorf("validation %s: loading took %v", tt.validation, d)
-		}
+		// The load time is reported, not asserted: speed is checked by
+		// benchmarks (docs/BENCHMARKS.md), never by timed tests.
 	}
 }
