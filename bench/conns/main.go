@@ -1,0 +1,646 @@
+// Command conns holds many idle HTTP/1.1 keep-alive connections to one
+// server and asks a request on each of them, round after round, while all
+// are held; bench/held-conns.sh runs it against decoy.
+//
+// One process may open at most as many files as the machine allows (20,000
+// on the machines this was written for), so conns spreads the connections
+// over several child processes (itself, run with -child), each holding at
+// most -per-proc of them, and binds them to several source addresses
+// (127.0.0.2, 127.0.0.3, ...) so that the ephemeral ports of one address
+// suffice. The parent process tells the children what to do over their
+// standard input, gathers what they measured from their standard output,
+// and between the phases samples the server: its resident memory (VmRSS of
+// -server-pid, from /proc) and, from its Prometheus endpoint (-metrics),
+// go_goroutines, go_memstats_heap_inuse_bytes and decoy_connections_open.
+//
+// Phases: baseline (after -warmup requests on one connection), connect
+// every connection, rounds of one request on each connection (paced at
+// -rate requests/s in all, or all at once with -rate 0), a pause of -hold
+// between rounds, close everything, then watch the server for -settle as it
+// returns toward its baseline.
+//
+// It prints tables, then "RESULT: PASS" when every request of every round
+// was answered with the expected status (and body size, with -body-bytes),
+// else "RESULT: FAIL"; the exit status is 0 either way once it has measured,
+// 1 when it could not run.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type options struct {
+	addr       string
+	path       string
+	conns      int
+	perProc    int
+	sources    string
+	rate       float64
+	rounds     int
+	hold       time.Duration
+	settle     time.Duration
+	timeout    time.Duration
+	dialPar    int
+	serverPID  int
+	metricsURL string
+	status     int
+	bodyBytes  int
+	warmup     int
+
+	// child mode
+	child     bool
+	childID   int
+	childConn int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "server address (host:port)")
+	flag.StringVar(&o.path, "path", "/users/42", "path of the GET request asked on every connection")
+	flag.IntVar(&o.conns, "conns", 19000, "connections to hold, in all")
+	flag.IntVar(&o.perProc, "per-proc", 9500, "most connections one client process holds (its open-file limit must allow them)")
+	flag.StringVar(&o.sources, "sources", "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5", "source addresses to spread the connections over (comma-separated)")
+	flag.Float64Var(&o.rate, "rate", 5000, "requests per second of a round, over all connections (0: every connection at once)")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds: one request on every connection each")
+	flag.DurationVar(&o.hold, "hold", 5*time.Second, "pause, all connections idle, after connecting and between rounds")
+	flag.DurationVar(&o.settle, "settle", 30*time.Second, "how long to watch the server after the clients close")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of one request (write and whole response)")
+	flag.IntVar(&o.dialPar, "dial-parallel", 128, "connections each client process opens at once")
+	flag.IntVar(&o.serverPID, "server-pid", 0, "PID of the server, for its resident memory (0: not sampled)")
+	flag.StringVar(&o.metricsURL, "metrics", "", "the server's Prometheus endpoint (empty: not sampled)")
+	flag.IntVar(&o.status, "status", 200, "the status every answer must have")
+	flag.IntVar(&o.bodyBytes, "body-bytes", -1, "the body size every answer must have (-1: any)")
+	flag.IntVar(&o.warmup, "warmup", 100, "requests on one connection before the baseline")
+	flag.BoolVar(&o.child, "child", false, "internal: run as a client process")
+	flag.IntVar(&o.childID, "child-id", 0, "internal: which client process")
+	flag.IntVar(&o.childConn, "child-conns", 0, "internal: connections of this client process")
+	flag.Parse()
+
+	if o.child {
+		if err := runChild(o); err != nil {
+			fmt.Fprintf(os.Stderr, "conns child %d: %v\n", o.childID, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := runParent(o); err != nil {
+		fmt.Fprintf(os.Stderr, "conns: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// ---------------------------------------------------------------- messages
+
+// report is what a child sends back after each command.
+type report struct {
+	Phase  string  `json:"phase"` // connected, round, closed
+	OK     int     `json:"ok"`
+	Errors int     `json:"errors"`
+	First  string  `json:"first,omitempty"` // the first error
+	Lat    []int64 `json:"lat,omitempty"`   // µs, one per answered request
+	Ms     int64   `json:"ms"`              // how long the phase took
+}
+
+// ---------------------------------------------------------------- child
+
+type client struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func runChild(o options) error {
+	srcs, err := parseSources(o.sources)
+	if err != nil {
+		return err
+	}
+	raddr, err := net.ResolveTCPAddr("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	out := json.NewEncoder(os.Stdout)
+	in := bufio.NewScanner(os.Stdin)
+
+	// Connect: connection i of client process k binds to a source address
+	// chosen round-robin over the global connection index.
+	start := time.Now()
+	clients := make([]*client, o.childConn)
+	var firstErr atomic.Value
+	var failed atomic.Int64
+	sem := make(chan struct{}, max(o.dialPar, 1))
+	var wg sync.WaitGroup
+	for i := range clients {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			global := o.childID*o.perProc + i
+			d := net.Dialer{
+				Timeout:   o.timeout,
+				LocalAddr: &net.TCPAddr{IP: srcs[global%len(srcs)]},
+				KeepAlive: -1, // idle means idle: no TCP keep-alive probes
+			}
+			c, err := d.Dial("tcp", raddr.String())
+			if err != nil {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err.Error())
+				return
+			}
+			clients[i] = &client{c: c, br: bufio.NewReaderSize(c, 1024)}
+		}()
+	}
+	wg.Wait()
+	r := report{Phase: "connected", OK: o.childConn - int(failed.Load()), Errors: int(failed.Load()), Ms: time.Since(start).Milliseconds()}
+	if v := firstErr.Load(); v != nil {
+		r.First = v.(string)
+	}
+	if err := out.Encode(r); err != nil {
+		return err
+	}
+
+	req := []byte("GET " + o.path + " HTTP/1.1\r\nHost: " + o.addr + "\r\nUser-Agent: decoy-bench-conns\r\n\r\n")
+	for in.Scan() {
+		cmd := strings.Fields(in.Text())
+		if len(cmd) == 0 {
+			continue
+		}
+		switch cmd[0] {
+		case "round":
+			rate := 0.0
+			if len(cmd) > 1 {
+				rate, _ = strconv.ParseFloat(cmd[1], 64)
+			}
+			if err := out.Encode(childRound(o, clients, req, rate)); err != nil {
+				return err
+			}
+		case "close":
+			start := time.Now()
+			for _, cl := range clients {
+				if cl != nil {
+					_ = cl.c.Close()
+				}
+			}
+			return out.Encode(report{Phase: "closed", Ms: time.Since(start).Milliseconds()})
+		default:
+			return fmt.Errorf("unknown command %q", cmd[0])
+		}
+	}
+	return in.Err()
+}
+
+// childRound asks one request on every held connection, the i-th at
+// start + i/rate (all at once when rate is 0), and waits for every answer.
+func childRound(o options, clients []*client, req []byte, rate float64) report {
+	start := time.Now()
+	lat := make([]int64, len(clients))
+	errs := make([]error, len(clients))
+	var wg sync.WaitGroup
+	for i, cl := range clients {
+		if cl == nil {
+			errs[i] = errors.New("not connected")
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if rate > 0 {
+				time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+			}
+			lat[i], errs[i] = ask(o, cl, req)
+		}()
+	}
+	wg.Wait()
+	r := report{Phase: "round", Ms: time.Since(start).Milliseconds()}
+	for i := range clients {
+		if errs[i] != nil {
+			r.Errors++
+			if r.First == "" {
+				r.First = errs[i].Error()
+			}
+			continue
+		}
+		r.OK++
+		r.Lat = append(r.Lat, lat[i])
+	}
+	return r
+}
+
+// ask writes the request on cl and reads the whole answer: its latency in µs.
+func ask(o options, cl *client, req []byte) (int64, error) {
+	t0 := time.Now()
+	_ = cl.c.SetDeadline(t0.Add(o.timeout))
+	if _, err := cl.c.Write(req); err != nil {
+		return 0, fmt.Errorf("write: %w", err)
+	}
+	resp, err := http.ReadResponse(cl.br, nil)
+	if err != nil {
+		return 0, fmt.Errorf("read: %w", err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return 0, fmt.Errorf("read body: %w", err)
+	}
+	d := time.Since(t0)
+	if resp.StatusCode != o.status {
+		return 0, fmt.Errorf("status %d, want %d", resp.StatusCode, o.status)
+	}
+	if o.bodyBytes >= 0 && n != int64(o.bodyBytes) {
+		return 0, fmt.Errorf("body of %d bytes, want %d", n, o.bodyBytes)
+	}
+	if resp.Close {
+		return 0, errors.New("the server closed the connection after answering")
+	}
+	return d.Microseconds(), nil
+}
+
+func parseSources(s string) ([]net.IP, error) {
+	var ips []net.IP
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		ip := net.ParseIP(f)
+		if ip == nil {
+			return nil, fmt.Errorf("bad source address %q", f)
+		}
+		ips = append(ips, ip)
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("no source address")
+	}
+	return ips, nil
+}
+
+// ---------------------------------------------------------------- parent
+
+type childProc struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *json.Decoder
+	n   int
+}
+
+// sample is the server's state at one moment.
+type sample struct {
+	rssKiB     int64
+	goroutines int64
+	heapInuse  int64
+	open       int64
+}
+
+func (o options) sample() sample {
+	s := sample{rssKiB: -1, goroutines: -1, heapInuse: -1, open: -1}
+	if o.serverPID > 0 {
+		s.rssKiB = readRSS(o.serverPID)
+	}
+	if o.metricsURL != "" {
+		m := scrape(o.metricsURL)
+		s.goroutines = m["go_goroutines"]
+		s.heapInuse = m["go_memstats_heap_inuse_bytes"]
+		s.open = m["decoy_connections_open"]
+	}
+	return s
+}
+
+func readRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// scrape reads the un-labelled samples of a Prometheus text endpoint.
+func scrape(url string) map[string]int64 {
+	m := map[string]int64{}
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return m
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' || strings.Contains(line, "{") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err == nil {
+			m[f[0]] = int64(v)
+		}
+	}
+	return m
+}
+
+func mib(kib int64) string {
+	if kib < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(kib)/1024)
+}
+
+func num(v int64) string {
+	if v < 0 {
+		return "-"
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func printSample(phase string, s sample) {
+	heap := s.heapInuse
+	if heap > 0 {
+		heap /= 1024
+	}
+	fmt.Printf("%-28s  %9s  %10s  %15s  %10s\n", phase, mib(s.rssKiB), num(s.goroutines), mib(heap), num(s.open))
+}
+
+// warmup asks n requests on one connection from the first source address.
+func warmup(o options, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	srcs, err := parseSources(o.sources)
+	if err != nil {
+		return err
+	}
+	d := net.Dialer{Timeout: o.timeout, LocalAddr: &net.TCPAddr{IP: srcs[0]}}
+	c, err := d.Dial("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	defer c.Close()
+	cl := &client{c: c, br: bufio.NewReader(c)}
+	req := []byte("GET " + o.path + " HTTP/1.1\r\nHost: " + o.addr + "\r\nUser-Agent: decoy-bench-conns\r\n\r\n")
+	for range n {
+		if _, err := ask(o, cl, req); err != nil {
+			return fmt.Errorf("warm-up request: %w", err)
+		}
+	}
+	return nil
+}
+
+func runParent(o options) error {
+	if o.conns <= 0 || o.perProc <= 0 {
+		return errors.New("-conns and -per-proc must be positive")
+	}
+	if _, err := parseSources(o.sources); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	nproc := (o.conns + o.perProc - 1) / o.perProc
+	fmt.Printf("holding %d connections to %s from %d client processes (at most %d each), source addresses %s\n",
+		o.conns, o.addr, nproc, o.perProc, o.sources)
+	if o.rate > 0 {
+		fmt.Printf("each round: one GET %s on every connection, %.0f requests/s in all\n", o.path, o.rate)
+	} else {
+		fmt.Printf("each round: one GET %s on every connection, all at once\n", o.path)
+	}
+
+	if err := warmup(o, o.warmup); err != nil {
+		return err
+	}
+	time.Sleep(500 * time.Millisecond)
+	fmt.Printf("\n%-28s  %9s  %10s  %15s  %10s\n", "server after", "RSS MiB", "goroutines", "heap in use MiB", "open conns")
+	base := o.sample()
+	printSample("baseline", base)
+
+	// Start the client processes; each connects at once.
+	var kids []*childProc
+	defer func() {
+		for _, k := range kids {
+			_ = k.in.Close()
+			if k.cmd.Process != nil {
+				_ = k.cmd.Process.Kill()
+				_ = k.cmd.Wait()
+			}
+		}
+	}()
+	left := o.conns
+	for id := range nproc {
+		n := min(left, o.perProc)
+		left -= n
+		cmd := exec.Command(self, "-child", "-child-id", strconv.Itoa(id), "-child-conns", strconv.Itoa(n),
+			"-addr", o.addr, "-path", o.path, "-per-proc", strconv.Itoa(o.perProc), "-sources", o.sources,
+			"-timeout", o.timeout.String(), "-dial-parallel", strconv.Itoa(o.dialPar),
+			"-status", strconv.Itoa(o.status), "-body-bytes", strconv.Itoa(o.bodyBytes))
+		cmd.Stderr = os.Stderr
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return err
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		kids = append(kids, &childProc{cmd: cmd, in: in, out: json.NewDecoder(out), n: n})
+	}
+	gather := func(phase string) ([]report, error) {
+		rs := make([]report, len(kids))
+		for i, k := range kids {
+			if err := k.out.Decode(&rs[i]); err != nil {
+				return nil, fmt.Errorf("client process %d: %w (during %s)", i, err, phase)
+			}
+			if rs[i].Phase != phase {
+				return nil, fmt.Errorf("client process %d sent %q, expected %q", i, rs[i].Phase, phase)
+			}
+		}
+		return rs, nil
+	}
+	send := func(cmd string) error {
+		for i, k := range kids {
+			if _, err := io.WriteString(k.in, cmd+"\n"); err != nil {
+				return fmt.Errorf("client process %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+
+	rs, err := gather("connected")
+	if err != nil {
+		return err
+	}
+	var connected, connErrs int
+	var connMs int64
+	first := ""
+	for _, r := range rs {
+		connected += r.OK
+		connErrs += r.Errors
+		connMs = max(connMs, r.Ms)
+		if first == "" {
+			first = r.First
+		}
+	}
+	time.Sleep(o.hold)
+	held := o.sample()
+	printSample(fmt.Sprintf("%d connected, idle", connected), held)
+
+	type roundResult struct {
+		ok, errs int
+		first    string
+		ms       int64
+		p50, p99 int64
+		max      int64
+		after    sample
+	}
+	var rounds []roundResult
+	allOK := connErrs == 0
+	for r := 1; r <= o.rounds; r++ {
+		if r > 1 {
+			time.Sleep(o.hold)
+		}
+		perChild := o.rate / float64(len(kids))
+		if err := send(fmt.Sprintf("round %g", perChild)); err != nil {
+			return err
+		}
+		rs, err := gather("round")
+		if err != nil {
+			return err
+		}
+		var rr roundResult
+		var lat []int64
+		for _, x := range rs {
+			rr.ok += x.OK
+			rr.errs += x.Errors
+			rr.ms = max(rr.ms, x.Ms)
+			if rr.first == "" {
+				rr.first = x.First
+			}
+			lat = append(lat, x.Lat...)
+		}
+		slices.Sort(lat)
+		if len(lat) > 0 {
+			rr.p50 = lat[max(len(lat)*50/100-1, 0)]
+			rr.p99 = lat[max(len(lat)*99/100-1, 0)]
+			rr.max = lat[len(lat)-1]
+		}
+		rr.after = o.sample()
+		printSample(fmt.Sprintf("round %d answered", r), rr.after)
+		if rr.errs > 0 || rr.ok != o.conns {
+			allOK = false
+		}
+		rounds = append(rounds, rr)
+	}
+
+	if err := send("close"); err != nil {
+		return err
+	}
+	if _, err := gather("closed"); err != nil {
+		return err
+	}
+	for _, k := range kids {
+		_ = k.in.Close()
+		_ = k.cmd.Wait()
+	}
+	kids = nil
+	closedAt := time.Now()
+
+	// Watch the server return toward its baseline: at 1, 2, 4, 8, 16 s, then
+	// every 30 s.
+	var back time.Duration = -1
+	var last sample
+	next := time.Second
+	for {
+		el := time.Since(closedAt)
+		if el >= next || el >= o.settle {
+			last = o.sample()
+			printSample(fmt.Sprintf("clients gone %2.0f s", el.Seconds()), last)
+			if back < 0 && last.open == 0 && last.goroutines >= 0 && last.goroutines <= base.goroutines+2 {
+				back = el
+			}
+			if next < 16*time.Second {
+				next *= 2
+			} else {
+				next += 30 * time.Second
+			}
+		}
+		if el >= o.settle {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	fmt.Printf("\nconnect: %d of %d connected in %d ms, %d failed", connected, o.conns, connMs, connErrs)
+	if first != "" {
+		fmt.Printf(" (first error: %s)", first)
+	}
+	fmt.Println()
+	fmt.Printf("\n%-6s  %9s  %7s  %9s  %8s  %8s  %8s\n", "round", "answered", "errors", "took ms", "p50 us", "p99 us", "max us")
+	for i, rr := range rounds {
+		fmt.Printf("%-6d  %9d  %7d  %9d  %8d  %8d  %8d\n", i+1, rr.ok, rr.errs, rr.ms, rr.p50, rr.p99, rr.max)
+		if rr.first != "" {
+			fmt.Printf("        first error: %s\n", rr.first)
+		}
+	}
+
+	fmt.Println()
+	if len(rounds) > 0 && base.rssKiB >= 0 && connected > 0 {
+		after := rounds[len(rounds)-1].after
+		fmt.Printf("server memory per held connection (after round %d): RSS %.1f KiB, heap in use %s KiB, goroutines %s\n",
+			len(rounds),
+			float64(after.rssKiB-base.rssKiB)/float64(connected),
+			perConn(base.heapInuse, after.heapInuse, connected, 1024),
+			perConn(base.goroutines, after.goroutines, connected, 1))
+		fmt.Printf("server memory per held connection (connected, before any request): RSS %.1f KiB, heap in use %s KiB, goroutines %s\n",
+			float64(held.rssKiB-base.rssKiB)/float64(connected),
+			perConn(base.heapInuse, held.heapInuse, connected, 1024),
+			perConn(base.goroutines, held.goroutines, connected, 1))
+	}
+	if back >= 0 {
+		fmt.Printf("after the clients left: connections 0 and goroutines back to baseline (%d) within %.0f s; RSS %s MiB after %.0f s (baseline %s MiB)\n",
+			base.goroutines, back.Seconds(), mib(last.rssKiB), o.settle.Seconds(), mib(base.rssKiB))
+	} else {
+		fmt.Printf("after the clients left: NOT back to baseline within %.0f s: %s goroutines (baseline %s), %s connections open, RSS %s MiB (baseline %s MiB)\n",
+			o.settle.Seconds(), num(last.goroutines), num(base.goroutines), num(last.open), mib(last.rssKiB), mib(base.rssKiB))
+	}
+	if allOK {
+		fmt.Println("RESULT: PASS (every connection connected, every request of every round answered)")
+	} else {
+		fmt.Println("RESULT: FAIL (some connections or requests failed; see above)")
+	}
+	return nil
+}
+
+// perConn is (to - from) / n / unit, or "-" when either was not sampled.
+func perConn(from, to int64, n int, unit float64) string {
+	if from < 0 || to < 0 || n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", float64(to-from)/unit/float64(n))
+}
