@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
@@ -357,11 +357,10 @@ func newLogger(s config.Settings, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, o))
 }
 
-func addr(a interface{ String() string }) string {
-	if a == nil || a == (interface{ String() string })(nil) {
+// addr shows a listener's address, or "off" when it is not open.
+func addr(a net.Addr) string {
+	if a == nil {
 		return "off"
 	}
 	return a.String()
 }
-
-var _ = time.Second

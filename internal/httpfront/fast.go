@@ -350,5 +350,3 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Header.SetContentType(problem.ContentType)
 	ctx.Response.SetBody(p.JSON())
 }
-
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -560,6 +561,6 @@ type fastLogger struct{ l *slog.Logger }
 
 func (f fastLogger) Printf(format string, args ...any) {
 	if f.l.Enabled(context.Background(), slog.LevelDebug) {
-		f.l.Debug("fasthttp", "msg", sprintf(format, args...))
+		f.l.Debug("fasthttp", "msg", fmt.Sprintf(format, args...))
 	}
 }
