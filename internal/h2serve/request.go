@@ -158,18 +158,10 @@ func (r *Request) setPath(raw string) {
 		r.Path = p
 		return
 	}
-	out := r.pathBuf[:0]
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c == '%' {
-			if i+2 >= len(p) || unhex(p[i+1]) < 0 || unhex(p[i+2]) < 0 {
-				r.Path = p
-				return
-			}
-			c = byte(unhex(p[i+1])<<4 | unhex(p[i+2]))
-			i += 2
-		}
-		out = append(out, c)
+	out, ok := AppendUnescaped(r.pathBuf[:0], p, false)
+	if !ok {
+		r.Path = p
+		return
 	}
 	r.pathBuf = out
 	r.Path = b2s(out)
@@ -187,13 +179,27 @@ func (r *Request) unescape(s string, plus bool) string {
 		return s
 	}
 	start := len(r.qBuf)
-	out := r.qBuf
+	out, ok := AppendUnescaped(r.qBuf, s, plus)
+	if !ok {
+		return s
+	}
+	r.qBuf = out
+	return b2s(out[start:])
+}
+
+// AppendUnescaped appends s to dst with its percent-escapes decoded (and
+// '+' as a space when plus is set). It reports false, with dst unchanged,
+// when an escape is malformed: decoy then uses the text as sent. The HTTP/1.1
+// front door decodes paths with it too, so a path means the same on every
+// protocol.
+func AppendUnescaped[S ~string | ~[]byte](dst []byte, s S, plus bool) ([]byte, bool) {
+	out := dst
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '%':
 			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
-				return s
+				return dst, false
 			}
 			c = byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
 			i += 2
@@ -202,8 +208,7 @@ func (r *Request) unescape(s string, plus bool) string {
 		}
 		out = append(out, c)
 	}
-	r.qBuf = out
-	return b2s(out[start:])
+	return out, true
 }
 
 func unhex(c byte) int {

@@ -14,6 +14,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
@@ -56,32 +57,12 @@ func (f *fastReq) decodedPath(raw []byte) string {
 	if bytes.IndexByte(raw, '%') < 0 {
 		return b2s(raw)
 	}
-	out := f.path[:0]
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '%' {
-			if i+2 >= len(raw) || unhex(raw[i+1]) < 0 || unhex(raw[i+2]) < 0 {
-				return b2s(raw)
-			}
-			c = byte(unhex(raw[i+1])<<4 | unhex(raw[i+2]))
-			i += 2
-		}
-		out = append(out, c)
+	out, ok := h2serve.AppendUnescaped(f.path[:0], raw, false)
+	if !ok {
+		return b2s(raw)
 	}
 	f.path = out
 	return b2s(out)
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c - 'a' + 10)
-	case 'A' <= c && c <= 'F':
-		return int(c - 'A' + 10)
-	}
-	return -1
 }
 
 // b2s views b as a string without copying; the string must not outlive the
