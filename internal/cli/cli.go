@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/app"
@@ -325,6 +326,11 @@ over the environment, which wins over the file.`,
 		if !s.Quiet {
 			printBanner(env.Stdout, a, l, len(s.Files) == 0)
 		}
+		// Loading parsed every file into syntax trees that are garbage
+		// now; return that memory, so that what decoy holds at rest is
+		// what serving needs (it matters with thousands of stubs).
+		l = nil
+		debug.FreeOSMemory()
 		if env.OnReady != nil {
 			env.OnReady(a)
 		}
