@@ -298,10 +298,15 @@ func (l *loader) openFS(name string) (io.ReadCloser, string, error) {
 		}
 	}
 	if firstErr == nil || errors.Is(firstErr, fs.ErrNotExist) {
-		return nil, "", fmt.Errorf("%s not found in %s (imports are resolved from the folders given and the folders of the .proto files given)", name, strings.Join(l.importPaths, ", "))
+		return nil, "", notFound{fmt.Errorf("%s not found in %s (imports are resolved from the folders given and the folders of the .proto files given)", name, strings.Join(l.importPaths, ", "))}
 	}
 	return nil, "", firstErr
 }
+
+// notFound is an import found in no import path; it is fs.ErrNotExist.
+type notFound struct{ error }
+
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
 
 func describeOpenErr(err error) string {
 	var pe *fs.PathError
@@ -322,6 +327,9 @@ func (l *loader) link() (*Set, error) {
 		res := protocompile.ResolverFunc(func(name string) (protocompile.SearchResult, error) {
 			rc, real, err := l.open(name)
 			if err != nil {
+				if fd, ok := bundled(name); ok && errors.Is(err, fs.ErrNotExist) {
+					return protocompile.SearchResult{Desc: fd}, nil
+				}
 				return protocompile.SearchResult{}, err
 			}
 			mu.Lock()

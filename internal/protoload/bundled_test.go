@@ -1,0 +1,117 @@
+package protoload_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/protoload"
+)
+
+// A service written as real projects write them: HTTP annotations, field
+// behaviours, resources, google.type and google.rpc messages, validation
+// rules and OpenAPI options, none of which the user's folder holds.
+const library = `syntax = "proto3";
+package library.v1;
+
+import "google/api/annotations.proto";
+import "google/api/field_behavior.proto";
+import "google/api/resource.proto";
+import "google/rpc/status.proto";
+import "google/rpc/error_details.proto";
+import "google/type/date.proto";
+import "google/type/money.proto";
+import "validate/validate.proto";
+import "protoc-gen-openapiv2/options/annotations.proto";
+
+service Library {
+  rpc GetBook(GetBookRequest) returns (Book) {
+    option (google.api.http) = {get: "/v1/{name=shelves/*/books/*}"};
+  }
+}
+
+message Book {
+  option (google.api.resource) = {type: "library.example.com/Book" pattern: "shelves/{shelf}/books/{book}"};
+  string name = 1 [(google.api.field_behavior) = IDENTIFIER];
+  string title = 2 [(validate.rules).string = {min_len: 1}];
+  google.type.Date published = 3;
+  google.type.Money price = 4;
+  google.rpc.Status last_error = 5;
+}
+
+message GetBookRequest { string name = 1 [(google.api.field_behavior) = REQUIRED]; }
+`
+
+func TestBundledImports(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "library/v1/library.proto", library)
+	set, err := protoload.Load([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := set.Method("/library.v1.Library/GetBook")
+	if md == nil {
+		t.Fatalf("methods = %v", set.Methods())
+	}
+	if f := md.Output().Fields().ByName("price"); f == nil || f.Message().FullName() != "google.type.Money" {
+		t.Errorf("price = %v", f)
+	}
+	for _, path := range []string{"google/api/annotations.proto", "google/api/http.proto", "google/type/money.proto", "validate/validate.proto"} {
+		if _, err := set.Resolver().FindFileByPath(path); err != nil {
+			t.Errorf("%s not in the set: %v", path, err)
+		}
+	}
+	if got := strings.Join(protoload.BundledImports(), " "); !strings.Contains(got, "google/api/annotations.proto") || !strings.Contains(got, "google/type/date.proto") {
+		t.Errorf("BundledImports = %s", got)
+	}
+}
+
+// The user's own copy of a bundled import wins over decoy's.
+func TestBundledImportUserCopyWins(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "google/type/money.proto", `syntax = "proto3";
+package google.type;
+message Money { string amount = 1; }
+`)
+	write(t, dir, "shop.proto", `syntax = "proto3";
+package shop;
+import "google/type/money.proto";
+service Shop { rpc Price(Item) returns (google.type.Money); }
+message Item { string id = 1; }
+`)
+	set, err := protoload.Load([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := set.Method("/shop.Shop/Price")
+	if md == nil {
+		t.Fatalf("methods = %v", set.Methods())
+	}
+	if md.Output().Fields().ByName("amount") == nil || md.Output().Fields().ByName("units") != nil {
+		t.Errorf("Money has the bundled fields, not the user's: %v", md.Output().Fields())
+	}
+}
+
+// An import that is neither in the folders nor bundled is still a load
+// error naming it.
+func TestUnknownImportStillFails(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "a.proto", `syntax = "proto3";
+package a;
+import "google/api/nope.proto";
+import "acme/common.proto";
+message M { string s = 1; }
+`)
+	_, err := protoload.Load([]string{dir})
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "google/api/nope.proto") && !strings.Contains(msg, "acme/common.proto") {
+		t.Errorf("error does not name the import: %s", msg)
+	}
+}
