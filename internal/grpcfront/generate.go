@@ -15,6 +15,11 @@ import (
 // there.
 const maxGenDepth = 3
 
+// maxRequiredDepth bounds proto2 required message fields, which nest past
+// maxGenDepth so that the answer is valid (a type that requires itself has
+// no finite value: it stops here, and the answer is partial).
+const maxRequiredDepth = 12
+
 // seedOf derives the seed of a generated answer from the method and the
 // request's bytes, so the same call gets the same answer on every run.
 func seedOf(method string, req []byte) uint64 {
@@ -31,7 +36,9 @@ func generated(md protoreflect.MessageDescriptor, seed uint64) ([]byte, *dynamic
 	g := gen{rng: rand.New(rand.NewPCG(seed, 0x6465636f79))} // "decoy"
 	m := dynamicpb.NewMessage(md)
 	g.fill(m, 0)
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	// AllowPartial: a proto2 required field nested below maxGenDepth is
+	// left unset rather than failing the whole answer.
+	b, err := proto.MarshalOptions{Deterministic: true, AllowPartial: true}.Marshal(m)
 	if err != nil {
 		// Every value set above is valid for its field; should the
 		// runtime disagree, an empty message is still a valid answer.
@@ -55,8 +62,11 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 	case "google.protobuf.Duration":
 		m.Set(md.Fields().ByName("seconds"), protoreflect.ValueOfInt64(1+g.rng.Int64N(3600)))
 		return
-	case "google.protobuf.Any", "google.protobuf.Struct", "google.protobuf.Value",
-		"google.protobuf.ListValue", "google.protobuf.FieldMask", "google.protobuf.Empty":
+	case "google.protobuf.Value":
+		// A Value must hold one of its kinds to be valid JSON.
+		m.Set(md.Fields().ByName("string_value"), protoreflect.ValueOfString("value-"+strconv.Itoa(1+g.rng.IntN(1000))))
+		return
+	case "google.protobuf.Struct", "google.protobuf.ListValue", "google.protobuf.FieldMask", "google.protobuf.Empty":
 		return // left empty: always valid
 	}
 	fields := md.Fields()
@@ -75,7 +85,13 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 				continue
 			}
 		}
-		if fd.Message() != nil && depth >= maxGenDepth && !fd.IsMap() {
+		if fd.Message() != nil && depth >= maxGenDepth && !fd.IsMap() &&
+			(fd.Cardinality() != protoreflect.Required || depth >= maxRequiredDepth) {
+			continue // proto2 required messages go deeper, for a valid answer
+		}
+		if fd.Message() != nil && fd.Message().FullName() == "google.protobuf.Any" {
+			// An Any names the type it holds; an empty one is not valid
+			// JSON (no @type), so Any fields are left unset.
 			continue
 		}
 		switch {
