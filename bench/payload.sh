@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# bench/payload.sh: large static payloads. decoy loads FILES bodies of
+# SIZE_MB each (bodyFile stubs, held in memory), then:
+#   - its resident memory against the payload total (target: under 1.2x the
+#     payloads plus 100 MB);
+#   - the time to download one body with curl, ROUNDS times, from decoy and
+#     from nginx serving the same file from tmpfs (/dev/shm) with sendfile,
+#     alternating, each server pinned to SERVER_CPU and curl to CLIENT_CPU.
+#
+# Usage: bench/payload.sh
+# Environment:
+#   FILES=5 SIZE_MB=100   bodies loaded (500 MB by default)
+#   ROUNDS=5              downloads per server
+#   SERVER_CPU=0 CLIENT_CPU=1
+#   DECOY_BIN=path        use this decoy binary instead of building ./cmd/decoy
+#   KEEP_TMP=1            keep the temporary directory
+set -euo pipefail
+
+FILES=${FILES:-5}
+SIZE_MB=${SIZE_MB:-100}
+ROUNDS=${ROUNDS:-5}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+
+BENCH_NAME=payload
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+tools=(nginx curl taskset getconf timeout awk head)
+[[ -n $DECOY_BIN ]] || tools+=(go)
+require_tools "Debian: apt-get install -y nginx curl util-linux coreutils; Go from /usr/local/go/bin" "${tools[@]}"
+require_cpus
+[[ -d /dev/shm && -w /dev/shm ]] || die "needs a writable tmpfs at /dev/shm for nginx's copy of the file"
+
+bench_init
+check_idle
+build_decoy
+
+# The payloads: random bytes (incompressible), in $TMP for decoy and one
+# copy in tmpfs for nginx.
+SHM=$(mktemp -d /dev/shm/decoy-bench.XXXXXX)
+cleanup_shm() { rm -rf "$SHM"; bench_cleanup; }
+trap cleanup_shm EXIT
+log "writing $FILES x $SIZE_MB MB of payloads"
+: >"$TMP/stubs.yaml"
+for ((i = 0; i < FILES; i++)); do
+	head -c "$((SIZE_MB * 1000000))" /dev/urandom >"$TMP/p$i.bin"
+	printf -- '- request: {method: GET, path: /p%d}\n  response: {status: 200, headers: {Content-Type: application/octet-stream}, bodyFile: p%d.bin}\n' "$i" "$i" >>"$TMP/stubs.yaml"
+done
+cp "$TMP/p0.bin" "$SHM/p0"
+chmod 755 "$SHM" && chmod 644 "$SHM/p0" # nginx workers may run as another user
+total_mb=$((FILES * SIZE_MB))
+
+# decoy, with every payload loaded.
+DPORT=$(free_port)
+taskset -c "$SERVER_CPU" "$DECOY_BIN" serve --quiet --http "127.0.0.1:$DPORT" --https "" --admin "" --grpc "" \
+	--journal-size 0 "$TMP/stubs.yaml" >"$TMP/decoy.log" 2>&1 &
+DPID=$!
+started "$DPID"
+wait_port decoy "$DPID" "$DPORT" "$TMP/decoy.log"
+sleep 2
+rss_kib=$(tree_rss_kib "$DPID")
+
+# nginx, the same first file from tmpfs.
+NPORT=$(free_port)
+mkdir -p "$TMP/nginx/tmp"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path $TMP/nginx/tmp/body;
+    proxy_temp_path $TMP/nginx/tmp/proxy;
+    fastcgi_temp_path $TMP/nginx/tmp/fastcgi;
+    uwsgi_temp_path $TMP/nginx/tmp/uwsgi;
+    scgi_temp_path $TMP/nginx/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NPORT;
+        location = /p0 { default_type application/octet-stream; alias $SHM/p0; }
+    }
+}
+EOF
+taskset -c "$SERVER_CPU" nginx -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/stdout.log" 2>&1 &
+NPID=$!
+started "$NPID"
+wait_port nginx "$NPID" "$NPORT" "$TMP/nginx/error.log"
+
+# download NAME PORT: seconds for one GET /p0 into /dev/null, checking the size.
+download() {
+	local name=$1 port=$2 out
+	out=$(timeout 120 taskset -c "$CLIENT_CPU" curl -sf -o /dev/null -w '%{size_download} %{time_total}' \
+		"http://127.0.0.1:$port/p0") || die "$name: download failed"
+	read -r size secs <<<"$out"
+	((size == SIZE_MB * 1000000)) || die "$name sent $size bytes, not $((SIZE_MB * 1000000))"
+	echo "$secs"
+}
+
+: >"$TMP/decoy.times"
+: >"$TMP/nginx.times"
+download decoy "$DPORT" >/dev/null # warm-up
+download nginx "$NPORT" >/dev/null
+for ((r = 0; r < ROUNDS; r++)); do
+	download nginx "$NPORT" >>"$TMP/nginx.times"
+	download decoy "$DPORT" >>"$TMP/decoy.times"
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+d=$(median <"$TMP/decoy.times")
+n=$(median <"$TMP/nginx.times")
+
+echo "# $(machine_line); $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v files="$FILES" -v size="$SIZE_MB" -v total="$total_mb" -v rss="$rss_kib" 'BEGIN {
+	limit = 1.2 * total + 100
+	printf "payloads: %d x %d MB = %d MB; decoy RSS %.0f MiB (%.0f MB); target under %.0f MB: %s\n",
+		files, size, total, rss / 1024, rss * 1.024 / 1000, limit, (rss * 1.024 / 1000 < limit ? "met" : "NOT met")
+}'
+awk -v d="$d" -v n="$n" -v size="$SIZE_MB" -v rounds="$ROUNDS" 'BEGIN {
+	printf "download of %d MB, median of %d: decoy %.3f s (%.0f MB/s), nginx sendfile from tmpfs %.3f s (%.0f MB/s); decoy/nginx time %.2f\n",
+		size, rounds, d, size / d, n, size / n, d / n
+}'
