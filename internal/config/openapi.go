@@ -27,6 +27,7 @@ func (l *Loaded) loadSpec(name string, data []byte, root *ast.MappingNode) Probl
 		return out
 	}
 	l.Files = append(l.Files, name)
+	l.Notes = append(l.Notes, res.Notes...)
 	for _, src := range res.Sources {
 		l.Sources = append(l.Sources, src)
 		l.where = append(l.where, place{file: name, node: root})

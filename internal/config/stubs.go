@@ -26,6 +26,9 @@ type Loaded struct {
 	where   []place  // parallel to Sources
 	autoID  []string // parallel to Sources: the id to give a stub without one
 	spec    openapi.Options
+	// Notes are warnings about OpenAPI documents that loaded: operations
+	// left out by the lenient setting, webhooks that are not served.
+	Notes []string
 }
 
 // DefaultSpec is how OpenAPI documents load when nothing says otherwise:

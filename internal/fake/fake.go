@@ -62,7 +62,27 @@ func Generate(schema any, base, key string, o Options) (v any, err error) {
 			panic(r)
 		}
 	}()
-	return g.value(schema, base, 0, ""), nil
+	v = g.value(schema, base, 0, "")
+	if g.endless != "" {
+		return v, &EndlessError{Schema: g.endless}
+	}
+	return v, nil
+}
+
+// EndlessError is returned, with a value, when a schema requires itself
+// without end (a required property, or minItems, whose schema is the
+// object itself): no finite value satisfies it, so the value holds null
+// where the recursion was cut.
+type EndlessError struct {
+	Schema string // the $ref that requires itself, when known
+}
+
+func (e *EndlessError) Error() string {
+	what := "a schema"
+	if e.Schema != "" && e.Schema != "?" {
+		what = e.Schema
+	}
+	return what + " requires itself without end (a required property or minItems refers back to it): no finite value satisfies it, so null stands where the recursion is cut"
 }
 
 type genError struct{ err error }
@@ -71,6 +91,13 @@ type gen struct {
 	o     Options
 	rng   *rand.Rand
 	steps int
+	res   map[string]matcher // compiled patterns
+	// endless is set when recursion was cut at the depth bound; lastRef
+	// is the last $ref followed.
+	endless, lastRef string
+	// skip names optional properties the next object leaves out (so that
+	// a oneOf alternative's value does not match another alternative).
+	skip map[string]bool
 }
 
 // maxSteps bounds the work for one value, whatever the schema.
@@ -90,6 +117,7 @@ func (g *gen) deref(s map[string]any, base string) (map[string]any, string) {
 		if g.o.Resolve == nil {
 			g.fail("cannot follow $ref %q", ref)
 		}
+		g.lastRef = ref
 		t, nb, err := g.o.Resolve(base, ref)
 		if err != nil {
 			g.fail("%v", err)
@@ -154,6 +182,12 @@ func (g *gen) value(schema any, base string, depth int, name string) any {
 	if depth > g.o.MaxDepth+8 {
 		// A schema that requires itself without end has no finite
 		// instance: stop with null.
+		if g.endless == "" {
+			g.endless = g.lastRef
+		}
+		if g.endless == "" {
+			g.endless = "?"
+		}
 		return nil
 	}
 	if _, ok := s["allOf"]; ok {
@@ -184,16 +218,14 @@ func (g *gen) value(schema any, base string, depth int, name string) any {
 	}
 	for _, k := range []string{"oneOf", "anyOf"} {
 		if alts, ok := s[k].([]any); ok && len(alts) > 0 {
-			alt := g.pickAlt(alts, base)
-			rest := without(s, k)
-			if len(rest) == 0 || onlyAnnotations(rest) {
-				return g.value(alt, base, depth, name)
-			}
-			merged, mb := g.flatten(map[string]any{"allOf": []any{rest, alt}}, base, 0)
-			return g.value(merged, mb, depth, name)
+			return g.choice(s, k, alts, base, depth, name)
 		}
 	}
-	switch typeOf(s) {
+	t := typeOf(s)
+	if t != "object" {
+		g.skip = nil
+	}
+	switch t {
 	case "null":
 		return nil
 	case "boolean":
@@ -224,19 +256,266 @@ func onlyAnnotations(m map[string]any) bool {
 	return true
 }
 
-// pickAlt chooses the first alternative that is not null-only.
-func (g *gen) pickAlt(alts []any, base string) any {
+// choice generates a value for a oneOf or anyOf (kw) of alts. For oneOf it
+// tries each alternative (from the Variant-th) until the value is one that
+// no other alternative admits, leaving out optional properties that other
+// alternatives require when that tells them apart; a discriminator's
+// property is set to the chosen alternative's mapping key.
+func (g *gen) choice(s map[string]any, kw string, alts []any, base string, depth int, name string) any {
+	rest := without(s, kw)
+	one := func(alt any) any {
+		if len(rest) == 0 || onlyAnnotations(rest) {
+			return g.value(alt, base, depth, name)
+		}
+		merged, mb := g.flatten(map[string]any{"allOf": []any{rest, alt}}, base, 0)
+		return g.value(merged, mb, depth, name)
+	}
+	skip := g.skip // for the object this choice makes
 	n := len(alts)
-	for i := range alts {
-		a := alts[(i+g.o.Variant)%n]
-		if m, ok := a.(map[string]any); ok {
-			if typeOf(m) == "null" {
-				continue
+	var first any
+	found := false
+	for i := 0; i < n; i++ {
+		idx := (i + g.o.Variant) % n
+		alt := alts[idx]
+		if m, ok := alt.(map[string]any); ok && typeOf(m) == "null" && n > 1 {
+			continue
+		}
+		g.skip = skip
+		v := g.discriminate(s, alt, base, one(alt))
+		if !found {
+			first, found = v, true
+		}
+		if kw != "oneOf" || depth > g.o.MaxDepth {
+			return v
+		}
+		others := g.othersAdmitting(alts, idx, base, v)
+		if len(others) == 0 {
+			return v
+		}
+		// Leave out the optional properties the other alternatives
+		// require, and try once more.
+		drop := map[string]bool{}
+		for _, o := range others {
+			for _, r := range requiredOf(o) {
+				drop[r] = true
 			}
 		}
-		return a
+		if len(drop) > 0 {
+			for k := range skip {
+				drop[k] = true
+			}
+			g.skip = drop
+			w := g.discriminate(s, alt, base, one(alt))
+			g.skip = nil
+			if len(g.othersAdmitting(alts, idx, base, w)) == 0 {
+				return w
+			}
+		}
 	}
-	return alts[0]
+	if !found {
+		return one(alts[0])
+	}
+	if kw == "oneOf" && nullable(s) {
+		// No alternative's value is told apart from the others', but null
+		// is admitted beside them.
+		return nil
+	}
+	return first
+}
+
+// nullable reports whether s admits null besides its alternatives: 3.0's
+// nullable, Swagger's x-nullable, or a type list with null.
+func nullable(s map[string]any) bool {
+	if s["nullable"] == true || s["x-nullable"] == true {
+		return true
+	}
+	if l, ok := s["type"].([]any); ok {
+		return slices.Contains(l, any("null"))
+	}
+	return s["type"] == "null"
+}
+
+// othersAdmitting returns the alternatives other than alts[idx] that may
+// admit v, flattened.
+func (g *gen) othersAdmitting(alts []any, idx int, base string, v any) []map[string]any {
+	var out []map[string]any
+	for j, a := range alts {
+		if j == idx {
+			continue
+		}
+		m, b := g.peek(a, base)
+		if _, ok := m["allOf"]; ok {
+			m, b = g.flatten(m, b, 0)
+		}
+		if !g.rejects(m, b, v, 0) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func requiredOf(s map[string]any) []string {
+	var out []string
+	l, _ := s["required"].([]any)
+	for _, r := range l {
+		if k, ok := r.(string); ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// rejects reports whether v certainly does not satisfy s: a wrong type, a
+// value outside enum or const, a missing required property, a property
+// additionalProperties forbids, or a property s rejects. false means
+// "maybe".
+func (g *gen) rejects(s map[string]any, base string, v any, depth int) bool {
+	if depth > 4 {
+		return false
+	}
+	if c, ok := s["const"]; ok && !same(c, v) {
+		return true
+	}
+	if e, ok := s["enum"].([]any); ok && len(e) > 0 && !slices.ContainsFunc(e, func(x any) bool { return same(x, v) }) {
+		return true
+	}
+	if !typeAdmits(s, v) {
+		return true
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	for _, r := range requiredOf(s) {
+		if _, ok := obj[r]; !ok {
+			return true
+		}
+	}
+	props, _ := s["properties"].(map[string]any)
+	_, hasPat := s["patternProperties"]
+	for k, pv := range obj {
+		ps, declared := props[k]
+		if !declared {
+			if s["additionalProperties"] == false && !hasPat {
+				return true
+			}
+			continue
+		}
+		pm, pb := g.peek(ps, base)
+		if _, ok := pm["allOf"]; ok {
+			pm, pb = g.flatten(pm, pb, 0)
+		}
+		if g.rejects(pm, pb, pv, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// typeAdmits reports whether s's type (when it has one) admits v.
+func typeAdmits(s map[string]any, v any) bool {
+	var types []string
+	switch t := s["type"].(type) {
+	case string:
+		types = []string{t}
+	case []any:
+		for _, x := range t {
+			if str, ok := x.(string); ok {
+				types = append(types, str)
+			}
+		}
+	default:
+		return true
+	}
+	if s["nullable"] == true || s["x-nullable"] == true {
+		types = append(types, "null")
+	}
+	for _, t := range types {
+		switch x := v.(type) {
+		case nil:
+			if t == "null" {
+				return true
+			}
+		case bool:
+			if t == "boolean" {
+				return true
+			}
+		case string:
+			if t == "string" || t == "file" {
+				return true
+			}
+		case json.Number:
+			if t == "number" || t == "integer" && !strings.ContainsAny(string(x), ".eE") {
+				return true
+			}
+		case float64:
+			if t == "number" || t == "integer" && x == math.Trunc(x) {
+				return true
+			}
+		case []any:
+			if t == "array" {
+				return true
+			}
+		case map[string]any:
+			if t == "object" {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// discriminate sets the discriminator property of an object generated
+// for alt to alt's mapping key (or, without a mapping, to the name of the
+// schema alt refers to), when alt admits that value.
+func (g *gen) discriminate(s map[string]any, alt any, base string, v any) any {
+	d, ok := s["discriminator"].(map[string]any)
+	obj, isObj := v.(map[string]any)
+	if !ok || !isObj {
+		return v
+	}
+	prop, _ := d["propertyName"].(string)
+	am, _ := alt.(map[string]any)
+	ref, _ := am["$ref"].(string)
+	if prop == "" || ref == "" {
+		return v
+	}
+	key := ""
+	if mapping, ok := d["mapping"].(map[string]any); ok {
+		for _, k := range sortedKeys(mapping) {
+			if target, _ := mapping[k].(string); target == ref || "#/components/schemas/"+target == ref || strings.HasSuffix(ref, "/"+target) {
+				key = k
+				break
+			}
+		}
+	}
+	if key == "" {
+		key = ref[strings.LastIndex(ref, "/")+1:]
+	}
+	m, b := g.peek(alt, base)
+	if _, ok := m["allOf"]; ok {
+		m, b = g.flatten(m, b, 0)
+	}
+	props, _ := m["properties"].(map[string]any)
+	if ps, ok := props[prop]; ok {
+		pm, pb := g.peek(ps, b)
+		if g.rejects(pm, pb, key, 0) {
+			return v
+		}
+	}
+	obj[prop] = key
+	return obj
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // typeOf picks the type to generate: the first non-null of a 3.1 type
@@ -284,12 +563,14 @@ func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any,
 			case "properties":
 				if pm, ok := v.(map[string]any); ok {
 					for pk, pv := range pm {
-						if _, seen := props[pk]; !seen {
-							if b != base {
-								pv = refAt{asMap(pv), b}
-							}
-							props[pk] = pv
+						if b != base {
+							pv = refAt{asMap(pv), b}
 						}
+						if prev, seen := props[pk]; seen {
+							// Declared by several members: all apply.
+							pv = map[string]any{"allOf": []any{prev, pv}}
+						}
+						props[pk] = pv
 					}
 				}
 			case "required":
@@ -301,15 +582,34 @@ func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any,
 			case "maximum", "maxLength", "maxItems", "exclusiveMaximum", "maxProperties":
 				out[k] = minNum(out[k], v)
 			default:
-				if _, seen := out[k]; !seen {
-					if b != base && (k == "items" || k == "additionalProperties") {
-						v = refAt{asMap(v), b}
-					}
+				sub := k == "items" || k == "additionalProperties"
+				if _, isMap := v.(map[string]any); sub && b != base && isMap {
+					v = refAt{asMap(v), b}
+				}
+				prev, seen := out[k]
+				switch {
+				case !seen:
 					out[k] = v
+				case sub && prev != false && v != false && prev != true && v != true:
+					// Item (or extra property) schemas of several members
+					// all apply.
+					if _, tuple := v.([]any); !tuple {
+						if _, tuple := prev.([]any); !tuple {
+							out[k] = map[string]any{"allOf": []any{prev, v}}
+						}
+					}
+				case sub && v == false:
+					out[k] = false
 				}
 			}
 		}
 	}
+	type closedSchema struct {
+		declared map[string]bool
+		ap       any
+		base     string
+	}
+	var closed []closedSchema
 	var walk func(m map[string]any, b string, d int)
 	walk = func(m map[string]any, b string, d int) {
 		if d > 16 {
@@ -317,6 +617,14 @@ func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any,
 		}
 		m, b = g.deref(m, b)
 		add(m, b)
+		if ap, ok := m["additionalProperties"]; ok && ap != true {
+			c := closedSchema{declared: map[string]bool{}, ap: ap, base: b}
+			pm, _ := m["properties"].(map[string]any)
+			for k := range pm {
+				c.declared[k] = true
+			}
+			closed = append(closed, c)
+		}
 		if l, ok := m["allOf"].([]any); ok {
 			for _, x := range l {
 				switch y := x.(type) {
@@ -329,6 +637,28 @@ func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any,
 		}
 	}
 	walk(s, base, depth)
+	// additionalProperties of one member applies to the properties the
+	// others add: an optional one it does not admit is left out, a
+	// required one must satisfy both.
+	reqd := map[string]bool{}
+	for _, r := range req {
+		if k, ok := r.(string); ok {
+			reqd[k] = true
+		}
+	}
+	for _, c := range closed {
+		for k, pv := range props {
+			if c.declared[k] || c.ap == true {
+				continue
+			}
+			switch {
+			case !reqd[k]:
+				delete(props, k)
+			case c.ap != false:
+				props[k] = map[string]any{"allOf": []any{pv, refAt{asMap(c.ap), c.base}}}
+			}
+		}
+	}
 	if len(props) > 0 {
 		out["properties"] = props
 	}
@@ -537,7 +867,11 @@ func (g *gen) str(s map[string]any, name string) any {
 		v = fmt.Sprintf("PT%dM", 1+r.IntN(59))
 	default:
 		if pat, ok := s["pattern"].(string); ok {
-			if v, ok := fromPattern(pat, r); ok {
+			hi := -1
+			if hasMax {
+				hi = int(maxL)
+			}
+			if v, ok := g.fromPattern(pat, int(minL), hi); ok {
 				return v
 			}
 		}
@@ -545,6 +879,19 @@ func (g *gen) str(s map[string]any, name string) any {
 			v = name + "-" + strconv.Itoa(1+r.IntN(999))
 		} else {
 			v = words[r.IntN(len(words))]
+		}
+	}
+	if pat, ok := s["pattern"].(string); ok && format != "" {
+		// A format's value that the pattern refuses gives way to one made
+		// from the pattern.
+		if m := g.regexp(pat); m != nil && !m.MatchString(v) {
+			hi := -1
+			if hasMax {
+				hi = int(maxL)
+			}
+			if pv, ok := g.fromPattern(pat, int(minL), hi); ok {
+				return pv
+			}
 		}
 	}
 	if n := int(minL); len(v) < n {
@@ -601,6 +948,8 @@ func same(a, b any) bool {
 }
 
 func (g *gen) object(s map[string]any, base string, depth int) any {
+	skip := g.skip
+	g.skip = nil
 	out := map[string]any{}
 	required := map[string]bool{}
 	if l, ok := s["required"].([]any); ok {
@@ -616,22 +965,24 @@ func (g *gen) object(s map[string]any, base string, depth int) any {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	maxP, hasMaxP := num(s["maxProperties"])
+	for _, k := range names {
+		if required[k] {
+			out[k] = g.value(props[k], base, depth+1, k)
+		}
+	}
 	for _, k := range names {
 		ps := props[k]
-		if !required[k] {
-			if depth >= g.o.MaxDepth {
-				continue
-			}
-			pm, _ := g.peek(ps, base)
-			if g.o.Request && pm["readOnly"] == true || !g.o.Request && pm["writeOnly"] == true {
-				continue
-			}
+		if required[k] || depth >= g.o.MaxDepth || hasMaxP && len(out) >= int(maxP) || skip[k] {
+			continue
+		}
+		pm, _ := g.peek(ps, base)
+		if g.o.Request && pm["readOnly"] == true || !g.o.Request && pm["writeOnly"] == true {
+			continue
 		}
 		out[k] = g.value(ps, base, depth+1, k)
 	}
-	// Discriminator: the property names the schema's mapping key when one
-	// maps here; left as generated otherwise.
-	for k := range required {
+	for _, k := range requiredOf(s) { // in order: each value draws from the source
 		if _, ok := out[k]; !ok {
 			if ap, ok := s["additionalProperties"]; ok && ap != false {
 				out[k] = g.value(ap, base, depth+1, k)

@@ -32,6 +32,10 @@ type Options struct {
 	// NoPrefer leaves out the Prefer: code=, example=, dynamic=true
 	// stubs.
 	NoPrefer bool
+	// Lenient serves the operations that are sound in a document that
+	// has problems: the others are left out and named in Result.Notes
+	// instead of failing the load.
+	Lenient bool
 }
 
 // Result is what a document became.
@@ -44,6 +48,10 @@ type Result struct {
 	Rendered []Rendered
 	// OAS31 is true for 3.1 documents (schemas are JSON Schema 2020-12).
 	OAS31 bool
+	// Notes are what a user should see when the document loads (logged
+	// as warnings): operations left out by Options.Lenient, webhooks that
+	// are not served, constructs the generator does not follow.
+	Notes []string
 }
 
 // Rendered is a JSON body and the schema it must satisfy.
@@ -52,6 +60,10 @@ type Rendered struct {
 	Pointer string // JSON pointer to the schema in File
 	Body    []byte
 	From    string // "example", "example NAME", "schema examples", "generated"
+	// Named is true for a named example served as written, only to a
+	// request that asks for it (Prefer: example=NAME): decoy does not
+	// replace it when it does not match the schema.
+	Named bool
 }
 
 var methods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -76,8 +88,17 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	if !ok {
 		return nil, Problems{{File: path, Msg: "an OpenAPI document is an object"}}
 	}
-	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, cache: map[string]*stub.Response{}}
-	b.probs = append(b.probs, checkDocument(path, abs, f)...)
+	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, cache: map[string]*stub.Response{}, endlessWarned: map[string]bool{}}
+	if ps := checkDocument(path, abs, f); len(ps) > 0 {
+		if !o.Lenient {
+			b.probs = append(b.probs, ps...)
+		}
+		for _, p := range ps {
+			if o.Lenient {
+				b.note("lenient: loading on despite a problem of the document: %v", p)
+			}
+		}
+	}
 	switch {
 	case doc["swagger"] != nil:
 		b.v2 = true
@@ -100,6 +121,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	if len(b.probs) > 0 {
 		return nil, b.probs
 	}
+	b.notes31(doc)
 	b.val = newValidator(f, b.oas31)
 	b.res.OAS31 = b.oas31
 	b.basePath = basePath(doc, b.v2)
@@ -115,6 +137,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		item, itemFile, err := f.deref(paths[p], abs)
 		if err != nil {
 			b.problem(ptr, "%v", err)
+			b.leniently(p, "", 0, len(b.res.Sources))
 			continue
 		}
 		if pm, ok := paths[p].(map[string]any); ok && pm["$ref"] != nil {
@@ -128,8 +151,11 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 			if !ok {
 				continue
 			}
-			allow = append(allow, strings.ToUpper(m))
+			np, ns := len(b.probs), len(b.res.Sources)
 			b.operation(p, m, op, ptr+"/"+m, itemFile)
+			if !b.leniently(p, m, np, ns) {
+				allow = append(allow, strings.ToUpper(m))
+			}
 		}
 		if len(allow) > 0 && b.o.Validation != "off" {
 			b.add405(p, ptr, allow)
@@ -154,6 +180,9 @@ type builder struct {
 	res      *Result
 	probs    Problems
 	cache    map[string]*stub.Response
+	// endlessWarned holds the schemas already reported as requiring
+	// themselves without end.
+	endlessWarned map[string]bool
 
 	doc        map[string]any
 	consumes   []string
@@ -166,6 +195,69 @@ type builder struct {
 
 func (b *builder) problem(ptr, format string, a ...any) {
 	b.probs = append(b.probs, Problem{File: b.name, Pointer: ptr, Msg: fmt.Sprintf(format, a...)})
+}
+
+// note adds a message for the user to Result.Notes.
+func (b *builder) note(format string, a ...any) {
+	b.res.Notes = append(b.res.Notes, fmt.Sprintf(format, a...))
+}
+
+// leniently handles the problems found since the first np while building
+// an operation (method "" for a whole path item): with Options.Lenient its
+// stubs (from ns on) are dropped and the problems become notes. It reports
+// whether the operation was dropped.
+func (b *builder) leniently(path, method string, np, ns int) bool {
+	if !b.o.Lenient || len(b.probs) == np {
+		return false
+	}
+	what := path
+	if method != "" {
+		what = strings.ToUpper(method) + " " + path
+	}
+	for _, p := range b.probs[np:] {
+		b.note("lenient: %s is not served: %v", what, p)
+	}
+	b.probs = b.probs[:np]
+	b.res.Sources = b.res.Sources[:ns]
+	return true
+}
+
+// notes31 names the constructs of a document that decoy does not serve or
+// follow: webhooks (3.1; they are requests the API makes, not operations
+// it answers) and $dynamicRef (followed by the response validator, not by
+// the data generator).
+func (b *builder) notes31(doc map[string]any) {
+	if wh, ok := doc["webhooks"].(map[string]any); ok && len(wh) > 0 {
+		b.note("%s: the document's %d webhooks (%s) are not served: decoy answers the operations under paths only", b.name, len(wh), strings.Join(sortedKeys(wh), ", "))
+	}
+	var where []string
+	if !b.oas31 {
+		return
+	}
+	var walk func(v any, ptr string)
+	walk = func(v any, ptr string) {
+		switch x := v.(type) {
+		case map[string]any:
+			if _, ok := x["$dynamicRef"]; ok {
+				where = append(where, "#"+ptr)
+			}
+			for k, e := range x {
+				walk(e, ptr+"/"+escape(k))
+			}
+		case []any:
+			for i, e := range x {
+				walk(e, ptr+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	walk(doc, "")
+	if len(where) > 0 {
+		sort.Strings(where)
+		if len(where) > 5 {
+			where = append(where[:5], "...")
+		}
+		b.note("%s: $dynamicRef (at %s) is not followed when generating data: the generator treats the schema there as unconstrained, and generated bodies are still checked against the schema with it", b.name, strings.Join(where, ", "))
+	}
 }
 
 func (b *builder) warn(ptr, format string, a ...any) {

@@ -173,7 +173,10 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {description: x, content: {application/json: {schema: {type: object}}}}\n"))
 	f.Add([]byte(`{"swagger":"2.0","paths":{"/a":{"get":{"responses":{"200":{"schema":{"$ref":"#/definitions/A"}}}}}},"definitions":{"A":{"$ref":"#/definitions/A"}}}`))
 	f.Add([]byte(`{"openapi":"3.1.0","paths":{"/a":{"get":{"responses":{"200":{"content":{"*/*":{"schema":{"allOf":[{"$ref":"#"}]}}}}}}}}}`))
+	f.Add([]byte("openapi: 3.1.0\ninfo: {title: t, version: '1'}\nwebhooks: {w: {post: {responses: {'200': {description: x}}}}}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: '#/nope'}\n"))
+	f.Add([]byte(`{"openapi":"3.0.0","paths":{"/a":{"get":{"responses":{"200":{"content":{"application/json":{"schema":{"type":"string","pattern":"(?!x)(a|b){2,}\\1","minLength":3}}}}}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Load("testdata/fuzz.yaml", data, Options{Seed: 1})
+		_, _ = Load("testdata/fuzz.yaml", data, Options{Seed: 1, Lenient: true})
 	})
 }

@@ -3,6 +3,7 @@ package openapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -73,7 +74,8 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 				}
 				if schema != nil {
 					g, err := fake.Generate(schema, hfile, ptr+"/headers/"+name, fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: true})
-					if err != nil {
+					var endless *fake.EndlessError
+					if err != nil && !errors.As(err, &endless) {
 						b.problem(ptr+"/headers/"+escape(name), "%v", err)
 						continue
 					}
@@ -146,7 +148,14 @@ const (
 
 // render makes the stub response for r in media type m (nil: no body).
 func (b *builder) render(r *response, m *media, key string, mode renderMode, name string) *stub.Response {
-	ck := fmt.Sprintf("%p|%p|%d|%s", r, m, mode, name)
+	// Keyed by what identifies the body (not by pointers: the responses
+	// of an operation are garbage once it is built, and their addresses
+	// are reused by the next operation's).
+	mt := "-"
+	if m != nil {
+		mt = m.typ
+	}
+	ck := fmt.Sprintf("%s|%s|%s|%d|%s", key, r.key, mt, mode, name)
 	if c, ok := b.cache[ck]; ok {
 		return c
 	}
@@ -178,6 +187,15 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 			o.Variant = variant[0]
 		}
 		v, err := fake.Generate(m.schema, m.file, fkey, o)
+		var endless *fake.EndlessError
+		if errors.As(err, &endless) {
+			if !b.endlessWarned[m.schemaAt] {
+				b.endlessWarned[m.schemaAt] = true
+				b.warn(m.schemaAt, "%v", err)
+				b.note("%s#%s: %v", b.name, m.schemaAt, err)
+			}
+			return v, true
+		}
 		if err != nil {
 			b.warn(m.schemaAt, "no data generated: %v", err)
 			return nil, false
@@ -245,7 +263,7 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		b.warn(m.schemaAt, "the %s does not validate against the schema, so it is not served: %v", c.from, firstLine(err))
 	}
 	if json && m.schema != nil {
-		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from})
+		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from, Named: mode == renderNamed})
 	}
 	if s, ok := chosen.v.(string); ok && !json {
 		out.Body = stub.Text(s)

@@ -19,6 +19,8 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 	}
 	c := &reqCheck{report: b.o.Validation == "report"}
 	c.segs = strings.Split(strings.TrimPrefix(full, "/"), "/")
+	c.stub = b.checkLabel(full, op, ptr)
+	c.offers = b.offers(op, file)
 	// Parameters: the path item's, then the operation's (which override).
 	type rawParam struct {
 		v        any
@@ -36,6 +38,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		}
 	}
 	byKey := map[string]int{}
+	var formData []map[string]any
 	for _, rp := range raws {
 		m, pfile, err := b.f.deref(rp.v, rp.file)
 		if err != nil {
@@ -58,7 +61,8 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			continue
 		}
 		if in == "formData" {
-			continue // Swagger 2.0 form parameters: not checked
+			formData = append(formData, m)
+			continue
 		}
 		p := param{in: in, name: name, loc: in + "." + name, required: m["required"] == true || in == "path"}
 		var sch any
@@ -82,6 +86,22 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			p.schema = b.compileAt(pfile, pptr+"/schema")
 		}
 		p.typ, p.itemTyp = b.typeOf(sch, pfile)
+		if content, ok := m["content"].(map[string]any); ok && sch == nil {
+			// A parameter with content: its value is a document of that
+			// media type; JSON is checked against the schema.
+			for _, mt := range sortedKeys(content) {
+				cm, _ := content[mt].(map[string]any)
+				if strings.Contains(strings.ToLower(mt), "json") && cm["schema"] != nil {
+					p.schema = b.compileAt(pfile, pptr+"/content/"+escape(mt)+"/schema")
+					p.typ = "json"
+				}
+				break
+			}
+		}
+		p.style, p.explode = styleOf(in, m, b.v2)
+		if p.typ == "object" {
+			p.props, _, _ = b.formFields(sch, pfile)
+		}
 		if sm, _, err := b.f.deref(sch, pfile); err == nil && p.schema != nil && p.typ != "array" {
 			p.fast = compileSimple(sm)
 		}
@@ -117,11 +137,25 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 				low := strings.ToLower(mt)
 				bm.json = strings.Contains(low, "json")
 				bm.form = strings.HasPrefix(low, "application/x-www-form-urlencoded")
+				bm.multi = strings.HasPrefix(low, "multipart/form-data")
 				cm, _ := content[mt].(map[string]any)
-				if s, ok := cm["schema"]; ok && (bm.json || bm.form) {
+				if s, ok := cm["schema"]; ok && (bm.json || bm.form || bm.multi) {
 					bm.schema = b.compileAt(rfile, rptr+"/content/"+escape(mt)+"/schema")
-					if bm.form {
-						bm.props = b.propTypes(s, rfile)
+					if bm.form || bm.multi {
+						var fields map[string]string
+						bm.props, fields, bm.binary = b.formFields(s, rfile)
+						bm.items = fields
+					}
+				}
+				if enc, ok := cm["encoding"].(map[string]any); ok && bm.multi {
+					for name, e := range enc {
+						em, _ := e.(map[string]any)
+						if t, ok := em["contentType"].(string); ok && t != "" {
+							if bm.partCT == nil {
+								bm.partCT = map[string]string{}
+							}
+							bm.partCT[name] = t
+						}
 					}
 				}
 				br.media = append(br.media, bm)
@@ -133,8 +167,11 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			}
 		}
 	}
+	if len(formData) > 0 && c.body == nil {
+		b.formData2(c, formData, op)
+	}
 	b.securityOf(c, op)
-	if len(c.params) == 0 && c.body == nil && len(c.security) == 0 {
+	if len(c.params) == 0 && c.body == nil && len(c.security) == 0 && len(c.offers) == 0 {
 		return nil
 	}
 	return c
@@ -154,6 +191,68 @@ func (b *builder) bodyFrom2(c *reqCheck, m map[string]any, file, ptr string, op 
 		bm := bodyMedia{typ: t, id: bodyIDs.Add(1), json: strings.Contains(strings.ToLower(t), "json")}
 		if _, ok := m["schema"]; ok && bm.json {
 			bm.schema = b.compileAt(file, ptr+"/schema")
+		}
+		br.media = append(br.media, bm)
+	}
+	c.body = br
+}
+
+// formData2 reads Swagger 2.0 formData parameters as the properties of an
+// object body, urlencoded or multipart as the operation consumes.
+func (b *builder) formData2(c *reqCheck, params []map[string]any, op map[string]any) {
+	types := strList(op["consumes"])
+	if len(types) == 0 {
+		types = b.consumes
+	}
+	if len(types) == 0 {
+		types = []string{"application/x-www-form-urlencoded"}
+	}
+	props := map[string]any{}
+	var required []any
+	br := &bodyRule{}
+	kinds := map[string]string{}
+	items := map[string]string{}
+	files := map[string]bool{}
+	delims := map[string]string{}
+	for _, m := range params {
+		name, _ := m["name"].(string)
+		s := map[string]any{}
+		for k, v := range m {
+			switch k {
+			case "name", "in", "required", "description", "collectionFormat", "allowEmptyValue":
+			default:
+				s[k] = v
+			}
+		}
+		props[name] = s
+		if m["required"] == true {
+			required = append(required, name)
+			br.required = true
+		}
+		kinds[name], items[name] = b.typeOf(m, b.file)
+		if m["type"] == "file" {
+			files[name] = true
+		}
+		if st, _ := styleOf("formData", m, true); kinds[name] == "array" && m["collectionFormat"] != "multi" {
+			delims[name] = st.delim()
+		}
+	}
+	schema := map[string]any{"type": "object", "properties": props}
+	if required != nil {
+		schema["required"] = required
+	}
+	loc := fmt.Sprintf("mem:///decoy/%s/param%d.json", escape(b.file), len(b.memParams))
+	b.memParams = append(b.memParams, loc)
+	var compiled *jsonschema.Schema
+	if err := b.val.c.AddResource(loc, ToJSONSchema(schema, false)); err == nil {
+		compiled, _ = b.val.c.Compile(loc)
+	}
+	for _, t := range types {
+		low := strings.ToLower(t)
+		bm := bodyMedia{typ: t, id: bodyIDs.Add(1), schema: compiled, props: kinds, items: items, binary: files, delims: delims,
+			form: strings.HasPrefix(low, "application/x-www-form-urlencoded"), multi: strings.HasPrefix(low, "multipart/form-data")}
+		if !bm.form && !bm.multi {
+			bm.schema = nil
 		}
 		br.media = append(br.media, bm)
 	}
@@ -202,15 +301,89 @@ func firstType(v any) string {
 	return ""
 }
 
-func (b *builder) propTypes(s any, file string) map[string]string {
+// formFields reads an object schema's properties: each one's type, the
+// item type of the arrays, and which are files (a string, or an array of
+// strings, of format binary or base64).
+func (b *builder) formFields(s any, file string) (types, items map[string]string, files map[string]bool) {
 	m, mfile, err := b.f.deref(s, file)
 	if err != nil {
-		return nil
+		return nil, nil, nil
 	}
 	props, _ := m["properties"].(map[string]any)
-	out := map[string]string{}
+	types, items, files = map[string]string{}, map[string]string{}, map[string]bool{}
 	for k, v := range props {
-		out[k], _ = b.typeOf(v, mfile)
+		types[k], items[k] = b.typeOf(v, mfile)
+		pm, pfile, err := b.f.deref(v, mfile)
+		if err != nil {
+			continue
+		}
+		if types[k] == "array" {
+			pm, _, err = b.f.deref(pm["items"], pfile)
+			if err != nil {
+				continue
+			}
+		}
+		switch pm["format"] {
+		case "binary", "base64":
+			files[k] = true
+		}
+		if pm["contentMediaType"] != nil || pm["contentEncoding"] != nil {
+			files[k] = true // OpenAPI 3.1's way of saying binary
+		}
+	}
+	return types, items, files
+}
+
+// checkLabel is the stub id the operation's stubs start with: the
+// metrics' stub label for its violations.
+func (b *builder) checkLabel(full string, op map[string]any, ptr string) string {
+	if id, _ := op["operationId"].(string); id != "" {
+		return idBase(b.name) + ":" + id
+	}
+	method := ptr[strings.LastIndexByte(ptr, '/')+1:]
+	return idBase(b.name) + ":" + strings.ToUpper(method) + " " + strings.TrimPrefix(full, b.basePath)
+}
+
+// offers lists every media type the operation's responses declare, for
+// Accept: a request whose Accept admits none of them is a 406.
+func (b *builder) offers(op map[string]any, file string) []string {
+	resps, _ := op["responses"].(map[string]any)
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	hasBody := false
+	for _, code := range sortedKeys(resps) {
+		r, _, err := b.f.deref(resps[code], file)
+		if err != nil {
+			continue
+		}
+		if b.v2 {
+			if r["schema"] != nil || r["examples"] != nil {
+				hasBody = true
+			}
+			continue
+		}
+		content, _ := r["content"].(map[string]any)
+		for _, t := range sortedKeys(content) {
+			add(t)
+		}
+	}
+	if b.v2 && hasBody {
+		types := strList(op["produces"])
+		if len(types) == 0 {
+			types = b.produces
+		}
+		if len(types) == 0 {
+			types = []string{"application/json"}
+		}
+		for _, t := range types {
+			add(t)
+		}
 	}
 	return out
 }
@@ -307,4 +480,7 @@ func (b *builder) add405(path, ptr string, allow []string) {
 		Response: &stub.Response{Status: 405, Body: stub.Text(body), Headers: map[string]stub.HeaderValues{
 			"Content-Type": {"application/problem+json"}, "Allow": {list}}}},
 		Origin: b.name + "#" + ptr})
+	// Counted as method violations.
+	src := &b.res.Sources[len(b.res.Sources)-1]
+	src.Check = &methodCheck{stub: src.Stub.ID}
 }

@@ -26,11 +26,82 @@ import (
 // engine.RequestCheck.
 type reqCheck struct {
 	report   bool
+	stub     string   // the operation's stub id: the metrics' stub label
+	offers   []string // every response media type the operation declares
 	segs     []string // the route's path segments; "{name}" for a parameter
 	params   []param
 	body     *bodyRule
 	security [][]secReq // alternatives (any one suffices), each a list (all needed)
 	realm    string     // WWW-Authenticate for a 401
+	counts   [nKinds]atomic.Uint64
+}
+
+// vkind is the kind of a violation, a label of
+// decoy_validation_violations_total.
+type vkind uint8
+
+const (
+	kindPath vkind = iota
+	kindQuery
+	kindHeader
+	kindCookie
+	kindBody
+	kindSecurity
+	kindMethod
+	kindMediaType
+	nKinds
+)
+
+// violationKinds are the kinds of violations counted, in the order of
+// ViolationCounts.
+var violationKinds = [nKinds]string{"path", "query", "header", "cookie", "body", "security", "method", "media-type"}
+
+// kindOf is the kind of a violation at loc.
+func kindOf(loc string) vkind {
+	switch {
+	case loc == "header.Content-Type" || loc == "header.Accept":
+		return kindMediaType
+	case strings.HasPrefix(loc, "path."):
+		return kindPath
+	case strings.HasPrefix(loc, "query."):
+		return kindQuery
+	case strings.HasPrefix(loc, "header."):
+		return kindHeader
+	case strings.HasPrefix(loc, "cookie."):
+		return kindCookie
+	case loc == "security":
+		return kindSecurity
+	}
+	return kindBody
+}
+
+// ViolationCounts implements the metrics' violation source: the
+// operation's stub id and the violations found so far, by kind (in the
+// order of violationKinds).
+func (c *reqCheck) ViolationCounts() (string, []string, []uint64) {
+	n := make([]uint64, nKinds)
+	for i := range n {
+		n[i] = c.counts[i].Load()
+	}
+	return c.stub, violationKinds[:], n
+}
+
+// methodCheck counts the requests answered 405 for a path; it lets every
+// request through to the 405 stub it is attached to.
+type methodCheck struct {
+	stub string
+	n    atomic.Uint64
+}
+
+// Check implements engine.RequestCheck.
+func (m *methodCheck) Check(*engine.Request) *engine.Verdict {
+	m.n.Add(1)
+	return nil
+}
+
+// ViolationCounts implements the metrics' violation source.
+func (m *methodCheck) ViolationCounts() (string, []string, []uint64) {
+	return m.stub, []string{violationKinds[kindMethod]}, []uint64{m.n.Load()}
 }
 
 type param struct {
@@ -39,6 +110,9 @@ type param struct {
 	required bool
 	typ      string // JSON type the text is read as
 	itemTyp  string // for arrays
+	style    style
+	explode  bool
+	props    map[string]string // for objects: the properties' types
 	schema   *jsonschema.Schema
 	fast     *simple // nil: always ask schema
 	seg      int     // for a path parameter: its segment, -1 when unknown
@@ -53,8 +127,13 @@ type bodyMedia struct {
 	typ    string // "application/json", "application/*", "*/*"
 	json   bool
 	form   bool
+	multi  bool // multipart/form-data
 	schema *jsonschema.Schema
 	props  map[string]string // form field types
+	items  map[string]string // form array fields: their items' type
+	binary map[string]bool   // multipart fields that are files (format: binary)
+	partCT map[string]string // multipart fields: encoding.contentType
+	delims map[string]string // array fields sent as one value: the separator (Swagger 2.0)
 	id     uint64            // tells its entries apart in validBodies
 }
 
@@ -92,13 +171,59 @@ func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
 		status = 401
 		vs = append(vs, violation{"security", "missing credentials: " + c.realm})
 	}
+	if len(c.offers) > 0 {
+		if a, ok := r.Fields.Header("Accept"); ok && a != "*/*" && Negotiate(a, c.offers) < 0 {
+			vs = append(vs, violation{"header.Accept", fmt.Sprintf("%q admits none of %s", a, strings.Join(c.offers, ", "))})
+			status = worse(status, 406)
+		}
+	}
 	for i := range c.params {
 		p := &c.params[i]
+		if p.typ == "array" || p.typ == "object" {
+			inst, ok, msg := c.composite(p, r)
+			switch {
+			case !ok && p.required:
+				vs = append(vs, violation{p.loc, "is required"})
+			case !ok:
+				continue
+			case msg != "":
+				vs = append(vs, violation{p.loc, msg})
+			case p.schema != nil:
+				err := p.schema.Validate(inst)
+				if err == nil {
+					continue
+				}
+				vs = appendErrs(vs, p.loc, err)
+			default:
+				continue
+			}
+			status = worse(status, 400)
+			continue
+		}
 		v, ok := c.value(p, r)
 		if !ok {
 			if p.required {
 				vs = append(vs, violation{p.loc, "is required"})
-				status = max(status, 400)
+				status = worse(status, 400)
+			}
+			continue
+		}
+		if p.style == styleLabel || p.style == styleMatrix {
+			var msg string
+			if v, msg = p.scalarText(v); msg != "" {
+				vs = append(vs, violation{p.loc, msg})
+				status = worse(status, 400)
+				continue
+			}
+		}
+		if p.typ == "json" && p.schema != nil {
+			inst, err := jsonschema.UnmarshalJSON(strings.NewReader(v))
+			if err != nil {
+				vs = append(vs, violation{p.loc, "not valid JSON: " + err.Error()})
+				status = worse(status, 400)
+			} else if err := p.schema.Validate(inst); err != nil {
+				vs = appendErrs(vs, p.loc, err)
+				status = worse(status, 400)
 			}
 			continue
 		}
@@ -107,20 +232,19 @@ func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
 		}
 		if err := p.schema.Validate(coerce(v, p.typ, p.itemTyp)); err != nil {
 			vs = appendErrs(vs, p.loc, err)
-			status = max(status, 400)
+			status = worse(status, 400)
 		}
 	}
 	if c.body != nil {
 		s, v := c.checkBody(r)
-		if s != 0 && status == 0 {
-			status = s
-		} else if s == 400 && status != 401 {
-			status = 400
-		}
+		status = worse(status, s)
 		vs = append(vs, v...)
 	}
 	if len(vs) == 0 {
 		return nil
+	}
+	for _, v := range vs {
+		c.counts[kindOf(v.loc)].Add(1)
 	}
 	var sum strings.Builder
 	fmt.Fprintf(&sum, "%d violation", len(vs))
@@ -145,8 +269,11 @@ func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
 	}
 	p := problem.New(status, summary)
 	p.Title = "Request does not match the OpenAPI document"
-	if status == 401 {
+	switch status {
+	case 401:
 		p.Title = "Unauthorized"
+	case 406:
+		p.Title = "Not Acceptable"
 	}
 	for _, v := range vs {
 		p.Errors = append(p.Errors, problem.Detail{Field: v.loc, Message: v.msg})
@@ -163,6 +290,31 @@ func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
 	}
 	resp.Headers = append(resp.Headers, header("Cache-Control", "no-store"))
 	return &engine.Verdict{Response: resp}
+}
+
+// worse is the status of a request with the violations of both a and b:
+// missing credentials first, then a malformed request, then what the
+// server cannot produce or take, then a body that breaks its schema.
+func worse(a, b int) int {
+	rank := func(s int) int {
+		switch s {
+		case 401:
+			return 5
+		case 400:
+			return 4
+		case 406:
+			return 3
+		case 415:
+			return 2
+		case 422:
+			return 1
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
 }
 
 func header(name, value string) engine.Header {
@@ -188,6 +340,9 @@ func (c *reqCheck) value(p *param, r *engine.Request) (string, bool) {
 			path = rest
 		}
 	case "query":
+		if p.style == styleDeep {
+			return "", false // a scalar cannot be a deepObject
+		}
 		return r.Fields.Query(p.name)
 	case "header":
 		return r.Fields.Header(p.name)
@@ -272,6 +427,12 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 		if err != nil {
 			return 400, []violation{{"body", "not valid JSON: " + err.Error()}}
 		}
+	case m.multi:
+		obj, st, vs := m.multipart(ct, r.Body)
+		if vs != nil {
+			return st, vs
+		}
+		inst = obj
 	case m.form:
 		q, err := url.ParseQuery(string(r.Body))
 		if err != nil {
@@ -281,9 +442,12 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 		for k, vs := range q {
 			t := m.props[k]
 			if t == "array" {
+				if d := m.delims[k]; d != "" && len(vs) == 1 {
+					vs = strings.Split(vs[0], d)
+				}
 				l := make([]any, len(vs))
 				for i, v := range vs {
-					l[i] = v
+					l[i] = coerce(v, m.items[k], "")
 				}
 				obj[k] = l
 				continue
