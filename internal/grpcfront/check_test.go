@@ -103,6 +103,35 @@ func TestCheckReportsFileAndLine(t *testing.T) {
   response:
     grpc: {message: all good}
 `, []string{`stubs.yaml:4: [0].response.grpc.status: a status message or details need a status other than OK`}},
+		{"afterMessages, push and repeat where they do not apply", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    grpc: {afterMessages: 2}
+- request: {path: /shop.v1.Users/ImportUsers}
+  response:
+    grpc: {push: true, repeat: -1}
+- request: {path: /shop.v1.Users/Chat}
+  response:
+    grpc: {push: true, echo: true}
+- request: {pathPrefix: /shop.v1.Users/}
+  response:
+    grpc: {afterMessages: 1}
+- request: {path: /shop.v1.Users/ListUsers}
+  response:
+    grpc: {repeat: 2}
+- request: {path: /shop.v1.Users/Chat}
+  responses:
+    - grpc: {push: true, stream: [{body: {text: a}}]}
+    - grpc: {stream: [{body: {text: b}}]}
+`, []string{
+			`stubs.yaml:4: [0].response.grpc.afterMessages: shop.v1.Users.GetUser is not client-streaming`,
+			`stubs.yaml:7: [1].response.grpc.push: shop.v1.Users.ImportUsers is not bidirectional-streaming`,
+			`stubs.yaml:7: [1].response.grpc.repeat: -1 is not between 1 and 1000000`,
+			`stubs.yaml:10: [2].response.grpc.push: push sends grpc.stream when the call opens`,
+			`stubs.yaml:13: [3].response.grpc.afterMessages: needs request.path naming one client-streaming method`,
+			`stubs.yaml:16: [4].response.grpc.repeat: repeat sends grpc.stream again`,
+			`stubs.yaml:20: [5].responses[1].grpc: afterMessages and push apply to the whole stub`,
+		}},
 		{"sequence", `
 - request: {path: /shop.v1.Users/GetUser}
   responses:

@@ -9,6 +9,11 @@
 // type. The server also offers reflection (v1 and v1alpha) and the standard
 // health service, and records every call in the journal.
 //
+// On its own cleartext listener the server wraps each connection
+// (faultConn) so that faults can reset it, or slip an RST_STREAM or a
+// GOAWAY between grpc-go's frames. It counts calls by method and status
+// for Prometheus (Collector), and answers gRPC-Web through ServeHTTP.
+//
 // Check compiles gRPC stubs against the .proto files at load, so that a
 // response field that does not exist is reported with file:line.
 package grpcfront
@@ -18,7 +23,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,6 +76,8 @@ type Server struct {
 	done   chan struct{}
 	closed atomic.Bool
 	known  string // the services, for UNIMPLEMENTED messages
+	conns  conns  // the connections Serve accepted, for faults
+	rpcs   rpcCounters
 }
 
 // New returns a server for o. It serves nothing until Serve.
@@ -97,12 +103,16 @@ func New(o Options) *Server {
 	)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.srv, s.health)
-	var names []string
+	var names, paths []string
 	for _, sd := range o.Protos.Services() {
 		name := string(sd.FullName())
 		names = append(names, name)
+		for i := 0; i < sd.Methods().Len(); i++ {
+			paths = append(paths, "/"+name+"/"+string(sd.Methods().Get(i).Name()))
+		}
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
+	s.rpcs.init(paths)
 	s.known = strings.Join(names, ", ")
 	if s.known == "" {
 		s.known = "none"
@@ -138,17 +148,14 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 		return grpc.ErrServerStopped
 	}
-	err := s.srv.Serve(ln)
+	// The server has no transport credentials: what a faultConn sees
+	// written is HTTP/2 frames, not TLS records.
+	err := s.srv.Serve(&faultListener{Listener: ln, conns: &s.conns})
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil
 	}
 	return err
 }
-
-// ServeHTTP serves gRPC requests that arrive through a Go net/http HTTP/2
-// server (gRPC over TLS on the HTTP port). Slower than Serve: grpc-go's
-// ServeHTTP path.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.srv.ServeHTTP(w, r) }
 
 // Shutdown marks every service NOT_SERVING, stops accepting, and lets calls
 // in flight finish until ctx is done; then it ends them.
@@ -178,6 +185,9 @@ type state struct {
 	snap     *engine.Snapshot
 	plans    map[*engine.Response]*plan
 	needBody bool // a stub matches on the request body
+	// early and push hold the methods some stub answers before the
+	// client stream's end (afterMessages) or when the call opens (push).
+	early, push map[string]bool
 }
 
 // current returns the state for the engine's snapshot.
@@ -224,6 +234,24 @@ func (s *Server) current() *state {
 		}
 		for i, r := range resps {
 			st.plans[r] = plans[i]
+		}
+	}
+	for _, p := range st.plans {
+		if p.method == nil || (p.after == 0 && !p.push) {
+			continue
+		}
+		path := "/" + string(p.method.Parent().FullName()) + "/" + string(p.method.Name())
+		if p.after > 0 {
+			if st.early == nil {
+				st.early = map[string]bool{}
+			}
+			st.early[path] = true
+		}
+		if p.push {
+			if st.push == nil {
+				st.push = map[string]bool{}
+			}
+			st.push[path] = true
 		}
 	}
 	s.state.Store(st)

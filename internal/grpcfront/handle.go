@@ -55,6 +55,8 @@ type call struct {
 	fault   *behave.FaultAction // the fault chosen for the call, if any
 	faulted behave.FaultKind    // the fault applied, for the journal
 	bad     error               // a malformed requested delay
+	key     behave.Key          // of the stub, and the call's number, for garbage
+	n       uint64
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -115,14 +117,16 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 		c.stats = s.o.Engine.Unmatched()
 	}
 	c.stats.Record(c.index, int(c.bytes), int(c.out), elapsed-c.waited)
-	s.record(ss.Context(), c, path, start, elapsed, err)
+	code := status.Code(err)
+	s.rpcs.add(path, code)
+	s.record(ss.Context(), c, path, start, elapsed, code)
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		var remote string
 		if pr, ok := peer.FromContext(ss.Context()); ok && pr.Addr != nil {
 			remote = pr.Addr.String()
 		}
 		s.o.AccessLog.Log(lv, &accesslog.Request{
-			Method: "POST", Path: path, Stub: c.stubID, Status: int(status.Code(err)),
+			Method: "POST", Path: path, Stub: c.stubID, Status: int(code),
 			Duration: elapsed, Proto: Proto, Remote: remote,
 		})
 	}
@@ -176,8 +180,27 @@ func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b 
 
 // match finds the plan for the request in c.
 func (s *Server) match(c *call, st *state, path string) *plan {
-	c.req = engine.Request{Proto: Proto, Method: "POST", Path: path, Body: c.body, Fields: &c.fields}
-	es := st.snap.Match(&c.req)
+	return s.pick(c, st, s.find(c, st, path, c.body))
+}
+
+// find returns the stub matching the call with body, or nil.
+func (s *Server) find(c *call, st *state, path string, body []byte) *engine.Stub {
+	c.req = engine.Request{Proto: Proto, Method: "POST", Path: path, Body: body, Fields: &c.fields}
+	return st.snap.Match(&c.req)
+}
+
+// planOf is the plan of a matched stub's first response: what the stub
+// does with afterMessages and push, which all its responses share.
+func planOf(st *state, es *engine.Stub) *plan {
+	if es == nil || len(es.Responses()) == 0 {
+		return nil
+	}
+	return st.plans[es.Responses()[0]]
+}
+
+// pick chooses the response of es (nil: no stub matched) and the call's
+// behaviours.
+func (s *Server) pick(c *call, st *state, es *engine.Stub) *plan {
 	c.delay, c.fault, c.bad = 0, nil, nil
 	if es == nil {
 		c.stubID, c.stats, c.index = "", nil, 0
@@ -194,6 +217,9 @@ func (s *Server) match(c *call, st *state, path string) *plan {
 	if b := r.Behave; b != nil {
 		c.delay = b.Latency.SampleKey(es.Key(), n, 0)
 		c.fault, _ = b.Faults.DecideKey(es.Key(), n)
+		if c.fault != nil {
+			c.key, c.n = es.Key(), n
+		}
 	}
 	if s.o.DelayHeader {
 		if v, ok := c.fields.Header("x-decoy-delay"); ok {
@@ -218,7 +244,7 @@ func (s *Server) unary(ss grpc.ServerStream, c *call, st *state, md protoreflect
 	if p.generate {
 		c.seed = seedOf(path, c.in.b)
 	}
-	if err := s.reply(ss, c, md, p, true); err != nil {
+	if err := s.reply(ss.Context(), ss, c, md, p, true); err != nil {
 		return err
 	}
 	return s.finish(ss, p)
@@ -244,20 +270,51 @@ func (s *Server) clientStream(ss grpc.ServerStream, c *call, st *state, md proto
 		if c.bytes > int64(s.o.MaxRecvMsgSize) {
 			return status.Errorf(codes.ResourceExhausted, "the client stream's messages exceed %d bytes together", s.o.MaxRecvMsgSize)
 		}
+		if st.early[path] {
+			// A stub may answer now: match the messages so far, and
+			// answer (ending the call) when it asks for this many.
+			c.body = append(c.body, ']')
+			if p := planOf(st, s.find(c, st, path, streamBody(c))); p != nil && p.after == c.msgs {
+				return s.answerStream(ss, c, st, md, path, h)
+			}
+			c.body = c.body[:len(c.body)-1]
+		}
 	}
 	c.body = append(c.body, ']')
+	return s.answerStream(ss, c, st, md, path, h)
+}
+
+// streamBody is the JSON array of a client stream's messages in c.body,
+// or nothing when they were checked but not decoded.
+func streamBody(c *call) []byte {
 	if len(c.body) == 2 && c.msgs > 0 {
-		c.body = c.body[:0] // messages were checked, not decoded
+		return nil
+	}
+	return c.body
+}
+
+// answerStream answers a client stream whose messages (so far) are in
+// c.body, closed.
+func (s *Server) answerStream(ss grpc.ServerStream, c *call, st *state, md protoreflect.MethodDescriptor, path string, h seedHash) error {
+	if streamBody(c) == nil {
+		c.body = c.body[:0] // checked, not decoded: nothing to match or journal
 	}
 	c.seed = h.sum()
 	p := s.match(c, st, path)
-	if err := s.reply(ss, c, md, p, true); err != nil {
+	if err := s.reply(ss.Context(), ss, c, md, p, true); err != nil {
 		return err
 	}
 	return s.finish(ss, p)
 }
 
 func (s *Server) bidi(ss grpc.ServerStream, c *call, st *state, md protoreflect.MethodDescriptor, path string) error {
+	if st.push[path] {
+		// A push stub answers when the call opens: it is matched on the
+		// path and metadata, with no message.
+		if es := s.find(c, st, path, nil); planOf(st, es) != nil && planOf(st, es).push {
+			return s.push(ss, c, st, md, path, s.pick(c, st, es))
+		}
+	}
 	var all []byte // every message, for the journal
 	var last *plan
 	for {
@@ -281,7 +338,7 @@ func (s *Server) bidi(ss grpc.ServerStream, c *call, st *state, md protoreflect.
 		}
 		p := s.match(c, st, path)
 		c.seed = seedOf(path, c.in.b)
-		if err := s.reply(ss, c, md, p, last == nil); err != nil {
+		if err := s.reply(ss.Context(), ss, c, md, p, last == nil); err != nil {
 			return err
 		}
 		last = p
@@ -301,7 +358,8 @@ func (s *Server) bidi(ss grpc.ServerStream, c *call, st *state, md protoreflect.
 
 // reply sends a plan's messages (for a bidirectional stream: the reply to
 // one incoming message); first says whether headers may still be set.
-func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDescriptor, p *plan, first bool) error {
+// Its waits end when ctx does.
+func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md protoreflect.MethodDescriptor, p *plan, first bool) error {
 	if p.err != nil {
 		return runtimeError(p)
 	}
@@ -318,15 +376,15 @@ func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDesc
 			c.faulted = c.fault.Kind
 		}
 		c.stats.RecordInjected(c.delay, c.faulted)
-		if err := s.wait(ss.Context(), c, c.delay); err != nil {
+		if err := s.wait(ctx, c, c.delay); err != nil {
 			return err
 		}
 		if c.fault != nil {
-			return s.fault(ss.Context(), c, c.fault)
+			return s.fault(ctx, c, c.fault)
 		}
 	} else if p.delay > 0 {
 		c.stats.RecordInjected(p.delay, 0)
-		if err := s.wait(ss.Context(), c, p.delay); err != nil {
+		if err := s.wait(ctx, c, p.delay); err != nil {
 			return err
 		}
 	}
@@ -337,7 +395,7 @@ func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDesc
 		return s.send(ss, c, &frame{b: append([]byte(nil), c.in.b...)})
 	case p.generate:
 		n := 1
-		if md.IsStreamingServer() && !md.IsStreamingClient() {
+		if md.IsStreamingServer() && (!md.IsStreamingClient() || p.push) {
 			n = generatedStream
 		}
 		for i := 0; i < n; i++ {
@@ -348,18 +406,20 @@ func (s *Server) reply(ss grpc.ServerStream, c *call, md protoreflect.MethodDesc
 		}
 		return nil
 	}
-	for i := range p.msgs {
-		d := p.msgs[i].delay
-		if d == 0 && i > 0 {
-			d = p.interval
-		}
-		if d > 0 {
-			if err := s.wait(ss.Context(), c, d); err != nil {
+	for r := 0; r < p.repeat; r++ {
+		for i := range p.msgs {
+			d := p.msgs[i].delay
+			if d == 0 && (i > 0 || r > 0) {
+				d = p.interval
+			}
+			if d > 0 {
+				if err := s.wait(ctx, c, d); err != nil {
+					return err
+				}
+			}
+			if err := s.send(ss, c, p.msgs[i].f); err != nil {
 				return err
 			}
-		}
-		if err := s.send(ss, c, p.msgs[i].f); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -411,17 +471,21 @@ func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
 }
 
 // fault fails the call as f says: an error fault with its status, a hang
-// by waiting until the client gives up (or f.After passes), and the faults
-// that break an HTTP connection with UNAVAILABLE, what a client sees when
-// its connection breaks.
+// by waiting until the client gives up (or f.After passes). The faults
+// that break a connection or a stream act on the call's HTTP/2 connection
+// when it is one decoy accepted itself (the cleartext port): see
+// faultConn. Over TLS on the HTTP port, served by net/http, they end the
+// call with UNAVAILABLE, what a client sees when its connection breaks.
 func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) error {
-	switch f.Kind {
-	case behave.FaultError:
+	h2 := f.H2.RSTStream || f.H2.GOAWAY
+	switch {
+	case h2:
+	case f.Kind == behave.FaultError:
 		if err := s.wait(ctx, c, f.After); err != nil {
 			return err
 		}
 		return status.Errorf(codes.Code(f.GRPCStatus), "decoy injected this error (fault kind error, stub %q)", c.stubID)
-	case behave.FaultHang:
+	case f.Kind == behave.FaultHang:
 		d := f.After
 		if d <= 0 {
 			d = behave.MaxDelay
@@ -434,11 +498,65 @@ func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) erro
 	if err := s.wait(ctx, c, f.After); err != nil {
 		return err
 	}
+	fc := s.conns.of(ctx)
+	if fc == nil {
+		return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
+	}
+	if h2 {
+		id := streamID(ctx)
+		switch {
+		case id == 0:
+			return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
+		case f.H2.RSTStream:
+			fc.inject(rstStreamFrame(id, f.H2.Code), nil)
+			// What the client reports (grpc-go's mapping); the journal
+			// and the metrics say the same.
+			return status.Errorf(rstCode(f.H2.Code), "decoy reset the stream (RST_STREAM %d)", f.H2.Code)
+		default:
+			// The previous stream is the last processed: the client
+			// may retry this call on another connection.
+			last := uint32(0)
+			if id > 2 {
+				last = id - 2
+			}
+			fc.inject(goAwayFrame(last, f.H2.Code), fc.closeLater)
+			return status.Error(codes.Unavailable, "decoy sent GOAWAY")
+		}
+	}
+	switch f.Kind {
+	case behave.FaultReset:
+		fc.reset()
+	case behave.FaultGarbage:
+		b := make([]byte, f.Bytes)
+		behave.Garbage(c.key, c.n, b)
+		fc.inject(b, fc.closeWrite)
+	case behave.FaultMalformed:
+		// A DATA frame on stream 0: a connection error for the client.
+		fc.inject(appendFrame(nil, frameData, 0, []byte("decoy")), fc.closeWrite)
+	default: // empty, close-mid-body: a clean close
+		fc.inject(nil, fc.closeWrite)
+	}
 	return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
 }
 
+// rstCode is the status grpc-go clients give a call whose stream the
+// server reset with an HTTP/2 error code.
+func rstCode(h2 uint32) codes.Code {
+	switch h2 {
+	case 0x3, 0xb: // FLOW_CONTROL_ERROR, ENHANCE_YOUR_CALM
+		return codes.ResourceExhausted
+	case 0x7: // REFUSED_STREAM
+		return codes.Unavailable
+	case 0x8: // CANCEL
+		return codes.Canceled
+	case 0xc: // INADEQUATE_SECURITY
+		return codes.PermissionDenied
+	}
+	return codes.Internal
+}
+
 // record adds the call to the journal.
-func (s *Server) record(ctx context.Context, c *call, path string, start time.Time, elapsed time.Duration, err error) {
+func (s *Server) record(ctx context.Context, c *call, path string, start time.Time, elapsed time.Duration, code codes.Code) {
 	j := s.o.Journal
 	if j.Cap() == 0 {
 		return
@@ -469,6 +587,7 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 	}
 	c.rec = journal.Record{
 		Start:    start,
+		FirstIn:  start, // grpc-go calls the handler as the request HEADERS arrive
 		Duration: elapsed,
 		Proto:    Proto,
 		Method:   methodPOST,
@@ -478,7 +597,7 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 		Remote:   remote,
 		Stub:     c.stubID,
 		Fault:    faultName(c.faulted),
-		Status:   int(status.Code(err)),
+		Status:   int(code),
 		BytesIn:  c.bytes,
 		BytesOut: c.out,
 	}

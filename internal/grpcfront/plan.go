@@ -38,6 +38,9 @@ type plan struct {
 	status   *status.Status // nil: OK
 	delay    time.Duration
 	interval time.Duration
+	after    int  // a client stream is answered once this many messages arrived
+	push     bool // a bidirectional stream is answered when it opens
+	repeat   int  // times msgs are sent (at least 1)
 	// err is set when the stub cannot answer gRPC calls (one added at run
 	// time through the admin API, which does not know the .proto files).
 	err error
@@ -110,6 +113,11 @@ func compileStub(set *protoload.Set, s stub.Stub) (bool, []*plan, []stub.FieldEr
 		p.stubID = s.ID
 		plans[i] = p
 		errs = append(errs, fe...)
+		// The engine picks a stub's response only once the stub matched,
+		// so when to answer is the stub's, not one response's.
+		if i > 0 && len(fe) == 0 && (p.after != plans[0].after || p.push != plans[0].push) {
+			errs = append(errs, stub.FieldError{Field: field + ".grpc", Msg: "afterMessages and push apply to the whole stub: give every response the same ones"})
+		}
 	}
 	return true, plans, errs
 }
@@ -192,7 +200,8 @@ func compileResponse(r stub.Response, md protoreflect.MethodDescriptor, types re
 	if g == nil {
 		g = &stub.GRPCResponse{}
 	}
-	p := &plan{method: md, delay: r.Delay.D(), interval: g.Interval.D(), echo: g.Echo}
+	p := &plan{method: md, delay: r.Delay.D(), interval: g.Interval.D(), echo: g.Echo,
+		after: g.AfterMessages, push: g.Push, repeat: max(g.Repeat, 1)}
 	if r.Status != 0 {
 		fail("status", "an HTTP status; a gRPC call ends with grpc.status (a name such as NOT_FOUND, or a number)")
 	}
@@ -216,6 +225,29 @@ func compileResponse(r stub.Response, md protoreflect.MethodDescriptor, types re
 	}
 	if len(g.Stream) > 0 && md != nil && !streaming {
 		fail("grpc.stream", "%s is not server-streaming: it answers one message, in body", md.FullName())
+	}
+	switch {
+	case g.AfterMessages < 0:
+		fail("grpc.afterMessages", "cannot be negative")
+	case g.AfterMessages > 0 && md == nil:
+		fail("grpc.afterMessages", "needs request.path naming one client-streaming method (/package.Service/Method)")
+	case g.AfterMessages > 0 && (!md.IsStreamingClient() || md.IsStreamingServer()):
+		fail("grpc.afterMessages", "%s is not client-streaming: afterMessages answers a client stream before its end", md.FullName())
+	}
+	switch {
+	case !g.Push:
+	case md == nil:
+		fail("grpc.push", "needs request.path naming one bidirectional-streaming method (/package.Service/Method)")
+	case !md.IsStreamingClient() || !md.IsStreamingServer():
+		fail("grpc.push", "%s is not bidirectional-streaming: push sends grpc.stream on a bidirectional stream without waiting for a message", md.FullName())
+	case g.Echo:
+		fail("grpc.push", "push sends grpc.stream when the call opens, before any message to echo: drop echo")
+	}
+	switch {
+	case g.Repeat < 0 || g.Repeat > stub.MaxGRPCRepeat:
+		fail("grpc.repeat", "%d is not between 1 and %d", g.Repeat, stub.MaxGRPCRepeat)
+	case g.Repeat > 1 && len(g.Stream) == 0:
+		fail("grpc.repeat", "repeat sends grpc.stream again: give grpc.stream")
 	}
 	needMethod := func(f string) bool {
 		if md == nil {

@@ -36,7 +36,22 @@ type GRPCResponse struct {
 	// Echo answers with the request message itself (for a bidirectional
 	// stream: each incoming message is sent back).
 	Echo bool `json:"echo,omitempty"`
+	// AfterMessages, on a client stream, answers as soon as this many
+	// messages have arrived (matching them as a JSON array, as at the
+	// stream's end), then ends the call: what the client sends after that
+	// is not read. A stream that ends sooner is answered at its end.
+	AfterMessages int `json:"afterMessages,omitempty"`
+	// Push, on a bidirectional stream, sends Stream as soon as the call
+	// opens, at Interval, without waiting for incoming messages (which are
+	// still read and journaled), then ends the call with Status.
+	Push bool `json:"push,omitempty"`
+	// Repeat sends Stream this many times in all (default 1, at most
+	// MaxGRPCRepeat).
+	Repeat int `json:"repeat,omitempty"`
 }
+
+// MaxGRPCRepeat is the most times a streamed reply may be repeated.
+const MaxGRPCRepeat = 1_000_000
 
 // GRPCMessage is one message of a streamed reply.
 type GRPCMessage struct {

@@ -1,0 +1,136 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/demo"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// TestGRPCMetrics: gRPC calls are counted by method and status code on
+// the admin API's /metrics, and the metric is documented.
+func TestGRPCMetrics(t *testing.T) {
+	t.Parallel()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := engine.NewStore(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := config.Defaults()
+	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "127.0.0.1:0", "127.0.0.1:0"
+	s.Quiet = true
+	a, err := app.Start(s, store, nil, app.WithProtos(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	cc, err := grpc.NewClient("passthrough:///"+a.GRPCAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// An empty message is a valid GetUserRequest: a generated answer.
+	if err := cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	r := &running{App: a, admin: "http://" + a.AdminAddr.String()}
+	f := r.scrape(t)["decoy_grpc_requests_total"]
+	if f == nil {
+		t.Fatal("the scrape has no decoy_grpc_requests_total")
+	}
+	found := false
+	for _, m := range f.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["method"] == "/decoy.demo.v1.Users/GetUser" && labels["code"] == "OK" && m.GetCounter().GetValue() == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no series for the call: %v", f)
+	}
+	doc, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "| `decoy_grpc_requests_total` |") {
+		t.Error("decoy_grpc_requests_total is not documented in docs/metrics.md")
+	}
+}
+
+// TestGRPCWebOverTLS: the HTTPS port answers gRPC-Web over HTTP/2.
+func TestGRPCWebOverTLS(t *testing.T) {
+	t.Parallel()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := engine.NewStore(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := config.Defaults()
+	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "127.0.0.1:0", "", ""
+	s.Quiet = true
+	a, err := app.Start(s, store, nil, app.WithProtos(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	r := &running{App: a, roots: x509.NewCertPool()}
+	r.roots.AppendCertsFromPEM(a.CAPEM)
+	c := r.tls(true)
+	// An empty GetUserRequest, framed: a generated user, then the trailers.
+	req, err := http.NewRequest("POST", "https://"+a.HTTPSAddr.String()+"/decoy.demo.v1.Users/GetUser", bytes.NewReader([]byte{0, 0, 0, 0, 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/grpc-web+proto")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 || resp.Header.Get("Content-Type") != "application/grpc-web+proto" {
+		t.Fatalf("%s %d %q", resp.Proto, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if len(b) < 5 || b[0] != 0 || !bytes.HasSuffix(b, []byte("grpc-status:0\r\n")) {
+		t.Errorf("body %q: want a message, then trailers with grpc-status 0", b)
+	}
+}

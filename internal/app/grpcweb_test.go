@@ -1,0 +1,121 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/demo"
+	"github.com/decoy-dev/decoy/internal/engine"
+)
+
+// gRPC-Web calls over HTTP/1.1 on the plaintext port, as a browser sends
+// them: binary and base64 ("-text") bodies, and the CORS preflight.
+func TestGRPCWebOverHTTP1(t *testing.T) {
+	t.Parallel()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := engine.NewStore(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := config.Defaults()
+	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", ""
+	s.Quiet = true
+	a, err := app.Start(s, store, nil, app.WithProtos(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Shutdown(ctx)
+	})
+	url := "http://" + a.HTTPAddr.String() + "/decoy.demo.v1.Users/GetUser"
+	c := &http.Client{Timeout: 10 * time.Second}
+	frame := []byte{0, 0, 0, 0, 0} // an empty GetUserRequest
+
+	for _, tt := range []struct {
+		ctype string
+		body  []byte
+		text  bool
+	}{
+		{"application/grpc-web+proto", frame, false},
+		{"application/grpc-web", frame, false},
+		{"application/grpc-web-text", []byte(base64.StdEncoding.EncodeToString(frame)), true},
+	} {
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(tt.body))
+		req.Header.Set("Content-Type", tt.ctype)
+		req.Header.Set("X-Grpc-Web", "1")
+		req.Header.Set("Origin", "http://localhost:3000")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ProtoMajor != 1 || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.ctype) {
+			t.Fatalf("%s: %s %d %q", tt.ctype, resp.Proto, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "grpc-status") {
+			t.Errorf("%s: CORS headers %v", tt.ctype, resp.Header)
+		}
+		if tt.text {
+			// Each block is base64 on its own: decode them one by one.
+			var out []byte
+			for rest := string(b); rest != ""; {
+				n := strings.Index(rest, "=")
+				end := len(rest)
+				if n >= 0 {
+					for end = n; end < len(rest) && rest[end] == '='; end++ {
+					}
+				}
+				d, err := base64.StdEncoding.DecodeString(rest[:end])
+				if err != nil {
+					t.Fatalf("-text body %q: %v", b, err)
+				}
+				out = append(out, d...)
+				rest = rest[end:]
+			}
+			b = out
+		}
+		if len(b) < 5 || b[0] != 0 || !bytes.HasSuffix(b, []byte("grpc-status:0\r\n")) {
+			t.Errorf("%s: body %q: want a message, then trailers with grpc-status 0", tt.ctype, b)
+		}
+	}
+
+	// The browser's preflight.
+	req, _ := http.NewRequest("OPTIONS", url, nil)
+	req.Header.Set("Origin", "http://localhost:3000")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type,x-grpc-web,x-user-agent")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "content-type,x-grpc-web,x-user-agent" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// Other requests still go to the stubs (none here: 404).
+	resp, err = c.Post("http://"+a.HTTPAddr.String()+"/decoy.demo.v1.Users/GetUser", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("a JSON POST: %d, want 404 from the stubs", resp.StatusCode)
+	}
+}

@@ -1,0 +1,72 @@
+package grpcfront_test
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// external returns the path of an external program, skipping the test
+// when it is missing (failing it with DECOY_REQUIRE_EXTERNAL=1).
+func external(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
+			t.Fatalf("%s is required (DECOY_REQUIRE_EXTERNAL=1) but not installed", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// TestGrpcurlStreamsAndFaults: push, afterMessages and a stream reset as
+// grpcurl shows them.
+func TestGrpcurlStreamsAndFaults(t *testing.T) {
+	t.Parallel()
+	grpcurl := external(t, "grpcurl")
+	s := start(t, `
+- request: {path: /shop.v1.Users/Chat}
+  response:
+    grpc:
+      push: true
+      repeat: 2
+      stream: [{body: {text: tick}}, {body: {text: tock}}]
+- request: {path: /shop.v1.Users/ImportUsers}
+  response:
+    body: {imported: 2}
+    grpc: {afterMessages: 2}
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    faults: {kind: reset, h2: {rstStream: CANCEL}}
+`)
+	cases := []struct {
+		name   string
+		data   string
+		method string
+		want   []string
+		fail   bool
+	}{
+		{"push", ``, "shop.v1.Users/Chat", []string{`"text": "tick"`, `"text": "tock"`}, false},
+		{"afterMessages", `{"name": "a"} {"name": "b"} {"name": "c"}`, "shop.v1.Users/ImportUsers", []string{`"imported": 2`}, false},
+		{"rstStream", `{"id": 1}`, "shop.v1.Users/GetUser", []string{"Code: Canceled", "RST_STREAM"}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command(grpcurl, "-plaintext", "-max-time", "10", "-d", tc.data, s.addr, tc.method).CombinedOutput()
+			if (err != nil) != tc.fail {
+				t.Errorf("grpcurl: %v\n%s", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("grpcurl output lacks %q:\n%s", w, out)
+				}
+			}
+			if tc.name == "push" && strings.Count(string(out), `"text"`) != 4 {
+				t.Errorf("want 4 messages:\n%s", out)
+			}
+		})
+	}
+}

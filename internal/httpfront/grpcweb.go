@@ -1,0 +1,64 @@
+package httpfront
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// gRPC-Web on the HTTP port: browsers and other clients that cannot read
+// HTTP/2 trailers send gRPC calls as POSTs with a gRPC-Web content type,
+// over HTTP/1.1 or HTTP/2. With .proto files loaded (Options.GRPC set),
+// those requests and their CORS preflights go to the gRPC front door;
+// every other request pays one nil check.
+
+const grpcWebPrefix = "application/grpc-web"
+
+var grpcWebPrefixB = []byte(grpcWebPrefix)
+
+// isGRPCWebStd reports whether a request served by Go's server is a
+// gRPC-Web call or its CORS preflight.
+func isGRPCWebStd(r *http.Request) bool {
+	if r.Method == http.MethodOptions {
+		return isGRPCWebPreflight(r.Header.Get("Access-Control-Request-Headers"))
+	}
+	return r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), grpcWebPrefix)
+}
+
+// isGRPCWebPreflight: the browser asks to send gRPC-Web's own headers.
+func isGRPCWebPreflight(requested string) bool {
+	h := strings.ToLower(requested)
+	return strings.Contains(h, "x-grpc-web") || strings.Contains(h, "x-user-agent")
+}
+
+// grpcWebFast serves a gRPC-Web request that arrived over HTTP/1.1, when it
+// is one; it reports whether it did.
+func (s *Server) grpcWebFast(ctx *fasthttp.RequestCtx) bool {
+	switch {
+	case ctx.IsPost():
+		if !bytes.HasPrefix(ctx.Request.Header.ContentType(), grpcWebPrefixB) {
+			return false
+		}
+	case ctx.IsOptions():
+		if !isGRPCWebPreflight(string(ctx.Request.Header.Peek("Access-Control-Request-Headers"))) {
+			return false
+		}
+	default:
+		return false
+	}
+	s.grpcWeb(ctx)
+	return true
+}
+
+// newGRPCWeb adapts the gRPC front door to fasthttp. The adapter buffers
+// each answer whole, which suits gRPC-Web's unary and server-streaming
+// calls: the trailers are part of the body.
+func newGRPCWeb(h http.Handler) fasthttp.RequestHandler {
+	if h == nil {
+		return nil
+	}
+	return fasthttpadaptor.NewFastHTTPHandler(h)
+}
