@@ -46,4 +46,8 @@
 //
 //	throttle: 256KiB/s                  # B/s KiB/s MiB/s GiB/s kB/s MB/s GB/s Kbps Mbps Gbps
 //	dribble: {chunk: 1KiB, every: 100ms}
+//	stream: {chunks: ["data: a\n\n", "data: b\n\n"], repeat: 10, interval: 1s}
+//
+// A stream's chunks are paced by NewChunkPacer; a per-connection cap
+// (the connection-rate setting) by ThrottledWriter.
 package behave

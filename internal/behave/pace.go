@@ -16,6 +16,7 @@ const (
 	paceThrottle
 	paceDribble
 	paceSpread
+	paceChunks
 )
 
 // Pacer says how a body is delivered over time: at a byte rate (throttle),
@@ -28,6 +29,10 @@ type Pacer struct {
 	chunk  int64         // bytes per chunk (spread: 0 means automatic)
 	every  time.Duration // dribble: interval
 	spread time.Duration // spread: when the last chunk goes
+	sizes  []int64       // chunks: the sizes of one pass through the list
+	starts []int64       // chunks: where each chunk of a pass starts
+	cycle  int64         // chunks: the bytes of one pass
+	count  int64         // chunks: how many chunks in all
 }
 
 // NewThrottlePacer paces a body at r bytes per second, in chunks of 10 ms
@@ -52,6 +57,24 @@ func NewDribblePacer(chunk int64, every time.Duration) *Pacer {
 // into one chunk per 10 ms of d (at least one).
 func NewSpreadPacer(d time.Duration, chunk int64) *Pacer {
 	return &Pacer{kind: paceSpread, spread: max(d, 0), chunk: max(chunk, 0)}
+}
+
+// NewChunkPacer sends count chunks, one every interval (the first at
+// once), taking their sizes in turn from sizes (cycling): a stream of
+// events. Sizes must be positive; a body longer than the chunks is cut at
+// their end, a shorter one ends early.
+func NewChunkPacer(sizes []int64, count int64, every time.Duration) *Pacer {
+	if len(sizes) == 0 || count <= 0 {
+		return nil
+	}
+	p := &Pacer{kind: paceChunks, every: max(every, 0), count: count,
+		sizes: append([]int64(nil), sizes...), starts: make([]int64, len(sizes))}
+	for i, n := range sizes {
+		p.starts[i] = p.cycle
+		p.cycle += max(n, 1)
+		p.sizes[i] = max(n, 1)
+	}
+	return p
 }
 
 // Chunk is one write of a paced body: Len bytes from offset Off, to be
@@ -84,6 +107,18 @@ func (p *Pacer) Schedule(total int64) Schedule {
 		return s
 	case s.p.kind == paceAll:
 		s.chunk = total
+	case s.p.kind == paceChunks:
+		// Chunks that start before total, at most count.
+		k := int64(len(s.p.sizes))
+		q, rem := total/s.p.cycle, total%s.p.cycle
+		n := q * k
+		for _, st := range s.p.starts {
+			if st < rem {
+				n++
+			}
+		}
+		s.n = min(n, s.p.count)
+		return s
 	case s.p.kind == paceSpread && s.p.chunk == 0:
 		parts := max(int64(s.p.spread/(10*time.Millisecond)), 1)
 		s.chunk = max((total+parts-1)/parts, 1)
@@ -102,6 +137,12 @@ func (s *Schedule) Total() int64 { return s.total }
 
 // At returns chunk i (0 <= i < Len).
 func (s *Schedule) At(i int64) Chunk {
+	if s.p.kind == paceChunks {
+		k := int64(len(s.p.sizes))
+		j := i % k
+		off := (i/k)*s.p.cycle + s.p.starts[j]
+		return Chunk{Off: off, Len: min(s.p.sizes[j], s.total-off), At: dribbleAt(i, s.p.every)}
+	}
 	off := i * s.chunk
 	n := min(s.chunk, s.total-off)
 	end := off + n
@@ -110,11 +151,7 @@ func (s *Schedule) At(i int64) Chunk {
 	case paceThrottle:
 		at = byteTime(end, s.p.rate)
 	case paceDribble:
-		if s.p.every > 0 && i > math.MaxInt64/int64(s.p.every) {
-			at = math.MaxInt64
-		} else {
-			at = time.Duration(i) * s.p.every
-		}
+		at = dribbleAt(i, s.p.every)
 	case paceSpread:
 		at = mulDiv(uint64(end), uint64(s.p.spread), uint64(s.total))
 	}
@@ -138,6 +175,18 @@ func (s *Schedule) Duration() time.Duration {
 	}
 	return s.At(s.n - 1).At
 }
+
+// dribbleAt is i×every, saturating.
+func dribbleAt(i int64, every time.Duration) time.Duration {
+	if every > 0 && i > math.MaxInt64/int64(every) {
+		return math.MaxInt64
+	}
+	return time.Duration(i) * every
+}
+
+// Streams reports whether the pacer sends a stream of chunks (no
+// Content-Length: the end of the body is the end of the stream).
+func (p *Pacer) Streams() bool { return p != nil && p.kind == paceChunks }
 
 // mulDiv returns a×b/c rounded down as a Duration, saturating.
 func mulDiv(a, b, c uint64) time.Duration {

@@ -77,7 +77,9 @@ type Behaviour struct {
 	Spread  bool
 	// Faults are the response's faults; nil never faults.
 	Faults *behave.FaultSet
-	// Pacer paces the body (throttle or dribble); nil sends it at once.
+	// Pacer paces the body (throttle, dribble or a stream of chunks); nil
+	// sends it at once. When Pacer.Streams, the body goes with no
+	// Content-Length, each chunk flushed as it goes.
 	Pacer *behave.Pacer
 	// Generated is a generated body too large to hold in memory, made as
 	// it is sent; Response.Body is then empty.

@@ -124,6 +124,9 @@ func compileResponse(r stub.Response, dir string, field string, c *compiled) (*R
 			contentType = "text/plain; charset=utf-8"
 		}
 	}
+	if r.Stream != nil {
+		contentType = compileStream(r, out, contentType, sources, fail)
+	}
 	names := make([]string, 0, len(r.Headers))
 	for k := range r.Headers {
 		names = append(names, k)

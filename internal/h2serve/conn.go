@@ -14,7 +14,10 @@
 // bodies larger than the windows or than an inline quantum are sent by a
 // short-lived pump goroutine, round-robin between streams. Handlers that
 // wait (injected delays, slow work) detach the stream and answer later from
-// another goroutine or a timer, so they never stall the connection.
+// another goroutine or a timer, so they never stall the connection; such a
+// goroutine can also send a body as it comes (WriteHead, then WriteData,
+// which waits for flow control), and break a response off on purpose
+// (ResetCode, WriteBlockReset, WriteMalformed, GoAway) to test clients.
 //
 // It keeps HTTP/2's rules: SETTINGS exchange and ACK, PING, connection and
 // stream flow control in both directions, concurrent stream limit
@@ -46,6 +49,19 @@ import (
 // answering gets an empty 200 sent for it.
 type Handler interface {
 	ServeH2(w *ResponseWriter, r *Request)
+}
+
+// BodyStreamer is a Handler that reads some request bodies as they
+// arrive rather than whole: once a request's headers are in and a body
+// follows, StreamBody decides. When it says yes, ServeH2 runs at once with
+// r.Streamed set and no Body; the handler detaches the stream and reads
+// the body from its goroutine with ResponseWriter.ReadBody, which gives
+// the client flow-control credit as it reads (a slow reader slows the
+// client down), and Options.MaxBodyBytes does not apply. StreamBody runs
+// on the connection's reader goroutine and must not block.
+type BodyStreamer interface {
+	Handler
+	StreamBody(r *Request) bool
 }
 
 // HandlerFunc adapts a function to Handler.
@@ -158,11 +174,12 @@ type headerBlock struct {
 }
 
 type conn struct {
-	nc  net.Conn
-	h   Handler
-	o   Options
-	ctx context.Context
-	log *slog.Logger
+	nc       net.Conn
+	h        Handler
+	streamer BodyStreamer // h, when it streams some request bodies
+	o        Options
+	ctx      context.Context
+	log      *slog.Logger
 
 	// Reader goroutine only.
 	rbuf        []byte
@@ -187,7 +204,8 @@ type conn struct {
 	recent     [recentClosed]uint32
 	nrecent    int
 	free       []*stream
-	sendq      []*stream // streams with response data waiting
+	cond       *sync.Cond // WriteData waits on it for its data to go out; made on first use
+	sendq      []*stream  // streams with response data waiting
 	pumping    bool
 	connSend   int64  // connection send window
 	peerInit   int64  // peer's SETTINGS_INITIAL_WINDOW_SIZE
@@ -285,6 +303,7 @@ func ServeConn(ctx context.Context, c net.Conn, h Handler, o Options) error {
 		encTable:  4096,
 		recvWin:   int64(o.ConnWindow),
 	}
+	cn.streamer, _ = h.(BodyStreamer)
 	cn.fr = http2.NewFramer(writerTo{cn}, nil)
 	cn.dec = hpack.NewDecoder(4096, cn.onField)
 	cn.lastRead.Store(nanotime())
@@ -355,6 +374,9 @@ func (c *conn) finish(graceful bool) {
 	for _, st := range c.sts {
 		st.closed = true
 		c.notifyClosed(st)
+	}
+	if c.cond != nil {
+		c.cond.Broadcast()
 	}
 	c.ids, c.sts, c.sendq = nil, nil, nil
 	if c.wbufp != nil {
@@ -830,6 +852,9 @@ func (c *conn) handleData(flags http2.Flags, id uint32, p []byte) error {
 	switch {
 	case st.rejected:
 		// Already answered (413): the data is dropped.
+	case st.req.Streamed:
+		st.in = append(st.in, data...)
+		c.bodyArrived(st)
 	case int64(len(st.req.Body))+int64(len(data)) > c.o.MaxBodyBytes:
 		st.req.Body = st.req.Body[:0]
 		st.recvDone = end
@@ -841,12 +866,20 @@ func (c *conn) handleData(flags http2.Flags, id uint32, p []byte) error {
 	}
 	if end {
 		st.recvDone = true
-		if !st.rejected {
+		if st.req.Streamed {
+			c.bodyArrived(st)
+		} else if !st.rejected {
 			c.dispatch(st)
 		}
 		return nil
 	}
-	st.recvUnack += flen
+	if st.req.Streamed {
+		// The data's credit goes back as the handler reads it (ReadBody);
+		// the padding's at once.
+		st.recvUnack += flen - int64(len(data))
+	} else {
+		st.recvUnack += flen
+	}
 	if st.recvUnack >= int64(c.o.StreamWindow/2) {
 		_ = c.fr.WriteWindowUpdate(id, uint32(st.recvUnack))
 		st.recvWin += st.recvUnack
@@ -956,7 +989,9 @@ func (c *conn) headerFragment(p []byte, end bool) error {
 			return nil
 		}
 		st.recvDone = true
-		if !st.rejected {
+		if st.req.Streamed {
+			c.bodyArrived(st)
+		} else if !st.rejected {
 			c.dispatch(st)
 		}
 		return nil
@@ -986,6 +1021,22 @@ func (c *conn) headerFragment(p []byte, end bool) error {
 		st.recvDone = hb.endStream
 		c.reject(st, 431)
 		return nil
+	}
+	if !hb.endStream && c.streamer != nil {
+		st.inHandler = true // not recycled meanwhile
+		c.mu.Unlock()
+		stream := c.streamer.StreamBody(r)
+		c.mu.Lock()
+		st.inHandler = false
+		if st.closed {
+			c.recycle(st)
+			return nil
+		}
+		if stream {
+			r.Streamed = true
+			c.dispatch(st)
+			return nil
+		}
 	}
 	if r.ContentLength > c.o.MaxBodyBytes {
 		st.recvDone = hb.endStream
@@ -1017,6 +1068,9 @@ func (c *conn) onField(f hpack.HeaderField) {
 		return
 	}
 	r := &st.req
+	if hb.trailers && r.Streamed {
+		return // the handler owns the request: trailers are not kept
+	}
 	if len(f.Name) > 0 && f.Name[0] == ':' {
 		if hb.trailers || hb.sawRegular {
 			c.malformed()

@@ -36,9 +36,13 @@ type Request struct {
 	// ContentLength is the content-length header's value, or -1.
 	ContentLength int64
 	// Body is the request body (empty when there was none), at most
-	// Options.MaxBodyBytes.
+	// Options.MaxBodyBytes; empty when the body is streamed (see
+	// BodyStreamer).
 	Body     []byte
 	StreamID uint32
+	// Streamed tells that the handler was called before the body came,
+	// to read it with ResponseWriter.ReadBody (see BodyStreamer).
+	Streamed bool
 
 	c       *conn
 	pathBuf []byte // decoded path, when it had escapes
@@ -101,6 +105,10 @@ func (r *Request) Query(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// QueryString returns the raw query string (RawQuery), for checks that
+// read repeated parameters.
+func (r *Request) QueryString() string { return r.RawQuery }
 
 // Cookie returns the value of the named cookie (surrounding double quotes
 // removed).

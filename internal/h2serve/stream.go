@@ -1,8 +1,11 @@
 package h2serve
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -31,7 +34,15 @@ type stream struct {
 	closed    bool
 	inHandler bool
 	detached  bool
-	extra     []byte // header fields added with AddHeader
+	open      bool          // WriteHead sent the headers: WriteData sends the body
+	more      bool          // the pending DATA is not the end of the body
+	waiting   bool          // a WriteData call waits for pending to go out
+	readWait  bool          // a ReadBody call waits for data
+	in        []byte        // streamed request body received, not yet read
+	inOff     int           // what ReadBody has taken of in
+	rstAfter  bool          // the body ends with RST_STREAM rstCode, not END_STREAM
+	rstCode   http2.ErrCode // see rstAfter
+	extra     []byte        // header fields added with AddHeader
 	done      chan struct{}
 	timer     *time.Timer
 	delayed   struct{ block, body []byte }
@@ -134,6 +145,16 @@ func (c *conn) notifyClosed(st *stream) {
 	}
 	if st.timer != nil {
 		st.timer.Stop()
+	}
+	if st.waiting || st.readWait {
+		c.cond.Broadcast()
+	}
+}
+
+// bodyArrived wakes a ReadBody call up.
+func (c *conn) bodyArrived(st *stream) {
+	if st.readWait {
+		c.cond.Broadcast()
 	}
 }
 
@@ -381,6 +402,16 @@ func (w *ResponseWriter) WriteBlockAfter(d time.Duration, block, body []byte) {
 // Reset abandons the response: RST_STREAM with INTERNAL_ERROR (or CANCEL
 // when nothing was sent).
 func (w *ResponseWriter) Reset() {
+	w.reset(0, false)
+}
+
+// ResetCode abandons the response with RST_STREAM carrying code, whatever
+// was sent before.
+func (w *ResponseWriter) ResetCode(code http2.ErrCode) {
+	w.reset(code, true)
+}
+
+func (w *ResponseWriter) reset(code http2.ErrCode, chosen bool) {
 	st := w.st
 	c := st.c
 	c.mu.Lock()
@@ -388,12 +419,217 @@ func (w *ResponseWriter) Reset() {
 	if st.closed || c.closed {
 		return
 	}
-	code := http2.ErrCodeInternal
-	if !st.answered {
-		code = http2.ErrCodeCancel
+	if !chosen {
+		code = http2.ErrCodeInternal
+		if !st.answered {
+			code = http2.ErrCodeCancel
+		}
 	}
 	st.answered = true
+	st.pending = nil
 	c.streamError(st.id, code)
+	if !c.batching {
+		c.flushLocked()
+	}
+}
+
+// ReadBody reads the body of a streamed request (see BodyStreamer): up
+// to len(p) bytes, waiting for some to arrive, and io.EOF after the last.
+// What it reads is given back to the client as flow-control credit, so
+// the client sends no faster than the handler reads. It blocks, so only a
+// detached stream's own goroutine may call it; ErrStreamClosed tells that
+// the client reset the stream or the connection ended.
+func (w *ResponseWriter) ReadBody(p []byte) (int, error) {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !st.req.Streamed {
+		return 0, io.EOF
+	}
+	for {
+		if len(st.in) > st.inOff {
+			n := copy(p, st.in[st.inOff:])
+			st.inOff += n
+			if st.inOff == len(st.in) {
+				st.in, st.inOff = st.in[:0], 0
+			}
+			if !st.recvDone && !st.closed && !c.closed {
+				st.recvUnack += int64(n)
+				if st.recvUnack >= int64(c.o.StreamWindow/2) {
+					_ = c.fr.WriteWindowUpdate(st.id, uint32(st.recvUnack))
+					st.recvWin += st.recvUnack
+					st.recvUnack = 0
+					if !c.batching {
+						c.flushLocked()
+					}
+				}
+			}
+			return n, nil
+		}
+		switch {
+		case st.recvDone:
+			return 0, io.EOF
+		case st.closed || c.closed:
+			return 0, ErrStreamClosed
+		case len(p) == 0:
+			return 0, nil
+		}
+		if c.cond == nil {
+			c.cond = sync.NewCond(&c.mu)
+		}
+		st.readWait = true
+		c.cond.Wait()
+		st.readWait = false
+	}
+}
+
+// ErrNotOpen is WriteData's error on a stream whose headers did not go
+// out with WriteHead.
+var ErrNotOpen = errors.New("h2serve: WriteData without WriteHead")
+
+// WriteHead sends the response's header block (see WriteBlock) and leaves
+// the stream open: WriteData sends the body, as it comes. For HEAD, 1xx,
+// 204 and 304 the stream ends with the headers, and WriteData then
+// reports ErrStreamClosed.
+func (w *ResponseWriter) WriteHead(block []byte) error {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || st.closed {
+		return ErrStreamClosed
+	}
+	if st.answered {
+		return ErrAnswered
+	}
+	st.answered = true
+	noBody := st.req.Method == "HEAD" || !bodyAllowed(blockStatus(block))
+	c.writeHeaders(st.id, block, st.extra, noBody)
+	st.extra = st.extra[:0]
+	if noBody {
+		c.endStreamLocked(st)
+	} else {
+		st.open = true
+	}
+	if !c.batching {
+		c.flushLocked()
+	}
+	return nil
+}
+
+// WriteData sends p as DATA frames on a stream opened with WriteHead, and
+// ends the stream after it when end is set (p may then be empty). It
+// returns once p has gone out to the connection, which flow control may
+// delay, or when the stream or the connection ends (ErrStreamClosed): p
+// may be reused after. It blocks, so only a detached stream's own
+// goroutine may call it, never ServeH2 itself.
+func (w *ResponseWriter) WriteData(p []byte, end bool) error {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || st.closed {
+		return ErrStreamClosed
+	}
+	if !st.open {
+		return ErrNotOpen
+	}
+	if len(p) == 0 {
+		if end {
+			st.open = false
+			c.reserve(9)
+			c.wbuf = appendFrameHeader(c.wbuf, 0, http2.FrameData, http2.FlagDataEndStream, st.id)
+			c.endStreamLocked(st)
+			if !c.batching {
+				c.flushLocked()
+			}
+		}
+		return nil
+	}
+	st.pending, st.more = p, !end
+	if end {
+		st.open = false
+	}
+	c.sendDataLocked(st, inlineQuantum)
+	if !st.closed && len(st.pending) > 0 {
+		c.enqueue(st)
+		c.kickLocked()
+	}
+	if !c.batching {
+		c.flushLocked()
+	}
+	if c.cond == nil {
+		c.cond = sync.NewCond(&c.mu)
+	}
+	for !st.closed && !c.closed && len(st.pending) > 0 {
+		st.waiting = true
+		c.cond.Wait()
+	}
+	st.waiting = false
+	switch {
+	case end && !st.sendDone, !end && (st.closed || c.closed):
+		return ErrStreamClosed
+	}
+	return nil
+}
+
+// WriteBlockReset sends a response that breaks off: the header block and
+// body as WriteBlock does, then RST_STREAM with code instead of the end of
+// the stream. With a block that announces a longer content-length than
+// body, the client sees a response cut short.
+func (w *ResponseWriter) WriteBlockReset(block, body []byte, code http2.ErrCode) error {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || st.closed {
+		return ErrStreamClosed
+	}
+	if st.answered {
+		return ErrAnswered
+	}
+	st.rstAfter, st.rstCode = true, code
+	c.writeLocked(st, block, body)
+	if !c.batching {
+		c.flushLocked()
+	}
+	return nil
+}
+
+// GoAway sends GOAWAY with code, naming the client stream opened before
+// this one as the last the server processed: the client must retry this
+// request, and any it opened after it, on a new connection. Those streams
+// are reset with REFUSED_STREAM; streams below it run to their end, then
+// the connection closes. When the connection is already going away, only
+// this stream is refused.
+func (w *ResponseWriter) GoAway(code http2.ErrCode) {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.closed || c.closed {
+		return
+	}
+	st.answered = true
+	if c.goingAway {
+		c.streamError(st.id, http2.ErrCodeRefusedStream)
+	} else {
+		var last uint32
+		if st.id > 2 {
+			last = st.id - 2
+		}
+		c.goingAway = true
+		_ = c.fr.WriteGoAway(last, code, nil)
+		// Backwards: closing a stream moves the table's last entry into
+		// its place.
+		for i := len(c.ids) - 1; i >= 0; i-- {
+			if c.ids[i] > last {
+				c.streamError(c.ids[i], http2.ErrCodeRefusedStream)
+			}
+		}
+	}
+	c.checkDrainedLocked()
 	if !c.batching {
 		c.flushLocked()
 	}
@@ -408,10 +644,10 @@ func (c *conn) writeLocked(st *stream, block, body []byte) {
 	if len(body) > 0 && (st.req.Method == "HEAD" || !bodyAllowed(blockStatus(block))) {
 		body = nil
 	}
-	c.writeHeaders(st.id, block, st.extra, len(body) == 0)
+	c.writeHeaders(st.id, block, st.extra, len(body) == 0 && !st.rstAfter)
 	st.extra = st.extra[:0]
 	if len(body) == 0 {
-		c.endStreamLocked(st)
+		c.endBodyLocked(st)
 		return
 	}
 	st.pending = body
@@ -420,6 +656,17 @@ func (c *conn) writeLocked(st *stream, block, body []byte) {
 		c.enqueue(st)
 		c.kickLocked()
 	}
+}
+
+// endBodyLocked: the body has been sent; the stream ends, or is reset
+// when the response was to break off.
+func (c *conn) endBodyLocked(st *stream) {
+	if st.rstAfter {
+		st.answered = true
+		c.streamError(st.id, st.rstCode)
+		return
+	}
+	c.endStreamLocked(st)
 }
 
 // endStreamLocked: our side of the stream is done.
@@ -536,7 +783,7 @@ func (c *conn) sendDataLocked(st *stream, budget int) int {
 		k := int(n)
 		end := k == len(st.pending)
 		var flags http2.Flags
-		if end {
+		if end && !st.rstAfter && !st.more {
 			flags = http2.FlagDataEndStream
 		}
 		c.reserve(9 + k)
@@ -549,7 +796,14 @@ func (c *conn) sendDataLocked(st *stream, budget int) int {
 		if end {
 			st.pending = nil
 			c.unqueue(st)
-			c.endStreamLocked(st)
+			if st.more {
+				// WriteData's part is out; the body goes on.
+				if st.waiting {
+					c.cond.Broadcast()
+				}
+				break
+			}
+			c.endBodyLocked(st)
 			break
 		}
 	}
@@ -607,4 +861,16 @@ func (c *conn) pump() {
 	if !c.batching && !c.closed {
 		c.flushLocked()
 	}
+}
+
+// malformedBlock is a response header block that breaks HTTP/2's rules: a
+// field name in upper case (RFC 9113, section 8.2.1).
+var malformedBlock = appendField(appendStatus(nil, 200), "X-Decoy-Malformed", "1", false)
+
+// WriteMalformed answers with a response header block that breaks
+// HTTP/2's rules (a field name in upper case), ending the stream: the
+// client must treat the response as malformed, which Go's client reports
+// as a stream error PROTOCOL_ERROR. The connection stays usable.
+func (w *ResponseWriter) WriteMalformed() error {
+	return w.WriteBlock(malformedBlock, nil)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
-	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/valyala/fasthttp"
 )
 
@@ -46,8 +45,13 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 	}
 	writeHeadFast(ctx, resp)
 	n := resp.BodyLen()
+	// A stream has no Content-Length: it goes chunked, and ends when its
+	// last chunk has gone.
+	stream := a.pacer.Streams()
 	if ctx.IsHead() || !bodyAllowed(resp.Status) {
-		ctx.Response.Header.SetContentLength(int(n))
+		if !stream {
+			ctx.Response.Header.SetContentLength(int(n))
+		}
 		ctx.Response.SkipBody = true
 		return slept, delay, 0, 0
 	}
@@ -55,7 +59,9 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 	ctx.Response.SetBodyStreamWriter(func(w *bufio.Writer) {
 		_ = sendBody(s.doneCtx, w, w.Flush, resp, p, -1)
 	})
-	ctx.Response.Header.SetContentLength(int(n))
+	if !stream {
+		ctx.Response.Header.SetContentLength(int(n))
+	}
 	return slept, delay, int(n), 0
 }
 
@@ -82,17 +88,26 @@ const malformedReply = "HTTP/1.1 200 OK\r\nthis line is not a header\r\n\r\n"
 // closes it.
 func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, f *behave.FaultAction) int {
 	if f.Kind == behave.FaultError {
-		p := problem.New(f.Status, "decoy injected this error (fault kind error, stub "+strconv.Quote(st.ID)+")")
-		p.Title = "Injected fault"
-		s.writeProblemFast(ctx, p)
+		s.writeProblemFast(ctx, injectedProblem(st, f))
 		return -1
 	}
 	raw := ctx.Conn()
 	var cut int64
 	var head []byte
+	// A stream is cut mid-way too, in one chunk of its chunked encoding
+	// that the last chunk never follows.
+	stream := resp.Behave != nil && resp.Behave.Pacer.Streams()
 	if f.Kind == behave.FaultCloseMidBody {
 		cut = f.CutAt(resp.BodyLen())
-		head = appendHead(nil, resp, resp.BodyLen())
+		n := resp.BodyLen()
+		if stream {
+			n = -1
+		}
+		head = appendHead(nil, resp, n)
+		if stream && cut > 0 {
+			head = strconv.AppendInt(head, cut, 16)
+			head = append(head, "\r\n"...)
+		}
 	}
 	key := st.Key()
 	s.wg.Add(1) // Shutdown waits for the hijacked connection too
@@ -155,7 +170,7 @@ func (s *Server) hang(c net.Conn, limit time.Duration) {
 }
 
 // appendHead renders an HTTP/1.1 response head for resp with a body of n
-// bytes.
+// bytes, or chunked when n < 0.
 func appendHead(b []byte, resp *engine.Response, n int64) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(resp.Status), 10)
@@ -172,6 +187,9 @@ func appendHead(b []byte, resp *engine.Response, n int64) []byte {
 		b = append(b, ": "...)
 		b = append(b, h.Value...)
 		b = append(b, "\r\n"...)
+	}
+	if n < 0 {
+		return append(b, "Transfer-Encoding: chunked\r\n\r\n"...)
 	}
 	b = append(b, "Content-Length: "...)
 	b = strconv.AppendInt(b, n, 10)

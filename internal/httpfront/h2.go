@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
@@ -16,6 +17,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
+	"golang.org/x/net/http2"
 )
 
 // HTTP/2 engines: decoy's own connection loop (internal/h2serve) for the
@@ -44,9 +46,8 @@ var h2ReqPool = sync.Pool{New: func() any { return new(h2Req) }}
 // blockCache holds the HPACK header block of each response of one
 // snapshot; a new snapshot starts a new cache.
 type blockCache struct {
-	snap      *engine.Snapshot
-	blocks    h2serve.BlockCache[engine.Response]
-	streaming bool // some response paces or generates its body
+	snap   *engine.Snapshot
+	blocks h2serve.BlockCache[engine.Response]
 }
 
 // blocksFor returns the cache for the engine's current snapshot.
@@ -55,26 +56,9 @@ func (s *Server) blocksFor() *blockCache {
 	if bc := s.h2blocks.Load(); bc != nil && bc.snap == snap {
 		return bc
 	}
-	bc := &blockCache{snap: snap, streaming: snapshotStreams(snap)}
+	bc := &blockCache{snap: snap}
 	s.h2blocks.Store(bc)
 	return bc
-}
-
-// snapshotStreams reports whether a response of snap needs its body paced
-// or generated as it goes, or some stub discards uploads (reads request
-// bodies as they arrive), which decoy's HTTP/2 loop does not do.
-func snapshotStreams(snap *engine.Snapshot) bool {
-	if snap.Uploads() {
-		return true
-	}
-	for _, st := range snap.Stubs() {
-		for _, r := range st.Responses() {
-			if b := r.Behave; b != nil && (b.Pacer != nil || b.Generated != nil || b.Spread) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func encodeBlock(r *engine.Response) []byte {
@@ -85,17 +69,17 @@ func encodeBlock(r *engine.Response) []byte {
 	for _, h := range r.Headers {
 		hs = append(hs, [2]string{h.Name, h.Value})
 	}
-	n := len(r.Body)
-	if !bodyAllowed(r.Status) {
-		n = -1
+	n := int(r.BodyLen())
+	if !bodyAllowed(r.Status) || r.Behave != nil && r.Behave.Pacer.Streams() {
+		n = -1 // a stream ends when its last chunk has gone
 	}
 	return h2serve.EncodeHeaderBlock(r.Status, hs, n)
 }
 
 // useDecoyH2 tells whether a new HTTP/2 connection goes to decoy's own
-// loop: when it is chosen and no response needs a paced or generated body.
+// loop (the default) rather than Go's server.
 func (s *Server) useDecoyH2() bool {
-	return s.o.HTTP2Engine != HTTP2Go && !s.blocksFor().streaming
+	return s.o.HTTP2Engine != HTTP2Go
 }
 
 // serveDecoyH2 serves an HTTP/2 connection (its preface not yet read) with
@@ -109,7 +93,14 @@ func (s *Server) serveDecoyH2(c *conn, nc net.Conn) {
 
 // h2Options are the limits of decoy's HTTP/2 loop.
 func (s *Server) h2Options() h2serve.Options {
+	// Under a connection rate a write takes its time: a flush (up to
+	// 64 KiB) must not pass for a stuck connection.
+	var wt time.Duration
+	if r := s.o.ConnectionRate; r > 0 {
+		wt = max(h2serve.DefaultWriteTimeout, 4*time.Duration(64<<10)*time.Second/time.Duration(r))
+	}
 	return h2serve.Options{
+		WriteTimeout:      wt,
 		MaxHeaderListSize: uint32(s.o.MaxHeaderBytes),
 		MaxBodyBytes:      s.o.MaxBodyBytes,
 		IdleTimeout:       s.o.IdleTimeout,
@@ -128,17 +119,85 @@ func (s *Server) h2Options() h2serve.Options {
 
 var problemHeaders = [][2]string{{"content-type", problem.ContentType}, {"cache-control", "no-store"}}
 
+// StreamBody tells decoy's HTTP/2 loop to hand over a request before its
+// body when the request goes to a stub that discards uploads: ServeH2
+// then reads the body as it arrives and throws it away.
+func (s *Server) StreamBody(r *h2serve.Request) bool {
+	if !s.o.Engine.Snapshot().Uploads() {
+		return false
+	}
+	probe := engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Fields: r}
+	st := s.o.Engine.Match(&probe)
+	return st != nil && st.Upload() != nil
+}
+
+// h2Upload is a streamed request body read (and thrown away) before the
+// request is answered.
+type h2Upload struct {
+	st    *engine.Stub // the stub that discards it
+	u     uploaded
+	start time.Time // when the request came in
+	t0    time.Duration
+}
+
 // ServeH2 answers one HTTP/2 request on decoy's own loop. The static-stub
 // path writes a header block encoded once per response and the body as it
 // is, allocating nothing.
 func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
+	if r.Streamed {
+		s.h2Discard(w, r)
+		return
+	}
+	s.serveH2(w, r, nil)
+}
+
+// h2Discard reads a streamed upload to its end and throws it away, from a
+// detached stream's goroutine, then answers as the stub says (or with the
+// upload's problem: 413 beyond max-upload-bytes, 422 for a size or digest
+// that does not match).
+func (s *Server) h2Discard(w *h2serve.ResponseWriter, r *h2serve.Request) {
+	up := &h2Upload{start: time.Now()}
+	up.t0 = up.start.Sub(epoch)
+	w.Detach()
+	go func() {
+		probe := engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Fields: r}
+		st := s.o.Engine.Match(&probe)
+		spec := &engine.Upload{ExpectSize: -1} // the stub changed meanwhile: just read it
+		if st != nil && st.Upload() != nil {
+			spec = st.Upload()
+		}
+		up.st = st
+		up.u = discard(s.doneCtx, h2BodyReader{w}, spec, s.o.MaxUploadBytes)
+		if st != nil {
+			st.Stats().RecordUpload(up.u.n, up.u.d)
+		}
+		s.serveH2(w, r, up)
+	}()
+}
+
+// h2BodyReader reads a streamed request body.
+type h2BodyReader struct{ w *h2serve.ResponseWriter }
+
+func (b h2BodyReader) Read(p []byte) (int, error) { return b.w.ReadBody(p) }
+
+// serveH2 answers a request whose body, when up is not nil, was streamed
+// and thrown away.
+func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Upload) {
 	var start time.Time
 	var t0 time.Duration
-	if s.o.Journal.Cap() > 0 {
+	switch {
+	case up != nil:
+		start, t0 = up.start, up.t0
+	case s.o.Journal.Cap() > 0:
 		start = time.Now()
 		t0 = start.Sub(epoch)
-	} else {
+	default:
 		t0 = time.Since(epoch)
+	}
+	in := len(r.Body)
+	var clientTime time.Duration // reading an upload is the client's time, not decoy's
+	if up != nil {
+		in, clientTime = int(min(up.u.n, 1<<62)), up.u.d
 	}
 	f := h2ReqPool.Get().(*h2Req)
 	f.req = engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Body: r.Body, Fields: r}
@@ -155,17 +214,31 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	if s.o.Saturation.Saturated() {
 		w.AddHeaderBytes(saturatedHeaderLow, saturatedValueB)
 	}
-	st := s.o.Engine.Match(&f.req)
+	var st *engine.Stub
+	if up != nil {
+		st = up.st
+	} else {
+		st = s.o.Engine.Match(&f.req)
+	}
 	var (
-		stats        *engine.Stats
-		index        int
-		stubID       string
-		status       int
-		out          int
-		slept, delay time.Duration
-		fault        behave.FaultKind
+		stats  *engine.Stats
+		index  int
+		stubID string
+		status int
+		out    int
+		delay  time.Duration
+		fault  behave.FaultKind
 	)
 	switch {
+	case up != nil && up.u.p != nil:
+		s.reject(up.u.p.Status)
+		body := up.u.p.JSON()
+		s.h2Timing(w, f, t0+clientTime, 0)
+		_ = w.WriteResponse(up.u.p.Status, problemHeaders, body)
+		stats, status, out = s.o.Engine.Unmatched(), up.u.p.Status, len(body)
+		if st != nil {
+			stubID, stats = st.ID, st.Stats()
+		}
 	case rq.err != nil:
 		p := problem.New(400, rq.err.Error()+` (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)`)
 		s.h2Timing(w, f, t0, 0)
@@ -213,22 +286,19 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 		}
 		switch {
 		case a.fault != nil:
-			status, out = s.h2Fault(w, a, resp)
-		case a.pacer != nil || (resp.Behave != nil && resp.Behave.Generated != nil):
-			// A connection opened before this response needed pacing:
-			// decoy's loop cannot pace, so the stream is reset rather
-			// than answered at the wrong speed.
-			s.log.Warn("HTTP/2 stream reset: a paced or generated body on a connection served by decoy's HTTP/2 loop; reconnect to get it", "stub", st.ID)
-			w.Reset()
-			status, out = 0, 0
+			status, out = s.h2Fault(w, a, st, resp, block, head)
+		case a.streamed(resp):
+			s.h2Timing(w, f, t0, a.delay)
+			s.h2Paced(w, a, resp, block, head)
 		default:
 			s.h2Timing(w, f, t0, a.delay)
 			s.writeBlockAfter(w, a.ttfb, block, body)
-			slept = a.ttfb
 		}
 	}
+	// Nothing waits on this goroutine: delays and paced bodies run on
+	// detached streams, so all of elapsed is decoy's own time.
 	elapsed := time.Since(epoch) - t0
-	stats.Record(index, len(r.Body), out, elapsed-slept)
+	stats.Record(index, in, out, elapsed-clientTime)
 	if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok {
 		c.mc.Requests[metrics.HTTP2].Add(1)
 	}
@@ -236,10 +306,10 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 		f.hdr = r.AppendHeaderText(f.hdr[:0])
 		remote := addrPort(r.Conn().RemoteAddr())
 		f.rec = journal.Record{
-			Start: start, Duration: elapsed + delay, Proto: protoHTTP2,
-			Method: []byte(r.Method), URI: []byte(r.RawPath), Headers: f.hdr, Body: r.Body,
-			Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
-			BytesIn: int64(len(r.Body)), BytesOut: int64(out),
+			Start: start, LastIn: start.Add(clientTime), Duration: elapsed + delay, Proto: protoHTTP2,
+			Method: s2b(r.Method), URI: s2b(r.RawPath), Headers: f.hdr, Body: r.Body,
+			BodySize: int64(in), Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
+			BytesIn: int64(in), BytesOut: int64(out),
 		}
 		s.o.Journal.Add(&f.rec)
 	}
@@ -252,6 +322,60 @@ func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	f.req = engine.Request{}
 	f.rec = journal.Record{}
 	h2ReqPool.Put(f)
+}
+
+// s2b views s as bytes without copying, for a journal record (which
+// copies what it keeps and changes nothing).
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// h2Paced sends a response whose body is paced (throttle, dribble, spread
+// latency, a stream of chunks) or generated as it goes, from a detached
+// stream's goroutine: the headers after the wait before the first byte,
+// then the body on the pacer's schedule. It stops when the client resets
+// the stream or the server shuts down (then the stream is reset).
+func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Response, block []byte, head bool) {
+	w.Detach()
+	go func() {
+		done := w.Done()
+		if a.ttfb > 0 {
+			t := time.NewTimer(a.ttfb)
+			select {
+			case <-t.C:
+			case <-done:
+				t.Stop()
+				return
+			case <-s.done:
+				t.Stop()
+			}
+		}
+		if w.WriteHead(block) != nil || head || !bodyAllowed(resp.Status) {
+			return
+		}
+		ctx, cancel := context.WithCancel(s.doneCtx)
+		defer cancel()
+		go func() {
+			select {
+			case <-done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if err := sendBody(ctx, h2Body{w}, nil, resp, a.pacer, -1); err != nil {
+			w.Reset()
+			return
+		}
+		_ = w.WriteData(nil, true)
+	}()
+}
+
+// h2Body writes a body on a stream opened with WriteHead.
+type h2Body struct{ w *h2serve.ResponseWriter }
+
+func (b h2Body) Write(p []byte) (int, error) {
+	if err := b.w.WriteData(p, false); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // writeBlockAfter sends a response after d, or at once when the server
@@ -283,30 +407,28 @@ func (s *Server) h2Timing(w *h2serve.ResponseWriter, f *h2Req, t0, delay time.Du
 	w.AddHeaderBytes("server-timing", f.timing)
 }
 
-// h2Fault applies a fault to a stream: an error answers with its status
-// after its wait, a hang holds the stream until the client gives up (or
-// the fault's After), anything else resets the stream (RST_STREAM).
-func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, resp *engine.Response) (status, out int) {
+// h2Fault applies a fault to a stream. An h2 override resets the stream
+// with its code or sends GOAWAY; without one, an error answers with its
+// status, a hang holds the stream until the client gives up (or the
+// fault's After), malformed answers with a header block the client must
+// reject, close-mid-body sends the headers and part of the body, and the
+// other kinds reset the stream with INTERNAL_ERROR. Everything but a hang
+// happens after the latency and the fault's After, on a detached stream
+// when there is a wait.
+func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, resp *engine.Response, block []byte, head bool) (status, out int) {
 	wait := a.ttfb
 	fa := a.fault
-	switch fa.Kind {
-	case behave.FaultError:
-		p := problem.New(fa.Status, "fault injected by decoy")
-		body := p.JSON()
-		if wait+fa.After > 0 {
-			w.Detach()
-			go func() {
-				if behave.Sleep(s.doneCtx, wait+fa.After) == nil {
-					_ = w.WriteResponse(fa.Status, problemHeaders, body)
-				} else {
-					w.Reset()
-				}
-			}()
-		} else {
-			_ = w.WriteResponse(fa.Status, problemHeaders, body)
-		}
-		return fa.Status, len(body)
-	case behave.FaultHang:
+	var apply func()
+	switch {
+	case fa.H2.RSTStream:
+		apply = func() { w.ResetCode(http2.ErrCode(fa.H2.Code)) }
+	case fa.H2.GOAWAY:
+		apply = func() { w.GoAway(http2.ErrCode(fa.H2.Code)) }
+	case fa.Kind == behave.FaultError:
+		body := injectedProblem(st, fa).JSON()
+		status, out = fa.Status, len(body)
+		apply = func() { _ = w.WriteResponse(fa.Status, problemHeaders, body) }
+	case fa.Kind == behave.FaultHang:
 		w.Detach()
 		go func() {
 			ctx := s.doneCtx
@@ -322,21 +444,39 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 			}
 		}()
 		return 0, 0
+	case fa.Kind == behave.FaultMalformed:
+		apply = func() { _ = w.WriteMalformed() }
+	case fa.Kind == behave.FaultCloseMidBody && int64(len(resp.Body)) == resp.BodyLen():
+		body := resp.Body
+		if head || !bodyAllowed(resp.Status) {
+			body = nil
+		}
+		cut := fa.CutAt(int64(len(body)))
+		status, out = resp.Status, int(cut)
+		apply = func() { _ = w.WriteBlockReset(block, body[:cut], http2.ErrCodeInternal) }
+	default:
+		apply = func() { w.ResetCode(http2.ErrCodeInternal) }
 	}
-	if wait+fa.After > 0 {
+	if d := wait + fa.After; d > 0 {
 		w.Detach()
 		go func() {
-			_ = behave.Sleep(s.doneCtx, wait+fa.After)
-			w.Reset()
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				apply()
+			case <-w.Done(): // the client gave up
+			case <-s.done:
+				w.Reset()
+			}
 		}()
 	} else {
-		w.Reset()
+		apply()
 	}
-	_ = resp
-	return 0, 0
+	return status, out
 }
 
-var _ h2serve.Handler = (*Server)(nil)
+var _ h2serve.BodyStreamer = (*Server)(nil)
 
 // dateLine caches the Date header's value for the current second.
 type dateLine struct {

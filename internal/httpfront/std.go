@@ -54,10 +54,14 @@ func (s *stdReq) Cookie(name string) (string, bool) {
 	return c.Value, true
 }
 
+// QueryString returns the raw query string, for checks that read repeated
+// parameters.
+func (s *stdReq) QueryString() string { return s.r.URL.RawQuery }
+
 // handleStd serves requests that arrive over HTTP/2 (and the h2c Upgrade
 // request itself).
 func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
-	if s.o.GRPC != nil && r.ProtoMajor == 2 && r.TLS != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+	if s.o.GRPC != nil && (r.ProtoMajor == 2 && r.TLS != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") || isGRPCWebStd(r)) {
 		s.o.GRPC.ServeHTTP(w, r)
 		return
 	}
@@ -160,6 +164,11 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 				slept = time.Since(t)
 			}
 			if a.fault != nil {
+				// Counted and journaled before: most faults abort the
+				// handler.
+				status, out = faultOutcome(a.fault, st, resp, r.Method == http.MethodHead)
+				s.countStd(r, st.Stats(), index, in, out, time.Since(read)-slept)
+				s.logStd(r, start, body, in, stubID, fault, status, out)
 				s.faultStd(w, r, st, resp, call, a.fault)
 				return
 			}
@@ -171,7 +180,9 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		for _, hd := range resp.Headers {
 			h[hd.Name] = append(h[hd.Name], hd.Value)
 		}
-		h["Content-Length"] = []string{strconv.FormatInt(resp.BodyLen(), 10)}
+		if !a.pacer.Streams() {
+			h["Content-Length"] = []string{strconv.FormatInt(resp.BodyLen(), 10)}
+		}
 		overhead := time.Since(read) - slept
 		s.serverTimingStd(w, overhead, delay)
 		status = resp.Status
@@ -188,6 +199,12 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(resp.Body)
 		}
 	}
+	s.logStd(r, start, body, in, stubID, fault, status, out)
+}
+
+// logStd adds a request served by Go's server to the journal and the
+// access log.
+func (s *Server) logStd(r *http.Request, start time.Time, body []byte, in int, stubID string, fault behave.FaultKind, status, out int) {
 	if s.o.Journal.Cap() > 0 {
 		var hb strings.Builder
 		for k, vs := range r.Header {
@@ -215,6 +232,22 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 			Duration: time.Since(start), Proto: r.Proto, Remote: r.RemoteAddr,
 		})
 	}
+}
+
+// faultOutcome is the status and body bytes a fault answers with, as the
+// journal records them: an error's status and problem, close-mid-body's
+// status and the part of the body it sends, nothing for the others.
+func faultOutcome(f *behave.FaultAction, st *engine.Stub, resp *engine.Response, head bool) (status, out int) {
+	switch f.Kind {
+	case behave.FaultError:
+		return f.Status, len(injectedProblem(st, f).JSON())
+	case behave.FaultCloseMidBody:
+		if head || !bodyAllowed(resp.Status) {
+			return resp.Status, 0
+		}
+		return resp.Status, int(f.CutAt(resp.BodyLen()))
+	}
+	return 0, 0
 }
 
 // countStd counts a request served by Go's server: in the stub's
@@ -276,9 +309,7 @@ func bodyAllowed(status int) bool {
 func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stub, resp *engine.Response, call uint64, f *behave.FaultAction) {
 	switch f.Kind {
 	case behave.FaultError:
-		p := problem.New(f.Status, "decoy injected this error (fault kind error, stub "+strconv.Quote(st.ID)+")")
-		p.Title = "Injected fault"
-		p.Write(w)
+		injectedProblem(st, f).Write(w)
 		return
 	case behave.FaultHang:
 		ctx := r.Context()
@@ -296,12 +327,21 @@ func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stu
 		if resp.ContentType != "" {
 			h["Content-Type"] = []string{resp.ContentType}
 		}
-		h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+		if resp.Behave == nil || !resp.Behave.Pacer.Streams() {
+			h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+		}
 		w.WriteHeader(resp.Status)
 		_ = sendBody(r.Context(), w, nil, resp, nil, f.CutAt(n))
 		_ = http.NewResponseController(w).Flush()
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// injectedProblem is the answer of an error fault.
+func injectedProblem(st *engine.Stub, f *behave.FaultAction) *problem.Problem {
+	p := problem.New(f.Status, "decoy injected this error (fault kind error, stub "+strconv.Quote(st.ID)+")")
+	p.Title = "Injected fault"
+	return p
 }
 
 // uploadStd reads and discards the body of a request that a stub with

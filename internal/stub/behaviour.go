@@ -544,6 +544,21 @@ type Dribble struct {
 	Every Duration `json:"every"`
 }
 
+// Stream sends a response as a stream of chunks, one every Interval (the
+// first at once), each flushed as it goes and with no Content-Length
+// (chunked on HTTP/1.1, DATA frames on HTTP/2): a long-poll or
+// server-sent events endpoint. The chunks are Chunks in turn, or the
+// response body as the one chunk, sent Repeat times in all (default once),
+// as gRPC's stream and repeat are.
+type Stream struct {
+	// Chunks are the chunks' text, sent in turn.
+	Chunks []string `json:"chunks,omitempty"`
+	// Repeat is how many times the chunks (or the body) are sent.
+	Repeat int `json:"repeat,omitempty"`
+	// Interval is the time between two chunks.
+	Interval Duration `json:"interval,omitempty"`
+}
+
 // Upload makes a stub accept request bodies of any size without holding
 // them: the body is read as it arrives (at full speed, or at Rate) and
 // thrown away, optionally checked against ExpectSize and SHA256. The

@@ -221,6 +221,9 @@ type Response struct {
 	Throttle Rate `json:"throttle,omitempty"`
 	// Dribble sends the body in chunks at an interval.
 	Dribble *Dribble `json:"dribble,omitempty"`
+	// Stream sends the body as a stream of chunks at an interval, with no
+	// Content-Length: long-poll and server-sent events (see Stream).
+	Stream *Stream `json:"stream,omitempty"`
 	// Upload reads the request body as it arrives and throws it away, so
 	// uploads of any size are accepted without being held (see Upload).
 	Upload *Upload `json:"upload,omitempty"`
