@@ -296,18 +296,39 @@ type healthDoc struct {
 	CPUUtilization float64 `json:"cpuUtilization"`
 	// CPUs is how many CPUs decoy may use (0: not measured).
 	CPUs float64 `json:"cpus"`
+	// SaturationSignals names the signals on for 5 s in a row ("cpu",
+	// "accept-queue", "sched-latency"): saturated while any is.
+	SaturationSignals []string `json:"saturationSignals"`
+	// AcceptQueue is the connections that waited in the data listeners'
+	// accept queues at the last reading; absent when not measured.
+	AcceptQueue *int `json:"acceptQueue,omitempty"`
+	// SchedLatencyP99US is the 99th percentile of Go's scheduling delay
+	// over the last second, in microseconds; absent when not measured.
+	SchedLatencyP99US *int64 `json:"schedLatencyP99Us,omitempty"`
 }
 
 func (a *api) health(w http.ResponseWriter, r *http.Request) error {
 	up := time.Since(a.start).Seconds()
+	var queued *int
+	if n := a.sat.Queued(); n >= 0 {
+		queued = &n
+	}
+	var sched *int64
+	if d := a.sat.SchedLatency(); d >= 0 {
+		us := d.Microseconds()
+		sched = &us
+	}
 	return writeJSON(w, http.StatusOK, healthDoc{
-		Status:         "ok",
-		Version:        a.version,
-		Stubs:          a.store.Engine().Snapshot().Len(),
-		UptimeSeconds:  math.Round(up*1000) / 1000,
-		Saturated:      a.sat.Saturated(),
-		CPUUtilization: math.Round(a.sat.Utilization()*1000) / 1000,
-		CPUs:           a.sat.CPUs(),
+		Status:            "ok",
+		Version:           a.version,
+		Stubs:             a.store.Engine().Snapshot().Len(),
+		UptimeSeconds:     math.Round(up*1000) / 1000,
+		Saturated:         a.sat.Saturated(),
+		CPUUtilization:    math.Round(a.sat.Utilization()*1000) / 1000,
+		CPUs:              a.sat.CPUs(),
+		SaturationSignals: a.sat.SignalsOn(),
+		AcceptQueue:       queued,
+		SchedLatencyP99US: sched,
 	})
 }
 

@@ -195,12 +195,13 @@ func (f families) metric(name, labels string) *dto.Metric {
 }
 
 // value is a counter's or gauge's value, or a histogram's count; -1 when
-// the sample is missing.
+// the sample is missing. Without a sample with exactly these labels, it is
+// the sum of the counters whose labels include them (-1 when none does).
 func (f families) value(name, labels string) float64 {
 	m := f.metric(name, labels)
 	switch {
 	case m == nil:
-		return -1
+		return f.sum(name, labels)
 	case m.Counter != nil:
 		return m.Counter.GetValue()
 	case m.Gauge != nil:
@@ -209,6 +210,35 @@ func (f families) value(name, labels string) float64 {
 		return float64(m.Histogram.GetSampleCount())
 	}
 	return -2
+}
+
+// sum adds up the counters of name whose labels include labels; -1 when
+// none does.
+func (f families) sum(name, labels string) float64 {
+	fam := f[name]
+	if fam == nil || labels == "" {
+		return -1
+	}
+	total, found := 0.0, false
+next:
+	for _, m := range fam.GetMetric() {
+		have := map[string]bool{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()+"="+l.GetValue()] = true
+		}
+		for _, want := range strings.Split(labels, ",") {
+			if !have[want] {
+				continue next
+			}
+		}
+		if m.Counter != nil {
+			total, found = total+m.Counter.GetValue(), true
+		}
+	}
+	if !found {
+		return -1
+	}
+	return total
 }
 
 // settle waits until every connection the server accepted has closed, and
@@ -368,6 +398,7 @@ func TestMetricsHTTP10(t *testing.T) {
 		{"decoy_http_requests_total", "version=1.1", 0},
 		{"decoy_requests_total", "stub=user,code=200", 3},
 		{"decoy_connections_closed_total", "by=client", 3}, // asked to close, by HTTP/1.0 without keep-alive
+		{"decoy_connections_closed_total", "by=client,reason=asked-close", 3},
 	} {
 		if got := f.value(w.name, w.labels); got != w.v {
 			t.Errorf("%s{%s} = %v, want %v", w.name, w.labels, got, w.v)
@@ -399,8 +430,8 @@ func TestMetricsRejected(t *testing.T) {
 	if got := f.value("decoy_rejected_requests_total", "code=431"); got != 1 {
 		t.Errorf("rejected 431: %v", got)
 	}
-	if got := f.value("decoy_connections_closed_total", "by=server"); got != 1 {
-		t.Errorf("closed by server: %v", got)
+	if got := f.value("decoy_connections_closed_total", "by=server,reason=bad-request"); got != 1 {
+		t.Errorf("closed by server for a bad request: %v", got)
 	}
 	if got := f.value("decoy_requests_per_connection", ""); got != 1 {
 		t.Errorf("requests per connection observed %v times", got)

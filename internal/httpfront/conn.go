@@ -7,8 +7,10 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 )
 
@@ -28,20 +30,53 @@ type conn struct {
 	std     atomic.Bool  // served by Go's server (HTTP/2, or the h2c Upgrade)
 	h2      atomic.Bool  // speaks HTTP/2 (prior knowledge or ALPN h2)
 	idle    atomic.Int64 // std: unix ns since when it has been idle; 0 while active
-	ended   atomic.Int32 // endUnknown, endClient or endServer: the first sign seen
+	ended   atomic.Int32 // an end* constant: the first sign seen
 	closing atomic.Bool  // decoy is closing it: later errors say nothing
 
 	// slow, when set, counts writes that took slowWrite or longer: the
 	// client read too slowly for the kernel's buffers to absorb them.
 	slow      *atomic.Uint64
 	slowWrite time.Duration
+	// writing is when the write in progress began (time since epoch), 0
+	// between writes: a write that has lasted slowWrite is a slow reader's.
+	writing atomic.Int64
+
+	// state is connNew, connActive or connIdle, as fasthttp reports it
+	// (HTTP/1.x only), for the idle gauge and to tell an idle timeout from
+	// a read timeout.
+	state atomic.Int32
+	// cause is why decoy closed the connection, when it knows better than
+	// its reads and writes tell: a metrics.Close* reason, 0 for none.
+	cause atomic.Int32
+
+	// The journal's wire timestamps of HTTP/1.x requests, while stamp is
+	// set (the journal is on). Only the goroutine serving the connection
+	// touches them; times are since epoch, 0 for none.
+	stamp bool
+	// inFirst is when the first read of the request in progress returned
+	// bytes (0 once a request has taken it), inLast the last read.
+	inFirst, inLast time.Duration
+	// outFirst and outLast are when the first write since the last
+	// request was handled began and when the last one ended.
+	outFirst, outLast time.Duration
+	// sentSeq is the journal record whose response is being written.
+	sentSeq uint64
 }
 
 // How a connection ended, as far as its reads and writes tell.
 const (
-	endUnknown = iota
-	endClient
-	endServer
+	endUnknown     = iota
+	endClient      // the peer closed it (EOF)
+	endClientReset // the peer reset it, or the write side broke
+	endServerIdle  // a read timed out between requests
+	endServerRead  // a read timed out in the middle of a request
+)
+
+// What a connection is doing, as fasthttp reports it.
+const (
+	connNew    = iota // no request yet
+	connActive        // a request is being read or answered
+	connIdle          // kept alive, waiting for the next request
 )
 
 func (c *conn) Read(p []byte) (int, error) {
@@ -54,14 +89,26 @@ func (c *conn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	n, err := c.Conn.Read(p)
+	if n > 0 && c.stamp {
+		c.received()
+	}
 	if err != nil {
 		c.note(err)
 	}
 	return n, err
 }
 
+// received notes the time of a read that returned bytes.
+func (c *conn) received() {
+	now := time.Since(epoch)
+	if c.inFirst == 0 {
+		c.inFirst = now
+	}
+	c.inLast = now
+}
+
 func (c *conn) Write(p []byte) (int, error) {
-	if c.slow == nil {
+	if c.slow == nil && !c.stamp {
 		n, err := c.Conn.Write(p)
 		if err != nil {
 			c.note(err)
@@ -70,14 +117,53 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	// Two monotonic clock reads per write, next to a system call.
 	t0 := time.Since(epoch)
+	if c.slow != nil {
+		c.writing.Store(int64(t0))
+	}
 	n, err := c.Conn.Write(p)
-	if time.Since(epoch)-t0 >= c.slowWrite {
-		c.slow.Add(1)
+	t1 := time.Since(epoch)
+	if c.slow != nil {
+		c.writing.Store(0)
+		if t1-t0 >= c.slowWrite {
+			c.slow.Add(1)
+		}
+	}
+	if c.stamp {
+		if c.outFirst == 0 {
+			c.outFirst = t0
+		}
+		c.outLast = t1
 	}
 	if err != nil {
 		c.note(err)
 	}
 	return n, err
+}
+
+// takeReceived returns when the request being handled began and finished
+// arriving, and starts the count of its response's writes. A request read
+// with an earlier one (pipelined) began no later than the read that brought
+// it.
+func (c *conn) takeReceived() (first, last time.Time) {
+	f := c.inFirst
+	if f == 0 {
+		f = c.inLast
+	}
+	c.inFirst, c.outFirst, c.outLast = 0, 0, 0
+	if f == 0 {
+		return time.Time{}, time.Time{}
+	}
+	return epoch.Add(f), epoch.Add(c.inLast)
+}
+
+// flushSent gives the journal record awaiting them the times its response
+// was written, once the response is out.
+func (c *conn) flushSent(j *journal.Journal) {
+	if c.sentSeq == 0 || c.outFirst == 0 {
+		return
+	}
+	j.Sent(c.sentSeq, epoch.Add(c.outFirst), epoch.Add(c.outLast))
+	c.sentSeq = 0
 }
 
 func (c *conn) Close() error {
@@ -95,10 +181,22 @@ func (c *conn) note(err error) {
 	}
 	end := int32(endClient)
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		end = endServer
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		end = endServerRead
+		if c.state.Load() != connActive {
+			end = endServerIdle
+		}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		end = endClientReset
 	}
 	c.ended.CompareAndSwap(endUnknown, end)
+}
+
+// setCause records why decoy is closing the connection, unless an earlier
+// cause was recorded.
+func (c *conn) setCause(reason int) {
+	c.cause.CompareAndSwap(0, int32(reason))
 }
 
 // tlsConn is a TLS connection served as HTTP/1.1: handleFast finds the
@@ -139,6 +237,13 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 	defer func() { _ = c.SetReadDeadline(time.Time{}) }()
 	for {
 		n, err := c.Conn.Read(tmp)
+		if n > 0 {
+			// A request has begun: a timeout now is a read timeout.
+			c.state.Store(connActive)
+			if c.stamp {
+				c.received()
+			}
+		}
 		if err != nil {
 			c.note(err)
 		}

@@ -50,6 +50,10 @@ func (f *fastReq) Cookie(name string) (string, bool) {
 	return b2s(v), v != nil
 }
 
+// QueryString returns the raw query string, for checks that read repeated
+// parameters.
+func (f *fastReq) QueryString() string { return b2s(f.ctx.URI().QueryString()) }
+
 // decodedPath is the request path as sent, with percent-escapes decoded
 // and nothing else changed (no dot-segment removal, no slash merging), the
 // same on HTTP/1.1 and HTTP/2. A malformed escape leaves the path as sent.
@@ -82,6 +86,9 @@ const (
 // handleFast serves one HTTP/1.x request. The static-stub path allocates
 // nothing.
 func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
+	if s.grpcWeb != nil && s.grpcWebFast(ctx) {
+		return
+	}
 	// Only the journal needs the wall clock; the processing time needs the
 	// monotonic one, which is half the price to read.
 	var start time.Time
@@ -191,14 +198,18 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		in = int(min(up.n, 1<<62))
 	}
 	stats.Record(index, in, out, elapsed-slept)
-	var mc *metrics.Conn
+	var tc *conn
 	switch c := ctx.Conn().(type) {
 	case *conn:
-		mc = &c.mc
+		tc = c
 	case *tlsConn:
-		mc = &c.c.mc
+		tc = c.c
 	}
-	if mc != nil {
+	if tc != nil {
+		if fault != 0 && fault != behave.FaultError {
+			tc.setCause(metrics.CloseFault)
+		}
+		mc := &tc.mc
 		mc.Requests[version].Add(1)
 		if ctx.Request.Header.ConnectionClose() {
 			mc.AskedClose.Add(1)
@@ -225,7 +236,19 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			BytesIn:  int64(in),
 			BytesOut: int64(out),
 		}
-		s.o.Journal.Add(r)
+		if tc != nil && tc.stamp {
+			r.FirstIn, r.LastIn = tc.takeReceived()
+			seq := s.o.Journal.Add(r)
+			if ctx.Hijacked() {
+				// A fault writes on a goroutine of its own, which must
+				// not touch the timestamps: its response has none.
+				tc.stamp = false
+			} else {
+				tc.sentSeq = seq
+			}
+		} else {
+			s.o.Journal.Add(r)
+		}
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
@@ -325,6 +348,15 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 		p = problem.New(408, "the request was not received in time")
 	default:
 		p = problem.New(400, "malformed HTTP request: "+err.Error())
+	}
+	if p.Status != 408 {
+		// fasthttp closes the connection after this answer.
+		switch c := ctx.Conn().(type) {
+		case *conn:
+			c.setCause(metrics.CloseBadRequest)
+		case *tlsConn:
+			c.c.setCause(metrics.CloseBadRequest)
+		}
 	}
 	s.reject(p.Status)
 	ctx.Response.SetStatusCode(p.Status)

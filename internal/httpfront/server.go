@@ -1,10 +1,11 @@
 // Package httpfront is decoy's HTTP front door. It accepts connections on
 // plaintext and TLS listeners and sends each to the right engine: HTTP/1.1
 // to a fasthttp server (the hot path), HTTP/2 — TLS with ALPN "h2", h2c with
-// prior knowledge or by Upgrade — to Go's HTTP/2 server. Both turn a request
-// into an engine.Request, ask the engine for a stub, and write its
-// pre-rendered response; unmatched requests get a problem+json 404 naming
-// the closest stubs.
+// prior knowledge — to decoy's own HTTP/2 loop (internal/h2serve) or, when
+// chosen, Go's HTTP/2 server, which also answers the h2c Upgrade. Each turns
+// a request into an engine.Request, asks the engine for a stub, and writes
+// its pre-rendered response; unmatched requests get a problem+json 404
+// naming the closest stubs.
 package httpfront
 
 import (
@@ -60,9 +61,7 @@ type Options struct {
 	Saturation *metrics.Saturation
 	// HTTP2Engine serves HTTP/2 with decoy's own connection loop
 	// (HTTP2Decoy, the default) or Go's net/http (HTTP2Go). Either way,
-	// the h2c Upgrade goes through Go's server, and so do connections
-	// opened while some response paces or generates its body, which
-	// decoy's loop does not do.
+	// the h2c Upgrade goes through Go's server.
 	HTTP2Engine string
 	// GRPC, when set, answers gRPC requests (Content-Type application/grpc)
 	// that arrive over TLS HTTP/2, so one TLS port serves REST and gRPC.
@@ -84,6 +83,10 @@ type Options struct {
 	// AccessLog, when not nil, logs requests (every one at debug level,
 	// a sample at info); nil costs the request path one nil check.
 	AccessLog *accesslog.Logger
+	// ConnectionRate, when above 0, caps the bytes per second written on
+	// each accepted connection (HTTP/1.1 and HTTP/2, TLS bytes included),
+	// on top of any stub's throttle: the slower wins. 0 costs nothing.
+	ConnectionRate int64
 }
 
 // Defaults.
@@ -107,9 +110,12 @@ type Server struct {
 	// std is Go's HTTP server, fed through slow: TLS connections that
 	// chose h2, h2c connections (prior knowledge), and HTTP/1.1 connections
 	// asking to upgrade to h2c.
-	std    *http.Server
-	slow   *chanListener
-	handed sync.Map // TLS connection given to std → the tracked raw connection
+	std  *http.Server
+	slow *chanListener
+	// grpcWeb serves gRPC-Web requests arriving over HTTP/1.1 (nil
+	// without .proto files).
+	grpcWeb fasthttp.RequestHandler
+	handed  sync.Map // TLS connection given to std → the tracked raw connection
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -125,7 +131,7 @@ type Server struct {
 	// connection; requests are counted in each conn and folded in here
 	// when it closes.
 	accepted     uint64                                         // guarded by mu
-	closedBy     [2]uint64                                      // guarded by mu: by client, by server
+	closed       [metrics.NumCloseReasons]uint64                // guarded by mu
 	doneRequests [metrics.NumHTTPVersions]uint64                // guarded by mu
 	perConn      [len(metrics.RequestsPerConnBounds) + 1]uint64 // guarded by mu
 	perConnSum   uint64                                         // guarded by mu
@@ -166,6 +172,7 @@ func New(o Options) *Server {
 	s := &Server{
 		o:         o,
 		log:       log,
+		grpcWeb:   newGRPCWeb(o.GRPC),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		done:      make(chan struct{}),
@@ -244,7 +251,45 @@ func (s *Server) newFast(maxBody int, stream bool) *fasthttp.Server {
 		// handleFast reads the clock itself; fasthttp need not as well.
 		LazyRequestTime: true,
 		Logger:          fastLogger{s.log},
+		ConnState:       s.fastState,
 	}
+}
+
+// fastState follows an HTTP/1.x connection between requests: idle (its
+// response written, waiting for the next request) or active. Once a
+// response is out, its journal record gets the times it was sent.
+func (s *Server) fastState(nc net.Conn, st fasthttp.ConnState) {
+	var c *conn
+	switch x := nc.(type) {
+	case *conn:
+		c = x
+	case *tlsConn:
+		c = x.c
+	default:
+		return
+	}
+	switch st {
+	case fasthttp.StateActive:
+		c.state.Store(connActive)
+	case fasthttp.StateIdle:
+		c.state.Store(connIdle)
+		if c.stamp {
+			c.flushSent(s.o.Journal)
+		}
+	}
+}
+
+// serveFast serves an HTTP/1.x connection with fasthttp until it ends; nc
+// is c itself or its TLS layer.
+func (s *Server) serveFast(c *conn, nc net.Conn) {
+	c.stamp = s.o.Journal.Cap() > 0
+	_ = s.fastFor().ServeConn(nc)
+	if c.stamp {
+		// A response after which the connection closed (Connection: close,
+		// a fault) is out once ServeConn returns.
+		c.flushSent(s.o.Journal)
+	}
+	s.untrack(c)
 }
 
 // Serve accepts plaintext connections on ln: HTTP/1.1, and h2c by prior
@@ -299,6 +344,11 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 		}
 		backoff = 0
 		tc := &conn{Conn: c, slow: &s.slowWrites, slowWrite: s.o.SlowWrite}
+		if s.o.ConnectionRate > 0 {
+			// The cap's own waits are not a slow reader's: the wrapper
+			// counts slow writes itself, on the writes it makes.
+			tc.Conn, tc.slow = newRateConn(c, s.o.ConnectionRate, &s.slowWrites, s.o.SlowWrite), nil
+		}
 		if !s.track(tc) {
 			_ = c.Close()
 			continue
@@ -328,7 +378,8 @@ func (s *Server) track(c *conn) bool {
 // untrack forgets a connection that has closed, adding its counters to the
 // server's.
 func (s *Server) untrack(c *conn) {
-	byClient := s.endedByClient(c)
+	reason := s.closeReason(c)
+	byClient := metrics.CloseByClient(reason)
 	s.mu.Lock()
 	delete(s.conns, c)
 	var n uint64
@@ -343,43 +394,58 @@ func (s *Server) untrack(c *conn) {
 		s.h2Streams[metrics.PerConnBucket(h2)]++
 		s.h2StreamsSum += h2
 	}
-	if byClient {
-		s.closedBy[0]++
-	} else {
-		s.closedBy[1]++
-	}
+	s.closed[reason]++
 	s.mu.Unlock()
 	s.o.Clients.Close(&c.mc, byClient)
 	s.wg.Done()
 }
 
-// endedByClient tells whether the client ended the closed connection c: it
-// closed or reset it, or asked to close it; otherwise decoy did (a
-// timeout, shutdown, a request it could not read, a failed handshake).
-func (s *Server) endedByClient(c *conn) bool {
+// closeReason tells why the closed connection c ended (a metrics.Close*
+// reason): the client closed or reset it, or asked to close it; or decoy
+// ended it (a timeout, shutdown, a fault, a request it could not read, a
+// failed handshake).
+func (s *Server) closeReason(c *conn) int {
+	// The first sign seen decides who ended it; decoy's own reason, when
+	// it knows one, says why.
+	server := func(fallback int) int {
+		if cause := int(c.cause.Load()); cause != 0 {
+			return cause
+		}
+		if s.draining.Load() {
+			return metrics.CloseShutdown
+		}
+		return fallback
+	}
+	ended := c.ended.Load()
 	if c.std.Load() {
 		// Go's HTTP/2 server gives no sign when it closes a connection
 		// idle for too long (it sends GOAWAY, and a polite client then
 		// closes), and over TLS the client's close_notify never reaches
 		// the raw connection: decide by the idle time.
 		if since := c.idle.Load(); since != 0 && time.Since(time.Unix(0, since)) >= s.o.IdleTimeout {
-			return false
+			return server(metrics.CloseIdleTimeout)
 		}
-		switch c.ended.Load() {
-		case endClient:
-			return true
-		case endServer:
-			return false
+		if ended == endUnknown {
+			if s.draining.Load() {
+				return metrics.CloseShutdown
+			}
+			return metrics.CloseClientEOF
 		}
-		return !s.draining.Load()
 	}
-	switch c.ended.Load() {
+	switch ended {
 	case endClient:
-		return true
-	case endServer:
-		return false
+		return metrics.CloseClientEOF
+	case endClientReset:
+		return metrics.CloseClientReset
+	case endServerIdle:
+		return server(metrics.CloseIdleTimeout)
+	case endServerRead:
+		return server(metrics.CloseReadTimeout)
 	}
-	return c.mc.AskedClose.Load() > 0
+	if c.mc.AskedClose.Load() > 0 {
+		return metrics.CloseClientAsked
+	}
+	return server(metrics.CloseOther)
 }
 
 // connOf finds the tracked connection under a connection Go's server
@@ -404,10 +470,13 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 	if useTLS {
 		tc := tls.Server(c, s.o.TLS)
 		_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+		// The handshake's last read may bring the first request's start.
+		c.stamp = s.o.Journal.Cap() > 0
 		if err := tc.Handshake(); err != nil {
 			s.handshakes[metrics.TLSVersion(tc.ConnectionState().Version)][metrics.HandshakeFailed].Add(1)
 			s.o.Clients.Handshake(&c.mc, false, false)
 			s.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
+			c.setCause(metrics.CloseTLSHandshake)
 			_ = c.Close()
 			s.untrack(c)
 			return
@@ -417,6 +486,8 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 		s.handshakes[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
 		s.o.Clients.Handshake(&c.mc, true, cs.DidResume)
 		c.h2.Store(cs.NegotiatedProtocol == "h2")
+		c.inFirst = c.inLast
+		c.stamp = c.stamp && cs.NegotiatedProtocol != "h2"
 		if cs.NegotiatedProtocol == "h2" && s.o.GRPC == nil && s.useDecoyH2() {
 			s.serveDecoyH2(c, tc)
 			s.untrack(c)
@@ -434,11 +505,18 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			}
 			return
 		}
-		_ = s.fastFor().ServeConn(&tlsConn{Conn: tc, c: c})
-		s.untrack(c)
+		s.serveFast(c, &tlsConn{Conn: tc, c: c})
 		return
 	}
-	switch sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout) {
+	// The first read is the first request's first byte, if HTTP/1.x.
+	c.stamp = s.o.Journal.Cap() > 0
+	kind := sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout)
+	if kind != sniffHTTP1 {
+		// HTTP/2 connections keep no state of their own here.
+		c.stamp = false
+		c.state.Store(connNew)
+	}
+	switch kind {
 	case sniffClosed:
 		s.untrack(c)
 	case sniffH2:
@@ -461,8 +539,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			s.untrack(c)
 		}
 	default:
-		_ = s.fastFor().ServeConn(c)
-		s.untrack(c)
+		s.serveFast(c, c)
 	}
 }
 
@@ -473,11 +550,18 @@ func (s *Server) Stats() metrics.ConnStats {
 	s.mu.Lock()
 	st.Accepted = s.accepted
 	st.Open = uint64(len(s.conns))
-	st.ClosedByClient, st.ClosedByServer = s.closedBy[0], s.closedBy[1]
+	st.Closed = s.closed
 	st.Requests = s.doneRequests
+	now := int64(time.Since(epoch))
 	for c := range s.conns {
 		for i := range c.mc.Requests {
 			st.Requests[i] += c.mc.Requests[i].Load()
+		}
+		if c.state.Load() == connIdle || c.std.Load() && c.idle.Load() != 0 {
+			st.Idle++
+		}
+		if w := c.writing.Load(); w != 0 && time.Duration(now-w) >= s.o.SlowWrite {
+			st.SlowReading++
 		}
 	}
 	st.PerConn, st.PerConnSum = s.perConn, s.perConnSum

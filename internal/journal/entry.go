@@ -17,12 +17,20 @@ type Entry struct {
 	// End is when decoy finished handling the request: Time plus the
 	// duration, the response handed to the connection (after any injected
 	// delay before the first byte).
-	End    time.Time `json:"end"`
-	Proto  string    `json:"proto"`
-	Method string    `json:"method"`
-	URI    string    `json:"uri"`
-	Path   string    `json:"path"`            // URI up to '?' (without scheme and host for absolute-form URIs)
-	Query  string    `json:"query,omitempty"` // URI after '?', raw
+	End time.Time `json:"end"`
+	// The wire timestamps, in microseconds since the Unix epoch, absent
+	// when the front door does not measure them: when the first and the
+	// last byte of the request were received, and when the first and the
+	// last byte of the response were sent (handed to the kernel).
+	RequestFirstByteUS  int64  `json:"requestFirstByteUs,omitempty"`
+	RequestLastByteUS   int64  `json:"requestLastByteUs,omitempty"`
+	ResponseFirstByteUS int64  `json:"responseFirstByteUs,omitempty"`
+	ResponseLastByteUS  int64  `json:"responseLastByteUs,omitempty"`
+	Proto               string `json:"proto"`
+	Method              string `json:"method"`
+	URI                 string `json:"uri"`
+	Path                string `json:"path"`            // URI up to '?' (without scheme and host for absolute-form URIs)
+	Query               string `json:"query,omitempty"` // URI after '?', raw
 	// URITruncated says the URI was longer than MaxURI and was cut.
 	URITruncated bool `json:"uriTruncated,omitempty"`
 	// Headers is parsed from the raw block, keys canonical as
@@ -50,31 +58,43 @@ type Entry struct {
 func (r *raw) entry() Entry {
 	path, query := splitURI(r.uri)
 	e := Entry{
-		Seq:              r.seq,
-		Time:             r.start.Round(0),
-		DurationUS:       r.dur.Microseconds(),
-		End:              r.start.Add(r.dur).Round(0),
-		Proto:            r.proto,
-		Method:           r.method,
-		URI:              r.uri,
-		Path:             path,
-		Query:            query,
-		URITruncated:     r.uriCut,
-		Headers:          parseHeaders(r.headers),
-		HeadersTruncated: r.hdrCut,
-		BodySize:         r.bodySize,
-		BodyTruncated:    int64(len(r.body)) < r.bodySize,
-		Stub:             r.stub,
-		Fault:            r.fault,
-		Status:           r.status,
-		BytesIn:          r.bytesIn,
-		BytesOut:         r.bytesOut,
+		Seq:                 r.seq,
+		Time:                r.start.Round(0),
+		DurationUS:          r.dur.Microseconds(),
+		End:                 r.start.Add(r.dur).Round(0),
+		RequestFirstByteUS:  unixMicro(r.wire.firstIn),
+		RequestLastByteUS:   unixMicro(r.wire.lastIn),
+		ResponseFirstByteUS: unixMicro(r.wire.firstOut),
+		ResponseLastByteUS:  unixMicro(r.wire.lastOut),
+		Proto:               r.proto,
+		Method:              r.method,
+		URI:                 r.uri,
+		Path:                path,
+		Query:               query,
+		URITruncated:        r.uriCut,
+		Headers:             parseHeaders(r.headers),
+		HeadersTruncated:    r.hdrCut,
+		BodySize:            r.bodySize,
+		BodyTruncated:       int64(len(r.body)) < r.bodySize,
+		Stub:                r.stub,
+		Fault:               r.fault,
+		Status:              r.status,
+		BytesIn:             r.bytesIn,
+		BytesOut:            r.bytesOut,
 	}
 	e.Body, e.BodyEncoding = bodyText(r.body, e.BodyTruncated)
 	if r.remote.IsValid() {
 		e.Remote = r.remote.String()
 	}
 	return e
+}
+
+// unixMicro is t in microseconds since the Unix epoch, 0 for the zero time.
+func unixMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }
 
 // bodyText returns b as text when it is valid UTF-8 and as base64 otherwise.

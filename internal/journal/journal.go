@@ -32,13 +32,19 @@ const (
 // kept as they are, so they should be static or long-lived (a protocol name,
 // a stub id), never views over a reused buffer.
 type Record struct {
-	Start    time.Time     // first byte of the request seen (or when handling began)
+	Start    time.Time     // when handling began: the request read (its body too when a stub needed it)
 	Duration time.Duration // time to produce the response, as the front door measures it
-	Proto    string        // "HTTP/1.1", "HTTP/2", "gRPC", ...
-	Method   []byte
-	URI      []byte // path with query, as received, e.g. /users/42?x=1
-	Headers  []byte // raw header block, "Name: value\r\n" lines
-	Body     []byte // request body; only the first maxBody bytes are kept
+	// The wire timestamps, zero when the front door does not measure them
+	// (docs/metrics.md says which does what): the first and the last byte
+	// of the request received, and the first and the last byte of the
+	// response sent. A front door that writes the response after Add gives
+	// the sent times later, through Sent.
+	FirstIn, LastIn, FirstOut, LastOut time.Time
+	Proto                              string // "HTTP/1.1", "HTTP/2", "gRPC", ...
+	Method                             []byte
+	URI                                []byte // path with query, as received, e.g. /users/42?x=1
+	Headers                            []byte // raw header block, "Name: value\r\n" lines
+	Body                               []byte // request body; only the first maxBody bytes are kept
 	// BodySize is the full size of the body when Body holds only a prefix of
 	// it (a streamed body). When it is smaller than len(Body), len(Body) is
 	// used, so front doors that pass the whole body can leave it zero.
@@ -63,6 +69,7 @@ type stored struct {
 	seq      uint64 // 0: never written
 	start    time.Time
 	dur      time.Duration
+	wire     wire
 	proto    string
 	method   []byte
 	uri      []byte
@@ -77,6 +84,11 @@ type stored struct {
 	bytesOut int64
 	uriCut   bool
 	hdrCut   bool
+}
+
+// wire holds the wire timestamps of a record.
+type wire struct {
+	firstIn, lastIn, firstOut, lastOut time.Time
 }
 
 // Journal is a bounded ring of recent requests. It is safe for concurrent
@@ -126,12 +138,13 @@ func NewBounded(capacity, maxBody int, maxBytes int64) *Journal {
 	return &Journal{slots: make([]slot, capacity), maxBody: maxBody, maxBytes: max(maxBytes, 0)}
 }
 
-// Add records r. It copies what it keeps, never retains r or its slices, and
-// allocates nothing once every slot has held a record at least as large.
-// When the ring is full the oldest record is overwritten.
-func (j *Journal) Add(r *Record) {
+// Add records r and returns its sequence number (0 when the journal is
+// disabled), which Sent takes. It copies what it keeps, never retains r or
+// its slices, and allocates nothing once every slot has held a record at
+// least as large. When the ring is full the oldest record is overwritten.
+func (j *Journal) Add(r *Record) uint64 {
 	if j == nil || len(j.slots) == 0 || r == nil {
-		return
+		return 0
 	}
 	// Work out what to keep before taking the lock.
 	method := r.Method
@@ -160,12 +173,13 @@ func (j *Journal) Add(r *Record) {
 		// A later record lapped this one while it was being prepared, or
 		// it was cleared or evicted before it landed. Drop it.
 		s.mu.Unlock()
-		return
+		return seq
 	}
 	before := v.size()
 	v.seq = seq
 	v.start = r.Start
 	v.dur = r.Duration
+	v.wire = wire{r.FirstIn, r.LastIn, r.FirstOut, r.LastOut}
 	v.proto = r.Proto
 	v.method = append(v.method[:0], method...)
 	v.uri = append(v.uri[:0], uri...)
@@ -187,6 +201,28 @@ func (j *Journal) Add(r *Record) {
 			j.evict(seq)
 		}
 	}
+	return seq
+}
+
+// Sent sets the times the first and the last byte of record seq's
+// response were sent, for a front door that writes the response after
+// Add. It does nothing when the record is no longer held; a zero time
+// leaves that timestamp as it was. It allocates nothing.
+func (j *Journal) Sent(seq uint64, first, last time.Time) {
+	if j == nil || len(j.slots) == 0 || seq == 0 {
+		return
+	}
+	s := &j.slots[(seq-1)%uint64(len(j.slots))]
+	s.mu.Lock()
+	if s.v.seq == seq {
+		if !first.IsZero() {
+			s.v.wire.firstOut = first
+		}
+		if !last.IsZero() {
+			s.v.wire.lastOut = last
+		}
+	}
+	s.mu.Unlock()
 }
 
 // evict drops the oldest records, releasing their buffers, until the
@@ -367,6 +403,7 @@ type raw struct {
 	seq      uint64
 	start    time.Time
 	dur      time.Duration
+	wire     wire
 	proto    string
 	method   string
 	uri      string
@@ -388,6 +425,7 @@ func (s *stored) snapshot() raw {
 		seq:      s.seq,
 		start:    s.start,
 		dur:      s.dur,
+		wire:     s.wire,
 		proto:    s.proto,
 		method:   string(s.method),
 		uri:      string(s.uri),

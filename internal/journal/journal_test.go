@@ -589,12 +589,84 @@ func TestAddAllocs(t *testing.T) {
 		j.Add(recs[i%len(recs)])
 	}
 	i := 0
+	now := time.Now()
 	allocs := testing.AllocsPerRun(1000, func() {
-		j.Add(recs[i%len(recs)])
+		seq := j.Add(recs[i%len(recs)])
+		j.Sent(seq, now, now)
 		i++
 	})
 	if allocs != 0 {
-		t.Errorf("Add allocates %v times per call after warm-up, want 0", allocs)
+		t.Errorf("Add and Sent allocate %v times per call after warm-up, want 0", allocs)
+	}
+}
+
+// TestWireTimestamps checks that the wire timestamps given to Add and to
+// Sent come out in microseconds since the Unix epoch, that Sent touches
+// only its own record and ignores zero times, and that unmeasured ones
+// are left out of the JSON.
+func TestWireTimestamps(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	at := func(us int64) time.Time { return base.Add(time.Duration(us) * time.Microsecond) }
+	tests := []struct {
+		name string
+		rec  Record
+		sent func(j *Journal, seq uint64)
+		want [4]int64 // offsets from base in µs; -1: absent
+	}{
+		{"none measured", Record{Start: base}, nil, [4]int64{-1, -1, -1, -1}},
+		{"all from Add", Record{Start: at(5), FirstIn: at(1), LastIn: at(4), FirstOut: at(9), LastOut: at(12)}, nil,
+			[4]int64{1, 4, 9, 12}},
+		{"sent later", Record{Start: at(5), FirstIn: at(1), LastIn: at(4)},
+			func(j *Journal, seq uint64) { j.Sent(seq, at(7), at(30)) }, [4]int64{1, 4, 7, 30}},
+		{"sent twice, zero keeps", Record{Start: at(5), LastIn: at(4)},
+			func(j *Journal, seq uint64) { j.Sent(seq, at(7), at(8)); j.Sent(seq, time.Time{}, at(40)) }, [4]int64{-1, 4, 7, 40}},
+		{"sent for another record", Record{Start: at(5)},
+			func(j *Journal, seq uint64) { j.Sent(seq+1, at(7), at(8)); j.Sent(0, at(7), at(8)) }, [4]int64{-1, -1, -1, -1}},
+	}
+	names := [4]string{"requestFirstByteUs", "requestLastByteUs", "responseFirstByteUs", "responseLastByteUs"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j := New(4, 0)
+			seq := j.Add(&tt.rec)
+			if seq != 1 {
+				t.Fatalf("Add returned %d, want 1", seq)
+			}
+			if tt.sent != nil {
+				tt.sent(j, seq)
+			}
+			b, _ := json.Marshal(j.Find(Filter{})[0])
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			for i, name := range names {
+				v, ok := m[name]
+				switch {
+				case tt.want[i] < 0 && ok:
+					t.Errorf("%s = %v, want it absent: %s", name, v, b)
+				case tt.want[i] >= 0 && !ok:
+					t.Errorf("%s absent, want base+%dµs: %s", name, tt.want[i], b)
+				case ok && int64(v.(float64)) != at(tt.want[i]).UnixMicro():
+					t.Errorf("%s = %v, want %d", name, v, at(tt.want[i]).UnixMicro())
+				}
+			}
+		})
+	}
+	// A disabled journal returns 0 and Sent on it is harmless.
+	var off *Journal
+	if seq := off.Add(&Record{}); seq != 0 {
+		t.Errorf("disabled Add = %d", seq)
+	}
+	off.Sent(1, base, base)
+	// Sent after the record was overwritten leaves the newer one alone.
+	j := New(1, 0)
+	old := j.Add(&Record{Start: base})
+	j.Add(&Record{Start: base})
+	j.Sent(old, at(1), at(2))
+	if e := j.Find(Filter{})[0]; e.ResponseFirstByteUS != 0 || e.ResponseLastByteUS != 0 {
+		t.Errorf("Sent for an overwritten record changed the newer one: %+v", e)
 	}
 }
 

@@ -86,12 +86,14 @@ type ConnStats struct {
 	// Accepted counts connections accepted since start; Open those open
 	// now.
 	Accepted, Open uint64
-	// ClosedByClient counts connections the client ended: it closed or
-	// reset them, or asked to close (Connection: close, HTTP/1.0 without
-	// keep-alive). ClosedByServer counts those decoy ended: idle or read
-	// timeout, shutdown, a request it could not read, a failed TLS
-	// handshake.
-	ClosedByClient, ClosedByServer uint64
+	// Closed counts closed connections by why they closed (the Close*
+	// reasons); ClosedBy adds them up by who ended them.
+	Closed [NumCloseReasons]uint64
+	// Idle counts the connections open now that are kept alive between
+	// requests, waiting for the next one; SlowReading those with a write
+	// blocked for the slow-write threshold or longer (the client is not
+	// reading). Both are sampled when read, not counted per request.
+	Idle, SlowReading uint64
 	// TLSHandshakes counts handshakes by version and result.
 	TLSHandshakes [NumTLSVersions][2]uint64
 	// Requests counts requests answered, by HTTP version, on open and
@@ -113,6 +115,55 @@ type ConnStats struct {
 	// SlowWrites counts writes to a connection that took a second or more
 	// (the front door's threshold): the client was not reading.
 	SlowWrites uint64
+}
+
+// Why a connection closed, as indexes into ConnStats.Closed. The first
+// three are the client's doing, the rest decoy's.
+const (
+	// CloseClientEOF: the client closed the connection.
+	CloseClientEOF = iota
+	// CloseClientReset: the client reset it (or the write side broke).
+	CloseClientReset
+	// CloseClientAsked: the client asked to close (Connection: close,
+	// HTTP/1.0 without keep-alive) and decoy closed it after answering.
+	CloseClientAsked
+	// CloseIdleTimeout: no request came within idle-timeout (or, on a new
+	// connection, read-timeout).
+	CloseIdleTimeout
+	// CloseReadTimeout: a request started but was not read in time.
+	CloseReadTimeout
+	// CloseShutdown: decoy was shutting down.
+	CloseShutdown
+	// CloseFault: a fault a stub injected ended the connection.
+	CloseFault
+	// CloseBadRequest: decoy answered a request it could not read (400,
+	// 413, 431) and closed.
+	CloseBadRequest
+	// CloseTLSHandshake: the TLS handshake failed.
+	CloseTLSHandshake
+	// CloseOther: decoy ended it for another reason (an HTTP/2 protocol
+	// error, a write blocked too long, an HTTP/2 idle timeout).
+	CloseOther
+	NumCloseReasons
+)
+
+// CloseReasonNames are the label values of the close reasons.
+var CloseReasonNames = [NumCloseReasons]string{"eof", "reset", "asked-close", "idle-timeout", "read-timeout",
+	"shutdown", "fault", "bad-request", "tls-handshake", "other"}
+
+// CloseByClient tells whether reason is the client's doing.
+func CloseByClient(reason int) bool { return reason <= CloseClientAsked }
+
+// ClosedBy adds up Closed by who ended the connections.
+func (s *ConnStats) ClosedBy() (client, server uint64) {
+	for r, n := range s.Closed {
+		if CloseByClient(r) {
+			client += n
+		} else {
+			server += n
+		}
+	}
+	return client, server
 }
 
 // Conn holds the counters of one open connection. The front door owns it

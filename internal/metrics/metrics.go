@@ -49,7 +49,7 @@ func NewRegistry(src Sources) (*prometheus.Registry, error) {
 	if sat := src.Saturation; sat != nil {
 		cs = append(cs,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "decoy_saturated",
-				Help: "1 while decoy has used more than saturation-threshold of its CPUs for 5 s in a row: decoy may be the bottleneck."},
+				Help: "1 while a saturation signal has been on for 5 s in a row (CPU use at or above saturation-threshold, connections waiting to be accepted, p99 scheduling delay at or above its bound): decoy may be the bottleneck."},
 				func() float64 {
 					if sat.Saturated() {
 						return 1
@@ -62,6 +62,7 @@ func NewRegistry(src Sources) (*prometheus.Registry, error) {
 				Help: "CPUs decoy may use: the fewest of its affinity mask, cgroup cpu.max quota and GOMAXPROCS."}, sat.CPUs),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "decoy_saturation_episodes_total",
 				Help: "Times decoy became saturated."}, func() float64 { return float64(sat.Episodes()) }),
+			newSaturationCollector(sat),
 		)
 	}
 	for _, c := range cs {
@@ -70,6 +71,51 @@ func NewRegistry(src Sources) (*prometheus.Registry, error) {
 		}
 	}
 	return reg, nil
+}
+
+// saturationCollector reads the saturation monitor's labelled and
+// optional gauges at scrape time.
+type saturationCollector struct {
+	sat                             *Saturation
+	queueLen, queueMax, sched, sigs *prometheus.Desc
+}
+
+func newSaturationCollector(sat *Saturation) *saturationCollector {
+	d := prometheus.NewDesc
+	return &saturationCollector{
+		sat: sat,
+		queueLen: d("decoy_accept_queue_length",
+			"Connections the kernel has completed that wait in a data listener's accept queue, read at scrape time (Linux).", []string{"listener"}, nil),
+		queueMax: d("decoy_accept_queue_max",
+			"The most connections a data listener's accept queue holds: its listen backlog (Linux).", []string{"listener"}, nil),
+		sched: d("decoy_sched_latency_seconds",
+			"99th percentile of Go's scheduling delay (how long runnable goroutines waited for a CPU) over the last second; 0 until measured.", nil, nil),
+		sigs: d("decoy_saturation_signal",
+			"1 while a saturation signal has been on for 5 s in a row: cpu, accept-queue (connections waiting to be accepted), sched-latency (p99 scheduling delay at or above its bound).", []string{"signal"}, nil),
+	}
+}
+
+func (c *saturationCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.queueLen
+	ch <- c.queueMax
+	ch <- c.sched
+	ch <- c.sigs
+}
+
+func (c *saturationCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, q := range c.sat.AcceptQueues() {
+		send(ch, c.queueLen, prometheus.GaugeValue, float64(q.Length), q.Listener)
+		send(ch, c.queueMax, prometheus.GaugeValue, float64(q.Max), q.Listener)
+	}
+	// 0 until measured, so that the series exists from the start.
+	send(ch, c.sched, prometheus.GaugeValue, max(c.sat.SchedLatency(), 0).Seconds())
+	for i, on := range c.sat.Signals() {
+		v := 0.0
+		if on {
+			v = 1
+		}
+		send(ch, c.sigs, prometheus.GaugeValue, v, SignalNames[i])
+	}
 }
 
 // Handler serves g in the Prometheus text format, or OpenMetrics when the
@@ -91,9 +137,10 @@ type collector struct {
 	requests, bytesIn, bytesOut, processing *prometheus.Desc
 	uploadBytes, uploadRate                 *prometheus.Desc
 	injectedDelay, faults                   *prometheus.Desc
+	violations                              *prometheus.Desc
 
 	accepted, open, closed, tlsHandshakes, httpRequests, perConn, rejected *prometheus.Desc
-	h2Streams, slowWrites                                                  *prometheus.Desc
+	h2Streams, slowWrites, idle, slowReading                               *prometheus.Desc
 
 	clientsTracked, clientsEvicted, clientFindings *prometheus.Desc
 }
@@ -116,6 +163,8 @@ func newCollector(src Sources) *collector {
 			"decoy's own time per request, by stub: from the request read to the response ready to write, injected delay excluded.", []string{"stub"}, nil),
 		injectedDelay: d("decoy_injected_delay_seconds_total",
 			"Delay injected by stub behaviour (latency drawn, or requested with X-Decoy-Delay), summed, by stub.", []string{"stub"}, nil),
+		violations: d("decoy_validation_violations_total",
+			"Request validation violations found against an OpenAPI document (enforce and report modes), by operation stub and kind (path, query, header, cookie, body, security, method, media-type).", []string{"stub", "kind"}, nil),
 		faults: d("decoy_faults_total",
 			"Faults injected, by stub and fault kind (reset, empty, malformed, garbage, close-mid-body, hang, error).", []string{"stub", "kind"}, nil),
 		accepted: d("decoy_connections_accepted_total",
@@ -123,7 +172,11 @@ func newCollector(src Sources) *collector {
 		open: d("decoy_connections_open",
 			"Connections open now on the data ports.", nil, nil),
 		closed: d("decoy_connections_closed_total",
-			`Connections closed, by who ended them: "client" (closed, reset, or asked to close) or "server" (timeout, shutdown, bad request, failed TLS handshake).`, []string{"by"}, nil),
+			`Connections closed, by who ended them ("client" or "server") and why: eof, reset, asked-close (the client's); idle-timeout, read-timeout, shutdown, fault, bad-request, tls-handshake, other (decoy's).`, []string{"by", "reason"}, nil),
+		idle: d("decoy_connections_idle",
+			"Connections open now that are kept alive between requests, waiting for the next one (sampled at scrape time).", nil, nil),
+		slowReading: d("decoy_connections_slow_reading",
+			"Connections open now with a write blocked for a second or more (the front door's slow-write threshold): the client is not reading (sampled at scrape time).", nil, nil),
 		tlsHandshakes: d("decoy_tls_handshakes_total",
 			"TLS handshakes, by TLS version and result (ok or failed).", []string{"version", "result"}, nil),
 		httpRequests: d("decoy_http_requests_total",
@@ -147,8 +200,9 @@ func newCollector(src Sources) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.bytesIn, c.bytesOut, c.processing, c.uploadBytes, c.uploadRate,
-		c.injectedDelay, c.faults,
+		c.injectedDelay, c.faults, c.violations,
 		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected, c.h2Streams, c.slowWrites,
+		c.idle, c.slowReading,
 		c.clientsTracked, c.clientsEvicted, c.clientFindings} {
 		ch <- d
 	}
@@ -167,6 +221,7 @@ var unmatchedStatus = []int{404}
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if e := c.src.Engine; e != nil {
+		var seen map[ViolationCounter]bool // a check shared by stubs counts once
 		for _, st := range e.Snapshot().Stubs() {
 			resps := st.Responses()
 			status := make([]int, len(resps))
@@ -178,6 +233,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				c.collectUploads(ch, st.ID, st.Stats().ReadUploads())
 			}
 			c.collectInjected(ch, st.ID, st.Stats().ReadInjected())
+			if vc, ok := st.Check().(ViolationCounter); ok && !seen[vc] {
+				if seen == nil {
+					seen = map[ViolationCounter]bool{}
+				}
+				seen[vc] = true
+				c.collectViolations(ch, vc)
+			}
 		}
 		c.collectStub(ch, UnmatchedStub, unmatchedStatus, e.Unmatched().Read())
 	}
@@ -205,6 +267,25 @@ func (c *collector) collectFindings(ch chan<- prometheus.Metric, cl *Clients) {
 	}
 	for _, k := range FindingKinds {
 		send(ch, c.clientFindings, prometheus.GaugeValue, float64(n[k]), k)
+	}
+}
+
+// ViolationCounter is a request check (engine.RequestCheck) that counts
+// the violations it finds, such as an OpenAPI operation's: its stub label,
+// and the counts by kind (kinds[i] has counts[i]). Several stubs may share
+// one check; it is reported once.
+type ViolationCounter interface {
+	ViolationCounts() (stub string, kinds []string, counts []uint64)
+}
+
+// collectViolations emits a check's violation counts; kinds never seen
+// have none.
+func (c *collector) collectViolations(ch chan<- prometheus.Metric, vc ViolationCounter) {
+	stub, kinds, counts := vc.ViolationCounts()
+	for i, n := range counts {
+		if n > 0 && i < len(kinds) {
+			send(ch, c.violations, prometheus.CounterValue, float64(n), stub, kinds[i])
+		}
 	}
 }
 
@@ -281,8 +362,15 @@ func (c *collector) collectConns(ch chan<- prometheus.Metric) {
 	send(ch, c.accepted, prometheus.CounterValue, float64(s.Accepted))
 	send(ch, c.slowWrites, prometheus.CounterValue, float64(s.SlowWrites))
 	send(ch, c.open, prometheus.GaugeValue, float64(s.Open))
-	send(ch, c.closed, prometheus.CounterValue, float64(s.ClosedByClient), "client")
-	send(ch, c.closed, prometheus.CounterValue, float64(s.ClosedByServer), "server")
+	send(ch, c.idle, prometheus.GaugeValue, float64(s.Idle))
+	send(ch, c.slowReading, prometheus.GaugeValue, float64(s.SlowReading))
+	for r, n := range s.Closed {
+		by := "server"
+		if CloseByClient(r) {
+			by = "client"
+		}
+		send(ch, c.closed, prometheus.CounterValue, float64(n), by, CloseReasonNames[r])
+	}
 	for v := range s.TLSHandshakes {
 		for r, n := range s.TLSHandshakes[v] {
 			if n == 0 {
@@ -333,8 +421,11 @@ func (c *collector) collectConns(ch chan<- prometheus.Metric) {
 func add(a *ConnStats, b ConnStats) {
 	a.Accepted += b.Accepted
 	a.Open += b.Open
-	a.ClosedByClient += b.ClosedByClient
-	a.ClosedByServer += b.ClosedByServer
+	for i := range a.Closed {
+		a.Closed[i] += b.Closed[i]
+	}
+	a.Idle += b.Idle
+	a.SlowReading += b.SlowReading
 	for v := range a.TLSHandshakes {
 		for r := range a.TLSHandshakes[v] {
 			a.TLSHandshakes[v][r] += b.TLSHandshakes[v][r]

@@ -77,7 +77,10 @@ func TestCollector(t *testing.T) {
 	}
 	eng.Unmatched().Record(0, 0, 300, 40*time.Microsecond)
 
-	conns := ConnStats{Accepted: 9, Open: 2, ClosedByClient: 5, ClosedByServer: 2, PerConnSum: 30}
+	conns := ConnStats{Accepted: 9, Open: 2, PerConnSum: 30, Idle: 1, SlowReading: 1}
+	conns.Closed[CloseClientEOF] = 4
+	conns.Closed[CloseClientReset] = 1
+	conns.Closed[CloseIdleTimeout] = 2
 	conns.Requests[HTTP11] = 25
 	conns.Requests[HTTP2] = 5
 	conns.TLSHandshakes[TLS13][HandshakeOK] = 3
@@ -111,8 +114,13 @@ func TestCollector(t *testing.T) {
 		{"decoy_response_bytes_total", map[string]string{"stub": "-"}, 300},
 		{"decoy_connections_accepted_total", nil, 9},
 		{"decoy_connections_open", nil, 2},
-		{"decoy_connections_closed_total", map[string]string{"by": "client"}, 5},
-		{"decoy_connections_closed_total", map[string]string{"by": "server"}, 2},
+		{"decoy_connections_idle", nil, 1},
+		{"decoy_connections_slow_reading", nil, 1},
+		{"decoy_connections_closed_total", map[string]string{"by": "client", "reason": "eof"}, 4},
+		{"decoy_connections_closed_total", map[string]string{"by": "client", "reason": "reset"}, 1},
+		{"decoy_connections_closed_total", map[string]string{"by": "client", "reason": "asked-close"}, 0},
+		{"decoy_connections_closed_total", map[string]string{"by": "server", "reason": "idle-timeout"}, 2},
+		{"decoy_connections_closed_total", map[string]string{"by": "server", "reason": "fault"}, 0},
 		{"decoy_http_requests_total", map[string]string{"version": "1.0"}, 0},
 		{"decoy_http_requests_total", map[string]string{"version": "1.1"}, 25},
 		{"decoy_http_requests_total", map[string]string{"version": "2"}, 5},

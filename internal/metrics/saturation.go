@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,30 +17,97 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SaturatedFor is how long decoy's CPU use must stay above the threshold
-// before it reports itself saturated.
+// SaturatedFor is how long a saturation signal must stay on (CPU use at
+// or above the threshold, connections waiting in an accept queue, Go's
+// scheduling delay above its bound) before decoy reports itself
+// saturated.
 const SaturatedFor = 5 * time.Second
 
-// Saturation answers "is decoy the bottleneck?": it compares the CPU time
-// the process uses with the CPUs it may use (affinity, cgroup quota,
-// GOMAXPROCS), once a second. Above the threshold for SaturatedFor in a row
-// it logs a warning and reports itself saturated until a reading falls
-// below the threshold again. Saturated is one atomic load, for the data
-// path.
+// DefaultSchedLatencyBound is the 99th percentile of Go's scheduling delay
+// (how long runnable goroutines waited for a CPU) at or above which decoy
+// counts as busy.
+const DefaultSchedLatencyBound = 5 * time.Millisecond
+
+// Saturation signals, as indexes into Signals.
+const (
+	// SignalCPU: decoy used at least the threshold of its CPUs.
+	SignalCPU = iota
+	// SignalAcceptQueue: connections were waiting in an accept queue.
+	SignalAcceptQueue
+	// SignalSchedLatency: the p99 scheduling delay was at or above its
+	// bound.
+	SignalSchedLatency
+	NumSignals
+)
+
+// SignalNames are the names of the saturation signals, as /health and the
+// decoy_saturation_signal metric give them.
+var SignalNames = [NumSignals]string{"cpu", "accept-queue", "sched-latency"}
+
+// Listener is a listening socket whose accept queue the saturation
+// monitor watches.
+type Listener struct {
+	Name string // "http", "https", "grpc"
+	// Socket is the listening socket (a *net.TCPListener, or a wrapper
+	// with its SyscallConn); while it cannot be read (closed, paused) it
+	// is skipped.
+	Socket syscall.Conn
+}
+
+// AcceptQueue is one listener's accept queue at one moment.
+type AcceptQueue struct {
+	Listener string
+	Length   int // connections waiting to be accepted
+	Max      int // the most the queue holds (the listen backlog)
+}
+
+// Saturation answers "is decoy the bottleneck?". Once a second it reads
+// three signals: the CPU time the process used against the CPUs it may use
+// (affinity, cgroup quota, GOMAXPROCS), the connections waiting in its
+// listeners' accept queues, and the 99th percentile of Go's scheduling
+// delay over the second. When one of them stays on (CPU share at or above
+// the threshold, an accept queue not empty, the delay at or above its
+// bound) for SaturatedFor in a row, it logs a warning and reports itself
+// saturated until no signal is on. Saturated is one atomic load, for the
+// data path.
 type Saturation struct {
-	threshold float64
-	cpus      float64
-	cpuTime   func() (time.Duration, error)
-	log       *slog.Logger
+	threshold  float64
+	cpus       float64
+	schedBound time.Duration
+	cpuTime    func() (time.Duration, error)
+	listeners  func() []Listener
+	schedHist  func() (buckets []float64, counts []uint64)
+	log        *slog.Logger
 
 	saturated atomic.Bool
 	util      atomic.Uint64 // math.Float64bits of the last utilization
 	episodes  atomic.Uint64
+	queued    atomic.Int64 // connections in the accept queues at the last reading; -1: not measured
+	schedP99  atomic.Int64 // ns; -1: not measured
+	signals   [NumSignals]atomic.Bool
 
 	mu      sync.Mutex
 	lastAt  time.Time
 	lastCPU time.Duration
-	since   time.Time // start of the current run above the threshold; zero when below
+	// since is the start of the current run of each signal; zero while
+	// the signal is off.
+	since [NumSignals]time.Time
+
+	// prevSched is the scheduling-delay histogram at the last reading;
+	// only sample touches it.
+	prevSched []uint64
+}
+
+// Reading is one measurement of the saturation signals.
+type Reading struct {
+	// CPU is the process's CPU time so far (user and system).
+	CPU time.Duration
+	// AcceptQueue is the connections waiting in the accept queues of all
+	// the listeners; -1 when not measured.
+	AcceptQueue int
+	// SchedP99 is the 99th percentile of Go's scheduling delay over the
+	// interval since the last reading; -1 when not measured.
+	SchedP99 time.Duration
 }
 
 // SaturationOptions configures NewSaturation. Zero values take defaults.
@@ -53,6 +121,16 @@ type SaturationOptions struct {
 	// default ProcessCPUTime.
 	CPUTime func() (time.Duration, error)
 	Logger  *slog.Logger
+	// Listeners returns the listening sockets whose accept queues count;
+	// nil: none.
+	Listeners func() []Listener
+	// SchedLatencyBound is the p99 scheduling delay at or above which
+	// decoy counts as busy; default DefaultSchedLatencyBound.
+	SchedLatencyBound time.Duration
+	// SchedLatencies returns Go's cumulative scheduling-delay histogram
+	// (bucket boundaries in seconds, one more than the counts); default
+	// runtime/metrics' /sched/latencies:seconds.
+	SchedLatencies func() (buckets []float64, counts []uint64)
 }
 
 // NewSaturation returns a monitor; it measures nothing until Run or
@@ -70,7 +148,17 @@ func NewSaturation(o SaturationOptions) *Saturation {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Saturation{threshold: o.Threshold, cpus: o.CPUs, cpuTime: o.CPUTime, log: o.Logger}
+	if o.SchedLatencyBound <= 0 {
+		o.SchedLatencyBound = DefaultSchedLatencyBound
+	}
+	if o.SchedLatencies == nil {
+		o.SchedLatencies = readSchedLatencies
+	}
+	s := &Saturation{threshold: o.Threshold, cpus: o.CPUs, schedBound: o.SchedLatencyBound, cpuTime: o.CPUTime,
+		listeners: o.Listeners, schedHist: o.SchedLatencies, log: o.Logger}
+	s.queued.Store(-1)
+	s.schedP99.Store(-1)
+	return s
 }
 
 // Saturated reports whether decoy is saturated now. A nil monitor never is.
@@ -95,6 +183,73 @@ func (s *Saturation) CPUs() float64 {
 
 // Threshold is the share of the CPUs above which decoy counts as busy.
 func (s *Saturation) Threshold() float64 { return s.threshold }
+
+// SchedLatencyBound is the p99 scheduling delay at or above which decoy
+// counts as busy.
+func (s *Saturation) SchedLatencyBound() time.Duration { return s.schedBound }
+
+// Signals tells which signals have been on for SaturatedFor: decoy is
+// saturated while any is.
+func (s *Saturation) Signals() [NumSignals]bool {
+	var out [NumSignals]bool
+	if s == nil {
+		return out
+	}
+	for i := range out {
+		out[i] = s.signals[i].Load()
+	}
+	return out
+}
+
+// SignalsOn lists the names of the signals that have been on for
+// SaturatedFor; empty, not nil, when none has.
+func (s *Saturation) SignalsOn() []string {
+	out := []string{}
+	for i, on := range s.Signals() {
+		if on {
+			out = append(out, SignalNames[i])
+		}
+	}
+	return out
+}
+
+// Queued is the number of connections that waited in the accept queues at
+// the last reading; -1 when not measured.
+func (s *Saturation) Queued() int {
+	if s == nil {
+		return -1
+	}
+	return int(s.queued.Load())
+}
+
+// SchedLatency is the 99th percentile of Go's scheduling delay over the
+// last interval measured; -1 when not measured.
+func (s *Saturation) SchedLatency() time.Duration {
+	if s == nil {
+		return -1
+	}
+	return time.Duration(s.schedP99.Load())
+}
+
+// AcceptQueues reads the accept queue of every listener now; listeners
+// that cannot be read (paused, or not on Linux) are left out.
+func (s *Saturation) AcceptQueues() []AcceptQueue {
+	if s == nil || s.listeners == nil {
+		return nil
+	}
+	var out []AcceptQueue
+	for _, l := range s.listeners() {
+		if l.Socket == nil {
+			continue
+		}
+		n, limit, err := ReadAcceptQueue(l.Socket)
+		if err != nil {
+			continue
+		}
+		out = append(out, AcceptQueue{Listener: l.Name, Length: n, Max: limit})
+	}
+	return out
+}
 
 // Episodes counts the times decoy became saturated.
 func (s *Saturation) Episodes() uint64 {
@@ -125,40 +280,143 @@ func (s *Saturation) sample(now time.Time) {
 		s.log.Debug("saturation: cannot read the CPU time", "err", err)
 		return
 	}
-	s.Observe(now, cpu)
+	r := Reading{CPU: cpu, AcceptQueue: -1, SchedP99: -1}
+	if qs := s.AcceptQueues(); qs != nil {
+		r.AcceptQueue = 0
+		for _, q := range qs {
+			r.AcceptQueue += q.Length
+		}
+	}
+	if p, ok := s.schedWindow(); ok {
+		r.SchedP99 = p
+	}
+	s.ObserveReading(now, r)
 }
 
-// Observe takes one reading: the process's total CPU time at now. The
-// first reading only sets the baseline.
+// schedWindow returns the p99 scheduling delay since the last call; ok is
+// false on the first call (or when the runtime does not report it).
+func (s *Saturation) schedWindow() (time.Duration, bool) {
+	buckets, counts := s.schedHist()
+	if len(counts) == 0 || len(buckets) != len(counts)+1 {
+		return 0, false
+	}
+	prev := s.prevSched
+	if len(prev) != len(counts) {
+		s.prevSched = append(s.prevSched[:0], counts...)
+		return 0, false
+	}
+	delta := make([]uint64, len(counts))
+	for i := range counts {
+		if counts[i] >= prev[i] {
+			delta[i] = counts[i] - prev[i]
+		}
+	}
+	copy(s.prevSched, counts)
+	q := Quantile(buckets, delta, 0.99)
+	return time.Duration(q * float64(time.Second)), true
+}
+
+// Quantile returns the q-quantile (0-1] of a histogram: the upper bound of
+// the bucket it falls in (the lower bound for the last, unbounded bucket),
+// 0 when the histogram is empty. buckets holds the boundaries, one more
+// than counts.
+func Quantile(buckets []float64, counts []uint64, q float64) float64 {
+	var total uint64
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 || len(buckets) != len(counts)+1 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(total)))
+	rank = max(rank, 1)
+	var cum uint64
+	for i, n := range counts {
+		cum += n
+		if cum >= rank {
+			if hi := buckets[i+1]; !math.IsInf(hi, 1) {
+				return hi
+			}
+			return max(buckets[i], 0)
+		}
+	}
+	return max(buckets[len(buckets)-2], 0)
+}
+
+// readSchedLatencies reads runtime/metrics' scheduling-delay histogram.
+func readSchedLatencies() ([]float64, []uint64) {
+	sm := []rtmetrics.Sample{{Name: "/sched/latencies:seconds"}}
+	rtmetrics.Read(sm)
+	if sm[0].Value.Kind() != rtmetrics.KindFloat64Histogram {
+		return nil, nil
+	}
+	h := sm[0].Value.Float64Histogram()
+	return h.Buckets, h.Counts
+}
+
+// Observe takes a reading of the CPU alone: the process's total CPU time
+// at now. The first reading only sets the baseline.
 func (s *Saturation) Observe(now time.Time, cpu time.Duration) {
+	s.ObserveReading(now, Reading{CPU: cpu, AcceptQueue: -1, SchedP99: -1})
+}
+
+// ObserveReading takes one reading of the signals at now. The first
+// reading only sets the baseline of the CPU time.
+func (s *Saturation) ObserveReading(now time.Time, r Reading) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lastAt.IsZero() || !now.After(s.lastAt) {
-		s.lastAt, s.lastCPU = now, cpu
+		s.lastAt, s.lastCPU = now, r.CPU
 		return
 	}
 	wall := now.Sub(s.lastAt)
-	u := float64(cpu-s.lastCPU) / float64(wall) / s.cpus
-	s.lastAt, s.lastCPU = now, cpu
+	u := float64(r.CPU-s.lastCPU) / float64(wall) / s.cpus
+	s.lastAt, s.lastCPU = now, r.CPU
 	s.util.Store(math.Float64bits(u))
-	if u < s.threshold {
-		s.since = time.Time{}
-		if s.saturated.Swap(false) {
-			s.log.Info("decoy is no longer saturated", "cpu", round2(u), "cpus", s.cpus)
+	s.queued.Store(int64(r.AcceptQueue))
+	s.schedP99.Store(int64(r.SchedP99))
+	on := [NumSignals]bool{
+		SignalCPU:          u >= s.threshold,
+		SignalAcceptQueue:  r.AcceptQueue > 0,
+		SignalSchedLatency: r.SchedP99 >= 0 && r.SchedP99 >= s.schedBound,
+	}
+	busy := false
+	for i := range on {
+		if !on[i] {
+			s.since[i] = time.Time{}
+			s.signals[i].Store(false)
+			continue
 		}
-		return
+		if s.since[i].IsZero() {
+			// The run began with the interval just measured.
+			s.since[i] = now.Add(-wall)
+		}
+		if now.Sub(s.since[i]) >= SaturatedFor {
+			s.signals[i].Store(true)
+			busy = true
+		}
 	}
-	if s.since.IsZero() {
-		// The run above the threshold began with the interval just
-		// measured.
-		s.since = now.Add(-wall)
-	}
-	if now.Sub(s.since) >= SaturatedFor && !s.saturated.Load() {
+	switch {
+	case busy && !s.saturated.Load():
 		s.saturated.Store(true)
 		s.episodes.Add(1)
-		s.log.Warn("decoy is saturated: it has used more than its threshold of the CPUs it may use for 5s; latencies the client measures now include decoy queueing. Give decoy more cores, pin the client elsewhere, or run more decoy instances",
-			"cpu", round2(u), "cpus", s.cpus, "threshold", s.threshold)
+		s.log.Warn("decoy is saturated: for 5s it has used more than its threshold of the CPUs it may use, left connections waiting to be accepted, or kept goroutines waiting for a CPU; latencies the client measures now include decoy queueing. Give decoy more cores, pin the client elsewhere, or run more decoy instances",
+			"signals", strings.Join(s.onNames(), ","), "cpu", round2(u), "cpus", s.cpus, "threshold", s.threshold,
+			"acceptQueue", r.AcceptQueue, "schedP99", r.SchedP99)
+	case !busy && s.saturated.Swap(false):
+		s.log.Info("decoy is no longer saturated", "cpu", round2(u), "cpus", s.cpus)
 	}
+}
+
+// onNames lists the signals on for SaturatedFor; the caller holds mu.
+func (s *Saturation) onNames() []string {
+	var out []string
+	for i := range s.signals {
+		if s.signals[i].Load() {
+			out = append(out, SignalNames[i])
+		}
+	}
+	return out
 }
 
 // ProcessCPUTime returns the CPU time (user and system) the process has

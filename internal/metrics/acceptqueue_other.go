@@ -1,0 +1,14 @@
+//go:build !linux
+
+package metrics
+
+import (
+	"errors"
+	"syscall"
+)
+
+// ReadAcceptQueue reads the accept queue of a listening TCP socket; it is
+// only measured on Linux.
+func ReadAcceptQueue(sc syscall.Conn) (length, limit int, err error) {
+	return 0, 0, errors.ErrUnsupported
+}
