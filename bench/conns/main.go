@@ -9,9 +9,12 @@
 // (127.0.0.2, 127.0.0.3, ...) so that the ephemeral ports of one address
 // suffice. The parent process tells the children what to do over their
 // standard input, gathers what they measured from their standard output,
-// and between the phases samples the server: its resident memory (VmRSS of
-// -server-pid, from /proc) and, from its Prometheus endpoint (-metrics),
-// go_goroutines, go_memstats_heap_inuse_bytes and decoy_connections_open.
+// and between the phases samples the server: its resident memory (VmRSS and
+// Pss of -server-pid and its child processes, from /proc: a decoy run with
+// --workers counts as the supervisor and its workers together) and, from
+// its Prometheus endpoint (-metrics), go_goroutines,
+// go_memstats_heap_inuse_bytes and decoy_connections_open (summed over the
+// workers by the supervisor's admin API).
 //
 // Phases: baseline (after -warmup requests on one connection), connect
 // every connection, rounds of one request on each connection (paced at
@@ -21,7 +24,8 @@
 //
 // It prints tables, then "RESULT: PASS" when every request of every round
 // was answered with the expected status (and body size, with -body-bytes),
-// else "RESULT: FAIL"; the exit status is 0 either way once it has measured,
+// and the bounds given (-max-rss-mib, -max-p99-us) were met, else
+// "RESULT: FAIL"; the exit status is 0 either way once it has measured,
 // 1 when it could not run.
 package main
 
@@ -61,6 +65,8 @@ type options struct {
 	status     int
 	bodyBytes  int
 	warmup     int
+	maxRSSMiB  float64
+	maxP99us   int64
 
 	// child mode
 	child     bool
@@ -86,6 +92,8 @@ func main() {
 	flag.IntVar(&o.status, "status", 200, "the status every answer must have")
 	flag.IntVar(&o.bodyBytes, "body-bytes", -1, "the body size every answer must have (-1: any)")
 	flag.IntVar(&o.warmup, "warmup", 100, "requests on one connection before the baseline")
+	flag.Float64Var(&o.maxRSSMiB, "max-rss-mib", 0, "fail when the server's resident memory (all its processes) passes this while the connections are held (0: no bound)")
+	flag.Int64Var(&o.maxP99us, "max-p99-us", 0, "fail when a round's p99 latency passes this, in µs (0: no bound)")
 	flag.BoolVar(&o.child, "child", false, "internal: run as a client process")
 	flag.IntVar(&o.childID, "child-id", 0, "internal: which client process")
 	flag.IntVar(&o.childConn, "child-conns", 0, "internal: connections of this client process")
@@ -298,16 +306,18 @@ type childProc struct {
 
 // sample is the server's state at one moment.
 type sample struct {
-	rssKiB     int64
+	rssKiB     int64 // VmRSS of the server and its child processes (workers)
+	pssKiB     int64 // Pss of the same: shared pages counted once
+	procs      int   // how many processes that is
 	goroutines int64
 	heapInuse  int64
 	open       int64
 }
 
 func (o options) sample() sample {
-	s := sample{rssKiB: -1, goroutines: -1, heapInuse: -1, open: -1}
+	s := sample{rssKiB: -1, pssKiB: -1, goroutines: -1, heapInuse: -1, open: -1}
 	if o.serverPID > 0 {
-		s.rssKiB = readRSS(o.serverPID)
+		s.rssKiB, s.pssKiB, s.procs = treeMemory(o.serverPID)
 	}
 	if o.metricsURL != "" {
 		m := scrape(o.metricsURL)
@@ -318,13 +328,58 @@ func (o options) sample() sample {
 	return s
 }
 
-func readRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// treeMemory sums the resident memory (VmRSS) and proportional set size
+// (Pss, from smaps_rollup: pages shared between the processes, such as the
+// executable's, counted once in all) of pid and its descendants: a server
+// run as a supervisor and workers counts as the whole. -1 when pid is gone.
+func treeMemory(pid int) (rss, pss int64, procs int) {
+	pids := []int{pid}
+	children := map[int][]int{}
+	if ents, err := os.ReadDir("/proc"); err == nil {
+		for _, e := range ents {
+			p, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// The fields after the command name, which may hold spaces.
+			i := strings.LastIndexByte(string(b), ')')
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 1 {
+				pp, _ := strconv.Atoi(f[1])
+				children[pp] = append(children[pp], p)
+			}
+		}
+	}
+	for i := 0; i < len(pids); i++ {
+		pids = append(pids, children[pids[i]]...)
+	}
+	rss, pss = -1, -1
+	for _, p := range pids {
+		r := readKiB(fmt.Sprintf("/proc/%d/status", p), "VmRSS:")
+		if r < 0 {
+			continue
+		}
+		rss = max(rss, 0) + r
+		procs++
+		if v := readKiB(fmt.Sprintf("/proc/%d/smaps_rollup", p), "Pss:"); v >= 0 {
+			pss = max(pss, 0) + v
+		}
+	}
+	return rss, pss, procs
+}
+
+// readKiB reads the "key: N kB" line of a /proc file.
+func readKiB(file, key string) int64 {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return -1
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			f := strings.Fields(rest)
 			if len(f) > 0 {
 				v, _ := strconv.ParseInt(f[0], 10, 64)
@@ -382,7 +437,7 @@ func printSample(phase string, s sample) {
 	if heap > 0 {
 		heap /= 1024
 	}
-	fmt.Printf("%-28s  %9s  %10s  %15s  %10s\n", phase, mib(s.rssKiB), num(s.goroutines), mib(heap), num(s.open))
+	fmt.Printf("%-28s  %9s  %9s  %5d  %10s  %15s  %10s\n", phase, mib(s.rssKiB), mib(s.pssKiB), s.procs, num(s.goroutines), mib(heap), num(s.open))
 }
 
 // warmup asks n requests on one connection from the first source address.
@@ -434,7 +489,7 @@ func runParent(o options) error {
 		return err
 	}
 	time.Sleep(500 * time.Millisecond)
-	fmt.Printf("\n%-28s  %9s  %10s  %15s  %10s\n", "server after", "RSS MiB", "goroutines", "heap in use MiB", "open conns")
+	fmt.Printf("\n%-28s  %9s  %9s  %5s  %10s  %15s  %10s\n", "server after", "RSS MiB", "PSS MiB", "procs", "goroutines", "heap in use MiB", "open conns")
 	base := o.sample()
 	printSample("baseline", base)
 
@@ -629,12 +684,40 @@ func runParent(o options) error {
 		fmt.Printf("after the clients left: NOT back to baseline within %.0f s: %s goroutines (baseline %s), %s connections open, RSS %s MiB (baseline %s MiB)\n",
 			o.settle.Seconds(), num(last.goroutines), num(base.goroutines), num(last.open), mib(last.rssKiB), mib(base.rssKiB))
 	}
+	peak := held
+	for _, rr := range rounds {
+		if rr.after.rssKiB > peak.rssKiB {
+			peak = rr.after
+		}
+	}
+	fmt.Printf("server memory in all, at its peak with %d connections held: RSS %s MiB, PSS %s MiB, over %d processes\n",
+		connected, mib(peak.rssKiB), mib(peak.pssKiB), peak.procs)
+	if o.maxRSSMiB > 0 {
+		within := peak.rssKiB >= 0 && float64(peak.rssKiB)/1024 <= o.maxRSSMiB
+		fmt.Printf("bound: RSS at most %.0f MiB: %s\n", o.maxRSSMiB, passFail(within))
+		allOK = allOK && within
+	}
+	if o.maxP99us > 0 {
+		within := true
+		for _, rr := range rounds {
+			within = within && rr.p99 <= o.maxP99us
+		}
+		fmt.Printf("bound: p99 at most %d us in every round: %s\n", o.maxP99us, passFail(within))
+		allOK = allOK && within
+	}
 	if allOK {
 		fmt.Println("RESULT: PASS (every connection connected, every request of every round answered)")
 	} else {
-		fmt.Println("RESULT: FAIL (some connections or requests failed; see above)")
+		fmt.Println("RESULT: FAIL (some connections or requests failed, or a bound was not met; see above)")
 	}
 	return nil
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT MET"
 }
 
 // perConn is (to - from) / n / unit, or "-" when either was not sampled.

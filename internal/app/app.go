@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/accesslog"
@@ -66,6 +67,7 @@ type App struct {
 	wg       sync.WaitGroup
 	errc     chan error
 	stopSat  context.CancelFunc
+	shared   bool // data ports opened with SO_REUSEPORT (worker mode)
 }
 
 // Option adds to what Start serves.
@@ -73,6 +75,11 @@ type Option func(*App)
 
 // WithProtos serves the services of set over gRPC on Settings.GRPC.
 func WithProtos(set *protoload.Set) Option { return func(a *App) { a.Protos = set } }
+
+// WithSharedPorts opens the data ports (http, https, grpc, not the admin
+// API) with SO_REUSEPORT, so that several worker processes serve them
+// together.
+func WithSharedPorts() Option { return func(a *App) { a.shared = true } }
 
 // Start opens the listeners and serves store until Shutdown. On error
 // nothing is left running.
@@ -107,7 +114,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		if addr == "" {
 			return nil, nil
 		}
-		ln, err := net.Listen("tcp", addr)
+		ln, err := ports.Open(addr, a.shared && flag != "admin")
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("cannot listen for %s on %s: %w (choose another address with --%s, or \"\" to turn it off)", what, addr, errors.Unwrap(err), flag)
@@ -137,9 +144,16 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	// The data ports can be paused, resumed and slowed through the admin
 	// API (POST /listeners/{name}/pause, ...).
 	var ctl []*ports.Listener
+	var sockets []metrics.Listener // for the accept queues
 	wrap := func(name string, ln *net.Listener) {
 		if *ln != nil {
+			if sc, ok := (*ln).(syscall.Conn); ok {
+				sockets = append(sockets, metrics.Listener{Name: name, Socket: sc})
+			}
 			l := ports.New(name, *ln)
+			if a.shared {
+				l = ports.NewShared(name, *ln)
+			}
 			ctl = append(ctl, l)
 			*ln = l
 		}
@@ -150,7 +164,8 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	a.Listeners = ports.NewSet(ctl...)
 
 	a.Clients = metrics.NewClients(metrics.DefaultMaxClients)
-	a.Saturation = metrics.NewSaturation(metrics.SaturationOptions{Threshold: s.SaturationThreshold, Logger: log})
+	a.Saturation = metrics.NewSaturation(metrics.SaturationOptions{Threshold: s.SaturationThreshold, Logger: log,
+		Listeners: func() []metrics.Listener { return sockets }})
 	reg, err := metrics.NewRegistry(metrics.Sources{
 		Engine:     store.Engine(),
 		Conns:      []func() metrics.ConnStats{func() metrics.ConnStats { return a.front.Stats() }},
@@ -176,6 +191,10 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			DelayHeader:       s.DelayHeader,
 			MaxRequestedDelay: s.MaxRequestedDelay,
 		})
+		if err := reg.Register(a.grpc.Collector()); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
 	}
 	var grpcHandler http.Handler
 	if a.grpc != nil {
@@ -201,6 +220,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		DelayHeader:       s.DelayHeader,
 		NoPrefer:          !s.Prefer,
 		MaxRequestedDelay: s.MaxRequestedDelay,
+		ConnectionRate:    s.ConnectionRate,
 	})
 	run := func(name string, f func() error) {
 		a.wg.Add(1)

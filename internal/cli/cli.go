@@ -21,6 +21,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/protoload"
+	"github.com/decoy-dev/decoy/internal/workers"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -273,6 +274,9 @@ valid and 2 otherwise, so it fits in CI.`,
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
+		for _, n := range l.Notes {
+			fmt.Fprintln(env.Stderr, "warning:", n)
+		}
 		fmt.Fprintf(env.Stdout, "ok: %d stubs in %d files", len(l.Sources), len(l.Files))
 		if set != nil {
 			fmt.Fprintf(env.Stdout, "; %d gRPC services in %d .proto files", len(set.Services()), len(set.Sources))
@@ -305,12 +309,34 @@ over the environment, which wins over the file.`,
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
+		// A worker of `--workers N` serves the ports its supervisor chose.
+		wk, err := workers.Joined(env.Getenv)
+		if err != nil {
+			return fail(ExitBadInput, err)
+		}
+		ctx := ctx
+		if wk != nil {
+			wk.Plan.Apply(&s)
+			ctx = wk.Supervised(ctx)
+		}
 		log := newLogger(s, env.Stderr)
+		if wk != nil {
+			log = log.With("worker", wk.Plan.ID)
+		}
 		store, l, set, err := loadAll(s.Files, s.SpecOptions(), s.EngineOptions()...)
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
+		for _, n := range l.Notes {
+			log.Warn(n)
+		}
+		if n := workerCount(s); wk == nil && n > 1 {
+			return supervise(ctx, s, n, store, l, set, env, log)
+		}
 		var opts []app.Option
+		if wk != nil {
+			opts = append(opts, app.WithSharedPorts())
+		}
 		if set != nil {
 			opts = append(opts, app.WithProtos(set))
 			// Stubs added or changed at runtime are checked against the
@@ -320,6 +346,12 @@ over the environment, which wins over the file.`,
 		a, err := app.Start(s, store, log, opts...)
 		if err != nil {
 			return fail(ExitRuntime, err)
+		}
+		if wk != nil {
+			if err := wk.Ready(a.AdminAddr); err != nil {
+				_ = a.Shutdown(context.Background())
+				return fail(ExitRuntime, fmt.Errorf("worker: %w", err))
+			}
 		}
 		log.Info("decoy serving", "version", app.Version, "stubs", store.Engine().Snapshot().Len(), "seed", s.Seed,
 			"http", addr(a.HTTPAddr), "https", addr(a.HTTPSAddr), "admin", addr(a.AdminAddr), "grpc", addr(a.GRPCAddr))

@@ -69,13 +69,22 @@ type Settings struct {
 	Prefer bool
 	// Validation checks requests to OpenAPI routes: enforce, report, off.
 	Validation string
+	// Lenient serves the sound operations of an OpenAPI document that has
+	// problems, and warns about the rest, instead of refusing it.
+	Lenient bool
 	// MaxRequestedDelay caps a requested delay.
 	MaxRequestedDelay time.Duration
+	// ConnectionRate caps the bytes per second written on each data
+	// connection (0: no cap).
+	ConnectionRate int64
 	// Profiles are the named latency profiles of the config file's
 	// profiles: key (not a flag or variable).
 	Profiles stub.Profiles
 	// Files are stub files and folders to serve.
 	Files []string
+	// Workers is how many processes serve the data ports together (1: this
+	// process alone; 0: one per usable CPU). See docs/workers.md.
+	Workers int
 }
 
 // EngineOptions are the settings stubs are compiled with.
@@ -85,7 +94,7 @@ func (s Settings) EngineOptions() []engine.Option {
 
 // SpecOptions are the settings OpenAPI documents are loaded with.
 func (s Settings) SpecOptions() openapi.Options {
-	return openapi.Options{Seed: s.Seed, Validation: s.Validation, NoPrefer: !s.Prefer}
+	return openapi.Options{Seed: s.Seed, Validation: s.Validation, NoPrefer: !s.Prefer, Lenient: s.Lenient}
 }
 
 // Setting describes one setting: its name (the flag, the config-file key,
@@ -229,6 +238,19 @@ var Table = []Setting{
 		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
 	{Name: "http2-engine", Kind: "string", Default: "decoy", Help: "HTTP/2 server: decoy (its own connection loop, fastest) or go (Go's net/http)",
 		set: oneOf(func(s *Settings) *string { return &s.HTTP2Engine }, "decoy", "go")},
+	{Name: "connection-rate", Kind: "rate", Default: "0", Help: "most bytes per second written on each data connection, HTTP/1.1 and HTTP/2 (256KiB/s, 8Mbps; 0: no cap)",
+		set: func(s *Settings, v string) error {
+			if t := strings.TrimSpace(v); t == "0" || t == "" {
+				s.ConnectionRate = 0
+				return nil
+			}
+			r, err := stub.ParseRate(v)
+			if err != nil {
+				return err
+			}
+			s.ConnectionRate = int64(r)
+			return nil
+		}},
 	{Name: "server-timing", Kind: "bool", Default: "false", Help: "add Server-Timing: decoy;dur=<ms> (decoy's own time) to every response",
 		set: boolean(func(s *Settings) *bool { return &s.ServerTiming })},
 	{Name: "seed", Kind: "int", Default: "1", Help: "seed of random latencies and faults and of data generated from OpenAPI schemas: the same seed replays the same sequence and bytes",
@@ -260,8 +282,24 @@ var Table = []Setting{
 		set: boolean(func(s *Settings) *bool { return &s.Prefer })},
 	{Name: "validation", Kind: "string", Default: "enforce", Help: "check requests to OpenAPI routes: enforce (400/401/405/415/422 problem), report (answer, add Decoy-Validation), off",
 		set: oneOf(func(s *Settings) *string { return &s.Validation }, "enforce", "report", "off")},
+	{Name: "lenient", Kind: "bool", Default: "false", Help: "serve the sound operations of an OpenAPI document that has problems and warn about the others (without it such a document is refused, exit 2)",
+		set: boolean(func(s *Settings) *bool { return &s.Lenient })},
 	{Name: "max-requested-delay", Kind: "duration", Default: "60s", Help: "cap on a requested delay (clamped, and reported in Decoy-Delay-Clamped)",
 		set: dur(func(s *Settings) *time.Duration { return &s.MaxRequestedDelay })},
+	{Name: "workers", Kind: "string", Default: "1", Help: "processes serving the data ports together with SO_REUSEPORT, under one supervisor and one admin API: 1 (this process alone), N, or auto (one per usable CPU)",
+		set: func(s *Settings, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if v == "auto" || v == "0" {
+				s.Workers = 0
+				return nil
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1024 {
+				return fmt.Errorf("%q: want a number of processes from 1 to 1024, or auto", v)
+			}
+			s.Workers = n
+			return nil
+		}},
 	{Name: "files", Kind: "list", Help: "stub files and folders (comma-separated in the environment; arguments replace it)",
 		set: func(s *Settings, v string) error {
 			s.Files = nil

@@ -24,6 +24,8 @@ type Listener struct {
 	name  string
 	addr  net.Addr
 	delay atomic.Int64 // first-read delay, ns
+	// shared: the socket is opened with SO_REUSEPORT (again on resume).
+	shared bool
 
 	mu      sync.Mutex
 	ln      net.Listener  // nil while paused
@@ -125,7 +127,7 @@ func (l *Listener) Resume() error {
 	case l.ln != nil:
 		return nil
 	}
-	ln, err := net.Listen(l.addr.Network(), l.addr.String())
+	ln, err := Open(l.addr.String(), l.shared)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s again: %w", l.addr, err)
 	}

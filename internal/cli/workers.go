@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/pki"
+	"github.com/decoy-dev/decoy/internal/protoload"
+	"github.com/decoy-dev/decoy/internal/workers"
+)
+
+// workerCount is how many processes the workers setting asks for (0: one
+// per usable CPU).
+func workerCount(s config.Settings) int {
+	if s.Workers == 0 {
+		return max(runtime.GOMAXPROCS(0), 1)
+	}
+	return s.Workers
+}
+
+// supervise runs decoy as n workers under this process: it starts copies
+// of its own executable with the same arguments and environment, serves the
+// admin API over them and prints the banner, then stops them all when ctx
+// ends. The configuration has been checked already (store, l, set).
+func supervise(ctx context.Context, s config.Settings, n int, store *engine.Store, l *config.Loaded, set *protoload.Set, env Env, log *slog.Logger) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fail(ExitRuntime, fmt.Errorf("workers: cannot find decoy's own executable: %w", err))
+	}
+	grpcAddr := ""
+	if set != nil {
+		grpcAddr = s.GRPC
+	}
+	var cert tls.Certificate
+	if s.HTTPS != "" && s.TLSCert == "" {
+		// One certificate for every worker, so that clients see the same
+		// one whichever worker accepts them.
+		ca, err := pki.NewCA("decoy local CA")
+		if err == nil {
+			cert, err = ca.Issue(pki.DefaultHosts(), 365*24*time.Hour)
+		}
+		if err != nil {
+			return fail(ExitRuntime, fmt.Errorf("making a TLS certificate: %w", err))
+		}
+	}
+	out := env.Stdout
+	if out == nil {
+		out = io.Discard
+	}
+	sup, err := workers.Start(workers.Options{
+		N: n, Exe: exe, Args: os.Args[1:], Env: os.Environ(),
+		HTTP: s.HTTP, HTTPS: s.HTTPS, GRPC: grpcAddr, Admin: s.Admin,
+		Cert: cert, ShutdownTimeout: s.ShutdownTimeout, Version: app.Version,
+		Log: log, Stdout: out, Stderr: env.Stderr,
+	})
+	if err != nil {
+		return fail(ExitRuntime, err)
+	}
+	log.Info("decoy serving", "version", app.Version, "workers", n, "pids", fmt.Sprint(sup.PIDs()),
+		"stubs", store.Engine().Snapshot().Len(), "seed", s.Seed,
+		"http", addr(sup.HTTPAddr), "https", addr(sup.HTTPSAddr), "admin", addr(sup.AdminAddr), "grpc", addr(sup.GRPCAddr))
+	if !s.Quiet {
+		// What the workers serve, as a single process would show it.
+		printBanner(out, &app.App{Store: store, Protos: set,
+			HTTPAddr: sup.HTTPAddr, HTTPSAddr: sup.HTTPSAddr, AdminAddr: sup.AdminAddr, GRPCAddr: sup.GRPCAddr}, l, len(s.Files) == 0)
+		fmt.Fprintf(out, "\n%d worker processes share the data ports (pids %v)\n", n, sup.PIDs())
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-sup.Err():
+	}
+	log.Info("decoy shutting down", "timeout", s.ShutdownTimeout, "workers", n)
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout+5*time.Second)
+	defer cancel()
+	if err := sup.Shutdown(sctx); err != nil {
+		log.Warn("workers did not stop in time and were killed", "err", err)
+	}
+	if runErr != nil {
+		return fail(ExitRuntime, runErr)
+	}
+	return nil
+}
