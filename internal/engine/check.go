@@ -24,3 +24,17 @@ const VerdictHeader = "Decoy-Validation"
 
 // Check returns the stub's request check; nil for none.
 func (s *Stub) Check() RequestCheck { return s.check }
+
+// Varier gives a request a body of its own, made from the request (an
+// OpenAPI operation's data generated from its path and query parameters).
+// Front doors call it only when Stub.Vary is not nil, after the stub's
+// request check passed.
+type Varier interface {
+	// Vary returns the response to send: base (the stub's response, with
+	// any runtime overlay) with a body for r, or base itself. The result
+	// is read-only and may be shared by later requests with the same key.
+	Vary(r *Request, base *Response) *Response
+}
+
+// Vary returns the stub's per-request body maker; nil for none.
+func (s *Stub) Vary() Varier { return s.vary }

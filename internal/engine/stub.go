@@ -22,6 +22,8 @@ type Source struct {
 	// Check, when not nil, checks every request the stub matches (see
 	// RequestCheck).
 	Check RequestCheck
+	// Vary, when not nil, gives each request its own body (see Varier).
+	Vary Varier
 }
 
 // Path kinds, from the most to the least specific; the rank of a stub breaks
@@ -61,6 +63,7 @@ type Stub struct {
 	calls     *atomic.Uint64
 	stats     *Stats // shared, like calls, by the copies of this stub in later snapshots
 	check     RequestCheck
+	vary      Varier
 }
 
 type named struct {
@@ -123,7 +126,7 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		}
 	}
 	sp := src.Stub
-	s := &Stub{ID: sp.ID, Origin: src.Origin, Spec: sp, calls: new(atomic.Uint64), check: src.Check}
+	s := &Stub{ID: sp.ID, Origin: src.Origin, Spec: sp, calls: new(atomic.Uint64), check: src.Check, vary: src.Vary}
 	if c != nil {
 		s.key = behave.NewKey(c.seed, sp.ID)
 	}

@@ -161,15 +161,19 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		var resp *engine.Response
 		var call uint64
 		index, resp, call = st.Pick()
+		vary := st.Vary()
 		if c := st.Check(); c != nil {
 			if v := c.Check(&f.req); v != nil {
 				if v.Summary != "" {
 					ctx.Response.Header.Set(engine.VerdictHeader, v.Summary)
 				}
 				if v.Response != nil {
-					resp, rq = v.Response, requested{}
+					resp, rq, vary = v.Response, requested{}, nil
 				}
 			}
+		}
+		if vary != nil {
+			resp = vary.Vary(&f.req, resp)
 		}
 		if resp.Behave == nil && !rq.set {
 			writeFast(ctx, resp)

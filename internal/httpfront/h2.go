@@ -265,6 +265,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 				}
 			}
 		}
+		if vary := st.Vary(); vary != nil {
+			resp = vary.Vary(&f.req, resp)
+		}
 		status = resp.Status
 		body := resp.Body
 		if head || !bodyAllowed(resp.Status) {

@@ -127,15 +127,19 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if s.o.DelayHeader {
 			rq = s.parseRequested(r.Header.Get(delayHeader), r.Header.Get("Prefer"))
 		}
+		vary := st.Vary()
 		if c := st.Check(); c != nil {
 			if v := c.Check(&req); v != nil {
 				if v.Summary != "" {
 					w.Header().Set(engine.VerdictHeader, v.Summary)
 				}
 				if v.Response != nil {
-					resp, rq = v.Response, requested{}
+					resp, rq, vary = v.Response, requested{}, nil
 				}
 			}
+		}
+		if vary != nil {
+			resp = vary.Vary(&req, resp)
 		}
 		if rq.err != nil {
 			s.reject(400)

@@ -191,6 +191,10 @@ type builder struct {
 	itemFile   string
 	memParams  []string
 	check      engine.RequestCheck // of the operation being built
+	// generated holds the default responses whose body was generated
+	// from the schema, which vary per request (see vary.go).
+	generated map[*stub.Response]generated
+	vshared   *varyShared // what the document's variers share (see vary.go)
 }
 
 func (b *builder) problem(ptr, format string, a ...any) {
@@ -380,7 +384,20 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 			Response: &stub.Response{Status: 200}}, Origin: b.name + "#" + ptr})
 		return
 	}
-	// Default answers, one per media type by Accept.
+	// Default answers, one per media type by Accept; generated bodies
+	// vary with the request.
+	var query []string
+	queryDone := false
+	vary := func(resp *stub.Response) engine.Varier {
+		g, ok := b.generated[resp]
+		if !ok {
+			return nil
+		}
+		if !queryDone {
+			query, queryDone = b.queryNames(op, file), true
+		}
+		return b.newVarier(full, g, query)
+	}
 	if len(main.media) == 0 {
 		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: req,
 			Response: b.render(main, nil, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
@@ -388,13 +405,15 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		for i, m := range main.media {
 			r := req
 			r.Headers = map[string]stub.StringMatcher{"Accept": {Regex: acceptRegex(m.typ), IgnoreCase: true}}
+			resp := b.render(main, &main.media[i], key, renderDefault, "")
 			b.add(engine.Source{Stub: stub.Stub{ID: id + ":" + m.typ, Priority: PriorityResponse, Request: r,
-				Response: b.render(main, &main.media[i], key, renderDefault, "")}, Origin: b.name + "#" + ptr})
+				Response: resp}, Origin: b.name + "#" + ptr, Vary: vary(resp)})
 		}
 		r := req
 		r.Headers = map[string]stub.StringMatcher{"Accept": {Absent: true}}
+		resp := b.render(main, &main.media[0], key, renderDefault, "")
 		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: r,
-			Response: b.render(main, &main.media[0], key, renderDefault, "")}, Origin: b.name + "#" + ptr})
+			Response: resp}, Origin: b.name + "#" + ptr, Vary: vary(resp)})
 		types := make([]string, len(main.media))
 		for i, m := range main.media {
 			types[i] = m.typ

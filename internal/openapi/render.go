@@ -203,33 +203,34 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		return v, true
 	}
 	type cand struct {
-		v    any
-		from string
+		v       any
+		from    string
+		variant int
 	}
 	var cands []cand
 	switch mode {
 	case renderNamed:
-		cands = append(cands, cand{m.named[name], "example " + name})
+		cands = append(cands, cand{v: m.named[name], from: "example " + name})
 	case renderDynamic:
 		if v, ok := gen(false); ok {
-			cands = append(cands, cand{v, "generated"})
+			cands = append(cands, cand{v: v, from: "generated"})
 		}
 	default:
 		if m.hasEx {
-			cands = append(cands, cand{m.example, "example"})
+			cands = append(cands, cand{v: m.example, from: "example"})
 		}
 		if names := sortedKeys(m.named); len(names) > 0 {
-			cands = append(cands, cand{m.named[names[0]], "example " + names[0]})
+			cands = append(cands, cand{v: m.named[names[0]], from: "example " + names[0]})
 		}
 		if v, ok := gen(true); ok {
-			cands = append(cands, cand{v, "schema examples"})
+			cands = append(cands, cand{v: v, from: "schema examples"})
 		}
 		if v, ok := gen(false); ok {
-			cands = append(cands, cand{v, "generated"})
+			cands = append(cands, cand{v: v, from: "generated"})
 		}
 		for variant := 1; variant < 4 && m.schema != nil; variant++ {
 			if v, ok := gen(false, variant); ok {
-				cands = append(cands, cand{v, "generated"})
+				cands = append(cands, cand{v, "generated", variant})
 			}
 		}
 	}
@@ -264,6 +265,12 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	}
 	if json && m.schema != nil {
 		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from, Named: mode == renderNamed})
+	}
+	if mode == renderDefault && json && body != nil && (chosen.from == "generated" || chosen.from == "schema examples") {
+		if b.generated == nil {
+			b.generated = map[*stub.Response]generated{}
+		}
+		b.generated[out] = generated{m: m, fkey: fkey, variant: chosen.variant, examples: chosen.from == "schema examples"}
 	}
 	if s, ok := chosen.v.(string); ok && !json {
 		out.Body = stub.Text(s)

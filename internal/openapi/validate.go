@@ -102,24 +102,33 @@ func fileURL(path string) string {
 
 // check validates the JSON text body against the schema at ptr in file.
 func (v *validator) check(file, ptr string, body []byte) error {
-	loc := fileURL(file) + "#" + ptr
-	s, ok := v.cache[loc]
-	if !ok {
-		if err, bad := v.errs[loc]; bad {
-			return err
-		}
-		var err error
-		s, err = v.c.Compile(loc)
-		if err != nil {
-			err = fmt.Errorf("schema does not compile: %v", err)
-			v.errs[loc] = err
-			return err
-		}
-		v.cache[loc] = s
+	s, err := v.schema(file, ptr)
+	if err != nil {
+		return err
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	return s.Validate(inst)
+}
+
+// schema returns the compiled schema at ptr in file. The result is safe for
+// concurrent use; the validator is not.
+func (v *validator) schema(file, ptr string) (*jsonschema.Schema, error) {
+	loc := fileURL(file) + "#" + ptr
+	if s, ok := v.cache[loc]; ok {
+		return s, nil
+	}
+	if err, bad := v.errs[loc]; bad {
+		return nil, err
+	}
+	s, err := v.c.Compile(loc)
+	if err != nil {
+		err = fmt.Errorf("schema does not compile: %v", err)
+		v.errs[loc] = err
+		return nil, err
+	}
+	v.cache[loc] = s
+	return s, nil
 }
