@@ -213,6 +213,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		TLS:            tlsConf,
 		Clients:        a.Clients,
 		ServerTiming:   s.ServerTiming,
+		LeanIdle:       s.LeanIdle,
 		HTTP2Engine:    s.HTTP2Engine,
 		Saturation:     saturationHeader(s, a.Saturation),
 		AccessLog:      access,

@@ -83,6 +83,10 @@ type Options struct {
 	// AccessLog, when not nil, logs requests (every one at debug level,
 	// a sample at info); nil costs the request path one nil check.
 	AccessLog *accesslog.Logger
+	// LeanIdle releases an idle HTTP/1.1 connection's read and write
+	// buffers while it waits for its next request: less memory per held
+	// connection, a pool round trip more per request.
+	LeanIdle bool
 	// ConnectionRate, when above 0, caps the bytes per second written on
 	// each accepted connection (HTTP/1.1 and HTTP/2, TLS bytes included),
 	// on top of any stub's throttle: the slower wins. 0 costs nothing.
@@ -249,9 +253,10 @@ func (s *Server) newFast(maxBody int, stream bool) *fasthttp.Server {
 		NoDefaultContentType:         true,
 		DisablePreParseMultipartForm: true,
 		// handleFast reads the clock itself; fasthttp need not as well.
-		LazyRequestTime: true,
-		Logger:          fastLogger{s.log},
-		ConnState:       s.fastState,
+		LazyRequestTime:   true,
+		ReduceMemoryUsage: s.o.LeanIdle,
+		Logger:            fastLogger{s.log},
+		ConnState:         s.fastState,
 	}
 }
 
