@@ -36,6 +36,8 @@ type Response struct {
 	Behave *Behaviour
 	// Upload, when not nil, discards the request body as it arrives.
 	Upload *Upload
+	// WebSocket, when not nil, answers a WebSocket upgrade.
+	WebSocket *WebSocket
 }
 
 // BodyLen is the length of the body, streamed or not.
@@ -59,6 +61,16 @@ func compileResponse(r stub.Response, dir string, field string, c *compiled) (*R
 			errs = append(errs, stub.FieldError{Field: stub.Join(field, "upload", e.Field), Msg: e.Msg})
 		}
 		out.Upload = u
+	}
+	if r.WebSocket != nil {
+		for _, e := range checkWebSocketResponse(r) {
+			errs = append(errs, stub.FieldError{Field: stub.Join(field, e.Field), Msg: e.Msg})
+		}
+		ws, fe := compileWebSocket(*r.WebSocket)
+		for _, e := range fe {
+			errs = append(errs, stub.FieldError{Field: stub.Join(field, "websocket", e.Field), Msg: e.Msg})
+		}
+		out.WebSocket = ws
 	}
 	if out.Status == 0 {
 		out.Status = http.StatusOK
@@ -126,6 +138,11 @@ func compileResponse(r stub.Response, dir string, field string, c *compiled) (*R
 	}
 	if r.Stream != nil {
 		contentType = compileStream(r, out, contentType, sources, fail)
+	}
+	if out.WebSocket != nil {
+		// What a front door that cannot upgrade sends (HTTP/2, or a
+		// request without Upgrade).
+		out.Status, out.Body, contentType = upgradeRequired()
 	}
 	names := make([]string, 0, len(r.Headers))
 	for k := range r.Headers {

@@ -56,7 +56,8 @@ type Stub struct {
 	body      *match.Body
 
 	responses []*Response
-	upload    *Upload // the response's upload settings (one response only)
+	upload    *Upload    // the response's upload settings (one response only)
+	websocket *WebSocket // the response's WebSocket conversation (one response only)
 	repeat    bool
 	counted   bool // number every call: a sequence, or a random behaviour
 	key       behave.Key
@@ -163,6 +164,15 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 			add("response.upload", []stub.FieldError{{Msg: "a stub that discards uploads cannot match on the body (request.body)"}})
 		default:
 			s.upload = r.Upload
+		}
+	}
+	for i, r := range s.responses {
+		switch {
+		case r == nil || r.WebSocket == nil:
+		case len(s.responses) > 1:
+			add(fmt.Sprintf("responses[%d].websocket", i), []stub.FieldError{{Msg: "a sequence cannot answer WebSocket upgrades: use response"}})
+		default:
+			s.websocket = r.WebSocket
 		}
 	}
 	s.stats = newStats(len(s.responses))

@@ -89,6 +89,9 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if s.grpcWeb != nil && s.grpcWebFast(ctx) {
 		return
 	}
+	if s.o.Engine.WebSockets() && s.wsFast(ctx) {
+		return
+	}
 	// Only the journal needs the wall clock; the processing time needs the
 	// monotonic one, which is half the price to read.
 	var start time.Time

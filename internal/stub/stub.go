@@ -230,6 +230,9 @@ type Response struct {
 	// GRPC is what an answer to a gRPC call needs beyond Body and Headers:
 	// status, trailers, streamed messages (see grpc.go).
 	GRPC *GRPCResponse `json:"grpc,omitempty"`
+	// WebSocket answers a WebSocket upgrade on the HTTP ports with a
+	// conversation (see websocket.go).
+	WebSocket *WebSocket `json:"websocket,omitempty"`
 }
 
 // Generate describes a body made by decoy at load: Size bytes of Pattern,

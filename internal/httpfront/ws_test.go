@@ -1,0 +1,337 @@
+package httpfront_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/httpfront"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/fasthttp/websocket"
+)
+
+const wsStubs = `
+- id: echo
+  request: {path: /ws/echo}
+  response:
+    headers: {X-Stub: echo}
+    websocket: {echo: true}
+- id: ticker
+  request: {path: /ws/ticker}
+  response:
+    websocket:
+      messages: ['{"price":1}', '{"price":2}']
+      interval: 1ms
+      repeat: 3
+      close: {code: 4001, reason: done}
+- id: chat
+  request: {path: /ws/chat}
+  response:
+    websocket:
+      script:
+        - {match: {contains: ping}, reply: pong}
+        - match: {jsonPath: [{path: "$.type", equals: subscribe}]}
+          reply: '{"ok":true}'
+          close: {code: 4000, reason: bye}
+- id: binary
+  request: {path: /ws/binary}
+  response:
+    websocket: {binary: true, messages: [AAEC]}
+- id: slow
+  request: {path: /ws/slow}
+  response:
+    delay: 200ms
+    websocket: {messages: [late]}
+- id: reset
+  request: {path: /ws/reset}
+  response:
+    faults: [reset]
+    websocket: {echo: true}
+- id: proto
+  request: {path: /ws/proto}
+  response:
+    headers: {Sec-WebSocket-Protocol: chat.v1}
+    websocket: {echo: true}
+- id: plain
+  request: {path: /plain}
+  response: {body: hello}
+`
+
+// startWS serves wsStubs on 127.0.0.1:0 and returns the address.
+func startWS(t *testing.T, o httpfront.Options) (string, *journal.Journal, *httpfront.Server) {
+	t.Helper()
+	_, store, err := config.BuildBytes("ws.yaml", []byte(wsStubs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := journal.New(100, 1024)
+	o.Engine, o.Journal = store.Engine(), j
+	srv := httpfront.New(o)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return ln.Addr().String(), j, srv
+}
+
+func dial(t *testing.T, addr, path string) (*websocket.Conn, *http.Response) {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	c, resp, err := d.Dial("ws://"+addr+path, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", path, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return c, resp
+}
+
+// readAll reads messages until the server closes and returns them with the
+// close code and reason.
+func readAll(t *testing.T, c *websocket.Conn) (msgs []string, code int, reason string) {
+	t.Helper()
+	for {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return msgs, ce.Code, ce.Text
+			}
+			t.Fatalf("after %q: %v", msgs, err)
+		}
+		msgs = append(msgs, string(b))
+	}
+}
+
+func TestWebSocketEcho(t *testing.T) {
+	t.Parallel()
+	addr, j, _ := startWS(t, httpfront.Options{})
+	c, resp := dial(t, addr, "/ws/echo")
+	if resp.StatusCode != 101 || resp.Header.Get("X-Stub") != "echo" {
+		t.Errorf("handshake %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, m := range []struct {
+		kind int
+		data string
+	}{{websocket.TextMessage, "hello"}, {websocket.BinaryMessage, "\x00\x01"}, {websocket.TextMessage, ""}} {
+		if err := c.WriteMessage(m.kind, []byte(m.data)); err != nil {
+			t.Fatal(err)
+		}
+		kind, b, err := c.ReadMessage()
+		if err != nil || kind != m.kind || string(b) != m.data {
+			t.Errorf("echo of %q: %d %q %v", m.data, kind, b, err)
+		}
+	}
+	if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "")); err != nil {
+		t.Fatal(err)
+	}
+	var ce *websocket.CloseError
+	if _, _, err := c.ReadMessage(); !errors.As(err, &ce) || ce.Code != 1000 {
+		t.Errorf("close answer: %v", err)
+	}
+	es := j.Find(journal.Filter{})
+	if len(es) != 1 || es[0].Status != 101 || es[0].Stub != "echo" || es[0].Path != "/ws/echo" {
+		t.Errorf("journal %+v", es)
+	}
+}
+
+func TestWebSocketConversations(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{})
+	tests := []struct {
+		path       string
+		send       []string
+		want       []string
+		code       int
+		reason     string
+		binaryKind bool
+	}{
+		{path: "/ws/ticker", code: 4001, reason: "done",
+			want: []string{`{"price":1}`, `{"price":2}`, `{"price":1}`, `{"price":2}`, `{"price":1}`, `{"price":2}`}},
+		{path: "/ws/chat", send: []string{"ping", "nothing matches", "xpingx", `{"type":"subscribe"}`},
+			want: []string{"pong", "pong", `{"ok":true}`}, code: 4000, reason: "bye"},
+		{path: "/ws/binary", want: []string{"\x00\x01\x02"}, code: 1000, binaryKind: true},
+		{path: "/ws/slow", want: []string{"late"}, code: 1000},
+	}
+	for _, tc := range tests {
+		t.Run(strings.TrimPrefix(tc.path, "/ws/"), func(t *testing.T) {
+			t.Parallel()
+			c, _ := dial(t, addr, tc.path)
+			for _, m := range tc.send {
+				if err := c.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, code, reason := readAll(t, c)
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") || code != tc.code || reason != tc.reason {
+				t.Errorf("got %q close %d %q, want %q close %d %q", got, code, reason, tc.want, tc.code, tc.reason)
+			}
+		})
+	}
+}
+
+func TestWebSocketSubprotocol(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{})
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, Subprotocols: []string{"chat.v1"}}
+	c, _, err := d.Dial("ws://"+addr+"/ws/proto", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Subprotocol() != "chat.v1" {
+		t.Errorf("subprotocol %q", c.Subprotocol())
+	}
+}
+
+func TestWebSocketLatency(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{})
+	t0 := time.Now()
+	c, _ := dial(t, addr, "/ws/slow")
+	// The delay is a floor: the handshake cannot answer before it.
+	if d := time.Since(t0); d < 200*time.Millisecond {
+		t.Errorf("handshake after %v, before the 200ms delay", d)
+	}
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "late" {
+		t.Errorf("%q %v", b, err)
+	}
+}
+
+func TestWebSocketNotUpgrade(t *testing.T) {
+	t.Parallel()
+	addr, j, _ := startWS(t, httpfront.Options{})
+	h1 := &http.Client{Timeout: 10 * time.Second}
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	h2 := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: p}}
+	for _, tc := range []struct {
+		c           *http.Client
+		path, ctype string
+		status      int
+	}{
+		{h1, "/ws/echo", "application/problem+json", 426},
+		{h1, "/plain", "text/plain; charset=utf-8", 200},
+		{h2, "/ws/echo", "application/problem+json", 426},
+	} {
+		resp, err := tc.c.Get("http://" + addr + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != tc.ctype {
+			t.Errorf("%s: %d %s %s", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		if tc.status == 426 && tc.c == h1 && (resp.Header.Get("Upgrade") != "websocket" || !strings.Contains(string(b), "Upgrade")) {
+			t.Errorf("426 without upgrade advice: %v %s", resp.Header, b)
+		}
+	}
+	if es := j.Find(journal.Filter{}); len(es) != 3 {
+		t.Errorf("journal has %d entries", len(es))
+	}
+}
+
+func TestWebSocketFaultBeforeUpgrade(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{})
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	if c, _, err := d.Dial("ws://"+addr+"/ws/reset", nil); err == nil {
+		c.Close()
+		t.Fatal("handshake succeeded through a reset fault")
+	}
+	// The server keeps serving.
+	c, _ := dial(t, addr, "/ws/echo")
+	if err := c.WriteMessage(websocket.TextMessage, []byte("still")); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "still" {
+		t.Errorf("%q %v", b, err)
+	}
+}
+
+func TestWebSocketBadClient(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{MaxBodyBytes: 16})
+	tests := []struct {
+		name string
+		send func(c *websocket.Conn) error
+		code int
+	}{
+		{"oversize", func(c *websocket.Conn) error {
+			return c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 17)))
+		}, websocket.CloseMessageTooBig},
+		{"malformed", func(c *websocket.Conn) error {
+			// A frame with reserved bit RSV1 set and no extension
+			// negotiated, masked as a client must.
+			_, err := c.UnderlyingConn().Write([]byte{0xC1, 0x80, 1, 2, 3, 4})
+			return err
+		}, websocket.CloseProtocolError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := dial(t, addr, "/ws/echo")
+			if err := tc.send(c); err != nil {
+				t.Fatal(err)
+			}
+			if _, code, _ := readAll(t, c); code != tc.code {
+				t.Errorf("closed with %d, want %d", code, tc.code)
+			}
+		})
+	}
+	// The server keeps serving.
+	c, _ := dial(t, addr, "/ws/echo")
+	if err := c.WriteMessage(websocket.TextMessage, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "ok" {
+		t.Errorf("%q %v", b, err)
+	}
+}
+
+// TestWebSocketShutdown: an open conversation gets close 1001 on shutdown
+// and its goroutines end.
+func TestWebSocketShutdown(t *testing.T) {
+	before := runtime.NumGoroutine()
+	addr, _, srv := startWS(t, httpfront.Options{})
+	c, _ := dial(t, addr, "/ws/echo")
+	if err := c.WriteMessage(websocket.TextMessage, []byte("up")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, code, _ := readAll(t, c); code != websocket.CloseGoingAway {
+		t.Errorf("closed with %d, want 1001", code)
+	}
+	c.Close()
+	// Generous polling: goroutines end soon after, none is left behind.
+	deadline := time.Now().Add(10 * time.Second)
+	n := runtime.NumGoroutine()
+	for n > before+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	if n > before+2 {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}

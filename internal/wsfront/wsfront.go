@@ -1,0 +1,174 @@
+// Package wsfront holds WebSocket conversations for stubs: once a front
+// door has upgraded a request (RFC 6455), Serve pushes the stub's
+// messages, answers client messages by echo or script, and closes with the
+// stub's close code, or with 1001 when the server shuts down.
+package wsfront
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/fasthttp/websocket"
+)
+
+// CloseWait bounds how long a conversation waits for the client to answer
+// its close frame before it drops the connection.
+const CloseWait = time.Second
+
+// Counts are the messages a conversation read and sent.
+type Counts struct {
+	In, Out int64
+}
+
+// conv is one open conversation.
+type conv struct {
+	c    *websocket.Conn
+	ws   *engine.WebSocket
+	mu   sync.Mutex // serializes data frames
+	once sync.Once  // the close frame goes once
+	stop chan struct{}
+	in   atomic.Int64
+	out  atomic.Int64
+}
+
+// Serve holds the conversation ws on c until it ends: the client closes,
+// the script or the stub closes, the connection fails, or ctx ends (then
+// the client gets close 1001). Messages over limit bytes end it with 1009,
+// a malformed frame with 1002. Serve returns when every goroutine it
+// started has ended; it does not close c.
+func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit int64) Counts {
+	cv := &conv{c: c, ws: ws, stop: make(chan struct{})}
+	if limit > 0 {
+		c.SetReadLimit(limit)
+	}
+	readDone := make(chan struct{})
+	go func() { defer close(readDone); cv.read() }()
+	pushDone := make(chan struct{})
+	go func() { defer close(pushDone); cv.push() }()
+	select {
+	case <-readDone:
+	case <-ctx.Done():
+		cv.closeWith(websocket.CloseGoingAway, "server shutting down")
+		select {
+		case <-readDone:
+		case <-time.After(CloseWait):
+		}
+	}
+	close(cv.stop)
+	// Unblocks a write stuck on a client that does not read, and a read
+	// still waiting; the caller closes the connection for good.
+	_ = c.UnderlyingConn().SetDeadline(time.Now())
+	<-readDone
+	<-pushDone
+	return Counts{In: cv.in.Load(), Out: cv.out.Load()}
+}
+
+// closeWith sends a close frame once and gives the client CloseWait to
+// answer it.
+func (cv *conv) closeWith(code int, reason string) {
+	cv.once.Do(func() {
+		msg := websocket.FormatCloseMessage(code, reason)
+		_ = cv.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(CloseWait))
+		_ = cv.c.SetReadDeadline(time.Now().Add(CloseWait))
+	})
+}
+
+// send writes one data frame.
+func (cv *conv) send(kind int, b []byte) error {
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	if err := cv.c.WriteMessage(kind, b); err != nil {
+		return err
+	}
+	cv.out.Add(1)
+	return nil
+}
+
+func (cv *conv) kind() int {
+	if cv.ws.Binary {
+		return websocket.BinaryMessage
+	}
+	return websocket.TextMessage
+}
+
+// push sends the stub's messages, then its close.
+func (cv *conv) push() {
+	ws := cv.ws
+	var t *time.Timer
+	first := true
+	for range ws.Repeat {
+		for _, m := range ws.Messages {
+			if !first && ws.Interval > 0 {
+				if t == nil {
+					t = time.NewTimer(ws.Interval)
+					defer t.Stop()
+				} else {
+					t.Reset(ws.Interval)
+				}
+				select {
+				case <-t.C:
+				case <-cv.stop:
+					return
+				}
+			}
+			first = false
+			if cv.send(cv.kind(), m) != nil {
+				return
+			}
+		}
+	}
+	if ws.Close != nil {
+		cv.closeWith(ws.Close.Code, ws.Close.Reason)
+	}
+}
+
+// read takes client messages until the connection ends, answering them
+// when the stub echoes or has a script. The library answers a client's
+// close frame, and sends 1002 on a malformed frame and 1009 on a message
+// over the limit.
+func (cv *conv) read() {
+	for {
+		kind, b, err := cv.c.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// The library sent 1009 already.
+				cv.once.Do(func() {})
+			}
+			return
+		}
+		cv.in.Add(1)
+		switch {
+		case cv.ws.Echo:
+			if cv.send(kind, b) != nil {
+				return
+			}
+		case len(cv.ws.Script) > 0:
+			if !cv.answer(b) {
+				return
+			}
+		}
+	}
+}
+
+// answer runs the script on one client message; false when the
+// connection is done for.
+func (cv *conv) answer(b []byte) bool {
+	for i := range cv.ws.Script {
+		r := &cv.ws.Script[i]
+		if r.Match != nil && !r.Match.Match(b) {
+			continue
+		}
+		if r.HasReply && cv.send(cv.kind(), r.Reply) != nil {
+			return false
+		}
+		if r.Close != nil {
+			cv.closeWith(r.Close.Code, r.Close.Reason)
+		}
+		return true
+	}
+	return true
+}

@@ -1,0 +1,108 @@
+package wsfront_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/wsfront"
+	"github.com/fasthttp/websocket"
+)
+
+// serve runs Serve for ws behind a net/http server on 127.0.0.1 and
+// returns a connected client and the conversation's counts when it ends.
+func serve(t *testing.T, ctx context.Context, ws *engine.WebSocket, limit int64) (*websocket.Conn, <-chan wsfront.Counts) {
+	t.Helper()
+	counts := make(chan wsfront.Counts, 1)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		counts <- wsfront.Serve(ctx, c, ws, limit)
+	}))
+	t.Cleanup(srv.Close)
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return c, counts
+}
+
+func closeCode(err error) int {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return 0
+}
+
+func TestServeCounts(t *testing.T) {
+	t.Parallel()
+	ws := &engine.WebSocket{Echo: true, Repeat: 1, Messages: [][]byte{[]byte("hi")}}
+	c, counts := serve(t, context.Background(), ws, 0)
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "hi" {
+		t.Fatalf("%q %v", b, err)
+	}
+	for _, m := range []string{"a", "b"} {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		if _, b, err := c.ReadMessage(); err != nil || string(b) != m {
+			t.Fatalf("echo %q: %q %v", m, b, err)
+		}
+	}
+	if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.ReadMessage(); closeCode(err) != 1000 {
+		t.Errorf("close answer %v", err)
+	}
+	if n := <-counts; n != (wsfront.Counts{In: 2, Out: 3}) {
+		t.Errorf("counts %+v, want 2 in, 3 out", n)
+	}
+}
+
+func TestServeEndsWithContext(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ws   *engine.WebSocket
+	}{
+		{"echo", &engine.WebSocket{Echo: true, Repeat: 1}},
+		// A push that would take hours is cut short.
+		{"push", &engine.WebSocket{Repeat: 1000, Interval: time.Hour, Messages: [][]byte{[]byte("x")}, Close: &engine.WSClose{Code: 1000}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c, counts := serve(t, ctx, tc.ws, 0)
+			if len(tc.ws.Messages) > 0 {
+				if _, _, err := c.ReadMessage(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cancel()
+			var err error
+			for err == nil {
+				_, _, err = c.ReadMessage()
+			}
+			if closeCode(err) != websocket.CloseGoingAway {
+				t.Errorf("got %v, want close 1001", err)
+			}
+			<-counts // Serve returned
+		})
+	}
+}
