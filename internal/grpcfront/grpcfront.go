@@ -100,6 +100,10 @@ func New(o Options) *Server {
 		// A mock must not be the reason a client's keepalive pings end
 		// its connection: allow them down to once a second, even idle.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
+		// The listener turns TCP keep-alive probes off (see listen.Open):
+		// HTTP/2 pings find a client that vanished without closing, in
+		// about as long as the probes did.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 	)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.srv, s.health)

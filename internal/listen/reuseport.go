@@ -9,11 +9,15 @@ import (
 // SO_REUSEPORT, so that several processes (decoy's workers) can listen on
 // the same address, the kernel spreading new connections over them; every
 // one of them must open it shared.
+//
+// Accepted connections get no TCP keep-alive probes: decoy's read and idle
+// timeouts already end connections whose peer went away, and turning the
+// probes on costs four system calls per accepted connection.
 func Open(addr string, shared bool) (net.Listener, error) {
-	if !shared {
-		return net.Listen("tcp", addr)
+	lc := net.ListenConfig{KeepAlive: -1}
+	if shared {
+		lc.Control = reusePort
 	}
-	lc := net.ListenConfig{Control: reusePort}
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
