@@ -32,14 +32,20 @@ func TestH2StreamsPerConnection(t *testing.T) {
 			// 3 connections: h2c, TLS h2, HTTP/1.1. Go's HTTP/2 client may
 			// open a spare connection that carries no stream; then the
 			// histogram has an extra observation of 0.
+			// A client may also reopen its HTTP/1.1 connection, so the
+			// spare HTTP/2 connections are counted from the histogram and
+			// bounded by the connections accepted.
 			f, accepted := r.settleAtLeast(t, 3)
-			spare := uint64(accepted - 3)
 			m := f.metric("decoy_h2_streams_per_connection", "")
 			if m == nil || m.Histogram == nil {
 				t.Fatal("no decoy_h2_streams_per_connection histogram")
 			}
 			h := m.Histogram
-			if h.GetSampleCount() != 2+spare || h.GetSampleSum() != 8 {
+			spare := h.GetSampleCount() - 2
+			if h.GetSampleCount() < 2 || spare > uint64(accepted-3) {
+				t.Fatalf("decoy_h2_streams_per_connection: %d connections, want 2 and at most %d spare", h.GetSampleCount(), accepted-3)
+			}
+			if h.GetSampleSum() != 8 {
 				t.Errorf("decoy_h2_streams_per_connection: count %d sum %v, want %d connections and 8 streams", h.GetSampleCount(), h.GetSampleSum(), 2+spare)
 			}
 			for _, b := range h.GetBucket() {
