@@ -18,8 +18,6 @@ type Snapshot struct {
 	scan  []*Stub            // regex, prefix and any-path stubs, in rank order
 	// uploads is set when some stub discards uploads.
 	uploads bool
-	// websockets is set when some stub answers WebSocket upgrades.
-	websockets bool
 }
 
 type node struct {
@@ -100,9 +98,6 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 		bySource[i] = s
 		if s.upload != nil {
 			snap.uploads = true
-		}
-		if s.websocket != nil {
-			snap.websockets = true
 		}
 		switch {
 		case s.ID == "":

@@ -161,14 +161,6 @@ func checkWebSocketResponse(r stub.Response) []stub.FieldError {
 // not answer upgrades.
 func (s *Stub) WebSocket() *WebSocket { return s.websocket }
 
-// WebSockets reports whether some stub of the snapshot answers WebSocket
-// upgrades, so front doors look for upgrades only then.
-func (s *Snapshot) WebSockets() bool { return s.websockets }
-
-// WebSockets reports whether some stub of the current snapshot answers
-// WebSocket upgrades.
-func (e *Engine) WebSockets() bool { return e.snap.Load().websockets }
-
 // upgradeRequired is the answer of a WebSocket stub to a request it cannot
 // upgrade: 426 problem+json.
 func upgradeRequired() (status int, body []byte, contentType string) {

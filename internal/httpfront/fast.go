@@ -89,9 +89,6 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if s.grpcWeb != nil && s.grpcWebFast(ctx) {
 		return
 	}
-	if s.o.Engine.WebSockets() && s.wsFast(ctx) {
-		return
-	}
 	// Only the journal needs the wall clock; the processing time needs the
 	// monotonic one, which is half the price to read.
 	var start time.Time
@@ -159,6 +156,9 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	case st == nil:
 		s.writeNoMatchFast(ctx, &f.req)
 		stats = s.o.Engine.Unmatched()
+	case st.WebSocket() != nil:
+		stubID, stats = st.ID, st.Stats()
+		index, slept, fault = s.wsFast(ctx, st, st.WebSocket())
 	default:
 		stubID, stats = st.ID, st.Stats()
 		var resp *engine.Response
@@ -247,8 +247,9 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			r.FirstIn, r.LastIn = tc.takeReceived()
 			seq := s.o.Journal.Add(r)
 			if ctx.Hijacked() {
-				// A fault writes on a goroutine of its own, which must
-				// not touch the timestamps: its response has none.
+				// A fault writes on a goroutine of its own, and a
+				// WebSocket conversation is no longer HTTP: neither may
+				// touch the timestamps, and their responses have none.
 				tc.stamp = false
 			} else {
 				tc.sentSeq = seq

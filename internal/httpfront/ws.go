@@ -3,11 +3,8 @@ package httpfront
 import (
 	"time"
 
-	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
-	"github.com/decoy-dev/decoy/internal/journal"
-	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/wsfront"
 	"github.com/fasthttp/websocket"
@@ -31,44 +28,12 @@ func writeProblemFastStatic(ctx *fasthttp.RequestCtx, p *problem.Problem) {
 	ctx.Response.SetBody(p.JSON())
 }
 
-// wsFast serves an HTTP/1.x request that a WebSocket stub matches and
-// reports whether it did; for any other request it returns false having
-// written nothing. A plain request (no Upgrade) gets 426.
-func (s *Server) wsFast(ctx *fasthttp.RequestCtx) bool {
-	f := fastReqPool.Get().(*fastReq)
-	f.ctx = ctx
-	proto, version := protoHTTP11, metrics.HTTP11
-	if !ctx.Request.Header.IsHTTP11() {
-		proto, version = protoHTTP10, metrics.HTTP10
-	}
-	var body []byte
-	if !ctx.Request.IsBodyStream() {
-		body = ctx.PostBody()
-	}
-	f.req = engine.Request{
-		Proto:  proto,
-		Method: b2s(ctx.Method()),
-		Path:   f.decodedPath(ctx.URI().PathOriginal()),
-		Body:   body,
-		Fields: f,
-	}
-	st := s.o.Engine.Match(&f.req)
-	var ws *engine.WebSocket
-	if st != nil {
-		ws = st.WebSocket()
-	}
-	if ws == nil {
-		f.ctx = nil
-		f.req = engine.Request{}
-		fastReqPool.Put(f)
-		return false
-	}
-	start := time.Now()
+// wsFast answers a request that a WebSocket stub matched: a plain request
+// (no Upgrade) gets the compiled 426, an upgrade the stub's headers on a
+// 101 and then the conversation on the hijacked connection. handleFast
+// counts and journals it like any request.
+func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.WebSocket) (index int, slept time.Duration, fault behave.FaultKind) {
 	index, resp, call := st.Pick()
-	var (
-		slept time.Duration
-		fault behave.FaultKind
-	)
 	switch {
 	case !websocket.FastHTTPIsWebSocketUpgrade(ctx):
 		// The compiled response is the 426.
@@ -99,68 +64,5 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx) bool {
 			s.log.Debug("websocket closed", "stub", id, "messagesIn", n.In, "messagesOut", n.Out)
 		})
 	}
-	elapsed := time.Since(start)
-	stats := st.Stats()
-	out := len(ctx.Response.Body())
-	if ctx.Response.StatusCode() == fasthttp.StatusSwitchingProtocols {
-		out = 0
-	}
-	stats.Record(index, len(body), out, elapsed-slept)
-	var tc *conn
-	switch c := ctx.Conn().(type) {
-	case *conn:
-		tc = c
-	case *tlsConn:
-		tc = c.c
-	}
-	if tc != nil {
-		if fault != 0 && fault != behave.FaultError {
-			tc.setCause(metrics.CloseFault)
-		}
-		tc.mc.Requests[version].Add(1)
-	}
-	if s.o.Journal.Cap() > 0 {
-		r := &f.rec
-		*r = journal.Record{
-			Start:    start,
-			Duration: elapsed,
-			Proto:    proto,
-			Method:   ctx.Method(),
-			URI:      ctx.RequestURI(),
-			Headers:  ctx.Request.Header.RawHeaders(),
-			Body:     body,
-			BodySize: int64(len(body)),
-			Remote:   addrPort(ctx.RemoteAddr()),
-			Stub:     st.ID,
-			Fault:    faultName(fault),
-			Status:   ctx.Response.StatusCode(),
-			BytesIn:  int64(len(body)),
-			BytesOut: int64(out),
-		}
-		if tc != nil && tc.stamp {
-			r.FirstIn, r.LastIn = tc.takeReceived()
-			seq := s.o.Journal.Add(r)
-			if ctx.Hijacked() {
-				// The connection is no longer served as HTTP: its
-				// responses carry no timestamps.
-				tc.stamp = false
-			} else {
-				tc.sentSeq = seq
-			}
-		} else {
-			s.o.Journal.Add(r)
-		}
-	}
-	if lv, ok := s.o.AccessLog.Sampled(); ok {
-		s.o.AccessLog.Log(lv, &accesslog.Request{
-			Method: string(ctx.Method()), Path: string(ctx.Path()), Stub: st.ID,
-			Status: ctx.Response.StatusCode(), Duration: elapsed, Proto: proto,
-			Remote: ctx.RemoteAddr().String(),
-		})
-	}
-	f.ctx = nil
-	f.req = engine.Request{}
-	f.rec = journal.Record{}
-	fastReqPool.Put(f)
-	return true
+	return index, slept, fault
 }
