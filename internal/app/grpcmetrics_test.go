@@ -24,27 +24,8 @@ import (
 // the admin API's /metrics, and the metric is documented.
 func TestGRPCMetrics(t *testing.T) {
 	t.Parallel()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := engine.NewStore(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := config.Defaults()
-	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "127.0.0.1:0", "127.0.0.1:0"
-	s.Quiet = true
-	a, err := app.Start(s, store, nil, app.WithProtos(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "127.0.0.1:0", "127.0.0.1:0"
 	})
 	cc, err := grpc.NewClient("passthrough:///"+a.GRPCAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -87,28 +68,7 @@ func TestGRPCMetrics(t *testing.T) {
 // TestGRPCWebOverTLS: the HTTPS port answers gRPC-Web over HTTP/2.
 func TestGRPCWebOverTLS(t *testing.T) {
 	t.Parallel()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := engine.NewStore(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := config.Defaults()
-	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "127.0.0.1:0", "", ""
-	s.Quiet = true
-	a, err := app.Start(s, store, nil, app.WithProtos(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	a := startGRPC(t, func(s *config.Settings) { s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "127.0.0.1:0", "", "" })
 	r := &running{App: a, roots: x509.NewCertPool()}
 	r.roots.AppendCertsFromPEM(a.CAPEM)
 	c := r.tls(true)
@@ -133,4 +93,33 @@ func TestGRPCWebOverTLS(t *testing.T) {
 	if len(b) < 5 || b[0] != 0 || !bytes.HasSuffix(b, []byte("grpc-status:0\r\n")) {
 		t.Errorf("body %q: want a message, then trailers with grpc-status 0", b)
 	}
+}
+
+// startGRPC starts an app serving the demo's .proto files and no stubs,
+// with the listeners mod sets.
+func startGRPC(t *testing.T, mod func(*config.Settings)) *app.App {
+	t.Helper()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := engine.NewStore(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := config.Defaults()
+	s.Quiet = true
+	mod(&s)
+	a, err := app.Start(s, store, nil, app.WithProtos(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return a
 }

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -10,36 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
-	"github.com/decoy-dev/decoy/internal/demo"
-	"github.com/decoy-dev/decoy/internal/engine"
 )
 
 // gRPC-Web calls over HTTP/1.1 on the plaintext port, as a browser sends
 // them: binary and base64 ("-text") bodies, and the CORS preflight.
 func TestGRPCWebOverHTTP1(t *testing.T) {
 	t.Parallel()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := engine.NewStore(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := config.Defaults()
-	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", ""
-	s.Quiet = true
-	a, err := app.Start(s, store, nil, app.WithProtos(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-	})
+	a := startGRPC(t, func(s *config.Settings) { s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", "" })
 	url := "http://" + a.HTTPAddr.String() + "/decoy.demo.v1.Users/GetUser"
 	c := &http.Client{Timeout: 10 * time.Second}
 	frame := []byte{0, 0, 0, 0, 0} // an empty GetUserRequest
