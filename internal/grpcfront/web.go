@@ -53,8 +53,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // IsGRPCWebPreflight reports whether a request is a browser's CORS
-// preflight for a gRPC-Web call: OPTIONS asking to send X-Grpc-Web or a
-// gRPC-Web content type.
+// preflight for a gRPC-Web call: OPTIONS asking to send X-Grpc-Web or
+// X-User-Agent, the headers gRPC-Web clients add.
 func IsGRPCWebPreflight(method, requestHeaders string) bool {
 	if method != http.MethodOptions {
 		return false

@@ -1,10 +1,9 @@
 package httpfront
 
 import (
-	"bytes"
 	"net/http"
-	"strings"
 
+	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
@@ -13,25 +12,16 @@ import (
 // HTTP/2 trailers send gRPC calls as POSTs with a gRPC-Web content type,
 // over HTTP/1.1 or HTTP/2. With .proto files loaded (Options.GRPC set),
 // those requests and their CORS preflights go to the gRPC front door;
-// every other request pays one nil check.
-
-const grpcWebPrefix = "application/grpc-web"
-
-var grpcWebPrefixB = []byte(grpcWebPrefix)
+// every other request pays one nil check. What is a gRPC-Web request is
+// grpcfront's to say.
 
 // isGRPCWebStd reports whether a request served by Go's server is a
 // gRPC-Web call or its CORS preflight.
 func isGRPCWebStd(r *http.Request) bool {
 	if r.Method == http.MethodOptions {
-		return isGRPCWebPreflight(r.Header.Get("Access-Control-Request-Headers"))
+		return grpcfront.IsGRPCWebPreflight(r.Method, r.Header.Get("Access-Control-Request-Headers"))
 	}
-	return r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), grpcWebPrefix)
-}
-
-// isGRPCWebPreflight: the browser asks to send gRPC-Web's own headers.
-func isGRPCWebPreflight(requested string) bool {
-	h := strings.ToLower(requested)
-	return strings.Contains(h, "x-grpc-web") || strings.Contains(h, "x-user-agent")
+	return r.Method == http.MethodPost && grpcfront.IsGRPCWeb(r.Header.Get("Content-Type"))
 }
 
 // grpcWebFast serves a gRPC-Web request that arrived over HTTP/1.1, when it
@@ -39,11 +29,11 @@ func isGRPCWebPreflight(requested string) bool {
 func (s *Server) grpcWebFast(ctx *fasthttp.RequestCtx) bool {
 	switch {
 	case ctx.IsPost():
-		if !bytes.HasPrefix(ctx.Request.Header.ContentType(), grpcWebPrefixB) {
+		if !grpcfront.IsGRPCWeb(b2s(ctx.Request.Header.ContentType())) {
 			return false
 		}
 	case ctx.IsOptions():
-		if !isGRPCWebPreflight(string(ctx.Request.Header.Peek("Access-Control-Request-Headers"))) {
+		if !grpcfront.IsGRPCWebPreflight(http.MethodOptions, b2s(ctx.Request.Header.Peek("Access-Control-Request-Headers"))) {
 			return false
 		}
 	default:
