@@ -42,16 +42,6 @@ bench_init
 check_idle
 build_decoy
 
-# to_us VALUE: wrk's latency ("812.00us", "1.23ms", "1.02s") in whole µs.
-to_us() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /m$/) m = 60e6; else if (v ~ /s$/) m = 1e6; else m = 0
-		if (m == 0) { print "?"; exit }
-		printf "%.0f", n * m
-	}'
-}
-
 run_wrk() {
 	local secs=$1 out=$2
 	timeout "$((secs + 30))" taskset -c "$CLIENT_CPU" \
@@ -87,11 +77,11 @@ t1=$(tree_ticks "$SERVER_PID")
 rss=$(tree_rss_kib "$SERVER_PID")
 
 out=$TMP/wrk.txt
-requests=$(awk '/ requests in / { print $1 }' "$out")
-rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
-p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")
-errors=$(awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } /Non-2xx/ { n += $NF } END { print n + 0 }' "$out")
+requests=$(wrk_stat "$out" requests)
+rps=$(wrk_stat "$out" rps)
+p50=$(wrk_stat "$out" p50)
+p99=$(wrk_stat "$out" p99)
+errors=$(wrk_stat "$out" errors)
 bound=$(awk -v c="$CONNS" -v d="$DELAY_MS" 'BEGIN { printf "%.0f", c * 1000 / d }')
 
 echo "# $(machine_line); $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"

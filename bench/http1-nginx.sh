@@ -95,16 +95,6 @@ start() {
 
 # ---------------------------------------------------------------- measuring
 
-# to_us VALUE: wrk's latency ("812.00us", "1.23ms", "1.02s") in whole µs.
-to_us() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /m$/) m = 60e6; else if (v ~ /s$/) m = 1e6; else m = 0
-		if (m == 0) { print "?"; exit }
-		printf "%.0f", n * m
-	}'
-}
-
 # run_wrk CONNS SECONDS PORT OUTFILE: wrk pinned to CLIENT_CPU, bounded by timeout.
 run_wrk() {
 	local conns=$1 secs=$2 port=$3 out=$4
@@ -112,17 +102,6 @@ run_wrk() {
 		wrk -t1 -c"$conns" -d"${secs}s" --latency "${WRK_ARGS[@]+"${WRK_ARGS[@]}"}" \
 		"$SCHEME://127.0.0.1:$port$PATH_UNDER_TEST" >"$out" 2>&1 ||
 		{ cat "$out" >&2; die "wrk failed against port $port"; }
-}
-
-# wrk_stat OUTFILE NAME: requests | rps | p50 | p99 | errors from wrk's output.
-wrk_stat() {
-	case $2 in
-	requests) awk '/ requests in / { print $1 }' "$1" ;;
-	rps) awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1" ;;
-	p50) to_us "$(awk '$1 == "50%" { print $2 }' "$1")" ;;
-	p99) to_us "$(awk '$1 == "99%" { print $2 }' "$1")" ;;
-	errors) awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } /Non-2xx/ { n += $NF } END { print n + 0 }' "$1" ;;
-	esac
 }
 
 ROWS=() # one "server rps p50 p99 cpu_us rss_mib c1_p50" line per run

@@ -396,3 +396,29 @@ machine_line() {
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "$(getconf _NPROCESSORS_ONLN) CPUs ($cpu), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
 }
+
+# ---------------------------------------------------------------- wrk's output
+
+# to_us VALUE: wrk's latency ("812.00us", "1.23ms", "1.02s") in whole µs.
+to_us() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0
+		if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /m$/) m = 60e6; else if (v ~ /s$/) m = 1e6; else m = 0
+		if (m == 0) { print "?"; exit }
+		printf "%.0f", n * m
+	}'
+}
+
+# wrk_stat OUTFILE NAME: requests | rps | p50 | p99 | errors from wrk's output.
+wrk_stat() {
+	case $2 in
+	requests) awk '/ requests in / { print $1 }' "$1" ;;
+	rps) awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1" ;;
+	p50) to_us "$(awk '$1 == "50%" { print $2 }' "$1")" ;;
+	p99) to_us "$(awk '$1 == "99%" { print $2 }' "$1")" ;;
+	errors) awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } /Non-2xx/ { n += $NF } END { print n + 0 }' "$1" ;;
+	esac
+}
+
+# median: the median of the numbers on standard input, one per line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -109,7 +109,6 @@ for ((r = 0; r < ROUNDS; r++)); do
 	download decoy "$DPORT" >>"$TMP/decoy.times"
 done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 d=$(median <"$TMP/decoy.times")
 n=$(median <"$TMP/nginx.times")
 

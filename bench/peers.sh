@@ -427,16 +427,6 @@ check_body() {
 
 # ---------------------------------------------------------------- measuring
 
-# to_us VALUE: wrk's latency ("812.00us", "1.23ms", "1.02s") in whole µs.
-to_us() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /m$/) m = 60e6; else if (v ~ /s$/) m = 1e6; else m = 0
-		if (m == 0) { print "?"; exit }
-		printf "%.0f", n * m
-	}'
-}
-
 # run_wrk CONNS SECONDS URL OUTFILE [WRK_ARGS...]: wrk pinned to CLIENT_CPU,
 # bounded by timeout. Returns 1 (REASON set) if wrk fails.
 run_wrk() {
@@ -447,17 +437,6 @@ run_wrk() {
 		REASON="wrk -c$conns failed: $(last_log_line "$out")"
 		return 1
 	fi
-}
-
-# wrk_stat OUTFILE NAME: requests | rps | p50 | p99 | errors from wrk's output.
-wrk_stat() {
-	case $2 in
-	requests) awk '/ requests in / { print $1 }' "$1" ;;
-	rps) awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1" ;;
-	p50) to_us "$(awk '$1 == "50%" { print $2 }' "$1")" ;;
-	p99) to_us "$(awk '$1 == "99%" { print $2 }' "$1")" ;;
-	errors) awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } /Non-2xx/ { n += $NF } END { print n + 0 }' "$1" ;;
-	esac
 }
 
 # tree_hwm_kib PID: peak resident memory (VmHWM) summed over PID's process tree, in KiB.
