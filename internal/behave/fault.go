@@ -253,7 +253,7 @@ func compileFault(f stub.Fault) (FaultAction, []stub.FieldError) {
 	}
 	if h := f.H2; h != nil {
 		switch {
-		case h.RSTStream != "" && h.GOAWAY:
+		case h.RSTStream != "" && h.GOAWAY != "":
 			fail("h2", "give rstStream or goaway, not both")
 		case h.RSTStream != "":
 			code, err := ParseH2ErrorCode(h.RSTStream)
@@ -261,10 +261,14 @@ func compileFault(f stub.Fault) (FaultAction, []stub.FieldError) {
 				fail("h2.rstStream", err.Error())
 			}
 			a.H2 = H2Action{RSTStream: true, Code: code}
-		case h.GOAWAY:
-			a.H2 = H2Action{GOAWAY: true}
+		case h.GOAWAY != "":
+			code, err := ParseH2ErrorCode(string(h.GOAWAY))
+			if err != nil {
+				fail("h2.goaway", err.Error())
+			}
+			a.H2 = H2Action{GOAWAY: true, Code: code}
 		default:
-			fail("h2", "give rstStream (an error code such as CANCEL) or goaway: true")
+			fail("h2", "give rstStream (an error code such as CANCEL) or goaway (true, or an error code such as ENHANCE_YOUR_CALM)")
 		}
 	}
 	return a, errs

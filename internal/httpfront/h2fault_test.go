@@ -1,6 +1,7 @@
 package httpfront_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 const faultBody = "0123456789abcdefghij" // 20 bytes: close-mid-body sends 10
@@ -36,8 +38,9 @@ func h2FaultStubs() []engine.Source {
 		one("malformed", stub.Fault{Kind: "malformed"}),
 		one("cut", stub.Fault{Kind: "close-mid-body"}),
 		one("error", stub.Fault{Kind: "error", Status: 502}),
+		one("goaway-calm", stub.Fault{Kind: "reset", H2: &stub.H2Fault{GOAWAY: "ENHANCE_YOUR_CALM"}}),
 		{Stub: stub.Stub{ID: "goaway", Request: stub.Request{Path: "/goaway"}, Responses: []stub.Response{
-			{Faults: stub.Faults{{Kind: "reset", H2: &stub.H2Fault{GOAWAY: true}}}},
+			{Faults: stub.Faults{{Kind: "reset", H2: &stub.H2Fault{GOAWAY: stub.GoAwayNoError}}}},
 			{Body: stub.Text("retried")},
 		}}},
 	}
@@ -163,5 +166,47 @@ func TestH2GoAwayFault(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(b) != "retried" {
 		t.Errorf("retried request: %d %q", resp.StatusCode, b)
+	}
+}
+
+// TestH2GoAwayCode: `goaway: ENHANCE_YOUR_CALM` sends GOAWAY with that
+// code, naming no stream as processed (the request's stream is the
+// connection's first), as a raw HTTP/2 client reads it.
+func TestH2GoAwayCode(t *testing.T) {
+	t.Parallel()
+	base, _, _ := startH2Faults(t, httpfront.HTTP2Decoy)
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	_ = fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", "/goaway-calm"}, {":authority", "test"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY before %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		case *http2.GoAwayFrame:
+			if f.ErrCode != http2.ErrCodeEnhanceYourCalm || f.LastStreamID != 0 {
+				t.Errorf("GOAWAY code %v, last stream %d; want ENHANCE_YOUR_CALM, 0", f.ErrCode, f.LastStreamID)
+			}
+			return
+		case *http2.HeadersFrame, *http2.DataFrame, *http2.RSTStreamFrame:
+			t.Fatalf("got %v before the GOAWAY", f)
+		}
 	}
 }

@@ -308,10 +308,68 @@ type H2Fault struct {
 	// RSTStream resets the request's stream with this error code name
 	// (RFC 9113 section 7), such as CANCEL or INTERNAL_ERROR.
 	RSTStream string `json:"rstStream,omitempty"`
-	// GOAWAY sends GOAWAY (NO_ERROR) naming the previous stream as the
-	// last processed, so the client must retry this request elsewhere, and
-	// closes the connection.
-	GOAWAY bool `json:"goaway,omitempty"`
+	// GOAWAY sends GOAWAY naming the previous stream as the last
+	// processed, so the client must retry this request elsewhere, and
+	// closes the connection. In files it is true (error code NO_ERROR) or
+	// an error code name such as ENHANCE_YOUR_CALM.
+	GOAWAY GoAway `json:"goaway,omitempty"`
+}
+
+// GoAway is the error code of an h2 goaway fault: empty when none is
+// asked for, GoAwayNoError for `goaway: true`, else the code as written.
+type GoAway string
+
+// GoAwayNoError is what `goaway: true` means.
+const GoAwayNoError GoAway = "NO_ERROR"
+
+// UnmarshalJSON reads true, false or an error code name.
+func (g *GoAway) UnmarshalJSON(b []byte) error {
+	switch s := string(bytes.TrimSpace(b)); s {
+	case "true":
+		*g = GoAwayNoError
+		return nil
+	case "false", "null":
+		*g = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("goaway is true or an HTTP/2 error code name such as ENHANCE_YOUR_CALM")
+	}
+	*g = GoAway(s)
+	return nil
+}
+
+// UnmarshalYAML reads true, false or an error code name.
+func (g *GoAway) UnmarshalYAML(node ast.Node) error {
+	switch n := node.(type) {
+	case *ast.NullNode:
+		*g = ""
+		return nil
+	case *ast.BoolNode:
+		*g = ""
+		if n.Value {
+			*g = GoAwayNoError
+		}
+		return nil
+	}
+	text, ok, err := scalarText(node)
+	if err == nil && !ok {
+		err = fmt.Errorf("goaway is true or an HTTP/2 error code name such as ENHANCE_YOUR_CALM")
+	}
+	if err != nil {
+		return At(node, err)
+	}
+	*g = GoAway(text)
+	return nil
+}
+
+// MarshalJSON writes true for NO_ERROR, the code name otherwise.
+func (g GoAway) MarshalJSON() ([]byte, error) {
+	if g == GoAwayNoError {
+		return []byte("true"), nil
+	}
+	return json.Marshal(string(g))
 }
 
 // Faults is a stub's list of faults. In files it is a list, one fault
