@@ -19,6 +19,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/demo"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"github.com/decoy-dev/decoy/internal/memtrim"
 	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/protoload"
 	"github.com/decoy-dev/decoy/internal/workers"
@@ -363,6 +364,10 @@ over the environment, which wins over the file.`,
 		// what serving needs (it matters with thousands of stubs).
 		l = nil
 		debug.FreeOSMemory()
+		// So does the code that only starting runs (see memtrim).
+		if _, err := memtrim.ReleaseCode(); err != nil {
+			log.Debug("could not release start-up code pages", "err", err)
+		}
 		if env.OnReady != nil {
 			env.OnReady(a)
 		}
