@@ -87,7 +87,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	// A malformed request, for decoy_rejected_requests_total.
 	if c, err := net.Dial("tcp", r.App.HTTPAddr.String()); err == nil {
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		_, _ = c.Write([]byte("NOT HTTP\r\n\r\n"))
+		_, _ = c.Write([]byte("GET /x HTTP/1.1\r\nHost x\r\n\r\n"))
 		_, _ = c.Read(make([]byte, 512))
 		c.Close()
 	}

@@ -223,11 +223,15 @@ const (
 	sniffH2
 	sniffUpgrade
 	sniffClosed
+	sniffNotHTTP
 )
 
 // sniff reads the start of a plaintext connection and tells HTTP/2 with
 // prior knowledge, and HTTP/1.1 requests asking to upgrade to h2c, from
-// plain HTTP/1.1. The connection replays what was read.
+// plain HTTP/1.1. The connection replays what was read. A first line that
+// is neither the HTTP/2 preface nor an HTTP/1.x request line is neither
+// protocol (sniffNotHTTP): as an HTTP/2 server must for an invalid
+// preface, decoy closes such a connection without an answer.
 func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 	bp := sniffPool.Get().(*[]byte)
 	defer sniffPool.Put(bp)
@@ -264,6 +268,9 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 			}
 			continue
 		}
+		if line, ok := firstLine(got); ok && !isHTTP1RequestLine(line) {
+			return sniffNotHTTP
+		}
 		// HTTP/1.x: only an Upgrade to h2c needs the HTTP/2 server. Look at
 		// the header block once it is complete (or as large as allowed).
 		end := bytes.Index(got, []byte("\r\n\r\n"))
@@ -278,6 +285,30 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 		}
 		return sniffHTTP1
 	}
+}
+
+// firstLine returns the request line of b, after any empty lines (which
+// RFC 9112 section 2.2 lets a server skip), once it is complete.
+func firstLine(b []byte) ([]byte, bool) {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return nil, false
+		}
+		line := bytes.TrimSuffix(b[:i], []byte("\r"))
+		if len(line) > 0 {
+			return line, true
+		}
+		b = b[i+1:]
+	}
+}
+
+// isHTTP1RequestLine reports whether line ends in an HTTP/1.x version, as
+// every HTTP/1.0 and HTTP/1.1 request line does ("GET / HTTP/1.1").
+func isHTTP1RequestLine(line []byte) bool {
+	i := bytes.LastIndexByte(line, ' ')
+	v := line[i+1:]
+	return i > 0 && len(v) == len("HTTP/1.1") && bytes.HasPrefix(v, []byte("HTTP/1.")) && v[7] >= '0' && v[7] <= '9'
 }
 
 // wantsH2C reports whether an HTTP/1.1 header block has "Upgrade: h2c".

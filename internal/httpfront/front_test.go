@@ -279,11 +279,14 @@ func TestBadInput(t *testing.T) {
 	cases := []struct {
 		name       string
 		raw        string
-		wantStatus string // "" means the server may just close
+		wantStatus string // "" means the server may just close; "closed", it must close without a byte
 	}{
 		{"headers over the limit", "GET /users/1 HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 8000) + "\r\n\r\n", "431"},
 		{"body over the limit", "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat("a", 5000), "413"},
-		{"malformed request line", "NOT A REQUEST\r\n\r\n", "400"},
+		{"not HTTP at all", "NOT A REQUEST\r\n\r\n", "closed"},
+		{"an invalid HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", "closed"},
+		{"malformed request line", "GET  HTTP/1.1\r\nHost: x\r\n\r\n", "400"},
+		{"malformed header", "GET /users/1 HTTP/1.1\r\nHost x\r\n\r\n", "400"},
 		{"bad content length", "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", "400"},
 		{"disconnect mid-headers", "GET /users/1 HTTP/1.1\r\nHo", ""},
 		{"disconnect mid-body", "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", ""},
@@ -296,9 +299,16 @@ func TestBadInput(t *testing.T) {
 			}
 			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 			_, _ = io.WriteString(conn, c.raw)
-			if c.wantStatus == "" {
+			switch c.wantStatus {
+			case "":
 				_ = conn.Close()
-			} else {
+			case "closed":
+				b, err := io.ReadAll(conn)
+				_ = conn.Close()
+				if err != nil || len(b) > 0 {
+					t.Fatalf("got %q (%v), want the connection closed without an answer", b, err)
+				}
+			default:
 				line, err := bufio.NewReader(conn).ReadString('\n')
 				_ = conn.Close()
 				if err != nil || !strings.Contains(line, " "+c.wantStatus+" ") {

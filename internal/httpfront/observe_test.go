@@ -196,7 +196,7 @@ func TestCloseReasons(t *testing.T) {
 		}, metrics.CloseReadTimeout},
 		{"bad request", httpfront.Options{}, func(t *testing.T, f *fixture) {
 			c := dialFront(t, f, false)
-			fmt.Fprintf(c, "NOT HTTP\r\n\r\n")
+			fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost x\r\n\r\n")
 			waitClosed(c)
 		}, metrics.CloseBadRequest},
 		{"fault", httpfront.Options{}, func(t *testing.T, f *fixture) {

@@ -1,0 +1,62 @@
+package httpfront_test
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/decoy-dev/decoy/internal/httpfront"
+)
+
+// TestH2specOnBothPorts runs the HTTP/2 conformance suite h2spec against
+// the plaintext port, which tells HTTP/2 with prior knowledge from
+// HTTP/1.1 by the first bytes, and against the TLS port (ALPN h2): every
+// case passes on both, including an invalid preface on the shared port.
+func TestH2specOnBothPorts(t *testing.T) {
+	t.Parallel()
+	h2spec := h2specPath(t)
+	f := start(t, httpfront.Options{})
+	for _, tc := range []struct {
+		name string
+		addr string
+		tls  []string
+	}{{"h2c", f.http, nil}, {"tls", f.https, []string{"-t", "-k"}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			host, port, _ := net.SplitHostPort(tc.addr)
+			args := append([]string{"-h", host, "-p", port, "-P", "/users/1", "-o", "5"}, tc.tls...)
+			b, _ := exec.Command(h2spec, args...).CombinedOutput() // non-zero exit when a case fails
+			m := regexp.MustCompile(`(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed`).FindSubmatch(b)
+			if m == nil {
+				t.Fatalf("no summary from h2spec:\n%s", b)
+			}
+			if string(m[4]) != "0" || string(m[1]) != string(m[2]) {
+				if i := bytes.Index(b, []byte("Failures:")); i >= 0 {
+					b = b[i:]
+				}
+				t.Errorf("h2spec: %s\n%s", m[0], b)
+			}
+		})
+	}
+}
+
+// h2specPath finds h2spec on PATH or where `go install` puts it.
+func h2specPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("h2spec"); err == nil {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	if p := filepath.Join(home, "go", "bin", "h2spec"); fileExists(p) {
+		return p
+	}
+	return external(t, "h2spec")
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
