@@ -278,6 +278,9 @@ valid and 2 otherwise, so it fits in CI.`,
 		for _, n := range l.Notes {
 			fmt.Fprintln(env.Stderr, "warning:", n)
 		}
+		for _, d := range l.Details {
+			fmt.Fprintln(env.Stderr, "note:", d)
+		}
 		fmt.Fprintf(env.Stdout, "ok: %d stubs in %d files", len(l.Sources), len(l.Files))
 		if set != nil {
 			fmt.Fprintf(env.Stdout, "; %d gRPC services in %d .proto files", len(set.Services()), len(set.Sources))
@@ -330,6 +333,9 @@ over the environment, which wins over the file.`,
 		}
 		for _, n := range l.Notes {
 			log.Warn(n)
+		}
+		if len(l.Details) > 0 {
+			log.Info("OpenAPI documents loaded with notes (examples that do not match their schemas, schemas that do not compile); `decoy check` lists them", "notes", len(l.Details))
 		}
 		if n := workerCount(s); wk == nil && n > 1 {
 			return supervise(ctx, s, n, store, l, set, env, log)

@@ -78,6 +78,10 @@ func TestCheck(t *testing.T) {
 		{"every problem at once", "both.yaml", "- request: {path: /a}\n  response: {body: x}\n  bogus: 1\n- request: {pathRegex: '('}\n  response: {body: x}\n", 2,
 			[]string{"both.yaml:3", `unknown field "bogus"`, "both.yaml:4", "request.pathRegex"}},
 		{"no such file", "/nonexistent/stubs.yaml", "", 2, []string{"/nonexistent/stubs.yaml: no such file or folder"}},
+		{"unresolvable $ref in a spec", "ref.yaml", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          $ref: '#/components/responses/Gone'\n", 2,
+			[]string{"ref.yaml:8", "#/components/responses/Gone", "does not exist"}},
+		{"schema that does not compile", "schema.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: x\n          content:\n            application/json:\n              schema: {type: strng}\n", 0,
+			[]string{"ok: ", "schema.yaml#/paths/~1a/get/responses/200/content/application~1json/schema: schema does not compile", "/type"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -28,6 +28,13 @@ func (l *Loaded) loadSpec(name string, data []byte, root *ast.MappingNode) Probl
 	}
 	l.Files = append(l.Files, name)
 	l.Notes = append(l.Notes, res.Notes...)
+	seen := make(map[string]bool, len(res.Warnings))
+	for _, w := range res.Warnings { // the same schema may be met more than once
+		if !seen[w] {
+			seen[w] = true
+			l.Details = append(l.Details, w)
+		}
+	}
 	for _, src := range res.Sources {
 		l.Sources = append(l.Sources, src)
 		l.where = append(l.where, place{file: name, node: root})

@@ -29,6 +29,11 @@ type Loaded struct {
 	// Notes are warnings about OpenAPI documents that loaded: operations
 	// left out by the lenient setting, webhooks that are not served.
 	Notes []string
+	// Details are the smaller findings about OpenAPI documents that loaded
+	// (an example that does not match its schema and is not served, a
+	// schema that does not compile and so checks nothing): `decoy check`
+	// lists them, `decoy serve` counts them.
+	Details []string
 }
 
 // DefaultSpec is how OpenAPI documents load when nothing says otherwise:

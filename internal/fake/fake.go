@@ -59,7 +59,9 @@ func Generate(schema any, base, key string, o Options) (v any, err error) {
 				v, err = nil, e.err
 				return
 			}
-			panic(r)
+			// A schema no check foresaw (an invalid document) must not
+			// take the server down: it gets no generated value.
+			v, err = nil, fmt.Errorf("cannot generate a value for this schema: %v", r)
 		}
 	}()
 	v = g.value(schema, base, 0, "")
@@ -833,6 +835,11 @@ var words = []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "g
 func (g *gen) str(s map[string]any, name string) any {
 	minL, _ := num(s["minLength"])
 	maxL, hasMax := num(s["maxLength"])
+	// Negative lengths are invalid; read them as no bound.
+	minL = max(minL, 0)
+	if maxL < 0 {
+		hasMax = false
+	}
 	format, _ := s["format"].(string)
 	var v string
 	r := g.rng

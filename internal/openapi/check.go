@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pb33f/libopenapi"
 	"github.com/pb33f/libopenapi/datamodel"
+	"github.com/pb33f/libopenapi/index"
 )
 
 var lineCol = regexp.MustCompile(`\[(\d+):(\d+)\]|line (\d+)`)
@@ -71,6 +73,16 @@ func toProblems(name string, err error) Problems {
 		p := Problem{File: name, Msg: msg}
 		if m := lineCol.FindStringSubmatch(msg); m != nil {
 			p.Line, _ = strconv.Atoi(m[1] + m[3])
+		}
+		// An unresolvable $ref: where it appears.
+		var ie *index.IndexingError
+		if errors.As(e, &ie) && p.Line == 0 {
+			switch {
+			case ie.KeyNode != nil && ie.KeyNode.Line > 0:
+				p.Line = ie.KeyNode.Line
+			case ie.Node != nil && ie.Node.Line > 0:
+				p.Line = ie.Node.Line
+			}
 		}
 		out = append(out, p)
 	}

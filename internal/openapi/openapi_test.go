@@ -146,7 +146,8 @@ func TestProblems(t *testing.T) {
 	tests := []struct {
 		name, data, want string
 	}{
-		{"badref.yaml", "", "Nope"},
+		// An unresolvable $ref: the ref, and the line where it appears.
+		{"badref.yaml", "", "testdata/badref.yaml:11: component `#/components/schemas/Nope` does not exist"},
 		{"x.yaml", "openapi: 4.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "not supported"},
 		{"x.yaml", "openapi: 3.0.0\npaths: [\n", ""},
 		{"x.json", `{"openapi": "3.0.0", "paths": {"/a": {"$ref": "missing.yaml"}}}`, "missing.yaml"},
@@ -175,6 +176,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"openapi":"3.1.0","paths":{"/a":{"get":{"responses":{"200":{"content":{"*/*":{"schema":{"allOf":[{"$ref":"#"}]}}}}}}}}}`))
 	f.Add([]byte("openapi: 3.1.0\ninfo: {title: t, version: '1'}\nwebhooks: {w: {post: {responses: {'200': {description: x}}}}}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: '#/nope'}\n"))
 	f.Add([]byte(`{"openapi":"3.0.0","paths":{"/a":{"get":{"responses":{"200":{"content":{"application/json":{"schema":{"type":"string","pattern":"(?!x)(a|b){2,}\\1","minLength":3}}}}}}}}}`))
+	// Schemas that are not valid JSON Schema.
+	f.Add([]byte(`{"openapi":"3.1.0","paths":{"/a":{"get":{"responses":{"200":{"content":{"application/json":{"schema":{"type":"object","properties":{"a":{"type":"string","maxLength":-1},"b":{"type":5},"c":{"items":3,"minItems":-2},"d":{"pattern":"("},"e":{"enum":4}},"required":"a"}}}}}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Load("testdata/fuzz.yaml", data, Options{Seed: 1})
 		_, _ = Load("testdata/fuzz.yaml", data, Options{Seed: 1, Lenient: true})
