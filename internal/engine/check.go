@@ -25,14 +25,16 @@ const VerdictHeader = "Decoy-Validation"
 // Check returns the stub's request check; nil for none.
 func (s *Stub) Check() RequestCheck { return s.check }
 
-// Varier gives a request a body of its own, made from the request (an
-// OpenAPI operation's data generated from its path and query parameters).
-// Front doors call it only when Stub.Vary is not nil, after the stub's
-// request check passed.
+// Varier gives a request an answer of its own, made from the request: an
+// OpenAPI operation's data generated from its path and query parameters,
+// or its answer in the media type the Accept header prefers (another body
+// and Content-Type, or a 406). Front doors call it only when Stub.Vary is
+// not nil, after the stub's request check passed.
 type Varier interface {
 	// Vary returns the response to send: base (the stub's response, with
-	// any runtime overlay) with a body for r, or base itself. The result
-	// is read-only and may be shared by later requests with the same key.
+	// any runtime overlay) made for r — its body, and possibly its status
+	// and headers — or base itself. The result is read-only and may be
+	// shared by later requests with the same key.
 	Vary(r *Request, base *Response) *Response
 }
 

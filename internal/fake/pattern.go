@@ -16,12 +16,16 @@ import (
 // fromPattern makes a string that matches the regular expression re (an
 // ECMA-262 pattern, as JSON Schema says) with a length (in characters) in
 // [minL, maxL] (maxL < 0: no bound). Lookarounds are left out to generate
-// candidates, which are then checked against the whole pattern. ok is
-// false when the pattern cannot be parsed (backreferences) or no attempt
-// fits.
+// candidates, which are then checked against the whole pattern;
+// backreferences repeat what their group wrote (see backrefs). ok is false
+// when the pattern cannot be parsed or no attempt fits.
 func (g *gen) fromPattern(re string, minL, maxL int) (string, bool) {
 	check := g.regexp(re)
-	p, err := syntax.Parse(GoPattern(withoutLookarounds(re)), syntax.Perl)
+	src, refs := backrefs(re)
+	if refs && check == nil {
+		return "", false // not ECMA-262: nothing to check the result with
+	}
+	p, err := syntax.Parse(GoPattern(withoutLookarounds(src)), syntax.Perl)
 	if err != nil {
 		return "", false
 	}
@@ -29,17 +33,23 @@ func (g *gen) fromPattern(re string, minL, maxL int) (string, bool) {
 	// Unbounded repetitions are tried with more and more repeats until
 	// the string is long enough; an unanchored end can be padded.
 	tries := []int{0, 1, 2, 4, 8, 16, 32, 64, 128}
-	if minL > 0 && minL <= 4096 {
+	if minL > 0 && minL <= maxPatternLen {
 		tries = append(tries, minL)
 		slices.Sort(tries)
 	}
+	e := emitter{r: g.rng}
+	if refs {
+		e.caps = map[int]string{}
+	}
 	for _, reps := range tries {
 		for attempt := 0; attempt < 4; attempt++ {
-			var b strings.Builder
-			if !emit(&b, p, g.rng, 0, reps) || b.Len() > 4096 {
+			e.b.Reset()
+			e.reps = reps
+			clear(e.caps)
+			if !e.emit(p, 0) || e.b.Len() > maxPatternLen {
 				return "", false
 			}
-			s := b.String()
+			s := e.b.String()
 			n := utf8.RuneCountInString(s)
 			if n < minL && !anchoredEnd(p) {
 				s += strings.Repeat("x", minL-n)
@@ -57,6 +67,162 @@ func (g *gen) fromPattern(re string, minL, maxL int) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// maxPatternLen is the longest string (in bytes) made from a pattern.
+const maxPatternLen = 4096
+
+// Backreferences (\1 to \9, \10 and more when the pattern has that many
+// groups, \k<name>) are beyond Go's regexp, whose parser refuses them. A
+// pattern with some is rewritten before it is parsed: each capturing group
+// becomes a group named after its number as ECMA-262 counts them
+// ((?P<decoy_g3>...)), and each backreference an empty group named after
+// the group it repeats and its place ((?P<decoy_r3_0>)). emit records
+// what each group wrote and writes it again where it is referred to: the
+// text of the group's last iteration, or nothing when the group has not
+// taken part (a reference before its group, a group in an alternative
+// not taken), as ECMA-262 matches.
+const (
+	groupPrefix = "decoy_g"
+	refPrefix   = "decoy_r"
+)
+
+// backrefs rewrites an ECMA-262 pattern with backreferences as described
+// above; ok is false (and the pattern returned as it is) when it has none
+// (nor any of the escapes below, which Go's parser refuses too).
+// A \N with more groups than the pattern has is what ECMA-262 (Annex B)
+// reads it as: an octal escape (\12 is a newline), or the digit itself
+// for \8 and \9. Escapes in character classes are left as they are.
+func backrefs(re string) (string, bool) {
+	if !strings.Contains(re, `\`) {
+		return re, false
+	}
+	groups, names := 0, map[string]int{}
+	var b strings.Builder
+	for pass := range 2 {
+		b.Reset()
+		found, refs, g, class := false, 0, 0, false
+		for i := 0; i < len(re); i++ {
+			c := re[i]
+			switch {
+			case c == '\\' && i+1 < len(re):
+				d := re[i+1]
+				switch {
+				case class || pass == 0:
+				case d >= '1' && d <= '9':
+					j := i + 1
+					for j < len(re) && j < i+8 && re[j] >= '0' && re[j] <= '9' {
+						j++
+					}
+					if n, _ := strconv.Atoi(re[i+1 : j]); n <= groups {
+						found = true
+						writeRef(&b, n, &refs)
+						i = j - 1
+						continue
+					}
+					found = true
+					if d >= '8' {
+						b.WriteByte(d) // an identity escape
+						i++
+						continue
+					}
+					// A legacy octal escape: up to three digits, at most 0377.
+					v, k := 0, i+1
+					for k < len(re) && k < i+4 && re[k] >= '0' && re[k] <= '7' && v*8+int(re[k]-'0') <= 0o377 {
+						v = v*8 + int(re[k]-'0')
+						k++
+					}
+					b.WriteString(`\x{` + strconv.FormatInt(int64(v), 16) + `}`)
+					i = k - 1
+					continue
+				case d == 'k' && len(names) == 0:
+					found = true
+					b.WriteByte('k') // no named groups: an identity escape
+					i++
+					continue
+				case d == 'k':
+					end := strings.IndexByte(re[i:], '>')
+					if i+2 >= len(re) || re[i+2] != '<' || end < 0 {
+						return re, false
+					}
+					n, ok := names[re[i+3:i+end]]
+					if !ok {
+						return re, false // no such group: not ECMA-262
+					}
+					found = true
+					writeRef(&b, n, &refs)
+					i += end
+					continue
+				}
+				b.WriteString(re[i : i+2])
+				i++
+				continue
+			case class:
+				class = c != ']'
+			case c == '[':
+				class = true
+			case c == '(':
+				name, end, ok := capturing(re, i)
+				if !ok {
+					break
+				}
+				g++
+				if pass == 0 {
+					groups = g
+					if name != "" {
+						names[name] = g
+					}
+				}
+				b.WriteString("(?P<" + groupPrefix + strconv.Itoa(g) + ">")
+				i = end - 1
+				continue
+			}
+			b.WriteByte(c)
+		}
+		if pass == 1 && !found {
+			return re, false
+		}
+	}
+	return b.String(), true
+}
+
+// capturing reports whether the "(" at re[i] opens a capturing group, its
+// name ("" for none) and where the group's content starts.
+func capturing(re string, i int) (name string, start int, ok bool) {
+	if i+1 >= len(re) || re[i+1] != '?' {
+		return "", i + 1, true
+	}
+	if i+3 >= len(re) || re[i+2] != '<' || re[i+3] == '=' || re[i+3] == '!' {
+		return "", 0, false // (?:...) or a lookaround
+	}
+	end := strings.IndexByte(re[i+3:], '>')
+	if end < 0 {
+		return "", 0, false
+	}
+	return re[i+3 : i+3+end], i + 3 + end + 1, true
+}
+
+// writeRef writes the group that stands for a backreference to group n
+// (refs counts them: Go wants every name once).
+func writeRef(b *strings.Builder, n int, refs *int) {
+	b.WriteString("(?P<" + refPrefix + strconv.Itoa(n) + "_" + strconv.Itoa(*refs) + ">)")
+	*refs++
+}
+
+// capName reads a name given by backrefs: the group's number and whether
+// the group stands for a reference; ok is false for other names.
+func capName(name string) (n int, ref, ok bool) {
+	switch {
+	case strings.HasPrefix(name, groupPrefix):
+		name = name[len(groupPrefix):]
+	case strings.HasPrefix(name, refPrefix):
+		name, _, _ = strings.Cut(name[len(refPrefix):], "_")
+		ref = true
+	default:
+		return 0, false, false
+	}
+	n, err := strconv.Atoi(name)
+	return n, ref, err == nil
 }
 
 // withoutLookarounds removes (?=...), (?!...), (?<=...) and (?<!...)
@@ -216,64 +382,127 @@ func anchoredEnd(re *syntax.Regexp) bool {
 	}
 }
 
-// emit writes a string that re matches; unbounded repetitions (x*, x+,
-// x{n,}) repeat reps times when that is allowed.
-func emit(b *strings.Builder, re *syntax.Regexp, r *rand.Rand, depth, reps int) bool {
-	if depth > 100 {
+// emitter writes strings that a parsed pattern matches.
+type emitter struct {
+	b strings.Builder
+	r *rand.Rand
+	// reps is how many times unbounded repetitions (x*, x+, x{n,})
+	// repeat when that is allowed.
+	reps int
+	// caps holds what each group (by number) wrote last, for the
+	// backreferences; nil when the pattern has none.
+	caps map[int]string
+	// inner lists the groups inside a repeated expression, whose text
+	// each repetition forgets.
+	inner map[*syntax.Regexp][]int
+}
+
+// emit writes a string that re matches.
+func (e *emitter) emit(re *syntax.Regexp, depth int) bool {
+	if depth > 100 || e.b.Len() > maxPatternLen {
 		return false
 	}
 	switch re.Op {
 	case syntax.OpLiteral:
-		b.WriteString(string(re.Rune))
+		e.b.WriteString(string(re.Rune))
 	case syntax.OpCharClass:
-		b.WriteRune(pickRune(re.Rune, r))
+		e.b.WriteRune(pickRune(re.Rune, e.r))
 	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		b.WriteByte('a')
+		e.b.WriteByte('a')
 	case syntax.OpCapture:
-		return emit(b, re.Sub[0], r, depth+1, reps)
+		if e.caps != nil {
+			if n, ref, ok := capName(re.Name); ok {
+				if ref {
+					e.b.WriteString(e.caps[n])
+					return true
+				}
+				start := e.b.Len()
+				if !e.emit(re.Sub[0], depth+1) {
+					return false
+				}
+				e.caps[n] = e.b.String()[start:]
+				return true
+			}
+		}
+		return e.emit(re.Sub[0], depth+1)
 	case syntax.OpConcat:
 		for _, s := range re.Sub {
-			if !emit(b, s, r, depth+1, reps) {
+			if !e.emit(s, depth+1) {
 				return false
 			}
 		}
 	case syntax.OpAlternate:
-		return emit(b, re.Sub[r.IntN(len(re.Sub))], r, depth+1, reps)
+		return e.emit(re.Sub[e.r.IntN(len(re.Sub))], depth+1)
 	case syntax.OpQuest:
-		if reps > 0 {
-			return emit(b, re.Sub[0], r, depth+1, reps)
+		if e.reps > 0 {
+			return e.repeat(re.Sub[0], 1, depth)
 		}
 	case syntax.OpStar, syntax.OpPlus:
-		n := reps
+		n := e.reps
 		if re.Op == syntax.OpPlus {
 			n = max(n, 1)
 		}
-		for range n {
-			if !emit(b, re.Sub[0], r, depth+1, reps) {
-				return false
-			}
-		}
+		return e.repeat(re.Sub[0], n, depth)
 	case syntax.OpRepeat:
 		n := re.Min
 		if n == 0 && re.Max != 0 {
 			n = 1
 		}
 		if re.Max < 0 {
-			n = max(n, reps)
-		} else if reps > n {
-			n = min(re.Max, reps)
+			n = max(n, e.reps)
+		} else if e.reps > n {
+			n = min(re.Max, e.reps)
 		}
-		for range n {
-			if !emit(b, re.Sub[0], r, depth+1, reps) {
-				return false
-			}
-		}
+		return e.repeat(re.Sub[0], n, depth)
 	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
 		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
 	default:
 		return false
 	}
 	return true
+}
+
+// repeat writes n repetitions of re. Each forgets what the groups inside
+// re wrote before it, as ECMA-262 repeats.
+func (e *emitter) repeat(re *syntax.Regexp, n, depth int) bool {
+	var inner []int
+	if e.caps != nil && n > 0 {
+		inner = e.groupsIn(re)
+	}
+	for range n {
+		for _, g := range inner {
+			delete(e.caps, g)
+		}
+		if !e.emit(re, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// groupsIn lists the numbers of the groups inside re.
+func (e *emitter) groupsIn(re *syntax.Regexp) []int {
+	if gs, ok := e.inner[re]; ok {
+		return gs
+	}
+	var gs []int
+	var walk func(*syntax.Regexp)
+	walk = func(x *syntax.Regexp) {
+		if x.Op == syntax.OpCapture {
+			if n, ref, ok := capName(x.Name); ok && !ref {
+				gs = append(gs, n)
+			}
+		}
+		for _, s := range x.Sub {
+			walk(s)
+		}
+	}
+	walk(re)
+	if e.inner == nil {
+		e.inner = map[*syntax.Regexp][]int{}
+	}
+	e.inner[re] = gs
+	return gs
 }
 
 // pickRune picks a rune of a class, printable ASCII letters and digits when

@@ -16,8 +16,9 @@ import (
 // the plaintext port, which tells HTTP/2 with prior knowledge from
 // HTTP/1.1 by the first bytes, and against the TLS port (ALPN h2): every
 // case passes on both, including an invalid preface on the shared port.
+// It runs alone (not in parallel): some cases wait for an answer, and a
+// machine busy with the other tests could make them time out.
 func TestH2specOnBothPorts(t *testing.T) {
-	t.Parallel()
 	h2spec := h2specPath(t)
 	f := start(t, httpfront.Options{})
 	for _, tc := range []struct {
@@ -27,7 +28,7 @@ func TestH2specOnBothPorts(t *testing.T) {
 	}{{"h2c", f.http, nil}, {"tls", f.https, []string{"-t", "-k"}}} {
 		t.Run(tc.name, func(t *testing.T) {
 			host, port, _ := net.SplitHostPort(tc.addr)
-			args := append([]string{"-h", host, "-p", port, "-P", "/users/1", "-o", "5"}, tc.tls...)
+			args := append([]string{"-h", host, "-p", port, "-P", "/users/1", "-o", "10"}, tc.tls...)
 			b, _ := exec.Command(h2spec, args...).CombinedOutput() // non-zero exit when a case fails
 			m := regexp.MustCompile(`(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed`).FindSubmatch(b)
 			if m == nil {

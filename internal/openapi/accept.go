@@ -20,7 +20,47 @@ func Negotiate(accept string, offers []string) int {
 		}
 		return 0
 	}
-	best, bestQ := -1, 0.0
+	if len(offers) > maxOffers {
+		return negotiateEach(accept, offers)
+	}
+	// One pass over the header for all the offers.
+	var (
+		split [maxOffers]mediaType
+		spec  [maxOffers]int8
+		q     [maxOffers]int16
+	)
+	for i, o := range offers {
+		split[i] = splitType(o)
+		spec[i] = -1
+	}
+	ranges(accept, split[:len(offers)], spec[:len(offers)], q[:len(offers)])
+	best, bestQ := -1, int16(0)
+	for i := range offers {
+		if q[i] > bestQ {
+			best, bestQ = i, q[i]
+		}
+	}
+	return best
+}
+
+// maxOffers is how many offers Negotiate weighs in one pass over the
+// header (on the stack); more are weighed one at a time.
+const maxOffers = 8
+
+// mediaType is a media type split into type and subtype, parameters
+// dropped.
+type mediaType struct{ typ, sub string }
+
+func splitType(t string) mediaType {
+	t, _, _ = strings.Cut(t, ";")
+	typ, sub, _ := strings.Cut(strings.TrimSpace(t), "/")
+	return mediaType{typ, sub}
+}
+
+// negotiateEach is Negotiate for a non-blank header, reading the header
+// once per offer.
+func negotiateEach(accept string, offers []string) int {
+	best, bestQ := -1, 0
 	for i, o := range offers {
 		if q := quality(accept, o); q > bestQ {
 			best, bestQ = i, q
@@ -29,11 +69,20 @@ func Negotiate(accept string, offers []string) int {
 	return best
 }
 
-// quality is the quality the Accept header gives the media type offer.
-func quality(accept, offer string) float64 {
-	offer, _, _ = strings.Cut(offer, ";")
-	otyp, osub, _ := strings.Cut(strings.TrimSpace(offer), "/")
-	bestSpec, q := -1, 0.0
+// quality is the quality (in thousandths) the Accept header gives the
+// media type offer.
+func quality(accept, offer string) int {
+	split := [1]mediaType{splitType(offer)}
+	spec := [1]int8{-1}
+	var q [1]int16
+	ranges(accept, split[:], spec[:], q[:])
+	return int(q[0])
+}
+
+// ranges reads the media ranges of an Accept header and gives each offer
+// the quality (q, in thousandths) of the most specific range that matches
+// it (spec: 2 for type/subtype, 1 for type/*, 0 for */*, -1 for none).
+func ranges(accept string, offers []mediaType, spec []int8, q []int16) {
 	for accept != "" {
 		var rng string
 		rng, accept, _ = strings.Cut(accept, ",")
@@ -46,31 +95,36 @@ func quality(accept, offer string) float64 {
 		if !ok {
 			continue // not a media range
 		}
-		spec := 0
-		switch {
-		case typ == "*" && sub == "*":
-		case sub == "*":
-			if !strings.EqualFold(typ, otyp) && otyp != "*" {
+		rq := int16(-1) // read when a range first counts
+		for i, o := range offers {
+			var s int8
+			switch {
+			case typ == "*" && sub == "*":
+			case sub == "*":
+				if !strings.EqualFold(typ, o.typ) && o.typ != "*" {
+					continue
+				}
+				s = 1
+			default:
+				if !(strings.EqualFold(typ, o.typ) || o.typ == "*") || !(strings.EqualFold(sub, o.sub) || o.sub == "*") {
+					continue
+				}
+				s = 2
+			}
+			if s <= spec[i] {
 				continue
 			}
-			spec = 1
-		default:
-			if !(strings.EqualFold(typ, otyp) || otyp == "*") || !(strings.EqualFold(sub, osub) || osub == "*") {
-				continue
+			if rq < 0 {
+				rq = qOf(params)
 			}
-			spec = 2
+			spec[i], q[i] = s, rq
 		}
-		if spec <= bestSpec {
-			continue
-		}
-		bestSpec, q = spec, qOf(params)
 	}
-	return q
 }
 
-// qOf reads the q parameter of a media range's parameters; 1 when absent
-// or not a number from 0 to 1.
-func qOf(params string) float64 {
+// qOf reads the q parameter of a media range's parameters, in thousandths;
+// 1000 when absent or not a number from 0 to 1.
+func qOf(params string) int16 {
 	for params != "" {
 		var p string
 		p, params, _ = strings.Cut(params, ";")
@@ -78,11 +132,33 @@ func qOf(params string) float64 {
 		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
 			continue
 		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f < 0 || f > 1 {
-			return 1
-		}
-		return f
+		return qValue(strings.TrimSpace(v))
 	}
-	return 1
+	return 1000
+}
+
+// qValue reads a quality value ("0.5", "1", "0.125") in thousandths; 1000
+// when it is not a number from 0 to 1.
+func qValue(v string) int16 {
+	// The RFC's form: 0 or 1, then at most three decimals.
+	if len(v) >= 1 && len(v) <= 5 && (v[0] == '0' || v[0] == '1') && (len(v) == 1 || v[1] == '.') {
+		n, scale, ok := int(v[0]-'0')*1000, 100, true
+		for i := 2; i < len(v); i++ {
+			c := v[i]
+			if c < '0' || c > '9' {
+				ok = false
+				break
+			}
+			n += int(c-'0') * scale
+			scale /= 10
+		}
+		if ok && n <= 1000 {
+			return int16(n)
+		}
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		return 1000
+	}
+	return int16(f * 1000)
 }

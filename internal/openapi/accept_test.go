@@ -1,6 +1,9 @@
 package openapi
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNegotiate(t *testing.T) {
 	t.Parallel()
@@ -34,6 +37,14 @@ func TestNegotiate(t *testing.T) {
 		{"empty ranges", ",,application/xml,", jx, 1},
 		{"offer wildcard", "image/png", []string{"application/json", "*/*"}, 1},
 		{"no offers", "*/*", nil, -1},
+		{"q orders", "application/xml;q=1, application/json;q=0.5", jx, 1},
+		{"low q still admits", "application/json;q=0.1, text/csv", []string{"application/json", "text/csv"}, 1},
+		{"specific range overrides", "text/*;q=0.1, text/csv;q=1", []string{"text/plain", "text/csv"}, 1},
+		{"thousandths", "application/json;q=0.001, application/xml;q=0.002", jx, 1},
+		{"q=1.000", "application/json;q=0.999, application/xml;q=1.000", jx, 1},
+		{"q as exponent", "application/json;q=0.5, application/xml;q=6e-1", jx, 1},
+		{"q=0.0 excludes", "application/json;q=0.0, application/xml;q=0.000", jx, -1},
+		{"many offers", "text/e;q=0.5, text/i", []string{"text/a", "text/b", "text/c", "text/d", "text/e", "text/f", "text/g", "text/h", "text/i"}, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,10 +70,32 @@ func FuzzNegotiate(f *testing.F) {
 	for _, s := range []string{"", "*/*", "application/json;q=0.5, application/xml;q=0.9", "a/*;q=0,;;,=", "*/*;q=0"} {
 		f.Add(s)
 	}
-	offers := []string{"application/json", "application/xml", "*/*"}
+	offers := []string{"application/json", "application/xml", "text/*", "Text/CSV; charset=utf-8", "*/*"}
 	f.Fuzz(func(t *testing.T, accept string) {
-		if got := Negotiate(accept, offers); got < -1 || got >= len(offers) {
-			t.Fatalf("index %d", got)
+		for n := 1; n <= len(offers); n++ {
+			got := Negotiate(accept, offers[:n])
+			if got < -1 || got >= n {
+				t.Fatalf("index %d", got)
+			}
+			// The one-pass reading agrees with reading the header once
+			// per offer.
+			if strings.TrimSpace(accept) != "" {
+				if want := negotiateEach(accept, offers[:n]); got != want {
+					t.Fatalf("Negotiate(%q, %q) = %d; one offer at a time: %d", accept, offers[:n], got, want)
+				}
+			}
 		}
 	})
+}
+
+func BenchmarkNegotiate(b *testing.B) {
+	offers := []string{"application/json", "text/plain"}
+	for _, accept := range []string{"application/json", "application/json;q=0.5, text/plain;q=0.9, */*;q=0.1"} {
+		b.Run(accept, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = Negotiate(accept, offers)
+			}
+		})
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -19,7 +20,6 @@ import (
 const (
 	PriorityPrefer   = 20 // Prefer: code=N (example= and dynamic=true at 19)
 	PriorityResponse = 21 // the operation's response, by Accept
-	Priority406      = 22 // no declared media type fits Accept
 )
 
 // Options tune Load.
@@ -384,8 +384,8 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 			Response: &stub.Response{Status: 200}}, Origin: b.name + "#" + ptr})
 		return
 	}
-	// Default answers, one per media type by Accept; generated bodies
-	// vary with the request.
+	// The default answer, in the media type Accept prefers (see
+	// negotiate.go); generated bodies vary with the request.
 	var query []string
 	queryDone := false
 	vary := func(resp *stub.Response) engine.Varier {
@@ -402,29 +402,16 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: req,
 			Response: b.render(main, nil, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
 	} else {
-		for i, m := range main.media {
-			r := req
-			r.Headers = map[string]stub.StringMatcher{"Accept": {Regex: acceptRegex(m.typ), IgnoreCase: true}}
-			resp := b.render(main, &main.media[i], key, renderDefault, "")
-			b.add(engine.Source{Stub: stub.Stub{ID: id + ":" + m.typ, Priority: PriorityResponse, Request: r,
-				Response: resp}, Origin: b.name + "#" + ptr, Vary: vary(resp)})
-		}
-		r := req
-		r.Headers = map[string]stub.StringMatcher{"Accept": {Absent: true}}
-		resp := b.render(main, &main.media[0], key, renderDefault, "")
-		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: r,
-			Response: resp}, Origin: b.name + "#" + ptr, Vary: vary(resp)})
-		types := make([]string, len(main.media))
-		for i, m := range main.media {
-			types[i] = m.typ
-		}
-		b.add(engine.Source{Stub: stub.Stub{ID: id + ":406", Priority: Priority406, Request: req,
-			Response: problem406(types)}, Origin: b.name + "#" + ptr})
+		resp, neg := b.negotiated(main, mediaOf(main, nil), key, renderDefault, "", true, vary)
+		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: req,
+			Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 	}
 	if b.o.NoPrefer {
 		return
 	}
-	// Prefer: code=N, example=NAME, dynamic=true.
+	// Prefer: code=N, example=NAME, dynamic=true, each in the media type
+	// Accept prefers among the ones that have it (the first when Accept
+	// admits none).
 	seen := map[int]bool{}
 	for i := range list {
 		r := &list[i]
@@ -432,19 +419,18 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 			continue
 		}
 		seen[r.code] = true
-		var m *media
-		if len(r.media) > 0 {
-			m = &r.media[0]
-		}
 		codeRe := `(^|[\s,;])code=` + strconv.Itoa(r.code) + `($|[\s,;])`
 		pr := req
 		pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: codeRe}}
-		b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code), Priority: PriorityPrefer, Request: pr,
-			Response: b.render(r, m, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
-		if m == nil {
+		if len(r.media) == 0 {
+			b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code), Priority: PriorityPrefer, Request: pr,
+				Response: b.render(r, nil, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
 			continue
 		}
-		for _, name := range sortedKeys(m.named) {
+		resp, neg := b.negotiated(r, mediaOf(r, nil), key, renderDefault, "", false, nil)
+		b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code), Priority: PriorityPrefer, Request: pr,
+			Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
+		for _, name := range exampleNames(r) {
 			exRe := `(^|[\s,;])example=` + regexp.QuoteMeta(name) + `($|[\s,;])`
 			pr := req
 			matcher := stub.StringMatcher{Regex: exRe}
@@ -452,16 +438,48 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 				matcher.Contains = "code=" + strconv.Itoa(r.code)
 			}
 			pr.Headers = map[string]stub.StringMatcher{"Prefer": matcher}
+			ms := mediaOf(r, func(m *media) bool { _, ok := m.named[name]; return ok })
+			resp, neg := b.negotiated(r, ms, key, renderNamed, name, false, nil)
 			b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code) + ":example=" + name, Priority: PriorityPrefer - 1, Request: pr,
-				Response: b.render(r, m, key, renderNamed, name)}, Origin: b.name + "#" + ptr})
+				Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 		}
-		if m.schema != nil && r == main {
+		if ms := mediaOf(r, func(m *media) bool { return m.schema != nil }); len(ms) > 0 && r == main {
 			pr := req
 			pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: `(^|[\s,;])dynamic=true($|[\s,;])`}}
+			resp, neg := b.negotiated(r, ms, key, renderDynamic, "", false, nil)
 			b.add(engine.Source{Stub: stub.Stub{ID: id + ":dynamic", Priority: PriorityPrefer - 1, Request: pr,
-				Response: b.render(r, m, key, renderDynamic, "")}, Origin: b.name + "#" + ptr})
+				Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 		}
 	}
+}
+
+// mediaOf lists the media types of r that keep admits (all for nil), in
+// the document's order.
+func mediaOf(r *response, keep func(*media) bool) []*media {
+	var out []*media
+	for i := range r.media {
+		if keep == nil || keep(&r.media[i]) {
+			out = append(out, &r.media[i])
+		}
+	}
+	return out
+}
+
+// exampleNames lists the names of r's named examples, in any of its media
+// types, sorted.
+func exampleNames(r *response) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range r.media {
+		for name := range m.named {
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func refPointer(v any) string {
@@ -517,27 +535,16 @@ func pickMain(list []response) *response {
 	return nil
 }
 
-// acceptRegex matches an Accept header that admits typ: the type itself,
-// its type/*, or */*.
-func acceptRegex(typ string) string {
-	t := strings.ToLower(strings.TrimSpace(strings.SplitN(typ, ";", 2)[0]))
-	major, _, _ := strings.Cut(t, "/")
-	alts := []string{regexp.QuoteMeta(t), regexp.QuoteMeta(major) + `/\*`, `\*/\*`}
-	if strings.Contains(t, "*") {
-		alts = []string{`[^,;\s]+/[^,;\s]+`}
-	}
-	return `(^|,)\s*(` + strings.Join(alts, "|") + `)\s*($|[,;])`
-}
-
-func problem406(types []string) *stub.Response {
+// problem406 is the answer to an Accept header that admits none of types.
+func problem406(types []string) *engine.Response {
 	body, _ := json.Marshal(map[string]any{
 		"type":   "about:blank",
 		"title":  "Not Acceptable",
 		"status": 406,
 		"detail": "the Accept header admits none of the media types this operation declares: " + strings.Join(types, ", "),
 	})
-	return &stub.Response{Status: 406, Body: stub.Text(string(body)),
-		Headers: map[string]stub.HeaderValues{"Content-Type": {"application/problem+json"}}}
+	return &engine.Response{Status: 406, Body: body, ContentType: problem.ContentType, ContentTypeB: []byte(problem.ContentType),
+		Headers: []engine.Header{header("Vary", "Accept")}}
 }
 
 func idBase(name string) string {

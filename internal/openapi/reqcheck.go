@@ -289,6 +289,9 @@ func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
 		resp.Headers = append(resp.Headers, header("WWW-Authenticate", c.realm))
 	}
 	resp.Headers = append(resp.Headers, header("Cache-Control", "no-store"))
+	if status == 406 {
+		resp.Headers = append(resp.Headers, header("Vary", "Accept"))
+	}
 	return &engine.Verdict{Response: resp}
 }
 

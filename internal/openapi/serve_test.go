@@ -30,6 +30,7 @@ func TestServePetstore(t *testing.T) {
 		{"/v1/pets/7", "", "", 200, "application/json", `{"id":1,"name":"Tom","tag":"cat"}`},
 		{"/v1/pets/7", "application/json", "", 200, "application/json", `{"id":1,"name":"Tom","tag":"cat"}`},
 		{"/v1/pets/7", "text/plain", "", 200, "text/plain", "Tom the cat"},
+		{"/v1/pets/7", "application/json;q=0.5, text/plain", "", 200, "text/plain", "Tom the cat"},
 		{"/v1/pets/7", "*/*", "", 200, "application/json", `"name":"Tom"`},
 		{"/v1/pets/7", "application/xml", "", 406, "application/problem+json", "Not Acceptable"},
 		{"/v1/pets/7", "", "example=dog", 200, "application/json", `"name":"Rex"`},

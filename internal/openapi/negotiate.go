@@ -1,0 +1,177 @@
+package openapi
+
+import (
+	"strings"
+	"sync/atomic"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// An operation's answer in several media types is one stub, not one per
+// type: its response is the first declared type's, and a negotiator (the
+// stub's engine.Varier) swaps in the body and Content-Type of the type the
+// request's Accept header prefers (Negotiate: q-values, the most specific
+// range, the document's order on a tie). A request without Accept, or
+// with */*, gets the stub's own response at the cost of a comparison.
+
+// offer is one media type an answer can be sent in.
+type offer struct {
+	ct   string // the Content-Type sent
+	body []byte
+	// vary, when not nil, makes the body per request (a generated body;
+	// see vary.go).
+	vary engine.Varier
+}
+
+// negotiator picks an answer's media type by Accept (see above).
+type negotiator struct {
+	types  []string // the offers' types, for Negotiate
+	offers []offer
+	// refuse406, when not nil, answers an Accept that admits none of the
+	// types (the default answer); nil serves the first type (an answer
+	// asked for with Prefer).
+	refuse406 *engine.Response
+	// derived[i] is the stub's response in offer i (derived[len(offers)]:
+	// the 406), made from the response the front door passes (which
+	// carries any runtime override) and kept while that stays the same.
+	derived []atomic.Pointer[derivedResponse]
+}
+
+type derivedResponse struct {
+	base, resp *engine.Response
+}
+
+var _ engine.Varier = (*negotiator)(nil)
+
+// Vary implements engine.Varier: base in the media type r's Accept header
+// prefers.
+func (n *negotiator) Vary(r *engine.Request, base *engine.Response) *engine.Response {
+	i := 0
+	if r.Fields != nil {
+		if a, ok := r.Fields.Header("Accept"); ok && a != "*/*" {
+			i = Negotiate(a, n.types)
+		}
+	}
+	switch {
+	case i < 0 && n.refuse406 == nil:
+		i = 0
+	case i < 0:
+		return n.derive(len(n.offers), base)
+	}
+	resp := base
+	if i > 0 {
+		resp = n.derive(i, base)
+	}
+	if v := n.offers[i].vary; v != nil {
+		resp = v.Vary(r, resp)
+	}
+	return resp
+}
+
+// derive returns base in offer i (the 406 for len(offers)), made once per
+// base.
+func (n *negotiator) derive(i int, base *engine.Response) *engine.Response {
+	if d := n.derived[i].Load(); d != nil && d.base == base {
+		return d.resp
+	}
+	nr := *base
+	if i == len(n.offers) {
+		p := n.refuse406
+		nr.Status, nr.Headers, nr.ContentType, nr.ContentTypeB, nr.Body = p.Status, p.Headers, p.ContentType, p.ContentTypeB, p.Body
+	} else {
+		o := &n.offers[i]
+		nr.ContentType, nr.ContentTypeB, nr.Body = o.ct, []byte(o.ct), o.body
+	}
+	n.derived[i].Store(&derivedResponse{base: base, resp: &nr})
+	return &nr
+}
+
+// negotiated makes the stub response and its negotiator for an answer
+// whose body can be sent in any of the media types ms (in the document's
+// order; key is the operation's render key): the stub's response is the first type's rendering. refuse is
+// true for the default answer (406 when Accept admits none of ms), false
+// for answers asked for with Prefer (the first type then). vary, when not
+// nil, gives a rendering its per-request bodies. The negotiator is nil when
+// there is nothing to choose.
+func (b *builder) negotiated(r *response, ms []*media, key string, mode renderMode, name string, refuse bool,
+	vary func(*stub.Response) engine.Varier) (*stub.Response, engine.Varier) {
+	rendered := make([]*stub.Response, len(ms))
+	for i, m := range ms {
+		rendered[i] = b.render(r, m, key, mode, name)
+	}
+	if len(ms) == 1 && !refuse {
+		var v engine.Varier
+		if vary != nil {
+			v = vary(rendered[0])
+		}
+		return rendered[0], v
+	}
+	n := &negotiator{types: make([]string, len(ms)), offers: make([]offer, len(ms)), derived: make([]atomic.Pointer[derivedResponse], len(ms)+1)}
+	for i, m := range ms {
+		n.types[i] = m.typ
+		var o offer
+		resp := rendered[i]
+		if ct := resp.Headers["Content-Type"]; len(ct) > 0 {
+			o.ct = ct[0]
+		}
+		if strings.ContainsAny(o.ct, "\r\n\x00") {
+			// The first type's goes through the engine, which refuses it
+			// too.
+			b.problem(m.ptr, "the media type %q holds CR, LF or NUL", m.typ)
+			continue
+		}
+		if !resp.Body.IsZero() {
+			if s, ok := resp.Body.String(); ok {
+				o.body = []byte(s)
+			} else {
+				o.body = resp.Body.JSON()
+			}
+		}
+		if vary != nil {
+			o.vary = vary(resp)
+		}
+		n.offers[i] = o
+	}
+	if refuse {
+		n.refuse406 = problem406(n.types)
+	}
+	main := rendered[0]
+	if len(ms) > 1 {
+		main = withVaryAccept(main)
+	}
+	return main, n
+}
+
+// withVaryAccept is a copy of resp that says Vary: Accept (added to a
+// Vary header the document declares).
+func withVaryAccept(resp *stub.Response) *stub.Response {
+	out := *resp
+	out.Headers = make(map[string]stub.HeaderValues, len(resp.Headers)+1)
+	name, value := "Vary", "Accept"
+	for k, v := range resp.Headers {
+		out.Headers[k] = v
+		if strings.EqualFold(k, "Vary") && len(v) > 0 {
+			name = k
+			if !varyNames(v[0], "accept") {
+				value = v[0] + ", Accept"
+			} else {
+				value = v[0]
+			}
+		}
+	}
+	out.Headers[name] = stub.HeaderValues{value}
+	return &out
+}
+
+// varyNames reports whether a Vary value names the header (lower case) or
+// is *.
+func varyNames(v, lower string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f == lower || f == "*" {
+			return true
+		}
+	}
+	return false
+}
