@@ -1,0 +1,517 @@
+// Command delayload measures how late a server's delayed answers are, and
+// how close it comes to the request rate a delay allows, over HTTP/1.1
+// keep-alive connections; bench/delay-accuracy.sh runs it against decoy.
+//
+// It opens -conns connections (binding them round-robin to the -sources
+// loopback addresses, so that the ephemeral ports of one address suffice)
+// and keeps exactly one GET request in flight on each: a connection sends
+// its next request as soon as it has read the answer to the last. With a
+// server that delays every answer by -delay, the best possible rate is
+// conns / delay requests per second (the bound).
+//
+// When each connection starts matters. With -start spread (the default)
+// connection i sends its first request i/conns of one delay after the
+// start, so that answers come due evenly over the delay period, as they
+// would from independent clients. With -start together every connection
+// sends its first request in the same instant, as wrk does, so that the
+// answers come due in bursts of conns at once and the server has to write
+// them all in the same instant.
+//
+// For each request it measures the time from writing the request to having
+// read the whole answer, minus -delay: the lateness. It checks every answer's
+// status (-status) and body size (Content-Length, and -body-bytes when set);
+// a wrong answer or a connection error counts as an error (the connection is
+// not used again). Latenesses go into a histogram (log-linear buckets, under
+// 0.8 % relative error, no allocation per request). Requests that end in the
+// first -warmup are not counted; then it measures for -duration, lets the
+// requests in flight finish (at most one delay plus -grace), and prints a
+// report and one SUMMARY line of key=value pairs.
+//
+// The client's own CPU time is reported too: when it nears 100 % of a core,
+// the figures measure the client, not the server.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	addr      string
+	path      string
+	conns     int
+	delay     time.Duration
+	start     string
+	duration  time.Duration
+	warmup    time.Duration
+	grace     time.Duration
+	sources   string
+	status    int
+	bodyBytes int
+	dialPar   int
+	label     string
+	serverPID int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "server address (host:port)")
+	flag.StringVar(&o.path, "path", "/users/42", "path of the GET request")
+	flag.IntVar(&o.conns, "conns", 1000, "keep-alive connections, each with one request in flight")
+	flag.DurationVar(&o.delay, "delay", 100*time.Millisecond, "the delay the server applies to every answer")
+	flag.StringVar(&o.start, "start", "spread", "spread: connection starts spread evenly over one delay; together: all in the same instant")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time first (requests ending in it are not counted)")
+	flag.DurationVar(&o.grace, "grace", 10*time.Second, "how long past one delay an answer may take before its connection is given up")
+	flag.StringVar(&o.sources, "sources", "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5", "source addresses to spread the connections over (comma-separated; empty: let the system choose)")
+	flag.IntVar(&o.status, "status", 200, "the status every answer must have")
+	flag.IntVar(&o.bodyBytes, "body-bytes", -1, "the body size every answer must have (-1: any)")
+	flag.IntVar(&o.dialPar, "dial-parallel", 64, "connections opened at once")
+	flag.StringVar(&o.label, "label", "", "a name for the case, repeated on the SUMMARY line")
+	flag.IntVar(&o.serverPID, "server-pid", 0, "PID of the server (one process), to report its CPU time per answer (0: not measured)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintf(os.Stderr, "delayload: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func (o *options) check() error {
+	var errs []error
+	if o.conns <= 0 {
+		errs = append(errs, fmt.Errorf("-conns %d: want at least 1", o.conns))
+	}
+	if o.delay <= 0 {
+		errs = append(errs, fmt.Errorf("-delay %v: want more than 0", o.delay))
+	}
+	if o.duration <= 0 || o.warmup < 0 || o.grace <= 0 {
+		errs = append(errs, errors.New("-duration and -grace must be more than 0, -warmup 0 or more"))
+	}
+	if o.start != "spread" && o.start != "together" {
+		errs = append(errs, fmt.Errorf("-start %q: want spread or together", o.start))
+	}
+	if o.dialPar <= 0 {
+		errs = append(errs, fmt.Errorf("-dial-parallel %d: want at least 1", o.dialPar))
+	}
+	if !strings.HasPrefix(o.path, "/") || strings.ContainsAny(o.path, " \r\n") {
+		errs = append(errs, fmt.Errorf("-path %q: want an absolute path without spaces", o.path))
+	}
+	return errors.Join(errs...)
+}
+
+func parseSources(s string) ([]net.IP, error) {
+	var out []net.IP
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		ip := net.ParseIP(f)
+		if ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("-sources: %q is not a loopback address", f)
+		}
+		out = append(out, ip)
+	}
+	return out, nil
+}
+
+// ---------------------------------------------------------------- histogram
+
+// subBits sets the histogram's resolution: 2^subBits buckets per power of
+// two, so a bucket is at most 1/128 of its value wide (values below 128 are
+// exact).
+const (
+	subBits  = 7
+	subCount = 1 << subBits
+	nBuckets = (64 - subBits + 1) * subCount
+)
+
+// hist counts non-negative values (lateness in µs) in log-linear buckets.
+// Add is safe for concurrent use and allocates nothing.
+type hist struct {
+	b     [nBuckets]atomic.Uint64
+	n     atomic.Uint64
+	early atomic.Uint64 // values below 0: answers sooner than the delay
+	sum   atomic.Uint64
+	max   atomic.Uint64
+}
+
+func bucketOf(v uint64) int {
+	if v < subCount {
+		return int(v)
+	}
+	e := bits.Len64(v) - subBits // >= 1
+	return e*subCount + int(v>>(e-1)) - subCount
+}
+
+// bucketLow is the smallest value of bucket i.
+func bucketLow(i int) uint64 {
+	if i < subCount {
+		return uint64(i)
+	}
+	e := i / subCount
+	return uint64(i%subCount+subCount) << (e - 1)
+}
+
+func (h *hist) add(us int64) {
+	h.n.Add(1)
+	if us < 0 {
+		h.early.Add(1)
+		us = 0
+	}
+	v := uint64(us)
+	h.b[bucketOf(v)].Add(1)
+	h.sum.Add(v)
+	for {
+		m := h.max.Load()
+		if v <= m || h.max.CompareAndSwap(m, v) {
+			break
+		}
+	}
+}
+
+// quantile is the value at quantile q (0..1): the middle of the bucket
+// holding it, never more than the largest value seen.
+func (h *hist) quantile(q float64) uint64 {
+	n := h.n.Load()
+	if n == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(n)))
+	rank = max(rank, 1)
+	var seen uint64
+	for i := range h.b {
+		seen += h.b[i].Load()
+		if seen >= rank {
+			lo := bucketLow(i)
+			hi := lo
+			if i+1 < nBuckets {
+				hi = bucketLow(i+1) - 1
+			}
+			return min((lo+hi)/2, h.max.Load())
+		}
+	}
+	return h.max.Load()
+}
+
+// ---------------------------------------------------------------- the run
+
+// result is what the connections measured, shared by all of them.
+type result struct {
+	late        hist
+	counted     atomic.Int64 // answers ending inside the measured window
+	all         atomic.Int64 // answers in all
+	errs        atomic.Int64
+	firstErr    atomic.Value // error
+	lostConns   atomic.Int64 // connections given up after an error
+	dialTime    time.Duration
+	cpu         time.Duration // the client's CPU time over the measured window
+	serverTicks int64         // the server's CPU ticks over the window, -1 unknown
+}
+
+func (r *result) fail(err error) {
+	r.errs.Add(1)
+	r.firstErr.CompareAndSwap(nil, err)
+}
+
+func run(o options) error {
+	res, err := measure(o)
+	if err != nil {
+		return err
+	}
+	report(os.Stdout, &o, res)
+	return nil
+}
+
+// measure opens the connections, loads the server and returns what it
+// measured.
+func measure(o options) (*result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	srcs, err := parseSources(o.sources)
+	if err != nil {
+		return nil, err
+	}
+	raddr, err := net.ResolveTCPAddr("tcp", o.addr)
+	if err != nil {
+		return nil, err
+	}
+	req := []byte("GET " + o.path + " HTTP/1.1\r\nHost: " + o.addr + "\r\nUser-Agent: delayload\r\n\r\n")
+
+	// Open every connection first.
+	conns := make([]*net.TCPConn, o.conns)
+	t0 := time.Now()
+	var dialErr atomic.Value
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(o.dialPar, o.conns) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= o.conns || dialErr.Load() != nil {
+					return
+				}
+				d := net.Dialer{Timeout: 10 * time.Second}
+				if len(srcs) > 0 {
+					d.LocalAddr = &net.TCPAddr{IP: srcs[i%len(srcs)]}
+				}
+				c, err := d.Dial("tcp", raddr.String())
+				if err != nil {
+					dialErr.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
+					return
+				}
+				conns[i] = c.(*net.TCPConn)
+			}
+		})
+	}
+	wg.Wait()
+	if e := dialErr.Load(); e != nil {
+		for _, c := range conns {
+			if c != nil {
+				_ = c.Close()
+			}
+		}
+		return nil, e.(error)
+	}
+	res := &result{dialTime: time.Since(t0)}
+
+	// Each connection's first request goes at start + offset; answers
+	// ending in [mStart, mEnd) are counted; no request starts after mEnd.
+	start := time.Now().Add(50 * time.Millisecond)
+	mStart := start.Add(o.warmup)
+	mEnd := mStart.Add(o.duration)
+	deadline := mEnd.Add(o.delay + o.grace)
+	var ru0, ru1 syscall.Rusage
+	var srv0, srv1 int64
+	var window sync.WaitGroup
+	window.Go(func() {
+		time.Sleep(time.Until(mStart))
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		srv0 = procTicks(o.serverPID)
+		time.Sleep(time.Until(mEnd))
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		srv1 = procTicks(o.serverPID)
+	})
+	for i, c := range conns {
+		var off time.Duration
+		if o.start == "spread" {
+			off = time.Duration(int64(o.delay) * int64(i) / int64(o.conns))
+		}
+		wg.Go(func() {
+			defer c.Close()
+			if err := c.SetDeadline(deadline); err != nil {
+				res.fail(err)
+				res.lostConns.Add(1)
+				return
+			}
+			time.Sleep(time.Until(start.Add(off)))
+			if err := loop(c, req, &o, res, mStart, mEnd); err != nil {
+				res.fail(err)
+				res.lostConns.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	window.Wait()
+
+	res.cpu = time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	if srv0 >= 0 && srv1 >= 0 {
+		res.serverTicks = srv1 - srv0
+	} else {
+		res.serverTicks = -1
+	}
+	return res, nil
+}
+
+// clkTck is the kernel's clock tick rate for /proc/PID/stat times
+// (USER_HZ, 100 on every Linux architecture Go runs on).
+const clkTck = 100
+
+// procTicks is the user + system CPU time of process pid (all its threads)
+// in clock ticks, from /proc/PID/stat; -1 when pid is 0 or unreadable.
+func procTicks(pid int) int64 {
+	if pid <= 0 {
+		return -1
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// after its closing parenthesis (state is field 3, utime 14, stime 15).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return u + s
+}
+
+// loop asks requests on c until mEnd, one at a time.
+func loop(c *net.TCPConn, req []byte, o *options, res *result, mStart, mEnd time.Time) error {
+	br := bufio.NewReaderSize(c, 2048)
+	for {
+		t0 := time.Now()
+		if !t0.Before(mEnd) {
+			return nil
+		}
+		if _, err := c.Write(req); err != nil {
+			return err
+		}
+		if err := readAnswer(br, o.status, o.bodyBytes); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		res.all.Add(1)
+		if !t1.Before(mStart) && t1.Before(mEnd) {
+			res.counted.Add(1)
+			res.late.add((t1.Sub(t0) - o.delay).Microseconds())
+		}
+	}
+}
+
+var (
+	errChunked = errors.New("the answer has no Content-Length (chunked or read to close): delayload reads Content-Length answers only")
+	clName     = []byte("content-length:")
+)
+
+// readAnswer reads one HTTP/1.1 answer with a Content-Length body from br,
+// checking its status and (when bodyBytes >= 0) its body size.
+func readAnswer(br *bufio.Reader, status, bodyBytes int) error {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("reading the status line: %w", err)
+	}
+	// "HTTP/1.1 200 OK\r\n"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return fmt.Errorf("malformed status line %q", line)
+	}
+	got := 0
+	for _, ch := range line[9:12] {
+		if ch < '0' || ch > '9' {
+			return fmt.Errorf("malformed status line %q", line)
+		}
+		got = got*10 + int(ch-'0')
+	}
+	if got != status {
+		return fmt.Errorf("status %d, want %d", got, status)
+	}
+	n := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("reading the headers: %w", err)
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break
+		}
+		if len(line) > len(clName) && bytes.EqualFold(line[:len(clName)], clName) {
+			v := bytes.TrimSpace(line[len(clName):])
+			n = 0
+			for _, ch := range v {
+				if ch < '0' || ch > '9' || n > 1<<40 {
+					return fmt.Errorf("malformed Content-Length %q", v)
+				}
+				n = n*10 + int(ch-'0')
+			}
+		}
+	}
+	if n < 0 {
+		return errChunked
+	}
+	if bodyBytes >= 0 && n != bodyBytes {
+		return fmt.Errorf("body of %d bytes, want %d", n, bodyBytes)
+	}
+	if _, err := br.Discard(n); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- report
+
+func report(w io.Writer, o *options, res *result) {
+	dialTime, cpu := res.dialTime, res.cpu
+	h := &res.late
+	n := res.counted.Load()
+	rps := float64(n) / o.duration.Seconds()
+	bound := float64(o.conns) / o.delay.Seconds()
+	ms := func(us uint64) string { return strconv.FormatFloat(float64(us)/1000, 'f', 2, 64) }
+	mean := 0.0
+	if hn := h.n.Load(); hn > 0 {
+		mean = float64(h.sum.Load()) / float64(hn) / 1000
+	}
+	cpuShare := cpu.Seconds() / o.duration.Seconds() * 100
+	var cpuPerReq float64
+	if n > 0 {
+		cpuPerReq = float64(cpu.Microseconds()) / float64(n)
+	}
+	first := ""
+	if e, ok := res.firstErr.Load().(error); ok {
+		first = e.Error()
+	}
+
+	fmt.Fprintf(w, "delayload: %d connections to %s%s, delay %v, start %s; opened in %v\n",
+		o.conns, o.addr, o.path, o.delay, o.start, dialTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "measured %v after %v of warm-up: %d answers (%d in all), %.0f requests/s = %.1f%% of the bound %.0f (conns / delay)\n",
+		o.duration, o.warmup, n, res.all.Load(), rps, 100*rps/bound, bound)
+	fmt.Fprintf(w, "lateness (answer time minus %v), ms: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %.2f\n",
+		o.delay, ms(h.quantile(0.50)), ms(h.quantile(0.90)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max.Load()), mean)
+	if e := h.early.Load(); e > 0 {
+		fmt.Fprintf(w, "WARNING: %d answers came sooner than the delay: is the server delaying by %v?\n", e, o.delay)
+	}
+	if first != "" {
+		first = "; first: " + first
+	}
+	fmt.Fprintf(w, "errors: %d (connections given up: %d)%s\n", res.errs.Load(), res.lostConns.Load(), first)
+	fmt.Fprintf(w, "client CPU: %.1f%% of one core over the measured time, %.1f µs per answer\n", cpuShare, cpuPerReq)
+	srvShare, srvPerReq := "-", "-"
+	if res.serverTicks >= 0 {
+		sec := float64(res.serverTicks) / clkTck
+		srvShare = strconv.FormatFloat(100*sec/o.duration.Seconds(), 'f', 1, 64)
+		if n > 0 {
+			srvPerReq = strconv.FormatFloat(sec*1e6/float64(n), 'f', 1, 64)
+		}
+		fmt.Fprintf(w, "server CPU (pid %d): %s%% of one core over the measured time, %s µs per answer\n", o.serverPID, srvShare, srvPerReq)
+	}
+	if cpuShare > 80 {
+		fmt.Fprintln(w, "WARNING: the client used more than 80% of a core: the figures may measure the client rather than the server")
+	}
+	fmt.Fprintf(w, "SUMMARY label=%s conns=%d delay_ms=%g start=%s rps=%.0f bound=%.0f share_pct=%.1f late_p50_ms=%s late_p90_ms=%s late_p99_ms=%s late_p999_ms=%s late_max_ms=%s errors=%d client_cpu_pct=%.1f server_cpu_pct=%s server_us_per_req=%s\n",
+		labelOr(o.label), o.conns, float64(o.delay)/float64(time.Millisecond), o.start, rps, bound, 100*rps/bound,
+		ms(h.quantile(0.50)), ms(h.quantile(0.90)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max.Load()),
+		res.errs.Load(), cpuShare, srvShare, srvPerReq)
+}
+
+func labelOr(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.ReplaceAll(s, " ", "_")
+}
