@@ -2,10 +2,13 @@
 # bench/payload.sh: large static payloads. decoy loads FILES bodies of
 # SIZE_MB each (bodyFile stubs, held in memory), then:
 #   - its resident memory against the payload total (target: under 1.2x the
-#     payloads plus 100 MB);
+#     payloads plus 100 MB), with its parts from /proc/PID/status: RssAnon
+#     (the heap, where decoy holds the bodies), RssFile (the binary) and
+#     RssShmem;
 #   - the time to download one body with curl, ROUNDS times, from decoy and
 #     from nginx serving the same file from tmpfs (/dev/shm) with sendfile,
-#     alternating, each server pinned to SERVER_CPU and curl to CLIENT_CPU.
+#     alternating, each server pinned to SERVER_CPU and curl to CLIENT_CPU,
+#     and the CPU time each server spent on those downloads.
 #
 # Usage: bench/payload.sh
 # Environment:
@@ -60,6 +63,9 @@ started "$DPID"
 wait_port decoy "$DPID" "$DPORT" "$TMP/decoy.log"
 sleep 2
 rss_kib=$(tree_rss_kib "$DPID")
+# RssAnon, RssFile and RssShmem of decoy's process tree, in KiB.
+rss_parts=$(for pid in $(tree_pids "$DPID"); do cat "/proc/$pid/status" 2>/dev/null; done |
+	awk '/^RssAnon:/ { a += $2 } /^RssFile:/ { f += $2 } /^RssShmem:/ { s += $2 } END { print a + 0, f + 0, s + 0 }')
 
 # nginx, the same first file from tmpfs.
 NPORT=$(free_port)
@@ -104,21 +110,33 @@ download() {
 : >"$TMP/nginx.times"
 download decoy "$DPORT" >/dev/null # warm-up
 download nginx "$NPORT" >/dev/null
+# Server CPU (clock ticks) spent on the measured downloads, per server.
+nticks=0 dticks=0
 for ((r = 0; r < ROUNDS; r++)); do
+	a=$(tree_ticks "$NPID")
 	download nginx "$NPORT" >>"$TMP/nginx.times"
+	b=$(tree_ticks "$NPID")
+	c=$(tree_ticks "$DPID")
 	download decoy "$DPORT" >>"$TMP/decoy.times"
+	e=$(tree_ticks "$DPID")
+	nticks=$((nticks + b - a))
+	dticks=$((dticks + e - c))
 done
 
 d=$(median <"$TMP/decoy.times")
 n=$(median <"$TMP/nginx.times")
 
 echo "# $(machine_line); $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-awk -v files="$FILES" -v size="$SIZE_MB" -v total="$total_mb" -v rss="$rss_kib" 'BEGIN {
+awk -v files="$FILES" -v size="$SIZE_MB" -v total="$total_mb" -v rss="$rss_kib" -v parts="$rss_parts" 'BEGIN {
 	limit = 1.2 * total + 100
-	printf "payloads: %d x %d MB = %d MB; decoy RSS %.0f MiB (%.0f MB); target under %.0f MB: %s\n",
-		files, size, total, rss / 1024, rss * 1.024 / 1000, limit, (rss * 1.024 / 1000 < limit ? "met" : "NOT met")
+	split(parts, p, " ")
+	printf "payloads: %d x %d MB = %d MB; decoy RSS %.0f MiB (%.0f MB; RssAnon %.0f, RssFile %.0f, RssShmem %.0f MiB); target under %.0f MB: %s\n",
+		files, size, total, rss / 1024, rss * 1.024 / 1000, p[1] / 1024, p[2] / 1024, p[3] / 1024, limit, (rss * 1.024 / 1000 < limit ? "met" : "NOT met")
 }'
 awk -v d="$d" -v n="$n" -v size="$SIZE_MB" -v rounds="$ROUNDS" 'BEGIN {
-	printf "download of %d MB, median of %d: decoy %.3f s (%.0f MB/s), nginx sendfile from tmpfs %.3f s (%.0f MB/s); decoy/nginx time %.2f\n",
+	printf "download of %d MB, median of %d: decoy write %.3f s (%.0f MB/s), nginx sendfile from tmpfs %.3f s (%.0f MB/s); decoy/nginx time %.2f\n",
 		size, rounds, d, size / d, n, size / n, d / n
+}'
+awk -v d="$dticks" -v n="$nticks" -v hz="$CLK_TCK" -v rounds="$ROUNDS" 'BEGIN {
+	printf "server CPU per download (utime + stime, %d-ms ticks): decoy %.1f ms, nginx %.1f ms\n", 1000 / hz, d / hz * 1000 / rounds, n / hz * 1000 / rounds
 }'

@@ -91,11 +91,6 @@ type Options struct {
 	// each accepted connection (HTTP/1.1 and HTTP/2, TLS bytes included),
 	// on top of any stub's throttle: the slower wins. 0 costs nothing.
 	ConnectionRate int64
-	// Sendfile sends a static body held in a file (engine.Response.Blob)
-	// on a plaintext HTTP/1.1 connection with sendfile(2) instead of
-	// write(2): no copy from user memory, which pays across a network; on
-	// loopback write(2) measured cheaper (docs/BENCHMARKS.md).
-	Sendfile bool
 }
 
 // Defaults.
