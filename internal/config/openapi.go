@@ -9,7 +9,7 @@ import (
 
 // loadSpec turns an OpenAPI or Swagger document into stubs (package
 // openapi); its problems come back with file, line and JSON pointer.
-func (l *Loaded) loadSpec(name string, data []byte, root *ast.MappingNode) Problems {
+func (l *Loaded) loadSpec(name string, data []byte, root ast.Node) Problems {
 	res, err := openapi.Load(name, data, l.spec)
 	if err != nil {
 		var ps openapi.Problems
