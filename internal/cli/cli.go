@@ -340,8 +340,6 @@ over the environment, which wins over the file.`,
 		if n := workerCount(s); wk == nil && n > 1 {
 			return supervise(ctx, s, n, store, l, set, env, log)
 		}
-		// Decided after the worker count, which counts usable CPUs.
-		ensureProcs(env.Getenv)
 		var opts []app.Option
 		if wk != nil {
 			opts = append(opts, app.WithSharedPorts())
