@@ -171,6 +171,25 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
+// CloseWrite half-closes the connection when the connection underneath is
+// a TCP connection (or wraps one), so that decoy's HTTP/2 loop can end a
+// connection gracefully: it sends its last frames, closes its side and
+// reads what the client still sends, instead of a close that unread input
+// turns into a reset (and that can lose those last frames).
+func (c *conn) CloseWrite() error {
+	nc := c.Conn
+	for {
+		if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+			return cw.CloseWrite()
+		}
+		u, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			return errors.ErrUnsupported
+		}
+		nc = u.NetConn()
+	}
+}
+
 // note records what a failed read or write says about who ended the
 // connection: a timeout is decoy's (idle, read timeout, shutdown); the
 // peer closing or resetting it is the client's. Errors after decoy closed
