@@ -102,8 +102,11 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	f := fastReqPool.Get().(*fastReq)
 	f.ctx = ctx
 	proto, version := protoHTTP11, metrics.HTTP11
+	badVersion := false
 	if !ctx.Request.Header.IsHTTP11() {
 		proto, version = protoHTTP10, metrics.HTTP10
+		// fasthttp reads any other version as HTTP/1.0.
+		badVersion = string(ctx.Request.Header.Protocol()) != "HTTP/1.0"
 	}
 	// A streamed body (on a connection opened while some stub discards
 	// uploads) is read once the stub is known, in streamedFast.
@@ -130,7 +133,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		st *engine.Stub
 		up uploaded
 	)
-	if streamed && rq.err == nil {
+	if streamed && rq.err == nil && !badVersion {
 		st, up = s.streamedFast(ctx, f)
 	} else {
 		st = s.o.Engine.Match(&f.req)
@@ -144,6 +147,10 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		fault        behave.FaultKind
 	)
 	switch {
+	case badVersion:
+		s.writeProblemFast(ctx, problem.New(505, fmt.Sprintf("HTTP version %q is not supported: decoy speaks HTTP/1.0, HTTP/1.1 and HTTP/2", ctx.Request.Header.Protocol())))
+		ctx.SetConnectionClose()
+		stats = s.o.Engine.Unmatched()
 	case rq.err != nil:
 		s.writeProblemFast(ctx, problem.New(400, rq.err.Error()+` (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)`))
 		stats = s.o.Engine.Unmatched()

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -527,5 +528,42 @@ func TestHTTP2Engines(t *testing.T) {
 				t.Error("no stats for the slow stub")
 			}
 		})
+	}
+}
+
+// TestUnsupportedVersion: a request of an HTTP version decoy does not
+// speak (after a first, good one on the connection, since a connection
+// whose first line is not HTTP/1.x is closed at once) is a 505
+// problem+json, and the connection is closed; HTTP/1.0 is served.
+func TestUnsupportedVersion(t *testing.T) {
+	t.Parallel()
+	f := start(t, httpfront.Options{})
+	for _, tc := range []struct{ version, want string }{{"HTTP/9.9", "505"}, {"HTTP/1.2", "505"}, {"HTTP/1.0", "200"}} {
+		conn, err := net.Dial("tcp", f.http)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(conn, "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/1 %s\r\nHost: x\r\n\r\n", tc.version)
+		r := bufio.NewReader(conn)
+		var statuses []string
+		var ctype string
+		for range 2 {
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.version, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses = append(statuses, strconv.Itoa(resp.StatusCode))
+			ctype = resp.Header.Get("Content-Type")
+		}
+		conn.Close()
+		if statuses[0] != "200" || statuses[1] != tc.want {
+			t.Errorf("%s: statuses %v, want [200 %s]", tc.version, statuses, tc.want)
+		}
+		if tc.want == "505" && ctype != "application/problem+json" {
+			t.Errorf("%s: Content-Type %q", tc.version, ctype)
+		}
 	}
 }
