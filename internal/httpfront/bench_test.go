@@ -119,26 +119,14 @@ func TestStaticStubAllocs(t *testing.T) {
 	}
 	for _, serverTiming := range []bool{false, true} {
 		s := benchServer(t, 10000, serverTiming)
-		ctx, br, bw, r := newBenchCtx()
-		const warm = 20000 // fill the journal ring so its slots have buffers
-		for range warm {
-			if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
-				t.Fatal(err)
-			}
-		}
-		allocs := testing.AllocsPerRun(1000, func() {
-			if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
-				t.Fatal(err)
-			}
-		})
+		ctx, allocs := requestAllocs(t, s)
 		if allocs != 0 {
 			t.Fatalf("server-timing=%v: a static-stub request allocates %v times; want 0", serverTiming, allocs)
 		}
 		if got := ctx.Response.StatusCode(); got != 200 {
 			t.Fatalf("status %d", got)
 		}
-		// AllocsPerRun runs the function once more than asked.
-		const total = warm + 1000 + 1
+		const total = allocsWarm + allocsRuns + 1 // AllocsPerRun runs once more than asked
 		stats := s.o.Engine.Snapshot().Get("user").Stats().Read()
 		if n := stats.Requests(); n != total || stats.BytesOut != total*uint64(len(body168)) {
 			t.Errorf("stub statistics: %d requests, %d bytes out; want %d and %d", n, stats.BytesOut, total, total*len(body168))
@@ -151,6 +139,28 @@ func TestStaticStubAllocs(t *testing.T) {
 			t.Errorf("server-timing=%v: Server-Timing %q", serverTiming, timing)
 		}
 	}
+}
+
+// requestAllocs first serves allocsWarm requests (enough to fill the
+// journal ring, so that its slots have buffers), then measures allocsRuns.
+const allocsWarm, allocsRuns = 20000, 1000
+
+// requestAllocs serves rawGet on one context allocsWarm times, then
+// returns the context and the allocations per request over allocsRuns more.
+func requestAllocs(t *testing.T, s *Server) (*fasthttp.RequestCtx, float64) {
+	t.Helper()
+	ctx, br, bw, r := newBenchCtx()
+	for range allocsWarm {
+		if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(allocsRuns, func() {
+		if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return ctx, allocs
 }
 
 func TestAppendServerTiming(t *testing.T) {

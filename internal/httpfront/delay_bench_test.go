@@ -54,19 +54,7 @@ func TestDelayedStubAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
 	}
-	s := delayServer(t, 10000, time.Microsecond)
-	ctx, br, bw, r := newBenchCtx()
-	const warm = 20000 // fill the journal ring so its slots have buffers
-	for range warm {
-		if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		if err := serveOne(s, ctx, rawGet, br, r, bw); err != nil {
-			t.Fatal(err)
-		}
-	})
+	ctx, allocs := requestAllocs(t, delayServer(t, 10000, time.Microsecond))
 	if allocs != 0 {
 		t.Fatalf("a delayed-stub request allocates %v times; want 0", allocs)
 	}

@@ -1,7 +1,6 @@
 package httpfront_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 const faultBody = "0123456789abcdefghij" // 20 bytes: close-mid-body sends 10
@@ -175,21 +173,7 @@ func TestH2GoAwayFault(t *testing.T) {
 func TestH2GoAwayCode(t *testing.T) {
 	t.Parallel()
 	base, _, _ := startH2Faults(t, httpfront.HTTP2Decoy)
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	_ = fr.WriteSettings()
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", "/goaway-calm"}, {":authority", "test"}} {
-		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	fr := h2cGet(t, strings.TrimPrefix(base, "http://"), "/goaway-calm")
 	for {
 		f, err := fr.ReadFrame()
 		if err != nil {

@@ -115,15 +115,16 @@ func headOnly(t *testing.T, br *bufio.Reader) io.Reader {
 	}
 }
 
-// h2Chunks sends one request over h2c and reads the response's DATA
-// frames (empty ones left out).
-func h2Chunks(t *testing.T, addr, path string) (map[string]string, []string) {
+// h2cGet opens an h2c connection with prior knowledge to addr, sends
+// GET path on stream 1 and returns the connection's framer (the
+// connection closes when the test ends).
+func h2cGet(t *testing.T, addr, path string) *http2.Framer {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	_, _ = io.WriteString(c, http2.ClientPreface)
 	fr := http2.NewFramer(c, c)
@@ -134,6 +135,14 @@ func h2Chunks(t *testing.T, addr, path string) (map[string]string, []string) {
 		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
 	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	return fr
+}
+
+// h2Chunks sends one request over h2c and reads the response's DATA
+// frames (empty ones left out).
+func h2Chunks(t *testing.T, addr, path string) (map[string]string, []string) {
+	t.Helper()
+	fr := h2cGet(t, addr, path)
 	hdr := map[string]string{}
 	dec := hpack.NewDecoder(4096, func(f hpack.HeaderField) { hdr[f.Name] = f.Value })
 	var chunks []string
