@@ -2,8 +2,6 @@ package openapi_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -89,25 +87,7 @@ func TestNegotiatedAnswers(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(mode+"/"+proto+"/"+tt.name, func(t *testing.T) {
 					t.Parallel()
-					req, err := http.NewRequest(tt.method, base+tt.path, nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if tt.accept != "" {
-						req.Header.Set("Accept", tt.accept)
-					}
-					if tt.prefer != "" {
-						req.Header.Set("Prefer", tt.prefer)
-					}
-					resp, err := srv.Client().Do(req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					b, err := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if err != nil {
-						t.Fatal(err)
-					}
+					resp, b := ask(t, srv.Client(), tt.method, base+tt.path, tt.accept, tt.prefer)
 					if resp.Proto != proto {
 						t.Fatalf("answered over %s, want %s", resp.Proto, proto)
 					}

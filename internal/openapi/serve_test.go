@@ -41,24 +41,38 @@ func TestServePetstore(t *testing.T) {
 		{"/pets", "", "", 404, "", ""},
 	}
 	for _, tt := range tests {
-		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
-		if tt.accept != "" {
-			req.Header.Set("Accept", tt.accept)
-		}
-		if tt.prefer != "" {
-			req.Header.Set("Prefer", tt.prefer)
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := ask(t, srv.Client(), "GET", srv.URL+tt.path, tt.accept, tt.prefer)
 		if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.ctype) || !strings.Contains(string(b), tt.body) {
 			t.Errorf("%s Accept=%q Prefer=%q: %d %q %s; want %d %q containing %q", tt.path, tt.accept, tt.prefer,
 				resp.StatusCode, resp.Header.Get("Content-Type"), b, tt.status, tt.ctype, tt.body)
 		}
 	}
+}
+
+// ask sends method url with the Accept and Prefer headers given (none
+// when empty) and returns the response with its body read.
+func ask(t *testing.T, c *http.Client, method, url, accept, prefer string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if prefer != "" {
+		req.Header.Set("Prefer", prefer)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
 }
 
 func writeFile(name, s string) error { return os.WriteFile(name, []byte(s), 0o644) }
