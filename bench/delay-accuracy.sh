@@ -115,26 +115,11 @@ check_prereqs() {
 # start_delayed DELAY_MS: decoy serving BODY on PATH_UNDER_TEST after
 # DELAY_MS, pinned to SERVER_CPU. Sets SERVER_PID and PORT.
 start_delayed() {
-	local delay_ms=$1 dir=$TMP/decoy-run
-	mkdir -p "$dir"
-	cat >"$dir/stubs.yaml" <<EOF
-- request: {method: GET, path: $PATH_UNDER_TEST}
-  response:
-    status: 200
-    headers: {Content-Type: application/json}
-    body: '$BODY'
-    latency: ${delay_ms}ms
-EOF
-	local -a extra=()
-	# shellcheck disable=SC2206 # DECOY_FLAGS is a list of words on purpose
-	[[ -z ${DECOY_FLAGS:-} ]] || extra=($DECOY_FLAGS)
+	local delay_ms=$1
 	PORT=$(free_port)
-	taskset -c "$SERVER_CPU" "$DECOY_BIN" serve --quiet --http "127.0.0.1:$PORT" --https "" --admin "" \
-		--grpc "" "${extra[@]+"${extra[@]}"}" "$dir/stubs.yaml" >"$dir/decoy.log" 2>&1 &
-	SERVER_PID=$!
-	started "$SERVER_PID"
+	STUB_LATENCY=${delay_ms}ms start_decoy --http "127.0.0.1:$PORT" --https "" --admin "" --grpc ""
 	# The probe waits for the delay too: allow it a second more.
-	wait_ready decoy "$SERVER_PID" "http://127.0.0.1:$PORT$PATH_UNDER_TEST" "$dir/decoy.log" \
+	wait_ready decoy "$SERVER_PID" "http://127.0.0.1:$PORT$PATH_UNDER_TEST" "$SERVER_LOG" \
 		--max-time "$((delay_ms / 1000 + 2))"
 }
 

@@ -320,7 +320,9 @@ EOF
 # start_decoy FLAGS...: writes the stub file serving BODY on PATH_UNDER_TEST
 # and starts decoy pinned to SERVER_CPU with FLAGS (listeners: give every one
 # of --http, --https, --admin, empty to turn it off) and DECOY_FLAGS (a
-# space-separated list, e.g. "--journal-size 0"). Sets SERVER_PID, SERVER_LOG.
+# space-separated list, e.g. "--journal-size 0"). STUB_LATENCY (e.g. 100ms)
+# gives the stub a fixed latency; STUB_FILES (space-separated paths) are
+# served beside it. Sets SERVER_PID, SERVER_LOG.
 start_decoy() {
 	local dir=$TMP/decoy-run
 	mkdir -p "$dir"
@@ -331,12 +333,15 @@ start_decoy() {
     headers: {Content-Type: application/json}
     body: '$BODY'
 EOF
-	local -a extra=()
-	# shellcheck disable=SC2206 # DECOY_FLAGS is a list of words on purpose
+	[[ -z ${STUB_LATENCY:-} ]] || echo "    latency: $STUB_LATENCY" >>"$dir/stubs.yaml"
+	local -a extra=() files=()
+	# shellcheck disable=SC2206 # DECOY_FLAGS and STUB_FILES are lists of words on purpose
 	[[ -z ${DECOY_FLAGS:-} ]] || extra=($DECOY_FLAGS)
-	# Flags before the file: that parses with Go's flag package and with pflag.
+	# shellcheck disable=SC2206
+	[[ -z ${STUB_FILES:-} ]] || files=($STUB_FILES)
+	# Flags before the files: that parses with Go's flag package and with pflag.
 	taskset -c "$SERVER_CPU" "$DECOY_BIN" serve --quiet "$@" "${extra[@]+"${extra[@]}"}" \
-		"$dir/stubs.yaml" >"$dir/decoy.log" 2>&1 &
+		"$dir/stubs.yaml" "${files[@]+"${files[@]}"}" >"$dir/decoy.log" 2>&1 &
 	SERVER_PID=$!
 	started "$SERVER_PID"
 	SERVER_LOG=$dir/decoy.log

@@ -39,23 +39,11 @@ log "building decoy without PGO"
 
 PORT=$(free_port)
 GRPC_PORT=$(free_port)
-dir=$TMP/decoy-run
-mkdir -p "$dir"
-cat >"$dir/stubs.yaml" <<YAML
-- request: {method: GET, path: $PATH_UNDER_TEST}
-  response:
-    status: 200
-    headers: {Content-Type: application/json}
-    body: '$BODY'
-YAML
-DECOY_CPUPROFILE=$TMP/cpu.pprof taskset -c "$SERVER_CPU" "$TMP/decoy" serve --quiet \
-	--http "127.0.0.1:$PORT" --https "" --admin "" --grpc "127.0.0.1:$GRPC_PORT" \
-	"$dir/stubs.yaml" "$REPO_ROOT/bench/peers/orders.yaml" \
-	"$REPO_ROOT/internal/demo/demo.proto" "$REPO_ROOT/internal/demo/demo-grpc.yaml" \
-	>"$dir/decoy.log" 2>&1 &
-pid=$!
-started "$pid"
-wait_ready decoy "$pid" "http://127.0.0.1:$PORT$PATH_UNDER_TEST" "$dir/decoy.log"
+DECOY_BIN=$TMP/decoy
+STUB_FILES="$REPO_ROOT/bench/peers/orders.yaml $REPO_ROOT/internal/demo/demo.proto $REPO_ROOT/internal/demo/demo-grpc.yaml" \
+	DECOY_CPUPROFILE=$TMP/cpu.pprof start_decoy --http "127.0.0.1:$PORT" --https "" --admin "" --grpc "127.0.0.1:$GRPC_PORT"
+pid=$SERVER_PID
+wait_ready decoy "$pid" "http://127.0.0.1:$PORT$PATH_UNDER_TEST" "$SERVER_LOG"
 
 client() { timeout "$((DURATION + 30))" taskset -c "$CLIENT_CPU" "$@" >"$TMP/client.log" 2>&1 || {
 	cat "$TMP/client.log" >&2
@@ -83,6 +71,6 @@ else
 fi
 
 stop_server "$pid"
-[[ -s $TMP/cpu.pprof ]] || die "decoy wrote no profile; log: $dir/decoy.log"
+[[ -s $TMP/cpu.pprof ]] || die "decoy wrote no profile; log: $SERVER_LOG"
 cp "$TMP/cpu.pprof" "$OUT"
 log "wrote $OUT ($(wc -c <"$OUT") bytes)"
