@@ -48,6 +48,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/decoy-dev/decoy/bench/internal/loopback"
 	"io"
 	"net"
 	"net/http"
@@ -328,25 +329,6 @@ func ask(o options, cl *client, req []byte) (int64, error) {
 		return 0, errors.New("the server closed the connection after answering")
 	}
 	return d.Microseconds(), nil
-}
-
-func parseSources(s string) ([]net.IP, error) {
-	var ips []net.IP
-	for f := range strings.SplitSeq(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		ip := net.ParseIP(f)
-		if ip == nil {
-			return nil, fmt.Errorf("bad source address %q", f)
-		}
-		ips = append(ips, ip)
-	}
-	if len(ips) == 0 {
-		return nil, errors.New("no source address")
-	}
-	return ips, nil
 }
 
 // ---------------------------------------------------------------- parent
@@ -957,4 +939,13 @@ func perConn(from, to int64, n int, unit float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", float64(to-from)/unit/float64(n))
+}
+
+// parseSources is loopback.ParseSources with at least one address.
+func parseSources(s string) ([]net.IP, error) {
+	ips, err := loopback.ParseSources(s)
+	if err == nil && len(ips) == 0 {
+		err = errors.New("no source address")
+	}
+	return ips, err
 }

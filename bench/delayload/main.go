@@ -37,6 +37,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/decoy-dev/decoy/bench/internal/loopback"
 	"io"
 	"math"
 	"math/bits"
@@ -111,22 +112,6 @@ func (o *options) check() error {
 		errs = append(errs, fmt.Errorf("-path %q: want an absolute path without spaces", o.path))
 	}
 	return errors.Join(errs...)
-}
-
-func parseSources(s string) ([]net.IP, error) {
-	var out []net.IP
-	for f := range strings.SplitSeq(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		ip := net.ParseIP(f)
-		if ip == nil || !ip.IsLoopback() {
-			return nil, fmt.Errorf("-sources: %q is not a loopback address", f)
-		}
-		out = append(out, ip)
-	}
-	return out, nil
 }
 
 // ---------------------------------------------------------------- histogram
@@ -243,7 +228,7 @@ func measure(o options) (*result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	srcs, err := parseSources(o.sources)
+	srcs, err := loopback.ParseSources(o.sources)
 	if err != nil {
 		return nil, err
 	}
