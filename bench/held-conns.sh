@@ -277,7 +277,9 @@ for ((i = 0; i < 300; i++)); do
 	curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$admin/ready" && break
 	sleep 0.1
 done
-curl -sf --max-time 5 "http://127.0.0.1:$admin/metrics" | grep -q '^go_goroutines ' ||
+# grep reads it all (no -q): with pipefail, a grep that quits at the first
+# match can fail the pipeline on curl's broken pipe.
+curl -sf --max-time 5 "http://127.0.0.1:$admin/metrics" | grep '^go_goroutines ' >/dev/null ||
 	die "decoy's admin API does not serve go_goroutines on /metrics"
 
 log "decoy (pid $SERVER_PID, $WORKERS worker process(es)) on CPU $SERVER_CPU: HTTP 127.0.0.1:$port, admin 127.0.0.1:$admin, flags: ${DECOY_FLAGS:-(none)}"
