@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # bench/startup.sh: how fast decoy starts and how much memory it holds at rest.
 #
-# Three cases, each started ROUNDS times (the median is reported):
+# Cases, each started ROUNDS times (the median is reported):
 #   demo      `decoy serve` with no files: the built-in demo (HTTP, TLS, gRPC);
 #   10k       10,000 stubs on distinct paths, plus 100 stubs on one path that
 #             differ by a header, in one YAML file;
-#   10k-json  the same stubs as a JSON file.
+#   10k-json  the same stubs as a JSON file;
+#   spec      the OpenAPI document SPEC (not run unless CASES names it), its
+#             first answer on SPEC_PATH. For GitHub's API:
+#             npm pack @octokit/openapi && tar xzf octokit-openapi-*.tgz
+#             CASES=spec SPEC=package/generated/api.github.com.json bench/startup.sh
 # Start-up is the wall time from launch until the first 200 answered over
 # HTTP/1.1 (curl polled in a loop, so the resolution is a few milliseconds).
 # Memory at rest is VmRSS two seconds after the first answer, with no load.
@@ -13,7 +17,9 @@
 # Usage: bench/startup.sh
 # Environment:
 #   ROUNDS=5          starts per case
-#   CASES="demo 10k 10k-json"
+#   CASES="demo 10k 10k-json"   (and spec)
+#   SPEC=path         the OpenAPI document of the spec case
+#   SPEC_PATH=/       the path asked of it (an operation answering 200)
 #   DECOY_BIN=path    use this decoy binary instead of building ./cmd/decoy
 #   KEEP_TMP=1        keep the temporary directory
 set -euo pipefail
@@ -59,7 +65,11 @@ start_once() {
 	demo) url=http://127.0.0.1:$port/users ;;
 	10k) files=("$TMP/10k.yaml") url=http://127.0.0.1:$port/items/9999 ;;
 	10k-json) files=("$TMP/10k.json") url=http://127.0.0.1:$port/items/9999 ;;
-	*) die "unknown case $case (want demo, 10k or 10k-json)" ;;
+	spec)
+		[[ -f ${SPEC:-} ]] || die "CASES=spec needs SPEC=path of an OpenAPI document"
+		files=("$SPEC") url=http://127.0.0.1:$port${SPEC_PATH:-/}
+		;;
+	*) die "unknown case $case (want demo, 10k, 10k-json or spec)" ;;
 	esac
 	local -a listen=(--http "127.0.0.1:$port" --admin "")
 	if [[ $case == demo ]]; then
