@@ -173,7 +173,7 @@ profile_end() {
 	PERF_PID=
 	echo "# profile of decoy, $1 (perf report --no-children, top 25):"
 	perf report -i "$TMP/$1.perf" --no-children --stdio --percent-limit 0.8 -g none 2>/dev/null |
-		grep -v '^#' | grep -v '^$' | head -25 | sed 's/^/#   /'
+		grep -v '^#' | grep -v '^$' | sed -n '1,25s/^/#   /p'
 }
 
 # run_delayload NAME ROUND: one delayload run; prints its RUN line.

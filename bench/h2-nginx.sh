@@ -198,7 +198,7 @@ case " $SERVERS " in *" decoy "*) build_decoy ;; esac
 
 log "MODE=$MODE: GET $PATH_UNDER_TEST, ${#BODY}-byte body, HTTP/2 ($MODE) on 127.0.0.1"
 log "server on CPU $SERVER_CPU, h2load -t1 -c$CONNS -m$STREAMS -n$REQUESTS on CPU $CLIENT_CPU (after $WARMUP warm-up requests), $ROUNDS rounds of: $SERVERS"
-log "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(h2load --version 2>&1 | head -n 1)${DECOY_BIN:+; decoy: $DECOY_BIN}"
+log "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(h2load --version 2>&1 | sed -n 1p)${DECOY_BIN:+; decoy: $DECOY_BIN}"
 echo
 printf '%-5s  %-6s  %10s  %8s  %8s  %12s  %7s  %7s\n' \
 	round server req/s "p50 us" "p99 us" "us CPU/req" "RSS MiB" failed

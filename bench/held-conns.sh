@@ -333,7 +333,7 @@ if ((WORKERS > 1)); then
 fi
 if grep -Eiq 'level=(WARN|ERROR)' "$SERVER_LOG"; then
 	log "decoy logged warnings or errors:"
-	grep -Ei 'level=(WARN|ERROR)' "$SERVER_LOG" | sort | uniq -c | sort -rn | head -n 10 >&2
+	grep -Ei 'level=(WARN|ERROR)' "$SERVER_LOG" | sort | uniq -c | sort -rn | sed -n 1,10p >&2
 fi
 stop_server "$SERVER_PID"
 ((rc == 0)) || die "RESULT: FAIL (a request unanswered, a bound not met, or decoy not back to its baseline; see above)"

@@ -167,7 +167,7 @@ install_peers() {
 			elif ((java_major < 11)); then
 				NOT_RUN[$s]="java $java_major is too old (WireMock 3 needs Java 11+)"
 			elif npm_install wiremock "$WIREMOCK_VERSION" wiremock; then
-				WIREMOCK_JAR=$(find "$PEERS_CACHE/npm/wiremock-$WIREMOCK_VERSION/node_modules/wiremock" -name 'wiremock-standalone-*.jar' | head -n1)
+				WIREMOCK_JAR=$(find "$PEERS_CACHE/npm/wiremock-$WIREMOCK_VERSION/node_modules/wiremock" -name 'wiremock-standalone-*.jar' | sed -n 1p)
 				if [[ -n $WIREMOCK_JAR ]]; then
 					VERSION[$s]="wiremock standalone jar $WIREMOCK_VERSION (npm package), Java $java_major"
 				else
