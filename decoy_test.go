@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"go.uber.org/goleak"
 )
 
@@ -26,7 +27,7 @@ import (
 // it. Its top frame is time.Sleep, so it is ignored by its own function
 // rather than by its top one.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"))
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"), goleak.IgnoreAnyFunction(wake.Goroutine))
 }
 
 // get sends a GET and returns the response with its body read.

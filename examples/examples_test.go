@@ -23,13 +23,14 @@ import (
 
 	"github.com/decoy-dev/decoy"
 	"github.com/decoy-dev/decoy/internal/cli"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
 	// fasthttp refreshes its Date header from one process-wide goroutine
 	// that it never stops; see the root package's TestMain.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"))
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"), goleak.IgnoreAnyFunction(wake.Goroutine))
 }
 
 const docsFile = "../docs/stubs.md"

@@ -2,6 +2,7 @@ package behave
 
 import (
 	"context"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"sync"
 	"time"
 )
@@ -38,14 +39,14 @@ var timers = sync.Pool{New: func() any {
 //
 // Accuracy: Sleep never returns before d has passed (unless ctx ends). It
 // parks the goroutine on a Go runtime timer (no spinning, no goroutine of
-// its own), so it is exactly as accurate as time.Sleep: it wakes when the
-// runtime next runs its timers and the goroutine gets a CPU. Measured on a
-// shared 2-core VM (load average 4): one sleep at a time wakes 0.1-0.2 ms
-// late at p50 and under 0.5 ms at p99; 10,000 sleeps started together and
-// waking within the same few milliseconds see 0.5-0.7 ms at p50 and 1.5-5 ms
-// at p99, the same as time.Sleep, because the wake-ups queue for the CPUs.
-// BenchmarkSleepAccuracy measures it on the machine at hand. Meeting a
-// tight p99 under load is a matter of CPU headroom, not of the timer.
+// its own) and asks package wake to wake the runtime's poller when the
+// timer is due, which the poller's millisecond granularity would otherwise
+// make up to a millisecond late whenever decoy is idle. What remains is
+// the time the goroutine waits for a CPU: with 10,000 delayed requests in
+// flight on one CPU, a few hundred microseconds at p99 (see wake and
+// docs/BENCHMARKS.md). BenchmarkSleepAccuracy measures it on the machine
+// at hand. Meeting a tight p99 under load is then a matter of CPU
+// headroom, not of the timer.
 func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
@@ -60,6 +61,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 	t := timers.Get().(*time.Timer)
 	t.Reset(d)
+	wake.After(d)
 	select {
 	case <-t.C:
 		timers.Put(t)

@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/wake"
 	"github.com/goccy/go-yaml"
 	"go.uber.org/goleak"
 )
 
 // TestMain fails the package when a goroutine outlives the tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction(wake.Goroutine)) }
 
 // decodeYAML decodes as the config loader does: unknown fields refused.
 func decodeYAML(src string, v any) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -460,6 +461,7 @@ func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
+	wake.After(d)
 	select {
 	case <-t.C:
 		return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/protoload"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -21,7 +22,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction(wake.Goroutine)) }
 
 func shopSet(t testing.TB) *protoload.Set {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/wake"
 	"golang.org/x/net/http2"
 )
 
@@ -397,6 +398,7 @@ func (w *ResponseWriter) WriteBlockAfter(d time.Duration, block, body []byte) {
 			c.flushLocked()
 		}
 	})
+	wake.After(d)
 }
 
 // Reset abandons the response: RST_STREAM with INTERNAL_ERROR (or CANCEL

@@ -17,6 +17,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"golang.org/x/net/http2"
 )
 
@@ -342,6 +343,7 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 		done := w.Done()
 		if a.ttfb > 0 {
 			t := time.NewTimer(a.ttfb)
+			wake.After(a.ttfb)
 			select {
 			case <-t.C:
 			case <-done:
@@ -392,6 +394,7 @@ func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, blo
 	go func() {
 		t := time.NewTimer(d)
 		defer t.Stop()
+		wake.After(d)
 		select {
 		case <-t.C:
 		case <-s.done:
@@ -465,6 +468,7 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 		go func() {
 			t := time.NewTimer(d)
 			defer t.Stop()
+			wake.After(d)
 			select {
 			case <-t.C:
 				apply()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"github.com/fasthttp/websocket"
 )
 
@@ -109,6 +110,7 @@ func (cv *conv) push() {
 				} else {
 					t.Reset(ws.Interval)
 				}
+				wake.After(ws.Interval)
 				select {
 				case <-t.C:
 				case <-cv.stop:
