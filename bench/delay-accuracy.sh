@@ -12,7 +12,10 @@
 # due in bursts of one per connection). It reports the lateness of each
 # answer (the time from writing the request to having read the answer, minus
 # the delay) at p50/p90/p99/p99.9/max from a histogram, and checks every
-# answer's status and body size. wrk reports p50/p99 only.
+# answer's status and body size. wrk reports p50/p99 only. delayload runs
+# its default engine: on Linux, epoll (one thread, one epoll instance, no
+# goroutine per connection), so that the client adds as little lateness as
+# it can.
 #
 # Cases (CASES, in this order each round; ROUNDS rounds, a fresh decoy for
 # every run):
@@ -41,6 +44,7 @@
 #   PROFILE=1       record decoy with perf during each measured window and
 #                   print the top of its profile (needs perf)
 #   DECOY_BIN=path  use this decoy binary instead of building ./cmd/decoy
+#   DELAYLOAD_BIN=path  use this delayload binary instead of building it
 #   DECOY_FLAGS=... more flags for decoy serve
 #   KEEP_TMP=1      keep the temporary directory (raw outputs, profiles)
 #
@@ -233,8 +237,12 @@ check_prereqs
 bench_init
 check_idle
 build_decoy
-DELAYLOAD=$TMP/delayload
-go_build ./bench/delayload "$DELAYLOAD"
+if [[ -n ${DELAYLOAD_BIN:-} ]]; then
+	DELAYLOAD=$DELAYLOAD_BIN
+else
+	DELAYLOAD=$TMP/delayload
+	go_build ./bench/delayload "$DELAYLOAD"
+fi
 
 echo "# $(machine_line); $(date -u +%Y-%m-%dT%H:%MZ); open-file limit $(ulimit -Sn)"
 echo "# decoy on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $DURATION s measured after $WARMUP s of warm-up; rounds: $ROUNDS"

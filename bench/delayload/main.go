@@ -28,7 +28,20 @@
 // report and one SUMMARY line of key=value pairs.
 //
 // The client's own CPU time is reported too: when it nears 100 % of a core,
-// the figures measure the client, not the server.
+// the figures measure the client, not the server; so is the time the
+// server's and the client's threads spent ready to run but waiting for a
+// CPU (the run queue).
+//
+// Two engines run the connections (-engine). epoll, the default on Linux,
+// is one goroutine locked to its OS thread driving raw nonblocking sockets
+// through one level-triggered epoll instance: no goroutine per connection,
+// no Go scheduler between an answer's arrival and its timestamp, which is
+// taken right after the read that brings the answer's last byte, and one
+// thread doing all the work, so the client adds as little lateness as it
+// can.
+// goroutines, the default elsewhere, runs a goroutine per net.Conn
+// connection; it is kept to compare with, and its figures include the
+// scheduling of many goroutines over several OS threads.
 package main
 
 import (
@@ -66,6 +79,7 @@ type options struct {
 	dialPar   int
 	label     string
 	serverPID int
+	engine    string
 }
 
 func main() {
@@ -83,6 +97,7 @@ func main() {
 	flag.IntVar(&o.bodyBytes, "body-bytes", -1, "the body size every answer must have (-1: any)")
 	flag.IntVar(&o.dialPar, "dial-parallel", 64, "connections opened at once")
 	flag.StringVar(&o.label, "label", "", "a name for the case, repeated on the SUMMARY line")
+	flag.StringVar(&o.engine, "engine", defaultEngine, "how the client runs its connections: epoll (one thread, Linux only) or goroutines (one per connection)")
 	flag.IntVar(&o.serverPID, "server-pid", 0, "PID of the server (one process), to report its CPU time per answer (0: not measured)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -104,6 +119,9 @@ func (o *options) check() error {
 	}
 	if o.start != "spread" && o.start != "together" {
 		errs = append(errs, fmt.Errorf("-start %q: want spread or together", o.start))
+	}
+	if o.engine != "epoll" && o.engine != "goroutines" {
+		errs = append(errs, fmt.Errorf("-engine %q: want epoll or goroutines", o.engine))
 	}
 	if o.dialPar <= 0 {
 		errs = append(errs, fmt.Errorf("-dial-parallel %d: want at least 1", o.dialPar))
@@ -206,6 +224,9 @@ type result struct {
 	dialTime    time.Duration
 	cpu         time.Duration // the client's CPU time over the measured window
 	serverTicks int64         // the server's CPU ticks over the window, -1 unknown
+	// serverWait and clientWait: time the process's threads spent ready
+	// to run but waiting for a CPU over the window (-1 unknown).
+	serverWait, clientWait time.Duration
 }
 
 func (r *result) fail(err error) {
@@ -237,7 +258,82 @@ func measure(o options) (*result, error) {
 		return nil, err
 	}
 	req := []byte("GET " + o.path + " HTTP/1.1\r\nHost: " + o.addr + "\r\nUser-Agent: delayload\r\n\r\n")
+	res := &result{}
+	var w window
+	if o.engine == "epoll" {
+		err = runEpoll(&o, srcs, raddr, req, res, &w)
+	} else {
+		err = runGoroutines(&o, srcs, raddr, req, res, &w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.finish(res)
+	return res, nil
+}
 
+// window is the timetable of a run and what was sampled at the start and
+// the end of its measured window.
+type window struct {
+	// Each connection's first request goes at start + its offset; answers
+	// ending in [mStart, mEnd) are counted; no request starts after mEnd;
+	// an answer not read by deadline is given up.
+	start, mStart, mEnd, deadline time.Time
+
+	wg                 sync.WaitGroup
+	ru0, ru1           syscall.Rusage
+	srv0, srv1         int64
+	sw0, sw1, cw0, cw1 time.Duration
+}
+
+// begin fixes the timetable, starting 50 ms from now, and samples the CPU
+// times and run-queue waits at mStart and mEnd from a goroutine of its own.
+func (w *window) begin(o *options) {
+	w.start = time.Now().Add(50 * time.Millisecond)
+	w.mStart = w.start.Add(o.warmup)
+	w.mEnd = w.mStart.Add(o.duration)
+	w.deadline = w.mEnd.Add(o.delay + o.grace)
+	self := os.Getpid()
+	w.wg.Go(func() {
+		time.Sleep(time.Until(w.mStart))
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &w.ru0)
+		w.srv0 = procTicks(o.serverPID)
+		w.sw0, w.cw0 = runQueueWait(o.serverPID), runQueueWait(self)
+		time.Sleep(time.Until(w.mEnd))
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &w.ru1)
+		w.srv1 = procTicks(o.serverPID)
+		w.sw1, w.cw1 = runQueueWait(o.serverPID), runQueueWait(self)
+	})
+}
+
+// offset is when connection i sends its first request, after start.
+func (o *options) offset(i int) time.Duration {
+	if o.start != "spread" {
+		return 0
+	}
+	return time.Duration(int64(o.delay) * int64(i) / int64(o.conns))
+}
+
+// finish waits for the samples and puts their differences into res.
+func (w *window) finish(res *result) {
+	w.wg.Wait()
+	res.cpu = time.Duration(w.ru1.Utime.Nano() + w.ru1.Stime.Nano() - w.ru0.Utime.Nano() - w.ru0.Stime.Nano())
+	res.serverTicks = -1
+	if w.srv0 >= 0 && w.srv1 >= 0 {
+		res.serverTicks = w.srv1 - w.srv0
+	}
+	res.serverWait, res.clientWait = -1, -1
+	if w.sw0 >= 0 && w.sw1 >= 0 {
+		res.serverWait = w.sw1 - w.sw0
+	}
+	if w.cw0 >= 0 && w.cw1 >= 0 {
+		res.clientWait = w.cw1 - w.cw0
+	}
+}
+
+// runGoroutines is the goroutine engine: net.Conn connections, each run by
+// a goroutine of its own.
+func runGoroutines(o *options, srcs []net.IP, raddr *net.TCPAddr, req []byte, res *result, w *window) error {
 	// Open every connection first.
 	conns := make([]*net.TCPConn, o.conns)
 	t0 := time.Now()
@@ -271,56 +367,29 @@ func measure(o options) (*result, error) {
 				_ = c.Close()
 			}
 		}
-		return nil, e.(error)
+		return e.(error)
 	}
-	res := &result{dialTime: time.Since(t0)}
+	res.dialTime = time.Since(t0)
 
-	// Each connection's first request goes at start + offset; answers
-	// ending in [mStart, mEnd) are counted; no request starts after mEnd.
-	start := time.Now().Add(50 * time.Millisecond)
-	mStart := start.Add(o.warmup)
-	mEnd := mStart.Add(o.duration)
-	deadline := mEnd.Add(o.delay + o.grace)
-	var ru0, ru1 syscall.Rusage
-	var srv0, srv1 int64
-	var window sync.WaitGroup
-	window.Go(func() {
-		time.Sleep(time.Until(mStart))
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-		srv0 = procTicks(o.serverPID)
-		time.Sleep(time.Until(mEnd))
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-		srv1 = procTicks(o.serverPID)
-	})
+	w.begin(o)
 	for i, c := range conns {
-		var off time.Duration
-		if o.start == "spread" {
-			off = time.Duration(int64(o.delay) * int64(i) / int64(o.conns))
-		}
+		off := o.offset(i)
 		wg.Go(func() {
 			defer c.Close()
-			if err := c.SetDeadline(deadline); err != nil {
+			if err := c.SetDeadline(w.deadline); err != nil {
 				res.fail(err)
 				res.lostConns.Add(1)
 				return
 			}
-			time.Sleep(time.Until(start.Add(off)))
-			if err := loop(c, req, &o, res, mStart, mEnd); err != nil {
+			time.Sleep(time.Until(w.start.Add(off)))
+			if err := loop(c, req, o, res, w.mStart, w.mEnd); err != nil {
 				res.fail(err)
 				res.lostConns.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	window.Wait()
-
-	res.cpu = time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
-	if srv0 >= 0 && srv1 >= 0 {
-		res.serverTicks = srv1 - srv0
-	} else {
-		res.serverTicks = -1
-	}
-	return res, nil
+	return nil
 }
 
 // clkTck is the kernel's clock tick rate for /proc/PID/stat times
@@ -355,6 +424,40 @@ func procTicks(pid int) int64 {
 	return u + s
 }
 
+// runQueueWait is the time every thread of process pid has spent ready to
+// run but waiting for a CPU, summed from /proc/PID/task/*/schedstat (its
+// second field); -1 when pid is 0 or it cannot be read. Threads that ended
+// no longer count, which is fine over a window where the thread set is
+// steady. A server whose answers are late while it waited long for a CPU
+// was held up by other work on its CPU, not by itself.
+func runQueueWait(pid int) time.Duration {
+	if pid <= 0 {
+		return -1
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return -1
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 2 {
+			return -1
+		}
+		ns, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return -1
+		}
+		sum += ns
+	}
+	return time.Duration(sum)
+}
+
 // loop asks requests on c until mEnd, one at a time.
 func loop(c *net.TCPConn, req []byte, o *options, res *result, mStart, mEnd time.Time) error {
 	br := bufio.NewReaderSize(c, 2048)
@@ -376,67 +479,6 @@ func loop(c *net.TCPConn, req []byte, o *options, res *result, mStart, mEnd time
 			res.late.add((t1.Sub(t0) - o.delay).Microseconds())
 		}
 	}
-}
-
-var (
-	errChunked = errors.New("the answer has no Content-Length (chunked or read to close): delayload reads Content-Length answers only")
-	clName     = []byte("content-length:")
-)
-
-// readAnswer reads one HTTP/1.1 answer with a Content-Length body from br,
-// checking its status and (when bodyBytes >= 0) its body size.
-func readAnswer(br *bufio.Reader, status, bodyBytes int) error {
-	line, err := br.ReadSlice('\n')
-	if err != nil {
-		return fmt.Errorf("reading the status line: %w", err)
-	}
-	// "HTTP/1.1 200 OK\r\n"
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return fmt.Errorf("malformed status line %q", line)
-	}
-	got := 0
-	for _, ch := range line[9:12] {
-		if ch < '0' || ch > '9' {
-			return fmt.Errorf("malformed status line %q", line)
-		}
-		got = got*10 + int(ch-'0')
-	}
-	if got != status {
-		return fmt.Errorf("status %d, want %d", got, status)
-	}
-	n := -1
-	for {
-		line, err = br.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("reading the headers: %w", err)
-		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			break
-		}
-		if len(line) > len(clName) && bytes.EqualFold(line[:len(clName)], clName) {
-			v := bytes.TrimSpace(line[len(clName):])
-			n = 0
-			for _, ch := range v {
-				if ch < '0' || ch > '9' || n > 1<<40 {
-					return fmt.Errorf("malformed Content-Length %q", v)
-				}
-				n = n*10 + int(ch-'0')
-			}
-		}
-	}
-	if n < 0 {
-		return errChunked
-	}
-	if bodyBytes >= 0 && n != bodyBytes {
-		return fmt.Errorf("body of %d bytes, want %d", n, bodyBytes)
-	}
-	if _, err := br.Discard(n); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("reading the body: %w", err)
-	}
-	return nil
 }
 
 // ---------------------------------------------------------------- report
@@ -462,8 +504,8 @@ func report(w io.Writer, o *options, res *result) {
 		first = e.Error()
 	}
 
-	fmt.Fprintf(w, "delayload: %d connections to %s%s, delay %v, start %s; opened in %v\n",
-		o.conns, o.addr, o.path, o.delay, o.start, dialTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "delayload: %d connections to %s%s, delay %v, start %s, engine %s; opened in %v\n",
+		o.conns, o.addr, o.path, o.delay, o.start, o.engine, dialTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "measured %v after %v of warm-up: %d answers (%d in all), %.0f requests/s = %.1f%% of the bound %.0f (conns / delay)\n",
 		o.duration, o.warmup, n, res.all.Load(), rps, 100*rps/bound, bound)
 	fmt.Fprintf(w, "lateness (answer time minus %v), ms: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %.2f\n",
@@ -485,13 +527,21 @@ func report(w io.Writer, o *options, res *result) {
 		}
 		fmt.Fprintf(w, "server CPU (pid %d): %s%% of one core over the measured time, %s µs per answer\n", o.serverPID, srvShare, srvPerReq)
 	}
+	waited := func(d time.Duration) string {
+		if d < 0 {
+			return "-"
+		}
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+	}
+	fmt.Fprintf(w, "waiting for a CPU while ready to run (run queue): server %s ms, client %s ms over the measured time\n",
+		waited(res.serverWait), waited(res.clientWait))
 	if cpuShare > 80 {
 		fmt.Fprintln(w, "WARNING: the client used more than 80% of a core: the figures may measure the client rather than the server")
 	}
-	fmt.Fprintf(w, "SUMMARY label=%s conns=%d delay_ms=%g start=%s rps=%.0f bound=%.0f share_pct=%.1f late_p50_ms=%s late_p90_ms=%s late_p99_ms=%s late_p999_ms=%s late_max_ms=%s errors=%d client_cpu_pct=%.1f server_cpu_pct=%s server_us_per_req=%s\n",
+	fmt.Fprintf(w, "SUMMARY label=%s conns=%d delay_ms=%g start=%s rps=%.0f bound=%.0f share_pct=%.1f late_p50_ms=%s late_p90_ms=%s late_p99_ms=%s late_p999_ms=%s late_max_ms=%s errors=%d client_cpu_pct=%.1f server_cpu_pct=%s server_us_per_req=%s server_runq_ms=%s client_runq_ms=%s engine=%s\n",
 		labelOr(o.label), o.conns, float64(o.delay)/float64(time.Millisecond), o.start, rps, bound, 100*rps/bound,
 		ms(h.quantile(0.50)), ms(h.quantile(0.90)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max.Load()),
-		res.errs.Load(), cpuShare, srvShare, srvPerReq)
+		res.errs.Load(), cpuShare, srvShare, srvPerReq, waited(res.serverWait), waited(res.clientWait), o.engine)
 }
 
 func labelOr(s string) string {

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// maxHead bounds an answer's status line and headers: a longer head is an
+// error rather than a buffer that grows without end.
+const maxHead = 16 << 10
+
+var (
+	errChunked = errors.New("the answer has no Content-Length (chunked or read to close): delayload reads Content-Length answers only")
+	errHead    = fmt.Errorf("the answer's status line and headers are longer than %d bytes", maxHead)
+	clName     = []byte("content-length:")
+)
+
+// checkStatusLine checks an HTTP/1.x status line (with its line end) and
+// that its status is status.
+func checkStatusLine(line []byte, status int) error {
+	// "HTTP/1.1 200 OK\r\n"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return fmt.Errorf("malformed status line %q", line)
+	}
+	got := 0
+	for _, ch := range line[9:12] {
+		if ch < '0' || ch > '9' {
+			return fmt.Errorf("malformed status line %q", line)
+		}
+		got = got*10 + int(ch-'0')
+	}
+	if got != status {
+		return fmt.Errorf("status %d, want %d", got, status)
+	}
+	return nil
+}
+
+// contentLength reads a header line: ok reports whether it is a
+// Content-Length header, n is its value.
+func contentLength(line []byte) (n int, ok bool, err error) {
+	if len(line) <= len(clName) || !bytes.EqualFold(line[:len(clName)], clName) {
+		return 0, false, nil
+	}
+	v := bytes.TrimSpace(line[len(clName):])
+	for _, ch := range v {
+		if ch < '0' || ch > '9' || n > (math.MaxInt-9)/10 {
+			return 0, true, fmt.Errorf("malformed Content-Length %q", v)
+		}
+		n = n*10 + int(ch-'0')
+	}
+	return n, true, nil
+}
+
+// blankLine reports whether a line (with its line end) is the empty line
+// that ends the headers.
+func blankLine(line []byte) bool {
+	return len(bytes.TrimRight(line, "\r\n")) == 0
+}
+
+// checkBody checks a Content-Length value n against the expected body size
+// (any when bodyBytes < 0).
+func checkBody(n, bodyBytes int) error {
+	if n < 0 {
+		return errChunked
+	}
+	if bodyBytes >= 0 && n != bodyBytes {
+		return fmt.Errorf("body of %d bytes, want %d", n, bodyBytes)
+	}
+	return nil
+}
+
+// readAnswer reads one HTTP/1.1 answer with a Content-Length body from br,
+// checking its status and (when bodyBytes >= 0) its body size.
+func readAnswer(br *bufio.Reader, status, bodyBytes int) error {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return fmt.Errorf("reading the status line: %w", err)
+	}
+	if err := checkStatusLine(line, status); err != nil {
+		return err
+	}
+	n := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("reading the headers: %w", err)
+		}
+		if blankLine(line) {
+			break
+		}
+		if v, ok, err := contentLength(line); err != nil {
+			return err
+		} else if ok {
+			n = v
+		}
+	}
+	if err := checkBody(n, bodyBytes); err != nil {
+		return err
+	}
+	if _, err := br.Discard(n); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	return nil
+}
+
+// parseAnswer parses the beginning of an HTTP/1.1 answer held in b: the
+// status line and the headers up to the empty line. While they are not all
+// in b it returns head 0 and no error (more bytes are needed); then head is
+// their length in bytes and body the Content-Length. It checks the status
+// and (when bodyBytes >= 0) the body size, and looks at nothing past
+// len(b). Line ends are LF or CRLF, as readAnswer reads them.
+func parseAnswer(b []byte, status, bodyBytes int) (head, body int, err error) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return incomplete(b)
+	}
+	if err := checkStatusLine(b[:i+1], status); err != nil {
+		return 0, 0, err
+	}
+	n := -1
+	pos := i + 1
+	for {
+		j := bytes.IndexByte(b[pos:], '\n')
+		if j < 0 {
+			return incomplete(b)
+		}
+		line := b[pos : pos+j+1]
+		pos += j + 1
+		if blankLine(line) {
+			break
+		}
+		if v, ok, err := contentLength(line); err != nil {
+			return 0, 0, err
+		} else if ok {
+			n = v
+		}
+	}
+	if err := checkBody(n, bodyBytes); err != nil {
+		return 0, 0, err
+	}
+	return pos, n, nil
+}
+
+func incomplete(b []byte) (int, int, error) {
+	if len(b) > maxHead {
+		return 0, 0, errHead
+	}
+	return 0, 0, nil
+}
+
+// answerReader follows one answer as it arrives in pieces, in as many
+// reads as it takes: it keeps the bytes of an unfinished head (status line
+// and headers), then only counts the body bytes. Its zero value waits for
+// the start of an answer; after an answer it is ready for the next.
+type answerReader struct {
+	head    []byte // the bytes of the answer while its head is unfinished
+	gotHead bool   // the head has been parsed; left counts the body
+	left    int    // the answer's bytes still to come, once gotHead
+}
+
+// feed takes the next bytes read. It reports done when they end the
+// answer; bytes past the end of the answer are an error, since only one
+// request is ever in flight.
+func (a *answerReader) feed(data []byte, status, bodyBytes int) (done bool, err error) {
+	if !a.gotHead {
+		b := data
+		if len(a.head) > 0 {
+			a.head = append(a.head, data...)
+			b = a.head
+		}
+		head, body, err := parseAnswer(b, status, bodyBytes)
+		if err != nil {
+			a.reset()
+			return false, err
+		}
+		if head == 0 {
+			if len(a.head) == 0 {
+				a.head = append(a.head, data...)
+			}
+			return false, nil
+		}
+		a.gotHead = true
+		a.left = head + body - len(b)
+		a.head = a.head[:0]
+	} else {
+		a.left -= len(data)
+	}
+	switch {
+	case a.left > 0:
+		return false, nil
+	case a.left < 0:
+		extra := -a.left
+		a.reset()
+		return false, fmt.Errorf("%d bytes past the end of the answer (one request was in flight)", extra)
+	}
+	a.reset()
+	return true, nil
+}
+
+func (a *answerReader) reset() {
+	a.head = a.head[:0]
+	a.gotHead = false
+	a.left = 0
+}
