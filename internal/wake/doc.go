@@ -14,9 +14,12 @@
 // always does. Timers themselves are unchanged (time.Timer, time.AfterFunc,
 // their cancellation), so a front door adds one call where it arms a
 // delay. Wake-ups fall on a grid of Grid: timers due in the same interval
-// share one, which bounds the cost under heavy pacing at 1/Grid wake-ups a
-// second and adds at most Grid to a timer's lateness. Measured with the
-// same load: 0.11 ms at p50 and 0.7-1.1 ms at p99.
+// share one, which bounds the cost at 1/Grid wake-ups a second and adds at
+// most Grid to a timer's lateness. Each wake-up is a timer interrupt, which
+// is not free in a virtual machine: with 10,000 delayed answers a second
+// on one CPU, decoy spent about 5 µs more CPU time per delayed answer
+// (20 µs instead of 15) and answered 0.2-0.45 ms late at p50 instead of
+// 0.8, 1.3-1.7 ms at p99 instead of 1.8-3.9 (bench/delay-accuracy.sh).
 //
 // On other systems, or when a timerfd cannot be made, After does nothing.
 package wake

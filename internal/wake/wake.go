@@ -4,7 +4,7 @@ import "time"
 
 // Grid is the spacing of wake-ups: a timer is woken for at the first
 // multiple of Grid at or after its due instant.
-const Grid = 50 * time.Microsecond
+const Grid = 250 * time.Microsecond
 
 // deadlines is a min-heap of wake-up instants (nanoseconds on the
 // monotonic clock), without the boxing container/heap would cost.
