@@ -61,6 +61,21 @@ type conn struct {
 	outFirst, outLast time.Duration
 	// sentSeq is the journal record whose response is being written.
 	sentSeq uint64
+
+	// arr, once a request on the connection had a delay, reads with
+	// arrival timestamps (see arrivals); arrOff: enabling was tried.
+	arr    *arrivals
+	arrOff bool
+}
+
+// arrivedAgo is how long ago the bytes of the connection's latest read
+// arrived, by the kernel's timestamp; 0 when unknown. For a request read
+// whole, that is how long it has waited since it arrived.
+func (c *conn) arrivedAgo() time.Duration {
+	if c.arr == nil || c.arr.last == 0 {
+		return 0
+	}
+	return max(time.Since(epoch)-c.arr.last, 0)
 }
 
 // How a connection ended, as far as its reads and writes tell.
@@ -88,7 +103,15 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
-	n, err := c.Conn.Read(p)
+	var (
+		n   int
+		err error
+	)
+	if c.arr != nil {
+		n, err = c.readArrival(p)
+	} else {
+		n, err = c.Conn.Read(p)
+	}
 	if n > 0 && c.stamp {
 		c.received()
 	}

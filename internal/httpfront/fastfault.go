@@ -30,6 +30,14 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 		wait += a.fault.After
 	}
 	if wait > 0 {
+		// The delay counts from the request's arrival: the time it
+		// waited to be read is part of it.
+		if c := fastConn(ctx); c != nil {
+			wait -= c.arrivedAgo()
+			c.enableArrivals()
+		}
+	}
+	if wait > 0 {
 		t := time.Now()
 		if behave.Sleep(s.doneCtx, wait) != nil {
 			ctx.SetConnectionClose()
@@ -212,4 +220,16 @@ func tcpConn(c net.Conn) *net.TCPConn {
 			return nil
 		}
 	}
+}
+
+// fastConn is the accepted connection under a request, nil when there is
+// none (a test's in-memory connection).
+func fastConn(ctx *fasthttp.RequestCtx) *conn {
+	switch c := ctx.Conn().(type) {
+	case *conn:
+		return c
+	case *tlsConn:
+		return c.c
+	}
+	return nil
 }
