@@ -296,7 +296,15 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 			s.h2Paced(w, a, resp, block, head)
 		default:
 			s.h2Timing(w, f, t0, a.delay)
-			s.writeBlockAfter(w, a.ttfb, block, body)
+			d := a.ttfb
+			// As on HTTP/1.1, the delay counts from the arrival of what
+			// was read last: the request's end, or bytes after it. The
+			// handler runs on the goroutine that reads the connection.
+			if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok && d > 0 {
+				d -= c.arrivedAgo()
+				c.enableArrivals()
+			}
+			s.writeBlockAfter(w, d, block, body)
 		}
 	}
 	// Nothing waits on this goroutine: delays and paced bodies run on
