@@ -374,6 +374,22 @@ over the environment, which wins over the file.`,
 		if _, err := memtrim.ReleaseCode(); err != nil {
 			log.Debug("could not release start-up code pages", "err", err)
 		}
+		// And again each time decoy has been at rest for a while after
+		// serving brought pages back in. A worker of --workers does it for
+		// its own process; a supervisor never gets here.
+		trimCtx, stopTrim := context.WithCancel(ctx)
+		trimDone := make(chan struct{})
+		go func() {
+			defer close(trimDone)
+			memtrim.TrimWhenIdle(trimCtx, s.IdleTrim, func() {
+				before, _ := memtrim.ReadUsage()
+				debug.FreeOSMemory()
+				n, err := memtrim.ReleaseCode()
+				after, _ := memtrim.ReadUsage()
+				log.Debug("at rest: memory given back", "resident_before", before.Resident, "resident_after", after.Resident,
+					"cpu", after.CPU-before.CPU, "code_bytes", n, "err", err)
+			})
+		}()
 		if env.OnReady != nil {
 			env.OnReady(a)
 		}
@@ -382,6 +398,8 @@ over the environment, which wins over the file.`,
 		case <-ctx.Done():
 		case runErr = <-a.Err():
 		}
+		stopTrim()
+		<-trimDone
 		log.Info("decoy shutting down", "timeout", s.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
 		defer cancel()

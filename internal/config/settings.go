@@ -88,6 +88,9 @@ type Settings struct {
 	// Workers is how many processes serve the data ports together (1: this
 	// process alone; 0: one per usable CPU). See docs/workers.md.
 	Workers int
+	// IdleTrim is how often decoy checks whether it is at rest, to give
+	// memory and code pages back when it is (0: never).
+	IdleTrim time.Duration
 }
 
 // EngineOptions are the settings stubs are compiled with.
@@ -200,6 +203,8 @@ var Table = []Setting{
 		set: dur(func(s *Settings) *time.Duration { return &s.IdleTimeout })},
 	{Name: "shutdown-timeout", Kind: "duration", Default: "10s", Help: "on SIGTERM/SIGINT, how long requests in flight may take to finish",
 		set: dur(func(s *Settings) *time.Duration { return &s.ShutdownTimeout })},
+	{Name: "idle-trim", Kind: "duration", Default: "60s", Help: "every this long, if decoy was at rest, give back the memory and code pages that serving brought in since (0: never)",
+		set: dur(func(s *Settings) *time.Duration { return &s.IdleTrim })},
 	{Name: "journal-size", Kind: "int", Default: "10000", Help: "requests kept in the journal (0: off)",
 		set: func(s *Settings, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))

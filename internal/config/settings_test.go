@@ -26,7 +26,8 @@ func TestDefaults(t *testing.T) {
 		d.MaxHeaderBytes != want.MaxHeaderBytes || d.MaxBodyBytes != want.MaxBodyBytes ||
 		d.ReadTimeout != want.ReadTimeout || d.IdleTimeout != want.IdleTimeout || d.ShutdownTimeout != want.ShutdownTimeout ||
 		d.JournalSize != want.JournalSize || d.JournalBodyBytes != want.JournalBodyBytes ||
-		d.LogLevel != want.LogLevel || d.LogFormat != want.LogFormat || d.Quiet || d.Files != nil {
+		d.LogLevel != want.LogLevel || d.LogFormat != want.LogFormat || d.Quiet || d.Files != nil ||
+		d.IdleTrim != time.Minute {
 		t.Errorf("Defaults() = %+v\nwant %+v", d, want)
 	}
 	// Every default is valid for its own setting.

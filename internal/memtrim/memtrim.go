@@ -8,4 +8,9 @@
 // from the page cache, at the cost of a minor page fault, when they are
 // next used. ReleaseCode does that once serving has begun; what stays
 // resident is what serving uses.
+//
+// Serving brings such pages back, about 15 MiB after a first request on
+// each of HTTP/1.1, TLS HTTP/2 and gRPC. TrimWhenIdle gives them back
+// again, with the heap the garbage collector freed, each time the process
+// has been at rest for a while after its resident memory grew.
 package memtrim

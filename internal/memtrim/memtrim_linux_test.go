@@ -66,3 +66,25 @@ func rssFile(t *testing.T) int {
 	t.Skip("no RssFile in /proc/self/status")
 	return 0
 }
+
+func TestResidentPages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{"453527 4968 2353 3666 0 37926 0\n", 4968, false},
+		{"1 2", 2, false},
+		{"", 0, true},
+		{"453527", 0, true},
+		{"453527 x 2353", 0, true},
+		{"453527 -4 2353", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := residentPages([]byte(tt.in))
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("residentPages(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
