@@ -18,7 +18,9 @@
 #   ROUNDS=2           how many times each server is measured
 #   CONNS=64           wrk connections for the throughput run (the c=1 run is separate)
 #   WARMUP=1           seconds of unmeasured load before each measurement (0: none)
-#   SERVERS="nginx decoy"  which servers to run, in order
+#   SERVERS="nginx decoy"  which servers to run, in order; "fasthttp" adds a
+#                      bare fasthttp server (bench/fhref, keepalive and close
+#                      modes), the library decoy's HTTP/1.1 path is built on
 #   SERVER_CPU=0 CLIENT_CPU=1  the CPUs to pin server and wrk to
 #   DECOY_BIN=path     use this decoy binary instead of building ./cmd/decoy
 #   DECOY_FLAGS=...    more flags for decoy serve (e.g. "--journal-size 0")
@@ -52,11 +54,16 @@ check_prereqs() {
 	[[ $MODE != tls ]] || tools+=(openssl)
 	case " $SERVERS " in *" nginx "*) tools+=(nginx) ;; esac
 	case " $SERVERS " in *" decoy "*) [[ -n $DECOY_BIN ]] || tools+=(go) ;; esac
+	case " $SERVERS " in *" fasthttp "*) tools+=(go) ;; esac
 	require_tools "Debian: apt-get install -y nginx wrk curl openssl util-linux coreutils; Go from /usr/local/go/bin" "${tools[@]}"
 	require_cpus
 	local s
 	for s in $SERVERS; do
-		[[ $s == nginx || $s == decoy ]] || die "unknown server in SERVERS: $s (want nginx and/or decoy)"
+		case $s in
+		nginx | decoy) ;;
+		fasthttp) [[ $MODE != tls ]] || die "SERVERS: fasthttp runs without TLS only (MODE=keepalive or close)" ;;
+		*) die "unknown server in SERVERS: $s (want nginx, decoy and/or fasthttp)" ;;
+		esac
 	done
 }
 
@@ -89,6 +96,12 @@ start() {
 			--tls-cert "$TMP/tls/cert.pem" --tls-key "$TMP/tls/key.pem"
 		;;
 	decoy:*) start_decoy --http "127.0.0.1:$port" --https "" --admin "" ;;
+	fasthttp:*)
+		taskset -c "$SERVER_CPU" "$FHREF" -addr "127.0.0.1:$port" -body "$BODY" >"$TMP/fhref.log" 2>&1 &
+		SERVER_PID=$!
+		started "$SERVER_PID"
+		SERVER_LOG=$TMP/fhref.log
+		;;
 	esac
 }
 
@@ -173,6 +186,10 @@ summary() {
 				printf "\nratio decoy/nginx of mean us CPU per request: %.2f  (per round: %s)\n",
 					(cpu["decoy"] / n["decoy"]) / (cpu["nginx"] / n["nginx"]), per
 			}
+			if (n["nginx"] && n["fasthttp"])
+				printf "ratio fasthttp/nginx of mean us CPU per request: %.2f\n", (cpu["fasthttp"] / n["fasthttp"]) / (cpu["nginx"] / n["nginx"])
+			if (n["fasthttp"] && n["decoy"])
+				printf "ratio decoy/fasthttp of mean us CPU per request: %.2f\n", (cpu["decoy"] / n["decoy"]) / (cpu["fasthttp"] / n["fasthttp"])
 		}'
 }
 
@@ -183,6 +200,8 @@ check_idle
 bench_init
 setup_mode
 case " $SERVERS " in *" decoy "*) build_decoy ;; esac
+FHREF=$TMP/fhref
+case " $SERVERS " in *" fasthttp "*) go_build ./bench/fhref "$FHREF" ;; esac
 
 case $MODE in
 keepalive) what="HTTP/1.1 keep-alive" ;;
