@@ -39,7 +39,8 @@ func TestMetricsDocumented(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"decoy_connections_idle", "decoy_connections_slow_reading", "decoy_accept_queue_length",
-		"decoy_accept_queue_max", "decoy_sched_latency_seconds", "decoy_saturation_signal"} {
+		"decoy_accept_queue_max", "decoy_sched_latency_seconds", "decoy_saturation_signal",
+		"decoy_delay_lateness_seconds"} { // /slow has a delay
 		if f[want] == nil {
 			t.Errorf("the scrape has no %s", want)
 		}

@@ -60,11 +60,13 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		}
 	}
 	t := timers.Get().(*time.Timer)
+	start := time.Now()
 	t.Reset(d)
 	wake.After(d)
 	select {
 	case <-t.C:
 		timers.Put(t)
+		wake.Observe(start, d)
 		return nil
 	case <-done:
 		if !t.Stop() {

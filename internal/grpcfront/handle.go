@@ -464,6 +464,7 @@ func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
 	wake.After(d)
 	select {
 	case <-t.C:
+		wake.Observe(start, d)
 		return nil
 	case <-ctx.Done():
 		return status.FromContextError(ctx.Err()).Err()

@@ -385,7 +385,9 @@ func (w *ResponseWriter) WriteBlockAfter(d time.Duration, block, body []byte) {
 	st.detached = true
 	st.answered = true // nothing else may answer meanwhile
 	st.delayed.block, st.delayed.body = block, body
+	start := time.Now()
 	st.timer = time.AfterFunc(d, func() {
+		wake.Observe(start, d)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if st.closed || c.closed {

@@ -350,10 +350,12 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 	go func() {
 		done := w.Done()
 		if a.ttfb > 0 {
+			start := time.Now()
 			t := time.NewTimer(a.ttfb)
 			wake.After(a.ttfb)
 			select {
 			case <-t.C:
+				wake.Observe(start, a.ttfb)
 			case <-done:
 				t.Stop()
 				return
@@ -400,11 +402,13 @@ func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, blo
 	}
 	w.Detach()
 	go func() {
+		start := time.Now()
 		t := time.NewTimer(d)
 		defer t.Stop()
 		wake.After(d)
 		select {
 		case <-t.C:
+			wake.Observe(start, d)
 		case <-s.done:
 		case <-w.Done():
 			return
@@ -474,11 +478,13 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 	if d := wait + fa.After; d > 0 {
 		w.Detach()
 		go func() {
+			start := time.Now()
 			t := time.NewTimer(d)
 			defer t.Stop()
 			wake.After(d)
 			select {
 			case <-t.C:
+				wake.Observe(start, d)
 				apply()
 			case <-w.Done(): // the client gave up
 			case <-s.done:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -137,6 +138,7 @@ type collector struct {
 	requests, bytesIn, bytesOut, processing *prometheus.Desc
 	uploadBytes, uploadRate                 *prometheus.Desc
 	injectedDelay, faults                   *prometheus.Desc
+	delayLate                               *prometheus.Desc
 	violations                              *prometheus.Desc
 
 	accepted, open, closed, tlsHandshakes, httpRequests, perConn, rejected *prometheus.Desc
@@ -161,6 +163,8 @@ func newCollector(src Sources) *collector {
 			"Throughput of each discarded upload (its size over the time taken to read it), by stub.", []string{"stub"}, nil),
 		processing: d("decoy_processing_seconds",
 			"decoy's own time per request, by stub: from the request read to the response ready to write, injected delay excluded.", []string{"stub"}, nil),
+		delayLate: d("decoy_delay_lateness_seconds",
+			"How much later than due decoy's injected delays and paced waits ended, from their due instant to the moment decoy's code ran again: its own timing error (timers, scheduler, CPU), network not included. Over every protocol.", nil, nil),
 		injectedDelay: d("decoy_injected_delay_seconds_total",
 			"Delay injected by stub behaviour (latency drawn, or requested with X-Decoy-Delay), summed, by stub.", []string{"stub"}, nil),
 		violations: d("decoy_validation_violations_total",
@@ -200,7 +204,7 @@ func newCollector(src Sources) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.bytesIn, c.bytesOut, c.processing, c.uploadBytes, c.uploadRate,
-		c.injectedDelay, c.faults, c.violations,
+		c.injectedDelay, c.faults, c.violations, c.delayLate,
 		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected, c.h2Streams, c.slowWrites,
 		c.idle, c.slowReading,
 		c.clientsTracked, c.clientsEvicted, c.clientFindings} {
@@ -243,6 +247,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		c.collectStub(ch, UnmatchedStub, unmatchedStatus, e.Unmatched().Read())
 	}
+	c.collectLateness(ch)
 	if len(c.src.Conns) > 0 {
 		c.collectConns(ch)
 	}
@@ -347,6 +352,25 @@ func (c *collector) collectStub(ch chan<- prometheus.Metric, id string, status [
 		buckets[b] = cum
 	}
 	if m, err := prometheus.NewConstHistogram(c.processing, count, v.OverheadSum.Seconds(), buckets, id); err == nil {
+		ch <- m
+	}
+}
+
+// collectLateness reports how late delays ended (package wake's
+// histogram), once some delay has ended.
+func (c *collector) collectLateness(ch chan<- prometheus.Metric) {
+	counts, sum := wake.Lateness()
+	var cum uint64
+	buckets := make(map[float64]uint64, len(wake.LateBounds))
+	for i, b := range wake.LateBounds {
+		cum += counts[i]
+		buckets[b.Seconds()] = cum
+	}
+	count := cum + counts[len(counts)-1]
+	if count == 0 {
+		return
+	}
+	if m, err := prometheus.NewConstHistogram(c.delayLate, count, sum.Seconds(), buckets); err == nil {
 		ch <- m
 	}
 }

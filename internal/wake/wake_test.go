@@ -96,3 +96,21 @@ func BenchmarkAfter(b *testing.B) {
 		After(time.Hour + time.Duration(i%1000)*Grid)
 	}
 }
+
+func TestObserve(t *testing.T) {
+	before, sum0 := Lateness()
+	// A wait that began long ago and was due 1 s after: 2 s late at least,
+	// in the last bucket. One due in the future counts as on time.
+	Observe(time.Now().Add(-3*time.Second), time.Second)
+	Observe(time.Now(), time.Hour)
+	after, sum1 := Lateness()
+	if d := after[NumLateBuckets-1] - before[NumLateBuckets-1]; d != 1 {
+		t.Errorf("last bucket grew by %d, want 1", d)
+	}
+	if d := after[0] - before[0]; d != 1 {
+		t.Errorf("first bucket grew by %d, want 1", d)
+	}
+	if d := sum1 - sum0; d < 2*time.Second {
+		t.Errorf("sum grew by %v, want at least 2s", d)
+	}
+}
