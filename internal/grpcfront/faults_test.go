@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"google.golang.org/grpc"
@@ -109,7 +110,15 @@ func TestGoAwayAndRefusedStreamAreRetried(t *testing.T) {
 			if n := grpcfront.Accepted(s.front); n != tc.conns {
 				t.Errorf("%d connections accepted, want %d", n, tc.conns)
 			}
-			if v := s.store.Engine().Snapshot().Get("flaky").Stats().Read(); v.Responses[0] != 1 || v.Responses[1] != 1 {
+			// The faulted call's handler counts its response after it has
+			// sent the frame, and the client may have had the retry's
+			// answer by then: wait (bounded) for the count.
+			st := s.store.Engine().Snapshot().Get("flaky").Stats()
+			v := st.Read()
+			for deadline := time.Now().Add(10 * time.Second); v.Responses[0] == 0 && time.Now().Before(deadline); v = st.Read() {
+				time.Sleep(time.Millisecond)
+			}
+			if v.Responses[0] != 1 || v.Responses[1] != 1 {
 				t.Errorf("responses %v: want the faulted one, then the retry", v.Responses)
 			}
 		})
