@@ -48,7 +48,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/decoy-dev/decoy/bench/internal/loopback"
 	"io"
 	"net"
 	"net/http"
@@ -60,6 +59,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/decoy-dev/decoy/bench/internal/loopback"
 )
 
 type options struct {

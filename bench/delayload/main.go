@@ -50,7 +50,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/decoy-dev/decoy/bench/internal/loopback"
 	"io"
 	"math"
 	"math/bits"
@@ -62,6 +61,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/decoy-dev/decoy/bench/internal/loopback"
 )
 
 type options struct {

@@ -2,9 +2,10 @@ package behave
 
 import (
 	"context"
-	"github.com/decoy-dev/decoy/internal/wake"
 	"sync"
 	"time"
+
+	"github.com/decoy-dev/decoy/internal/wake"
 )
 
 // Clock tells the time and waits. Front doors use SystemClock; tests pass

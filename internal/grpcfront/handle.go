@@ -459,12 +459,11 @@ func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
+	t := wake.NewTimer(d)
 	defer t.Stop()
-	wake.After(d)
 	select {
 	case <-t.C:
-		wake.Observe(start, d)
+		t.Fired()
 		return nil
 	case <-ctx.Done():
 		return status.FromContextError(ctx.Err()).Err()

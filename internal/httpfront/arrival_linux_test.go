@@ -18,22 +18,7 @@ import (
 // would say 0.
 func TestArrivals(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &conn{Conn: sc}
-	defer c.Close()
+	client, c := loopbackPair(t)
 	if c.arrivedAgo() != 0 {
 		t.Fatal("arrivedAgo before any read")
 	}
@@ -155,8 +140,10 @@ func TestArrivedAt(t *testing.T) {
 	}
 }
 
-// TestArrivalsReadAllocs: a timestamped read allocates nothing.
-func TestArrivalsReadAllocs(t *testing.T) {
+// loopbackPair is a TCP connection over loopback: the client's end, and
+// the server's as an accepted conn. Both close when the test ends.
+func loopbackPair(t *testing.T) (net.Conn, *conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -166,13 +153,19 @@ func TestArrivalsReadAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	t.Cleanup(func() { _ = client.Close() })
 	sc, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &conn{Conn: sc}
-	defer c.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	return client, c
+}
+
+// TestArrivalsReadAllocs: a timestamped read allocates nothing.
+func TestArrivalsReadAllocs(t *testing.T) {
+	client, c := loopbackPair(t)
 	c.enableArrivals()
 	msg, buf := []byte("ping"), make([]byte, 16)
 	allocs := testing.AllocsPerRun(200, func() {

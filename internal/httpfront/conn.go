@@ -78,6 +78,19 @@ func (c *conn) arrivedAgo() time.Duration {
 	return max(time.Since(epoch)-c.arr.last, 0)
 }
 
+// delayLeft is what remains of a delay d for the request just read, which
+// counts from the request's arrival: the time it waited to be read is part
+// of it. It turns arrival timestamps on for the connection's later reads.
+// Only the goroutine reading the connection may call it.
+func (c *conn) delayLeft(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	d -= c.arrivedAgo()
+	c.enableArrivals()
+	return d
+}
+
 // How a connection ended, as far as its reads and writes tell.
 const (
 	endUnknown     = iota
@@ -200,17 +213,10 @@ func (c *conn) Close() error {
 // reads what the client still sends, instead of a close that unread input
 // turns into a reset (and that can lose those last frames).
 func (c *conn) CloseWrite() error {
-	nc := c.Conn
-	for {
-		if cw, ok := nc.(interface{ CloseWrite() error }); ok {
-			return cw.CloseWrite()
-		}
-		u, ok := nc.(interface{ NetConn() net.Conn })
-		if !ok {
-			return errors.ErrUnsupported
-		}
-		nc = u.NetConn()
+	if tc := tcpConn(c.Conn); tc != nil {
+		return tc.CloseWrite()
 	}
+	return errors.ErrUnsupported
 }
 
 // note records what a failed read or write says about who ended the

@@ -212,13 +212,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		in = int(min(up.n, 1<<62))
 	}
 	stats.Record(index, in, out, elapsed-slept)
-	var tc *conn
-	switch c := ctx.Conn().(type) {
-	case *conn:
-		tc = c
-	case *tlsConn:
-		tc = c.c
-	}
+	tc := fastConn(ctx)
 	if tc != nil {
 		if fault != 0 && fault != behave.FaultError {
 			tc.setCause(metrics.CloseFault)
@@ -366,11 +360,8 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	if p.Status != 408 {
 		// fasthttp closes the connection after this answer.
-		switch c := ctx.Conn().(type) {
-		case *conn:
+		if c := fastConn(ctx); c != nil {
 			c.setCause(metrics.CloseBadRequest)
-		case *tlsConn:
-			c.c.setCause(metrics.CloseBadRequest)
 		}
 	}
 	s.reject(p.Status)

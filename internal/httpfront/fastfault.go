@@ -29,13 +29,8 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 	if a.fault != nil && a.fault.Kind != behave.FaultHang {
 		wait += a.fault.After
 	}
-	if wait > 0 {
-		// The delay counts from the request's arrival: the time it
-		// waited to be read is part of it.
-		if c := fastConn(ctx); c != nil {
-			wait -= c.arrivedAgo()
-			c.enableArrivals()
-		}
+	if c := fastConn(ctx); c != nil {
+		wait = c.delayLeft(wait)
 	}
 	if wait > 0 {
 		t := time.Now()
@@ -204,7 +199,7 @@ func appendHead(b []byte, resp *engine.Response, n int64) []byte {
 	return append(b, "\r\n\r\n"...)
 }
 
-// tcpConn finds the TCP connection under c, for SO_LINGER.
+// tcpConn finds the TCP connection under c, for SO_LINGER and half-closes.
 func tcpConn(c net.Conn) *net.TCPConn {
 	for {
 		switch x := c.(type) {

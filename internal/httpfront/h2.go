@@ -297,12 +297,11 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		default:
 			s.h2Timing(w, f, t0, a.delay)
 			d := a.ttfb
-			// As on HTTP/1.1, the delay counts from the arrival of what
-			// was read last: the request's end, or bytes after it. The
-			// handler runs on the goroutine that reads the connection.
-			if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok && d > 0 {
-				d -= c.arrivedAgo()
-				c.enableArrivals()
+			// The handler runs on the goroutine that reads the
+			// connection, as delayLeft needs; the latest read brought the
+			// request's end, or bytes after it.
+			if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok {
+				d = c.delayLeft(d)
 			}
 			s.writeBlockAfter(w, d, block, body)
 		}
@@ -350,12 +349,10 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 	go func() {
 		done := w.Done()
 		if a.ttfb > 0 {
-			start := time.Now()
-			t := time.NewTimer(a.ttfb)
-			wake.After(a.ttfb)
+			t := wake.NewTimer(a.ttfb)
 			select {
 			case <-t.C:
-				wake.Observe(start, a.ttfb)
+				t.Fired()
 			case <-done:
 				t.Stop()
 				return
@@ -402,13 +399,11 @@ func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, blo
 	}
 	w.Detach()
 	go func() {
-		start := time.Now()
-		t := time.NewTimer(d)
+		t := wake.NewTimer(d)
 		defer t.Stop()
-		wake.After(d)
 		select {
 		case <-t.C:
-			wake.Observe(start, d)
+			t.Fired()
 		case <-s.done:
 		case <-w.Done():
 			return
@@ -478,13 +473,11 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 	if d := wait + fa.After; d > 0 {
 		w.Detach()
 		go func() {
-			start := time.Now()
-			t := time.NewTimer(d)
+			t := wake.NewTimer(d)
 			defer t.Stop()
-			wake.After(d)
 			select {
 			case <-t.C:
-				wake.Observe(start, d)
+				t.Fired()
 				apply()
 			case <-w.Done(): // the client gave up
 			case <-s.done:

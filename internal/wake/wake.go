@@ -62,3 +62,22 @@ func onGrid(at int64) int64 {
 // the life of the process (from the first After on), for leak checks in
 // tests: goleak.IgnoreAnyFunction(wake.Goroutine).
 const Goroutine = "github.com/decoy-dev/decoy/internal/wake.loop"
+
+// Timer is a runtime timer for an injected delay: NewTimer arms it and the
+// poller's wake-up for its due instant (After); Fired, called when its
+// channel C delivers, records how late it came (Observe).
+type Timer struct {
+	*time.Timer
+	start time.Time
+	d     time.Duration
+}
+
+// NewTimer is time.NewTimer(d) for an injected delay (see Timer).
+func NewTimer(d time.Duration) Timer {
+	t := Timer{Timer: time.NewTimer(d), start: time.Now(), d: d}
+	After(d)
+	return t
+}
+
+// Fired records the timer's lateness; call it once C has delivered.
+func (t Timer) Fired() { Observe(t.start, t.d) }

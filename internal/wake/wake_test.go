@@ -114,3 +114,20 @@ func TestObserve(t *testing.T) {
 		t.Errorf("sum grew by %v, want at least 2s", d)
 	}
 }
+
+// TestTimer: a Timer fires like time.Timer and Fired counts it in the
+// lateness histogram.
+func TestTimer(t *testing.T) {
+	before, _ := Lateness()
+	tm := NewTimer(time.Millisecond)
+	<-tm.C
+	tm.Fired()
+	after, _ := Lateness()
+	var n uint64
+	for i := range after {
+		n += after[i] - before[i]
+	}
+	if n != 1 {
+		t.Errorf("%d lateness observations, want 1", n)
+	}
+}
