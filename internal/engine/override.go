@@ -120,6 +120,7 @@ func (co *compiledOverride) apply(built []*Stub) []*Stub {
 				c.counted = true
 			}
 		}
+		c.setImmediate()
 		out[i] = &c
 	}
 	return out

@@ -60,6 +60,7 @@ type Stub struct {
 	websocket *WebSocket // the response's WebSocket conversation (one response only)
 	repeat    bool
 	counted   bool // number every call: a sequence, or a random behaviour
+	immediate bool // every response goes out at once and whole (see Immediate)
 	key       behave.Key
 	calls     *atomic.Uint64
 	stats     *Stats // shared, like calls, by the copies of this stub in later snapshots
@@ -104,6 +105,22 @@ func (s *Stub) Pick() (index int, r *Response, call uint64) {
 		n = uint64(len(s.responses)) - 1
 	}
 	return int(n), s.responses[n], call
+}
+
+// Immediate tells that every response of the stub goes out at once and
+// whole: no delay, fault, throttle or generated body, no upload to read, no
+// WebSocket. A front door may answer such a stub from a loop that cannot
+// wait. (A Check's or a Varier's response derives from these.)
+func (s *Stub) Immediate() bool { return s.immediate }
+
+// setImmediate works out Immediate from the responses.
+func (s *Stub) setImmediate() {
+	s.immediate = s.upload == nil && s.websocket == nil
+	for _, r := range s.responses {
+		if r == nil || r.Behave != nil {
+			s.immediate = false
+		}
+	}
 }
 
 // Key is the stub's random key under the global seed: with a call number
@@ -176,6 +193,7 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		}
 	}
 	s.stats = newStats(len(s.responses))
+	s.setImmediate()
 	s.counted = len(s.responses) > 1
 	for _, r := range s.responses {
 		if r != nil && r.Behave != nil && (r.Behave.Random() || r.Behave.Latency != nil) {
