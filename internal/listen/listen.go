@@ -14,6 +14,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -28,8 +29,9 @@ type Listener struct {
 	shared bool
 
 	mu      sync.Mutex
-	ln      net.Listener  // nil while paused
-	resumed chan struct{} // closed when the pause ends
+	ln      net.Listener       // nil while paused
+	watch   func(net.Listener) // told of each socket opened by Resume
+	resumed chan struct{}      // closed when the pause ends
 	closed  bool
 	done    chan struct{} // closed by Close
 }
@@ -110,10 +112,43 @@ func (l *Listener) Pause() error {
 	case l.ln == nil:
 		return nil
 	}
+	// A server accepting on a duplicate of the socket (see Watch) must
+	// stop too: shutting the socket down stops it listening for every
+	// descriptor that shares it.
+	if tl, ok := l.ln.(*net.TCPListener); ok {
+		if rc, err := tl.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+		}
+	}
 	err := l.ln.Close()
 	l.ln = nil
 	l.resumed = make(chan struct{})
 	return err
+}
+
+// Watch is for a server that accepts on the listening socket itself
+// rather than through Accept: it calls f with the socket now (unless
+// paused) and after each Resume. Pause shuts the socket down, which ends
+// accepting on it (a duplicate included). Close does not: the server stops
+// on its own shutdown.
+func (l *Listener) Watch(f func(ln net.Listener)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.watch = f
+	if l.ln != nil && !l.closed {
+		f(l.ln)
+	}
+}
+
+// Hold makes c, a connection accepted on the socket Watch gave, wait for
+// the first-read delay before its first read, as Accept's connections do;
+// ok is false when there is no delay (c is returned as it is).
+func (l *Listener) Hold(c net.Conn) (held net.Conn, ok bool) {
+	d := time.Duration(l.delay.Load())
+	if d <= 0 {
+		return c, false
+	}
+	return &slowStart{Conn: c, d: d, done: l.done}, true
 }
 
 // Resume listens again on the same address. Resuming a listener that is
@@ -133,6 +168,9 @@ func (l *Listener) Resume() error {
 	}
 	l.ln = ln
 	close(l.resumed)
+	if l.watch != nil {
+		l.watch(ln)
+	}
 	return nil
 }
 
