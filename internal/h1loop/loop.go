@@ -1,0 +1,833 @@
+// Package h1loop serves HTTP/1.x connections from epoll loops, without a
+// goroutine per connection: the path for answers a handler can give at
+// once (decoy's pre-rendered stubs), at the cost nginx pays per request —
+// one read and one write, no wake-up of a goroutine, no read that only
+// finds the socket empty.
+//
+// Each loop owns an epoll instance (edge-triggered, as nginx and Go's own
+// poller use it) holding the listening socket and its connections, and one
+// goroutine that waits for it through Go's poller: the epoll descriptor is
+// itself readable when any of its connections is, so the loop sleeps like
+// any goroutine and the rest of the process (timers, other front doors)
+// runs beside it. A wake-up reads every ready connection once (a short read
+// means it is drained), parses the requests read, lets the Handler append
+// each answer to one output buffer and writes it with one system call.
+// Idle connections hold no buffers.
+//
+// The loop takes the plain common request only (see parse). Any other
+// request — malformed, chunked, an upgrade, a body too large, or one the
+// Handler declines (a stub that waits, a fault) — hands its connection off:
+// the loop forgets it and gives Options.HandOff a net.Conn for it, with
+// the bytes read but not answered, and the full server serves it from that
+// request on.
+package h1loop
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Handler answers requests on a loop's goroutine; it must not block.
+type Handler interface {
+	// Serve appends the whole response to r to out and returns it, or
+	// returns ok false (and out unchanged) to hand the connection off from
+	// r on. It may set r.Close to end the connection after the response.
+	Serve(c *Conn, r *Request, out []byte) (res []byte, ok bool)
+}
+
+// Options configures a Server. Zero values take the defaults.
+type Options struct {
+	Handler Handler
+	// HandOff receives a connection the loop no longer serves: nc is the
+	// connection (a *net.TCPConn), pending the answers already made but
+	// not yet written (to write first), and buffered the bytes read but
+	// not answered (to read first). It runs on the loop's goroutine and
+	// must not block: serve nc on a goroutine of its own.
+	HandOff func(c *Conn, nc net.Conn, pending, buffered []byte)
+	// Opened is told of every accepted connection; when it returns false
+	// the connection is handed off at once, before any read. Closed is
+	// told of every connection the loop closes (not those handed off),
+	// with the reason.
+	Opened func(c *Conn) bool
+	Closed func(c *Conn, why Reason)
+	// Sent is told when the answers of a read are all written: start is
+	// when the first write began, end when the last one returned
+	// (monotonic, as Now).
+	Sent func(c *Conn, start, end int64)
+	// Stalled is told when answers the socket could not take at once
+	// have all been written, or the connection closed with some unsent:
+	// start is when the write began, end when it ended (as Now).
+	Stalled func(c *Conn, start, end int64)
+	// MaxHeaderBytes bounds the request line and headers the loop reads
+	// (larger requests go to HandOff). Default 8 KiB.
+	MaxHeaderBytes int
+	// MaxBodyBytes bounds a request body the loop reads whole (larger go
+	// to HandOff). Default 64 KiB.
+	MaxBodyBytes int
+	// IdleTimeout closes a connection that waited that long for a request;
+	// ReadTimeout one whose request has not all arrived in that time.
+	IdleTimeout, ReadTimeout time.Duration
+	// Loops is the number of loops (default GOMAXPROCS).
+	Loops int
+}
+
+// Reason tells why the loop closed a connection.
+type Reason int
+
+// Reasons.
+const (
+	ClosedByClient Reason = iota // the client closed it (EOF)
+	ResetByClient                // the client reset it, or it broke
+	AskedClose                   // a request asked to close (Connection: close, HTTP/1.0)
+	IdleTimeout                  // no request within IdleTimeout
+	ReadTimeout                  // a request not all read within ReadTimeout
+	Shutdown                     // the server shut down
+)
+
+// Conn is a connection a loop serves. Its fields other than User belong
+// to the loop.
+type Conn struct {
+	// Remote is the client's address.
+	Remote netip.AddrPort
+	// User is for the Handler and hooks; the loop never touches it.
+	User any
+
+	fd      int
+	partial *[]byte // bytes of a request not yet complete
+	pending []byte  // answers not yet written
+	since   int64   // idle since / the partial request began (Now)
+	writeAt int64   // when the pending write began (Now), 0 without one
+	hup     bool    // the client closed its side or the connection broke
+	// What Server.Conns readers may look at, from other goroutines.
+	idle     atomic.Bool  // answered, nothing pending either way
+	writing  atomic.Int64 // writeAt
+	inFirst  int64        // when the partial request's first bytes arrived
+	closing  bool         // close once pending is written
+	blocked  bool         // input is waiting until pending is written
+	nodelay  bool
+	answered bool
+}
+
+// WritingSince is when the write of answers the client has not taken yet
+// began (Now), or 0: for telling slow readers.
+func (c *Conn) WritingSince() int64 { return c.writing.Load() }
+
+// Idle tells that the connection has answered a request and waits for
+// the next.
+func (c *Conn) Idle() bool { return c.idle.Load() }
+
+// publish makes the connection's state visible to Server.Conns.
+func (c *Conn) publish() {
+	c.idle.Store(c.answered && c.partial == nil && c.pending == nil)
+	c.writing.Store(c.writeAt)
+}
+
+var epoch = time.Now()
+
+// At is the wall-clock time of an instant Now reported.
+func At(ns int64) time.Time { return epoch.Add(time.Duration(ns)) }
+
+// Now is the loop's clock: nanoseconds on the monotonic clock since the
+// package started.
+func Now() int64 { return int64(time.Since(epoch)) }
+
+// Server runs the loops. Each listening socket given to Listen is in
+// every loop's epoll instance (EPOLLEXCLUSIVE: one loop is woken per new
+// connection) as a duplicate of its own.
+type Server struct {
+	o     Options
+	loops []*loop
+	wg    sync.WaitGroup
+}
+
+// New starts o.Loops loops, serving no socket yet.
+func New(o Options) (*Server, error) {
+	if o.Handler == nil || o.HandOff == nil {
+		return nil, errors.New("h1loop: a Handler and a HandOff are needed")
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 8 << 10
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 10
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 60 * time.Second
+	}
+	if o.Loops <= 0 {
+		o.Loops = runtime.GOMAXPROCS(0)
+	}
+	s := &Server{o: o}
+	for range o.Loops {
+		l, err := s.newLoop()
+		if err != nil {
+			for _, l := range s.loops {
+				l.closeFDs()
+			}
+			return nil, err
+		}
+		s.loops = append(s.loops, l)
+	}
+	for _, l := range s.loops {
+		s.wg.Add(1)
+		go l.run()
+	}
+	return s, nil
+}
+
+// Listen accepts connections on ln's socket from now on, until the socket
+// is shut down (shutdown(2): accepting on it then fails) or Shutdown. ln
+// itself is left as it is: its owner keeps it open, and closes it.
+func (s *Server) Listen(ln *net.TCPListener) error {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fds []int
+	var derr error
+	err = rc.Control(func(fd uintptr) {
+		for range s.loops {
+			d, err := unix.Dup(int(fd))
+			if err != nil {
+				derr = err
+				return
+			}
+			unix.CloseOnExec(d)
+			fds = append(fds, d)
+		}
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		for _, fd := range fds {
+			_ = unix.Close(fd)
+		}
+		return err
+	}
+	for i, l := range s.loops {
+		l.mu.Lock()
+		l.adds = append(l.adds, fds[i])
+		l.mu.Unlock()
+		l.kick()
+	}
+	return nil
+}
+
+// Shutdown stops accepting, closes every connection the loops hold and
+// waits for the loops to end.
+func (s *Server) Shutdown() {
+	for _, l := range s.loops {
+		l.mu.Lock()
+		l.stopping = true
+		l.mu.Unlock()
+		l.kick()
+	}
+	s.wg.Wait()
+}
+
+// Conns calls f for every connection the loops hold, under their locks:
+// f must be quick.
+func (s *Server) Conns(f func(c *Conn)) {
+	for _, l := range s.loops {
+		l.mu.Lock()
+		for _, c := range l.conns {
+			if c != nil {
+				f(c)
+			}
+		}
+		l.mu.Unlock()
+	}
+}
+
+// loop is one epoll instance and the goroutine that serves it.
+type loop struct {
+	s     *Server
+	epfd  int
+	evfd  int          // an eventfd: written when adds or stopping change
+	tfd   int          // a timerfd: ticks for timeouts
+	lnfds map[int]bool // the listening sockets it accepts on
+	// acceptOff: accepting failed for want of descriptors or memory; the
+	// listening sockets are out of epoll until the next tick.
+	acceptOff bool
+	tick      unix.ItimerSpec
+	file      *os.File
+	events    []unix.EpollEvent
+	// mu guards conns against Server.Conns (only the loop changes it),
+	// and the requests of other goroutines: adds and stopping.
+	mu       sync.Mutex
+	adds     []int // listening sockets to accept on
+	stopping bool
+	conns    []*Conn // by descriptor
+	n        int     // connections held
+	rbuf     []byte
+	wbuf     []byte
+	req      Request
+	stop     bool
+	now      int64
+}
+
+// yieldAfter is how long a loop with work runs before it lets other
+// goroutines run.
+const yieldAfter = 200 * time.Microsecond
+
+const (
+	evConn = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+)
+
+func (s *Server) newLoop() (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	l := &loop{s: s, epfd: epfd, evfd: -1, tfd: -1, events: make([]unix.EpollEvent, 256), lnfds: map[int]bool{}}
+	fail := func(err error) (*loop, error) {
+		l.closeFDs()
+		return nil, err
+	}
+	if l.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		return fail(err)
+	}
+	if l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+		return fail(err)
+	}
+	// Timeouts are checked at a quarter of the shorter one, at most every
+	// second, at least every 10 ms.
+	tick := unix.NsecToTimespec(int64(min(max(min(s.o.IdleTimeout, s.o.ReadTimeout)/4, 10*time.Millisecond), time.Second)))
+	l.tick = unix.ItimerSpec{Interval: tick, Value: tick}
+	if err := unix.TimerfdSettime(l.tfd, 0, &l.tick, nil); err != nil {
+		return fail(err)
+	}
+	for _, fd := range []int{l.evfd, l.tfd} {
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(fd)}); err != nil {
+			return fail(err)
+		}
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		return fail(err)
+	}
+	// A non-blocking descriptor given to os.NewFile is served by Go's
+	// poller: the loop's goroutine waits there for the epoll instance to
+	// become readable.
+	l.file = os.NewFile(uintptr(epfd), "h1loop-epoll")
+	l.rbuf = make([]byte, s.o.MaxHeaderBytes+s.o.MaxBodyBytes)
+	l.wbuf = make([]byte, 0, 64<<10)
+	return l, nil
+}
+
+// kick wakes the loop to look at adds and stopping.
+func (l *loop) kick() {
+	one := [8]byte{1}
+	_, _ = unix.Write(l.evfd, one[:])
+}
+
+// listen takes the listening sockets other goroutines gave; it tells
+// whether the loop is to stop.
+func (l *loop) listen() (stop bool) {
+	var b [8]byte
+	_, _ = unix.Read(l.evfd, b[:])
+	l.mu.Lock()
+	adds, stop := l.adds, l.stopping
+	l.adds = nil
+	l.mu.Unlock()
+	for _, fd := range adds {
+		l.lnfds[fd] = true
+		if !l.acceptOff {
+			l.watchListener(fd)
+		}
+	}
+	return stop
+}
+
+// watchListener puts a listening socket in epoll: level-triggered, and
+// EPOLLEXCLUSIVE so that a new connection wakes one loop, not all.
+func (l *loop) watchListener(fd int) {
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(fd)}); err != nil {
+		l.dropListener(fd)
+	}
+}
+
+func (l *loop) dropListener(fd int) {
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	_ = unix.Close(fd)
+	delete(l.lnfds, fd)
+}
+
+func (l *loop) closeFDs() {
+	for fd := range l.lnfds {
+		_ = unix.Close(fd)
+	}
+	for _, fd := range []int{l.evfd, l.tfd} {
+		if fd >= 0 {
+			_ = unix.Close(fd)
+		}
+	}
+	if l.file != nil {
+		_ = l.file.Close()
+	} else {
+		_ = unix.Close(l.epfd)
+	}
+}
+
+func (l *loop) run() {
+	defer l.s.wg.Done()
+	defer l.closeFDs()
+	rc, err := l.file.SyscallConn()
+	if err != nil {
+		return
+	}
+	// busy is when the loop last let other goroutines run (it parked, or
+	// yielded): a loop that always finds work yields every yieldAfter,
+	// so that timers and the goroutines of handed-off connections get the
+	// CPU without waiting for the runtime to preempt it (10 ms).
+	var busy int64
+	parked := true
+	for !l.stop {
+		yield := false
+		err := rc.Read(func(uintptr) bool {
+			for {
+				n := epollWait(l.epfd, l.events)
+				if n <= 0 {
+					// Nothing ready: wait in Go's poller. Connections that
+					// become ready from now on make the epoll descriptor
+					// readable again (an edge the poller keeps).
+					parked = true
+					return false
+				}
+				l.now = Now()
+				if parked {
+					busy, parked = l.now, false
+				}
+				for i := range n {
+					l.event(&l.events[i])
+				}
+				if l.stop {
+					return true
+				}
+				if l.now-busy >= int64(yieldAfter) {
+					yield = true
+					return true
+				}
+				if n < len(l.events) {
+					parked = true
+					return false
+				}
+			}
+		})
+		if err != nil {
+			break
+		}
+		if yield {
+			runtime.Gosched()
+			busy = Now()
+		}
+	}
+	l.mu.Lock()
+	var open []*Conn
+	for _, c := range l.conns {
+		if c != nil {
+			open = append(open, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range open {
+		l.close(c, Shutdown)
+	}
+}
+
+func epollWait(epfd int, events []unix.EpollEvent) int {
+	for {
+		n, _, e := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		if e == unix.EINTR {
+			// A signal (the runtime's preemption, say): the events are
+			// still there, and no new edge would tell of them.
+			continue
+		}
+		if e != 0 {
+			return 0
+		}
+		return int(n)
+	}
+}
+
+func (l *loop) event(ev *unix.EpollEvent) {
+	fd := int(ev.Fd)
+	switch {
+	case l.lnfds[fd]:
+		l.accept(fd)
+		return
+	case fd == l.evfd:
+		l.stop = l.listen()
+		return
+	case fd == l.tfd:
+		var b [8]byte
+		_, _ = unix.Read(l.tfd, b[:])
+		if l.acceptOff {
+			l.acceptOff = false
+			for fd := range l.lnfds {
+				l.watchListener(fd)
+			}
+			_ = unix.TimerfdSettime(l.tfd, 0, &l.tick, nil)
+		}
+		l.sweep()
+		return
+	}
+	if fd >= len(l.conns) || l.conns[fd] == nil {
+		return
+	}
+	c := l.conns[fd]
+	if ev.Events&unix.EPOLLOUT != 0 && c.pending != nil {
+		if !l.flush(c) {
+			return
+		}
+		c.publish()
+	}
+	if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.hup = true
+	}
+	if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 || c.blocked {
+		if c.pending != nil {
+			c.blocked = true
+			c.publish()
+			return
+		}
+		c.blocked = false
+		l.readable(c)
+		if c.fd >= 0 {
+			c.publish()
+		}
+	}
+}
+
+func (l *loop) accept(lnfd int) {
+	for range 64 {
+		var sa unix.RawSockaddrAny
+		size := uint32(unix.SizeofSockaddrAny)
+		r, _, e := syscall.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lnfd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&size)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		switch e {
+		case 0:
+		case unix.EINTR, unix.ECONNABORTED:
+			continue
+		case unix.EAGAIN:
+			return
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			// Out of descriptors: the socket stays ready, so stop
+			// watching it for 10 ms rather than spin.
+			l.acceptOff = true
+			for fd := range l.lnfds {
+				_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+			}
+			_ = unix.TimerfdSettime(l.tfd, 0, &unix.ItimerSpec{Interval: l.tick.Interval, Value: unix.NsecToTimespec(int64(10 * time.Millisecond))}, nil)
+			return
+		default:
+			// Shut down (a paused listener) or closed: done with it.
+			l.dropListener(lnfd)
+			return
+		}
+		fd := int(r)
+		c := &Conn{fd: fd, Remote: addrPort(&sa), since: l.now}
+		if l.s.o.Opened != nil && !l.s.o.Opened(c) {
+			l.handOff(c, nil, nil)
+			continue
+		}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: evConn, Fd: int32(fd)}); err != nil {
+			_ = unix.Close(fd)
+			if l.s.o.Closed != nil {
+				l.s.o.Closed(c, ResetByClient)
+			}
+			continue
+		}
+		l.mu.Lock()
+		for fd >= len(l.conns) {
+			l.conns = append(l.conns, make([]*Conn, max(len(l.conns), 64))...)
+		}
+		l.conns[fd] = c
+		l.n++
+		l.mu.Unlock()
+	}
+}
+
+func addrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
+	switch sa.Addr.Family {
+	case unix.AF_INET:
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		port := uint16(p.Port>>8) | uint16(p.Port<<8)
+		return netip.AddrPortFrom(netip.AddrFrom4(p.Addr), port)
+	case unix.AF_INET6:
+		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
+		port := uint16(p.Port>>8) | uint16(p.Port<<8)
+		return netip.AddrPortFrom(netip.AddrFrom16(p.Addr).Unmap(), port)
+	}
+	return netip.AddrPort{}
+}
+
+var partialPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// readable reads what c has, answers the requests that are complete and
+// keeps the rest. After a hang-up (the client closed its side, or the
+// connection broke) it reads on to the end, which a short read does not
+// tell.
+func (l *loop) readable(c *Conn) {
+	for {
+		buf := l.rbuf[:0]
+		if c.partial != nil {
+			buf = append(buf, *c.partial...)
+			*c.partial = (*c.partial)[:0]
+			partialPool.Put(c.partial)
+			c.partial = nil
+		}
+		space := l.rbuf[len(buf):cap(l.rbuf)]
+		n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(c.fd), uintptr(unsafe.Pointer(&space[0])), uintptr(len(space)))
+		switch {
+		case e == unix.EAGAIN:
+			l.keep(c, buf)
+			return
+		case e != 0:
+			l.close(c, ResetByClient)
+			return
+		case n == 0:
+			l.close(c, ClosedByClient)
+			return
+		}
+		if len(buf) == 0 {
+			c.inFirst = l.now
+		}
+		buf = l.rbuf[:len(buf)+int(n)]
+		rest, ok := l.answer(c, buf)
+		if !ok {
+			return
+		}
+		if int(n) < len(space) && !c.hup {
+			// A short read: the socket is empty until its next edge.
+			l.keep(c, rest)
+			return
+		}
+		if len(rest) == len(buf) && len(buf) == cap(l.rbuf) {
+			// Cannot happen (parse hands off requests too large to fit),
+			// but never spin on it.
+			l.handOff(c, nil, buf)
+			return
+		}
+		l.keep(c, rest)
+	}
+}
+
+// keep saves the start of a request for the next read.
+func (l *loop) keep(c *Conn, rest []byte) {
+	if len(rest) == 0 {
+		return
+	}
+	p := partialPool.Get().(*[]byte)
+	*p = append((*p)[:0], rest...)
+	c.partial = p
+}
+
+// answer serves the complete requests in buf and writes their answers. It
+// returns what is left of buf (a request not complete yet), or ok false
+// when the connection is gone (closed or handed off).
+func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
+	o := &l.s.o
+	out := l.wbuf[:0]
+	r := &l.req
+	for len(buf) > 0 {
+		st, n := parse(buf, r, o.MaxHeaderBytes, o.MaxBodyBytes)
+		if st == needMore {
+			break
+		}
+		if st == handOff {
+			l.handOff(c, out, buf)
+			return nil, false
+		}
+		r.ReadAt, r.DoneAt = c.inFirst, l.now
+		res, served := o.Handler.Serve(c, r, out)
+		if !served {
+			l.handOff(c, out, buf)
+			return nil, false
+		}
+		out = res
+		buf = buf[n:]
+		c.inFirst = l.now
+		c.answered = true
+		if r.Close {
+			c.closing = true
+			break
+		}
+	}
+	c.since = l.now
+	if len(out) > 0 && !l.write(c, out) {
+		return nil, false
+	}
+	if c.closing {
+		if c.pending == nil {
+			l.close(c, AskedClose)
+		}
+		return nil, false
+	}
+	if cap(out) > cap(l.wbuf) && cap(out) <= 1<<20 {
+		l.wbuf = out[:0]
+	}
+	return buf, true
+}
+
+// write writes out to c, keeping what the socket does not take.
+func (l *loop) write(c *Conn, out []byte) bool {
+	start := Now()
+	n, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(&out[0])), uintptr(len(out)))
+	if e != 0 && e != unix.EAGAIN {
+		l.close(c, ResetByClient)
+		return false
+	}
+	if e == unix.EAGAIN {
+		n = 0
+	}
+	if int(n) == len(out) {
+		if l.s.o.Sent != nil {
+			l.s.o.Sent(c, start, Now())
+		}
+		return true
+	}
+	// The rest goes when the socket can take it. Without Nagle's
+	// algorithm, so that its last small segment is not held back.
+	l.nodelay(c)
+	c.pending = append([]byte(nil), out[n:]...)
+	c.writeAt = start
+	return true
+}
+
+// flush writes pending answers once c can take them; false when c is gone.
+func (l *loop) flush(c *Conn) bool {
+	p := c.pending
+	n, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e == unix.EAGAIN {
+		return true
+	}
+	if e != 0 {
+		l.close(c, ResetByClient)
+		return false
+	}
+	if int(n) < len(p) {
+		c.pending = p[n:]
+		return true
+	}
+	end := Now()
+	if l.s.o.Sent != nil {
+		l.s.o.Sent(c, c.writeAt, end)
+	}
+	if l.s.o.Stalled != nil {
+		l.s.o.Stalled(c, c.writeAt, end)
+	}
+	c.pending, c.writeAt = nil, 0
+	c.since = l.now
+	if c.closing {
+		l.close(c, AskedClose)
+		return false
+	}
+	return true
+}
+
+func (l *loop) nodelay(c *Conn) {
+	if !c.nodelay {
+		c.nodelay = true
+		_ = unix.SetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+}
+
+// forget takes c out of the loop's table.
+func (l *loop) forget(c *Conn) {
+	if c.fd < len(l.conns) && l.conns[c.fd] == c {
+		l.conns[c.fd] = nil
+		l.n--
+	}
+	if c.partial != nil {
+		*c.partial = (*c.partial)[:0]
+		partialPool.Put(c.partial)
+		c.partial = nil
+	}
+}
+
+// close closes c for the reason why.
+func (l *loop) close(c *Conn, why Reason) {
+	if c.fd < 0 {
+		return
+	}
+	l.mu.Lock()
+	l.forget(c)
+	l.mu.Unlock()
+	_ = unix.Close(c.fd)
+	c.fd = -1
+	if c.pending != nil && l.s.o.Stalled != nil {
+		l.s.o.Stalled(c, c.writeAt, Now())
+	}
+	c.pending, c.writeAt = nil, 0
+	if l.s.o.Closed != nil {
+		l.s.o.Closed(c, why)
+	}
+}
+
+// handOff gives c to Options.HandOff with the answers not yet written and
+// the bytes not yet answered.
+func (l *loop) handOff(c *Conn, out, buf []byte) {
+	pending := append(c.pending, out...)
+	if len(pending) == 0 {
+		pending = nil
+	} else if c.pending == nil {
+		pending = append([]byte(nil), pending...)
+	}
+	var buffered []byte
+	if len(buf) > 0 {
+		buffered = append([]byte(nil), buf...)
+	}
+	l.mu.Lock()
+	l.forget(c)
+	l.mu.Unlock()
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	// The full server reads and writes with Go's poller: blocking mode is
+	// what os.NewFile leaves to it (it sets the descriptor non-blocking
+	// again when it registers it).
+	f := os.NewFile(uintptr(c.fd), "")
+	nc, err := net.FileConn(f)
+	_ = f.Close() // nc has a duplicate
+	c.fd = -1
+	c.pending = nil
+	if err != nil {
+		if l.s.o.Closed != nil {
+			l.s.o.Closed(c, ResetByClient)
+		}
+		return
+	}
+	l.s.o.HandOff(c, nc, pending, buffered)
+}
+
+// sweep closes connections past their timeouts.
+func (l *loop) sweep() {
+	o := &l.s.o
+	now := Now()
+	idle, read := int64(o.IdleTimeout), int64(o.ReadTimeout)
+	for _, c := range l.conns {
+		if c == nil || c.pending != nil {
+			continue
+		}
+		switch {
+		case c.partial != nil && now-c.inFirst >= read:
+			l.close(c, ReadTimeout)
+		case c.partial == nil && !c.answered && now-c.since >= read:
+			// A new connection has ReadTimeout for its first request.
+			l.close(c, IdleTimeout)
+		case c.partial == nil && c.answered && now-c.since >= idle:
+			l.close(c, IdleTimeout)
+		}
+	}
+}

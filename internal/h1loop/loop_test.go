@@ -1,0 +1,352 @@
+package h1loop
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// echo answers with the request's path, or declines paths under /off; a
+// path /big/N answers N bytes.
+type echo struct{}
+
+func (echo) Serve(c *Conn, r *Request, out []byte) ([]byte, bool) {
+	p := string(r.Path)
+	if strings.HasPrefix(p, "/off") {
+		return out, false
+	}
+	body := []byte(p)
+	if n, ok := strings.CutPrefix(p, "/big/"); ok {
+		k, _ := strconv.Atoi(n)
+		body = bytes.Repeat([]byte{'x'}, k)
+	}
+	out = fmt.Appendf(out, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n", len(body))
+	if r.Close {
+		out = append(out, "Connection: close\r\n"...)
+	}
+	out = append(out, "\r\n"...)
+	return append(out, body...), true
+}
+
+type harness struct {
+	srv    *Server
+	ln     net.Listener
+	addr   string
+	mu     sync.Mutex
+	closed []Reason
+	opened int
+	stalls int
+	handed chan handed
+}
+
+type handed struct {
+	nc                nn
+	pending, buffered string
+}
+
+type nn = net.Conn
+
+func serve(t *testing.T, o Options) *harness {
+	t.Helper()
+	h := &harness{handed: make(chan handed, 4)}
+	if o.Handler == nil {
+		o.Handler = echo{}
+	}
+	o.HandOff = func(c *Conn, nc net.Conn, pending, buffered []byte) {
+		h.handed <- handed{nc, string(pending), string(buffered)}
+	}
+	o.Opened = func(*Conn) bool { h.mu.Lock(); h.opened++; h.mu.Unlock(); return true }
+	o.Closed = func(_ *Conn, why Reason) { h.mu.Lock(); h.closed = append(h.closed, why); h.mu.Unlock() }
+	o.Stalled = func(*Conn, int64, int64) { h.mu.Lock(); h.stalls++; h.mu.Unlock() }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addr = ln.Addr().String()
+	t.Cleanup(func() { _ = ln.Close() })
+	h.ln = ln
+	h.srv, err = New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.Listen(ln.(*net.TCPListener)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.srv.Shutdown)
+	return h
+}
+
+func (h *harness) dial(t *testing.T) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// reasons waits until n connections have closed and returns why.
+func (h *harness) reasons(t *testing.T, n int) []Reason {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		h.mu.Lock()
+		if len(h.closed) >= n {
+			r := append([]Reason(nil), h.closed...)
+			h.mu.Unlock()
+			return r
+		}
+		h.mu.Unlock()
+	}
+	t.Fatalf("fewer than %d connections closed", n)
+	return nil
+}
+
+func readBodies(t *testing.T, br *bufio.Reader, n int) []string {
+	t.Helper()
+	var out []string
+	for range n {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func TestPipelinedAndInPieces(t *testing.T) {
+	t.Parallel()
+	h := serve(t, Options{})
+	c := h.dial(t)
+	br := bufio.NewReader(c)
+	// Three requests in one write, then one byte at a time.
+	fmt.Fprint(c, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\nGET /4 HT")
+	for _, b := range []byte("TP/1.1\r\nHost: x\r\n\r\n") {
+		if _, err := c.Write([]byte{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(readBodies(t, br, 4), ","); got != "/1,/2,/3,/4" {
+		t.Errorf("bodies %s", got)
+	}
+	// A request with a body split across writes.
+	fmt.Fprint(c, "POST /5 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+	fmt.Fprint(c, "cd")
+	if got := readBodies(t, br, 1)[0]; got != "/5" {
+		t.Errorf("body %s", got)
+	}
+}
+
+func TestHandOffKeepsOrder(t *testing.T) {
+	t.Parallel()
+	h := serve(t, Options{})
+	c := h.dial(t)
+	fmt.Fprint(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /off HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	var got handed
+	select {
+	case got = <-h.handed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not handed off")
+	}
+	defer got.nc.Close()
+	if !strings.HasSuffix(got.pending, "\r\n\r\n/a") {
+		t.Errorf("pending %q, want the answer to /a", got.pending)
+	}
+	if got.buffered != "GET /off HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n" {
+		t.Errorf("buffered %q", got.buffered)
+	}
+	// The connection is the client's: what the new owner writes arrives.
+	if _, err := io.WriteString(got.nc, got.pending); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(got.nc, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\noff"); err != nil {
+		t.Fatal(err)
+	}
+	if b := strings.Join(readBodies(t, bufio.NewReader(c), 2), ","); b != "/a,off" {
+		t.Errorf("bodies %s", b)
+	}
+	// A malformed request is handed off too, with nothing answered.
+	c2 := h.dial(t)
+	fmt.Fprint(c2, "GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+	select {
+	case got = <-h.handed:
+		got.nc.Close()
+		if got.pending != "" || !strings.HasPrefix(got.buffered, "GET / HTTP/1.1\r\nBad") {
+			t.Errorf("pending %q, buffered %q", got.pending, got.buffered)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("malformed request not handed off")
+	}
+}
+
+func TestCloseReasons(t *testing.T) {
+	t.Parallel()
+	h := serve(t, Options{IdleTimeout: 50 * time.Millisecond, ReadTimeout: 50 * time.Millisecond})
+	// Asked to close: the answer, then EOF.
+	c := h.dial(t)
+	fmt.Fprint(c, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n")
+	all, err := io.ReadAll(c)
+	if err != nil || !strings.HasSuffix(string(all), "\r\n\r\n/x") {
+		t.Errorf("read %q, %v", all, err)
+	}
+	if r := h.reasons(t, 1); r[0] != AskedClose {
+		t.Errorf("reason %v, want AskedClose", r[0])
+	}
+	// Idle after an answer.
+	c = h.dial(t)
+	fmt.Fprint(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	readBodies(t, bufio.NewReader(c), 1)
+	if r := h.reasons(t, 2); r[1] != IdleTimeout {
+		t.Errorf("reason %v, want IdleTimeout", r[1])
+	}
+	// A request that never ends.
+	c = h.dial(t)
+	fmt.Fprint(c, "GET /x HTTP/1.1\r\nHo")
+	if r := h.reasons(t, 3); r[2] != ReadTimeout {
+		t.Errorf("reason %v, want ReadTimeout", r[2])
+	}
+	// The client closes; half-closes after a request, which is answered.
+	c = h.dial(t)
+	c.Close()
+	if r := h.reasons(t, 4); r[3] != ClosedByClient {
+		t.Errorf("reason %v, want ClosedByClient", r[3])
+	}
+	c = h.dial(t)
+	fmt.Fprint(c, "GET /half HTTP/1.1\r\nHost: x\r\n\r\n")
+	_ = c.(*net.TCPConn).CloseWrite()
+	all, _ = io.ReadAll(c)
+	if !strings.HasSuffix(string(all), "/half") {
+		t.Errorf("after a half-close: %q", all)
+	}
+	if r := h.reasons(t, 5); r[4] != ClosedByClient {
+		t.Errorf("reason %v, want ClosedByClient", r[4])
+	}
+}
+
+// TestSlowReader: an answer larger than the socket takes waits for the
+// client, which gets every byte; the connection meanwhile reads nothing
+// more, and answers again once the client has caught up.
+func TestSlowReader(t *testing.T) {
+	t.Parallel()
+	h := serve(t, Options{})
+	c := h.dial(t)
+	const size = 8 << 20
+	fmt.Fprintf(c, "GET /big/%d HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n", size)
+	br := bufio.NewReader(c)
+	bodies := readBodies(t, br, 2)
+	if len(bodies[0]) != size || strings.Trim(bodies[0], "x") != "" || bodies[1] != "/after" {
+		t.Errorf("got %d bytes and %q", len(bodies[0]), bodies[1])
+	}
+	h.mu.Lock()
+	stalls := h.stalls
+	h.mu.Unlock()
+	if stalls == 0 {
+		t.Error("no stalled write reported for an answer the socket could not take")
+	}
+}
+
+func TestShutdownClosesConnections(t *testing.T) {
+	t.Parallel()
+	h := serve(t, Options{})
+	c := h.dial(t)
+	fmt.Fprint(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	readBodies(t, bufio.NewReader(c), 1)
+	h.srv.Shutdown()
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("connection still open after Shutdown")
+	}
+	if r := h.reasons(t, 1); r[0] != Shutdown {
+		t.Errorf("reason %v, want Shutdown", r[0])
+	}
+}
+
+// TestListenerShutDown: a listening socket that is shut down (how a paused
+// listener stops) stops the loops accepting on it; a new one given to
+// Listen is served.
+func TestListenerShutDown(t *testing.T) {
+	t.Parallel()
+	h := serve(t, Options{})
+	rc, err := h.ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+	if c, err := net.DialTimeout("tcp", h.addr, time.Second); err == nil {
+		c.Close()
+		t.Error("connected to a listener that was shut down")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := h.srv.Listen(ln.(*net.TCPListener)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(c, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+	if b := readBodies(t, bufio.NewReader(c), 1)[0]; b != "/again" {
+		t.Errorf("body %q", b)
+	}
+}
+
+func TestManyConnections(t *testing.T) {
+	t.Parallel()
+	h := serve(t, Options{Loops: 2})
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 100 {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", h.addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(c)
+			for j := range 5 {
+				fmt.Fprintf(c, "GET /%d/%d HTTP/1.1\r\nHost: x\r\n\r\n", i, j)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if want := fmt.Sprintf("/%d/%d", i, j); string(b) != want {
+					errs <- fmt.Errorf("got %q, want %q", b, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.opened != 100 {
+		t.Errorf("opened %d, want 100", h.opened)
+	}
+}
