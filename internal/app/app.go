@@ -215,6 +215,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		ServerTiming:   s.ServerTiming,
 		LeanIdle:       s.LeanIdle,
 		HTTP2Engine:    s.HTTP2Engine,
+		HTTP1Engine:    s.HTTP1Engine,
 		Saturation:     saturationHeader(s, a.Saturation),
 		AccessLog:      access,
 

@@ -55,6 +55,7 @@ type Settings struct {
 	AccessLog    float64
 	Quiet        bool
 	HTTP2Engine  string
+	HTTP1Engine  string
 	ServerTiming bool
 	// LeanIdle releases an idle HTTP/1.1 connection's buffers while it
 	// waits for its next request.
@@ -244,6 +245,8 @@ var Table = []Setting{
 		}},
 	{Name: "quiet", Kind: "bool", Default: "false", Help: "do not print the table of routes at start",
 		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
+	{Name: "http1-engine", Kind: "string", Default: "loop", Help: "plaintext HTTP/1.1 server: loop (decoy's epoll loops for answers sent at once, fasthttp for the rest; fastest) or fasthttp (every connection)",
+		set: oneOf(func(s *Settings) *string { return &s.HTTP1Engine }, "loop", "fasthttp")},
 	{Name: "http2-engine", Kind: "string", Default: "decoy", Help: "HTTP/2 server: decoy (its own connection loop, fastest) or go (Go's net/http)",
 		set: oneOf(func(s *Settings) *string { return &s.HTTP2Engine }, "decoy", "go")},
 	{Name: "connection-rate", Kind: "rate", Default: "0", Help: "most bytes per second written on each data connection, HTTP/1.1 and HTTP/2 (256KiB/s, 8Mbps; 0: no cap)",

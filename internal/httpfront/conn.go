@@ -66,6 +66,16 @@ type conn struct {
 	// arrival timestamps (see arrivals); arrOff: enabling was tried.
 	arr    *arrivals
 	arrOff bool
+
+	// loopSeqs are the journal records whose answers a loop is writing
+	// (while a loop serves the connection; Conn is nil until then).
+	loopSeqs []uint64
+	// resumed: a loop answered requests on the connection before it
+	// handed it over, so it is HTTP/1.x whatever comes next.
+	resumed bool
+	// held: the listener holds it before its first read (handed over at
+	// once).
+	held bool
 }
 
 // arrivedAgo is how long ago the bytes of the connection's latest read
@@ -284,11 +294,21 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 	bp := sniffPool.Get().(*[]byte)
 	defer sniffPool.Put(bp)
 	tmp := *bp
-	var got []byte
+	// Bytes a loop read before it handed the connection over come first.
+	got := c.buf
+	primed := len(got) > 0
 	_ = c.SetReadDeadline(time.Now().Add(timeout))
 	defer func() { _ = c.SetReadDeadline(time.Time{}) }()
 	for {
-		n, err := c.Conn.Read(tmp)
+		var (
+			n   int
+			err error
+		)
+		if primed {
+			primed = false
+		} else {
+			n, err = c.Conn.Read(tmp)
+		}
 		if n > 0 {
 			// A request has begun: a timeout now is a read timeout.
 			c.state.Store(connActive)
@@ -307,7 +327,7 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 		c.buf = got
 		// Prior knowledge: the preface, or a prefix of it not yet complete.
 		k := min(len(got), len(h2Preface))
-		if bytes.Equal(got[:k], h2Preface[:k]) {
+		if !c.resumed && bytes.Equal(got[:k], h2Preface[:k]) {
 			if k == len(h2Preface) {
 				return sniffH2
 			}
@@ -316,7 +336,7 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 			}
 			continue
 		}
-		if line, ok := firstLine(got); ok && !isHTTP1RequestLine(line) {
+		if line, ok := firstLine(got); ok && !c.resumed && !isHTTP1RequestLine(line) {
 			return sniffNotHTTP
 		}
 		// HTTP/1.x: only an Upgrade to h2c needs the HTTP/2 server. Look at

@@ -23,6 +23,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/valyala/fasthttp"
@@ -87,6 +88,12 @@ type Options struct {
 	// buffers while it waits for its next request: less memory per held
 	// connection, a pool round trip more per request.
 	LeanIdle bool
+	// HTTP1Engine serves plaintext HTTP/1.x with decoy's epoll loops
+	// (HTTP1Loop, the default), which hand a connection to fasthttp when
+	// a request needs more than an answer written at once, or with
+	// fasthttp for every connection (HTTP1Fasthttp). TLS is always served
+	// by fasthttp.
+	HTTP1Engine string
 	// ConnectionRate, when above 0, caps the bytes per second written on
 	// each accepted connection (HTTP/1.1 and HTTP/2, TLS bytes included),
 	// on top of any stub's throttle: the slower wins. 0 costs nothing.
@@ -129,6 +136,10 @@ type Server struct {
 	done      chan struct{}
 	doneCtx   context.Context // ends when done is closed
 	h2blocks  atomic.Pointer[blockCache]
+	h1heads   atomic.Pointer[headCache]
+	h1        *h1loop.Server          // the HTTP/1.1 loops, once started; guarded by mu
+	holder    atomic.Pointer[watched] // the listener the loops accept for
+	loopConns int                     // connections the loops hold; guarded by mu
 	endDone   context.CancelFunc
 
 	// Connection counters (see Stats). Those under mu change once per
@@ -299,7 +310,14 @@ func (s *Server) serveFast(c *conn, nc net.Conn) {
 
 // Serve accepts plaintext connections on ln: HTTP/1.1, and h2c by prior
 // knowledge or Upgrade. It returns when ln is closed or Shutdown is called.
-func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+// A TCP listener is served by decoy's HTTP/1.1 loops (see HTTP1Engine),
+// which take it over.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.useLoop(ln) {
+		return s.serveLoop(ln)
+	}
+	return s.serve(ln, false)
+}
 
 // ServeTLS accepts TLS connections on ln (a plain TCP listener; the
 // handshake is done here with Options.TLS). ALPN "h2" goes to HTTP/2,
@@ -311,15 +329,24 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	return s.serve(ln, true)
 }
 
-func (s *Server) serve(ln net.Listener, useTLS bool) error {
+// enter counts ln among the listeners served (Shutdown closes them and
+// waits for their loops), unless the server is shutting down. The caller
+// calls s.wg.Done when it stops serving ln.
+func (s *Server) enter(ln net.Listener) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.draining.Load() {
-		s.mu.Unlock()
-		return http.ErrServerClosed
+		return false
 	}
 	s.listeners[ln] = struct{}{}
 	s.wg.Add(1)
-	s.mu.Unlock()
+	return true
+}
+
+func (s *Server) serve(ln net.Listener, useTLS bool) error {
+	if !s.enter(ln) {
+		return http.ErrServerClosed
+	}
 	defer s.wg.Done()
 
 	var backoff time.Duration
@@ -382,11 +409,18 @@ func (s *Server) track(c *conn) bool {
 
 // untrack forgets a connection that has closed, adding its counters to the
 // server's.
-func (s *Server) untrack(c *conn) {
-	reason := s.closeReason(c)
+func (s *Server) untrack(c *conn) { s.retire(c, s.closeReason(c), true) }
+
+// retire adds the counters of a connection that closed for reason to the
+// server's; tracked: it was in s.conns (a loop's connection is not).
+func (s *Server) retire(c *conn, reason int, tracked bool) {
 	byClient := metrics.CloseByClient(reason)
 	s.mu.Lock()
-	delete(s.conns, c)
+	if tracked {
+		delete(s.conns, c)
+	} else {
+		s.loopConns--
+	}
 	var n uint64
 	for i := range c.mc.Requests {
 		k := c.mc.Requests[i].Load()
@@ -402,7 +436,9 @@ func (s *Server) untrack(c *conn) {
 	s.closed[reason]++
 	s.mu.Unlock()
 	s.o.Clients.Close(&c.mc, byClient)
-	s.wg.Done()
+	if tracked {
+		s.wg.Done()
+	}
 }
 
 // closeReason tells why the closed connection c ended (a metrics.Close*
@@ -558,7 +594,7 @@ func (s *Server) Stats() metrics.ConnStats {
 	var st metrics.ConnStats
 	s.mu.Lock()
 	st.Accepted = s.accepted
-	st.Open = uint64(len(s.conns))
+	st.Open = uint64(len(s.conns) + s.loopConns)
 	st.Closed = s.closed
 	st.Requests = s.doneRequests
 	now := int64(time.Since(epoch))
@@ -572,6 +608,21 @@ func (s *Server) Stats() metrics.ConnStats {
 		if w := c.writing.Load(); w != 0 && time.Duration(now-w) >= s.o.SlowWrite {
 			st.SlowReading++
 		}
+	}
+	loopNow := h1loop.Now()
+	if s.h1 != nil {
+		s.h1.Conns(func(c *h1loop.Conn) {
+			tc := c.User.(*conn)
+			for i := range tc.mc.Requests {
+				st.Requests[i] += tc.mc.Requests[i].Load()
+			}
+			if c.Idle() {
+				st.Idle++
+			}
+			if w := c.WritingSince(); w != 0 && time.Duration(loopNow-w) >= s.o.SlowWrite {
+				st.SlowReading++
+			}
+		})
 	}
 	st.PerConn, st.PerConnSum = s.perConn, s.perConnSum
 	st.H2Streams, st.H2StreamsSum = s.h2Streams, s.h2StreamsSum
@@ -608,7 +659,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ln := range s.listeners {
 		_ = ln.Close()
 	}
+	h1 := s.h1
 	s.mu.Unlock()
+	if h1 != nil {
+		// The loops answer nothing later: no request is in flight there.
+		h1.Shutdown()
+	}
 
 	stdDone := make(chan error, 1)
 	go func() { stdDone <- s.std.Shutdown(ctx); _ = s.slow.Close() }()

@@ -1,0 +1,219 @@
+package httpfront
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h1loop"
+	"github.com/decoy-dev/decoy/internal/h2serve"
+	"github.com/valyala/fasthttp"
+)
+
+// HTTP/1.1 engines on plaintext ports: decoy's epoll loops
+// (internal/h1loop) for answers that go out at once, handing every other
+// connection to fasthttp; or fasthttp for every connection.
+const (
+	HTTP1Loop     = "loop"
+	HTTP1Fasthttp = "fasthttp"
+)
+
+// loopReq adapts an h1loop request to engine.Fields without copying.
+type loopReq struct {
+	r    *h1loop.Request
+	req  engine.Request
+	path []byte // decoded path, when it had escapes
+	val  []byte // a decoded query value
+}
+
+var loopReqPool = sync.Pool{New: func() any { return new(loopReq) }}
+
+func (l *loopReq) Header(name string) (string, bool) {
+	v, ok := l.r.Header(name)
+	return b2s(v), ok
+}
+
+// Query finds the first parameter named name in the query string, as
+// fasthttp's QueryArgs does: pairs split at '&', names and values
+// percent-decoded with '+' as a space.
+func (l *loopReq) Query(name string) (string, bool) {
+	q := l.r.RawQuery
+	for len(q) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, nil
+		}
+		if len(pair) == 0 {
+			continue
+		}
+		k, v, _ := bytes.Cut(pair, []byte{'='})
+		if !l.keyIs(k, name) {
+			continue
+		}
+		if bytes.IndexByte(v, '%') < 0 && bytes.IndexByte(v, '+') < 0 {
+			return b2s(v), true
+		}
+		out, _ := h2serve.AppendUnescaped(l.val[:0], v, true)
+		l.val = out
+		return b2s(out), true
+	}
+	return "", false
+}
+
+// keyIs tells whether the query name k, once decoded, is name.
+func (l *loopReq) keyIs(k []byte, name string) bool {
+	if bytes.IndexByte(k, '%') < 0 && bytes.IndexByte(k, '+') < 0 {
+		return string(k) == name
+	}
+	var tmp [64]byte
+	out, _ := h2serve.AppendUnescaped(tmp[:0], k, true)
+	return string(out) == name
+}
+
+// Cookie finds a cookie in the Cookie header fields, as fasthttp's
+// Header.Cookie does: "name=value" pairs split at ';', trimmed, a value's
+// surrounding double quotes removed.
+func (l *loopReq) Cookie(name string) (string, bool) {
+	for i := range l.r.Headers {
+		f := &l.r.Headers[i]
+		if !bytes.EqualFold(f.Name, cookieName) {
+			continue
+		}
+		v := f.Value
+		for len(v) > 0 {
+			var pair []byte
+			if j := bytes.IndexByte(v, ';'); j >= 0 {
+				pair, v = v[:j], v[j+1:]
+			} else {
+				pair, v = v, nil
+			}
+			k, val, ok := bytes.Cut(pair, []byte{'='})
+			if !ok {
+				k, val = nil, pair
+			}
+			if string(bytes.TrimSpace(k)) != name {
+				continue
+			}
+			val = bytes.TrimSpace(val)
+			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+				val = val[1 : len(val)-1]
+			}
+			return b2s(val), true
+		}
+	}
+	return "", false
+}
+
+var cookieName = []byte("Cookie")
+
+func (l *loopReq) QueryString() string { return b2s(l.r.RawQuery) }
+
+// decodePath is the request path with percent-escapes decoded and nothing
+// else changed, as fastReq.decodedPath; buf holds a decoded copy.
+func decodePath(buf *[]byte, raw []byte) string {
+	if bytes.IndexByte(raw, '%') < 0 {
+		return b2s(raw)
+	}
+	out, ok := h2serve.AppendUnescaped((*buf)[:0], raw, false)
+	if !ok {
+		return b2s(raw)
+	}
+	*buf = out
+	return b2s(out)
+}
+
+// h1Head is a response's HTTP/1.1 header, rendered once, in the order
+// fasthttp writes it: pre runs to "Date: ", mid from the date's end
+// through Content-Length, hdrs are the stub's header lines and cookies its
+// Set-Cookie lines, which fasthttp writes last. ok is false for a
+// response the loop leaves to fasthttp (a status without a body, headers
+// fasthttp treats specially).
+type h1Head struct {
+	pre, mid, hdrs, cookies []byte
+	ok                      bool
+}
+
+// loopBodyOut is the largest response body the loops send: they copy it
+// into their output, where fasthttp writes a large body from the
+// response itself.
+const loopBodyOut = 64 << 10
+
+// renderHead renders r's header; see h1Head.
+func renderHead(r *engine.Response) *h1Head {
+	h := &h1Head{}
+	if !bodyAllowed(r.Status) || r.Status < 200 || r.Status > 999 || len(r.Body) > loopBodyOut {
+		return h
+	}
+	var ce []byte
+	for i := range r.Headers {
+		name := r.Headers[i].Name
+		switch {
+		case strings.EqualFold(name, "server"), strings.EqualFold(name, "date"), strings.EqualFold(name, "trailer"):
+			return h
+		case strings.EqualFold(name, "set-cookie"):
+			h.cookies = appendLine(h.cookies, "Set-Cookie", r.Headers[i].Value)
+		case strings.EqualFold(name, "content-encoding"):
+			// fasthttp keeps the last and writes it after Content-Type.
+			ce = appendLine(ce[:0], "Content-Encoding", r.Headers[i].Value)
+		default:
+			h.hdrs = appendLine(h.hdrs, name, r.Headers[i].Value)
+		}
+	}
+	h.pre = statusLine(r.Status)
+	h.pre = append(h.pre, "Server: decoy\r\nDate: "...)
+	h.mid = append(h.mid, "\r\n"...)
+	if r.ContentType != "" {
+		h.mid = appendLine(h.mid, "Content-Type", r.ContentType)
+	}
+	h.mid = append(h.mid, ce...)
+	h.mid = appendLine(h.mid, "Content-Length", strconv.Itoa(len(r.Body)))
+	h.ok = true
+	return h
+}
+
+func statusLine(code int) []byte {
+	b := append([]byte("HTTP/1.1 "), strconv.Itoa(code)...)
+	b = append(b, ' ')
+	b = append(b, fasthttp.StatusMessage(code)...)
+	return append(b, "\r\n"...)
+}
+
+func appendLine(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// headCache holds the rendered header of each response of one snapshot
+// (and of the responses its Variers derive), up to maxHeads.
+type headCache struct {
+	snap *engine.Snapshot
+	m    sync.Map // *engine.Response → *h1Head
+	n    atomic.Int64
+}
+
+const maxHeads = 1 << 16
+
+// headFor returns r's rendered header from the cache of the current
+// snapshot, rendering it the first time.
+func (s *Server) headFor(r *engine.Response) *h1Head {
+	snap := s.o.Engine.Snapshot()
+	hc := s.h1heads.Load()
+	if hc == nil || hc.snap != snap || hc.n.Load() > maxHeads {
+		hc = &headCache{snap: snap}
+		s.h1heads.Store(hc)
+	}
+	if v, ok := hc.m.Load(r); ok {
+		return v.(*h1Head)
+	}
+	h := renderHead(r)
+	hc.m.Store(r, h)
+	hc.n.Add(1)
+	return h
+}

@@ -1,0 +1,79 @@
+package httpfront
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+
+	"github.com/decoy-dev/decoy/internal/h1loop"
+	"github.com/decoy-dev/decoy/internal/metrics"
+)
+
+// loopGet is rawGet as the loop's parser leaves it.
+func loopGet() *h1loop.Request {
+	return &h1loop.Request{
+		Method: []byte("GET"), URI: []byte("/users/42"), Path: []byte("/users/42"), HTTP11: true,
+		Headers: []h1loop.Field{
+			{Name: []byte("Host"), Value: []byte("localhost:8080")},
+			{Name: []byte("User-Agent"), Value: []byte("wrk")},
+			{Name: []byte("Accept"), Value: []byte("*/*")},
+		},
+		RawHeaders: []byte("Host: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"),
+	}
+}
+
+func loopConn() *h1loop.Conn {
+	return &h1loop.Conn{Remote: netip.MustParseAddrPort("127.0.0.1:50000"), User: &conn{}}
+}
+
+// BenchmarkLoopStaticStub is decoy's own work per request on the HTTP/1.1
+// loops (match, render, count, journal), without the system calls.
+func BenchmarkLoopStaticStub(b *testing.B) {
+	for _, c := range []struct {
+		name         string
+		journal      int
+		serverTiming bool
+	}{{"journal-off", 0, false}, {"journal-on", 10000, false}, {"server-timing", 0, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := benchServer(b, c.journal, c.serverTiming)
+			h, r, lc := loopHandler{s}, loopGet(), loopConn()
+			out := make([]byte, 0, 4096)
+			b.ReportAllocs()
+			for b.Loop() {
+				var ok bool
+				if out, ok = h.Serve(lc, r, out[:0]); !ok {
+					b.Fatal("handed off")
+				}
+				lc.User.(*conn).loopSeqs = lc.User.(*conn).loopSeqs[:0]
+			}
+		})
+	}
+}
+
+func TestLoopStaticStubAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
+	}
+	s := benchServer(t, 10000, false)
+	h, r, lc := loopHandler{s}, loopGet(), loopConn()
+	out := make([]byte, 0, 4096)
+	serve := func() {
+		var ok bool
+		if out, ok = h.Serve(lc, r, out[:0]); !ok {
+			t.Fatal("handed off")
+		}
+		lc.User.(*conn).loopSeqs = lc.User.(*conn).loopSeqs[:0]
+	}
+	for range allocsWarm {
+		serve()
+	}
+	if allocs := testing.AllocsPerRun(allocsRuns, serve); allocs != 0 {
+		t.Fatalf("a static-stub request on the loops allocates %v times; want 0", allocs)
+	}
+	if !bytes.HasPrefix(out, []byte("HTTP/1.1 200 OK\r\nServer: decoy\r\nDate: ")) || !bytes.HasSuffix(out, []byte("\r\n\r\n"+body168)) {
+		t.Fatalf("answer %q", out)
+	}
+	if n := lc.User.(*conn).mc.Requests[metrics.HTTP11].Load(); n != allocsWarm+allocsRuns+1 {
+		t.Errorf("connection counted %d requests, want %d", n, allocsWarm+allocsRuns+1)
+	}
+}

@@ -1,0 +1,127 @@
+package httpfront_test
+
+import (
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/httpfront"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// loopStubs cover what the loop renders itself: headers in the order the
+// stub gives them, cookies (which fasthttp writes last), Content-Encoding
+// (which it writes after Content-Type), statuses, sequences, and matching
+// on the query, cookies, headers and a body.
+func loopStubs() []engine.Source {
+	json, _ := stub.JSONValue([]byte(`{"id":42}`))
+	return []engine.Source{
+		{Stub: stub.Stub{ID: "user", Request: stub.Request{Method: "GET", Path: "/users/{id}"},
+			Response: &stub.Response{Body: json, Headers: map[string]stub.HeaderValues{"X-Stub": {"user"}, "ETag": {`"v1"`}}}}},
+		{Stub: stub.Stub{ID: "cookies", Request: stub.Request{Path: "/cookies"},
+			Response: &stub.Response{Status: 201, Body: stub.Text("made"), Headers: map[string]stub.HeaderValues{
+				"Set-Cookie": {"a=1", "b=2"}, "Content-Encoding": {"identity"}, "Z-Last": {"z"}}}}},
+		{Stub: stub.Stub{ID: "query", Request: stub.Request{Path: "/search", Query: map[string]stub.StringMatcher{"q": stub.Eq("a b"), "x": {Present: true}}},
+			Response: &stub.Response{Body: stub.Text("found")}}},
+		{Stub: stub.Stub{ID: "cookie", Request: stub.Request{Path: "/me", Cookies: map[string]stub.StringMatcher{"session": stub.Eq("s1")}},
+			Response: &stub.Response{Status: 418, Body: stub.Text("teapot")}}},
+		{Stub: stub.Stub{ID: "header", Request: stub.Request{Path: "/h", Headers: map[string]stub.StringMatcher{"X-Key": {Contains: "k"}}},
+			Response: &stub.Response{Status: 503, Body: stub.Text("")}}},
+		{Stub: stub.Stub{ID: "post", Request: stub.Request{Method: "POST", Path: "/orders", Body: &stub.BodyMatcher{Contains: "book"}},
+			Response: &stub.Response{Status: 202, Body: stub.Text("queued")}}},
+		{Stub: stub.Stub{ID: "seq", Request: stub.Request{Path: "/seq"},
+			Responses: []stub.Response{{Body: stub.Text("one")}, {Status: 500, Body: stub.Text("two")}}}},
+		{Stub: stub.Stub{ID: "empty", Request: stub.Request{Path: "/empty"},
+			Response: &stub.Response{Status: 204}}},
+		{Stub: stub.Stub{ID: "slow", Request: stub.Request{Path: "/slow"},
+			Response: &stub.Response{Body: stub.Text("late"), Delay: stub.Duration(20 * time.Millisecond)}}},
+	}
+}
+
+// exchange sends raw on a new connection, half-closes it, and returns all
+// the server wrote before closing.
+func exchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%q: %v", raw, err)
+	}
+	return string(b)
+}
+
+var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r$`)
+
+// TestLoopAnswersAsFasthttp sends the same requests to both HTTP/1.1
+// engines and wants the same bytes back (the Date aside): the loop must be
+// invisible to clients.
+func TestLoopAnswersAsFasthttp(t *testing.T) {
+	t.Parallel()
+	addrs := map[string]string{}
+	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
+		store, err := engine.NewStore(loopStubs())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[eng] = ln.Addr().String()
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	}
+	const end = "GET /users/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	for _, raw := range []string{
+		"GET /users/42 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HEAD /users/42 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/%34%32 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /search?q=a+b&x HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /search?q=a%20b&x= HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /search?q=a+c&x HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /me HTTP/1.1\r\nHost: x\r\nCookie: other=1; session=s1\r\n\r\n",
+		"GET /me HTTP/1.1\r\nHost: x\r\nCookie: session=\"s1\"\r\n\r\n",
+		"GET /h HTTP/1.1\r\nHost: x\r\nx-key: kk\r\n\r\n",
+		"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\na book!!!",
+		"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\npen",
+		"GET /seq HTTP/1.1\r\nHost: x\r\n\r\nGET /seq HTTP/1.1\r\nHost: x\r\n\r\nGET /seq HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /empty HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/1 HTTP/1.0\r\n\r\n",
+		"GET /users/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/1 HTTP/9.9\r\nHost: x\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nBROKEN\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\n\r\n",
+		"\r\nGET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		loop := exchange(t, addrs[httpfront.HTTP1Loop], raw+end)
+		fast := exchange(t, addrs[httpfront.HTTP1Fasthttp], raw+end)
+		if loop == "" {
+			t.Errorf("%q: no answer", raw)
+		}
+		loop, fast = dateLine.ReplaceAllString(loop, "Date: -\r"), dateLine.ReplaceAllString(fast, "Date: -\r")
+		if loop != fast {
+			t.Errorf("%q:\nloop:\n%s\nfasthttp:\n%s", raw, strings.ReplaceAll(loop, "\r\n", "⏎\n"), strings.ReplaceAll(fast, "\r\n", "⏎\n"))
+		}
+	}
+}

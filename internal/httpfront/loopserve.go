@@ -1,0 +1,396 @@
+package httpfront
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/accesslog"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h1loop"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
+)
+
+// loopBodyBytes is the largest request body the loops read whole; larger
+// ones go to fasthttp.
+const loopBodyBytes = 64 << 10
+
+// watched is a listener whose socket the loops can accept on themselves
+// (listen.Listener): it gives its socket, again after each resume, and
+// holds connections for its first-read delay.
+type watched interface {
+	Watch(f func(ln net.Listener))
+	Hold(c net.Conn) (net.Conn, bool)
+	FirstReadDelay() time.Duration
+}
+
+// useLoop tells whether plaintext connections on ln go to the loops.
+func (s *Server) useLoop(ln net.Listener) bool {
+	if s.o.HTTP1Engine == HTTP1Fasthttp || s.o.ConnectionRate > 0 {
+		return false
+	}
+	switch ln.(type) {
+	case *net.TCPListener, watched:
+		return true
+	}
+	return false
+}
+
+// loopServer returns the loops, started the first time.
+func (s *Server) loopServer() (*h1loop.Server, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.h1 != nil {
+		return s.h1, nil
+	}
+	h1, err := h1loop.New(h1loop.Options{
+		Handler: loopHandler{s},
+		HandOff: s.loopHandOff,
+		Opened:  s.loopOpened,
+		Closed:  s.loopClosed,
+		Sent:    s.loopSent,
+		Stalled: func(_ *h1loop.Conn, start, end int64) {
+			if time.Duration(end-start) >= s.o.SlowWrite {
+				s.slowWrites.Add(1)
+			}
+		},
+		MaxHeaderBytes: s.o.MaxHeaderBytes,
+		MaxBodyBytes:   int(min(s.o.MaxBodyBytes, loopBodyBytes)),
+		IdleTimeout:    s.o.IdleTimeout,
+		ReadTimeout:    s.o.ReadTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.h1 = h1
+	return h1, nil
+}
+
+// serveLoop serves plaintext connections on ln from the loops until
+// Shutdown. A listener that cannot give a TCP socket is served by
+// fasthttp.
+func (s *Server) serveLoop(ln net.Listener) error {
+	h1, err := s.loopServer()
+	if err != nil {
+		s.log.Warn("HTTP/1.1 loops unavailable; serving with fasthttp", "err", err)
+		return s.serve(ln, false)
+	}
+	if err := s.giveLoops(h1, ln); err != nil {
+		s.log.Warn("HTTP/1.1 loops cannot accept on this listener; serving with fasthttp", "err", err)
+		return s.serve(ln, false)
+	}
+	if !s.enter(ln) {
+		return http.ErrServerClosed
+	}
+	defer s.wg.Done()
+	<-s.done
+	return http.ErrServerClosed
+}
+
+// giveLoops has the loops accept on ln's socket (and, for a watched
+// listener, on each socket it opens when resumed).
+func (s *Server) giveLoops(h1 *h1loop.Server, ln net.Listener) error {
+	give := func(n net.Listener) error {
+		tl, ok := n.(*net.TCPListener)
+		if !ok {
+			return errNotTCP
+		}
+		return h1.Listen(tl)
+	}
+	w, ok := ln.(watched)
+	if !ok {
+		return give(ln)
+	}
+	s.holder.Store(&w)
+	var first error
+	once := true
+	w.Watch(func(n net.Listener) {
+		err := give(n)
+		if once {
+			first, once = err, false
+		} else if err != nil {
+			s.log.Error("HTTP/1.1 loops cannot accept on the resumed listener", "err", err)
+		}
+	})
+	return first
+}
+
+var errNotTCP = errors.New("not a TCP listener")
+
+// loopOpened starts the books of a connection a loop accepted. One the
+// listener is to hold before its first read goes to fasthttp at once.
+func (s *Server) loopOpened(c *h1loop.Conn) bool {
+	tc := &conn{slow: &s.slowWrites, slowWrite: s.o.SlowWrite}
+	c.User = tc
+	s.mu.Lock()
+	s.accepted++
+	s.loopConns++
+	s.mu.Unlock()
+	s.o.Clients.Open(&tc.mc, c.Remote.Addr())
+	if w := s.holder.Load(); w != nil && (*w).FirstReadDelay() > 0 {
+		tc.held = true
+		return false
+	}
+	return true
+}
+
+// loopReasons maps why a loop closed a connection to the metrics reason.
+var loopReasons = [...]int{
+	h1loop.ClosedByClient: metrics.CloseClientEOF,
+	h1loop.ResetByClient:  metrics.CloseClientReset,
+	h1loop.AskedClose:     metrics.CloseClientAsked,
+	h1loop.IdleTimeout:    metrics.CloseIdleTimeout,
+	h1loop.ReadTimeout:    metrics.CloseReadTimeout,
+	h1loop.Shutdown:       metrics.CloseShutdown,
+}
+
+// loopClosed closes the books of a connection a loop closed.
+func (s *Server) loopClosed(c *h1loop.Conn, why h1loop.Reason) {
+	tc := c.User.(*conn)
+	reason := loopReasons[why]
+	if why == h1loop.AskedClose && s.draining.Load() {
+		reason = metrics.CloseShutdown
+	}
+	s.retire(tc, reason, false)
+}
+
+// loopSent gives the journal records of the answers just written the
+// times they were sent.
+func (s *Server) loopSent(c *h1loop.Conn, start, end int64) {
+	tc := c.User.(*conn)
+	if len(tc.loopSeqs) == 0 {
+		return
+	}
+	first, last := h1loop.At(start), h1loop.At(end)
+	for _, seq := range tc.loopSeqs {
+		s.o.Journal.Sent(seq, first, last)
+	}
+	tc.loopSeqs = tc.loopSeqs[:0]
+}
+
+// loopHandOff serves a connection a loop let go with fasthttp (or Go's
+// HTTP/2 server, for h2c), as if it had been accepted here: the answers
+// the loop made are written first, the bytes it read are read first.
+func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []byte) {
+	tc := c.User.(*conn)
+	if w := s.holder.Load(); tc.held && w != nil {
+		nc, _ = (*w).Hold(nc)
+	}
+	tc.Conn, tc.buf, tc.loopSeqs = nc, buffered, nil
+	tc.resumed = tc.mc.Total() > 0
+	s.mu.Lock()
+	s.loopConns--
+	if s.draining.Load() {
+		s.mu.Unlock()
+		_ = nc.Close()
+		s.retire(tc, metrics.CloseShutdown, false)
+		return
+	}
+	s.conns[tc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		if len(pending) > 0 {
+			if _, err := tc.Write(pending); err != nil {
+				_ = tc.Close()
+				s.untrack(tc)
+				return
+			}
+		}
+		s.serveConn(tc, false)
+	}()
+}
+
+// loopHandler answers requests on the loops: those whose stub answers at
+// once and whole; the rest go to fasthttp with their connection.
+type loopHandler struct{ s *Server }
+
+const crlf = "\r\n"
+
+func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byte, bool) {
+	s := h.s
+	if s.grpcWeb != nil && (string(r.Method) == http.MethodPost || string(r.Method) == http.MethodOptions) {
+		return out, false
+	}
+	if s.o.DelayHeader {
+		xd, _ := r.Header(delayHeader)
+		pf, _ := r.Header("Prefer")
+		if rq := s.parseRequested(b2s(xd), b2s(pf)); rq.set || rq.err != nil {
+			return out, false
+		}
+	}
+	var start time.Time
+	var t0 time.Duration
+	journalOn := s.o.Journal.Cap() > 0
+	if journalOn {
+		start = time.Now()
+		t0 = start.Sub(epoch)
+	} else {
+		t0 = time.Since(epoch)
+	}
+	lr := loopReqPool.Get().(*loopReq)
+	defer func() {
+		lr.r, lr.req = nil, engine.Request{}
+		loopReqPool.Put(lr)
+	}()
+	lr.r = r
+	proto, version := protoHTTP11, metrics.HTTP11
+	if !r.HTTP11 {
+		proto, version = protoHTTP10, metrics.HTTP10
+	}
+	lr.req = engine.Request{
+		Proto:  proto,
+		Method: b2s(r.Method),
+		Path:   decodePath(&lr.path, r.Path),
+		Body:   r.Body,
+		Fields: lr,
+	}
+	asked := r.Close
+	var (
+		stats  *engine.Stats
+		index  int
+		status int
+		body   []byte
+		stubID string
+	)
+	if st := s.o.Engine.Match(&lr.req); st == nil {
+		p := s.noMatch(&lr.req)
+		status, body, stats = p.Status, p.JSON(), s.o.Engine.Unmatched()
+		out = append(out, statusLine(status)...)
+		out = append(out, "Server: decoy\r\nDate: "...)
+		out = append(out, httpDate()...)
+		out = append(out, crlf...)
+		out = appendLine(out, "Content-Type", "application/problem+json")
+		out = appendLine(out, "Content-Length", strconv.Itoa(len(body)))
+		out = append(out, "Cache-Control: no-store\r\n"...)
+		out = s.loopTail(out, nil, r, t0)
+	} else {
+		var (
+			resp    *engine.Response
+			hd      *h1Head
+			summary string
+			ok      bool
+		)
+		if index, resp, hd, summary, ok = s.loopResponse(st, &lr.req); !ok {
+			return out, false
+		}
+		stubID, stats = st.ID, st.Stats()
+		status, body = resp.Status, resp.Body
+		out = append(out, hd.pre...)
+		out = append(out, httpDate()...)
+		out = append(out, hd.mid...)
+		if summary != "" {
+			out = appendLine(out, engine.VerdictHeader, summary)
+		}
+		out = append(out, hd.hdrs...)
+		out = s.loopTail(out, hd.cookies, r, t0)
+	}
+	sent := len(body)
+	if string(r.Method) == http.MethodHead {
+		sent = 0
+	} else {
+		out = append(out, body...)
+	}
+	elapsed := time.Since(epoch) - t0
+	stats.Record(index, len(r.Body), sent, elapsed)
+	tc := c.User.(*conn)
+	tc.mc.Requests[version].Add(1)
+	if asked {
+		tc.mc.AskedClose.Add(1)
+		if version == metrics.HTTP10 {
+			tc.mc.HTTP10Close.Add(1)
+		}
+	}
+	if journalOn {
+		rec := journal.Record{
+			Start:    start,
+			Duration: elapsed,
+			Proto:    proto,
+			Method:   r.Method,
+			URI:      r.URI,
+			Headers:  r.RawHeaders,
+			Body:     r.Body,
+			BodySize: int64(len(r.Body)),
+			Remote:   c.Remote,
+			Stub:     stubID,
+			Status:   status,
+			BytesIn:  int64(len(r.Body)),
+			BytesOut: int64(sent),
+			FirstIn:  h1loop.At(r.ReadAt),
+			LastIn:   h1loop.At(r.DoneAt),
+		}
+		tc.loopSeqs = append(tc.loopSeqs, s.o.Journal.Add(&rec))
+	}
+	if lv, ok := s.o.AccessLog.Sampled(); ok {
+		s.o.AccessLog.Log(lv, &accesslog.Request{
+			Method: string(r.Method), Path: string(r.Path), Stub: stubID,
+			Status: status, Duration: elapsed, Proto: proto,
+			Remote: c.Remote.String(),
+		})
+	}
+	return out, true
+}
+
+// loopResponse chooses the response of st, a stub that matched r, as
+// handleFast does (Check, Pick, Vary), when the loop can send it: ok is
+// false, before anything is counted, for a stub or a response that needs
+// fasthttp.
+func (s *Server) loopResponse(st *engine.Stub, r *engine.Request) (index int, resp *engine.Response, hd *h1Head, summary string, ok bool) {
+	if !st.Immediate() {
+		return 0, nil, nil, "", false
+	}
+	for _, sr := range st.Responses() {
+		if !s.headFor(sr).ok {
+			return 0, nil, nil, "", false
+		}
+	}
+	vary := st.Vary()
+	if chk := st.Check(); chk != nil {
+		if v := chk.Check(r); v != nil {
+			summary = v.Summary
+			if v.Response != nil {
+				if v.Response.Behave != nil || !s.headFor(v.Response).ok {
+					return 0, nil, nil, "", false
+				}
+				resp, vary = v.Response, nil
+			}
+		}
+	}
+	index, picked, _ := st.Pick()
+	if resp == nil {
+		resp = picked
+	}
+	if vary != nil {
+		// A Varier's response keeps its base's status and headers (only
+		// the body differs), so it renders as its base does.
+		resp = vary.Vary(r, resp)
+	}
+	return index, resp, s.headFor(resp), summary, true
+}
+
+// loopTail ends a response header: the headers added per request, the
+// stub's cookies, the connection's fate and the blank line.
+func (s *Server) loopTail(out, cookies []byte, r *h1loop.Request, t0 time.Duration) []byte {
+	if s.o.ServerTiming {
+		out = append(out, "Server-Timing: "...)
+		out = appendServerTiming(out, time.Since(epoch)-t0, 0)
+		out = append(out, crlf...)
+	}
+	if s.o.Saturation.Saturated() {
+		out = appendLine(out, saturatedHeader, string(saturatedValueB))
+	}
+	out = append(out, cookies...)
+	if s.draining.Load() {
+		r.Close = true
+	}
+	switch {
+	case r.Close:
+		out = append(out, "Connection: close\r\n"...)
+	case r.KeepAlive10:
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	return append(out, crlf...)
+}
