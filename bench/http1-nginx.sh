@@ -24,6 +24,7 @@
 #   SERVER_CPU=0 CLIENT_CPU=1  the CPUs to pin server and wrk to
 #   DECOY_BIN=path     use this decoy binary instead of building ./cmd/decoy
 #   DECOY_FLAGS=...    more flags for decoy serve (e.g. "--journal-size 0")
+#   DECOY_SOURCE=openapi  decoy serves the body as an OpenAPI example (default: a stub)
 #   TLS_CIPHERSUITE=TLS_AES_128_GCM_SHA256  nginx's TLS 1.3 suite (MODE=tls)
 #   RESULTS_TSV=path   also append one tab-separated line per run to this file
 #   KEEP_TMP=1         keep the temporary directory (configs, logs) for inspection

@@ -23,6 +23,11 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # 168-byte JSON body (no single quotes or '$': it is quoted for nginx and YAML).
 PATH_UNDER_TEST=/users/42
 BODY='{"id":42,"name":"Ada Lovelace","email":"ada@example.com","role":"dev","active":true,"created_at":"2024-01-15T09:30:00Z","team":{"id":7,"name":"Engine"},"tags":["math"]}'
+# An OpenAPI example is sent as decoy encodes JSON (keys sorted): the same
+# body, its keys in that order, for every server of the run.
+if [[ ${DECOY_SOURCE:-stub} == openapi ]]; then
+	BODY='{"active":true,"created_at":"2024-01-15T09:30:00Z","email":"ada@example.com","id":42,"name":"Ada Lovelace","role":"dev","tags":["math"],"team":{"id":7,"name":"Engine"}}'
+fi
 
 die() {
 	echo "$BENCH_NAME: $*" >&2
@@ -322,17 +327,35 @@ EOF
 # of --http, --https, --admin, empty to turn it off) and DECOY_FLAGS (a
 # space-separated list, e.g. "--journal-size 0"). STUB_LATENCY (e.g. 100ms)
 # gives the stub a fixed latency; STUB_FILES (space-separated paths) are
-# served beside it. Sets SERVER_PID, SERVER_LOG.
+# served beside it. DECOY_SOURCE=openapi serves BODY as the example of an
+# OpenAPI 3.0 operation instead of a native stub (requests are then checked
+# against the document too). Sets SERVER_PID, SERVER_LOG.
 start_decoy() {
 	local dir=$TMP/decoy-run
 	mkdir -p "$dir"
-	cat >"$dir/stubs.yaml" <<EOF
+	if [[ ${DECOY_SOURCE:-stub} == openapi ]]; then
+		cat >"$dir/stubs.yaml" <<EOF
+openapi: 3.0.3
+info: {title: bench, version: "1"}
+paths:
+  $PATH_UNDER_TEST:
+    get:
+      responses:
+        "200":
+          description: the body under test
+          content:
+            application/json:
+              example: $BODY
+EOF
+	else
+		cat >"$dir/stubs.yaml" <<EOF
 - request: {method: GET, path: $PATH_UNDER_TEST}
   response:
     status: 200
     headers: {Content-Type: application/json}
     body: '$BODY'
 EOF
+	fi
 	[[ -z ${STUB_LATENCY:-} ]] || echo "    latency: $STUB_LATENCY" >>"$dir/stubs.yaml"
 	local -a extra=() files=()
 	# shellcheck disable=SC2206 # DECOY_FLAGS and STUB_FILES are lists of words on purpose
