@@ -108,6 +108,7 @@ type Conn struct {
 	since   int64   // idle since / the partial request began (Now)
 	writeAt int64   // when the pending write began (Now), 0 without one
 	hup     bool    // the client closed its side or the connection broke
+	again   bool    // in the loop's again queue
 	// What Server.Conns readers may look at, from other goroutines.
 	idle     atomic.Bool  // answered, nothing pending either way
 	writing  atomic.Int64 // writeAt
@@ -277,8 +278,15 @@ type loop struct {
 	wbuf     []byte
 	req      Request
 	stop     bool
-	now      int64
+	// again holds connections that may have more to read (see readable);
+	// spare is the queue's other buffer.
+	again, spare []*Conn
+	now          int64
 }
+
+// readQuantum is the most a loop reads from one connection at a time
+// (more when a request begun needs it).
+const readQuantum = 16 << 10
 
 // yieldAfter is how long a loop with work runs before it lets other
 // goroutines run.
@@ -400,6 +408,11 @@ func (l *loop) run() {
 		err := rc.Read(func(uintptr) bool {
 			for {
 				n := epollWait(l.epfd, l.events)
+				if n <= 0 && len(l.again) > 0 {
+					l.now = Now()
+					l.runAgain()
+					continue
+				}
 				if n <= 0 {
 					// Nothing ready: wait in Go's poller. Connections that
 					// become ready from now on make the epoll descriptor
@@ -414,6 +427,7 @@ func (l *loop) run() {
 				for i := range n {
 					l.event(&l.events[i])
 				}
+				l.runAgain()
 				if l.stop {
 					return true
 				}
@@ -421,7 +435,7 @@ func (l *loop) run() {
 					yield = true
 					return true
 				}
-				if n < len(l.events) {
+				if n < len(l.events) && len(l.again) == 0 {
 					parked = true
 					return false
 				}
@@ -576,53 +590,77 @@ func addrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
 
 var partialPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
-// readable reads what c has, answers the requests that are complete and
-// keeps the rest. After a hang-up (the client closed its side, or the
-// connection broke) it reads on to the end, which a short read does not
-// tell.
+// readable reads once from c, answers the requests that are complete and
+// keeps the rest. A read that filled its quantum may have left more: c then
+// waits in the again queue, behind the other ready connections, so that
+// one client pipelining without pause cannot hold the loop. After a
+// hang-up (the client closed its side, or the connection broke) it reads
+// on to the end, which a short read does not tell.
 func (l *loop) readable(c *Conn) {
-	for {
-		buf := l.rbuf[:0]
-		if c.partial != nil {
-			buf = append(buf, *c.partial...)
-			*c.partial = (*c.partial)[:0]
-			partialPool.Put(c.partial)
-			c.partial = nil
-		}
-		space := l.rbuf[len(buf):cap(l.rbuf)]
-		n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(c.fd), uintptr(unsafe.Pointer(&space[0])), uintptr(len(space)))
-		switch {
-		case e == unix.EAGAIN:
-			l.keep(c, buf)
-			return
-		case e != 0:
-			l.close(c, ResetByClient)
-			return
-		case n == 0:
-			l.close(c, ClosedByClient)
-			return
-		}
-		if len(buf) == 0 {
-			c.inFirst = l.now
-		}
-		buf = l.rbuf[:len(buf)+int(n)]
-		rest, ok := l.answer(c, buf)
-		if !ok {
-			return
-		}
-		if int(n) < len(space) && !c.hup {
-			// A short read: the socket is empty until its next edge.
-			l.keep(c, rest)
-			return
-		}
-		if len(rest) == len(buf) && len(buf) == cap(l.rbuf) {
-			// Cannot happen (parse hands off requests too large to fit),
-			// but never spin on it.
-			l.handOff(c, nil, buf)
-			return
-		}
-		l.keep(c, rest)
+	buf := l.rbuf[:0]
+	if c.partial != nil {
+		buf = append(buf, *c.partial...)
+		*c.partial = (*c.partial)[:0]
+		partialPool.Put(c.partial)
+		c.partial = nil
 	}
+	space := l.rbuf[len(buf):min(cap(l.rbuf), len(buf)+readQuantum)]
+	n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(c.fd), uintptr(unsafe.Pointer(&space[0])), uintptr(len(space)))
+	switch {
+	case e == unix.EAGAIN:
+		l.keep(c, buf)
+		return
+	case e != 0:
+		l.close(c, ResetByClient)
+		return
+	case n == 0:
+		l.close(c, ClosedByClient)
+		return
+	}
+	if len(buf) == 0 {
+		c.inFirst = l.now
+	}
+	buf = l.rbuf[:len(buf)+int(n)]
+	rest, ok := l.answer(c, buf)
+	if !ok {
+		return
+	}
+	if len(rest) == cap(l.rbuf) {
+		// Cannot happen (parse hands off requests too large to fit), but
+		// never spin on it.
+		l.handOff(c, nil, rest)
+		return
+	}
+	l.keep(c, rest)
+	if int(n) == len(space) || c.hup {
+		// Not known to be drained: no new edge would say so.
+		if !c.again {
+			c.again = true
+			l.again = append(l.again, c)
+		}
+	}
+}
+
+// runAgain reads once more from the connections in the again queue.
+func (l *loop) runAgain() {
+	q := l.again
+	l.again = l.spare[:0]
+	for _, c := range q {
+		c.again = false
+		if c.fd < 0 || l.conns[c.fd] != c {
+			continue // closed or handed off since
+		}
+		if c.pending != nil {
+			c.blocked = true
+		} else {
+			l.readable(c)
+		}
+		if c.fd >= 0 {
+			c.publish()
+		}
+	}
+	clear(q)
+	l.spare = q[:0]
 }
 
 // keep saves the start of a request for the next read.
