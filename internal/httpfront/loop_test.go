@@ -11,6 +11,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -123,5 +124,50 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		if loop != fast {
 			t.Errorf("%q:\nloop:\n%s\nfasthttp:\n%s", raw, strings.ReplaceAll(loop, "\r\n", "⏎\n"), strings.ReplaceAll(fast, "\r\n", "⏎\n"))
 		}
+	}
+}
+
+// TestLoopConnectionBooks: connections the loops answer and connections
+// they hand to fasthttp are each counted once, opened and closed.
+func TestLoopConnectionBooks(t *testing.T) {
+	t.Parallel()
+	store, err := engine.NewStore(loopStubs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	const end = "GET /users/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	raws := []string{
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n",                                      // the loop's
+		"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",                                         // handed off
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n", // both
+		"BROKEN\r\n\r\n", // handed off, rejected
+	}
+	for _, raw := range raws {
+		exchange(t, ln.Addr().String(), raw+end)
+	}
+	var st metrics.ConnStats
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st = srv.Stats(); st.Open == 0 {
+			break
+		}
+	}
+	var closed uint64
+	for _, n := range st.Closed {
+		closed += n
+	}
+	if st.Accepted != uint64(len(raws)) || st.Open != 0 || closed != st.Accepted {
+		t.Errorf("accepted %d, open %d, closed %d; want %d, 0, %d", st.Accepted, st.Open, closed, len(raws), len(raws))
+	}
+	// Two, two, three, and none on the last: a request that cannot be
+	// read is rejected (and the connection closed), not counted.
+	if got := st.Requests[metrics.HTTP11]; got != 7 {
+		t.Errorf("HTTP/1.1 requests %d, want 7", got)
 	}
 }

@@ -182,13 +182,13 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 	tc.Conn, tc.buf, tc.loopSeqs = nc, buffered, nil
 	tc.resumed = tc.mc.Total() > 0
 	s.mu.Lock()
-	s.loopConns--
 	if s.draining.Load() {
 		s.mu.Unlock()
 		_ = nc.Close()
 		s.retire(tc, metrics.CloseShutdown, false)
 		return
 	}
+	s.loopConns-- // tracked from now on
 	s.conns[tc] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
