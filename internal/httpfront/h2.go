@@ -502,8 +502,10 @@ var currentDate atomic.Pointer[dateLine]
 
 // httpDate returns the Date header value for now, formatted at most once a
 // second.
-func httpDate() []byte {
-	now := time.Now()
+func httpDate() []byte { return httpDateAt(time.Now()) }
+
+// httpDateAt returns the Date header value for the instant now.
+func httpDateAt(now time.Time) []byte {
 	if d := currentDate.Load(); d != nil && d.sec == now.Unix() {
 		return d.b
 	}

@@ -261,7 +261,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		status, body, stats = p.Status, p.JSON(), s.o.Engine.Unmatched()
 		out = append(out, statusLine(status)...)
 		out = append(out, "Server: decoy\r\nDate: "...)
-		out = append(out, httpDate()...)
+		out = append(out, httpDateAt(h1loop.At(r.DoneAt))...)
 		out = append(out, crlf...)
 		out = appendLine(out, "Content-Type", "application/problem+json")
 		out = appendLine(out, "Content-Length", strconv.Itoa(len(body)))
@@ -280,7 +280,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		stubID, stats = st.ID, st.Stats()
 		status, body = resp.Status, resp.Body
 		out = append(out, hd.pre...)
-		out = append(out, httpDate()...)
+		out = append(out, httpDateAt(h1loop.At(r.DoneAt))...)
 		out = append(out, hd.mid...)
 		if summary != "" {
 			out = appendLine(out, engine.VerdictHeader, summary)
