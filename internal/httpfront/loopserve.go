@@ -9,6 +9,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
@@ -212,7 +213,7 @@ const crlf = "\r\n"
 
 func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byte, bool) {
 	s := h.s
-	if s.grpcWeb != nil && (string(r.Method) == http.MethodPost || string(r.Method) == http.MethodOptions) {
+	if s.grpcWeb != nil && isGRPCWeb(r) {
 		return out, false
 	}
 	if s.o.DelayHeader {
@@ -332,6 +333,20 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		})
 	}
 	return out, true
+}
+
+// isGRPCWeb tells a gRPC-Web call or its CORS preflight, as grpcWebFast
+// does: fasthttp serves those.
+func isGRPCWeb(r *h1loop.Request) bool {
+	switch string(r.Method) {
+	case http.MethodPost:
+		ct, _ := r.Header("Content-Type")
+		return grpcfront.IsGRPCWeb(b2s(ct))
+	case http.MethodOptions:
+		h, _ := r.Header("Access-Control-Request-Headers")
+		return grpcfront.IsGRPCWebPreflight(http.MethodOptions, b2s(h))
+	}
+	return false
 }
 
 // loopResponse chooses the response of st, a stub that matched r, as
