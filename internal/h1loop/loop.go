@@ -219,11 +219,15 @@ func (s *Server) Listen(ln *net.TCPListener) error {
 		}
 		return err
 	}
+	var stopped bool
 	for i, l := range s.loops {
-		l.mu.Lock()
-		l.adds = append(l.adds, fds[i])
-		l.mu.Unlock()
-		l.kick()
+		if !l.request(func() { l.adds = append(l.adds, fds[i]) }) {
+			_ = unix.Close(fds[i])
+			stopped = true
+		}
+	}
+	if stopped {
+		return errors.New("h1loop: the server has shut down")
 	}
 	return nil
 }
@@ -232,10 +236,7 @@ func (s *Server) Listen(ln *net.TCPListener) error {
 // waits for the loops to end.
 func (s *Server) Shutdown() {
 	for _, l := range s.loops {
-		l.mu.Lock()
-		l.stopping = true
-		l.mu.Unlock()
-		l.kick()
+		l.request(func() { l.stopping = true })
 	}
 	s.wg.Wait()
 }
@@ -272,6 +273,7 @@ type loop struct {
 	mu       sync.Mutex
 	adds     []int // listening sockets to accept on
 	stopping bool
+	ended    bool    // the loop has closed its descriptors
 	conns    []*Conn // by descriptor
 	n        int     // connections held
 	rbuf     []byte
@@ -336,10 +338,19 @@ func (s *Server) newLoop() (*loop, error) {
 	return l, nil
 }
 
-// kick wakes the loop to look at adds and stopping.
-func (l *loop) kick() {
+// request makes a change to adds or stopping under the loop's lock and
+// wakes the loop to look at it; false once the loop has ended.
+func (l *loop) request(f func()) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		// Its eventfd is closed: the number may be another file's now.
+		return false
+	}
+	f()
 	one := [8]byte{1}
 	_, _ = unix.Write(l.evfd, one[:])
+	return true
 }
 
 // listen takes the listening sockets other goroutines gave; it tells
@@ -375,6 +386,13 @@ func (l *loop) dropListener(fd int) {
 }
 
 func (l *loop) closeFDs() {
+	l.mu.Lock()
+	l.ended = true
+	for _, fd := range l.adds {
+		_ = unix.Close(fd)
+	}
+	l.adds = nil
+	l.mu.Unlock()
 	for fd := range l.lnfds {
 		_ = unix.Close(fd)
 	}
@@ -408,12 +426,7 @@ func (l *loop) run() {
 		err := rc.Read(func(uintptr) bool {
 			for {
 				n := epollWait(l.epfd, l.events)
-				if n <= 0 && len(l.again) > 0 {
-					l.now = Now()
-					l.runAgain()
-					continue
-				}
-				if n <= 0 {
+				if n == 0 && len(l.again) == 0 {
 					// Nothing ready: wait in Go's poller. Connections that
 					// become ready from now on make the epoll descriptor
 					// readable again (an edge the poller keeps).

@@ -273,6 +273,11 @@ func TestShutdownClosesConnections(t *testing.T) {
 	if r := h.reasons(t, 1); r[0] != Shutdown {
 		t.Errorf("reason %v, want Shutdown", r[0])
 	}
+	// Once more is harmless, and a socket given afterwards is refused.
+	h.srv.Shutdown()
+	if err := h.srv.Listen(h.ln.(*net.TCPListener)); err == nil {
+		t.Error("Listen after Shutdown succeeded")
+	}
 }
 
 // TestListenerShutDown: a listening socket that is shut down (how a paused
