@@ -135,7 +135,8 @@ func TestLoopConnectionBooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024)})
+	jr := journal.New(100, 1024)
+	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: jr})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +165,17 @@ func TestLoopConnectionBooks(t *testing.T) {
 	}
 	if st.Accepted != uint64(len(raws)) || st.Open != 0 || closed != st.Accepted {
 		t.Errorf("accepted %d, open %d, closed %d; want %d, 0, %d", st.Accepted, st.Open, closed, len(raws), len(raws))
+	}
+	// Every answer has its sent times, the loop's that were still to be
+	// written when it handed the connection over included.
+	es := jr.Find(journal.Filter{Path: "/users/1"})
+	if len(es) != 2 {
+		t.Fatalf("%d journal entries for /users/1, want 2", len(es))
+	}
+	for _, e := range es {
+		if e.ResponseFirstByteUS == 0 || e.ResponseLastByteUS < e.ResponseFirstByteUS {
+			t.Errorf("entry %d: sent %d..%d", e.Seq, e.ResponseFirstByteUS, e.ResponseLastByteUS)
+		}
 	}
 	// Two, two, three, and none on the last: a request that cannot be
 	// read is rejected (and the connection closed), not counted.

@@ -180,6 +180,7 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 	if w := s.holder.Load(); tc.held && w != nil {
 		nc, _ = (*w).Hold(nc)
 	}
+	seqs := tc.loopSeqs // records whose answers are in pending
 	tc.Conn, tc.buf, tc.loopSeqs = nc, buffered, nil
 	tc.resumed = tc.mc.Total() > 0
 	s.mu.Lock()
@@ -195,10 +196,15 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 	s.mu.Unlock()
 	go func() {
 		if len(pending) > 0 {
+			start := time.Now()
 			if _, err := tc.Write(pending); err != nil {
 				_ = tc.Close()
 				s.untrack(tc)
 				return
+			}
+			end := time.Now()
+			for _, seq := range seqs {
+				s.o.Journal.Sent(seq, start, end)
 			}
 		}
 		s.serveConn(tc, false)
