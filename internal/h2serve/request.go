@@ -93,18 +93,7 @@ func (r *Request) Values(name string, f func(string) bool) {
 
 // Query returns the first value of the named query parameter, decoded as
 // a form value ('+' is a space).
-func (r *Request) Query(name string) (string, bool) {
-	q := r.RawQuery
-	for q != "" {
-		var kv string
-		kv, q, _ = strings.Cut(q, "&")
-		k, v, _ := strings.Cut(kv, "=")
-		if k == name || needsUnescape(k) && r.unescape(k, true) == name {
-			return r.unescape(v, true), true
-		}
-	}
-	return "", false
-}
+func (r *Request) Query(name string) (string, bool) { return QueryValue(r.RawQuery, name, &r.qBuf) }
 
 // QueryString returns the raw query string (RawQuery), for checks that
 // read repeated parameters.
@@ -117,20 +106,46 @@ func (r *Request) Cookie(name string) (string, bool) {
 		if r.Headers[i].Name != "cookie" {
 			continue
 		}
-		s := r.Headers[i].Value
-		for s != "" {
-			var part string
-			part, s, _ = strings.Cut(s, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
-				continue
-			}
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
+		if v, ok := CookieValue(r.Headers[i].Value, name); ok {
 			return v, true
 		}
+	}
+	return "", false
+}
+
+// QueryValue returns the first value of the parameter name in the raw
+// query string q (pairs split at '&'), names and values decoded as form
+// values ('+' is a space; a malformed escape is kept as sent). Decoded
+// text is appended to *buf, so that earlier results stay valid while buf
+// is not reset: every front door reads the query with it, so a query means
+// the same on every protocol.
+func QueryValue(q, name string, buf *[]byte) (string, bool) {
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if k == name || needsUnescape(k) && unescapeTo(buf, k, true) == name {
+			return unescapeTo(buf, v, true), true
+		}
+	}
+	return "", false
+}
+
+// CookieValue returns the value of the cookie name in the value of a
+// Cookie header ("a=1; b=2"), surrounding double quotes removed.
+func CookieValue(header, name string) (string, bool) {
+	for header != "" {
+		var part string
+		part, header, _ = strings.Cut(header, ";")
+		part = strings.TrimSpace(part)
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || k != name {
+			continue
+		}
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		return v, true
 	}
 	return "", false
 }
@@ -179,19 +194,18 @@ func needsUnescape(s string) bool {
 	return strings.IndexByte(s, '%') >= 0 || strings.IndexByte(s, '+') >= 0
 }
 
-// unescape decodes s (form-style when plus), appending to r.qBuf so that
-// earlier results stay valid for the request; a malformed escape leaves s
-// as it is.
-func (r *Request) unescape(s string, plus bool) string {
+// unescapeTo decodes s (form-style when plus), appending to *buf; a
+// malformed escape leaves s as it is.
+func unescapeTo(buf *[]byte, s string, plus bool) string {
 	if !needsUnescape(s) {
 		return s
 	}
-	start := len(r.qBuf)
-	out, ok := AppendUnescaped(r.qBuf, s, plus)
+	start := len(*buf)
+	out, ok := AppendUnescaped(*buf, s, plus)
 	if !ok {
 		return s
 	}
-	r.qBuf = out
+	*buf = out
 	return b2s(out[start:])
 }
 

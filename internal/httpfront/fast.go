@@ -1,7 +1,6 @@
 package httpfront
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
-	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
@@ -57,17 +55,7 @@ func (f *fastReq) QueryString() string { return b2s(f.ctx.URI().QueryString()) }
 // decodedPath is the request path as sent, with percent-escapes decoded
 // and nothing else changed (no dot-segment removal, no slash merging), the
 // same on HTTP/1.1 and HTTP/2. A malformed escape leaves the path as sent.
-func (f *fastReq) decodedPath(raw []byte) string {
-	if bytes.IndexByte(raw, '%') < 0 {
-		return b2s(raw)
-	}
-	out, ok := h2serve.AppendUnescaped(f.path[:0], raw, false)
-	if !ok {
-		return b2s(raw)
-	}
-	f.path = out
-	return b2s(out)
-}
+func (f *fastReq) decodedPath(raw []byte) string { return decodePath(&f.path, raw) }
 
 // b2s views b as a string without copying; the string must not outlive the
 // request.

@@ -26,7 +26,7 @@ type loopReq struct {
 	r    *h1loop.Request
 	req  engine.Request
 	path []byte // decoded path, when it had escapes
-	val  []byte // a decoded query value
+	val  []byte // decoded query names and values, for the request
 }
 
 var loopReqPool = sync.Pool{New: func() any { return new(loopReq) }}
@@ -36,74 +36,21 @@ func (l *loopReq) Header(name string) (string, bool) {
 	return b2s(v), ok
 }
 
-// Query finds the first parameter named name in the query string, as
-// fasthttp's QueryArgs does: pairs split at '&', names and values
-// percent-decoded with '+' as a space.
+// Query reads the query string as every front door does
+// (h2serve.QueryValue).
 func (l *loopReq) Query(name string) (string, bool) {
-	q := l.r.RawQuery
-	for len(q) > 0 {
-		var pair []byte
-		if i := bytes.IndexByte(q, '&'); i >= 0 {
-			pair, q = q[:i], q[i+1:]
-		} else {
-			pair, q = q, nil
-		}
-		if len(pair) == 0 {
-			continue
-		}
-		k, v, _ := bytes.Cut(pair, []byte{'='})
-		if !l.keyIs(k, name) {
-			continue
-		}
-		if bytes.IndexByte(v, '%') < 0 && bytes.IndexByte(v, '+') < 0 {
-			return b2s(v), true
-		}
-		out, _ := h2serve.AppendUnescaped(l.val[:0], v, true)
-		l.val = out
-		return b2s(out), true
-	}
-	return "", false
+	return h2serve.QueryValue(b2s(l.r.RawQuery), name, &l.val)
 }
 
-// keyIs tells whether the query name k, once decoded, is name.
-func (l *loopReq) keyIs(k []byte, name string) bool {
-	if bytes.IndexByte(k, '%') < 0 && bytes.IndexByte(k, '+') < 0 {
-		return string(k) == name
-	}
-	var tmp [64]byte
-	out, _ := h2serve.AppendUnescaped(tmp[:0], k, true)
-	return string(out) == name
-}
-
-// Cookie finds a cookie in the Cookie header fields, as fasthttp's
-// Header.Cookie does: "name=value" pairs split at ';', trimmed, a value's
-// surrounding double quotes removed.
+// Cookie finds a cookie in the Cookie header fields (h2serve.CookieValue).
 func (l *loopReq) Cookie(name string) (string, bool) {
 	for i := range l.r.Headers {
 		f := &l.r.Headers[i]
 		if !bytes.EqualFold(f.Name, cookieName) {
 			continue
 		}
-		v := f.Value
-		for len(v) > 0 {
-			var pair []byte
-			if j := bytes.IndexByte(v, ';'); j >= 0 {
-				pair, v = v[:j], v[j+1:]
-			} else {
-				pair, v = v, nil
-			}
-			k, val, ok := bytes.Cut(pair, []byte{'='})
-			if !ok {
-				k, val = nil, pair
-			}
-			if string(bytes.TrimSpace(k)) != name {
-				continue
-			}
-			val = bytes.TrimSpace(val)
-			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-				val = val[1 : len(val)-1]
-			}
-			return b2s(val), true
+		if v, ok := h2serve.CookieValue(b2s(f.Value), name); ok {
+			return v, true
 		}
 	}
 	return "", false
@@ -114,7 +61,8 @@ var cookieName = []byte("Cookie")
 func (l *loopReq) QueryString() string { return b2s(l.r.RawQuery) }
 
 // decodePath is the request path with percent-escapes decoded and nothing
-// else changed, as fastReq.decodedPath; buf holds a decoded copy.
+// else changed (no dot-segment removal, no slash merging), as HTTP/2 reads
+// it too; a malformed escape leaves it as sent. buf holds a decoded copy.
 func decodePath(buf *[]byte, raw []byte) string {
 	if bytes.IndexByte(raw, '%') < 0 {
 		return b2s(raw)

@@ -240,7 +240,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 	}
 	lr := loopReqPool.Get().(*loopReq)
 	defer func() {
-		lr.r, lr.req = nil, engine.Request{}
+		lr.r, lr.req, lr.val = nil, engine.Request{}, lr.val[:0]
 		loopReqPool.Put(lr)
 	}()
 	lr.r = r
