@@ -24,7 +24,7 @@ const loopBodyBytes = 64 << 10
 // holds connections for its first-read delay.
 type watched interface {
 	Watch(f func(ln net.Listener))
-	Hold(c net.Conn) (net.Conn, bool)
+	Hold(c net.Conn) net.Conn
 	FirstReadDelay() time.Duration
 }
 
@@ -178,7 +178,7 @@ func (s *Server) loopSent(c *h1loop.Conn, start, end int64) {
 func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []byte) {
 	tc := c.User.(*conn)
 	if w := s.holder.Load(); tc.held && w != nil {
-		nc, _ = (*w).Hold(nc)
+		nc = (*w).Hold(nc)
 	}
 	seqs := tc.loopSeqs // records whose answers are in pending
 	tc.Conn, tc.buf, tc.loopSeqs = nc, buffered, nil

@@ -141,14 +141,14 @@ func (l *Listener) Watch(f func(ln net.Listener)) {
 }
 
 // Hold makes c, a connection accepted on the socket Watch gave, wait for
-// the first-read delay before its first read, as Accept's connections do;
-// ok is false when there is no delay (c is returned as it is).
-func (l *Listener) Hold(c net.Conn) (held net.Conn, ok bool) {
+// the first-read delay before its first read, as Accept's connections do
+// (c as it is when there is no delay).
+func (l *Listener) Hold(c net.Conn) net.Conn {
 	d := time.Duration(l.delay.Load())
 	if d <= 0 {
-		return c, false
+		return c
 	}
-	return &slowStart{Conn: c, d: d, done: l.done}, true
+	return &slowStart{Conn: c, d: d, done: l.done}
 }
 
 // Resume listens again on the same address. Resuming a listener that is
