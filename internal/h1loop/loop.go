@@ -23,6 +23,7 @@
 package h1loop
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/netip"
@@ -831,23 +832,22 @@ func (l *loop) close(c *Conn, why Reason) {
 // handOff gives c to Options.HandOff with the answers not yet written and
 // the bytes not yet answered.
 func (l *loop) handOff(c *Conn, out, buf []byte) {
-	pending := append(c.pending, out...)
-	if len(pending) == 0 {
-		pending = nil
-	} else if c.pending == nil {
-		pending = append([]byte(nil), pending...)
+	// c has no answers pending from an earlier read: a connection is read,
+	// and so handed off, only once they are written. out and buf are the
+	// loop's buffers: copy them.
+	var pending, buffered []byte
+	if len(out) > 0 {
+		pending = bytes.Clone(out)
 	}
-	var buffered []byte
 	if len(buf) > 0 {
-		buffered = append([]byte(nil), buf...)
+		buffered = bytes.Clone(buf)
 	}
 	l.mu.Lock()
 	l.forget(c)
 	l.mu.Unlock()
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
-	// The full server reads and writes with Go's poller: blocking mode is
-	// what os.NewFile leaves to it (it sets the descriptor non-blocking
-	// again when it registers it).
+	// net.FileConn gives the full server a duplicate of the descriptor,
+	// in Go's poller; the loop's own is closed.
 	f := os.NewFile(uintptr(c.fd), "")
 	nc, err := net.FileConn(f)
 	_ = f.Close() // nc has a duplicate
