@@ -70,15 +70,19 @@ func (r *rereader) Read(p []byte) (int, error) {
 
 var rawGet = []byte("GET /users/42 HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
 
+// staticCases are the server settings the static-stub benchmarks run
+// with, on every path.
+var staticCases = []struct {
+	name         string
+	journal      int
+	serverTiming bool
+}{{"journal-off", 0, false}, {"journal-on", 10000, false}, {"server-timing", 0, true}}
+
 // BenchmarkStaticStub measures decoy's work for one HTTP/1.1 request to a
 // static stub: parse, match, statistics, journal, write. It must allocate
 // nothing.
 func BenchmarkStaticStub(b *testing.B) {
-	for _, c := range []struct {
-		name         string
-		journal      int
-		serverTiming bool
-	}{{"journal-off", 0, false}, {"journal-on", 10000, false}, {"server-timing", 0, true}} {
+	for _, c := range staticCases {
 		b.Run(c.name, func(b *testing.B) {
 			s := benchServer(b, c.journal, c.serverTiming)
 			ctx, br, bw, r := newBenchCtx()

@@ -29,11 +29,7 @@ func loopConn() *h1loop.Conn {
 // BenchmarkLoopStaticStub is decoy's own work per request on the HTTP/1.1
 // loops (match, render, count, journal), without the system calls.
 func BenchmarkLoopStaticStub(b *testing.B) {
-	for _, c := range []struct {
-		name         string
-		journal      int
-		serverTiming bool
-	}{{"journal-off", 0, false}, {"journal-on", 10000, false}, {"server-timing", 0, true}} {
+	for _, c := range staticCases {
 		b.Run(c.name, func(b *testing.B) {
 			s := benchServer(b, c.journal, c.serverTiming)
 			h, r, lc := loopHandler{s}, loopGet(), loopConn()
