@@ -291,6 +291,9 @@ type loop struct {
 	// woke (deferaccept.go).
 	wakeAccepts int
 	lastTick    int64 // when the timeout tick last came
+	// sweepNext is the next entry of conns to check for timeouts; -1
+	// when no pass is under way (see sweep).
+	sweepNext int
 }
 
 // readQuantum is the most a loop reads from one connection at a time
@@ -310,7 +313,7 @@ func (s *Server) newLoop() (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{s: s, epfd: epfd, evfd: -1, tfd: -1, events: make([]unix.EpollEvent, 256), lnfds: map[int]bool{}}
+	l := &loop{s: s, epfd: epfd, evfd: -1, tfd: -1, events: make([]unix.EpollEvent, 256), lnfds: map[int]bool{}, sweepNext: -1}
 	fail := func(err error) (*loop, error) {
 		l.closeFDs()
 		return nil, err
@@ -442,7 +445,7 @@ func (l *loop) run() {
 		err := rc.Read(func(uintptr) bool {
 			for {
 				n := epollWait(l.epfd, l.events)
-				if n == 0 && len(l.again) == 0 {
+				if n == 0 && len(l.again) == 0 && l.sweepNext < 0 {
 					// Nothing ready: wait in Go's poller. Connections that
 					// become ready from now on make the epoll descriptor
 					// readable again (an edge the poller keeps).
@@ -456,6 +459,9 @@ func (l *loop) run() {
 					l.event(&l.events[i])
 				}
 				l.runAgain()
+				if l.sweepNext >= 0 {
+					l.sweep()
+				}
 				if l.stop {
 					return true
 				}
@@ -570,7 +576,7 @@ func (l *loop) event(ev *unix.EpollEvent) {
 			}
 			_ = unix.TimerfdSettime(l.tfd, 0, &l.tick, nil)
 		}
-		l.sweep()
+		l.sweepNext = 0 // a new pass (see sweep)
 		return
 	}
 	if fd >= len(l.conns) || l.conns[fd] == nil {
@@ -943,12 +949,26 @@ func (l *loop) handOff(c *Conn, out, buf []byte) {
 	l.s.o.HandOff(c, nc, pending, buffered)
 }
 
-// sweep closes connections past their timeouts.
+// sweepChunk is how many entries of its table a loop checks for timeouts
+// in one turn.
+const sweepChunk = 1024
+
+// sweep closes connections past their timeouts, checking the next
+// sweepChunk entries of the table from sweepNext; a pass begins at each
+// tick and goes on over as many turns of the loop as it takes, between
+// the events. One pass at once over 19,000 connections held the loop for
+// 0.3 to 1.2 ms a second, and the requests that came meanwhile waited.
 func (l *loop) sweep() {
 	o := &l.s.o
 	now := Now()
 	idle, read := int64(o.IdleTimeout), int64(o.ReadTimeout)
-	for _, c := range l.conns {
+	end := min(l.sweepNext+sweepChunk, len(l.conns))
+	part := l.conns[l.sweepNext:end]
+	l.sweepNext = end
+	if end == len(l.conns) {
+		l.sweepNext = -1
+	}
+	for _, c := range part {
 		if c == nil || c.pending != nil {
 			continue
 		}
