@@ -17,7 +17,8 @@
 # at each phase, with the memory per held connection; with WORKERS > 1 also
 # how many connections each worker accepted.
 #
-# With ABUSE=1, one more round runs while a separate abuser process (its
+# With ABUSE=1, ABUSE_ROUNDS more rounds run, each after a clean round of
+# its own, while a separate abuser process (its
 # own open-file budget, its own source addresses 127.0.0.6-7, at most
 # ABUSE_CONNS connections) misbehaves at the same time: a paced burst of
 # malformed requests (garbage request lines, bad header syntax, oversized
@@ -26,8 +27,14 @@
 # half-open connections (a partial request line or partial headers, then
 # nothing) and silent ones held for the round; and clients that ask for a
 # 4 MiB body (a stub added for the run) or pipeline requests and never read.
-# The abuse round's p99 is compared with the clean round before it
-# (MAX_ABUSE_P99_RATIO), and every well-behaved request must be answered.
+# The p99 of all the abuse rounds' requests together is compared with that
+# of the clean rounds before them (MAX_ABUSE_P99_RATIO): clean and abused
+# rounds alternate so that the machine's own hiccups, which come and go
+# over seconds, fall on both. Every well-behaved request must be answered.
+# The clients measure without garbage collection during a round, and the
+# abuser runs at nice 19 beside them (ABUSE_NICE): on a 2-CPU machine it
+# shares their CPU, and what the rounds compare is decoy's service under
+# abuse, not the load generator's CPU taken by the abuser.
 #
 # After the clients leave, goroutines must return to the baseline (within
 # MAX_GOROUTINES_OVER) and open connections to 0; heap in use is judged
@@ -72,11 +79,13 @@
 #   ABUSE_KINDS=all    the abuse to do: all, or some of burst (malformed
 #                      requests), half-open, silent, no-read (comma-separated),
 #                      to see which one costs the well-behaved clients what
+#   ABUSE_ROUNDS=3     abuse rounds, each after a clean one
+#   ABUSE_NICE=19      the abuser's nice value (0: the clients' priority)
 #   ABUSE_CPU=CLIENT_CPU   the CPU to pin the abuser to (on a machine with
 #                      more than 2 CPUs, one of its own keeps its work out of
 #                      the well-behaved clients' latency)
-#   MAX_ABUSE_P99_RATIO=2  fail when the abuse round's p99 passes this
-#                      multiple of the clean round's (0: no bound)
+#   MAX_ABUSE_P99_RATIO=2  fail when the abuse rounds' p99 passes this
+#                      multiple of the clean rounds' (0: no bound)
 #   MAX_GOROUTINES_OVER=20 fail when decoy's goroutines are more than this
 #                      over the baseline (or a connection is open) at the end
 #   MAX_HEAP_OVER_MIB=16   fail when heap in use is more than this over the
@@ -106,6 +115,8 @@ ABUSE_RATE=${ABUSE_RATE:-2000}
 ABUSE_SOURCES=${ABUSE_SOURCES:-127.0.0.6 127.0.0.7}
 ABUSE_CPU=${ABUSE_CPU:-${CLIENT_CPU}}
 ABUSE_KINDS=${ABUSE_KINDS:-all}
+ABUSE_NICE=${ABUSE_NICE:-19}
+ABUSE_ROUNDS=${ABUSE_ROUNDS:-3}
 MAX_ABUSE_P99_RATIO=${MAX_ABUSE_P99_RATIO:-2}
 MAX_GOROUTINES_OVER=${MAX_GOROUTINES_OVER:-20}
 MAX_HEAP_OVER_MIB=${MAX_HEAP_OVER_MIB:-16}
@@ -129,6 +140,7 @@ check_prereqs() {
 	[[ -z $ABUSE_CONNS || ($ABUSE_CONNS =~ ^[0-9]+$ && $ABUSE_CONNS -ge 20) ]] || die "ABUSE_CONNS=$ABUSE_CONNS: want a whole number, at least 20"
 	[[ $ABUSE_RATE =~ ^[0-9]+$ && $MAX_GOROUTINES_OVER =~ ^[0-9]+$ && $MAX_HEAP_OVER_MIB =~ ^[0-9]+$ ]] ||
 		die "ABUSE_RATE, MAX_GOROUTINES_OVER and MAX_HEAP_OVER_MIB: want whole numbers"
+	[[ $ABUSE_ROUNDS =~ ^[1-9][0-9]*$ && $ABUSE_NICE =~ ^([0-9]|1[0-9])$ ]] || die "ABUSE_ROUNDS: want 1 or more; ABUSE_NICE: want 0-19"
 	[[ $ABUSE_CPU =~ ^[0-9]+$ ]] || die "ABUSE_CPU=$ABUSE_CPU: want a CPU number"
 	[[ $ABUSE_KINDS =~ ^(all|burst|half-open|silent|no-read)(,(all|burst|half-open|silent|no-read))*$ ]] ||
 		die "ABUSE_KINDS=$ABUSE_KINDS: want all, or some of burst,half-open,silent,no-read"
@@ -290,11 +302,11 @@ if [[ -n $ABUSE ]]; then
 		die "decoy does not serve the large body at $LARGE_PATH"
 	log "abuser on CPU $ABUSE_CPU: at most $ABUSE_CONNS connections, malformed requests at $ABUSE_RATE/s, from: $ABUSE_SOURCES; large body $LARGE_PATH: $size bytes"
 	abuse_args=(-abuse -abuse-conns "$ABUSE_CONNS" -abuse-rate "$ABUSE_RATE" -abuse-sources "${ABUSE_SOURCES// /,}"
-		-abuse-timeout "${ABUSE_TIMEOUT}s" -abuse-cpu "$ABUSE_CPU" -abuse-kinds "$ABUSE_KINDS" -large-path "$LARGE_PATH" -max-abuse-p99-ratio "$MAX_ABUSE_P99_RATIO")
+		-abuse-timeout "${ABUSE_TIMEOUT}s"  -abuse-cpu "$ABUSE_CPU" -abuse-nice "$ABUSE_NICE" -abuse-rounds "$ABUSE_ROUNDS" -abuse-kinds "$ABUSE_KINDS" -large-path "$LARGE_PATH" -max-abuse-p99-ratio "$MAX_ABUSE_P99_RATIO")
 fi
 echo
 sources_csv=${SOURCES// /,}
-rounds=$((ROUNDS + (${#abuse_args[@]} > 0 ? 1 : 0)))
+rounds=$((ROUNDS + (${#abuse_args[@]} > 0 ? 2 * ABUSE_ROUNDS - 1 : 0)))
 budget=$((60 + CONNS / 500 + rounds * (HOLD + 20) + SETTLE + (RATE > 0 ? rounds * CONNS / RATE : 0) + ABUSE_TIMEOUT))
 # In the background and waited for, so that an interrupt reaches the EXIT
 # trap at once, which stops the client (and its processes) before decoy.
