@@ -790,6 +790,14 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 			l.handOff(c, out, buf)
 			return nil, false
 		}
+		if st == tooLarge {
+			// The full server decides from its first MaxHeaderBytes
+			// bytes (its read buffer) and closes the connection after
+			// refusing it: the rest of a request that large (up to the
+			// read quantum) need not be copied for it.
+			l.handOff(c, out, buf[:min(len(buf), o.MaxHeaderBytes+1)])
+			return nil, false
+		}
 		r.ReadAt, r.DoneAt = c.inFirst, l.now
 		res, served := o.Handler.Serve(c, r, out)
 		if !served {

@@ -355,3 +355,24 @@ func TestManyConnections(t *testing.T) {
 		t.Errorf("opened %d, want 100", h.opened)
 	}
 }
+
+// TestTooLargeHandsOffItsStart: a request whose line and headers pass
+// MaxHeaderBytes goes to HandOff with only the bytes the full server
+// decides on (its read buffer is MaxHeaderBytes), after the answers before
+// it.
+func TestTooLargeHandsOffItsStart(t *testing.T) {
+	h := serve(t, Options{MaxHeaderBytes: 1 << 10})
+	c := h.dial(t)
+	big := "GET /big HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 20<<10) + "\r\n\r\n"
+	if _, err := io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"+big); err != nil {
+		t.Fatal(err)
+	}
+	got := <-h.handed
+	defer got.nc.Close()
+	if !strings.HasSuffix(got.pending, "\r\n\r\n/a") {
+		t.Errorf("pending %q, want /a's answer", got.pending)
+	}
+	if n := len(got.buffered); n < 1<<10 || n > 1<<10+1 || !strings.HasPrefix(big, got.buffered) {
+		t.Errorf("handed off %d bytes (%.40q...), want the request's first 1024 or 1025", n, got.buffered)
+	}
+}

@@ -62,6 +62,7 @@ const (
 	parsed   = iota // a whole request is in r; it used n bytes
 	needMore        // the request is not complete yet
 	handOff         // not a request this loop serves: the full server decides
+	tooLarge        // the request line and headers pass maxHeader: the full server refuses it
 )
 
 // parse reads one request from b into r. It accepts the plain, common form
@@ -74,14 +75,14 @@ func parse(b []byte, r *Request, maxHeader, maxBody int) (status, n int) {
 	end := bytes.Index(b, crlfcrlf)
 	if end < 0 {
 		if len(b) >= maxHeader {
-			return handOff, 0
+			return tooLarge, 0
 		}
 		// A request line or header with a bare LF, or a NUL, would never
 		// end well here.
 		return needMore, 0
 	}
 	if end+4 > maxHeader {
-		return handOff, 0
+		return tooLarge, 0
 	}
 	head := b[:end+2] // through the last header line's CRLF
 	line, rest, ok := bytes.Cut(head, crlf)

@@ -71,8 +71,8 @@ func TestParse(t *testing.T) {
 		{"control byte in a value", "GET / HTTP/1.1\r\nHost: x\x01\r\n\r\n", handOff, 0, nil},
 		{"space in the target", "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", handOff, 0, nil},
 		{"leading empty line", "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", handOff, 0, nil},
-		{"header too large", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 300) + "\r\n\r\n", handOff, 0, nil},
-		{"header too large, not ended", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 300), handOff, 0, nil},
+		{"header too large", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 300) + "\r\n\r\n", tooLarge, 0, nil},
+		{"header too large, not ended", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 300), tooLarge, 0, nil},
 		{"unknown connection token", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close, X-Foo\r\n\r\n", handOff, 0, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,6 +114,13 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nBROKEN\r\n\r\n",
 		"GET /users/1 HTTP/1.1\r\n\r\n",
 		"\r\nGET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\nX-Bad\x01Name: v\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		// Request lines and headers up to the limit (8 KiB). (Past it,
+		// the server closes with the rest unread: the reset that sends may
+		// take the answer with it, with either engine.)
+		bigHeader(8<<10 - 100), bigHeader(8<<10 - 1), bigHeader(8 << 10),
 	} {
 		loop := exchange(t, addrs[httpfront.HTTP1Loop], raw+end)
 		fast := exchange(t, addrs[httpfront.HTTP1Fasthttp], raw+end)
@@ -125,6 +132,12 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 			t.Errorf("%q:\nloop:\n%s\nfasthttp:\n%s", raw, strings.ReplaceAll(loop, "\r\n", "⏎\n"), strings.ReplaceAll(fast, "\r\n", "⏎\n"))
 		}
 	}
+}
+
+// bigHeader is a request whose request line and headers take n bytes.
+func bigHeader(n int) string {
+	const start, end = "GET /users/1 HTTP/1.1\r\nHost: x\r\nX-Big: ", "\r\n\r\n"
+	return start + strings.Repeat("a", max(n-len(start)-len(end), 0)) + end
 }
 
 // TestLoopConnectionBooks: connections the loops answer and connections
