@@ -168,7 +168,8 @@ measure() {
 	fi
 }
 
-# summary: per-server means, and decoy/nginx ratios (of the means, and per round).
+# summary: per-server means, and decoy/nginx ratios (of the means, per round,
+# and the rounds' median).
 summary() {
 	echo
 	printf '%s\n' "${ROWS[@]}" | awk -v order="$SERVERS" '
@@ -182,10 +183,17 @@ summary() {
 			}
 			if (n["nginx"] && n["decoy"]) {
 				per = ""
-				for (i = 1; i <= n["decoy"] && i <= n["nginx"]; i++)
-					per = per sprintf("%s%.2f", (i > 1 ? ", " : ""), cpus["decoy", i] / cpus["nginx", i])
-				printf "\nratio decoy/nginx of mean us CPU per request: %.2f  (per round: %s)\n",
-					(cpu["decoy"] / n["decoy"]) / (cpu["nginx"] / n["nginx"]), per
+				m = 0
+				for (i = 1; i <= n["decoy"] && i <= n["nginx"]; i++) {
+					r[++m] = cpus["decoy", i] / cpus["nginx", i]
+					per = per sprintf("%s%.2f", (i > 1 ? ", " : ""), r[m])
+				}
+				# The median of the rounds: one round disturbed by other
+				# work on the machine moves the mean, not the median.
+				for (i = 2; i <= m; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+				med = (m % 2) ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
+				printf "\nratio decoy/nginx of mean us CPU per request: %.2f  (per round: %s; median %.2f)\n",
+					(cpu["decoy"] / n["decoy"]) / (cpu["nginx"] / n["nginx"]), per, med
 			}
 			if (n["nginx"] && n["fasthttp"])
 				printf "ratio fasthttp/nginx of mean us CPU per request: %.2f\n", (cpu["fasthttp"] / n["fasthttp"]) / (cpu["nginx"] / n["nginx"])
