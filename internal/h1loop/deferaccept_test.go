@@ -44,9 +44,12 @@ func deferSet(t *testing.T, fd int) bool {
 // listening socket's option after each step.
 func TestDeferTrials(t *testing.T) {
 	type step struct {
-		tickRate int // a tick of one second with this many connections
-		wakes    int // or this many accepting wake-ups...
-		each     int // ...of this many connections each
+		tickRate int  // a tick of one second with this many connections...
+		stay     bool // ...that stay open (else as many close)
+		silent   int  // ...of which this many sent nothing
+		times    int  // that many ticks (0: one)
+		wakes    int  // or this many accepting wake-ups...
+		each     int  // ...of this many connections each
 		want     bool
 	}
 	trial := []step{{tickRate: 5000, want: true}}
@@ -67,6 +70,11 @@ func TestDeferTrials(t *testing.T) {
 		{"back-off forgotten once slow", append(trial, lone, fastTick, step{tickRate: 10}, step{tickRate: 5000, want: true})},
 		{"two per wake-up is enough", append(trial, step{wakes: deferJudgeEvery, each: 2, want: true})},
 		{"one and a half is not", append(trial, step{wakes: deferJudgeEvery / 2, each: 2, want: true}, step{wakes: deferJudgeEvery / 2, each: 1, want: false})},
+		{"a crowd that stays: never tried", []step{{tickRate: 5000, stay: true}, {tickRate: 20000, stay: true}}},
+		{"silent ones while deferring: off for the longest wait", append(trial, crowd,
+			step{tickRate: 5000, silent: 501, want: false}, step{tickRate: 5000, times: deferMaxWait, want: false},
+			step{tickRate: 5000, want: true})},
+		{"a few silent ones are fine", append(trial, step{tickRate: 5000, silent: 500, want: true})},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,8 +86,13 @@ func TestDeferTrials(t *testing.T) {
 						l.woke(st.each)
 					}
 				} else {
-					l.dstats.accepts = st.tickRate
-					l.ticked(1)
+					for range max(st.times, 1) {
+						l.dstats.accepts, l.dstats.silent = st.tickRate, st.silent
+						if !st.stay {
+							l.dstats.closes = st.tickRate
+						}
+						l.ticked(1)
+					}
 				}
 				if got := deferSet(t, fd); got != st.want || l.s.deferring.on.Load() != st.want {
 					t.Fatalf("step %d (%+v): deferring %v (flag %v), want %v", i, st, got, l.s.deferring.on.Load(), st.want)

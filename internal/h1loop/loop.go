@@ -665,6 +665,9 @@ func (l *loop) accept(lnfd int) {
 			if c.fd < 0 {
 				return // answered and closed, or handed off
 			}
+			if c.partial == nil && !c.answered {
+				l.dstats.silent++ // nothing to read: see deferaccept.go
+			}
 		}
 		if err := epollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: evConn, Fd: int32(fd)}); err != nil {
 			l.close(c, ResetByClient)
@@ -913,6 +916,7 @@ func (l *loop) close(c *Conn, why Reason) {
 	l.mu.Lock()
 	l.forget(c)
 	l.mu.Unlock()
+	l.dstats.closes++
 	closeFD(c.fd)
 	c.fd = -1
 	if c.pending != nil && l.s.o.Stalled != nil {
