@@ -52,7 +52,8 @@ type Options struct {
 	// HandOff receives a connection the loop no longer serves: nc is the
 	// connection (a *net.TCPConn), pending the answers already made but
 	// not yet written (to write first), and buffered the bytes read but
-	// not answered (to read first). It runs on the loop's goroutine and
+	// not answered (to read first; then it may give buffered back with
+	// Release). It runs on the loop's goroutine and
 	// must not block: serve nc on a goroutine of its own.
 	HandOff func(c *Conn, nc net.Conn, pending, buffered []byte)
 	// Opened is told of every accepted connection; when it returns false
@@ -798,7 +799,7 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 			// bytes (its read buffer) and closes the connection after
 			// refusing it: the rest of a request that large (up to the
 			// read quantum) need not be copied for it.
-			l.handOff(c, out, buf[:min(len(buf), o.MaxHeaderBytes+1)])
+			l.handOff(c, out, buf[:min(len(buf), o.MaxHeaderBytes)])
 			return nil, false
 		}
 		r.ReadAt, r.DoneAt = c.inFirst, l.now
@@ -928,6 +929,33 @@ func (l *loop) close(c *Conn, why Reason) {
 	}
 }
 
+// bufferedPool holds the copies of unanswered bytes that go with a
+// connection handed off, when they are more than a small request: under a
+// burst of requests too large for the loop (headers past the limit) the
+// copies were most of decoy's garbage. Options.HandOff gives them back
+// with Release once it has read them.
+var bufferedPool = sync.Pool{New: func() any { b := make([]byte, 0, readQuantum); return &b }}
+
+// cloneBuffered copies b, into a pooled buffer when it is large enough to
+// matter and fits one.
+func cloneBuffered(b []byte) []byte {
+	if len(b) <= 1<<10 || len(b) > readQuantum {
+		return bytes.Clone(b)
+	}
+	p := bufferedPool.Get().(*[]byte)
+	return append((*p)[:0], b...)
+}
+
+// Release gives back the buffered bytes of a connection handed off (see
+// Options.HandOff) once they have all been read and nothing refers to
+// them any more. Others are left to the garbage collector.
+func Release(buffered []byte) {
+	if cap(buffered) == readQuantum {
+		buffered = buffered[:0]
+		bufferedPool.Put(&buffered)
+	}
+}
+
 // handOff gives c to Options.HandOff with the answers not yet written and
 // the bytes not yet answered.
 func (l *loop) handOff(c *Conn, out, buf []byte) {
@@ -939,7 +967,7 @@ func (l *loop) handOff(c *Conn, out, buf []byte) {
 		pending = bytes.Clone(out)
 	}
 	if len(buf) > 0 {
-		buffered = bytes.Clone(buf)
+		buffered = cloneBuffered(buf)
 	}
 	l.mu.Lock()
 	l.forget(c)

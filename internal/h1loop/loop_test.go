@@ -372,7 +372,28 @@ func TestTooLargeHandsOffItsStart(t *testing.T) {
 	if !strings.HasSuffix(got.pending, "\r\n\r\n/a") {
 		t.Errorf("pending %q, want /a's answer", got.pending)
 	}
-	if n := len(got.buffered); n < 1<<10 || n > 1<<10+1 || !strings.HasPrefix(big, got.buffered) {
-		t.Errorf("handed off %d bytes (%.40q...), want the request's first 1024 or 1025", n, got.buffered)
+	if n := len(got.buffered); n != 1<<10 || !strings.HasPrefix(big, got.buffered) {
+		t.Errorf("handed off %d bytes (%.40q...), want the request's first 1024", n, got.buffered)
+	}
+}
+
+// TestBufferedCopies: unanswered bytes over 1 KiB go in a pooled buffer,
+// which Release takes back; others are plain copies Release ignores.
+func TestBufferedCopies(t *testing.T) {
+	for _, n := range []int{1, 1 << 10, 1<<10 + 1, readQuantum, readQuantum + 1} {
+		src := bytes.Repeat([]byte{'x'}, n)
+		b := cloneBuffered(src)
+		if !bytes.Equal(b, src) {
+			t.Fatalf("%d bytes: the copy differs", n)
+		}
+		pooled := n > 1<<10 && n <= readQuantum
+		if got := cap(b) == readQuantum; got != pooled {
+			t.Errorf("%d bytes: pooled %v, want %v", n, got, pooled)
+		}
+		src[0] = 'y'
+		if b[0] != 'x' {
+			t.Fatalf("%d bytes: the copy shares the loop's buffer", n)
+		}
+		Release(b)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 )
@@ -25,6 +26,9 @@ var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 type conn struct {
 	net.Conn
 	buf []byte // read while sniffing, not yet replayed
+	// loopBuf is the buffer a loop handed over with the connection (buf
+	// starts as it), given back to the loop once buf is all read.
+	loopBuf []byte
 
 	mc      metrics.Conn
 	std     atomic.Bool  // served by Go's server (HTTP/2, or the h2c Upgrade)
@@ -123,6 +127,10 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.buf = c.buf[n:]
 		if len(c.buf) == 0 {
 			c.buf = nil
+			if c.loopBuf != nil {
+				h1loop.Release(c.loopBuf)
+				c.loopBuf = nil
+			}
 		}
 		return n, nil
 	}

@@ -121,6 +121,8 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		// the server closes with the rest unread: the reset that sends may
 		// take the answer with it, with either engine.)
 		bigHeader(8<<10 - 100), bigHeader(8<<10 - 1), bigHeader(8 << 10),
+		// Handed off with over 1 KiB unanswered (a pooled copy).
+		"GET /slow HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 3000) + "\r\n\r\n",
 	} {
 		loop := exchange(t, addrs[httpfront.HTTP1Loop], raw+end)
 		fast := exchange(t, addrs[httpfront.HTTP1Fasthttp], raw+end)

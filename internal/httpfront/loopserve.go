@@ -181,7 +181,7 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 		nc = (*w).Hold(nc)
 	}
 	seqs := tc.loopSeqs // records whose answers are in pending
-	tc.Conn, tc.buf, tc.loopSeqs = nc, buffered, nil
+	tc.Conn, tc.buf, tc.loopBuf, tc.loopSeqs = nc, buffered, buffered, nil
 	tc.resumed = tc.mc.Total() > 0
 	s.mu.Lock()
 	if s.draining.Load() {
