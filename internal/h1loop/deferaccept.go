@@ -62,6 +62,7 @@ type deferStats struct {
 	vote    bool // this loop wants deferring
 	wakes   int  // accepting wake-ups since the last judgement
 	conns   int  // the connections they accepted
+	woken   int  // connections accepted since the loop last woke
 	accepts int  // connections accepted since the last tick
 	silent  int  // of those, accepted with deferring on and nothing to read
 	closes  int  // connections closed since the last tick
@@ -69,9 +70,11 @@ type deferStats struct {
 	backoff int  // the last wait
 }
 
-// woke records a wake-up that ended, having accepted accepts connections.
-func (l *loop) woke(accepts int) {
+// woke records the end of a wake-up and the connections it accepted.
+func (l *loop) woke() {
 	d := &l.dstats
+	accepts := d.woken
+	d.woken = 0
 	if accepts == 0 || !d.vote {
 		return
 	}

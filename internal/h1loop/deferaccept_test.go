@@ -11,7 +11,7 @@ import (
 )
 
 // listenerFD is a duplicate of a new listening socket's descriptor.
-func listenerFD(t *testing.T) (net.Listener, int) {
+func listenerFD(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,7 +27,7 @@ func listenerFD(t *testing.T) (net.Listener, int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = unix.Close(fd) })
-	return ln, fd
+	return fd
 }
 
 func deferSet(t *testing.T, fd int) bool {
@@ -78,12 +78,13 @@ func TestDeferTrials(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, fd := listenerFD(t)
+			fd := listenerFD(t)
 			l := &loop{s: &Server{}, lnfds: map[int]bool{fd: true}}
 			for i, st := range tc.steps {
 				if st.wakes > 0 {
 					for range st.wakes {
-						l.woke(st.each)
+						l.dstats.woken = st.each
+						l.woke()
 					}
 				} else {
 					for range max(st.times, 1) {
@@ -104,7 +105,7 @@ func TestDeferTrials(t *testing.T) {
 
 // TestDeferVotes: the sockets keep deferring while any loop wants it.
 func TestDeferVotes(t *testing.T) {
-	_, fd := listenerFD(t)
+	fd := listenerFD(t)
 	s := &Server{}
 	a := &loop{s: s, lnfds: map[int]bool{fd: true}}
 	b := &loop{s: s, lnfds: map[int]bool{fd: true}}
