@@ -19,7 +19,8 @@
 // Handler declines (a stub that waits, a fault) — hands its connection off:
 // the loop forgets it and gives Options.HandOff a net.Conn for it, with
 // the bytes read but not answered, and the full server serves it from that
-// request on.
+// request on. A connection's first request that Check finds malformed is
+// refused on the loop instead (Options.Refuse).
 package h1loop
 
 import (
@@ -62,6 +63,14 @@ type Options struct {
 	// with the reason.
 	Opened func(c *Conn) bool
 	Closed func(c *Conn, why Reason)
+	// Refuse, when set, answers on the loop a connection's first request
+	// that Check finds malformed (or too large), instead of handing the
+	// connection off: it appends the whole answer (ending the connection)
+	// to out and returns it; the loop writes it and closes the connection
+	// (Closed is told Refused). A first line that is no HTTP/1.x request
+	// line closes the connection without an answer. Later requests of a
+	// connection, and every request without Refuse, are handed off.
+	Refuse func(c *Conn, v Verdict, out []byte) []byte
 	// Sent is told when the answers of a read are all written: start is
 	// when the first write began, end when the last one returned
 	// (monotonic, as Now).
@@ -97,6 +106,7 @@ const (
 	IdleTimeout                  // no request within IdleTimeout
 	ReadTimeout                  // a request not all read within ReadTimeout
 	Shutdown                     // the server shut down
+	Refused                      // its first request was malformed (Options.Refuse)
 )
 
 // Conn is a connection a loop serves. Its fields other than User belong
@@ -122,6 +132,7 @@ type Conn struct {
 	blocked  bool         // input is waiting until pending is written
 	nodelay  bool
 	answered bool
+	refused  bool // closing after a refusal
 }
 
 // WritingSince is when the write of answers the client has not taken yet
@@ -786,6 +797,23 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 	r := &l.req
 	for len(buf) > 0 {
 		st, n := parse(buf, r, o.MaxHeaderBytes, o.MaxBodyBytes)
+		if st != parsed {
+			if v := Check(buf, o.MaxHeaderBytes); v.Status != 0 {
+				if !c.answered && o.Refuse != nil {
+					// The connection's first request: refused here,
+					// rather than handed off only to be refused (a
+					// burst of them cost the well-behaved connections
+					// a goroutine each).
+					l.refuse(c, v)
+					return nil, false
+				}
+				if st == needMore {
+					// A later request, already malformed: the full
+					// server refuses it now, as it would on its own.
+					st = handOff
+				}
+			}
+		}
 		if st == needMore {
 			break
 		}
@@ -882,10 +910,27 @@ func (l *loop) flush(c *Conn) bool {
 	c.pending, c.writeAt = nil, 0
 	c.since = l.now
 	if c.closing {
-		l.close(c, AskedClose)
+		l.close(c, l.closeReason(c))
 		return false
 	}
 	return true
+}
+
+func (l *loop) closeReason(c *Conn) Reason {
+	if c.refused {
+		return Refused
+	}
+	return AskedClose
+}
+
+// refuse answers c's malformed first request as Options.Refuse words it
+// (or, for bytes that are no HTTP/1.x request, not at all) and closes c.
+func (l *loop) refuse(c *Conn, v Verdict) {
+	c.refused, c.closing = true, true
+	if v.Status != NotHTTP && l.write(c, l.s.o.Refuse(c, v, l.wbuf[:0])) && c.pending != nil {
+		return // closed once written (flush)
+	}
+	l.close(c, Refused)
 }
 
 func (l *loop) nodelay(c *Conn) {

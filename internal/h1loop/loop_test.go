@@ -397,3 +397,49 @@ func TestBufferedCopies(t *testing.T) {
 		Release(b)
 	}
 }
+
+// TestRefuse: with Options.Refuse, a connection's malformed first request
+// is answered on the loop and the connection closed (Refused); bytes that
+// are no HTTP/1.x request are closed without an answer, as soon as their
+// first line is in; a malformed later request is handed off as before.
+func TestRefuse(t *testing.T) {
+	t.Parallel()
+	refuse := func(_ *Conn, v Verdict, out []byte) []byte {
+		body := fmt.Sprintf("%d %s %q", v.Status, v.Why, v.Quote)
+		return fmt.Appendf(out, "HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", v.Status, len(body), body)
+	}
+	h := serve(t, Options{Refuse: refuse, MaxHeaderBytes: 1 << 10})
+	for i, tt := range []struct{ in, want string }{
+		{"GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", `400 a header line has no colon "no colon"`},
+		{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", `400 a chunk size is not a hexadecimal number "zz"`},
+		{"GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 2<<10) + "\r\n\r\n", `431  ""`},
+		{"hello world\r\n\r\n", ""},
+		{"hello world\r\n", ""}, // no more needed to know
+	} {
+		c := h.dial(t)
+		if _, err := io.WriteString(c, tt.in); err != nil {
+			t.Fatal(err)
+		}
+		all, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.in, err)
+		}
+		if _, body, _ := strings.Cut(string(all), "\r\n\r\n"); body != tt.want {
+			t.Errorf("%q: answered %q, want the body %q", tt.in, all, tt.want)
+		}
+		if r := h.reasons(t, i+1); r[i] != Refused {
+			t.Errorf("%q: closed for %v, want Refused", tt.in, r[i])
+		}
+	}
+	c := h.dial(t)
+	fmt.Fprint(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n")
+	select {
+	case got := <-h.handed:
+		got.nc.Close()
+		if !strings.HasSuffix(got.pending, "/a") || !strings.HasPrefix(got.buffered, "GET / HTTP/1.1\r\nHost: x\r\nno colon") {
+			t.Errorf("pending %q, buffered %q", got.pending, got.buffered)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a malformed second request was not handed off")
+	}
+}

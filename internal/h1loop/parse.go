@@ -77,8 +77,12 @@ func parse(b []byte, r *Request, maxHeader, maxBody int) (status, n int) {
 		if len(b) >= maxHeader {
 			return tooLarge, 0
 		}
-		// A request line or header with a bare LF, or a NUL, would never
-		// end well here.
+		if bareLF(b) {
+			// Lines that end in a bare LF: the full server may take them
+			// as line ends (RFC 9112 section 2.2), and judge them now
+			// rather than wait for a CRLF that never comes.
+			return handOff, 0
+		}
 		return needMore, 0
 	}
 	if end+4 > maxHeader {
@@ -145,7 +149,7 @@ func parse(b []byte, r *Request, maxHeader, maxBody int) (status, n int) {
 		}
 		switch {
 		case equalFold(name, "host"):
-			if hasHost {
+			if hasHost || !plainHost(value) {
 				return handOff, 0
 			}
 			hasHost = true
@@ -188,6 +192,21 @@ func parse(b []byte, r *Request, maxHeader, maxBody int) (status, n int) {
 	return parsed, n
 }
 
+// bareLF reports whether b has an LF not preceded by CR.
+func bareLF(b []byte) bool {
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
+}
+
 // connection reads a Connection header's tokens; false for any it does
 // not know (an upgrade, a hop-by-hop header list), left to the full
 // server.
@@ -218,6 +237,32 @@ var (
 	crlf     = []byte("\r\n")
 	crlfcrlf = []byte("\r\n\r\n")
 )
+
+// hostChar are the bytes of a plain host name or IPv4 address.
+var hostChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_'
+	}
+	return t
+}()
+
+// plainHost reports whether a Host value is a plain name or IPv4 address
+// with an optional port: the rest (IPv6 literals, percent-encoding, empty
+// hosts, what is no host at all) is left to the full server's rules.
+func plainHost(v []byte) bool {
+	i := 0
+	for i < len(v) && hostChar[v[i]] {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	if i == len(v) {
+		return true
+	}
+	port := v[i+1:]
+	return v[i] == ':' && len(port) > 0 && len(port) <= 5 && allDigits(port)
+}
 
 func parseLength(v []byte) int {
 	if len(v) == 0 || len(v) > 12 {
