@@ -124,8 +124,8 @@ func QueryValue(q, name string, buf *[]byte) (string, bool) {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
 		k, v, _ := strings.Cut(kv, "=")
-		if k == name || needsUnescape(k) && unescapeTo(buf, k, true) == name {
-			return unescapeTo(buf, v, true), true
+		if k == name || needsUnescape(k) && unescapeTo(buf, k) == name {
+			return unescapeTo(buf, v), true
 		}
 	}
 	return "", false
@@ -194,16 +194,26 @@ func needsUnescape(s string) bool {
 	return strings.IndexByte(s, '%') >= 0 || strings.IndexByte(s, '+') >= 0
 }
 
-// unescapeTo decodes s (form-style when plus), appending to *buf; a
-// malformed escape leaves s as it is.
-func unescapeTo(buf *[]byte, s string, plus bool) string {
+// unescapeTo decodes a query key or value form-style ('+' is a space),
+// appending to *buf; a '%' that starts no escape stays as it is, as
+// fasthttp reads a query, so that a query means the same on every
+// protocol and HTTP/1.1 engine.
+func unescapeTo(buf *[]byte, s string) string {
 	if !needsUnescape(s) {
 		return s
 	}
 	start := len(*buf)
-	out, ok := AppendUnescaped(*buf, s, plus)
-	if !ok {
-		return s
+	out := *buf
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && unhex(s[i+1]) >= 0 && unhex(s[i+2]) >= 0:
+			c = byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		case c == '+':
+			c = ' '
+		}
+		out = append(out, c)
 	}
 	*buf = out
 	return b2s(out[start:])

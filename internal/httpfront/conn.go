@@ -344,8 +344,16 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 			}
 			continue
 		}
-		if line, ok := firstLine(got); ok && !c.resumed && !isHTTP1RequestLine(line) {
-			return sniffNotHTTP
+		if !c.resumed {
+			// A first request Check refuses need not be read further:
+			// serveConn refuses it as the loops do.
+			switch h1loop.Check(got, maxHeader).Status {
+			case 0:
+			case h1loop.NotHTTP:
+				return sniffNotHTTP
+			default:
+				return sniffHTTP1
+			}
 		}
 		// HTTP/1.x: only an Upgrade to h2c needs the HTTP/2 server. Look at
 		// the header block once it is complete (or as large as allowed).
@@ -361,30 +369,6 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 		}
 		return sniffHTTP1
 	}
-}
-
-// firstLine returns the request line of b, after any empty lines (which
-// RFC 9112 section 2.2 lets a server skip), once it is complete.
-func firstLine(b []byte) ([]byte, bool) {
-	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			return nil, false
-		}
-		line := bytes.TrimSuffix(b[:i], []byte("\r"))
-		if len(line) > 0 {
-			return line, true
-		}
-		b = b[i+1:]
-	}
-}
-
-// isHTTP1RequestLine reports whether line ends in an HTTP/1.x version, as
-// every HTTP/1.0 and HTTP/1.1 request line does ("GET / HTTP/1.1").
-func isHTTP1RequestLine(line []byte) bool {
-	i := bytes.LastIndexByte(line, ' ')
-	v := line[i+1:]
-	return i > 0 && len(v) == len("HTTP/1.1") && bytes.HasPrefix(v, []byte("HTTP/1.")) && v[7] >= '0' && v[7] <= '9'
 }
 
 // wantsH2C reports whether an HTTP/1.1 header block has "Upgrade: h2c".

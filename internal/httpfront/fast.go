@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -106,7 +107,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	f.req = engine.Request{
 		Proto:  proto,
 		Method: b2s(ctx.Method()),
-		Path:   f.decodedPath(ctx.URI().PathOriginal()),
+		Path:   f.decodedPath(originPath(ctx)),
 		Body:   body,
 		Fields: f,
 	}
@@ -300,6 +301,20 @@ func writeFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
 	ctx.Response.SetBodyRaw(resp.Body)
 }
 
+// originPath is the path of the request target as sent. fasthttp reads an
+// origin-form target that starts with "//" ("//a/b", a path whose first
+// segment is empty) as a host and a path ("/b"); it is the path "//a/b"
+// (RFC 9112 section 3.2.1), as the loops read it.
+func originPath(ctx *fasthttp.RequestCtx) []byte {
+	if uri := ctx.RequestURI(); len(uri) > 1 && uri[0] == '/' && uri[1] == '/' && bytes.IndexByte(uri, '#') < 0 {
+		if q := bytes.IndexByte(uri, '?'); q >= 0 {
+			return uri[:q]
+		}
+		return uri
+	}
+	return ctx.URI().PathOriginal()
+}
+
 func addrPort(a net.Addr) netip.AddrPort {
 	if t, ok := a.(*net.TCPAddr); ok {
 		return t.AddrPort()
@@ -338,7 +353,7 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	var ne net.Error
 	switch {
 	case errors.As(err, &small):
-		p = problem.New(431, fmt.Sprintf("the request line and headers exceed %d bytes", s.o.MaxHeaderBytes))
+		p = s.tooLarge()
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
 	case errors.As(err, &ne) && ne.Timeout():

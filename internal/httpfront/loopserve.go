@@ -52,6 +52,7 @@ func (s *Server) loopServer() (*h1loop.Server, error) {
 		HandOff: s.loopHandOff,
 		Opened:  s.loopOpened,
 		Closed:  s.loopClosed,
+		Refuse:  s.loopRefuse,
 		Sent:    s.loopSent,
 		Stalled: func(_ *h1loop.Conn, start, end int64) {
 			if time.Duration(end-start) >= s.o.SlowWrite {
@@ -146,6 +147,7 @@ var loopReasons = [...]int{
 	h1loop.IdleTimeout:    metrics.CloseIdleTimeout,
 	h1loop.ReadTimeout:    metrics.CloseReadTimeout,
 	h1loop.Shutdown:       metrics.CloseShutdown,
+	h1loop.Refused:        metrics.CloseBadRequest,
 }
 
 // loopClosed closes the books of a connection a loop closed.

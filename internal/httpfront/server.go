@@ -584,6 +584,12 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			s.untrack(c)
 		}
 	default:
+		if !c.resumed {
+			if v := h1loop.Check(c.buf, s.o.MaxHeaderBytes); v.Status != 0 {
+				s.refuseConn(c, v)
+				return
+			}
+		}
 		s.serveFast(c, c)
 	}
 }
