@@ -84,6 +84,11 @@
 #   ABUSE_CPU=CLIENT_CPU   the CPU to pin the abuser to (on a machine with
 #                      more than 2 CPUs, one of its own keeps its work out of
 #                      the well-behaved clients' latency)
+#   ABUSE_ADDR=        host:port to aim the abuser at instead of decoy: a
+#                      control run (e.g. a second server pinned to the
+#                      clients' CPU, serving LARGE_PATH) that shows what the
+#                      abuse costs the machine and the load generator
+#                      rather than the server under test
 #   MAX_ABUSE_P99_RATIO=2  fail when the abuse rounds' p99 passes this
 #                      multiple of the clean rounds' (0: no bound)
 #   MAX_GOROUTINES_OVER=20 fail when decoy's goroutines are more than this
@@ -117,6 +122,7 @@ ABUSE_CPU=${ABUSE_CPU:-${CLIENT_CPU}}
 ABUSE_KINDS=${ABUSE_KINDS:-all}
 ABUSE_NICE=${ABUSE_NICE:-19}
 ABUSE_ROUNDS=${ABUSE_ROUNDS:-3}
+ABUSE_ADDR=${ABUSE_ADDR:-}
 MAX_ABUSE_P99_RATIO=${MAX_ABUSE_P99_RATIO:-2}
 MAX_GOROUTINES_OVER=${MAX_GOROUTINES_OVER:-20}
 MAX_HEAP_OVER_MIB=${MAX_HEAP_OVER_MIB:-16}
@@ -302,7 +308,7 @@ if [[ -n $ABUSE ]]; then
 		die "decoy does not serve the large body at $LARGE_PATH"
 	log "abuser on CPU $ABUSE_CPU: at most $ABUSE_CONNS connections, malformed requests at $ABUSE_RATE/s, from: $ABUSE_SOURCES; large body $LARGE_PATH: $size bytes"
 	abuse_args=(-abuse -abuse-conns "$ABUSE_CONNS" -abuse-rate "$ABUSE_RATE" -abuse-sources "${ABUSE_SOURCES// /,}"
-		-abuse-timeout "${ABUSE_TIMEOUT}s"  -abuse-cpu "$ABUSE_CPU" -abuse-nice "$ABUSE_NICE" -abuse-rounds "$ABUSE_ROUNDS" -abuse-kinds "$ABUSE_KINDS" -large-path "$LARGE_PATH" -max-abuse-p99-ratio "$MAX_ABUSE_P99_RATIO")
+		-abuse-timeout "${ABUSE_TIMEOUT}s" -abuse-addr "$ABUSE_ADDR" -abuse-cpu "$ABUSE_CPU" -abuse-nice "$ABUSE_NICE" -abuse-rounds "$ABUSE_ROUNDS" -abuse-kinds "$ABUSE_KINDS" -large-path "$LARGE_PATH" -max-abuse-p99-ratio "$MAX_ABUSE_P99_RATIO")
 fi
 echo
 sources_csv=${SOURCES// /,}

@@ -89,6 +89,7 @@ type options struct {
 
 	// the abuse round
 	abuse            bool
+	abuseAddr        string
 	abuseConns       int
 	abuseSources     string
 	abuseRate        float64
@@ -133,6 +134,7 @@ func main() {
 	flag.Float64Var(&o.maxRSSMiB, "max-rss-mib", 0, "fail when the server's resident memory (all its processes) passes this while the connections are held (0: no bound)")
 	flag.Int64Var(&o.maxP99us, "max-p99-us", 0, "fail when a round's p99 latency passes this, in µs (0: no bound)")
 	flag.BoolVar(&o.abuse, "abuse", false, "after the rounds, one more round while an abuser process sends malformed requests, holds half-open and silent connections and stops reading answers")
+	flag.StringVar(&o.abuseAddr, "abuse-addr", "", "where the abuser aims (empty: -addr); aimed at another server on the server's CPU, a control run that measures what the abuse costs the machine and the load generator rather than the server under test")
 	flag.IntVar(&o.abuseConns, "abuse-conns", 2000, "most connections the abuser holds at once (its own process and open-file budget)")
 	flag.StringVar(&o.abuseSources, "abuse-sources", "127.0.0.6,127.0.0.7", "the abuser's source addresses (comma-separated), apart from the well-behaved clients'")
 	flag.Float64Var(&o.abuseRate, "abuse-rate", 2000, "malformed requests per second during the abuse round, a connection each (0: as fast as -abuse-conns / 10 at once allow)")
@@ -539,6 +541,14 @@ func percentiles(lat []int64) (p50, p99, top int64) {
 	return lat[max(len(lat)*50/100-1, 0)], lat[max(len(lat)*99/100-1, 0)], lat[len(lat)-1]
 }
 
+// quantile is the q-th percentile of sorted latencies.
+func quantile(lat []int64, q float64) int64 {
+	if len(lat) == 0 {
+		return 0
+	}
+	return lat[max(int(float64(len(lat))*q/100)-1, 0)]
+}
+
 // sumRound adds up the children's reports of one round.
 func sumRound(label string, rs []report) roundResult {
 	rr := roundResult{label: label}
@@ -560,7 +570,11 @@ func sumRound(label string, rs []report) roundResult {
 
 // startAbuser starts the abuser process, which waits for "start".
 func startAbuser(o options, self string) (*childProc, error) {
-	args := []string{self, "-abuser", "-addr", o.addr, "-path", o.path, "-large-path", o.largePath,
+	target := o.addr
+	if o.abuseAddr != "" {
+		target = o.abuseAddr
+	}
+	args := []string{self, "-abuser", "-addr", target, "-path", o.path, "-large-path", o.largePath,
 		"-abuse-conns", strconv.Itoa(o.abuseConns), "-abuse-sources", o.abuseSources,
 		"-abuse-rate", strconv.FormatFloat(o.abuseRate, 'g', -1, 64), "-abuse-timeout", o.abuseTimeout.String(),
 		"-abuse-header-bytes", strconv.Itoa(o.abuseHeaderBytes), "-abuse-kinds", o.abuseKinds, "-timeout", o.timeout.String()}
@@ -872,6 +886,12 @@ func runParent(o options) (bool, error) {
 		}
 		fmt.Printf("%d abuse round(s) against the clean round before each, all their requests together: p50 %d -> %d us (x%s), p99 %d -> %d us (x%s), max %d -> %d us; answered %d of %d\n",
 			len(abuses), c50, a50, ratio(a50, c50), c99, a99, ratio(a99, c99), cmax, amax, answered, o.conns*len(abuses))
+		fmt.Printf("the same, more of the distribution (clean -> abuse, us):")
+		for _, q := range []float64{90, 95, 98, 99, 99.5, 99.9} {
+			c, a := quantile(cleanLat, q), quantile(abuseLat, q)
+			fmt.Printf(" p%g %d -> %d (x%s);", q, c, a, ratio(a, c))
+		}
+		fmt.Println()
 		abuseVerdicts = append(abuseVerdicts, fmt.Sprintf("bound: every well-behaved request answered during the abuse rounds: %s", passFail(answered == o.conns*len(abuses))))
 		abuseVerdicts = append(abuseVerdicts, fmt.Sprintf("bound: every malformed request rejected (4xx) or closed, none hung, every held connection made: %s", passFail(abuseOK)))
 		if o.maxAbuseRatio > 0 {
