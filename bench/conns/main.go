@@ -538,15 +538,16 @@ func percentiles(lat []int64) (p50, p99, top int64) {
 	if len(lat) == 0 {
 		return 0, 0, 0
 	}
-	return lat[max(len(lat)*50/100-1, 0)], lat[max(len(lat)*99/100-1, 0)], lat[len(lat)-1]
+	return quantile(lat, 500), quantile(lat, 990), lat[len(lat)-1]
 }
 
-// quantile is the q-th percentile of sorted latencies.
-func quantile(lat []int64, q float64) int64 {
+// quantile is the latency below which permille thousandths of sorted
+// latencies fall.
+func quantile(lat []int64, permille int) int64 {
 	if len(lat) == 0 {
 		return 0
 	}
-	return lat[max(int(float64(len(lat))*q/100)-1, 0)]
+	return lat[max(len(lat)*permille/1000-1, 0)]
 }
 
 // sumRound adds up the children's reports of one round.
@@ -887,9 +888,9 @@ func runParent(o options) (bool, error) {
 		fmt.Printf("%d abuse round(s) against the clean round before each, all their requests together: p50 %d -> %d us (x%s), p99 %d -> %d us (x%s), max %d -> %d us; answered %d of %d\n",
 			len(abuses), c50, a50, ratio(a50, c50), c99, a99, ratio(a99, c99), cmax, amax, answered, o.conns*len(abuses))
 		fmt.Printf("the same, more of the distribution (clean -> abuse, us):")
-		for _, q := range []float64{90, 95, 98, 99, 99.5, 99.9} {
-			c, a := quantile(cleanLat, q), quantile(abuseLat, q)
-			fmt.Printf(" p%g %d -> %d (x%s);", q, c, a, ratio(a, c))
+		for _, pm := range []int{900, 950, 980, 990, 995, 999} {
+			c, a := quantile(cleanLat, pm), quantile(abuseLat, pm)
+			fmt.Printf(" p%g %d -> %d (x%s);", float64(pm)/10, c, a, ratio(a, c))
 		}
 		fmt.Println()
 		abuseVerdicts = append(abuseVerdicts, fmt.Sprintf("bound: every well-behaved request answered during the abuse rounds: %s", passFail(answered == o.conns*len(abuses))))

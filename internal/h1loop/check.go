@@ -94,10 +94,10 @@ func Check(b []byte, maxHeader int) Verdict {
 		if len(hl) == 0 {
 			break // the end of the header block
 		}
-		if v := checkField(hl); v.Status != 0 || v.Why != "" {
-			if v.Why == obsFold {
-				return Verdict{} // the full server's rules
-			}
+		if hl[0] == ' ' || hl[0] == '\t' {
+			return Verdict{} // obs-fold: the full server's rules
+		}
+		if v := checkField(hl); v.Status != 0 {
 			return v
 		}
 		name, value, _ := bytes.Cut(hl, []byte(":"))
@@ -153,15 +153,8 @@ func unfinished(b []byte, maxHeader int) Verdict {
 	return Verdict{Status: 431}
 }
 
-// obsFold marks a line folded onto the one before (Verdict.Why of
-// checkField, never returned by Check).
-const obsFold = "obs-fold"
-
-// checkField checks one header line (without its CRLF).
+// checkField checks one header line (without its CRLF, not folded).
 func checkField(hl []byte) Verdict {
-	if hl[0] == ' ' || hl[0] == '\t' {
-		return Verdict{Why: obsFold}
-	}
 	colon := bytes.IndexByte(hl, ':')
 	switch {
 	case colon < 0:

@@ -298,7 +298,10 @@ const (
 // is neither the HTTP/2 preface nor an HTTP/1.x request line is neither
 // protocol (sniffNotHTTP): as an HTTP/2 server must for an invalid
 // preface, decoy closes such a connection without an answer.
-func sniff(c *conn, maxHeader int, timeout time.Duration) int {
+//
+// With sniffHTTP1 it returns what h1loop.Check found in the first request
+// as read so far (nothing for a connection a loop served before).
+func sniff(c *conn, maxHeader int, timeout time.Duration) (kind int, v h1loop.Verdict) {
 	bp := sniffPool.Get().(*[]byte)
 	defer sniffPool.Put(bp)
 	tmp := *bp
@@ -330,29 +333,29 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 		got = append(got, tmp[:n]...)
 		if err != nil && len(got) == 0 {
 			_ = c.Close()
-			return sniffClosed
+			return sniffClosed, v
 		}
 		c.buf = got
 		// Prior knowledge: the preface, or a prefix of it not yet complete.
 		k := min(len(got), len(h2Preface))
 		if !c.resumed && bytes.Equal(got[:k], h2Preface[:k]) {
 			if k == len(h2Preface) {
-				return sniffH2
+				return sniffH2, v
 			}
 			if err != nil {
-				return sniffHTTP1
+				return sniffHTTP1, v
 			}
 			continue
 		}
 		if !c.resumed {
 			// A first request Check refuses need not be read further:
 			// serveConn refuses it as the loops do.
-			switch h1loop.Check(got, maxHeader).Status {
+			switch v = h1loop.Check(got, maxHeader); v.Status {
 			case 0:
 			case h1loop.NotHTTP:
-				return sniffNotHTTP
+				return sniffNotHTTP, v
 			default:
-				return sniffHTTP1
+				return sniffHTTP1, v
 			}
 		}
 		// HTTP/1.x: only an Upgrade to h2c needs the HTTP/2 server. Look at
@@ -365,9 +368,9 @@ func sniff(c *conn, maxHeader int, timeout time.Duration) int {
 			end = len(got)
 		}
 		if wantsH2C(got[:end]) {
-			return sniffUpgrade
+			return sniffUpgrade, v
 		}
-		return sniffHTTP1
+		return sniffHTTP1, v
 	}
 }
 

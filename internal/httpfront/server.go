@@ -551,7 +551,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 	}
 	// The first read is the first request's first byte, if HTTP/1.x.
 	c.stamp = s.o.Journal.Cap() > 0
-	kind := sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout)
+	kind, verdict := sniff(c, s.o.MaxHeaderBytes, s.o.ReadTimeout)
 	if kind != sniffHTTP1 {
 		// HTTP/2 connections keep no state of their own here.
 		c.stamp = false
@@ -584,11 +584,9 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			s.untrack(c)
 		}
 	default:
-		if !c.resumed {
-			if v := h1loop.Check(c.buf, s.o.MaxHeaderBytes); v.Status != 0 {
-				s.refuseConn(c, v)
-				return
-			}
+		if verdict.Status != 0 {
+			s.refuseConn(c, verdict)
+			return
 		}
 		s.serveFast(c, c)
 	}
