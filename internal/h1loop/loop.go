@@ -124,6 +124,7 @@ type Conn struct {
 	writeAt int64   // when the pending write began (Now), 0 without one
 	hup     bool    // the client closed its side or the connection broke
 	again   bool    // in the loop's again queue
+	backlog bool    // partial holds requests read but not answered yet
 	// What Server.Conns readers may look at, from other goroutines.
 	idle     atomic.Bool  // answered, nothing pending either way
 	writing  atomic.Int64 // writeAt
@@ -133,6 +134,10 @@ type Conn struct {
 	nodelay  bool
 	answered bool
 	refused  bool // closing after a refusal
+	// written counts the bytes given to the socket until it passes
+	// NotSentMost, when lowat is set.
+	written int
+	lowat   bool
 }
 
 // WritingSince is when the write of answers the client has not taken yet
@@ -311,6 +316,16 @@ type loop struct {
 // readQuantum is the most a loop reads from one connection at a time
 // (more when a request begun needs it).
 const readQuantum = 16 << 10
+
+// outQuantum is about the most a loop answers on one connection at a time:
+// once the answers to a read's pipelined requests reach it, the rest wait
+// in the again queue, behind the other ready connections (see readable).
+// A read quantum of small requests for a 64 KiB body would otherwise make
+// 25 MB of answers in one turn, copied whole (the loop's CPU for
+// milliseconds) and kept in memory while the client does not read; a
+// client that does not read now holds at most one quantum's answers
+// (pending), and the kernel copies at most that much per send.
+const outQuantum = 64 << 10
 
 // yieldAfter is how long a loop with work runs before it lets other
 // goroutines run.
@@ -710,7 +725,8 @@ var partialPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retur
 // waits in the again queue, behind the other ready connections, so that
 // one client pipelining without pause cannot hold the loop. After a
 // hang-up (the client closed its side, or the connection broke) it reads
-// on to the end, which a short read does not tell.
+// on to the end, which a short read does not tell. Requests read before
+// and left unanswered (see outQuantum) are answered first, without a read.
 func (l *loop) readable(c *Conn) {
 	buf := l.rbuf[:0]
 	if c.partial != nil {
@@ -718,6 +734,11 @@ func (l *loop) readable(c *Conn) {
 		*c.partial = (*c.partial)[:0]
 		partialPool.Put(c.partial)
 		c.partial = nil
+	}
+	if c.backlog {
+		c.backlog = false
+		l.serve(c, buf, c.hup)
+		return
 	}
 	space := l.rbuf[len(buf):min(cap(l.rbuf), len(buf)+readQuantum)]
 	n, e := recv(c.fd, space)
@@ -735,7 +756,14 @@ func (l *loop) readable(c *Conn) {
 	if len(buf) == 0 {
 		c.inFirst = l.now
 	}
-	buf = l.rbuf[:len(buf)+int(n)]
+	// A full read is not known to have drained the socket: no new edge
+	// would say so.
+	l.serve(c, l.rbuf[:len(buf)+int(n)], int(n) == len(space) || c.hup)
+}
+
+// serve answers the complete requests in buf and keeps the rest; with
+// more, or requests left unanswered, c goes to the again queue.
+func (l *loop) serve(c *Conn, buf []byte, more bool) {
 	rest, ok := l.answer(c, buf)
 	if !ok {
 		return
@@ -747,12 +775,9 @@ func (l *loop) readable(c *Conn) {
 		return
 	}
 	l.keep(c, rest)
-	if int(n) == len(space) || c.hup {
-		// Not known to be drained: no new edge would say so.
-		if !c.again {
-			c.again = true
-			l.again = append(l.again, c)
-		}
+	if (more || c.backlog) && !c.again {
+		c.again = true
+		l.again = append(l.again, c)
 	}
 }
 
@@ -843,6 +868,10 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 			c.closing = true
 			break
 		}
+		if len(out) >= outQuantum && len(buf) > 0 {
+			c.backlog = true
+			break
+		}
 	}
 	c.since = l.now
 	if len(out) > 0 && !l.write(c, out) {
@@ -863,6 +892,12 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 // write writes out to c, keeping what the socket does not take.
 func (l *loop) write(c *Conn, out []byte) bool {
 	start := Now()
+	if !c.lowat {
+		if c.written += len(out); c.written > NotSentMost {
+			c.lowat = true
+			notSentLowat(c.fd)
+		}
+	}
 	n, e := send(c.fd, out)
 	if e != 0 && e != unix.EAGAIN {
 		l.close(c, ResetByClient)

@@ -10,9 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // echo answers with the request's path, or declines paths under /off; a
@@ -64,7 +67,13 @@ func serve(t *testing.T, o Options) *harness {
 	o.HandOff = func(c *Conn, nc net.Conn, pending, buffered []byte) {
 		h.handed <- handed{nc, string(pending), string(buffered)}
 	}
-	o.Opened = func(*Conn) bool { h.mu.Lock(); h.opened++; h.mu.Unlock(); return true }
+	opened := o.Opened
+	o.Opened = func(c *Conn) bool {
+		h.mu.Lock()
+		h.opened++
+		h.mu.Unlock()
+		return opened == nil || opened(c)
+	}
 	o.Closed = func(_ *Conn, why Reason) { h.mu.Lock(); h.closed = append(h.closed, why); h.mu.Unlock() }
 	o.Stalled = func(*Conn, int64, int64) { h.mu.Lock(); h.stalls++; h.mu.Unlock() }
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -441,5 +450,117 @@ func TestRefuse(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a malformed second request was not handed off")
+	}
+}
+
+// widest is echo noting the most answers a loop had made on one
+// connection in one go when it asked for another.
+type widest struct {
+	echo
+	most atomic.Int64
+}
+
+func (w *widest) Serve(c *Conn, r *Request, out []byte) ([]byte, bool) {
+	if n := int64(len(out)); n > w.most.Load() {
+		w.most.Store(n) // one loop: no race with another Serve
+	}
+	return w.echo.Serve(c, r, out)
+}
+
+func TestPipelineAnsweredInQuanta(t *testing.T) {
+	t.Parallel()
+	const size, n = 24 << 10, 300 // 7 MiB of answers to 12 KiB of requests
+	for _, halfClose := range []bool{false, true} {
+		t.Run(fmt.Sprintf("half-close=%v", halfClose), func(t *testing.T) {
+			t.Parallel()
+			w := &widest{}
+			h := serve(t, Options{Handler: w})
+			c := h.dial(t)
+			var reqs strings.Builder
+			for i := range n {
+				fmt.Fprintf(&reqs, "GET /big/%d HTTP/1.1\r\nHost: x\r\n\r\n", size+i)
+			}
+			reqs.WriteString("GET /end HTTP/1.1\r\nHost: x\r\n\r\n")
+			if _, err := io.WriteString(c, reqs.String()); err != nil {
+				t.Fatal(err)
+			}
+			if halfClose {
+				// The answers still come, all of them, before the close.
+				if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bodies := readBodies(t, bufio.NewReader(c), n+1)
+			for i, b := range bodies[:n] {
+				if len(b) != size+i {
+					t.Fatalf("answer %d: %d bytes, want %d", i, len(b), size+i)
+				}
+			}
+			if bodies[n] != "/end" {
+				t.Errorf("last answer %q", bodies[n])
+			}
+			// Answers to a read's requests are made a quantum at a time:
+			// never more than that before the next one.
+			if most := w.most.Load(); most >= outQuantum {
+				t.Errorf("%d bytes of answers made before another, want under %d", most, outQuantum)
+			}
+		})
+	}
+}
+
+// TestNotSentLowat: a connection given more than NotSentMost gets
+// TCP_NOTSENT_LOWAT, and a client that does not read then holds no more
+// than about that in decoy's socket; one given less keeps the default.
+func TestNotSentLowat(t *testing.T) {
+	t.Parallel()
+	fds := make(chan int, 2)
+	h := serve(t, Options{Opened: func(c *Conn) bool { fds <- c.fd; return true }})
+	lowat := func(fd int) int {
+		v, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	small := h.dial(t)
+	fd := <-fds
+	fmt.Fprint(small, "GET /big/1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+	readBodies(t, bufio.NewReader(small), 1)
+	if v := lowat(fd); v == NotSentMost {
+		t.Errorf("TCP_NOTSENT_LOWAT %d after a small answer, want the default", v)
+	}
+
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096) })
+	}}
+	stuck, err := d.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	fd = <-fds
+	fmt.Fprintf(stuck, "GET /big/%d HTTP/1.1\r\nHost: x\r\n\r\n", 16<<20)
+	// Wait until the loop has an answer it could not write (the client
+	// reads nothing), then see what the socket holds.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		writing := false
+		h.srv.Conns(func(c *Conn) { writing = writing || c.WritingSince() != 0 })
+		if writing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the answer to a client that does not read never waited")
+		}
+	}
+	if v := lowat(fd); v != NotSentMost {
+		t.Errorf("TCP_NOTSENT_LOWAT %d after a 16 MiB answer, want %d", v, NotSentMost)
+	}
+	unsent, err := unix.IoctlGetInt(fd, unix.SIOCOUTQNSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most := NotSentMost + 256<<10; unsent > most {
+		t.Errorf("the socket holds %d bytes unsent to a client that does not read, want at most %d", unsent, most)
 	}
 }
