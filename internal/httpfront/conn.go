@@ -44,6 +44,7 @@ type conn struct {
 	// writing is when the write in progress began (time since epoch), 0
 	// between writes: a write that has lasted slowWrite is a slow reader's.
 	writing atomic.Int64
+	lowat   lowatWrites
 
 	// state is connNew, connActive or connIdle, as fasthttp reports it
 	// (HTTP/1.x only), for the idle gauge and to tell an idle timeout from
@@ -163,7 +164,7 @@ func (c *conn) received() {
 
 func (c *conn) Write(p []byte) (int, error) {
 	if c.slow == nil && !c.stamp {
-		n, err := c.Conn.Write(p)
+		n, err := c.lowat.write(c.Conn, p)
 		if err != nil {
 			c.note(err)
 		}
@@ -174,7 +175,7 @@ func (c *conn) Write(p []byte) (int, error) {
 	if c.slow != nil {
 		c.writing.Store(int64(t0))
 	}
-	n, err := c.Conn.Write(p)
+	n, err := c.lowat.write(c.Conn, p)
 	t1 := time.Since(epoch)
 	if c.slow != nil {
 		c.writing.Store(0)
