@@ -133,11 +133,8 @@ type Conn struct {
 	blocked  bool         // input is waiting until pending is written
 	nodelay  bool
 	answered bool
-	refused  bool // closing after a refusal
-	// written counts the bytes given to the socket until it passes
-	// NotSentMost, when lowat is set.
-	written int
-	lowat   bool
+	refused  bool    // closing after a refusal
+	written  Written // given to the socket, until past NotSentMost
 }
 
 // WritingSince is when the write of answers the client has not taken yet
@@ -892,11 +889,8 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 // write writes out to c, keeping what the socket does not take.
 func (l *loop) write(c *Conn, out []byte) bool {
 	start := Now()
-	if !c.lowat {
-		if c.written += len(out); c.written > NotSentMost {
-			c.lowat = true
-			notSentLowat(c.fd)
-		}
+	if c.written.Add(len(out)) {
+		SetNotSentLowat(c.fd)
 	}
 	n, e := send(c.fd, out)
 	if e != 0 && e != unix.EAGAIN {

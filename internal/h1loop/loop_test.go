@@ -564,3 +564,21 @@ func TestNotSentLowat(t *testing.T) {
 		t.Errorf("the socket holds %d bytes unsent to a client that does not read, want at most %d", unsent, most)
 	}
 }
+
+func TestWrittenPassesOnce(t *testing.T) {
+	var w Written
+	for i, tc := range []struct {
+		n    int
+		want bool
+	}{
+		{NotSentMost / 2, false},
+		{NotSentMost / 2, false}, // exactly NotSentMost: not past it
+		{1, true},
+		{NotSentMost, false}, // once only
+		{1, false},
+	} {
+		if got := w.Add(tc.n); got != tc.want {
+			t.Errorf("write %d of %d bytes: Add = %v, want %v", i, tc.n, got, tc.want)
+		}
+	}
+}

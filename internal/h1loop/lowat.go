@@ -9,7 +9,7 @@ import (
 
 // NotSentMost is the most a connection's socket holds that the client's
 // window has no room for, once decoy has written more than that to it:
-// TCP_NOTSENT_LOWAT, which also makes a write stop copying there and the
+// TCP_NOTSENT_LOWAT (see Written), which also makes a write stop copying there and the
 // socket say it is writable only below it. Without it a socket takes
 // megabytes (net.ipv4.tcp_wmem) from a client that does not read: copied
 // in one system call on decoy's CPU (6-10 ms for a 4 MiB body, while every
@@ -20,9 +20,25 @@ import (
 // bodies one at a time, never pay for the system call.
 const NotSentMost = 1 << 20
 
-// notSentLowat sets TCP_NOTSENT_LOWAT to NotSentMost on fd, best effort.
-func notSentLowat(fd int) {
+// SetNotSentLowat sets TCP_NOTSENT_LOWAT to NotSentMost on the socket fd,
+// best effort (one that refuses it keeps the kernel's default).
+func SetNotSentLowat(fd int) {
 	v := int32(NotSentMost)
 	_, _, _ = syscall.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT,
 		uintptr(unsafe.Pointer(&v)), 4, 0)
+}
+
+// Written counts the bytes written to a connection until they pass
+// NotSentMost, and tells when they do.
+type Written int
+
+// Add counts n more bytes and reports whether they made the count pass
+// NotSentMost, once in the connection's life: the time to set
+// TCP_NOTSENT_LOWAT.
+func (w *Written) Add(n int) bool {
+	if *w > NotSentMost {
+		return false
+	}
+	*w += Written(n)
+	return *w > NotSentMost
 }

@@ -1,8 +1,0 @@
-//go:build !linux
-
-package httpfront
-
-import "net"
-
-// setNotSentLowat is Linux only.
-func setNotSentLowat(*net.TCPConn, int) {}
