@@ -72,6 +72,12 @@ func TestAfterWakesAndForgets(t *testing.T) {
 	if !supported() {
 		t.Skip("no timerfd on this system")
 	}
+	// Instants another test left (a Timer's, with -count) wake first.
+	for deadline := time.Now().Add(10 * time.Second); pending() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %d instants from before still pending", pending())
+		}
+	}
 	w0 := wakes()
 	for i := range 20 {
 		After(time.Duration(i+1) * time.Millisecond)
