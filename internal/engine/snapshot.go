@@ -13,9 +13,9 @@ import (
 type Snapshot struct {
 	stubs []*Stub // in rank order
 	byID  map[string]*Stub
-	exact map[string][]*Stub // by path, in rank order
-	tmpl  *node              // template paths, as a segment trie
-	scan  []*Stub            // regex, prefix and any-path stubs, in rank order
+	exact map[string]*candidates // by path
+	tmpl  *node                  // template paths, as a segment trie
+	scan  candidates             // regex, prefix and any-path stubs
 	// uploads is set when some stub discards uploads.
 	uploads bool
 }
@@ -23,8 +23,8 @@ type Snapshot struct {
 type node struct {
 	static map[string]*node
 	param  *node
-	here   []*Stub // templates that end at this node
-	rest   []*Stub // templates whose {name*} starts here
+	here   candidates // templates that end at this node
+	rest   candidates // templates whose {name*} starts here
 }
 
 // Error is a problem with one of the sources given to Compile.
@@ -74,7 +74,7 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 	var errs Errors
 	snap := &Snapshot{
 		byID:  make(map[string]*Stub, len(srcs)),
-		exact: make(map[string][]*Stub),
+		exact: make(map[string]*candidates),
 	}
 	type ordered struct {
 		s        *Stub
@@ -133,16 +133,28 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 		snap.stubs = append(snap.stubs, s)
 		switch s.pathKind {
 		case kindExact:
-			snap.exact[s.path] = append(snap.exact[s.path], s)
+			c := snap.exact[s.path]
+			if c == nil {
+				c = &candidates{}
+				snap.exact[s.path] = c
+			}
+			c.all = append(c.all, s)
 		case kindTemplate:
 			if snap.tmpl == nil {
 				snap.tmpl = &node{}
 			}
 			snap.tmpl.insert(s)
 		default:
-			snap.scan = append(snap.scan, s)
+			snap.scan.all = append(snap.scan.all, s)
 		}
 	}
+	for _, c := range snap.exact {
+		c.index()
+	}
+	if snap.tmpl != nil {
+		snap.tmpl.index()
+	}
+	snap.scan.index()
 	return snap, bySource, nil
 }
 
@@ -167,20 +179,32 @@ func (n *node) insert(s *Stub) {
 		cur = next
 	}
 	if s.restParam {
-		cur.rest = append(cur.rest, s)
+		cur.rest.all = append(cur.rest.all, s)
 	} else {
-		cur.here = append(cur.here, s)
+		cur.here.all = append(cur.here.all, s)
+	}
+}
+
+// index indexes the lists of n and the nodes under it.
+func (n *node) index() {
+	n.here.index()
+	n.rest.index()
+	for _, c := range n.static {
+		c.index()
+	}
+	if n.param != nil {
+		n.param.index()
 	}
 }
 
 // walk finds the best stub under n for the path remainder p (without its
 // leading slash); done means the path is used up.
 func (n *node) walk(p string, done bool, r *Request, best *Stub) *Stub {
-	if len(n.rest) > 0 && !done && p != "" {
-		best = first(n.rest, r, best)
+	if len(n.rest.all) > 0 && !done && p != "" {
+		best = n.rest.first(r, best, false)
 	}
 	if done {
-		return first(n.here, r, best)
+		return n.here.first(r, best, false)
 	}
 	seg, next, more := strings.Cut(p, "/")
 	if c := n.static[seg]; c != nil {
@@ -192,36 +216,17 @@ func (n *node) walk(p string, done bool, r *Request, best *Stub) *Stub {
 	return best
 }
 
-// first returns the first stub of l (in rank order) that matches r and
-// outranks best, or best.
-func first(l []*Stub, r *Request, best *Stub) *Stub {
-	for _, s := range l {
-		if best != nil && s.rank >= best.rank {
-			return best
-		}
-		if s.matchMethod(r.Method) && s.matchRest(r) {
-			return s
-		}
-	}
-	return best
-}
-
 // Match returns the stub that answers r, or nil.
 func (s *Snapshot) Match(r *Request) *Stub {
 	var best *Stub
-	if l := s.exact[r.Path]; l != nil {
-		best = first(l, r, nil)
+	if c := s.exact[r.Path]; c != nil {
+		best = c.first(r, nil, false)
 	}
 	if s.tmpl != nil && len(r.Path) > 0 && r.Path[0] == '/' {
 		best = s.tmpl.walk(r.Path[1:], false, r, best)
 	}
-	for _, st := range s.scan {
-		if best != nil && st.rank >= best.rank {
-			break
-		}
-		if st.matchMethod(r.Method) && st.matchPath(r.Path) && st.matchRest(r) {
-			return st
-		}
+	if len(s.scan.all) > 0 {
+		best = s.scan.first(r, best, true)
 	}
 	return best
 }

@@ -62,6 +62,13 @@ func reErr(err error) string {
 	return err.Error()
 }
 
+// Exact returns the one value s accepts and true, when s accepts no other
+// (equals without ignoreCase, whatever else it asks of that value); a
+// value other than that, or none, never matches.
+func (s *String) Exact() (string, bool) {
+	return s.equals, s.hasEquals && !s.ignoreCase && !s.absent
+}
+
 // Match reports whether the value v (present when ok) satisfies s.
 func (s *String) Match(v string, ok bool) bool {
 	if s.absent {
