@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/decoy-dev/decoy/bench/internal/loopback"
 )
 
 // malformed is one kind of bad request of the burst.
@@ -188,12 +190,7 @@ func runAbuser(o options) error {
 
 	var next atomic.Int64 // source address round-robin
 	dial := func() (net.Conn, error) {
-		d := net.Dialer{
-			Timeout:   o.timeout,
-			LocalAddr: &net.TCPAddr{IP: srcs[int(next.Add(1))%len(srcs)]},
-			KeepAlive: -1,
-		}
-		return d.Dial("tcp", o.addr)
+		return loopback.Dialer(o.timeout, srcs[int(next.Add(1))%len(srcs)]).Dial("tcp", o.addr)
 	}
 
 	// Held connections: connect, send the opening (or nothing), hold.

@@ -223,11 +223,8 @@ func runChild(o options) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			global := o.childID*o.perProc + i
-			d := net.Dialer{
-				Timeout:   o.timeout,
-				LocalAddr: &net.TCPAddr{IP: srcs[global%len(srcs)]},
-				KeepAlive: -1, // idle means idle: no TCP keep-alive probes
-			}
+			// Idle means idle: no TCP keep-alive probes.
+			d := loopback.Dialer(o.timeout, srcs[global%len(srcs)])
 			c, err := d.Dial("tcp", raddr.String())
 			if err != nil {
 				failed.Add(1)
@@ -505,8 +502,7 @@ func warmup(o options, n int) error {
 	if err != nil {
 		return err
 	}
-	d := net.Dialer{Timeout: o.timeout, LocalAddr: &net.TCPAddr{IP: srcs[0]}}
-	c, err := d.Dial("tcp", o.addr)
+	c, err := loopback.Dialer(o.timeout, srcs[0]).Dial("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package loopback
+
+import "syscall"
+
+func noPortControl(_, _ string, _ syscall.RawConn) error { return nil }
