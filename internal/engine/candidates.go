@@ -50,26 +50,34 @@ func (ix *fieldIndex) value(r *Request) (string, bool) {
 	return r.Fields.Cookie(ix.lookup)
 }
 
+// fieldOf names the field kind/name; header names are case-insensitive.
+func fieldOf(kind int, name string) field {
+	if kind == fieldHeader {
+		name = strings.ToLower(name)
+	}
+	return field{kind, name}
+}
+
+// conditions returns s's conditions on fields of the kind.
+func (s *Stub) conditions(kind int) []named {
+	switch kind {
+	case fieldHeader:
+		return s.headers
+	case fieldQuery:
+		return s.query
+	}
+	return s.cookies
+}
+
 // exactValue returns the value s demands of f, if it demands exactly one,
 // and the field's name as s wrote it.
 func (s *Stub) exactValue(f field) (value, name string, ok bool) {
-	l := s.query
-	switch f.kind {
-	case fieldHeader:
-		l = s.headers
-	case fieldCookie:
-		l = s.cookies
-	}
-	for i := range l {
-		name := l[i].name
-		if f.kind == fieldHeader {
-			name = strings.ToLower(name)
-		}
-		if name != f.name {
+	for _, n := range s.conditions(f.kind) {
+		if fieldOf(f.kind, n.name) != f {
 			continue
 		}
-		if v, ok := l[i].m.Exact(); ok {
-			return v, l[i].name, true
+		if v, ok := n.m.Exact(); ok {
+			return v, n.name, true
 		}
 	}
 	return "", "", false
@@ -84,23 +92,17 @@ func (c *candidates) index() {
 	}
 	count := make(map[field]int)
 	for _, s := range c.all {
-		seen := make(map[field]bool, len(s.headers)+len(s.query)+len(s.cookies))
-		add := func(kind int, l []named) {
-			for i := range l {
-				name := l[i].name
-				if kind == fieldHeader {
-					name = strings.ToLower(name)
-				}
-				f := field{kind, name}
-				if _, ok := l[i].m.Exact(); ok && !seen[f] {
+		// A stub counts once per field, however its names are spelt.
+		seen := make(map[field]bool)
+		for kind := fieldHeader; kind <= fieldCookie; kind++ {
+			for _, n := range s.conditions(kind) {
+				f := fieldOf(kind, n.name)
+				if _, ok := n.m.Exact(); ok && !seen[f] {
 					seen[f] = true
 					count[f]++
 				}
 			}
 		}
-		add(fieldHeader, s.headers)
-		add(fieldQuery, s.query)
-		add(fieldCookie, s.cookies)
 	}
 	var best field
 	most := 0
