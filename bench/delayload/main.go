@@ -348,11 +348,11 @@ func runGoroutines(o *options, srcs []net.IP, raddr *net.TCPAddr, req []byte, re
 				if i >= o.conns || dialErr.Load() != nil {
 					return
 				}
-				d := net.Dialer{Timeout: 10 * time.Second}
+				var src net.IP
 				if len(srcs) > 0 {
-					d.LocalAddr = &net.TCPAddr{IP: srcs[i%len(srcs)]}
+					src = srcs[i%len(srcs)]
 				}
-				c, err := d.Dial("tcp", raddr.String())
+				c, err := loopback.Dialer(10*time.Second, src).Dial("tcp", raddr.String())
 				if err != nil {
 					dialErr.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
 					return
