@@ -136,7 +136,8 @@ func (c *candidates) first(r *Request, best *Stub, path bool) *Stub {
 	if c.ix != nil {
 		return c.indexed(r, best, path)
 	}
-	// firstOf, by hand: this is every static stub's path.
+	// matches, by hand (it is too large to inline): this is every static
+	// stub's path.
 	for _, s := range c.all {
 		if best != nil && s.rank >= best.rank {
 			return best
@@ -156,9 +157,6 @@ func (c *candidates) indexed(r *Request, best *Stub, path bool) *Stub {
 	if v, ok := c.ix.value(r); ok {
 		b = c.ix.byValue[v]
 	}
-	if len(b) == 0 {
-		return firstOf(a, r, best, path)
-	}
 	for len(a) > 0 || len(b) > 0 {
 		var s *Stub
 		if len(b) == 0 || len(a) > 0 && a[0].rank < b[0].rank {
@@ -166,19 +164,6 @@ func (c *candidates) indexed(r *Request, best *Stub, path bool) *Stub {
 		} else {
 			s, b = b[0], b[1:]
 		}
-		if best != nil && s.rank >= best.rank {
-			return best
-		}
-		if s.matchMethod(r.Method) && (!path || s.matchPath(r.Path)) && s.matchRest(r) {
-			return s
-		}
-	}
-	return best
-}
-
-// firstOf is first over a plain list.
-func firstOf(l []*Stub, r *Request, best *Stub, path bool) *Stub {
-	for _, s := range l {
 		if best != nil && s.rank >= best.rank {
 			return best
 		}
