@@ -853,7 +853,7 @@ func (c *conn) handleData(flags http2.Flags, id uint32, p []byte) error {
 	case st.rejected:
 		// Already answered (413): the data is dropped.
 	case st.req.Streamed:
-		st.in = append(st.in, data...)
+		st.keep(data)
 		c.bodyArrived(st)
 	case int64(len(st.req.Body))+int64(len(data)) > c.o.MaxBodyBytes:
 		st.req.Body = st.req.Body[:0]

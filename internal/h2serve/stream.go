@@ -437,6 +437,28 @@ func (w *ResponseWriter) reset(code http2.ErrCode, chosen bool) {
 	}
 }
 
+// keep adds data that arrived for a streamed body to what its handler
+// has yet to read. The part already read is dropped when the buffer would
+// grow, so the buffer stays near the stream's window however the reads
+// fall against the frames.
+func (st *stream) keep(data []byte) {
+	if st.inOff > 0 && len(st.in)+len(data) > cap(st.in) {
+		st.in = st.in[:copy(st.in, st.in[st.inOff:])]
+		st.inOff = 0
+	}
+	st.in = append(st.in, data...)
+}
+
+// take moves what it can of the unread body into p.
+func (st *stream) take(p []byte) int {
+	n := copy(p, st.in[st.inOff:])
+	st.inOff += n
+	if st.inOff == len(st.in) {
+		st.in, st.inOff = st.in[:0], 0
+	}
+	return n
+}
+
 // ReadBody reads the body of a streamed request (see BodyStreamer): up
 // to len(p) bytes, waiting for some to arrive, and io.EOF after the last.
 // What it reads is given back to the client as flow-control credit, so
@@ -453,11 +475,7 @@ func (w *ResponseWriter) ReadBody(p []byte) (int, error) {
 	}
 	for {
 		if len(st.in) > st.inOff {
-			n := copy(p, st.in[st.inOff:])
-			st.inOff += n
-			if st.inOff == len(st.in) {
-				st.in, st.inOff = st.in[:0], 0
-			}
+			n := st.take(p)
 			if !st.recvDone && !st.closed && !c.closed {
 				st.recvUnack += int64(n)
 				if st.recvUnack >= int64(c.o.StreamWindow/2) {

@@ -141,3 +141,40 @@ type streamAll struct{ Handler }
 func (streamAll) StreamBody(*Request) bool { return true }
 
 var _ BodyStreamer = streamAll{}
+
+// TestStreamedBodyBuffer: a streamed body's buffer holds what is unread,
+// not everything since the handler last read it all, and gives the bytes
+// back in order.
+func TestStreamedBodyBuffer(t *testing.T) {
+	var st stream
+	var sent, got []byte
+	p := make([]byte, 13000)
+	next := func(n int) {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte((len(sent) + i) % 251)
+		}
+		sent = append(sent, data...)
+		st.keep(data)
+	}
+	read := func(n int) {
+		k := st.take(p[:n])
+		got = append(got, p[:k]...)
+	}
+	next(1) // one byte always unread: the buffer never empties
+	for range 1000 {
+		next(10000)
+		read(7000)
+		next(10000)
+		read(13000)
+	}
+	if unread := len(st.in) - st.inOff; unread != 1 {
+		t.Fatalf("%d bytes unread, want 1", unread)
+	}
+	if c := cap(st.in); c > 64<<10 {
+		t.Errorf("buffer capacity %d after 20 MB passed through it with at most 20 KB unread", c)
+	}
+	if !bytes.Equal(got, sent[:len(got)]) {
+		t.Error("the bytes read differ from those sent")
+	}
+}
