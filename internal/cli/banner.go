@@ -47,7 +47,11 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 	const maxRows = 20
 	for i, s := range stubs {
 		if i == maxRows {
-			fmt.Fprintf(tw, "  ...\t%d more: GET http://%s/stubs\t\t\n", len(stubs)-maxRows, hostPort(a.AdminAddr))
+			where := "the admin API lists them when --admin has an address"
+			if a.AdminAddr != nil {
+				where = "GET http://" + hostPort(a.AdminAddr) + "/stubs"
+			}
+			fmt.Fprintf(tw, "  ...\t%d more: %s\t\t\n", len(stubs)-maxRows, where)
 			break
 		}
 		if isGRPC(a, s) {
@@ -185,7 +189,13 @@ func curlLine(base string, s *engine.Stub) string {
 	default:
 		b.WriteString(" -X " + m)
 	}
-	for name, sm := range s.Spec.Request.Headers {
+	names := make([]string, 0, len(s.Spec.Request.Headers))
+	for name := range s.Spec.Request.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sm := s.Spec.Request.Headers[name]
 		v := sm.Contains
 		if sm.Equals != nil {
 			v = *sm.Equals

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -250,6 +251,29 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, w := range []string{"--http", "DECOY_HTTP", "--journal-size", "DECOY_JOURNAL_SIZE", "--config", "Examples:"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("serve --help lacks %q", w)
+		}
+	}
+}
+
+// TestServeBannerMore: past 20 stubs the banner says where the rest are
+// listed, and does not point at an admin API that is off.
+func TestServeBannerMore(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&b, "- request: {path: /s%d}\n  response: {body: s%d}\n", i, i)
+	}
+	stubs := write(t, t.TempDir(), "many.yaml", b.String())
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "5 more: GET http://127.0.0.1:"},
+		{[]string{"--admin", ""}, "5 more: the admin API lists them when --admin has an address"},
+	} {
+		_, out := serve(t, nil, append(tt.args, stubs)...)
+		if banner := out.String(); !strings.Contains(banner, tt.want) || strings.Contains(banner, "http:///") {
+			t.Errorf("with %q the banner lacks %q:\n%s", tt.args, tt.want, banner)
 		}
 	}
 }
