@@ -134,7 +134,7 @@ type Conn struct {
 	nodelay  bool
 	answered bool
 	refused  bool    // closing after a refusal
-	written  Written // given to the socket, until past NotSentMost
+	written  Written // asked of and taken by the socket, until past the limits
 }
 
 // WritingSince is when the write of answers the client has not taken yet
@@ -889,8 +889,8 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 // write writes out to c, keeping what the socket does not take.
 func (l *loop) write(c *Conn, out []byte) bool {
 	start := Now()
-	if c.written.Add(len(out)) {
-		SetNotSentLowat(c.fd)
+	if v := c.written.Ask(len(out)); v != 0 {
+		SetNotSentLowat(c.fd, v)
 	}
 	n, e := send(c.fd, out)
 	if e != 0 && e != unix.EAGAIN {
@@ -899,6 +899,9 @@ func (l *loop) write(c *Conn, out []byte) bool {
 	}
 	if e == unix.EAGAIN {
 		n = 0
+	}
+	if v := c.written.Took(int(n)); v != 0 {
+		SetNotSentLowat(c.fd, v)
 	}
 	if int(n) == len(out) {
 		if l.s.o.Sent != nil {
@@ -924,6 +927,9 @@ func (l *loop) flush(c *Conn) bool {
 	if e != 0 {
 		l.close(c, ResetByClient)
 		return false
+	}
+	if v := c.written.Took(int(n)); v != 0 {
+		SetNotSentLowat(c.fd, v)
 	}
 	if int(n) < len(p) {
 		c.pending = p[n:]

@@ -508,9 +508,10 @@ func TestPipelineAnsweredInQuanta(t *testing.T) {
 	}
 }
 
-// TestNotSentLowat: a connection given more than NotSentMost gets
-// TCP_NOTSENT_LOWAT, and a client that does not read then holds no more
-// than about that in decoy's socket; one given less keeps the default.
+// TestNotSentLowat: a connection given more than NotSentFirst gets
+// TCP_NOTSENT_LOWAT of that, and a client that does not read then holds
+// no more than about that in decoy's socket; one that reads a large
+// answer has it raised to NotSentMost; one given less keeps the default.
 func TestNotSentLowat(t *testing.T) {
 	t.Parallel()
 	fds := make(chan int, 2)
@@ -527,8 +528,16 @@ func TestNotSentLowat(t *testing.T) {
 	fd := <-fds
 	fmt.Fprint(small, "GET /big/1000 HTTP/1.1\r\nHost: x\r\n\r\n")
 	readBodies(t, bufio.NewReader(small), 1)
-	if v := lowat(fd); v == NotSentMost {
+	if v := lowat(fd); v == NotSentFirst || v == NotSentMost {
 		t.Errorf("TCP_NOTSENT_LOWAT %d after a small answer, want the default", v)
+	}
+
+	reader := h.dial(t)
+	fd = <-fds
+	fmt.Fprintf(reader, "GET /big/%d HTTP/1.1\r\nHost: x\r\n\r\n", 16<<20)
+	readBodies(t, bufio.NewReader(reader), 1)
+	if v := lowat(fd); v != NotSentMost {
+		t.Errorf("TCP_NOTSENT_LOWAT %d after a 16 MiB answer read at once, want %d", v, NotSentMost)
 	}
 
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
@@ -553,14 +562,14 @@ func TestNotSentLowat(t *testing.T) {
 			t.Fatal("the answer to a client that does not read never waited")
 		}
 	}
-	if v := lowat(fd); v != NotSentMost {
-		t.Errorf("TCP_NOTSENT_LOWAT %d after a 16 MiB answer, want %d", v, NotSentMost)
+	if v := lowat(fd); v != NotSentFirst {
+		t.Errorf("TCP_NOTSENT_LOWAT %d after a 16 MiB answer not read, want %d", v, NotSentFirst)
 	}
 	unsent, err := unix.IoctlGetInt(fd, unix.SIOCOUTQNSD)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if most := NotSentMost + 256<<10; unsent > most {
+	if most := NotSentFirst + 256<<10; unsent > most {
 		t.Errorf("the socket holds %d bytes unsent to a client that does not read, want at most %d", unsent, most)
 	}
 }
@@ -568,17 +577,21 @@ func TestNotSentLowat(t *testing.T) {
 func TestWrittenPassesOnce(t *testing.T) {
 	var w Written
 	for i, tc := range []struct {
-		n    int
-		want bool
+		ask, took int
+		wantAsk   int
+		wantTook  int
 	}{
-		{NotSentMost / 2, false},
-		{NotSentMost / 2, false}, // exactly NotSentMost: not past it
-		{1, true},
-		{NotSentMost, false}, // once only
-		{1, false},
+		{NotSentFirst / 2, NotSentFirst / 2, 0, 0},
+		{NotSentFirst / 2, ReaderAfter / 2, 0, 0},            // exactly NotSentFirst asked: not past it
+		{1, ReaderAfter/2 - NotSentFirst/2, NotSentFirst, 0}, // exactly ReaderAfter taken
+		{NotSentFirst, 1, 0, NotSentMost},
+		{ReaderAfter, ReaderAfter, 0, 0}, // once only
 	} {
-		if got := w.Add(tc.n); got != tc.want {
-			t.Errorf("write %d of %d bytes: Add = %v, want %v", i, tc.n, got, tc.want)
+		if got := w.Ask(tc.ask); got != tc.wantAsk {
+			t.Errorf("write %d: Ask(%d) = %d, want %d", i, tc.ask, got, tc.wantAsk)
+		}
+		if got := w.Took(tc.took); got != tc.wantTook {
+			t.Errorf("write %d: Took(%d) = %d, want %d", i, tc.took, got, tc.wantTook)
 		}
 	}
 }

@@ -16,10 +16,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestLowatWrites: a connection written more than h1loop.NotSentMost gets
+// TestLowatWrites: a connection written more than h1loop.NotSentFirst gets
 // TCP_NOTSENT_LOWAT, after which a client that does not read holds about
 // that much in decoy's socket, and a write to it ends at its deadline; a
-// client that reads gets every byte; small writes leave the default.
+// client that reads gets every byte and the limit raised to NotSentMost;
+// small writes leave the default.
 func TestLowatWrites(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,7 +74,7 @@ func TestLowatWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v := lowat(fd); v == h1loop.NotSentMost {
+	if v := lowat(fd); v == h1loop.NotSentFirst || v == h1loop.NotSentMost {
 		t.Errorf("TCP_NOTSENT_LOWAT set after 100 KB of writes")
 	}
 
@@ -110,7 +111,10 @@ func TestLowatWrites(t *testing.T) {
 	if err2 != nil {
 		t.Fatal(err2)
 	}
-	if most := h1loop.NotSentMost + 256<<10; n > most+64<<10 || unsent > most {
+	if v := lowat(fd); v != h1loop.NotSentFirst {
+		t.Errorf("TCP_NOTSENT_LOWAT %d for a client that does not read, want %d", v, h1loop.NotSentFirst)
+	}
+	if most := h1loop.NotSentFirst + 256<<10; n > most+64<<10 || unsent > most {
 		t.Errorf("wrote %d bytes, %d unsent, to a client that does not read; want at most about %d", n, unsent, most)
 	}
 }

@@ -7,33 +7,53 @@ import (
 	"github.com/decoy-dev/decoy/internal/h1loop"
 )
 
-// lowatWrites limits what the socket of a connection written more than
-// h1loop.NotSentMost holds unsent, as the loops do (h1loop.Written; an
-// atomic count here, as a connection served by Go's HTTP/2 server may be
-// written from more than one goroutine).
+// lowatWrites limits what the socket of a connection holds unsent, as
+// the loops do (h1loop.Written): h1loop.NotSentFirst once its writes pass
+// that, h1loop.NotSentMost once its socket has taken h1loop.ReaderAfter.
+// The counts are atomic here, as a connection served by Go's HTTP/2
+// server may be written from more than one goroutine.
 type lowatWrites struct {
-	written atomic.Int64 // until it passes NotSentMost
+	asked atomic.Int64 // until it passes NotSentFirst
+	took  atomic.Int64 // until it passes ReaderAfter
 }
 
-// write writes p to nc, first setting TCP_NOTSENT_LOWAT when the
-// connection's writes pass h1loop.NotSentMost with it.
+// lowatPiece is the most written in one call until the limit has risen,
+// so that it can rise within a large body.
+const lowatPiece = 1 << 20
+
+// write writes p to nc, setting TCP_NOTSENT_LOWAT when the connection's
+// writes pass the limits with it.
 func (w *lowatWrites) write(nc net.Conn, p []byte) (int, error) {
-	if w.written.Load() <= h1loop.NotSentMost {
-		if n := w.written.Add(int64(len(p))); n > h1loop.NotSentMost && n-int64(len(p)) <= h1loop.NotSentMost {
-			setNotSentLowat(nc)
+	if w.asked.Load() <= h1loop.NotSentFirst {
+		if n := w.asked.Add(int64(len(p))); n > h1loop.NotSentFirst && n-int64(len(p)) <= h1loop.NotSentFirst {
+			setNotSentLowat(nc, h1loop.NotSentFirst)
 		}
 	}
-	return nc.Write(p)
+	total := 0
+	for w.took.Load() <= h1loop.ReaderAfter {
+		k := min(len(p), lowatPiece)
+		n, err := nc.Write(p[:k])
+		total += n
+		if t := w.took.Add(int64(n)); t > h1loop.ReaderAfter && t-int64(n) <= h1loop.ReaderAfter {
+			setNotSentLowat(nc, h1loop.NotSentMost)
+		}
+		p = p[n:]
+		if err != nil || len(p) == 0 {
+			return total, err
+		}
+	}
+	n, err := nc.Write(p)
+	return total + n, err
 }
 
-// setNotSentLowat sets TCP_NOTSENT_LOWAT on nc when it is a TCP
+// setNotSentLowat sets TCP_NOTSENT_LOWAT to v on nc when it is a TCP
 // connection.
-func setNotSentLowat(nc net.Conn) {
+func setNotSentLowat(nc net.Conn, v int) {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return
 	}
 	if rc, err := tc.SyscallConn(); err == nil {
-		_ = rc.Control(func(fd uintptr) { h1loop.SetNotSentLowat(int(fd)) })
+		_ = rc.Control(func(fd uintptr) { h1loop.SetNotSentLowat(int(fd), v) })
 	}
 }
