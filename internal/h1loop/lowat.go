@@ -52,27 +52,22 @@ type Written struct {
 // Ask counts n more bytes about to be written and returns NotSentFirst
 // when they make the count pass it, once in the connection's life (the
 // time to set TCP_NOTSENT_LOWAT), else 0.
-func (w *Written) Ask(n int) int {
-	if w.asked > NotSentFirst {
-		return 0
-	}
-	w.asked += n
-	if w.asked > NotSentFirst {
-		return NotSentFirst
-	}
-	return 0
-}
+func (w *Written) Ask(n int) int { return pass(&w.asked, n, NotSentFirst, NotSentFirst) }
 
 // Took counts n more bytes the socket took and returns NotSentMost when
 // they make the count pass ReaderAfter, once in the connection's life,
 // else 0.
-func (w *Written) Took(n int) int {
-	if w.took > ReaderAfter {
+func (w *Written) Took(n int) int { return pass(&w.took, n, ReaderAfter, NotSentMost) }
+
+// pass adds n to *count, until it is past limit, and returns v when this
+// addition took it past, else 0.
+func pass(count *int, n, limit, v int) int {
+	if *count > limit {
 		return 0
 	}
-	w.took += n
-	if w.took > ReaderAfter {
-		return NotSentMost
+	*count += n
+	if *count > limit {
+		return v
 	}
 	return 0
 }

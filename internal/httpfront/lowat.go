@@ -24,17 +24,15 @@ const lowatPiece = 1 << 20
 // write writes p to nc, setting TCP_NOTSENT_LOWAT when the connection's
 // writes pass the limits with it.
 func (w *lowatWrites) write(nc net.Conn, p []byte) (int, error) {
-	if w.asked.Load() <= h1loop.NotSentFirst {
-		if n := w.asked.Add(int64(len(p))); n > h1loop.NotSentFirst && n-int64(len(p)) <= h1loop.NotSentFirst {
-			setNotSentLowat(nc, h1loop.NotSentFirst)
-		}
+	if passes(&w.asked, len(p), h1loop.NotSentFirst) {
+		setNotSentLowat(nc, h1loop.NotSentFirst)
 	}
 	total := 0
 	for w.took.Load() <= h1loop.ReaderAfter {
 		k := min(len(p), lowatPiece)
 		n, err := nc.Write(p[:k])
 		total += n
-		if t := w.took.Add(int64(n)); t > h1loop.ReaderAfter && t-int64(n) <= h1loop.ReaderAfter {
+		if passes(&w.took, n, h1loop.ReaderAfter) {
 			setNotSentLowat(nc, h1loop.NotSentMost)
 		}
 		p = p[n:]
@@ -44,6 +42,16 @@ func (w *lowatWrites) write(nc net.Conn, p []byte) (int, error) {
 	}
 	n, err := nc.Write(p)
 	return total + n, err
+}
+
+// passes adds n to *count, until it is past limit, and reports whether
+// this addition took it past (true for one caller only).
+func passes(count *atomic.Int64, n, limit int) bool {
+	if count.Load() > int64(limit) {
+		return false
+	}
+	t := count.Add(int64(n))
+	return t > int64(limit) && t-int64(n) <= int64(limit)
 }
 
 // setNotSentLowat sets TCP_NOTSENT_LOWAT to v on nc when it is a TCP
