@@ -62,7 +62,7 @@ type App struct {
 	log      *slog.Logger
 	front    *httpfront.Server
 	grpc     *grpcfront.Server
-	adminSrv *http.Server
+	adminSrv *admin.Server
 	ready    atomic.Bool
 	wg       sync.WaitGroup
 	errc     chan error
@@ -248,15 +248,11 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	}
 	if adminLn != nil {
 		a.AdminAddr = adminLn.Addr()
-		a.adminSrv = &http.Server{
-			Handler: admin.New(admin.Options{
-				Store: store, Journal: a.Journal, Version: Version, Logger: log,
-				Ready: a.ready.Load, Metrics: metrics.Handler(reg), Clients: a.Clients,
-				Saturation: a.Saturation, Listeners: a.Listeners,
-			}),
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		}
+		a.adminSrv = admin.NewServer(admin.New(admin.Options{
+			Store: store, Journal: a.Journal, Version: Version, Logger: log,
+			Ready: a.ready.Load, Metrics: metrics.Handler(reg), Clients: a.Clients,
+			Saturation: a.Saturation, Listeners: a.Listeners,
+		}), log)
 		run("admin", func() error { return a.adminSrv.Serve(adminLn) })
 	}
 	satCtx, stopSat := context.WithCancel(context.Background())

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/admin"
 	"github.com/decoy-dev/decoy/internal/listen"
 )
 
@@ -79,7 +80,7 @@ type Supervisor struct {
 	wg       sync.WaitGroup
 
 	proxy    *proxy
-	adminSrv *http.Server
+	adminSrv *admin.Server
 	errc     chan error
 }
 
@@ -137,11 +138,7 @@ func Start(o Options) (_ *Supervisor, err error) {
 		}
 		s.AdminAddr = adminLn.Addr()
 		// Served at once: /ready says 503 until every worker serves.
-		s.adminSrv = &http.Server{
-			Handler:           s.proxy,
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		}
+		s.adminSrv = admin.NewServer(s.proxy, s.log)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
