@@ -37,7 +37,9 @@ func TestServerShutdownFresh(t *testing.T) {
 
 	// A kept-alive connection with one request behind it, one that has
 	// sent nothing, and one in the middle of a request.
-	c := &http.Client{Timeout: 10 * time.Second}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	resp, err := c.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
 		t.Fatal(err)
