@@ -302,6 +302,28 @@ func TestWebSocketBadClient(t *testing.T) {
 	}
 }
 
+// TestWebSocketOversizeNoReset: a client still sending a message over the
+// limit reads the 1009 close frame and then the end of the stream, not a
+// reset (which many clients act on before reading what came before it).
+func TestWebSocketOversizeNoReset(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{MaxBodyBytes: 16})
+	c, _ := dial(t, addr, "/ws/echo")
+	nc := c.UnderlyingConn()
+	// A masked text frame announcing 1 MiB, and 64 KiB of it.
+	frame := []byte{0x81, 0x80 | 127, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4}
+	if _, err := nc.Write(append(frame, make([]byte, 64<<10)...)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatalf("after %x: %v, want the end of the stream", got, err)
+	}
+	if len(got) < 4 || got[0] != 0x88 || got[2] != 0x03 || got[3] != 0xF1 {
+		t.Fatalf("got %x, want a close frame with 1009", got)
+	}
+}
+
 // TestWebSocketShutdown: an open conversation gets close 1001 on shutdown
 // and its goroutines end.
 func TestWebSocketShutdown(t *testing.T) {

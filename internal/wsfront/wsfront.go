@@ -7,9 +7,11 @@ package wsfront
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/wake"
@@ -131,18 +133,30 @@ func (cv *conv) push() {
 // read takes client messages until the connection ends, answering them
 // when the stub echoes or has a script. The library answers a client's
 // close frame, and sends 1002 on a malformed frame and 1009 on a message
-// over the limit.
+// over the limit. A text message that is not UTF-8 fails the connection
+// with 1007 (RFC 6455 section 8.1); what comes after it is read, until the
+// client's close, and not answered.
 func (cv *conv) read() {
+	failed := false
 	for {
 		kind, b, err := cv.c.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				// The library sent 1009 already.
 				cv.once.Do(func() {})
+				cv.linger()
 			}
 			return
 		}
+		if failed {
+			continue
+		}
 		cv.in.Add(1)
+		if kind == websocket.TextMessage && !utf8.Valid(b) {
+			failed = true
+			cv.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not UTF-8")
+			continue
+		}
 		switch {
 		case cv.ws.Echo:
 			if cv.send(kind, b) != nil {
@@ -154,6 +168,21 @@ func (cv *conv) read() {
 			}
 		}
 	}
+}
+
+// linger reads and drops what the client still sends, until it closes or
+// CloseWait has passed, after a close frame sent while the client was in
+// the middle of a message. Closing at once, with its bytes unread, would
+// reset the connection, and a reset can discard the close frame before
+// the client reads it. Shutting down the sending side first tells the
+// client nothing more comes.
+func (cv *conv) linger() {
+	nc := cv.c.UnderlyingConn()
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(CloseWait))
+	_, _ = io.Copy(io.Discard, nc)
 }
 
 // answer runs the script on one client message; false when the

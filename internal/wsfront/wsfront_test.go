@@ -106,3 +106,48 @@ func TestServeEndsWithContext(t *testing.T) {
 		})
 	}
 }
+
+// A text message must be UTF-8 (RFC 6455 section 8.1): one that is not
+// fails the conversation with 1007 instead of being echoed or answered.
+func TestServeRefusesTextNotUTF8(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ws   *engine.WebSocket
+	}{
+		{"echo", &engine.WebSocket{Echo: true, Repeat: 1}},
+		{"script", &engine.WebSocket{Repeat: 1, Script: []engine.WSRule{{Reply: []byte("ok"), HasReply: true}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, counts := serve(t, context.Background(), tc.ws, 0)
+			// Valid first: answered.
+			if err := c.WriteMessage(websocket.TextMessage, []byte("h\u00e9")); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := c.ReadMessage(); err != nil {
+				t.Fatal(err)
+			}
+			// Binary messages are not text: no check.
+			if err := c.WriteMessage(websocket.BinaryMessage, []byte{0xc3, 0x28}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.ws.Echo {
+				if _, b, err := c.ReadMessage(); err != nil || string(b) != "\xc3\x28" {
+					t.Fatalf("binary echo %q %v", b, err)
+				}
+			} else if _, _, err := c.ReadMessage(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WriteMessage(websocket.TextMessage, []byte{'o', 'k', 0xc3, 0x28}); err != nil {
+				t.Fatal(err)
+			}
+			_, b, err := c.ReadMessage()
+			if closeCode(err) != websocket.CloseInvalidFramePayloadData {
+				t.Fatalf("got %q %v, want close 1007", b, err)
+			}
+			<-counts // Serve returned
+		})
+	}
+}
