@@ -34,9 +34,12 @@ var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 // Content-Length that is no number, HTTP/1.1 without Host, both
 // Content-Length and Transfer-Encoding, chunked framing broken in the
 // part of the body that has arrived). It finds nothing wrong in what it
-// does not look at (obs-fold after a field, bare LF line ends, versions
-// other than 1.0 and 1.1, trailers): the full server judges those. A
-// transfer coding other than chunked is refused with 501. Each line is
+// does not look at (obs-fold after a field, versions other than 1.0 and
+// 1.1, trailers): the full server judges those. A transfer coding other
+// than chunked is refused with 501. A line that ends in a bare LF is
+// refused with 400: RFC 9112 section 2.2 lets a server take it as a line
+// end, but the full server does not, and would wait for a CRLF that
+// never comes. Each line is
 // judged as soon as it is in, as the full server does. Check decides the same from the same bytes wherever it
 // runs, so that the loop and the full server refuse a connection's first
 // request alike; it allocates nothing.
@@ -62,7 +65,7 @@ func Check(b []byte, maxHeader int) Verdict {
 			return Verdict{Status: NotHTTP}
 		}
 		if !crlfEnd {
-			return Verdict{} // a bare LF: the full server's rules
+			return bareLFVerdict(l)
 		}
 		if v := checkRequestLine(l); v.Status != 0 {
 			return v
@@ -84,7 +87,7 @@ func Check(b []byte, maxHeader int) Verdict {
 			return unfinished(b, maxHeader)
 		}
 		if i == 0 || b[end+i-1] != '\r' {
-			return Verdict{} // a bare LF: the full server's rules
+			return bareLFVerdict(b[end : end+i])
 		}
 		hl := b[end : end+i-1]
 		end += i + 1
@@ -141,6 +144,11 @@ func Check(b []byte, maxHeader int) Verdict {
 		return Verdict{Status: 400, Why: "both Transfer-Encoding and Content-Length", Quote: te}
 	}
 	return checkChunks(b[end:])
+}
+
+// bareLFVerdict refuses the line l, which ends in a bare LF.
+func bareLFVerdict(l []byte) Verdict {
+	return Verdict{Status: 400, Why: "a line ends in a bare LF; HTTP/1.1 lines end in CRLF", Quote: l}
 }
 
 // unfinished is Check's verdict on a request line and headers not all in:

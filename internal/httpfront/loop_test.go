@@ -1,6 +1,7 @@
 package httpfront_test
 
 import (
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -127,6 +128,9 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		"POST /orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\npen\r\n0\r\n\r\n",
 		"POST /orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
 		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/1 HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n",
+		// Bare LF line ends: refused by both.
+		"GET /users/1 HTTP/1.1\nHost: x\n\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\nX: y\r\n\r\n",
 		// No HTTP/1.x request at all: closed without an answer by both.
 		"hello world, no request here\r\n\r\n",
 		// Request lines and headers up to the limit (8 KiB). (Past it,
@@ -208,5 +212,48 @@ func TestLoopConnectionBooks(t *testing.T) {
 	// read is rejected (and the connection closed), not counted.
 	if got := st.Requests[metrics.HTTP11]; got != 7 {
 		t.Errorf("HTTP/1.1 requests %d, want 7", got)
+	}
+}
+
+// TestBareLFAnswered: a request whose lines end in bare LFs is answered
+// with a 400 at once, by both engines, while the client waits with its
+// connection open; the full server would wait for a CRLF that never comes.
+func TestBareLFAnswered(t *testing.T) {
+	t.Parallel()
+	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
+		t.Run(eng, func(t *testing.T) {
+			t.Parallel()
+			store, err := engine.NewStore(loopStubs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = srv.Serve(ln) }()
+			t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+			for _, raw := range []string{
+				"GET /users/1 HTTP/1.1\nHost: x\n\n",
+				"GET /users/1 HTTP/1.1\nHost: x\nConnection: close\n\n",
+				"GET /users/1 HTTP/1.1\r\nHost: x\r\n\n",
+			} {
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A bound for a broken server, far below its read timeout.
+				_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+				if _, err := c.Write([]byte(raw)); err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(c)
+				_ = c.Close()
+				if !strings.HasPrefix(string(b), "HTTP/1.1 400 ") || !strings.Contains(string(b), "bare LF") {
+					t.Errorf("%q: got %q %v, want a 400 that names the bare LF", raw, b, err)
+				}
+			}
+		})
 	}
 }
