@@ -64,18 +64,7 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 	t.Parallel()
 	addrs := map[string]string{}
 	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
-		store, err := engine.NewStore(loopStubs())
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs[eng] = ln.Addr().String()
-		go func() { _ = srv.Serve(ln) }()
-		t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+		addrs[eng] = startEngine(t, eng)
 	}
 	const end = "GET /users/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 	for _, raw := range []string{
@@ -223,23 +212,13 @@ func TestBareLFAnswered(t *testing.T) {
 	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
 		t.Run(eng, func(t *testing.T) {
 			t.Parallel()
-			store, err := engine.NewStore(loopStubs())
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() { _ = srv.Serve(ln) }()
-			t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+			addr := startEngine(t, eng)
 			for _, raw := range []string{
 				"GET /users/1 HTTP/1.1\nHost: x\n\n",
 				"GET /users/1 HTTP/1.1\nHost: x\nConnection: close\n\n",
 				"GET /users/1 HTTP/1.1\r\nHost: x\r\n\n",
 			} {
-				c, err := net.Dial("tcp", ln.Addr().String())
+				c, err := net.Dial("tcp", addr)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -256,4 +235,22 @@ func TestBareLFAnswered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startEngine serves loopStubs on 127.0.0.1 with the HTTP/1.1 engine eng
+// until the test ends and returns the address.
+func startEngine(t *testing.T, eng string) string {
+	t.Helper()
+	store, err := engine.NewStore(loopStubs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	return ln.Addr().String()
 }
