@@ -39,8 +39,8 @@ var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 // than chunked is refused with 501. A line that ends in a bare LF is
 // refused with 400: RFC 9112 section 2.2 lets a server take it as a line
 // end, but the full server does not, and would wait for a CRLF that
-// never comes. Each line is
-// judged as soon as it is in, as the full server does. Check decides the same from the same bytes wherever it
+// never comes. Each line is judged as soon as it is in, as the full
+// server does. Check decides the same from the same bytes wherever it
 // runs, so that the loop and the full server refuse a connection's first
 // request alike; it allocates nothing.
 func Check(b []byte, maxHeader int) Verdict {
