@@ -33,9 +33,12 @@ type conv struct {
 	ws   *engine.WebSocket
 	mu   sync.Mutex // serializes data frames
 	once sync.Once  // the close frame goes once
-	stop chan struct{}
-	in   atomic.Int64
-	out  atomic.Int64
+	// closed: decoy has sent its close frame; client messages are read
+	// until the client's own close, and no longer answered.
+	closed atomic.Bool
+	stop   chan struct{}
+	in     atomic.Int64
+	out    atomic.Int64
 }
 
 // Serve holds the conversation ws on c until it ends: the client closes,
@@ -74,6 +77,7 @@ func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit i
 // answer it.
 func (cv *conv) closeWith(code int, reason string) {
 	cv.once.Do(func() {
+		cv.closed.Store(true)
 		msg := websocket.FormatCloseMessage(code, reason)
 		_ = cv.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(CloseWait))
 		_ = cv.c.SetReadDeadline(time.Now().Add(CloseWait))
@@ -134,10 +138,10 @@ func (cv *conv) push() {
 // when the stub echoes or has a script. The library answers a client's
 // close frame, and sends 1002 on a malformed frame and 1009 on a message
 // over the limit. A text message that is not UTF-8 fails the connection
-// with 1007 (RFC 6455 section 8.1); what comes after it is read, until the
-// client's close, and not answered.
+// with 1007 (RFC 6455 section 8.1). Once decoy has sent its close frame,
+// for whatever reason, what the client sends is read until its close and
+// not answered.
 func (cv *conv) read() {
-	failed := false
 	for {
 		kind, b, err := cv.c.ReadMessage()
 		if err != nil {
@@ -148,12 +152,11 @@ func (cv *conv) read() {
 			}
 			return
 		}
-		if failed {
+		cv.in.Add(1)
+		if cv.closed.Load() {
 			continue
 		}
-		cv.in.Add(1)
 		if kind == websocket.TextMessage && !utf8.Valid(b) {
-			failed = true
 			cv.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not UTF-8")
 			continue
 		}
