@@ -146,9 +146,19 @@ func Check(b []byte, maxHeader int) Verdict {
 	return checkChunks(b[end:])
 }
 
+// bareLFWhy is the Why of a refusal of a line that ends in a bare LF.
+const bareLFWhy = "a line ends in a bare LF; HTTP/1.1 lines end in CRLF"
+
 // bareLFVerdict refuses the line l, which ends in a bare LF.
 func bareLFVerdict(l []byte) Verdict {
-	return Verdict{Status: 400, Why: "a line ends in a bare LF; HTTP/1.1 lines end in CRLF", Quote: l}
+	return Verdict{Status: 400, Why: bareLFWhy, Quote: l}
+}
+
+// Unanswered reports whether the full server, given the request v judges,
+// would wait for more bytes rather than refuse it: it looks for CRLF line
+// ends only, so a bare LF is never a line end to it.
+func (v Verdict) Unanswered() bool {
+	return v.Status == 400 && v.Why == bareLFWhy
 }
 
 // unfinished is Check's verdict on a request line and headers not all in:

@@ -69,7 +69,9 @@ type Options struct {
 	// to out and returns it; the loop writes it and closes the connection
 	// (Closed is told Refused). A first line that is no HTTP/1.x request
 	// line closes the connection without an answer. Later requests of a
-	// connection, and every request without Refuse, are handed off.
+	// connection are handed off, except those the full server would not
+	// answer (Verdict.Unanswered), which are refused after the answers
+	// before them; without Refuse, every request is handed off.
 	Refuse func(c *Conn, v Verdict, out []byte) []byte
 	// Sent is told when the answers of a read are all written: start is
 	// when the first write began, end when the last one returned
@@ -821,12 +823,14 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 		st, n := parse(buf, r, o.MaxHeaderBytes, o.MaxBodyBytes)
 		if st != parsed {
 			if v := Check(buf, o.MaxHeaderBytes); v.Status != 0 {
-				if !c.answered && o.Refuse != nil {
+				if o.Refuse != nil && (!c.answered || v.Unanswered()) {
 					// The connection's first request: refused here,
 					// rather than handed off only to be refused (a
 					// burst of them cost the well-behaved connections
-					// a goroutine each).
-					l.refuse(c, v)
+					// a goroutine each). A later one the full server
+					// would not answer at all is refused here too,
+					// after the answers before it.
+					l.refuse(c, out, v)
 					return nil, false
 				}
 				if st == needMore {
@@ -958,11 +962,12 @@ func (l *loop) closeReason(c *Conn) Reason {
 	return AskedClose
 }
 
-// refuse answers c's malformed first request as Options.Refuse words it
-// (or, for bytes that are no HTTP/1.x request, not at all) and closes c.
-func (l *loop) refuse(c *Conn, v Verdict) {
+// refuse writes out (the answers to the requests before) and an answer to
+// c's malformed request as Options.Refuse words it (or, for bytes that are
+// no HTTP/1.x request, none) and closes c.
+func (l *loop) refuse(c *Conn, out []byte, v Verdict) {
 	c.refused, c.closing = true, true
-	if v.Status != NotHTTP && l.write(c, l.s.o.Refuse(c, v, l.wbuf[:0])) && c.pending != nil {
+	if v.Status != NotHTTP && l.write(c, l.s.o.Refuse(c, v, out)) && c.pending != nil {
 		return // closed once written (flush)
 	}
 	l.close(c, Refused)

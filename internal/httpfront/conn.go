@@ -272,14 +272,60 @@ func (c *conn) setCause(reason int) {
 type tlsConn struct {
 	*tls.Conn
 	c *conn
+	// buf and err are what first read: given before anything else.
+	buf []byte
+	err error
 }
 
 func (t *tlsConn) Read(p []byte) (int, error) {
+	if t.buf != nil || t.err != nil {
+		n := copy(p, t.buf)
+		t.buf = t.buf[n:]
+		if len(t.buf) > 0 {
+			return n, nil
+		}
+		t.buf = nil
+		err := t.err
+		t.err = nil
+		return n, err
+	}
 	n, err := t.Conn.Read(p)
 	if err != nil {
 		t.c.note(err)
 	}
 	return n, err
+}
+
+// first reads the start of the connection's first request, as sniff does
+// on plaintext connections, until h1loop.Check finds it malformed, its
+// header block is complete, maxHeader bytes are in or the read fails;
+// Read gives the bytes and the error again. It returns Check's verdict.
+func (t *tlsConn) first(maxHeader int, timeout time.Duration) h1loop.Verdict {
+	bp := sniffPool.Get().(*[]byte)
+	defer sniffPool.Put(bp)
+	tmp := *bp
+	_ = t.SetReadDeadline(time.Now().Add(timeout))
+	defer func() { _ = t.SetReadDeadline(time.Time{}) }()
+	var got []byte
+	for {
+		n, err := t.Conn.Read(tmp)
+		if n > 0 {
+			t.c.state.Store(connActive)
+		}
+		got = append(got, tmp[:n]...)
+		t.buf = got
+		if err != nil {
+			t.c.note(err)
+			t.err = err
+			return h1loop.Verdict{}
+		}
+		if v := h1loop.Check(got, maxHeader); v.Status != 0 {
+			return v
+		}
+		if len(got) >= maxHeader || bytes.Contains(got, []byte("\r\n\r\n")) {
+			return h1loop.Verdict{}
+		}
+	}
 }
 
 var sniffPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}

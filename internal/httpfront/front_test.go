@@ -289,39 +289,50 @@ func TestBadInput(t *testing.T) {
 		{"malformed request line", "GET  HTTP/1.1\r\nHost: x\r\n\r\n", "400"},
 		{"malformed header", "GET /users/1 HTTP/1.1\r\nHost x\r\n\r\n", "400"},
 		{"bad content length", "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", "400"},
+		{"bare LF line ends", "GET /users/1 HTTP/1.1\nHost: x\n\n", "400"},
+		{"two Content-Lengths", "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "400"},
 		{"disconnect mid-headers", "GET /users/1 HTTP/1.1\r\nHo", ""},
 		{"disconnect mid-body", "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", ""},
 	}
+	// Over TLS, the first request is judged as on plaintext.
+	dials := map[string]func() (net.Conn, error){
+		"tcp": func() (net.Conn, error) { return net.Dial("tcp", f.http) },
+		"tls": func() (net.Conn, error) {
+			return tls.Dial("tcp", f.https, &tls.Config{RootCAs: f.roots, NextProtos: []string{"http/1.1"}})
+		},
+	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", f.http)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-			_, _ = io.WriteString(conn, c.raw)
-			switch c.wantStatus {
-			case "":
-				_ = conn.Close()
-			case "closed":
-				b, err := io.ReadAll(conn)
-				_ = conn.Close()
-				if err != nil || len(b) > 0 {
-					t.Fatalf("got %q (%v), want the connection closed without an answer", b, err)
+		for transport, dial := range dials {
+			t.Run(transport+"/"+c.name, func(t *testing.T) {
+				conn, err := dial()
+				if err != nil {
+					t.Fatal(err)
 				}
-			default:
-				line, err := bufio.NewReader(conn).ReadString('\n')
-				_ = conn.Close()
-				if err != nil || !strings.Contains(line, " "+c.wantStatus+" ") {
-					t.Fatalf("status line %q (%v), want %s", line, err, c.wantStatus)
+				_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+				_, _ = io.WriteString(conn, c.raw)
+				switch c.wantStatus {
+				case "":
+					_ = conn.Close()
+				case "closed":
+					b, err := io.ReadAll(conn)
+					_ = conn.Close()
+					if err != nil || len(b) > 0 {
+						t.Fatalf("got %q (%v), want the connection closed without an answer", b, err)
+					}
+				default:
+					line, err := bufio.NewReader(conn).ReadString('\n')
+					_ = conn.Close()
+					if err != nil || !strings.Contains(line, " "+c.wantStatus+" ") {
+						t.Fatalf("status line %q (%v), want %s", line, err, c.wantStatus)
+					}
 				}
-			}
-			// Everyone else is still served.
-			resp, _ := get(t, f.h1(), "http://"+f.http+"/users/1")
-			if resp.StatusCode != 200 {
-				t.Fatalf("after %s: %d", c.name, resp.StatusCode)
-			}
-		})
+				// Everyone else is still served.
+				resp, _ := get(t, f.h1(), "http://"+f.http+"/users/1")
+				if resp.StatusCode != 200 {
+					t.Fatalf("after %s: %d", c.name, resp.StatusCode)
+				}
+			})
+		}
 	}
 	// Over HTTP/2, an oversized body is a 413 problem too.
 	req, _ := http.NewRequest("POST", "http://"+f.http+"/orders", strings.NewReader(strings.Repeat("a", 5000)))

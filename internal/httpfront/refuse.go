@@ -2,6 +2,7 @@ package httpfront
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 
 // Refusals of malformed requests. A connection's first request is checked
 // with h1loop.Check by whichever HTTP/1.1 engine reads it (the loops, or
-// serveConn before fasthttp), and refused in decoy's words, the same bytes
-// from both; later requests, and requests over TLS, are fasthttp's to
-// refuse (fastError).
+// serveConn before fasthttp, over TLS too), and refused in decoy's words,
+// the same bytes from both; later requests are fasthttp's to refuse
+// (fastError), but for those it would not answer at all (a bare LF),
+// which the loops refuse.
 
 // quoteMax is how much of the offending part of a request a refusal quotes.
 const quoteMax = 64
@@ -63,14 +65,14 @@ func (s *Server) loopRefuse(_ *h1loop.Conn, v h1loop.Verdict, out []byte) []byte
 }
 
 // refuseConn answers a malformed first request that reached serveConn
-// and closes the connection.
-func (s *Server) refuseConn(c *conn, v h1loop.Verdict) {
+// on c, through nc (c itself, or TLS over it), and closes the connection.
+func (s *Server) refuseConn(c *conn, nc net.Conn, v h1loop.Verdict) {
 	if v.Status != h1loop.NotHTTP {
 		s.reject(v.Status)
-		_ = c.SetWriteDeadline(time.Now().Add(s.o.ReadTimeout))
-		_, _ = c.Write(s.appendRefusal(nil, v, time.Now()))
+		_ = nc.SetWriteDeadline(time.Now().Add(s.o.ReadTimeout))
+		_, _ = nc.Write(s.appendRefusal(nil, v, time.Now()))
 	}
 	c.setCause(metrics.CloseBadRequest)
-	_ = c.Close()
+	_ = nc.Close()
 	s.untrack(c)
 }

@@ -546,7 +546,12 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			}
 			return
 		}
-		s.serveFast(c, &tlsConn{Conn: tc, c: c})
+		t := &tlsConn{Conn: tc, c: c}
+		if v := t.first(s.o.MaxHeaderBytes, s.o.ReadTimeout); v.Status != 0 {
+			s.refuseConn(c, t, v)
+			return
+		}
+		s.serveFast(c, t)
 		return
 	}
 	// The first read is the first request's first byte, if HTTP/1.x.
@@ -585,7 +590,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 		}
 	default:
 		if verdict.Status != 0 {
-			s.refuseConn(c, verdict)
+			s.refuseConn(c, c, verdict)
 			return
 		}
 		s.serveFast(c, c)
