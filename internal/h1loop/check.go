@@ -154,10 +154,11 @@ func bareLFVerdict(l []byte) Verdict {
 	return Verdict{Status: 400, Why: bareLFWhy, Quote: l}
 }
 
-// Unanswered reports whether the full server, given the request v judges,
-// would wait for more bytes rather than refuse it: it looks for CRLF line
-// ends only, so a bare LF is never a line end to it.
-func (v Verdict) Unanswered() bool {
+// isBareLF reports whether v refuses a line that ends in a bare LF. The
+// full server judges such a request by rules of its own: it takes a bare
+// LF after the request line, and ends the header block at a CRLFCRLF
+// only, waiting for one until its read timeout.
+func (v Verdict) isBareLF() bool {
 	return v.Status == 400 && v.Why == bareLFWhy
 }
 

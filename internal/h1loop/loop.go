@@ -69,9 +69,10 @@ type Options struct {
 	// to out and returns it; the loop writes it and closes the connection
 	// (Closed is told Refused). A first line that is no HTTP/1.x request
 	// line closes the connection without an answer. Later requests of a
-	// connection are handed off, except those the full server would not
-	// answer (Verdict.Unanswered), which are refused after the answers
-	// before them; without Refuse, every request is handed off.
+	// connection are handed off, except those with a bare LF line end,
+	// which are refused after the answers before them (the full server may
+	// wait for a CRLFCRLF that never comes); without Refuse, every request
+	// is handed off.
 	Refuse func(c *Conn, v Verdict, out []byte) []byte
 	// Sent is told when the answers of a read are all written: start is
 	// when the first write began, end when the last one returned
@@ -823,13 +824,14 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 		st, n := parse(buf, r, o.MaxHeaderBytes, o.MaxBodyBytes)
 		if st != parsed {
 			if v := Check(buf, o.MaxHeaderBytes); v.Status != 0 {
-				if o.Refuse != nil && (!c.answered || v.Unanswered()) {
+				if o.Refuse != nil && (!c.answered || v.isBareLF()) {
 					// The connection's first request: refused here,
 					// rather than handed off only to be refused (a
 					// burst of them cost the well-behaved connections
-					// a goroutine each). A later one the full server
-					// would not answer at all is refused here too,
-					// after the answers before it.
+					// a goroutine each). A later one with a bare LF is
+					// refused here too, after the answers before it:
+					// the full server may wait for a CRLFCRLF until
+					// its read timeout.
 					l.refuse(c, out, v)
 					return nil, false
 				}
