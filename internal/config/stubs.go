@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Loaded is a set of stubs read from files, with what is needed to point
@@ -490,6 +492,14 @@ func yamlProblem(file string, err error) Problem {
 	if errors.As(err, &pe) {
 		return Problem{File: file, Line: pe.Line, Col: pe.Col, Msg: pe.Err.Error()}
 	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		p := Problem{File: file, Msg: typeMessage(te.DstType, te.Token)}
+		if te.Token != nil {
+			p.Line, p.Col = te.Token.Position.Line, te.Token.Position.Column
+		}
+		return p
+	}
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		p := Problem{File: file, Msg: ye.GetMessage()}
@@ -499,6 +509,54 @@ func yamlProblem(file string, err error) Problem {
 		return p
 	}
 	return Problem{File: file, Msg: err.Error()}
+}
+
+// typeMessage words a value of the wrong type for the user: the field it
+// was given for (the key before it), what the field takes, and what was
+// written, e.g. `status: want an integer, got "abc"`.
+func typeMessage(want reflect.Type, tk *token.Token) string {
+	msg := "want " + kindWord(want)
+	if tk == nil {
+		return msg
+	}
+	got := strconv.Quote(tk.Value)
+	switch tk.Type {
+	case token.SequenceStartType, token.SequenceEntryType:
+		got = "a list"
+	case token.MappingStartType, token.MappingKeyType:
+		got = "a mapping"
+	}
+	msg += ", got " + got
+	if k := tk.Prev; k != nil && k.Type == token.MappingValueType && k.Prev != nil && k.Prev.Value != "" {
+		msg = k.Prev.Value + ": " + msg
+	}
+	return msg
+}
+
+// kindWord names what a Go type takes, in the words of YAML and JSON.
+func kindWord(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
+	return "another value"
 }
 
 // isSpec reports, without building a syntax tree, whether data is a JSON

@@ -290,9 +290,9 @@ func TestLoadStubsProblems(t *testing.T) {
 		{"unknown field in single stub", map[string]string{"s.yaml": "request: {path: /a}\nresponse: {}\nprio: 1\n"},
 			[]wantProblem{{"s.yaml", 3, "", `unknown field "prio"`}}},
 		{"wrong type", map[string]string{"s.yaml": "- request: {path: /a}\n  response:\n    status: abc\n"},
-			[]wantProblem{{"s.yaml", 3, "[0]", "cannot unmarshal"}}},
+			[]wantProblem{{"s.yaml", 3, "[0]", `status: want an integer, got "abc"`}}},
 		{"wrong type in JSON", map[string]string{"s.json": "[\n  {\"request\": {\"path\": \"/a\"},\n   \"response\": {\"status\": [200]}}\n]\n"},
-			[]wantProblem{{"s.json", 3, "[0]", "cannot unmarshal"}}},
+			[]wantProblem{{"s.json", 3, "[0]", "status: want an integer, got a list"}}},
 		{"stub not a mapping", map[string]string{"s.yaml": "- request: {path: /a}\n  response: {}\n- just text\n"},
 			[]wantProblem{{"s.yaml", 3, "[1]", "a stub is a mapping"}}},
 		{"bad duration", map[string]string{"s.yaml": "- request: {path: /a}\n  response:\n    delay: 5 parsecs\n"},
@@ -329,7 +329,7 @@ func TestLoadStubsProblems(t *testing.T) {
 		}, []wantProblem{
 			{"a.yaml", 3, "[0]", `unknown field "stats"`},
 			{"a.yaml", 5, "[1]", `unknown field "respons"`},
-			{"b.yaml", 2, "[0]", "cannot unmarshal"},
+			{"b.yaml", 2, "[0]", `status: want an integer, got "x"`},
 		}},
 	}
 	for _, tt := range tests {
