@@ -25,9 +25,11 @@ import (
 // every fasthttp server in the process from a single goroutine, started
 // once (sync.Once) on first use and never stopped — there is no API to stop
 // it. Its top frame is time.Sleep, so it is ignored by its own function
-// rather than by its top one.
+// rather than by its top one. The same goes for the clock regexp2 keeps
+// while patterns with a time limit run (it stops a second after the last).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"), goleak.IgnoreAnyFunction(wake.Goroutine))
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"), goleak.IgnoreAnyFunction(wake.Goroutine),
+		goleak.IgnoreAnyFunction("github.com/dlclark/regexp2.runClock"))
 }
 
 // get sends a GET and returns the response with its body read.

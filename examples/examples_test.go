@@ -30,7 +30,8 @@ import (
 func TestMain(m *testing.M) {
 	// fasthttp refreshes its Date header from one process-wide goroutine
 	// that it never stops; see the root package's TestMain.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"), goleak.IgnoreAnyFunction(wake.Goroutine))
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"), goleak.IgnoreAnyFunction(wake.Goroutine),
+		goleak.IgnoreAnyFunction("github.com/dlclark/regexp2.runClock"))
 }
 
 const docsFile = "../docs/stubs.md"

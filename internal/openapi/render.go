@@ -178,14 +178,11 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	}
 	out.Headers["Content-Type"] = stub.HeaderValues{ct}
 	fkey := fmt.Sprintf("%s:%d:%s", key, r.code, m.typ)
-	gen := func(examples bool, variant ...int) (any, bool) {
+	gen := func(examples bool, variant int) (any, bool) {
 		if m.schema == nil {
 			return nil, false
 		}
-		o := fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: examples}
-		if len(variant) > 0 {
-			o.Variant = variant[0]
-		}
+		o := fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: examples, Variant: variant}
 		v, err := fake.Generate(m.schema, m.file, fkey, o)
 		var endless *fake.EndlessError
 		if errors.As(err, &endless) {
@@ -202,66 +199,85 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		}
 		return v, true
 	}
+	// The candidates, best first, made only as far as needed: the first
+	// that validates against the schema is served (the later ones, which
+	// a large schema makes costly, are not generated at all).
 	type cand struct {
 		v       any
 		from    string
 		variant int
 	}
-	var cands []cand
+	var cands []func() (cand, bool)
+	value := func(v any, from string) func() (cand, bool) {
+		return func() (cand, bool) { return cand{v: v, from: from}, true }
+	}
+	fresh := func(examples bool, variant int) func() (cand, bool) {
+		return func() (cand, bool) {
+			from := "generated"
+			if examples {
+				from = "schema examples"
+			}
+			v, ok := gen(examples, variant)
+			return cand{v, from, variant}, ok
+		}
+	}
 	switch mode {
 	case renderNamed:
-		cands = append(cands, cand{v: m.named[name], from: "example " + name})
+		cands = append(cands, value(m.named[name], "example "+name))
 	case renderDynamic:
-		if v, ok := gen(false); ok {
-			cands = append(cands, cand{v: v, from: "generated"})
-		}
+		cands = append(cands, fresh(false, 0))
 	default:
 		if m.hasEx {
-			cands = append(cands, cand{v: m.example, from: "example"})
+			cands = append(cands, value(m.example, "example"))
 		}
 		if names := sortedKeys(m.named); len(names) > 0 {
-			cands = append(cands, cand{v: m.named[names[0]], from: "example " + names[0]})
+			cands = append(cands, value(m.named[names[0]], "example "+names[0]))
 		}
-		if v, ok := gen(true); ok {
-			cands = append(cands, cand{v: v, from: "schema examples"})
-		}
-		if v, ok := gen(false); ok {
-			cands = append(cands, cand{v: v, from: "generated"})
-		}
+		cands = append(cands, fresh(true, 0), fresh(false, 0))
 		for variant := 1; variant < 4 && m.schema != nil; variant++ {
-			if v, ok := gen(false, variant); ok {
-				cands = append(cands, cand{v, "generated", variant})
-			}
+			cands = append(cands, fresh(false, variant))
 		}
-	}
-	if len(cands) == 0 {
-		return out
 	}
 	json := isJSON(m.typ)
-	chosen := cands[0]
-	var body []byte
-	for i, c := range cands {
-		data := marshal(c.v)
+	var (
+		chosen, failed cand
+		body, data     []byte
+		found, tried   bool
+		failure        error
+	)
+	for _, next := range cands {
+		c, ok := next()
+		if !ok {
+			continue
+		}
+		if tried {
+			// The one before did not validate, and one comes after it.
+			b.warn(m.schemaAt, "the %s does not validate against the schema, so it is not served: %v", failed.from, firstLine(failure))
+		}
+		data = marshal(c.v)
 		if !json || m.schema == nil || mode == renderNamed {
-			chosen, body = c, data
+			chosen, body, found = c, data, true
 			break
 		}
-		err := b.val.check(m.file, m.schemaAt, data)
+		err := b.val.check(m.file, m.schemaAt, m.schema, data)
 		if err == nil {
-			chosen, body = c, data
+			chosen, body, found = c, data, true
 			break
 		}
 		if strings.HasPrefix(err.Error(), "schema does not compile") {
 			b.warn(m.schemaAt, "%v", err)
-			chosen, body = c, data
+			chosen, body, found = c, data, true
 			break
 		}
-		if i == len(cands)-1 {
-			b.warn(m.schemaAt, "no example or generated body validates against the schema; serving the %s body: %v", c.from, firstLine(err))
-			chosen, body = c, data
-			break
+		failed, failure, tried = c, err, true
+		body = data
+	}
+	if !found {
+		if !tried {
+			return out
 		}
-		b.warn(m.schemaAt, "the %s does not validate against the schema, so it is not served: %v", c.from, firstLine(err))
+		b.warn(m.schemaAt, "no example or generated body validates against the schema; serving the %s body: %v", failed.from, firstLine(failure))
+		chosen = failed
 	}
 	if json && m.schema != nil {
 		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from, Named: mode == renderNamed})

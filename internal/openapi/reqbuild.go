@@ -83,7 +83,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			}
 		} else if s, ok := m["schema"]; ok {
 			sch = s
-			p.schema = b.compileAt(pfile, pptr+"/schema")
+			p.schema = b.compileAt(pfile, pptr+"/schema", s)
 		}
 		p.typ, p.itemTyp = b.typeOf(sch, pfile)
 		if content, ok := m["content"].(map[string]any); ok && sch == nil {
@@ -92,7 +92,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			for _, mt := range sortedKeys(content) {
 				cm, _ := content[mt].(map[string]any)
 				if strings.Contains(strings.ToLower(mt), "json") && cm["schema"] != nil {
-					p.schema = b.compileAt(pfile, pptr+"/content/"+escape(mt)+"/schema")
+					p.schema = b.compileAt(pfile, pptr+"/content/"+escape(mt)+"/schema", cm["schema"])
 					p.typ = "json"
 				}
 				break
@@ -140,7 +140,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 				bm.multi = strings.HasPrefix(low, "multipart/form-data")
 				cm, _ := content[mt].(map[string]any)
 				if s, ok := cm["schema"]; ok && (bm.json || bm.form || bm.multi) {
-					bm.schema = b.compileAt(rfile, rptr+"/content/"+escape(mt)+"/schema")
+					bm.schema = b.compileAt(rfile, rptr+"/content/"+escape(mt)+"/schema", s)
 					if bm.form || bm.multi {
 						var fields map[string]string
 						bm.props, fields, bm.binary = b.formFields(s, rfile)
@@ -189,8 +189,8 @@ func (b *builder) bodyFrom2(c *reqCheck, m map[string]any, file, ptr string, op 
 	br := &bodyRule{required: m["required"] == true}
 	for _, t := range types {
 		bm := bodyMedia{typ: t, id: bodyIDs.Add(1), json: strings.Contains(strings.ToLower(t), "json")}
-		if _, ok := m["schema"]; ok && bm.json {
-			bm.schema = b.compileAt(file, ptr+"/schema")
+		if s, ok := m["schema"]; ok && bm.json {
+			bm.schema = b.compileAt(file, ptr+"/schema", s)
 		}
 		br.media = append(br.media, bm)
 	}
@@ -259,17 +259,12 @@ func (b *builder) formData2(c *reqCheck, params []map[string]any, op map[string]
 	c.body = br
 }
 
-func (b *builder) compileAt(file, ptr string) *jsonschema.Schema {
-	loc := fileURL(file) + "#" + ptr
-	if s, ok := b.val.cache[loc]; ok {
-		return s
-	}
-	s, err := b.val.c.Compile(loc)
+func (b *builder) compileAt(file, ptr string, node any) *jsonschema.Schema {
+	s, err := b.val.schema(file, ptr, node)
 	if err != nil {
-		b.warn(ptr, "request schema does not compile, not checked: %v", err)
+		b.warn(ptr, "request schema does not compile, not checked: %s", strings.TrimPrefix(err.Error(), "schema does not compile: "))
 		return nil
 	}
-	b.val.cache[loc] = s
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +224,59 @@ func TestPreferDelayOnSpecRoute(t *testing.T) {
 		if d := time.Since(t0); d < tt.min || resp.StatusCode != tt.status {
 			t.Errorf("Prefer %q: %d after %v (%s); want %d after %v", tt.prefer, resp.StatusCode, d, body, tt.status, tt.min)
 		}
+	}
+}
+
+// TestValidationECMAPatterns: patterns Go's regexp does not read
+// (lookarounds, counts over 1000, \uXXXX) are checked as ECMA-262, as JSON
+// Schema says, in parameters and bodies; they used to leave the request
+// unchecked.
+func TestValidationECMAPatterns(t *testing.T) {
+	t.Parallel()
+	spec := `openapi: 3.0.3
+info: {title: patterns, version: "1"}
+paths:
+  /p:
+    post:
+      parameters:
+        - {name: name, in: query, schema: {type: string, pattern: '^(?!admin$)[a-z]+$'}}
+        - {name: X-Code, in: header, schema: {type: string, pattern: '^.{2,1200}$'}}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties: {id: {type: string, pattern: '^\u0041\d+$'}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+`
+	path := t.TempDir() + "/patterns.yaml"
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := decoy.Start(decoy.Options{Files: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	js := map[string]string{"Content-Type": "application/json"}
+	code := map[string]string{"Content-Type": "application/json", "X-Code": "a"}
+	for _, tt := range []reqCase{
+		{name: "all valid", method: "POST", path: "/p?name=bob", headers: js, body: `{"id":"A12"}`, status: 200},
+		{name: "lookahead", method: "POST", path: "/p?name=admin", headers: js, body: `{"id":"A12"}`, status: 400, contains: []string{`query.name`}},
+		{name: "count over 1000", method: "POST", path: "/p?name=bob", headers: code, body: `{"id":"A12"}`, status: 400, contains: []string{`header.X-Code`}},
+		{name: "unicode escape", method: "POST", path: "/p?name=bob", headers: js, body: `{"id":"B12"}`, status: 422, contains: []string{`body.id`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := do(t, srv, tt)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			for _, c := range tt.contains {
+				if !strings.Contains(body, c) {
+					t.Errorf("body %s lacks %q", body, c)
+				}
+			}
+		})
 	}
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"time"
 
+	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -69,6 +72,7 @@ type validator struct {
 	c     *jsonschema.Compiler
 	cache map[string]*jsonschema.Schema
 	errs  map[string]error
+	oas31 bool
 }
 
 type treeLoader struct {
@@ -93,16 +97,50 @@ func newValidator(f *files, oas31 bool) *validator {
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	c.UseLoader(treeLoader{f, oas31})
-	return &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}}
+	c.UseRegexpEngine(compilePattern)
+	return &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}, oas31: oas31}
 }
+
+// patternTimeout bounds one match of a pattern that only ECMA-262 reads
+// (a backtracking engine), so that no request waits on it for long.
+const patternTimeout = 20 * time.Millisecond
+
+// compilePattern compiles a schema's pattern: with Go's regexp when it
+// reads it (linear in time, as the quick parameter checks use it), else
+// as ECMA-262, which JSON Schema specifies, with dlclark/regexp2
+// (lookarounds, backreferences, \uXXXX, counts over 1000). A match that
+// runs out of time counts as a match: decoy does not refuse a request for
+// its own engine's limit.
+func compilePattern(s string) (jsonschema.Regexp, error) {
+	if re, err := regexp.Compile(s); err == nil {
+		return re, nil
+	}
+	re, err := regexp2.Compile(s, regexp2.ECMAScript)
+	if err != nil {
+		return nil, err
+	}
+	re.MatchTimeout = patternTimeout
+	return ecmaPattern{re}, nil
+}
+
+// ecmaPattern is a pattern compiled as ECMA-262.
+type ecmaPattern struct{ re *regexp2.Regexp }
+
+func (p ecmaPattern) MatchString(s string) bool {
+	ok, err := p.re.MatchString(s)
+	return ok || err != nil
+}
+
+func (p ecmaPattern) String() string { return p.re.String() }
 
 func fileURL(path string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
 }
 
-// check validates the JSON text body against the schema at ptr in file.
-func (v *validator) check(file, ptr string, body []byte) error {
-	s, err := v.schema(file, ptr)
+// check validates the JSON text body against the schema at ptr in file
+// (node, the schema itself; see schema).
+func (v *validator) check(file, ptr string, node any, body []byte) error {
+	s, err := v.schema(file, ptr, node)
 	if err != nil {
 		return err
 	}
@@ -115,8 +153,21 @@ func (v *validator) check(file, ptr string, body []byte) error {
 
 // schema returns the compiled schema at ptr in file. The result is safe for
 // concurrent use; the validator is not.
-func (v *validator) schema(file, ptr string) (*jsonschema.Schema, error) {
+//
+// A schema that is a $ref alone is compiled where it points, once for
+// every schema that names it: compiling a location not seen before costs
+// the compiler a copy of what it holds of the document, and a document
+// with thousands of operations answering with a few named schemas would
+// make it thousands of copies.
+func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, error) {
 	loc := fileURL(file) + "#" + ptr
+	if ref, ok := onlyRef(node, v.oas31); ok {
+		if u, err := url.Parse(fileURL(file)); err == nil {
+			if t, err := u.Parse(ref); err == nil {
+				loc = t.String()
+			}
+		}
+	}
 	if s, ok := v.cache[loc]; ok {
 		return s, nil
 	}
@@ -131,4 +182,15 @@ func (v *validator) schema(file, ptr string) (*jsonschema.Schema, error) {
 	}
 	v.cache[loc] = s
 	return s, nil
+}
+
+// onlyRef returns the reference of a schema that is a $ref and nothing
+// else (before 3.1, whatever is beside a $ref is ignored).
+func onlyRef(node any, oas31 bool) (string, bool) {
+	m, ok := node.(map[string]any)
+	if !ok || oas31 && len(m) != 1 {
+		return "", false
+	}
+	ref, ok := m["$ref"].(string)
+	return ref, ok
 }

@@ -80,7 +80,7 @@ func (b *builder) newVarier(full string, g generated, query []string) engine.Var
 	if len(params) == 0 && len(query) == 0 {
 		return nil
 	}
-	schema, err := b.val.schema(g.m.file, g.m.schemaAt)
+	schema, err := b.val.schema(g.m.file, g.m.schemaAt, g.m.schema)
 	if err != nil {
 		return nil
 	}
