@@ -13,6 +13,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
+	"github.com/decoy-dev/decoy/internal/wsfront"
 )
 
 // h2Preface is how an HTTP/2 client with prior knowledge opens.
@@ -66,6 +67,9 @@ type conn struct {
 	outFirst, outLast time.Duration
 	// sentSeq is the journal record whose response is being written.
 	sentSeq uint64
+
+	// frames, once the connection is a WebSocket, follows what it reads.
+	frames *wsfront.Frames
 
 	// arr, once a request on the connection had a delay, reads with
 	// arrival timestamps (see arrivals); arrOff: enabling was tried.
@@ -146,6 +150,9 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 	if n > 0 && c.stamp {
 		c.received()
+	}
+	if c.frames != nil {
+		c.frames.Feed(p[:n])
 	}
 	if err != nil {
 		c.note(err)
@@ -275,6 +282,8 @@ type tlsConn struct {
 	// buf and err are what first read: given before anything else.
 	buf []byte
 	err error
+	// frames, once the connection is a WebSocket, follows what it reads.
+	frames *wsfront.Frames
 }
 
 func (t *tlsConn) Read(p []byte) (int, error) {
@@ -290,6 +299,9 @@ func (t *tlsConn) Read(p []byte) (int, error) {
 		return n, err
 	}
 	n, err := t.Conn.Read(p)
+	if t.frames != nil {
+		t.frames.Feed(p[:n])
+	}
 	if err != nil {
 		t.c.note(err)
 	}

@@ -59,8 +59,19 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 		ctx.Response.ResetBody()
 		limit := s.o.MaxBodyBytes
 		id := st.ID
+		// The client's frames are followed as they are read from the
+		// connection, below the library (see wsfront.Frames).
+		frames := wsfront.NewFrames()
+		switch nc := ctx.Conn().(type) {
+		case *conn:
+			nc.frames = frames
+		case *tlsConn:
+			nc.frames = frames
+		default:
+			frames = nil
+		}
 		_ = wsUpgrader.Upgrade(ctx, func(c *websocket.Conn) {
-			n := wsfront.Serve(s.doneCtx, c, ws, limit)
+			n := wsfront.Serve(s.doneCtx, c, ws, limit, frames)
 			s.log.Debug("websocket closed", "stub", id, "messagesIn", n.In, "messagesOut", n.Out)
 		})
 	}

@@ -280,6 +280,28 @@ func TestWebSocketBadClient(t *testing.T) {
 			_, err := c.UnderlyingConn().Write([]byte{0xC1, 0x80, 1, 2, 3, 4})
 			return err
 		}, websocket.CloseProtocolError},
+		// Close frames, masked with a zero key: a code and a reason are
+		// echoed (code only), none gets none, a 1-byte payload (half a
+		// code) fails the connection, also after other frames.
+		{"close with a code", func(c *websocket.Conn) error {
+			_, err := c.UnderlyingConn().Write([]byte{0x88, 0x84, 0, 0, 0, 0, 0x03, 0xe8, 'o', 'k'})
+			return err
+		}, websocket.CloseNormalClosure},
+		{"close without a code", func(c *websocket.Conn) error {
+			_, err := c.UnderlyingConn().Write([]byte{0x88, 0x80, 0, 0, 0, 0})
+			return err
+		}, websocket.CloseNoStatusReceived},
+		{"close with a 1-byte payload", func(c *websocket.Conn) error {
+			_, err := c.UnderlyingConn().Write([]byte{0x88, 0x81, 0, 0, 0, 0, 0x03})
+			return err
+		}, websocket.CloseProtocolError},
+		{"close with a 1-byte payload after a ping and a message", func(c *websocket.Conn) error {
+			b := []byte{0x89, 0x82, 0, 0, 0, 0, 'h', 'i'}
+			b = append(b, 0x81, 0x85, 0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o')
+			b = append(b, 0x88, 0x81, 0, 0, 0, 0, 0x03)
+			_, err := c.UnderlyingConn().Write(b)
+			return err
+		}, websocket.CloseProtocolError},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

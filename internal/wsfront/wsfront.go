@@ -44,13 +44,28 @@ type conv struct {
 // Serve holds the conversation ws on c until it ends: the client closes,
 // the script or the stub closes, the connection fails, or ctx ends (then
 // the client gets close 1001). Messages over limit bytes end it with 1009,
-// a malformed frame with 1002. Serve returns when every goroutine it
-// started has ended; it does not close c.
-func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit int64) Counts {
+// a malformed frame with 1002. frames, when not nil, follows the bytes
+// the client sends (see Frames): a close frame whose payload is 1 byte
+// then gets 1002 too. Serve returns when every goroutine it started has
+// ended; it does not close c.
+func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit int64, frames *Frames) Counts {
 	cv := &conv{c: c, ws: ws, stop: make(chan struct{})}
 	if limit > 0 {
 		c.SetReadLimit(limit)
 	}
+	c.SetCloseHandler(func(code int, _ string) error {
+		// As the library's own handler: the client's code echoed,
+		// without its reason.
+		msg := websocket.FormatCloseMessage(code, "")
+		if code == websocket.CloseNoStatusReceived && frames.LastClose() == 1 {
+			msg = websocket.FormatCloseMessage(websocket.CloseProtocolError, "a close frame's payload is one byte")
+		}
+		cv.once.Do(func() {
+			cv.closed.Store(true)
+			_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(CloseWait))
+		})
+		return nil
+	})
 	readDone := make(chan struct{})
 	go func() { defer close(readDone); cv.read() }()
 	pushDone := make(chan struct{})

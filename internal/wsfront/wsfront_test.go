@@ -26,7 +26,7 @@ func serve(t *testing.T, ctx context.Context, ws *engine.WebSocket, limit int64)
 			return
 		}
 		defer c.Close()
-		counts <- wsfront.Serve(ctx, c, ws, limit)
+		counts <- wsfront.Serve(ctx, c, ws, limit, nil)
 	}))
 	t.Cleanup(srv.Close)
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}

@@ -1,0 +1,92 @@
+package wsfront
+
+import "sync/atomic"
+
+// Frames follows the headers of the frames a client sends, read from the
+// connection under the WebSocket library, to tell what the library does
+// not: the length of a close frame's payload. The library reads a close
+// frame of 1 byte (a broken close code, RFC 6455 section 5.5.1) as one
+// without a code, and would answer it as such; Serve fails the connection
+// with 1002 instead.
+//
+// Feed must see every byte the client sends after the handshake, in
+// order, from one goroutine; LastClose may be called from any.
+type Frames struct {
+	hdr  [14]byte // the header being read
+	n    int      // bytes of hdr read
+	skip uint64   // payload bytes still to pass over
+	last atomic.Int64
+}
+
+// NewFrames returns a Frames that has seen no frame.
+func NewFrames() *Frames {
+	f := &Frames{}
+	f.last.Store(-1)
+	return f
+}
+
+// Feed follows b, the next bytes the client sent.
+func (f *Frames) Feed(b []byte) {
+	for len(b) > 0 {
+		if f.skip > 0 {
+			k := uint64(len(b))
+			if k > f.skip {
+				k = f.skip
+			}
+			f.skip -= k
+			b = b[k:]
+			continue
+		}
+		f.hdr[f.n] = b[0]
+		f.n++
+		b = b[1:]
+		size, length, ok := f.header()
+		if !ok || f.n < size {
+			continue
+		}
+		if f.hdr[0]&0x0f == 0x8 {
+			f.last.Store(int64(min(length, 1<<62)))
+		}
+		f.n, f.skip = 0, length
+	}
+}
+
+// header returns the size of the header being read and its payload
+// length, once enough of it is in to tell (ok).
+func (f *Frames) header() (size int, length uint64, ok bool) {
+	if f.n < 2 {
+		return 0, 0, false
+	}
+	size = 2
+	if f.hdr[1]&0x80 != 0 {
+		size += 4 // the masking key
+	}
+	switch l := f.hdr[1] & 0x7f; l {
+	case 126:
+		size += 2
+		if f.n < 4 {
+			return size, 0, true
+		}
+		length = uint64(f.hdr[2])<<8 | uint64(f.hdr[3])
+	case 127:
+		size += 8
+		if f.n < 10 {
+			return size, 0, true
+		}
+		for _, c := range f.hdr[2:10] {
+			length = length<<8 | uint64(c)
+		}
+	default:
+		length = uint64(l)
+	}
+	return size, length, true
+}
+
+// LastClose returns the payload length of the last close frame the client
+// sent, or -1 when it sent none.
+func (f *Frames) LastClose() int64 {
+	if f == nil {
+		return -1
+	}
+	return f.last.Load()
+}
