@@ -154,11 +154,13 @@ func (v *validator) check(file, ptr string, node any, body []byte) error {
 // schema returns the compiled schema at ptr in file. The result is safe for
 // concurrent use; the validator is not.
 //
-// A schema that is a $ref alone is compiled where it points, once for
-// every schema that names it: compiling a location not seen before costs
-// the compiler a copy of what it holds of the document, and a document
-// with thousands of operations answering with a few named schemas would
-// make it thousands of copies.
+// Compiling a location of the document not seen before costs the
+// compiler a copy of what it holds of the document, and a document with
+// thousands of operations would make thousands of copies. So a schema
+// that is a $ref alone is compiled where it points, once for every schema
+// that names it, and another schema is compiled as a resource of its own
+// (see detach); the named schemas it references are compiled in the
+// document, once each.
 func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, error) {
 	loc := fileURL(file) + "#" + ptr
 	if ref, ok := onlyRef(node, v.oas31); ok {
@@ -174,7 +176,18 @@ func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, erro
 	if err, bad := v.errs[loc]; bad {
 		return nil, err
 	}
-	s, err := v.c.Compile(loc)
+	var s *jsonschema.Schema
+	var err error
+	if res, doc, ok := v.detach(file, ptr, node); ok {
+		if v.c.AddResource(res, doc) == nil {
+			s, err = v.c.Compile(res)
+		}
+	}
+	if s == nil {
+		// Not detached, or it does not compile so: where it is, which
+		// also words the error as it is in the document.
+		s, err = v.c.Compile(loc)
+	}
 	if err != nil {
 		err = fmt.Errorf("schema does not compile: %v", err)
 		v.errs[loc] = err
@@ -182,6 +195,80 @@ func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, erro
 	}
 	v.cache[loc] = s
 	return s, nil
+}
+
+// detach returns an inline schema (node, at ptr in file) as a resource of
+// its own, at the URL res, with its references made absolute, so that
+// compiling it costs no copy of the document (see schema); the schemas it
+// references are compiled in the document, once each. ok is false for a
+// schema that names resources or anchors of its own ($id, $anchor,
+// $dynamicAnchor, $dynamicRef), which only the document can resolve.
+func (v *validator) detach(file, ptr string, node any) (res string, doc any, ok bool) {
+	if _, isMap := node.(map[string]any); !isMap {
+		return "", nil, false
+	}
+	base, err := url.Parse(fileURL(file))
+	if err != nil {
+		return "", nil, false
+	}
+	m, _ := ToJSONSchema(node, v.oas31).(map[string]any)
+	if m == nil || !absoluteRefs(m, base) {
+		return "", nil, false
+	}
+	doc = m
+	return fileURL(file) + "?schema=" + url.QueryEscape(ptr), doc, true
+}
+
+// absoluteRefs rewrites, in place, each $ref of the schema m as an
+// absolute URL against base, following the keywords whose values are
+// schemas (so that a property named "default" is a schema, and an enum
+// value with a "$ref" key is data). It returns false when the schema
+// names resources or anchors of its own.
+func absoluteRefs(m map[string]any, base *url.URL) bool {
+	for k, e := range m {
+		switch k {
+		case "$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveAnchor", "$recursiveRef":
+			return false
+		case "$ref":
+			if ref, ok := e.(string); ok {
+				u, err := base.Parse(ref)
+				if err != nil {
+					return false
+				}
+				m[k] = u.String()
+			}
+		case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies":
+			if named, ok := e.(map[string]any); ok {
+				for _, sub := range named {
+					if !subschemas(sub, base) {
+						return false
+					}
+				}
+			}
+		case "items", "prefixItems", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
+			"additionalProperties", "unevaluatedProperties", "unevaluatedItems", "additionalItems",
+			"contains", "propertyNames", "contentSchema":
+			if !subschemas(e, base) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// subschemas applies absoluteRefs to v, a schema or a list of them.
+func subschemas(v any, base *url.URL) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		return absoluteRefs(x, base)
+	case []any:
+		for _, e := range x {
+			if !subschemas(e, base) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // onlyRef returns the reference of a schema that is a $ref and nothing
