@@ -9,6 +9,7 @@ import (
 	// Imported for their descriptors: the .proto files that real projects
 	// import from outside their own tree, so that decoy compiles them
 	// without the user copying googleapis or the validators' protos.
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/envoyproxy/protoc-gen-validate/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api"
@@ -45,6 +46,7 @@ var bundledPrefixes = []string{
 	"google/rpc/",
 	"google/type/",
 	"validate/validate.proto",
+	"buf/validate/",
 	"protoc-gen-openapiv2/options/",
 }
 

@@ -23,6 +23,7 @@ import "google/rpc/error_details.proto";
 import "google/type/date.proto";
 import "google/type/money.proto";
 import "validate/validate.proto";
+import "buf/validate/validate.proto";
 import "protoc-gen-openapiv2/options/annotations.proto";
 
 service Library {
@@ -38,6 +39,7 @@ message Book {
   google.type.Date published = 3;
   google.type.Money price = 4;
   google.rpc.Status last_error = 5;
+  string isbn = 6 [(buf.validate.field).string.len = 13];
 }
 
 message GetBookRequest { string name = 1 [(google.api.field_behavior) = REQUIRED]; }
@@ -58,7 +60,7 @@ func TestBundledImports(t *testing.T) {
 	if f := md.Output().Fields().ByName("price"); f == nil || f.Message().FullName() != "google.type.Money" {
 		t.Errorf("price = %v", f)
 	}
-	for _, path := range []string{"google/api/annotations.proto", "google/api/http.proto", "google/type/money.proto", "validate/validate.proto"} {
+	for _, path := range []string{"google/api/annotations.proto", "google/api/http.proto", "google/type/money.proto", "validate/validate.proto", "buf/validate/validate.proto"} {
 		if _, err := set.Resolver().FindFileByPath(path); err != nil {
 			t.Errorf("%s not in the set: %v", path, err)
 		}
