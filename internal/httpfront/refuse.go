@@ -15,8 +15,9 @@ import (
 // with h1loop.Check by whichever HTTP/1.1 engine reads it (the loops, or
 // serveConn before fasthttp, over TLS too), and refused in decoy's words,
 // the same bytes from both; later requests are fasthttp's to refuse
-// (fastError), but for those it would not answer at all (a bare LF),
-// which the loops refuse.
+// (fastError), but for one with a bare LF line end, which the loops
+// refuse as they refuse a first one (fasthttp may wait for a CRLFCRLF
+// until read-timeout).
 
 // quoteMax is how much of the offending part of a request a refusal quotes.
 const quoteMax = 64
