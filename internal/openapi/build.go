@@ -164,6 +164,10 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	if len(b.probs) > 0 {
 		return nil, b.probs
 	}
+	// The documents' bytes were for placing problems at their lines; what
+	// generates data per request later (see vary.go) reads the decoded
+	// trees only, so the bytes need not be held while serving.
+	clear(f.pre)
 	return b.res, nil
 }
 
