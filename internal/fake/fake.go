@@ -687,6 +687,10 @@ func asMap(v any) map[string]any {
 	return map[string]any{}
 }
 
+// Number reads a number as Generate returns it (a json.Number) or as a
+// schema may give it (json.Number, float64, int, int64, uint64).
+func Number(v any) (float64, bool) { return num(v) }
+
 func num(v any) (float64, bool) {
 	switch x := v.(type) {
 	case json.Number:

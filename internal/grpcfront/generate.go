@@ -1,10 +1,14 @@
 package grpcfront
 
 import (
+	"encoding/json"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/decoy-dev/decoy/internal/fake"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -112,7 +116,8 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 			}
 		case fd.IsList():
 			l := m.Mutable(fd).List()
-			for j := 0; j < 1+g.rng.IntN(3); j++ {
+			r := ruleOf(fd)
+			for j := 0; g.more(fd, r, j); j++ {
 				if fd.Message() != nil {
 					v := l.NewElement()
 					g.fill(v.Message(), depth+1)
@@ -129,9 +134,43 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 	}
 }
 
+// maxRuledItems and maxRuledMessages bound the elements made for a
+// repeated field of scalars or of messages whose rules ask for at least
+// that many: past them the answer has fewer than the rules ask, rather
+// than taking long to make.
+const (
+	maxRuledItems    = 1000
+	maxRuledMessages = 20
+)
+
+// more reports whether a list gets an element j: one to three, drawn as
+// they always were, within the field's rules on the number of items (r,
+// nil for none).
+func (g *gen) more(fd protoreflect.FieldDescriptor, r *fieldRule, j int) bool {
+	if r != nil {
+		most := maxRuledItems
+		if fd.Message() != nil {
+			most = maxRuledMessages // each may hold lists of its own
+		}
+		if j < min(r.minItems, most) {
+			return true
+		}
+		if r.maxItems >= 0 && j >= r.maxItems {
+			return false
+		}
+	}
+	return j < 1+g.rng.IntN(3)
+}
+
 // scalar makes a value for a non-message field; i numbers elements of a
-// list or map so that keys differ.
+// list or map so that keys differ. A field with validation rules (see
+// rules.go) gets a value that keeps them.
 func (g *gen) scalar(fd protoreflect.FieldDescriptor, i int) protoreflect.Value {
+	if r := ruleOf(fd); r != nil && r.schema != nil {
+		if v, ok := g.ruled(fd, r.schema); ok {
+			return v
+		}
+	}
 	n := 1 + g.rng.IntN(1000)
 	switch fd.Kind() {
 	case protoreflect.BoolKind:
@@ -194,4 +233,72 @@ func (g *gen) text(fd protoreflect.FieldDescriptor, n, i int) string {
 
 func isMapKey(fd protoreflect.FieldDescriptor) bool {
 	return fd.Number() == 1 && fd.ContainingMessage() != nil && fd.ContainingMessage().IsMapEntry()
+}
+
+// ruled makes a value for fd that satisfies schema (its validation rules
+// as JSON Schema) with internal/fake; ok is false when it cannot.
+func (g *gen) ruled(fd protoreflect.FieldDescriptor, schema map[string]any) (protoreflect.Value, bool) {
+	v, err := fake.Generate(schema, "", "", fake.Options{Seed: g.rng.Uint64()})
+	if err != nil {
+		return protoreflect.Value{}, false
+	}
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if s, ok := v.(string); ok {
+			return protoreflect.ValueOfString(s), true
+		}
+	case protoreflect.BytesKind:
+		if s, ok := v.(string); ok {
+			return protoreflect.ValueOfBytes([]byte(s)), true
+		}
+	case protoreflect.BoolKind:
+		if b, ok := v.(bool); ok {
+			return protoreflect.ValueOfBool(b), true
+		}
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		if f, ok := fake.Number(v); ok {
+			if fd.Kind() == protoreflect.FloatKind {
+				return protoreflect.ValueOfFloat32(float32(f)), true
+			}
+			return protoreflect.ValueOfFloat64(f), true
+		}
+	case protoreflect.EnumKind:
+		if n, ok := asInt(v); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
+			return protoreflect.ValueOfEnum(protoreflect.EnumNumber(n)), true
+		}
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		if n, ok := asInt(v); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
+			return protoreflect.ValueOfInt32(int32(n)), true
+		}
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		if n, ok := asInt(v); ok {
+			return protoreflect.ValueOfInt64(n), true
+		}
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		if n, ok := asInt(v); ok && n >= 0 && n <= math.MaxUint32 {
+			return protoreflect.ValueOfUint32(uint32(n)), true
+		}
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		if u, ok := v.(uint64); ok {
+			return protoreflect.ValueOfUint64(u), true
+		}
+		if n, ok := asInt(v); ok && n >= 0 {
+			return protoreflect.ValueOfUint64(uint64(n)), true
+		}
+	}
+	return protoreflect.Value{}, false
+}
+
+// asInt reads a whole number that internal/fake made, or a rule's value.
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		n, err := x.Int64()
+		return n, err == nil
+	case int64:
+		return x, true
+	case uint64:
+		return int64(x), x <= math.MaxInt64
+	}
+	return 0, false
 }
