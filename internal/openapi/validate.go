@@ -162,12 +162,12 @@ func (v *validator) check(file, ptr string, node any, body []byte) error {
 // (see detach); the named schemas it references are compiled in the
 // document, once each.
 func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, error) {
-	loc := fileURL(file) + "#" + ptr
-	if ref, ok := onlyRef(node, v.oas31); ok {
-		if u, err := url.Parse(fileURL(file)); err == nil {
-			if t, err := u.Parse(ref); err == nil {
-				loc = t.String()
-			}
+	doc := fileURL(file)
+	loc := doc + "#" + ptr
+	base, err := url.Parse(doc)
+	if ref, ok := onlyRef(node, v.oas31); ok && err == nil {
+		if t, err := base.Parse(ref); err == nil {
+			loc = t.String()
 		}
 	}
 	if s, ok := v.cache[loc]; ok {
@@ -177,9 +177,8 @@ func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, erro
 		return nil, err
 	}
 	var s *jsonschema.Schema
-	var err error
-	if res, doc, ok := v.detach(file, ptr, node); ok {
-		if v.c.AddResource(res, doc) == nil {
+	if base != nil {
+		if res, tree, ok := v.detach(base, ptr, node); ok && v.c.AddResource(res, tree) == nil {
 			s, err = v.c.Compile(res)
 		}
 	}
@@ -197,26 +196,22 @@ func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, erro
 	return s, nil
 }
 
-// detach returns an inline schema (node, at ptr in file) as a resource of
-// its own, at the URL res, with its references made absolute, so that
-// compiling it costs no copy of the document (see schema); the schemas it
-// references are compiled in the document, once each. ok is false for a
+// detach returns an inline schema (node, at ptr in the document at base)
+// as a resource of its own, at the URL res, with its references made
+// absolute, so that compiling it costs no copy of the document (see
+// schema); the schemas it references are compiled in the document, once
+// each. ok is false for a
 // schema that names resources or anchors of its own ($id, $anchor,
 // $dynamicAnchor, $dynamicRef), which only the document can resolve.
-func (v *validator) detach(file, ptr string, node any) (res string, doc any, ok bool) {
+func (v *validator) detach(base *url.URL, ptr string, node any) (res string, doc any, ok bool) {
 	if _, isMap := node.(map[string]any); !isMap {
-		return "", nil, false
-	}
-	base, err := url.Parse(fileURL(file))
-	if err != nil {
 		return "", nil, false
 	}
 	m, _ := ToJSONSchema(node, v.oas31).(map[string]any)
 	if m == nil || !absoluteRefs(m, base) {
 		return "", nil, false
 	}
-	doc = m
-	return fileURL(file) + "?schema=" + url.QueryEscape(ptr), doc, true
+	return base.String() + "?schema=" + url.QueryEscape(ptr), m, true
 }
 
 // absoluteRefs rewrites, in place, each $ref of the schema m as an

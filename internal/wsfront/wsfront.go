@@ -55,15 +55,12 @@ func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit i
 	}
 	c.SetCloseHandler(func(code int, _ string) error {
 		// As the library's own handler: the client's code echoed,
-		// without its reason.
-		msg := websocket.FormatCloseMessage(code, "")
+		// without its reason; but half a code is a protocol error.
+		reason := ""
 		if code == websocket.CloseNoStatusReceived && frames.LastClose() == 1 {
-			msg = websocket.FormatCloseMessage(websocket.CloseProtocolError, "a close frame's payload is one byte")
+			code, reason = websocket.CloseProtocolError, "a close frame's payload is one byte"
 		}
-		cv.once.Do(func() {
-			cv.closed.Store(true)
-			_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(CloseWait))
-		})
+		cv.closeWith(code, reason)
 		return nil
 	})
 	readDone := make(chan struct{})
