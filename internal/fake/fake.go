@@ -9,10 +9,12 @@ package fake
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -42,17 +44,120 @@ type Options struct {
 	// MaxDepth bounds nesting: past it only required properties and the
 	// fewest items are generated. 0 means 6.
 	MaxDepth int
+	// Memo, when set, keeps the merged allOf members it works out for
+	// the next calls, which share it (see Memo).
+	Memo *Memo
+}
+
+// Memo keeps what generation works out about a schema (the merge of an
+// allOf's members) across the Generate calls over one set of documents,
+// so that a document whose schemas build on each other is merged once
+// per schema rather than once per value. The schemas it has seen must
+// not change while it is in use. It is not safe for concurrent use.
+type Memo struct {
+	flat  map[memoKey]*merged
+	names map[uintptr]sortedNames // of a properties map
+}
+
+// NewMemo returns an empty Memo.
+func NewMemo() *Memo {
+	return &Memo{flat: map[memoKey]*merged{}, names: map[uintptr]sortedNames{}}
+}
+
+// sortedNames are the names of src, sorted (src is held for the reason
+// merged holds its schema).
+type sortedNames struct {
+	src   map[string]any
+	names []string
+}
+
+// maxMemo bounds a Memo's entries (schemas merged at run time, such as a
+// 3.1 $ref with keywords beside it, are new maps each time).
+const maxMemo = 1 << 18
+
+// memoKey names a merge: of schema s (from base) itself, or of the
+// keywords beside its alternative alt of oneOf/anyOf (kw) with it.
+type memoKey struct {
+	s    uintptr
+	base string
+	kw   string
+	alt  int
+}
+
+// merged is a merge's outcome. It holds the schema merged, which keeps its
+// address from naming another map while the entry lives.
+type merged struct {
+	src      map[string]any
+	out      map[string]any
+	base     string
+	lastRef  string
+	followed bool // whether a $ref was followed (which sets lastRef)
+}
+
+// flatMemo is flatten through the Memo, for s or for the merge of s's
+// keywords other than kw with alternative alt (which build is called to
+// make when it is not known).
+func (g *gen) flatMemo(s map[string]any, base, kw string, alt int, build func() map[string]any) (map[string]any, string) {
+	memo := g.o.Memo
+	if memo == nil {
+		return g.flatten(build(), base, 0)
+	}
+	k := memoKey{s: reflect.ValueOf(s).Pointer(), base: base, kw: kw, alt: alt}
+	if m, ok := memo.flat[k]; ok {
+		if m.followed {
+			g.lastRef = m.lastRef
+		}
+		return m.out, m.base
+	}
+	refs := g.refs
+	out, ob := g.flatten(build(), base, 0)
+	if len(memo.flat) < maxMemo {
+		memo.flat[k] = &merged{src: s, out: out, base: ob, lastRef: g.lastRef, followed: g.refs != refs}
+	}
+	return out, ob
 }
 
 // Generate returns a value that satisfies schema, as a function of the
 // seed, key (an operation, a response) and the schema alone.
+//
+// A schema whose value at MaxDepth would take more than maxSteps values
+// (wide types that refer to each other) is tried again at shallower
+// depths, which leave out more optional properties; a value found so
+// comes with a *ShallowError.
 func Generate(schema any, base, key string, o Options) (v any, err error) {
 	if o.MaxDepth == 0 {
 		o.MaxDepth = 6
 	}
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed, h.Sum64()))}
+	seed := h.Sum64()
+	v, err = generate(schema, base, o, seed)
+	full := o.MaxDepth
+	for _, d := range shallower {
+		if !errors.Is(err, errTooLarge) {
+			break
+		}
+		if d >= full {
+			continue
+		}
+		o.MaxDepth = d
+		v, err = generate(schema, base, o, seed)
+		if err == nil {
+			err = &ShallowError{Depth: d, Full: full}
+		}
+	}
+	return v, err
+}
+
+// shallower are the depths tried, in turn, for a schema too large to
+// generate at the one asked for.
+var shallower = []int{3, 1}
+
+// errTooLarge is why a value was given up: it took more than maxSteps.
+var errTooLarge = errors.New("schema too large to generate")
+
+func generate(schema any, base string, o Options, seed uint64) (v any, err error) {
+	g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed, seed))}
 	defer func() {
 		if r := recover(); r != nil {
 			if e, ok := r.(genError); ok {
@@ -69,6 +174,17 @@ func Generate(schema any, base, key string, o Options) (v any, err error) {
 		return v, &EndlessError{Schema: g.endless}
 	}
 	return v, nil
+}
+
+// ShallowError is returned, with a value, when the schema was too large
+// to generate at the depth asked for (Full) and was generated at Depth:
+// below it only required properties and the fewest items are made.
+type ShallowError struct {
+	Depth, Full int
+}
+
+func (e *ShallowError) Error() string {
+	return fmt.Sprintf("the schema is too large to generate at depth %d (more than %d values), so its optional properties are made to depth %d only", e.Full, maxSteps, e.Depth)
 }
 
 // EndlessError is returned, with a value, when a schema requires itself
@@ -97,6 +213,7 @@ type gen struct {
 	// endless is set when recursion was cut at the depth bound; lastRef
 	// is the last $ref followed.
 	endless, lastRef string
+	refs             int // $refs followed
 	// skip names optional properties the next object leaves out (so that
 	// a oneOf alternative's value does not match another alternative).
 	skip map[string]bool
@@ -120,6 +237,7 @@ func (g *gen) deref(s map[string]any, base string) (map[string]any, string) {
 			g.fail("cannot follow $ref %q", ref)
 		}
 		g.lastRef = ref
+		g.refs++
 		t, nb, err := g.o.Resolve(base, ref)
 		if err != nil {
 			g.fail("%v", err)
@@ -137,13 +255,34 @@ func (g *gen) deref(s map[string]any, base string) (map[string]any, string) {
 		}
 		if len(s) > 1 {
 			// 3.1: keywords beside $ref apply too.
-			merged := map[string]any{"allOf": []any{refAt{tm, nb}, without(s, "$ref")}}
-			return merged, base
+			return g.besideRef(s, base, tm, nb), base
 		}
 		s, base = tm, nb
 	}
 	g.fail("$ref chain too long")
 	return nil, ""
+}
+
+// besideRef returns the schema s, which has keywords beside its $ref to
+// schema t (from tbase), as the allOf of both; the same map each time for
+// the same s when there is a Memo (so that its merge is memoised too).
+func (g *gen) besideRef(s map[string]any, base string, t map[string]any, tbase string) map[string]any {
+	build := func() map[string]any {
+		return map[string]any{"allOf": []any{refAt{t, tbase}, without(s, "$ref")}}
+	}
+	memo := g.o.Memo
+	if memo == nil {
+		return build()
+	}
+	k := memoKey{s: reflect.ValueOf(s).Pointer(), base: base, kw: "$ref"}
+	if m, ok := memo.flat[k]; ok {
+		return m.out
+	}
+	out := build()
+	if len(memo.flat) < maxMemo {
+		memo.flat[k] = &merged{src: s, out: out, base: base}
+	}
+	return out
 }
 
 // refAt is a schema that lives in another file, inside a merged schema.
@@ -165,7 +304,7 @@ func without(m map[string]any, key string) map[string]any {
 func (g *gen) value(schema any, base string, depth int, name string) any {
 	g.steps++
 	if g.steps > maxSteps {
-		g.fail("schema too large to generate")
+		panic(genError{errTooLarge})
 	}
 	var s map[string]any
 	switch x := schema.(type) {
@@ -193,7 +332,7 @@ func (g *gen) value(schema any, base string, depth int, name string) any {
 		return nil
 	}
 	if _, ok := s["allOf"]; ok {
-		s, base = g.flatten(s, base, 0)
+		s, base = g.flatMemo(s, base, "", 0, func() map[string]any { return s })
 	}
 	if c, ok := s["const"]; ok {
 		return c
@@ -247,10 +386,12 @@ func (g *gen) value(schema any, base string, depth int, name string) any {
 	}
 }
 
-func onlyAnnotations(m map[string]any) bool {
+// onlyAnnotations reports whether m's keywords, but for except, only
+// annotate (none of them constrains a value).
+func onlyAnnotations(m map[string]any, except string) bool {
 	for k := range m {
 		switch k {
-		case "description", "title", "discriminator", "nullable", "x-nullable", "example", "examples", "readOnly", "writeOnly", "deprecated", "externalDocs", "xml":
+		case except, "description", "title", "discriminator", "nullable", "x-nullable", "example", "examples", "readOnly", "writeOnly", "deprecated", "externalDocs", "xml":
 		default:
 			return false
 		}
@@ -264,12 +405,15 @@ func onlyAnnotations(m map[string]any) bool {
 // alternatives require when that tells them apart; a discriminator's
 // property is set to the chosen alternative's mapping key.
 func (g *gen) choice(s map[string]any, kw string, alts []any, base string, depth int, name string) any {
-	rest := without(s, kw)
-	one := func(alt any) any {
-		if len(rest) == 0 || onlyAnnotations(rest) {
+	plain := onlyAnnotations(s, kw) // nothing beside the alternatives to merge
+	one := func(idx int) any {
+		alt := alts[idx]
+		if plain {
 			return g.value(alt, base, depth, name)
 		}
-		merged, mb := g.flatten(map[string]any{"allOf": []any{rest, alt}}, base, 0)
+		merged, mb := g.flatMemo(s, base, kw, idx, func() map[string]any {
+			return map[string]any{"allOf": []any{without(s, kw), alt}}
+		})
 		return g.value(merged, mb, depth, name)
 	}
 	skip := g.skip // for the object this choice makes
@@ -283,7 +427,7 @@ func (g *gen) choice(s map[string]any, kw string, alts []any, base string, depth
 			continue
 		}
 		g.skip = skip
-		v := g.discriminate(s, alt, base, one(alt))
+		v := g.discriminate(s, alt, base, one(idx))
 		if !found {
 			first, found = v, true
 		}
@@ -307,7 +451,7 @@ func (g *gen) choice(s map[string]any, kw string, alts []any, base string, depth
 				drop[k] = true
 			}
 			g.skip = drop
-			w := g.discriminate(s, alt, base, one(alt))
+			w := g.discriminate(s, alt, base, one(idx))
 			g.skip = nil
 			if len(g.othersAdmitting(alts, idx, base, w)) == 0 {
 				return w
@@ -315,7 +459,7 @@ func (g *gen) choice(s map[string]any, kw string, alts []any, base string, depth
 		}
 	}
 	if !found {
-		return one(alts[0])
+		return one(0)
 	}
 	if kw == "oneOf" && nullable(s) {
 		// No alternative's value is told apart from the others', but null
@@ -347,7 +491,7 @@ func (g *gen) othersAdmitting(alts []any, idx int, base string, v any) []map[str
 		}
 		m, b := g.peek(a, base)
 		if _, ok := m["allOf"]; ok {
-			m, b = g.flatten(m, b, 0)
+			m, b = g.flatMemo(m, b, "", 0, func() map[string]any { return m })
 		}
 		if !g.rejects(m, b, v, 0) {
 			out = append(out, m)
@@ -405,7 +549,7 @@ func (g *gen) rejects(s map[string]any, base string, v any, depth int) bool {
 		}
 		pm, pb := g.peek(ps, base)
 		if _, ok := pm["allOf"]; ok {
-			pm, pb = g.flatten(pm, pb, 0)
+			pm, pb = g.flatMemo(pm, pb, "", 0, func() map[string]any { return pm })
 		}
 		if g.rejects(pm, pb, pv, depth+1) {
 			return true
@@ -498,7 +642,7 @@ func (g *gen) discriminate(s map[string]any, alt any, base string, v any) any {
 	}
 	m, b := g.peek(alt, base)
 	if _, ok := m["allOf"]; ok {
-		m, b = g.flatten(m, b, 0)
+		m, b = g.flatMemo(m, b, "", 0, func() map[string]any { return m })
 	}
 	props, _ := m["properties"].(map[string]any)
 	if ps, ok := props[prop]; ok {
@@ -962,29 +1106,26 @@ func (g *gen) object(s map[string]any, base string, depth int) any {
 	skip := g.skip
 	g.skip = nil
 	out := map[string]any{}
-	required := map[string]bool{}
-	if l, ok := s["required"].([]any); ok {
-		for _, r := range l {
-			if k, ok := r.(string); ok {
-				required[k] = true
+	reqs, _ := s["required"].([]any)
+	required := func(k string) bool {
+		for _, r := range reqs {
+			if r == any(k) {
+				return true
 			}
 		}
+		return false
 	}
 	props, _ := s["properties"].(map[string]any)
-	names := make([]string, 0, len(props))
-	for k := range props {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := g.names(props)
 	maxP, hasMaxP := num(s["maxProperties"])
 	for _, k := range names {
-		if required[k] {
+		if required(k) {
 			out[k] = g.value(props[k], base, depth+1, k)
 		}
 	}
 	for _, k := range names {
 		ps := props[k]
-		if required[k] || depth >= g.o.MaxDepth || hasMaxP && len(out) >= int(maxP) || skip[k] {
+		if required(k) || depth >= g.o.MaxDepth || hasMaxP && len(out) >= int(maxP) || skip[k] {
 			continue
 		}
 		pm, _ := g.peek(ps, base)
@@ -1013,6 +1154,32 @@ func (g *gen) object(s map[string]any, base string, depth int) any {
 		}
 	}
 	return out
+}
+
+// names returns the names of props, sorted; the same slice each time for
+// the same props when there is a Memo (the caller must not change it).
+func (g *gen) names(props map[string]any) []string {
+	sorted := func() []string {
+		names := make([]string, 0, len(props))
+		for k := range props {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		return names
+	}
+	memo := g.o.Memo
+	if memo == nil || len(props) < 2 {
+		return sorted()
+	}
+	k := reflect.ValueOf(props).Pointer()
+	if n, ok := memo.names[k]; ok {
+		return n.names
+	}
+	names := sorted()
+	if len(memo.names) < maxMemo {
+		memo.names[k] = sortedNames{src: props, names: names}
+	}
+	return names
 }
 
 // peek resolves a property schema to read its flags.

@@ -195,6 +195,103 @@ func TestEndless(t *testing.T) {
 	}
 }
 
+// TestMemoSameValues checks that a Memo shared by many calls changes no
+// value nor error: each is what a call without one gives.
+func TestMemoSameValues(t *testing.T) {
+	t.Parallel()
+	schemas := []string{
+		// allOf chains, as documents build types on each other.
+		`{"$defs":{"entity":{"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}},"user":{"allOf":[{"$ref":"#/$defs/entity"},{"type":"object","properties":{"name":{"type":"string"},"manager":{"anyOf":[{"$ref":"#/$defs/user"},{"type":"null"}]},"reports":{"type":"array","items":{"$ref":"#/$defs/user"}}}}]}},"type":"object","properties":{"value":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/user"}}}}`,
+		// keywords beside oneOf alternatives, merged with each.
+		`{"$defs":{"a":{"type":"object","required":["kind"],"properties":{"kind":{"const":"a"},"x":{"type":"integer","minimum":3}}},"b":{"type":"object","required":["kind"],"properties":{"kind":{"const":"b"},"y":{"type":"string"}}}},"type":"array","minItems":3,"items":{"required":["n"],"properties":{"n":{"type":"integer"}},"oneOf":[{"$ref":"#/$defs/a"},{"$ref":"#/$defs/b"}]}}`,
+		// 3.1: keywords beside $ref.
+		`{"$defs":{"p":{"type":"object","properties":{"q":{"type":"string"}}}},"type":"object","required":["r","s"],"properties":{"r":{"$ref":"#/$defs/p","required":["q"]},"s":{"$ref":"#/$defs/p","maxProperties":1}}}`,
+		// additionalProperties of one member against another's.
+		`{"allOf":[{"properties":{"a":{"type":"string"}},"additionalProperties":false},{"required":["a"],"properties":{"b":{"type":"integer"}}}]}`,
+		// recursion that never ends: the $ref named must be the same,
+		// here the last one an allOf's merge followed.
+		`{"$defs":{"base":{"type":"object"},"n":{"allOf":[{"$ref":"#/$defs/base"},{"required":["next"],"properties":{"next":{"allOf":[{"$ref":"#/$defs/n"}]}}}]}},"$ref":"#/$defs/n"}`,
+		`{"$defs":{"n":{"allOf":[{"type":"object","required":["next"],"properties":{"next":{"$ref":"#/$defs/n"}}}]}},"$ref":"#/$defs/n"}`,
+	}
+	for i, schema := range schemas {
+		_, tree := compile(t, schema)
+		memo := NewMemo()
+		for _, o := range []Options{{Seed: 1}, {Seed: 2, Variant: 1}, {Seed: 1, Examples: true}, {Seed: 3, Request: true}} {
+			for _, key := range []string{"a", "b", "a"} {
+				o.Resolve = resolver(tree)
+				want, wantErr := Generate(tree, "mem", key, o)
+				o.Memo = memo
+				got, gotErr := Generate(tree, "mem", key, o)
+				o.Memo = nil
+				w, _ := json.Marshal(want)
+				g, _ := json.Marshal(got)
+				if string(w) != string(g) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+					t.Errorf("schema %d, key %s, %+v: with a memo\n%s (%v)\nwithout\n%s (%v)", i, key, o, g, gotErr, w, wantErr)
+				}
+			}
+		}
+		if len(memo.flat) == 0 {
+			t.Errorf("schema %d: nothing memoised", i)
+		}
+	}
+}
+
+// TestShallow checks that a schema too large to generate at full depth
+// gets a shallower value that still validates, and that one too large at
+// every depth gets an error.
+func TestShallow(t *testing.T) {
+	t.Parallel()
+	// wide builds an object type of n optional properties, each of which
+	// is the next type (the last one's refer back to the first).
+	wide := func(types, n int, required bool) string {
+		var defs []string
+		for i := range types {
+			var props, req []string
+			for j := range n {
+				props = append(props, fmt.Sprintf(`"p%d":{"$ref":"#/$defs/t%d"}`, j, (i+1)%types))
+				req = append(req, fmt.Sprintf(`"p%d"`, j))
+			}
+			r := ""
+			if required {
+				r = `"required":[` + strings.Join(req, ",") + `],`
+			}
+			defs = append(defs, fmt.Sprintf(`"t%d":{"type":"object",%s"properties":{%s}}`, i, r, strings.Join(props, ",")))
+		}
+		return `{"$defs":{` + strings.Join(defs, ",") + `},"$ref":"#/$defs/t0"}`
+	}
+	tests := []struct {
+		name   string
+		schema string
+		depth  int // of the ShallowError; 0: none, -1: no value
+	}{
+		{"small enough at full depth", wide(2, 3, false), 0},
+		{"too large at depth 6", wide(2, 10, false), 3},
+		{"too large at depth 3", wide(3, 40, false), 1},
+		{"too large at every depth", wide(2, 10, true), -1},
+	}
+	for _, tt := range tests {
+		sch, tree := compile(t, tt.schema)
+		v, err := Generate(tree, "mem", "k", Options{Seed: 1, Resolve: resolver(tree)})
+		var shallow *ShallowError
+		switch {
+		case tt.depth < 0:
+			if v != nil || !errors.Is(err, errTooLarge) {
+				t.Errorf("%s: got %.80v, %v; want no value and %v", tt.name, v, err, errTooLarge)
+			}
+			continue
+		case tt.depth == 0 && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.depth > 0 && (!errors.As(err, &shallow) || shallow.Depth != tt.depth || shallow.Full != 6):
+			t.Errorf("%s: err %v, want a *ShallowError at depth %d", tt.name, err, tt.depth)
+		}
+		b, _ := json.Marshal(v)
+		inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err := sch.Validate(inst); err != nil {
+			t.Errorf("%s: %.200s does not validate: %v", tt.name, b, err)
+		}
+	}
+}
+
 func TestGoPattern(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
@@ -225,6 +322,15 @@ func FuzzGenerate(f *testing.F) {
 		if dec.Decode(&tree) != nil {
 			return
 		}
-		_, _ = Generate(tree, "mem", "k", Options{Seed: 1, Resolve: resolver(tree)})
+		want, wantErr := Generate(tree, "mem", "k", Options{Seed: 1, Resolve: resolver(tree)})
+		// A memo, shared with a call before, changes nothing.
+		memo := NewMemo()
+		_, _ = Generate(tree, "mem", "j", Options{Seed: 2, Resolve: resolver(tree), Memo: memo})
+		got, gotErr := Generate(tree, "mem", "k", Options{Seed: 1, Resolve: resolver(tree), Memo: memo})
+		w, _ := json.Marshal(want)
+		g, _ := json.Marshal(got)
+		if string(w) != string(g) || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("with a memo\n%s (%v)\nwithout\n%s (%v)", g, gotErr, w, wantErr)
+		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/fake"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -36,6 +37,8 @@ type Options struct {
 	// has problems: the others are left out and named in Result.Notes
 	// instead of failing the load.
 	Lenient bool
+	// KeepRendered fills Result.Rendered.
+	KeepRendered bool
 }
 
 // Result is what a document became.
@@ -44,7 +47,9 @@ type Result struct {
 	Version  string   // "3.0.3", "3.1.0", "2.0"
 	Warnings []string // sound but surprising: examples replaced, circular schemas
 	// Rendered lists every JSON body rendered against a schema, so that
-	// tests can check it with a validator of their own.
+	// tests can check it with a validator of their own (only with
+	// Options.KeepRendered: a large document's bodies would be held
+	// twice while it loads).
 	Rendered []Rendered
 	// OAS31 is true for 3.1 documents (schemas are JSON Schema 2020-12).
 	OAS31 bool
@@ -88,7 +93,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	if !ok {
 		return nil, Problems{{File: path, Msg: "an OpenAPI document is an object"}}
 	}
-	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, cache: map[string]*stub.Response{}, endlessWarned: map[string]bool{}}
+	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, cache: map[string]*stub.Response{}, memo: fake.NewMemo(), warnedOnce: map[string]bool{}}
 	if ps := checkDocument(path, abs, f); len(ps) > 0 {
 		if !o.Lenient {
 			b.probs = append(b.probs, ps...)
@@ -184,9 +189,11 @@ type builder struct {
 	res      *Result
 	probs    Problems
 	cache    map[string]*stub.Response
-	// endlessWarned holds the schemas already reported as requiring
-	// themselves without end.
-	endlessWarned map[string]bool
+	memo     *fake.Memo // shared by the bodies generated at load
+	// warnedOnce holds the schemas already reported as requiring
+	// themselves without end ("endless PTR") or as too large to
+	// generate in full ("shallow PTR").
+	warnedOnce map[string]bool
 
 	doc        map[string]any
 	consumes   []string

@@ -61,7 +61,7 @@ func (cs *corpusStats) check(t *testing.T, doc, root string) *Result {
 	t.Helper()
 	cs.docs++
 	short := strings.TrimPrefix(doc, root)
-	res, err := Load(doc, nil, Options{Seed: 1})
+	res, err := Load(doc, nil, Options{Seed: 1, KeepRendered: true})
 	if err != nil {
 		cs.notLoaded = append(cs.notLoaded, short+": "+oneLine(err.Error(), 300))
 		return nil

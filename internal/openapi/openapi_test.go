@@ -3,6 +3,7 @@ package openapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -182,4 +183,40 @@ func FuzzLoad(f *testing.F) {
 		_, _ = Load("testdata/fuzz.yaml", data, Options{Seed: 1})
 		_, _ = Load("testdata/fuzz.yaml", data, Options{Seed: 1, Lenient: true})
 	})
+}
+
+// TestWideSchemaGetsBody checks that a response schema too large to
+// generate at full depth (wide types that refer to each other) still gets
+// a body, which validates, with a note saying so.
+func TestWideSchemaGetsBody(t *testing.T) {
+	var props []string
+	for i := range 20 {
+		props = append(props, fmt.Sprintf(`"p%d":{"$ref":"#/components/schemas/B"}`, i))
+	}
+	doc := `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"operationId":"getA","responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/A"}}}}}}}},
+"components":{"schemas":{"A":{"type":"object","required":["id"],"properties":{"id":{"type":"string"},` + strings.Join(props, ",") + `}},
+"B":{"type":"object","properties":{"name":{"type":"string"},"a":{"$ref":"#/components/schemas/A"},"more":{"type":"array","items":{"$ref":"#/components/schemas/A"}}}}}}}`
+	res, err := Load("wide.json", []byte(doc), Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := body(t, byID(t, res)["wide:getA"])
+	if _, ok := b["id"].(string); !ok {
+		t.Errorf("body %.200v: no id", b)
+	}
+	if _, ok := b["p0"].(map[string]any); !ok {
+		t.Errorf("body %.200v: optional properties at the top are left out", b)
+	}
+	var noted bool
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "too large to generate at depth 6") {
+			noted = true
+		}
+		if strings.Contains(w, "does not validate") || strings.Contains(w, "no data generated") {
+			t.Errorf("warning: %s", w)
+		}
+	}
+	if !noted {
+		t.Errorf("no warning of a shallower body in %q", res.Warnings)
+	}
 }

@@ -73,9 +73,10 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 					schema = h
 				}
 				if schema != nil {
-					g, err := fake.Generate(schema, hfile, ptr+"/headers/"+name, fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: true})
+					g, err := fake.Generate(schema, hfile, ptr+"/headers/"+name, fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: true, Memo: b.memo})
 					var endless *fake.EndlessError
-					if err != nil && !errors.As(err, &endless) {
+					var shallow *fake.ShallowError
+					if err != nil && !errors.As(err, &endless) && !errors.As(err, &shallow) {
 						b.problem(ptr+"/headers/"+escape(name), "%v", err)
 						continue
 					}
@@ -182,14 +183,22 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		if m.schema == nil {
 			return nil, false
 		}
-		o := fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: examples, Variant: variant}
+		o := fake.Options{Seed: b.o.Seed, Resolve: b.f.resolve, Examples: examples, Variant: variant, Memo: b.memo}
 		v, err := fake.Generate(m.schema, m.file, fkey, o)
 		var endless *fake.EndlessError
 		if errors.As(err, &endless) {
-			if !b.endlessWarned[m.schemaAt] {
-				b.endlessWarned[m.schemaAt] = true
+			if !b.warnedOnce["endless "+m.schemaAt] {
+				b.warnedOnce["endless "+m.schemaAt] = true
 				b.warn(m.schemaAt, "%v", err)
 				b.note("%s#%s: %v", b.name, m.schemaAt, err)
+			}
+			return v, true
+		}
+		var shallow *fake.ShallowError
+		if errors.As(err, &shallow) {
+			if !b.warnedOnce["shallow "+m.schemaAt] {
+				b.warnedOnce["shallow "+m.schemaAt] = true
+				b.warn(m.schemaAt, "%v", err)
 			}
 			return v, true
 		}
@@ -279,7 +288,7 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		b.warn(m.schemaAt, "no example or generated body validates against the schema; serving the %s body: %v", failed.from, firstLine(failure))
 		chosen = failed
 	}
-	if json && m.schema != nil {
+	if json && m.schema != nil && b.o.KeepRendered {
 		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from, Named: mode == renderNamed})
 	}
 	if mode == renderDefault && json && body != nil && (chosen.from == "generated" || chosen.from == "schema examples") {

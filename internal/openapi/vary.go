@@ -47,6 +47,7 @@ type varyShared struct {
 	mu   sync.Mutex
 	f    *files
 	seed uint64
+	memo *fake.Memo // filled as requests come (not the load's: that one is dropped)
 }
 
 // varier makes the body of one operation's generated response per request.
@@ -85,7 +86,7 @@ func (b *builder) newVarier(full string, g generated, query []string) engine.Var
 		return nil
 	}
 	if b.vshared == nil {
-		b.vshared = &varyShared{f: b.f, seed: b.o.Seed}
+		b.vshared = &varyShared{f: b.f, seed: b.o.Seed, memo: fake.NewMemo()}
 	}
 	sort.Strings(query)
 	return &varier{sh: b.vshared, g: g, schema: schema, segs: segs, params: params, query: query}
@@ -140,7 +141,7 @@ func (v *varier) Vary(r *engine.Request, base *engine.Response) *engine.Response
 // echoed where the schema allows; nil to keep the body made at load.
 func (v *varier) body(r *engine.Request, k string) []byte {
 	v.sh.mu.Lock()
-	o := fake.Options{Seed: v.sh.seed, Resolve: v.sh.f.resolve, Variant: v.g.variant, Examples: v.g.examples}
+	o := fake.Options{Seed: v.sh.seed, Resolve: v.sh.f.resolve, Variant: v.g.variant, Examples: v.g.examples, Memo: v.sh.memo}
 	val, err := fake.Generate(v.g.m.schema, v.g.m.file, v.g.fkey+"|"+k, o)
 	v.sh.mu.Unlock()
 	if err != nil && val == nil {
