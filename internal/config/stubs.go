@@ -319,6 +319,12 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 			probs = append(probs, p)
 			continue
 		}
+		if tk := fractionForInt(it.node, reflect.TypeFor[stub.Stub]()); tk != nil {
+			p := fractionProblem(name, tk)
+			p.Field = it.path
+			probs = append(probs, p)
+			continue
+		}
 		l.Sources = append(l.Sources, engine.Source{Stub: s, Origin: fmt.Sprintf("%s:%d", name, line(it.node)), Dir: dir})
 		l.where = append(l.where, place{file: name, node: it.node, path: it.path})
 		l.autoID = append(l.autoID, fmt.Sprintf("%s-%d", base, i+1))

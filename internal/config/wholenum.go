@@ -1,0 +1,129 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
+)
+
+// fractionForInt finds a number with a fraction (200.5) written where t
+// takes an integer, which go-yaml would cut to one (200) without a word:
+// the first such number's token, nil when there is none. It follows the
+// mappings into the struct fields they fill (named by their yaml or json
+// tags, as go-yaml names them) and the lists into their items. A scalar
+// of a type that reads itself (a duration, a size) is that type's to
+// judge; a mapping is taken to fill its type's fields as go-yaml does
+// (the stub types that read themselves from a mapping hand it to
+// go-yaml).
+func fractionForInt(n ast.Node, t reflect.Type) *token.Token {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n := unwrap(n).(type) {
+	case *ast.FloatNode:
+		if isInt(t) && !readsItself(t) && n.Value != float64(int64(n.Value)) {
+			return n.GetToken()
+		}
+	case *ast.SequenceNode:
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+			return nil
+		}
+		for _, v := range n.Values {
+			if tk := fractionForInt(v, t.Elem()); tk != nil {
+				return tk
+			}
+		}
+	case *ast.MappingNode:
+		for _, mv := range n.Values {
+			if tk := fractionInEntry(mv, t); tk != nil {
+				return tk
+			}
+		}
+	case *ast.MappingValueNode:
+		return fractionInEntry(n, t)
+	}
+	return nil
+}
+
+// fractionInEntry is fractionForInt for one entry of a mapping that fills
+// t (a struct or a map).
+func fractionInEntry(mv *ast.MappingValueNode, t reflect.Type) *token.Token {
+	switch t.Kind() {
+	case reflect.Map:
+		return fractionForInt(mv.Value, t.Elem())
+	case reflect.Struct:
+		if ft, ok := fieldType(t, keyString(mv)); ok {
+			return fractionForInt(mv.Value, ft)
+		}
+	}
+	return nil
+}
+
+// fieldType returns the type of t's field that key fills, looking into
+// embedded and inline structs.
+func fieldType(t reflect.Type, key string) (reflect.Type, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		if tag == "" {
+			tag = f.Tag.Get("json")
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if (f.Anonymous && name == "" || strings.Contains(opts, "inline")) && ft.Kind() == reflect.Struct {
+			if got, ok := fieldType(ft, key); ok {
+				return got, true
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		if name == key {
+			return f.Type, true
+		}
+	}
+	return nil, false
+}
+
+func isInt(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+var (
+	nodeUnmarshaler  = reflect.TypeFor[yaml.NodeUnmarshaler]()
+	funcUnmarshaler  = reflect.TypeFor[yaml.InterfaceUnmarshaler]()
+	bytesUnmarshaler = reflect.TypeFor[yaml.BytesUnmarshaler]()
+)
+
+// readsItself reports whether values of t are decoded by t's own method.
+func readsItself(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(nodeUnmarshaler) || p.Implements(funcUnmarshaler) || p.Implements(bytesUnmarshaler)
+}
+
+// fractionProblem words a number with a fraction given for an integer.
+func fractionProblem(file string, tk *token.Token) Problem {
+	p := Problem{File: file, Line: tk.Position.Line, Col: tk.Position.Column, Msg: "want an integer, got " + tk.Value}
+	if k := tk.Prev; k != nil && k.Type == token.MappingValueType && k.Prev != nil && k.Prev.Value != "" {
+		p.Msg = k.Prev.Value + ": " + p.Msg
+	}
+	return p
+}
