@@ -462,6 +462,7 @@ func TestMalformedBody(t *testing.T) {
 		{"yaml unknown field", "application/yaml", "request:\n  path: /x\n  methd: GET\nresponse: {}\n", "", `line 3, column 3: unknown field "methd"`},
 		{"yaml wrong type", "application/yaml", "response:\n  status: [1]\n", "", "line 2"},
 		{"yaml syntax", "application/yaml", "request: [\n", "", "line 1"},
+		{"yaml fraction for an integer", "application/yaml", "request: {path: /x}\nresponse: {status: 200.5}\n", "", "line 2, column 20: status: want an integer, got 200.5"},
 		{"yaml two documents", "application/yaml", "response: {}\n---\nresponse: {}\n", "", "more than one YAML document"},
 		{"yaml alias", "application/yaml", "x: &a {status: 200}\nresponse: *a\n", "", "line 2, column 11: YAML aliases"},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/decoy-dev/decoy/internal/problem"
@@ -346,6 +347,13 @@ func decodeYAML(body []byte) (stub.Stub, error) {
 		if err := dec.Decode(&extra); err != io.EOF {
 			return stub.Stub{}, invalid("malformed YAML body", problem.Detail{
 				Message: "the body holds more than one YAML document (send one stub per request)"})
+		}
+		if f, err := parser.ParseBytes(body, 0); err == nil && len(f.Docs) == 1 {
+			var pe *stub.PosError
+			if err := stub.WholeNumbers(f.Docs[0].Body); errors.As(err, &pe) {
+				return stub.Stub{}, invalid("the body is not a valid stub", problem.Detail{
+					Message: fmt.Sprintf("line %d, column %d: %v", pe.Line, pe.Col, pe.Err)})
+			}
 		}
 		return s, nil
 	}

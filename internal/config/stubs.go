@@ -319,8 +319,8 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 			probs = append(probs, p)
 			continue
 		}
-		if tk := fractionForInt(it.node, reflect.TypeFor[stub.Stub]()); tk != nil {
-			p := fractionProblem(name, tk)
+		if err := stub.WholeNumbers(it.node); err != nil {
+			p := yamlProblem(name, err)
 			p.Field = it.path
 			probs = append(probs, p)
 			continue

@@ -1,6 +1,8 @@
-package config
+package stub
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -8,6 +10,21 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 )
+
+// WholeNumbers checks a stub's YAML (or JSON) node for a number with a
+// fraction given for an integer field (status: 200.5), which go-yaml would
+// cut to an integer without a word. The error has the number's position.
+func WholeNumbers(n ast.Node) error {
+	tk := fractionForInt(n, reflect.TypeFor[Stub]())
+	if tk == nil {
+		return nil
+	}
+	msg := "want an integer, got " + tk.Value
+	if k := tk.Prev; k != nil && k.Type == token.MappingValueType && k.Prev != nil && k.Prev.Value != "" {
+		msg = k.Prev.Value + ": " + msg
+	}
+	return &PosError{Line: tk.Position.Line, Col: tk.Position.Column, Err: errors.New(msg)}
+}
 
 // fractionForInt finds a number with a fraction (200.5) written where t
 // takes an integer, which go-yaml would cut to one (200) without a word:
@@ -22,7 +39,7 @@ func fractionForInt(n ast.Node, t reflect.Type) *token.Token {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch n := unwrap(n).(type) {
+	switch n := unwrapNode(n).(type) {
 	case *ast.FloatNode:
 		if isInt(t) && !readsItself(t) && n.Value != float64(int64(n.Value)) {
 			return n.GetToken()
@@ -55,7 +72,7 @@ func fractionInEntry(mv *ast.MappingValueNode, t reflect.Type) *token.Token {
 	case reflect.Map:
 		return fractionForInt(mv.Value, t.Elem())
 	case reflect.Struct:
-		if ft, ok := fieldType(t, keyString(mv)); ok {
+		if ft, ok := fieldType(t, mappingKey(mv)); ok {
 			return fractionForInt(mv.Value, ft)
 		}
 	}
@@ -119,11 +136,10 @@ func readsItself(t reflect.Type) bool {
 	return p.Implements(nodeUnmarshaler) || p.Implements(funcUnmarshaler) || p.Implements(bytesUnmarshaler)
 }
 
-// fractionProblem words a number with a fraction given for an integer.
-func fractionProblem(file string, tk *token.Token) Problem {
-	p := Problem{File: file, Line: tk.Position.Line, Col: tk.Position.Column, Msg: "want an integer, got " + tk.Value}
-	if k := tk.Prev; k != nil && k.Type == token.MappingValueType && k.Prev != nil && k.Prev.Value != "" {
-		p.Msg = k.Prev.Value + ": " + p.Msg
+// mappingKey is the text of an entry's key.
+func mappingKey(mv *ast.MappingValueNode) string {
+	if s, ok := mv.Key.(ast.ScalarNode); ok {
+		return fmt.Sprint(s.GetValue())
 	}
-	return p
+	return mv.Key.String()
 }
