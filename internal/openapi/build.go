@@ -39,6 +39,9 @@ type Options struct {
 	Lenient bool
 	// KeepRendered fills Result.Rendered.
 	KeepRendered bool
+	// workers builds path items on this many goroutines (0: one per
+	// core); tests set it to compare with one.
+	workers int
 }
 
 // Result is what a document became.
@@ -93,7 +96,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	if !ok {
 		return nil, Problems{{File: path, Msg: "an OpenAPI document is an object"}}
 	}
-	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, cache: map[string]*stub.Response{}, memo: fake.NewMemo(), warnedOnce: map[string]bool{}}
+	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, warnedOnce: map[string]bool{}}
 	if ps := checkDocument(path, abs, f); len(ps) > 0 {
 		if !o.Lenient {
 			b.probs = append(b.probs, ps...)
@@ -133,39 +136,15 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	b.produces = strList(doc["produces"])
 	b.consumes = strList(doc["consumes"])
 	b.doc = doc
+	b.vshared = &varyShared{f: f, seed: o.Seed, memo: fake.NewMemo()}
 	paths, _ := doc["paths"].(map[string]any)
+	var items []string
 	for _, p := range sortedKeys(paths) {
-		if !strings.HasPrefix(p, "/") {
-			continue // x- extensions
-		}
-		ptr := "/paths/" + escape(p)
-		item, itemFile, err := f.deref(paths[p], abs)
-		if err != nil {
-			b.problem(ptr, "%v", err)
-			b.leniently(p, "", 0, len(b.res.Sources))
-			continue
-		}
-		if pm, ok := paths[p].(map[string]any); ok && pm["$ref"] != nil {
-			ptr = refPointer(pm) // pointers are inside the file referred to
-		}
-		b.itemParams, _ = item["parameters"].([]any)
-		b.itemPtr, b.itemFile = ptr, itemFile
-		var allow []string
-		for _, m := range methods {
-			op, ok := item[m].(map[string]any)
-			if !ok {
-				continue
-			}
-			np, ns := len(b.probs), len(b.res.Sources)
-			b.operation(p, m, op, ptr+"/"+m, itemFile)
-			if !b.leniently(p, m, np, ns) {
-				allow = append(allow, strings.ToUpper(m))
-			}
-		}
-		if len(allow) > 0 && b.o.Validation != "off" {
-			b.add405(p, ptr, allow)
+		if strings.HasPrefix(p, "/") { // not x- extensions
+			items = append(items, p)
 		}
 	}
+	b.pathItems(paths, items)
 	if len(b.probs) > 0 {
 		return nil, b.probs
 	}
@@ -189,18 +168,21 @@ type builder struct {
 	res      *Result
 	probs    Problems
 	cache    map[string]*stub.Response
-	memo     *fake.Memo // shared by the bodies generated at load
+	memo     *fake.Memo // of the worker building (see pathItems)
 	// warnedOnce holds the schemas already reported as requiring
 	// themselves without end ("endless PTR") or as too large to
-	// generate in full ("shallow PTR").
+	// generate in full ("shallow PTR"); once names, by index, the
+	// warnings and notes (see warnOnce) that are such reports.
 	warnedOnce map[string]bool
+	once       onceMarks
+	unit       int // the path item being built, for names of its own
 
 	doc        map[string]any
 	consumes   []string
 	itemParams []any  // the path item's parameters
 	itemPtr    string // and where they are
 	itemFile   string
-	memParams  []string
+	memParams  int                 // schemas made for the validator (see memLoc)
 	check      engine.RequestCheck // of the operation being built
 	// generated holds the default responses whose body was generated
 	// from the schema, which vary per request (see vary.go).

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 )
@@ -55,8 +56,10 @@ func (ps Problems) Error() string {
 // MaxFile is the largest document (or referenced file) read.
 const MaxFile = 64 << 20
 
-// files reads documents and follows $refs between them.
+// files reads documents and follows $refs between them. It is safe for
+// concurrent use.
 type files struct {
+	mu   sync.RWMutex
 	docs map[string]any // absolute path -> decoded tree
 	// pre holds documents given as bytes (the root when loaded from memory).
 	pre map[string][]byte
@@ -85,6 +88,14 @@ func decode(data []byte) (any, error) {
 }
 
 func (f *files) get(path string) (any, error) {
+	f.mu.RLock()
+	d, ok := f.docs[path]
+	f.mu.RUnlock()
+	if ok {
+		return d, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if d, ok := f.docs[path]; ok {
 		return d, nil
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -194,7 +196,7 @@ func TestWideSchemaGetsBody(t *testing.T) {
 		props = append(props, fmt.Sprintf(`"p%d":{"$ref":"#/components/schemas/B"}`, i))
 	}
 	doc := `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"operationId":"getA","responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/A"}}}}}}}},
-"components":{"schemas":{"A":{"type":"object","required":["id"],"properties":{"id":{"type":"string"},` + strings.Join(props, ",") + `}},
+"components":{"responses":{"Err":{"description":"shared","content":{"application/json":{"schema":{"$ref":"#/components/schemas/E"}}}}},"schemas":{"A":{"type":"object","required":["id"],"properties":{"id":{"type":"string"},` + strings.Join(props, ",") + `}},
 "B":{"type":"object","properties":{"name":{"type":"string"},"a":{"$ref":"#/components/schemas/A"},"more":{"type":"array","items":{"$ref":"#/components/schemas/A"}}}}}}}`
 	res, err := Load("wide.json", []byte(doc), Options{Seed: 1})
 	if err != nil {
@@ -218,5 +220,61 @@ func TestWideSchemaGetsBody(t *testing.T) {
 	}
 	if !noted {
 		t.Errorf("no warning of a shallower body in %q", res.Warnings)
+	}
+}
+
+// TestWorkersSameOutcome checks that building path items on several
+// goroutines gives what building them one after another gives: the same
+// stubs in the same order, the same warnings, notes and problems (reports
+// made once per schema included).
+func TestWorkersSameOutcome(t *testing.T) {
+	var wide []string
+	for i := range 20 {
+		wide = append(wide, fmt.Sprintf(`"p%d":{"$ref":"#/components/schemas/B"}`, i))
+	}
+	var paths []string
+	for i := range 40 {
+		schema := []string{`{"$ref":"#/components/schemas/A"}`, `{"$ref":"#/components/schemas/E"}`, `{"type":"object","properties":{"n":{"type":"integer","minimum":` + fmt.Sprint(i) + `}}}`}[i%3]
+		paths = append(paths, fmt.Sprintf(`"/r%d/{id}":{"parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"integer"}}],
+"get":{"parameters":[{"name":"q","in":"query","schema":{"type":"string","pattern":"^[a-z]+$"}}],"responses":{"200":{"description":"ok","content":{"application/json":{"schema":%s},"application/xml":{"schema":%s}}},"404":{"description":"no","content":{"application/json":{"example":{"nope":true},"schema":{"type":"string"}}}},"500":{"$ref":"#/components/responses/Err"}}},
+"post":{"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/E"}}}},"responses":{"201":{"description":"made"}}}}`, i, schema, schema))
+	}
+	doc := `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{` + strings.Join(paths, ",") + `},
+"components":{"responses":{"Err":{"description":"shared","content":{"application/json":{"schema":{"$ref":"#/components/schemas/E"}}}}},"schemas":{"A":{"type":"object","required":["id"],"properties":{"id":{"type":"string"},` + strings.Join(wide, ",") + `}},
+"B":{"type":"object","properties":{"name":{"type":"string"},"a":{"$ref":"#/components/schemas/A"},"more":{"type":"array","items":{"$ref":"#/components/schemas/A"}}}},
+"E":{"type":"object","required":["next"],"properties":{"next":{"$ref":"#/components/schemas/E"}}}}}}`
+	dir := t.TempDir()
+	big := dir + "/big.json"
+	if err := os.WriteFile(big, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docs, _ := filepath.Glob("testdata/*.yaml")
+	docs = append(docs, "testdata/circular.json", "testdata/split/api.yaml", big)
+	outcome := func(doc string, o Options) string {
+		res, err := Load(doc, nil, o)
+		var b strings.Builder
+		fmt.Fprintf(&b, "error: %v\n", err)
+		if res != nil {
+			for _, s := range res.Sources {
+				j, _ := json.Marshal(s.Stub)
+				fmt.Fprintf(&b, "%s %s %v\n", s.Origin, j, s.Vary != nil)
+			}
+			fmt.Fprintf(&b, "warnings: %q\nnotes: %q\n", res.Warnings, res.Notes)
+		}
+		return b.String()
+	}
+	for _, doc := range docs {
+		for _, lenient := range []bool{false, true} {
+			one := outcome(doc, Options{Seed: 3, Lenient: lenient, workers: 1})
+			for _, n := range []int{2, 5} {
+				if many := outcome(doc, Options{Seed: 3, Lenient: lenient, workers: n}); many != one {
+					t.Errorf("%s (lenient %v): %d workers differ from one:\n%.3000s\n----- one:\n%.3000s", doc, lenient, n, many, one)
+				}
+			}
+			shared := "#/components/responses/Err/content/application~1json/schema: #/components/schemas/E requires itself"
+			if doc == big && (!strings.Contains(one, "too large to generate") || strings.Count(one, shared) != 2) {
+				t.Errorf("%s: want reports of too large schemas, and one warning and one note for the shared response:\n%.2000s", doc, one)
+			}
+		}
 	}
 }

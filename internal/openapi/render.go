@@ -187,19 +187,12 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		v, err := fake.Generate(m.schema, m.file, fkey, o)
 		var endless *fake.EndlessError
 		if errors.As(err, &endless) {
-			if !b.warnedOnce["endless "+m.schemaAt] {
-				b.warnedOnce["endless "+m.schemaAt] = true
-				b.warn(m.schemaAt, "%v", err)
-				b.note("%s#%s: %v", b.name, m.schemaAt, err)
-			}
+			b.warnOnce("endless "+m.schemaAt, m.schemaAt, err, true)
 			return v, true
 		}
 		var shallow *fake.ShallowError
 		if errors.As(err, &shallow) {
-			if !b.warnedOnce["shallow "+m.schemaAt] {
-				b.warnedOnce["shallow "+m.schemaAt] = true
-				b.warn(m.schemaAt, "%v", err)
-			}
+			b.warnOnce("shallow "+m.schemaAt, m.schemaAt, err, false)
 			return v, true
 		}
 		if err != nil {

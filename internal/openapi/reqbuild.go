@@ -76,11 +76,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 				}
 			}
 			sch = s
-			loc := fmt.Sprintf("mem:///decoy/%s/param%d.json", escape(b.file), len(b.memParams))
-			b.memParams = append(b.memParams, loc)
-			if err := b.val.c.AddResource(loc, ToJSONSchema(s, false)); err == nil {
-				p.schema, _ = b.val.c.Compile(loc)
-			}
+			p.schema = b.val.compileMem(b.memLoc(), ToJSONSchema(s, false))
 		} else if s, ok := m["schema"]; ok {
 			sch = s
 			p.schema = b.compileAt(pfile, pptr+"/schema", s)
@@ -241,12 +237,7 @@ func (b *builder) formData2(c *reqCheck, params []map[string]any, op map[string]
 	if required != nil {
 		schema["required"] = required
 	}
-	loc := fmt.Sprintf("mem:///decoy/%s/param%d.json", escape(b.file), len(b.memParams))
-	b.memParams = append(b.memParams, loc)
-	var compiled *jsonschema.Schema
-	if err := b.val.c.AddResource(loc, ToJSONSchema(schema, false)); err == nil {
-		compiled, _ = b.val.c.Compile(loc)
-	}
+	compiled := b.val.compileMem(b.memLoc(), ToJSONSchema(schema, false))
 	for _, t := range types {
 		low := strings.ToLower(t)
 		bm := bodyMedia{typ: t, id: bodyIDs.Add(1), schema: compiled, props: kinds, items: items, binary: files, delims: delims,
@@ -478,4 +469,12 @@ func (b *builder) add405(path, ptr string, allow []string) {
 	// Counted as method violations.
 	src := &b.res.Sources[len(b.res.Sources)-1]
 	src.Check = &methodCheck{stub: src.Stub.ID}
+}
+
+// memLoc names a schema decoy makes for the validator (of Swagger 2.0's
+// parameters): by the path item being built, so that the names do not
+// depend on which path item is built first.
+func (b *builder) memLoc() string {
+	b.memParams++
+	return fmt.Sprintf("mem:///decoy/%s/%d/param%d.json", escape(b.file), b.unit, b.memParams)
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dlclark/regexp2"
@@ -67,8 +68,11 @@ func ToJSONSchema(v any, oas31 bool) any {
 	return v
 }
 
-// validator checks values against the schemas of a document.
+// validator checks values against the schemas of a document. It is safe
+// for concurrent use: compiling is done under mu, one schema at a time,
+// and the compiled schemas are safe for concurrent use.
 type validator struct {
+	mu    sync.Mutex
 	c     *jsonschema.Compiler
 	cache map[string]*jsonschema.Schema
 	errs  map[string]error
@@ -151,8 +155,7 @@ func (v *validator) check(file, ptr string, node any, body []byte) error {
 	return s.Validate(inst)
 }
 
-// schema returns the compiled schema at ptr in file. The result is safe for
-// concurrent use; the validator is not.
+// schema returns the compiled schema at ptr in file.
 //
 // Compiling a location of the document not seen before costs the
 // compiler a copy of what it holds of the document, and a document with
@@ -162,6 +165,8 @@ func (v *validator) check(file, ptr string, node any, body []byte) error {
 // (see detach); the named schemas it references are compiled in the
 // document, once each.
 func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	doc := fileURL(file)
 	loc := doc + "#" + ptr
 	base, err := url.Parse(doc)
@@ -194,6 +199,18 @@ func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, erro
 	}
 	v.cache[loc] = s
 	return s, nil
+}
+
+// compileMem compiles schema (JSON Schema, not an OpenAPI one), which decoy
+// made, as the resource loc; nil when it does not compile.
+func (v *validator) compileMem(loc string, schema any) *jsonschema.Schema {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.c.AddResource(loc, schema); err != nil {
+		return nil
+	}
+	s, _ := v.c.Compile(loc)
+	return s
 }
 
 // detach returns an inline schema (node, at ptr in the document at base)

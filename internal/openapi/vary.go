@@ -85,9 +85,6 @@ func (b *builder) newVarier(full string, g generated, query []string) engine.Var
 	if err != nil {
 		return nil
 	}
-	if b.vshared == nil {
-		b.vshared = &varyShared{f: b.f, seed: b.o.Seed, memo: fake.NewMemo()}
-	}
 	sort.Strings(query)
 	return &varier{sh: b.vshared, g: g, schema: schema, segs: segs, params: params, query: query}
 }
