@@ -196,7 +196,7 @@ func TestWideSchemaGetsBody(t *testing.T) {
 		props = append(props, fmt.Sprintf(`"p%d":{"$ref":"#/components/schemas/B"}`, i))
 	}
 	doc := `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"operationId":"getA","responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/A"}}}}}}}},
-"components":{"responses":{"Err":{"description":"shared","content":{"application/json":{"schema":{"$ref":"#/components/schemas/E"}}}}},"schemas":{"A":{"type":"object","required":["id"],"properties":{"id":{"type":"string"},` + strings.Join(props, ",") + `}},
+"components":{"schemas":{"A":{"type":"object","required":["id"],"properties":{"id":{"type":"string"},` + strings.Join(props, ",") + `}},
 "B":{"type":"object","properties":{"name":{"type":"string"},"a":{"$ref":"#/components/schemas/A"},"more":{"type":"array","items":{"$ref":"#/components/schemas/A"}}}}}}}`
 	res, err := Load("wide.json", []byte(doc), Options{Seed: 1})
 	if err != nil {
