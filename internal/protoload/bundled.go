@@ -1,6 +1,7 @@
 package protoload
 
 import (
+	"sort"
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -53,6 +54,9 @@ var bundledPrefixes = []string{
 // bundled returns the descriptor compiled into decoy for an import path
 // such as "google/api/annotations.proto", if it is one decoy bundles.
 func bundled(name string) (protoreflect.FileDescriptor, bool) {
+	if fd, ok := gogoFile(name); ok {
+		return fd, true
+	}
 	for _, p := range bundledPrefixes {
 		if strings.HasPrefix(name, p) {
 			fd, err := protoregistry.GlobalFiles.FindFileByPath(name)
@@ -72,5 +76,9 @@ func BundledImports() []string {
 		}
 		return true
 	})
+	for name := range gogoPaths {
+		out = append(out, name)
+	}
+	sort.Strings(out)
 	return out
 }

@@ -117,3 +117,43 @@ message M { string s = 1; }
 		t.Errorf("error does not name the import: %s", msg)
 	}
 }
+
+// gogo/protobuf's options compile under both import paths projects use
+// (Prometheus' remote write says gogoproto/gogo.proto, Kubernetes' CRI
+// the module path).
+func TestGogoImports(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"gogoproto/gogo.proto", "github.com/gogo/protobuf/gogoproto/gogo.proto"} {
+		dir := t.TempDir()
+		write(t, dir, "remote.proto", `syntax = "proto3";
+package prometheus;
+import "`+path+`";
+option (gogoproto.marshaler_all) = true;
+option (gogoproto.goproto_getters_all) = false;
+message Label { string name = 1; string value = 2; }
+message Sample { double value = 1; int64 timestamp = 2 [(gogoproto.customname) = "TS"]; }
+message TimeSeries {
+  repeated Label labels = 1 [(gogoproto.nullable) = false];
+  repeated Sample samples = 2 [(gogoproto.nullable) = false, (gogoproto.jsontag) = "samples,omitempty"];
+}
+enum Kind { option (gogoproto.goproto_enum_prefix) = false; KIND_UNSPECIFIED = 0 [(gogoproto.enumvalue_customname) = "Unspecified"]; }
+message WriteRequest { repeated TimeSeries timeseries = 1 [(gogoproto.nullable) = false]; Kind kind = 2; }
+message WriteResponse {}
+service Writer { rpc Write(WriteRequest) returns (WriteResponse); }
+`)
+		set, err := protoload.Load([]string{dir})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		md := set.Method("/prometheus.Writer/Write")
+		if md == nil || md.Input().Fields().ByName("timeseries") == nil {
+			t.Fatalf("%s: methods = %v", path, set.Methods())
+		}
+		if _, err := set.Resolver().FindFileByPath(path); err != nil {
+			t.Errorf("%s not in the set: %v", path, err)
+		}
+	}
+	if got := strings.Join(protoload.BundledImports(), " "); !strings.Contains(got, "gogoproto/gogo.proto") {
+		t.Errorf("BundledImports = %s", got)
+	}
+}
