@@ -11,6 +11,7 @@ import (
 	// import from outside their own tree, so that decoy compiles them
 	// without the user copying googleapis or the validators' protos.
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	_ "github.com/envoyproxy/protoc-gen-validate/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api"
@@ -46,6 +47,7 @@ var bundledPrefixes = []string{
 	"google/api/",
 	"google/rpc/",
 	"google/type/",
+	"google/longrunning/",
 	"validate/validate.proto",
 	"buf/validate/",
 	"protoc-gen-openapiv2/options/",

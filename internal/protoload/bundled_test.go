@@ -25,10 +25,14 @@ import "google/type/money.proto";
 import "validate/validate.proto";
 import "buf/validate/validate.proto";
 import "protoc-gen-openapiv2/options/annotations.proto";
+import "google/longrunning/operations.proto";
 
 service Library {
   rpc GetBook(GetBookRequest) returns (Book) {
     option (google.api.http) = {get: "/v1/{name=shelves/*/books/*}"};
+  }
+  rpc ExportBooks(GetBookRequest) returns (google.longrunning.Operation) {
+    option (google.longrunning.operation_info) = {response_type: "Book" metadata_type: "Book"};
   }
 }
 
@@ -60,7 +64,7 @@ func TestBundledImports(t *testing.T) {
 	if f := md.Output().Fields().ByName("price"); f == nil || f.Message().FullName() != "google.type.Money" {
 		t.Errorf("price = %v", f)
 	}
-	for _, path := range []string{"google/api/annotations.proto", "google/api/http.proto", "google/type/money.proto", "validate/validate.proto", "buf/validate/validate.proto"} {
+	for _, path := range []string{"google/api/annotations.proto", "google/api/http.proto", "google/type/money.proto", "validate/validate.proto", "buf/validate/validate.proto", "google/longrunning/operations.proto"} {
 		if _, err := set.Resolver().FindFileByPath(path); err != nil {
 			t.Errorf("%s not in the set: %v", path, err)
 		}
