@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/protoload"
 )
@@ -159,5 +161,58 @@ service Writer { rpc Write(WriteRequest) returns (WriteResponse); }
 	}
 	if got := strings.Join(protoload.BundledImports(), " "); !strings.Contains(got, "gogoproto/gogo.proto") {
 		t.Errorf("BundledImports = %s", got)
+	}
+}
+
+// A bundled import's own imports are resolved like the user's: with the
+// user's copy of google/api/ beside it, a bundled google/longrunning links
+// to that copy instead of bringing a second google.api.
+func TestBundledImportLinksToUserCopy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "google/api/http.proto", `syntax = "proto3";
+package google.api;
+message Http { repeated HttpRule rules = 1; }
+message HttpRule {
+  string selector = 1;
+  oneof pattern { string get = 2; string put = 3; string post = 4; string delete = 5; string patch = 6; CustomHttpPattern custom = 8; }
+  string body = 7;
+  string response_body = 12;
+  repeated HttpRule additional_bindings = 11;
+  string users_own_field = 99;
+}
+message CustomHttpPattern { string kind = 1; string path = 2; }
+`)
+	write(t, dir, "google/api/annotations.proto", `syntax = "proto3";
+package google.api;
+import "google/api/http.proto";
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.MethodOptions { HttpRule http = 72295728; }
+`)
+	write(t, dir, "jobs.proto", `syntax = "proto3";
+package jobs.v1;
+import "google/api/annotations.proto";
+import "google/longrunning/operations.proto";
+service Jobs {
+  rpc Start(StartRequest) returns (google.longrunning.Operation) {
+    option (google.api.http) = {post: "/v1/jobs" body: "*"};
+    option (google.longrunning.operation_info) = {response_type: "StartRequest" metadata_type: "StartRequest"};
+  }
+}
+message StartRequest { string name = 1; }
+`)
+	set, err := protoload.Load([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Method("/jobs.v1.Jobs/Start") == nil {
+		t.Fatalf("methods = %v", set.Methods())
+	}
+	d, err := set.Resolver().FindDescriptorByName("google.api.HttpRule")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.(protoreflect.MessageDescriptor).Fields().ByName("users_own_field") == nil {
+		t.Errorf("google.api.HttpRule is not the user's copy")
 	}
 }

@@ -328,7 +328,11 @@ func (l *loader) link() (*Set, error) {
 			rc, real, err := l.open(name)
 			if err != nil {
 				if fd, ok := bundled(name); ok && errors.Is(err, fs.ErrNotExist) {
-					return protocompile.SearchResult{Desc: fd}, nil
+					// As a descriptor to link, not a linked one: its
+					// imports are then resolved here too, so that a user's
+					// copy of one (google/api/annotations.proto beside a
+					// bundled google/longrunning) is the only one.
+					return protocompile.SearchResult{Proto: protodesc.ToFileDescriptorProto(fd)}, nil
 				}
 				return protocompile.SearchResult{}, err
 			}
