@@ -188,3 +188,42 @@ func TestCheckAcceptsValidStubsAndLeavesHTTPStubsAlone(t *testing.T) {
 		t.Errorf("without protos:\n%s", got)
 	}
 }
+
+// An OpenAPI document whose paths are gRPC method paths (the HTTP routes
+// of a Connect or grpc-gateway API) is served beside the .proto files: its
+// stubs answer HTTP, are not checked as gRPC stubs, and a gRPC call to the
+// method gets a generated message.
+func TestOpenAPIStubsAtMethodPaths(t *testing.T) {
+	t.Parallel()
+	doc := `openapi: 3.0.3
+info: {title: shop, version: "1"}
+paths:
+  /shop.v1.Users/GetUser:
+    post:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {name: {type: string}}}
+              example: {name: from the document}
+`
+	l, _, err := config.BuildBytes("shop.openapi.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Sources) == 0 || !l.Sources[0].Stub.HTTPOnly {
+		t.Fatalf("sources %+v: want HTTP-only stubs", l.Sources)
+	}
+	if errs := grpcfront.Check(shopSet(t), l.Sources); errs != nil {
+		t.Fatal(l.Locate(errs))
+	}
+	s := start(t, doc)
+	out := s.out(t, "shop.v1.User")
+	if err := s.conn.Invoke(ctx(t), getUser, s.msg(t, "shop.v1.GetUserRequest", `{"id": 1}`), out); err != nil {
+		t.Fatalf("GetUser: %v", err)
+	}
+	if out.Get(out.Descriptor().Fields().ByName("name")).String() == "" {
+		t.Errorf("GetUser answered %v: want a generated user", out)
+	}
+}

@@ -82,6 +82,9 @@ var grpcPath = regexp.MustCompile(`^/([A-Za-z_][A-Za-z0-9_.]*)/([A-Za-z_][A-Za-z
 // It reports whether the stub is one; plans are in the order of the
 // engine's responses.
 func compileStub(set *protoload.Set, s stub.Stub) (bool, []*plan, []stub.FieldError) {
+	if s.HTTPOnly {
+		return false, nil, nil
+	}
 	resps := s.Responses
 	prefix := "responses"
 	if s.Response != nil {

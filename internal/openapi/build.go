@@ -483,6 +483,7 @@ func refPointer(v any) string {
 }
 
 func (b *builder) add(src engine.Source) {
+	src.Stub.HTTPOnly = true
 	src.Dir = filepath.Dir(b.file)
 	src.Check = b.check
 	b.res.Sources = append(b.res.Sources, src)

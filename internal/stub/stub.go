@@ -37,6 +37,12 @@ type Stub struct {
 	// Sequence is what happens after the last of Responses: "stick" (default)
 	// keeps answering the last one, "repeat" starts again from the first.
 	Sequence string `json:"sequence,omitempty"`
+	// HTTPOnly keeps the stub from answering gRPC calls even when its path
+	// names a gRPC method. Stubs made from an OpenAPI document have it:
+	// the HTTP routes of Connect and grpc-gateway APIs are such paths
+	// (POST /package.Service/Method), and the .proto files may be served
+	// beside them.
+	HTTPOnly bool `json:"-"`
 }
 
 // DefaultPriority is the priority of a stub that sets none.
