@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -15,6 +16,9 @@ import (
 // fraction given for an integer field (status: 200.5), which go-yaml would
 // cut to an integer without a word. The error has the number's position.
 func WholeNumbers(n ast.Node) error {
+	if !hasFraction(n) { // most stubs: no need to follow the types
+		return nil
+	}
 	tk := fractionForInt(n, reflect.TypeFor[Stub]())
 	if tk == nil {
 		return nil
@@ -65,6 +69,29 @@ func fractionForInt(n ast.Node, t reflect.Type) *token.Token {
 	return nil
 }
 
+// hasFraction reports whether n holds a number with a fraction anywhere.
+func hasFraction(n ast.Node) bool {
+	switch n := unwrapNode(n).(type) {
+	case *ast.FloatNode:
+		return n.Value != float64(int64(n.Value))
+	case *ast.SequenceNode:
+		for _, v := range n.Values {
+			if hasFraction(v) {
+				return true
+			}
+		}
+	case *ast.MappingNode:
+		for _, mv := range n.Values {
+			if hasFraction(mv.Value) {
+				return true
+			}
+		}
+	case *ast.MappingValueNode:
+		return hasFraction(n.Value)
+	}
+	return false
+}
+
 // fractionInEntry is fractionForInt for one entry of a mapping that fills
 // t (a struct or a map).
 func fractionInEntry(mv *ast.MappingValueNode, t reflect.Type) *token.Token {
@@ -79,9 +106,26 @@ func fractionInEntry(mv *ast.MappingValueNode, t reflect.Type) *token.Token {
 	return nil
 }
 
+// fieldTypes caches, per struct type, the types of its fields by the keys
+// that fill them.
+var fieldTypes sync.Map // reflect.Type → map[string]reflect.Type
+
 // fieldType returns the type of t's field that key fills, looking into
 // embedded and inline structs.
 func fieldType(t reflect.Type, key string) (reflect.Type, bool) {
+	m, ok := fieldTypes.Load(t)
+	if !ok {
+		fields := map[string]reflect.Type{}
+		addFields(t, fields)
+		m, _ = fieldTypes.LoadOrStore(t, fields)
+	}
+	ft, ok := m.(map[string]reflect.Type)[key]
+	return ft, ok
+}
+
+// addFields adds the fields of struct t to fields by the keys that fill
+// them (the first field wins a key, as in go-yaml).
+func addFields(t reflect.Type, fields map[string]reflect.Type) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -100,19 +144,16 @@ func fieldType(t reflect.Type, key string) (reflect.Type, bool) {
 			ft = ft.Elem()
 		}
 		if (f.Anonymous && name == "" || strings.Contains(opts, "inline")) && ft.Kind() == reflect.Struct {
-			if got, ok := fieldType(ft, key); ok {
-				return got, true
-			}
+			addFields(ft, fields)
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		if name == key {
-			return f.Type, true
+		if _, ok := fields[name]; !ok {
+			fields[name] = f.Type
 		}
 	}
-	return nil, false
 }
 
 func isInt(t reflect.Type) bool {
