@@ -106,7 +106,7 @@ func (b *builder) fork(unit int, memo *fake.Memo) *builder {
 
 // join adds what sb built to b's results, after what is there: a report
 // that is made once per schema (see warnOnce) is left out when an earlier
-// path item made it.
+// path item made it. (sb's generated bodies were for its own variers.)
 func (b *builder) join(sb *builder) {
 	b.probs = append(b.probs, sb.probs...)
 	b.res.Sources = append(b.res.Sources, sb.res.Sources...)
@@ -122,12 +122,6 @@ func (b *builder) join(sb *builder) {
 			continue
 		}
 		b.res.Notes = append(b.res.Notes, n)
-	}
-	for resp, g := range sb.generated {
-		if b.generated == nil {
-			b.generated = map[*stub.Response]generated{}
-		}
-		b.generated[resp] = g
 	}
 }
 
