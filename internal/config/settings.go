@@ -415,7 +415,7 @@ func applyFile(s *Settings, name string) Problems {
 			return Problems{{File: name, Line: line(body), Msg: "a config file is a mapping of setting names to values"}}
 		}
 		for _, mv := range m.Values {
-			key := keyString(mv)
+			key := stub.MappingKey(mv)
 			if key == "profiles" {
 				probs = append(probs, readProfiles(s, name, mv)...)
 				continue
@@ -490,7 +490,7 @@ func readProfiles(s *Settings, file string, mv *ast.MappingValueNode) Problems {
 		name, _, _ := strings.Cut(e.Field, ".")
 		if m, ok := unwrap(mv.Value).(*ast.MappingNode); ok {
 			for _, v := range m.Values {
-				if keyString(v) == name {
+				if stub.MappingKey(v) == name {
 					at = line(v.Key)
 				}
 			}

@@ -439,25 +439,17 @@ func unwrap(n ast.Node) ast.Node {
 	}
 }
 
-func keyString(mv *ast.MappingValueNode) string {
-	k := mv.Key
-	if s, ok := k.(ast.ScalarNode); ok {
-		return fmt.Sprint(s.GetValue())
-	}
-	return k.String()
-}
-
 func keys(m *ast.MappingNode) []string {
 	out := make([]string, 0, len(m.Values))
 	for _, mv := range m.Values {
-		out = append(out, keyString(mv))
+		out = append(out, stub.MappingKey(mv))
 	}
 	return out
 }
 
 func child(m *ast.MappingNode, key string) ast.Node {
 	for _, mv := range m.Values {
-		if keyString(mv) == key {
+		if stub.MappingKey(mv) == key {
 			return mv.Value
 		}
 	}
@@ -469,7 +461,7 @@ func childFold(m *ast.MappingNode, key string) ast.Node {
 		return v
 	}
 	for _, mv := range m.Values {
-		if strings.EqualFold(keyString(mv), key) {
+		if strings.EqualFold(stub.MappingKey(mv), key) {
 			return mv.Value
 		}
 	}
@@ -478,7 +470,7 @@ func childFold(m *ast.MappingNode, key string) ast.Node {
 
 func keyNode(m *ast.MappingNode, key string) ast.Node {
 	for _, mv := range m.Values {
-		if keyString(mv) == key {
+		if stub.MappingKey(mv) == key {
 			return mv.Key
 		}
 	}
@@ -533,8 +525,8 @@ func typeMessage(want reflect.Type, tk *token.Token) string {
 		got = "a mapping"
 	}
 	msg += ", got " + got
-	if k := tk.Prev; k != nil && k.Type == token.MappingValueType && k.Prev != nil && k.Prev.Value != "" {
-		msg = k.Prev.Value + ": " + msg
+	if k := stub.KeyBefore(tk); k != "" {
+		msg = k + ": " + msg
 	}
 	return msg
 }

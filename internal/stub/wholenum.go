@@ -3,6 +3,7 @@ package stub
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -24,8 +25,8 @@ func WholeNumbers(n ast.Node) error {
 		return nil
 	}
 	msg := "want an integer, got " + tk.Value
-	if k := tk.Prev; k != nil && k.Type == token.MappingValueType && k.Prev != nil && k.Prev.Value != "" {
-		msg = k.Prev.Value + ": " + msg
+	if k := KeyBefore(tk); k != "" {
+		msg = k + ": " + msg
 	}
 	return &PosError{Line: tk.Position.Line, Col: tk.Position.Column, Err: errors.New(msg)}
 }
@@ -45,7 +46,7 @@ func fractionForInt(n ast.Node, t reflect.Type) *token.Token {
 	}
 	switch n := unwrapNode(n).(type) {
 	case *ast.FloatNode:
-		if isInt(t) && !readsItself(t) && n.Value != float64(int64(n.Value)) {
+		if isInt(t) && !readsItself(t) && fractional(n.Value) {
 			return n.GetToken()
 		}
 	case *ast.SequenceNode:
@@ -73,7 +74,7 @@ func fractionForInt(n ast.Node, t reflect.Type) *token.Token {
 func hasFraction(n ast.Node) bool {
 	switch n := unwrapNode(n).(type) {
 	case *ast.FloatNode:
-		return n.Value != float64(int64(n.Value))
+		return fractional(n.Value)
 	case *ast.SequenceNode:
 		for _, v := range n.Values {
 			if hasFraction(v) {
@@ -99,7 +100,7 @@ func fractionInEntry(mv *ast.MappingValueNode, t reflect.Type) *token.Token {
 	case reflect.Map:
 		return fractionForInt(mv.Value, t.Elem())
 	case reflect.Struct:
-		if ft, ok := fieldType(t, mappingKey(mv)); ok {
+		if ft, ok := fieldType(t, MappingKey(mv)); ok {
 			return fractionForInt(mv.Value, ft)
 		}
 	}
@@ -177,10 +178,23 @@ func readsItself(t reflect.Type) bool {
 	return p.Implements(nodeUnmarshaler) || p.Implements(funcUnmarshaler) || p.Implements(bytesUnmarshaler)
 }
 
-// mappingKey is the text of an entry's key.
-func mappingKey(mv *ast.MappingValueNode) string {
+// fractional reports whether f has a fraction (200.5; not 200.0 or 1e3).
+func fractional(f float64) bool { return f != math.Trunc(f) }
+
+// MappingKey is the text of a mapping entry's key.
+func MappingKey(mv *ast.MappingValueNode) string {
 	if s, ok := mv.Key.(ast.ScalarNode); ok {
 		return fmt.Sprint(s.GetValue())
 	}
 	return mv.Key.String()
+}
+
+// KeyBefore returns the key whose value tk starts ("status" for the 200.5
+// of "status: 200.5"), or "" when tk is not a mapping's value: what
+// messages about a value name it by.
+func KeyBefore(tk *token.Token) string {
+	if k := tk.Prev; k != nil && k.Type == token.MappingValueType && k.Prev != nil {
+		return k.Prev.Value
+	}
+	return ""
 }

@@ -15,6 +15,7 @@ func TestWholeNumbers(t *testing.T) {
 	}{
 		{"integer", "response: {status: 200}", 0, 0},
 		{"whole float", "response: {status: 200.0}\npriority: 1e3", 0, 0},
+		{"whole, past int64: go-yaml's to refuse", "priority: 1e30", 0, 0},
 		{"fraction", "response:\n  status: 200.5", 2, 11},
 		{"in a list of responses", "responses:\n  - {status: 200}\n  - {status: 201.5}", 3, 14},
 		{"in a fault", "response:\n  faults: [{kind: error, status: 502.25}]", 2, 34},
