@@ -465,6 +465,8 @@ func TestMalformedBody(t *testing.T) {
 		{"yaml fraction for an integer", "application/yaml", "request: {path: /x}\nresponse: {status: 200.5}\n", "", "line 2, column 20: status: want an integer, got 200.5"},
 		{"yaml two documents", "application/yaml", "response: {}\n---\nresponse: {}\n", "", "more than one YAML document"},
 		{"yaml alias", "application/yaml", "x: &a {status: 200}\nresponse: *a\n", "", "line 2, column 11: YAML aliases"},
+		{"yaml nested too deep", "application/yaml", "request: {path: /x}\nresponse: {body: " + strings.Repeat("[", 40000) + strings.Repeat("]", 40000) + "}\n", "", "line 2, column"},
+		{"yaml of too many values", "application/yaml", "request: {path: /x}\nresponse: {body: [" + strings.Repeat("1,", 1100000) + "1]}\n", "", "send this one as JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/decoy-dev/decoy/internal/problem"
@@ -339,17 +338,28 @@ func decodeYAML(body []byte) (stub.Stub, error) {
 			return stub.Stub{}, invalid("malformed YAML body", problem.Detail{Message: msg})
 		}
 	}
+	if n := yamlValuesAtLeast(body); n > maxYAMLValues {
+		return stub.Stub{}, invalid("malformed YAML body", problem.Detail{Message: fmt.Sprintf(
+			"a YAML body of about %d values or more: the admin API reads YAML bodies up to %d; send this one as JSON", n, maxYAMLValues)})
+	}
+	// Parsed first with the bounds of stub.ParseYAML (nesting, aliases):
+	// the decoder below would take memory without them.
+	f, err := stub.ParseYAML(body)
+	var pe *stub.PosError
+	if errors.As(err, &pe) {
+		return stub.Stub{}, invalid("malformed YAML body", problem.Detail{
+			Message: fmt.Sprintf("line %d, column %d: %v", pe.Line, pe.Col, pe.Err)})
+	}
 	var s stub.Stub
 	dec := yaml.NewDecoder(bytes.NewReader(body), yaml.DisallowUnknownField())
-	err := dec.Decode(&s)
+	err = dec.Decode(&s)
 	if err == nil {
 		var extra any
 		if err := dec.Decode(&extra); err != io.EOF {
 			return stub.Stub{}, invalid("malformed YAML body", problem.Detail{
 				Message: "the body holds more than one YAML document (send one stub per request)"})
 		}
-		if f, err := parser.ParseBytes(body, 0); err == nil && len(f.Docs) == 1 {
-			var pe *stub.PosError
+		if f != nil && len(f.Docs) == 1 {
 			if err := stub.WholeNumbers(f.Docs[0].Body); errors.As(err, &pe) {
 				return stub.Stub{}, invalid("the body is not a valid stub", problem.Detail{
 					Message: fmt.Sprintf("line %d, column %d: %v", pe.Line, pe.Col, pe.Err)})
@@ -358,6 +368,26 @@ func decodeYAML(body []byte) (stub.Stub, error) {
 		return s, nil
 	}
 	return stub.Stub{}, invalid("malformed YAML body", yamlDetail(err))
+}
+
+// maxYAMLValues bounds the values of a YAML body, as counted by
+// yamlValuesAtLeast: go-yaml holds about 230 bytes for each token it
+// reads, so a 16 MiB body of short values would take gigabytes.
+const maxYAMLValues = 1_000_000
+
+// yamlValuesAtLeast counts the bytes of body that separate or open YAML
+// values (indicators, line ends), about the number of tokens go-yaml
+// makes of it, without reading it as YAML. Those inside quoted strings
+// count too: a body that many values of JSON is sent as JSON.
+func yamlValuesAtLeast(body []byte) int {
+	n := 0
+	for _, c := range body {
+		switch c {
+		case '[', ']', '{', '}', ',', ':', '-', '\n':
+			n++
+		}
+	}
+	return n
 }
 
 // yamlDetail describes a YAML decoding error with its line and column.

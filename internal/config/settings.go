@@ -18,7 +18,6 @@ import (
 	"github.com/decoy-dev/decoy/internal/stub"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
 // Settings is every setting of `decoy serve`.
@@ -399,7 +398,7 @@ func applyFile(s *Settings, name string) Problems {
 	if err != nil {
 		return Problems{{File: name, Msg: describeOpenErr(err)}}
 	}
-	f, err := parser.ParseBytes(data, 0)
+	f, err := stub.ParseYAML(data)
 	if err != nil {
 		return Problems{yamlProblem(name, err)}
 	}

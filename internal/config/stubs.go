@@ -18,7 +18,6 @@ import (
 	"github.com/decoy-dev/decoy/internal/stub"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
 
@@ -223,7 +222,7 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 	if isSpec(data) {
 		return l.loadSpec(name, data, nil)
 	}
-	file, err := parser.ParseBytes(data, 0)
+	file, err := stub.ParseYAML(data)
 	if err != nil {
 		return Problems{yamlProblem(name, err)}
 	}

@@ -327,6 +327,18 @@ func TestLoadStubsProblems(t *testing.T) {
 			[]wantProblem{{"s.yaml", 4, "[1].id", `"x" is already used`}}},
 		{"missing response", map[string]string{"s.yaml": "- request: {path: /a}\n- request: {path: /b}\n  response: {}\n"},
 			[]wantProblem{{"s.yaml", 1, "[0].response", "missing"}}},
+		{"collections nested too deep", map[string]string{"s.yaml": "- request: {path: /a}\n  response:\n    body: " + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + "\n"},
+			[]wantProblem{{"s.yaml", 3, "", "nested more than 1000 levels deep"}}},
+		{"JSON nested too deep", map[string]string{"s.json": "{\"request\": {\"path\": \"/a\"},\n \"response\": {\"body\": " + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + "}}\n"},
+			[]wantProblem{{"s.json", 2, "", "nested more than 1000 levels deep"}}},
+		{"aliases of aliases", map[string]string{"s.yaml": "- request: {path: /a}\n  response: {body: &a [x, x, x, x, x, x, x, x, x, x]}\n" +
+			"- request: {path: /b}\n  response: {body: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}\n" +
+			"- request: {path: /c}\n  response: {body: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}\n" +
+			"- request: {path: /d}\n  response: {body: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}\n" +
+			"- request: {path: /e}\n  response: {body: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]}\n" +
+			"- request: {path: /f}\n  response: {body: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]}\n" +
+			"- request: {path: /g}\n  response: {body: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]}\n"},
+			[]wantProblem{{"s.yaml", 4, "", "aliases expand this document to at least"}}},
 		{"header name with a dot", map[string]string{"s.yaml": "- request:\n    path: /a\n    headers:\n      X.Id:\n        regex: '['\n  response: {}\n"},
 			[]wantProblem{{"s.yaml", 5, "[0].request.headers.X.Id.regex", "bad regular expression"}}},
 		{"compile problems in a multi-document file", map[string]string{"s.yaml": "request: {path: /a}\nresponse: {}\n---\nrequest: {path: /b}\nresponse: {status: 1}\n"},
