@@ -398,7 +398,7 @@ func applyFile(s *Settings, name string) Problems {
 	if err != nil {
 		return Problems{{File: name, Msg: describeOpenErr(err)}}
 	}
-	f, err := stub.ParseYAML(data)
+	f, err := stub.ParseYAML(trimBOM(data))
 	if err != nil {
 		return Problems{yamlProblem(name, err)}
 	}

@@ -217,6 +217,7 @@ func (l *Loaded) loadFile(name string, explicit bool) Problems {
 }
 
 func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
+	data = trimBOM(data)
 	// An OpenAPI document goes to its own reader without the syntax tree,
 	// which for a large document (GitHub's API: 13 MB) costs a second.
 	if isSpec(data) {
@@ -264,7 +265,7 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 		case *ast.MappingNode:
 			if sl := child(n, "stubs"); sl != nil {
 				for _, k := range keys(n) {
-					if k != "stubs" {
+					if k != "stubs" && !strings.HasPrefix(k, "x-") {
 						probs = append(probs, Problem{File: name, Line: line(keyNode(n, k)), Msg: fmt.Sprintf("unknown field %q: a stub file holds a list of stubs, {stubs: [...]}, or one stub", k)})
 					}
 				}
@@ -586,4 +587,10 @@ func isSpec(data []byte) bool {
 		return false
 	}
 	return false
+}
+
+// trimBOM drops a UTF-8 byte order mark, which editors on Windows put at
+// the start of a file and YAML readers take for content.
+func trimBOM(data []byte) []byte {
+	return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 }

@@ -516,8 +516,12 @@ func TestLoadStubBytesAnchors(t *testing.T) {
 		{"alias inside one stub", "- id: b\n  request: {path: /b}\n  response: {status: 201, headers: &h {X: y}, body: *h}\n"},
 		{"alias to a mapping in an earlier stub", "- id: a\n  request: {path: /a, headers: &h {X: '1'}}\n  response: {status: 201}\n- id: b\n  request: {path: /b, headers: *h}\n  response: {status: 201}\n"},
 		{"alias to an earlier response", "- id: a\n  request: {path: /a}\n  response: &r {status: 201}\n- id: b\n  request: {path: /b}\n  response: *r\n"},
-		// Merge keys that override a merged key ("<<: *s" then "id: b") are
-		// refused by go-yaml as duplicate keys; they are not supported.
+		{"alias in a body to an anchor in the request", "- id: b\n  request: {path: &p /b}\n  response: {status: 201, body: {path: *p}}\n"},
+		{"merge key with a key of its own", "- id: a\n  request: {path: /a}\n  response: &r {status: 500, headers: {X: y}}\n- id: b\n  request: {path: /b}\n  response:\n    <<: *r\n    status: 201\n"},
+		{"merge of a list: the earlier wins", "- id: a\n  request: {path: /a}\n  response: &r1 {status: 201}\n- id: c\n  request: {path: /c}\n  response: &r2 {status: 500, body: x}\n- id: b\n  request: {path: /b}\n  response: {<<: [*r1, *r2]}\n"},
+		{"anchor under an x- key beside stubs", "x-common: &c {status: 201}\nstubs:\n  - id: b\n    request: {path: /b}\n    response: *c\n"},
+		{"merge under stubs", "stubs:\n  - id: a\n    request: {path: /a}\n    response: &r {status: 500, body: a}\n  - id: b\n    request: {path: /b}\n    response: {<<: *r, status: 201}\n"},
+		{"byte order mark", "\xef\xbb\xbf- id: b\n  request: {path: /b}\n  response: {status: 201}\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,6 +26,11 @@ const maxAliasNodes = 1_000_000
 // after refusing what would take the parser or the decoder unbounded
 // memory: collections nested deeper than MaxYAMLDepth, and aliases that
 // expand to far more than the document holds. Those errors are *PosError.
+//
+// Each alias in the tree it returns is replaced by the node its anchor
+// names, so that any part of a document decodes alone (go-yaml's decoder
+// knows only the anchors it has met itself, and a stub's body, or one stub
+// of a list, is decoded on its own).
 func ParseYAML(data []byte) (*ast.File, error) {
 	tokens := lexer.Tokenize(string(data))
 	if err := checkDepth(tokens); err != nil {
@@ -39,8 +44,63 @@ func ParseYAML(data []byte) (*ast.File, error) {
 		if err := checkAliases(doc); err != nil {
 			return nil, err
 		}
+		if hasAliases(tokens) {
+			r := aliasResolver{anchors: map[string]ast.Node{}}
+			doc.Body = r.resolve(doc.Body)
+		}
 	}
 	return f, nil
+}
+
+func hasAliases(tokens token.Tokens) bool {
+	for _, tk := range tokens {
+		if tk.Type == token.AliasType {
+			return true
+		}
+	}
+	return false
+}
+
+// aliasResolver replaces aliases by the nodes their anchors name, in
+// document order (an anchor is defined before its aliases). The tree
+// becomes a graph whose shared parts are the anchored nodes.
+type aliasResolver struct {
+	anchors map[string]ast.Node
+}
+
+func (r *aliasResolver) resolve(n ast.Node) ast.Node {
+	switch n := n.(type) {
+	case *ast.AliasNode:
+		if n.Value != nil {
+			if v, ok := r.anchors[n.Value.GetToken().Value]; ok {
+				return v
+			}
+		}
+		return n // left for the decoder to report
+	case *ast.AnchorNode:
+		n.Value = r.resolve(n.Value)
+		if n.Name != nil {
+			r.anchors[n.Name.GetToken().Value] = n.Value
+		}
+	case *ast.TagNode:
+		n.Value = r.resolve(n.Value)
+	case *ast.MappingNode:
+		merges := false
+		for _, v := range n.Values {
+			r.resolve(v)
+			merges = merges || v.Key.IsMergeKey()
+		}
+		if merges {
+			n.Values = merged(n.Values)
+		}
+	case *ast.MappingValueNode:
+		n.Value = r.resolve(n.Value)
+	case *ast.SequenceNode:
+		for i, v := range n.Values {
+			n.Values[i] = r.resolve(v)
+		}
+	}
+	return n
 }
 
 // checkDepth follows the nesting the tokens open: flow collections by
@@ -159,5 +219,74 @@ func (w *aliasWeigher) weigh(n ast.Node) int {
 		return t
 	default:
 		return 1
+	}
+}
+
+// merged returns the pairs of a mapping with its merge keys (<<: *base,
+// <<: [*a, *b]) replaced by the pairs they merge, where they stand: a key
+// of the mapping's own wins over a merged one, and an earlier merged
+// mapping over a later one, as YAML's merge key is defined. go-yaml's
+// decoder would call a key given both ways a duplicate. A merge of what
+// is not a mapping is left for the decoder to report.
+func merged(values []*ast.MappingValueNode) []*ast.MappingValueNode {
+	seen := map[string]bool{}
+	for _, v := range values {
+		if !v.Key.IsMergeKey() {
+			seen[MappingKey(v)] = true
+		}
+	}
+	out := make([]*ast.MappingValueNode, 0, len(values))
+	for _, v := range values {
+		maps, ok := mergedMaps(v)
+		if !ok {
+			out = append(out, v)
+			continue
+		}
+		for _, m := range maps {
+			for _, mv := range m.Values {
+				if k := MappingKey(mv); !seen[k] {
+					seen[k] = true
+					out = append(out, mv)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// mergedMaps returns the mappings v merges, when v is a merge key whose
+// value is a mapping or a list of mappings.
+func mergedMaps(v *ast.MappingValueNode) ([]*ast.MappingNode, bool) {
+	if !v.Key.IsMergeKey() {
+		return nil, false
+	}
+	switch m := unwrapMerge(v.Value).(type) {
+	case *ast.MappingNode:
+		return []*ast.MappingNode{m}, true
+	case *ast.SequenceNode:
+		maps := make([]*ast.MappingNode, 0, len(m.Values))
+		for _, e := range m.Values {
+			em, ok := unwrapMerge(e).(*ast.MappingNode)
+			if !ok {
+				return nil, false
+			}
+			maps = append(maps, em)
+		}
+		return maps, true
+	}
+	return nil, false
+}
+
+// unwrapMerge is the mapping (or list) a merge key's value names.
+func unwrapMerge(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		default:
+			return n
+		}
 	}
 }
