@@ -201,7 +201,7 @@ var Table = []Setting{
 		set: dur(func(s *Settings) *time.Duration { return &s.ReadTimeout })},
 	{Name: "idle-timeout", Kind: "duration", Default: "120s", Help: "how long a kept-alive connection may wait for its next request",
 		set: dur(func(s *Settings) *time.Duration { return &s.IdleTimeout })},
-	{Name: "shutdown-timeout", Kind: "duration", Default: "10s", Help: "on SIGTERM/SIGINT, how long requests in flight may take to finish",
+	{Name: "shutdown-timeout", Kind: "duration", Default: "10s", Help: "on SIGTERM/SIGINT/SIGHUP, how long requests in flight may take to finish",
 		set: dur(func(s *Settings) *time.Duration { return &s.ShutdownTimeout })},
 	{Name: "idle-trim", Kind: "duration", Default: "60s", Help: "every this long, if decoy was at rest, give back the memory and code pages that serving brought in since (0: never)",
 		set: dur(func(s *Settings) *time.Duration { return &s.IdleTrim })},

@@ -82,6 +82,10 @@ func compileWebSocket(w stub.WebSocket) (*WebSocket, []stub.FieldError) {
 	if w.Repeat > 0 && len(w.Messages) == 0 {
 		fail("repeat", "repeats messages: give messages too")
 	}
+	if w.Echo && len(w.Script) > 0 {
+		// Both answer every client message; one of them would never run.
+		fail("echo", "echo and script both answer client messages: give one of them")
+	}
 	for i, r := range w.Script {
 		f := fmt.Sprintf("script[%d]", i)
 		rule := WSRule{HasReply: r.Reply != nil}

@@ -20,6 +20,7 @@ func TestWebSocketLoadErrors(t *testing.T) {
 		{"repeat negative", `{messages: [a], repeat: -1}`, "[0].response.websocket.repeat", "out of range"},
 		{"repeat too many", `{messages: [a], repeat: 1000001}`, "[0].response.websocket.repeat", "out of range"},
 		{"repeat without messages", `{echo: true, repeat: 2}`, "[0].response.websocket.repeat", "give messages"},
+		{"echo and script", `{echo: true, script: [{reply: x}]}`, "[0].response.websocket.echo", "give one of them"},
 		{"interval negative", `{messages: [a], interval: -1s}`, "", "negative"},
 		{"close code low", `{messages: [a], close: {code: 999}}`, "[0].response.websocket.close.code", "1000-4999"},
 		{"close code high", `{messages: [a], close: {code: 5000}}`, "[0].response.websocket.close.code", "1000-4999"},

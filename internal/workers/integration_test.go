@@ -433,3 +433,41 @@ func grep(text, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServeSIGHUP: SIGHUP, which a process gets when its terminal closes,
+// is a graceful shutdown, as SIGTERM is, for one process and for the
+// supervisor of workers (by default it would end decoy at once).
+func TestServeSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds decoy")
+	}
+	t.Parallel()
+	bin := buildDecoy(t)
+	stubs := filepath.Join(t.TempDir(), "stubs.yaml")
+	if err := os.WriteFile(stubs, []byte("- request: {path: /hello}\n  response: {body: hi}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []string{"1", "2"} {
+		t.Run("workers="+workers, func(t *testing.T) {
+			r := startDecoy(t, bin, "serve", "--workers", workers, "--quiet",
+				"--http", "127.0.0.1:0", "--https", "", "--grpc", "", "--admin", "", stubs)
+			l, _ := r.waitLine(0, "decoy serving", func(l logLine) bool {
+				return l.str("msg") == "decoy serving" && (workers == "1" || l["workers"] != nil)
+			})
+			if code, body := get(t, http.DefaultClient, "http://"+l.str("http")+"/hello"); code != 200 || body != "hi" {
+				t.Fatalf("GET /hello: %d %q", code, body)
+			}
+			if err := r.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-r.done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("decoy did not exit within 30 s of SIGHUP")
+			}
+			if code := r.cmd.ProcessState.ExitCode(); code != 0 {
+				t.Errorf("exit code %d after SIGHUP (%v), want 0", code, r.cmd.ProcessState)
+			}
+		})
+	}
+}
