@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -78,24 +77,30 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 		}
 	}
 	n := 0
+	seen := map[string]bool{}
+	var get *try // a GET, for the HTTP/2 lines
 	for _, s := range httpStubs {
-		if n == 5 || base == "" {
-			break
+		t, ok := tryOf(s)
+		if !ok {
+			continue
 		}
-		if line := curlLine(base, s); line != "" {
+		if get == nil && t.get() {
+			get = &t
+		}
+		if n == 5 || base == "" {
+			continue
+		}
+		if line := t.curl(base); !seen[line] {
+			seen[line] = true
 			fmt.Fprintln(w, "  "+line)
 			n++
 		}
 	}
-	if a.HTTPAddr != nil && len(httpStubs) > 0 {
-		if p := examplePath(httpStubs[0]); p != "" {
-			fmt.Fprintf(w, "  curl -s --http2-prior-knowledge %s%s\n", base, p)
-		}
+	if a.HTTPAddr != nil && get != nil {
+		fmt.Fprintln(w, "  "+get.curlWith("-s --http2-prior-knowledge", base))
 	}
-	if a.HTTPSAddr != nil && len(httpStubs) > 0 {
-		if p := examplePath(httpStubs[0]); p != "" {
-			fmt.Fprintf(w, "  curl -sk --http2 https://%s%s    # certificate from decoy's local CA\n", hostPort(a.HTTPSAddr), p)
-		}
+	if a.HTTPSAddr != nil && get != nil {
+		fmt.Fprintln(w, "  "+get.curlWith("-sk --http2", "https://"+hostPort(a.HTTPSAddr))+"    # certificate from decoy's local CA")
 	}
 	if a.GRPCAddr != nil {
 		g := hostPort(a.GRPCAddr)
@@ -160,61 +165,6 @@ func statuses(s *engine.Stub) string {
 		}
 	}
 	return strings.Join(l, ",")
-}
-
-var paramRe = regexp.MustCompile(`\{[^}/]+\}`)
-
-// examplePath is a concrete path the stub answers, or "" when there is no
-// obvious one.
-func examplePath(s *engine.Stub) string {
-	p := s.Spec.Request.Path
-	if p == "" {
-		return ""
-	}
-	return paramRe.ReplaceAllString(p, "42")
-}
-
-func curlLine(base string, s *engine.Stub) string {
-	p := examplePath(s)
-	if p == "" {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("curl -s")
-	m := method(s)
-	switch m {
-	case "GET", "ANY":
-	case "HEAD":
-		b.WriteString(" -I")
-	default:
-		b.WriteString(" -X " + m)
-	}
-	names := make([]string, 0, len(s.Spec.Request.Headers))
-	for name := range s.Spec.Request.Headers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		sm := s.Spec.Request.Headers[name]
-		v := sm.Contains
-		if sm.Equals != nil {
-			v = *sm.Equals
-		}
-		if strings.EqualFold(name, "Content-Type") && v == "json" {
-			v = "application/json"
-		}
-		if v != "" {
-			fmt.Fprintf(&b, " -H '%s: %s'", name, v)
-		}
-	}
-	if m == "POST" || m == "PUT" || m == "PATCH" {
-		b.WriteString(" -d '{}'")
-	}
-	if ct := s.Responses()[0].ContentType; ct == "application/octet-stream" {
-		b.WriteString(" -o /dev/null -w '%{size_download} bytes\\n'")
-	}
-	fmt.Fprintf(&b, " '%s%s'", base, p)
-	return b.String()
 }
 
 // isGRPC reports whether the stub answers gRPC calls of the served .proto

@@ -40,3 +40,22 @@ type Varier interface {
 
 // Vary returns the stub's per-request body maker; nil for none.
 func (s *Stub) Vary() Varier { return s.vary }
+
+// Exampler is a RequestCheck that can give a request passing it, for the
+// examples decoy shows (the "Try:" lines at start).
+type Exampler interface {
+	// Example fills in a request to a stub whose path template is path:
+	// the path with its parameters, and the headers, query parameters,
+	// cookies and body the check wants. False when it finds none.
+	Example(path string) (Example, bool)
+}
+
+// Example is a request that passes a RequestCheck. Headers, Query and
+// Cookies are name, value pairs.
+type Example struct {
+	Path                    string
+	Headers, Query, Cookies [][2]string
+	Body                    string // with HasBody: sent as ContentType
+	HasBody                 bool
+	ContentType             string
+}

@@ -68,6 +68,10 @@ type Stub struct {
 	vary      Varier
 }
 
+// RequestCheck is the check the stub's requests pass before it answers
+// (an OpenAPI operation's request validation), or nil.
+func (s *Stub) RequestCheck() RequestCheck { return s.check }
+
 type named struct {
 	name string
 	m    *match.String

@@ -165,6 +165,15 @@ var printer = message.NewPrinter(language.English)
 
 // Check implements engine.RequestCheck.
 func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
+	status, vs := c.violations(r)
+	if len(vs) == 0 {
+		return nil
+	}
+	return c.verdict(status, vs)
+}
+
+// violations lists what r breaks, and the status that answers it.
+func (c *reqCheck) violations(r *engine.Request) (int, []violation) {
 	var vs []violation
 	status := 0
 	if len(c.security) > 0 && !c.secOK(r) {
@@ -240,9 +249,11 @@ func (c *reqCheck) Check(r *engine.Request) *engine.Verdict {
 		status = worse(status, s)
 		vs = append(vs, v...)
 	}
-	if len(vs) == 0 {
-		return nil
-	}
+	return status, vs
+}
+
+// verdict counts the violations and words the answer to them.
+func (c *reqCheck) verdict(status int, vs []violation) *engine.Verdict {
 	for _, v := range vs {
 		c.counts[kindOf(v.loc)].Add(1)
 	}
