@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/url"
 	"regexp"
 	"sort"
@@ -562,23 +563,41 @@ func describe(k jsonschema.ErrorKind) string {
 	case *kind.Type:
 		return "expected " + strings.Join(k.Want, " or ") + ", got " + k.Got
 	case *kind.Maximum:
-		return "must be <= " + k.Want.RatString()
+		return "must be <= " + ratText(k.Want)
 	case *kind.Minimum:
-		return "must be >= " + k.Want.RatString()
+		return "must be >= " + ratText(k.Want)
 	case *kind.ExclusiveMaximum:
-		return "must be < " + k.Want.RatString()
+		return "must be < " + ratText(k.Want)
 	case *kind.ExclusiveMinimum:
-		return "must be > " + k.Want.RatString()
+		return "must be > " + ratText(k.Want)
 	case *kind.MaxLength:
-		return fmt.Sprintf("must be at most %d characters", k.Want)
+		return "must be at most " + characters(k.Want)
 	case *kind.MinLength:
-		return fmt.Sprintf("must be at least %d characters", k.Want)
+		return "must be at least " + characters(k.Want)
 	case *kind.Pattern:
 		return fmt.Sprintf("must match %s", k.Want)
 	case *kind.AdditionalProperties:
 		return "unexpected " + strings.Join(k.Properties, ", ")
 	}
 	return k.LocalizedString(printer)
+}
+
+// ratText writes a bound as the document does (0.5, not the 1/2 of
+// big.Rat's RatString).
+func ratText(r *big.Rat) string {
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	f, _ := r.Float64()
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// characters is "1 character" or "n characters".
+func characters(n int) string {
+	if n == 1 {
+		return "1 character"
+	}
+	return strconv.Itoa(n) + " characters"
 }
 
 // simple is a parameter schema decoy checks itself, without allocating, so
