@@ -355,6 +355,12 @@ func TestMatchRanking(t *testing.T) {
 		{"exact beats template on the literal", []stub.Stub{path("/users/{id}"), path("/users/me")}, rq{path: "/users/me"}, "s1"},
 		{"template still answers other values", []stub.Stub{path("/users/{id}"), path("/users/me")}, rq{path: "/users/you"}, "s0"},
 
+		// a HEAD stub before a GET one, for HEAD
+		{"HEAD stub over an earlier GET stub", []stub.Stub{meth("GET", path("/a")), meth("HEAD", path("/a"))}, rq{method: "HEAD", path: "/a"}, "s1"},
+		{"HEAD stub over an earlier any-method stub", []stub.Stub{path("/a"), meth("HEAD", path("/a"))}, rq{method: "HEAD", path: "/a"}, "s1"},
+		{"GET still answers GET beside a HEAD stub", []stub.Stub{meth("GET", path("/a")), meth("HEAD", path("/a"))}, rq{method: "GET", path: "/a"}, "s0"},
+		{"HEAD template after an exact GET", []stub.Stub{meth("GET", path("/a/b")), meth("HEAD", path("/a/{x}"))}, rq{method: "HEAD", path: "/a/b"}, "s0"},
+
 		// load order among equals
 		{"load order exact", []stub.Stub{path("/a"), path("/a")}, rq{path: "/a"}, "s0"},
 		{"load order template", []stub.Stub{path("/a/{x}"), path("/a/{y}")}, rq{path: "/a/1"}, "s0"},

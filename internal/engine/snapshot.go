@@ -125,6 +125,11 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 		if x.s.pathKind != y.s.pathKind {
 			return x.s.pathKind < y.s.pathKind
 		}
+		if hx, hy := x.s.method == "HEAD", y.s.method == "HEAD"; hx != hy {
+			// A HEAD stub answers HEAD only: before a GET stub (which
+			// answers HEAD too) it changes no other request's answer.
+			return hx
+		}
 		return x.index < y.index
 	})
 	for rank, o := range all {
