@@ -274,7 +274,7 @@ var Table = []Setting{
 			s.Seed = n
 			return nil
 		}},
-	{Name: "latency", Kind: "string", Help: "latency of stubs that set none: 250ms, 10ms..50ms, or a profile name",
+	{Name: "latency", Kind: "string", Help: "latency of stubs that set none, and of generated gRPC answers: 250ms, 10ms..50ms, or a profile name",
 		set: func(s *Settings, v string) error {
 			v = strings.TrimSpace(v)
 			s.Latency, s.LatencySpec = v, nil

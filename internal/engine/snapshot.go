@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -18,6 +19,10 @@ type Snapshot struct {
 	scan  candidates             // regex, prefix and any-path stubs
 	// uploads is set when some stub discards uploads.
 	uploads bool
+	// latency is the global latency (nil: none) and key the key its
+	// samples draw on, for answers no stub gives (see Latency).
+	latency *behave.Sampler
+	key     behave.Key
 }
 
 type node struct {
@@ -75,6 +80,9 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 	snap := &Snapshot{
 		byID:  make(map[string]*Stub, len(srcs)),
 		exact: make(map[string]*candidates),
+	}
+	if c != nil {
+		snap.latency, snap.key = c.latency, behave.NewKey(c.seed, "")
 	}
 	type ordered struct {
 		s        *Stub
@@ -235,6 +243,12 @@ func (s *Snapshot) Match(r *Request) *Stub {
 	}
 	return best
 }
+
+// Latency returns the global latency (nil: none) and the key to sample it
+// with, for answers made without a stub: a gRPC call no stub matches still
+// gets a generated message, and waits what a stub without a latency of its
+// own would.
+func (s *Snapshot) Latency() (*behave.Sampler, behave.Key) { return s.latency, s.key }
 
 // Stubs returns the compiled stubs in rank order (the order in which they
 // are tried).

@@ -78,6 +78,9 @@ type Server struct {
 	known  string // the services, for UNIMPLEMENTED messages
 	conns  conns  // the connections Serve accepted, for faults
 	rpcs   rpcCounters
+	// generatedCalls numbers the calls answered with a generated message,
+	// for the global latency's samples (a stub numbers its own calls).
+	generatedCalls atomic.Uint64
 }
 
 // New returns a server for o. It serves nothing until Serve.

@@ -200,26 +200,32 @@ func planOf(st *state, es *engine.Stub) *plan {
 }
 
 // pick chooses the response of es (nil: no stub matched) and the call's
-// behaviours.
+// behaviours. A generated answer waits like a stub without a latency of
+// its own: the global latency, or the delay the client asks for.
 func (s *Server) pick(c *call, st *state, es *engine.Stub) *plan {
 	c.delay, c.fault, c.bad = 0, nil, nil
-	if es == nil {
-		c.stubID, c.stats, c.index = "", nil, 0
-		return defaultPlan
+	c.stubID, c.stats, c.index = "", nil, 0
+	p := defaultPlan
+	if es != nil {
+		i, r, n := es.Pick()
+		// A nil plan is an HTTP stub (a catch-all path): it has no gRPC
+		// answer, so the call gets a generated one.
+		if sp := st.plans[r]; sp != nil {
+			p = sp
+			c.stubID, c.stats, c.index = es.ID, es.Stats(), i
+			if b := r.Behave; b != nil {
+				c.delay = b.Latency.SampleKey(es.Key(), n, 0)
+				c.fault, _ = b.Faults.DecideKey(es.Key(), n)
+				if c.fault != nil {
+					c.key, c.n = es.Key(), n
+				}
+			}
+		}
 	}
-	i, r, n := es.Pick()
-	p := st.plans[r]
-	if p == nil {
-		// An HTTP stub (a catch-all path) matched: it has no gRPC answer.
-		c.stubID, c.stats, c.index = "", nil, 0
-		return defaultPlan
-	}
-	c.stubID, c.stats, c.index = es.ID, es.Stats(), i
-	if b := r.Behave; b != nil {
-		c.delay = b.Latency.SampleKey(es.Key(), n, 0)
-		c.fault, _ = b.Faults.DecideKey(es.Key(), n)
-		if c.fault != nil {
-			c.key, c.n = es.Key(), n
+	if p == defaultPlan {
+		c.stats = s.o.Engine.Unmatched() // counts the injected delay
+		if l, key := st.snap.Latency(); l != nil {
+			c.delay = l.SampleKey(key, s.generatedCalls.Add(1)-1, 0)
 		}
 	}
 	if s.o.DelayHeader {
