@@ -15,9 +15,12 @@ import (
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/demo"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/journal"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // TestGRPCMetrics: gRPC calls are counted by method and status code on
@@ -122,4 +125,37 @@ func startGRPC(t *testing.T, mod func(*config.Settings)) *app.App {
 		}
 	})
 	return a
+}
+
+// TestGRPCGzipClient: a grpc-go client that compresses its requests
+// (grpc.UseCompressor(gzip.Name)) gets its answer, and the call is in the
+// journal and the metrics. (Importing gzip here registers it for the
+// server in this process too; grpcfront's TestGzipRequests sends gzip
+// frames without it.)
+func TestGRPCGzipClient(t *testing.T) {
+	t.Parallel()
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "", "127.0.0.1:0", "127.0.0.1:0"
+	})
+	cc, err := grpc.NewClient("passthrough:///"+a.GRPCAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// GetUserRequest{id: 42}, as an Int64Value has the same encoding.
+	if err := cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", wrapperspb.Int64(42), &emptypb.Empty{}); err != nil {
+		t.Fatalf("a gzip-compressed call: %v", err)
+	}
+	r := &running{App: a, admin: "http://" + a.AdminAddr.String()}
+	if got := r.scrape(t).value("decoy_grpc_requests_total", "method=/decoy.demo.v1.Users/GetUser,code=OK"); got != 1 {
+		t.Errorf("decoy_grpc_requests_total for the call = %v, want 1", got)
+	}
+	var l struct{ Requests []journal.Entry }
+	getJSON(t, r.admin+"/requests", &l)
+	if len(l.Requests) != 1 || l.Requests[0].Body != `{"id":42}` || l.Requests[0].Status != 0 {
+		t.Errorf("journal = %+v, want the call with body {\"id\":42}", l.Requests)
+	}
 }

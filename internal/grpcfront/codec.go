@@ -4,6 +4,13 @@ import (
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 
+	// Registers gzip, the one compressor every gRPC implementation ships:
+	// grpc-go refuses a call whose grpc-encoding it does not know (with
+	// UNIMPLEMENTED, before the handler sees it, so it would not be
+	// journaled). grpc-go decompresses before the codec runs, so frames
+	// hold plain bytes either way; answers are compressed only for clients
+	// that compress themselves.
+	_ "google.golang.org/grpc/encoding/gzip"
 	// Registers the "proto" codec that codec delegates to.
 	_ "google.golang.org/grpc/encoding/proto"
 )
