@@ -50,6 +50,7 @@ type server struct {
 type opts struct {
 	journal int // journal capacity
 	maxRecv int
+	protos  map[string]string // .proto sources by name; nil: shopProto
 }
 
 // start serves stubs (a YAML stub file's text) for shopProto on a
@@ -61,6 +62,12 @@ func start(t testing.TB, stubs string, o ...opts) *server {
 		op = o[0]
 	}
 	set := shopSet(t)
+	if op.protos != nil {
+		var err error
+		if set, err = protoload.LoadSources(op.protos); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var store *engine.Store
 	if stubs == "" {
 		var err error

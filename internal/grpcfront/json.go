@@ -20,7 +20,14 @@ import (
 func appendJSON(dst []byte, m protoreflect.Message, types resolver) ([]byte, error) {
 	md := m.Descriptor()
 	if wellKnown(md) {
-		return messageJSON(dst, m.Interface(), types)
+		out, err := messageJSON(dst, m.Interface(), types)
+		if err != nil && md.FullName() == anyName {
+			// An Any whose type decoy does not know (or whose content
+			// does not decode) is still a valid message: write it
+			// unresolved rather than fail the call.
+			return appendOpaqueAny(dst, m), nil
+		}
+		return out, err
 	}
 	dst = append(dst, '{')
 	fields := md.Fields()
@@ -61,6 +68,21 @@ func appendJSON(dst []byte, m protoreflect.Message, types resolver) ([]byte, err
 		}
 	}
 	return append(dst, '}'), nil
+}
+
+const anyName protoreflect.FullName = "google.protobuf.Any"
+
+// appendOpaqueAny writes an Any as its type URL and its bytes in base64,
+// {"@type":"type.googleapis.com/x.Y","value":"CAE="}: the form protojson
+// gives an Any holding a well-known type, so a matcher can still read
+// "@type". A matcher on a field inside the Any finds nothing there.
+func appendOpaqueAny(dst []byte, m protoreflect.Message) []byte {
+	fields := m.Descriptor().Fields()
+	dst = append(dst, `{"@type":`...)
+	dst = appendString(dst, m.Get(fields.ByNumber(1)).String())
+	dst = append(dst, `,"value":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, m.Get(fields.ByNumber(2)).Bytes())
+	return append(dst, `"}`...)
 }
 
 func appendMap(dst []byte, fd protoreflect.FieldDescriptor, mp protoreflect.Map, types resolver) ([]byte, error) {
