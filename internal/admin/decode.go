@@ -98,6 +98,10 @@ func decodeJSON(body []byte, ct string) (stub.Stub, error) {
 	var s stub.Stub
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
+	// Matcher values (jsonPath equals, json) keep their digits: a 64-bit
+	// ID such as 1790000000000000001 must not become the float64 its
+	// neighbours share.
+	dec.UseNumber()
 	err := dec.Decode(&s)
 	if err == nil {
 		if _, err := dec.Token(); err != io.EOF {

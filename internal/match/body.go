@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"math/big"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -21,6 +24,12 @@ type Body struct {
 	json      any
 	hasJSON   bool
 	paths     []jsonPath
+	// exact is set when the stub compares an integer float64 cannot hold
+	// (2^53 or more in magnitude, as 64-bit IDs are): bodies are then
+	// decoded with json.Number and integers compared digit for digit.
+	// Other stubs decode numbers to float64, which is exact for every
+	// integer they can equal, and cheaper.
+	exact bool
 }
 
 type jsonPath struct {
@@ -47,8 +56,16 @@ func CompileBody(m stub.BodyMatcher) (*Body, []stub.FieldError) {
 		}
 		b.re = re
 	}
+	b.exact = needsExact(m.JSON)
+	for _, p := range m.JSONPath {
+		b.exact = b.exact || needsExact(p.Equals)
+	}
+	norm := normalize
+	if b.exact {
+		norm = exactValue
+	}
 	if m.JSON != nil {
-		b.json, b.hasJSON = normalize(m.JSON), true
+		b.json, b.hasJSON = norm(m.JSON), true
 	}
 	for i, p := range m.JSONPath {
 		field := fmt.Sprintf("jsonPath[%d]", i)
@@ -61,7 +78,7 @@ func CompileBody(m stub.BodyMatcher) (*Body, []stub.FieldError) {
 			jp.path = path
 		}
 		if p.Equals != nil {
-			jp.equals, jp.hasEquals = normalize(p.Equals), true
+			jp.equals, jp.hasEquals = norm(p.Equals), true
 		}
 		if p.Regex != "" {
 			re, err := regexp.Compile(p.Regex)
@@ -92,6 +109,25 @@ func normalize(v any) any {
 	return out
 }
 
+// decode parses body as one JSON value: numbers as float64, or as
+// json.Number when b compares integers exactly.
+func (b *Body) decode(body []byte) (any, bool) {
+	var doc any
+	if !b.exact {
+		return doc, json.Unmarshal(body, &doc) == nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if dec.Decode(&doc) != nil {
+		return nil, false
+	}
+	// As json.Unmarshal: nothing but white space after the value.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return doc, true
+}
+
 // NeedsJSON reports whether matching needs the body parsed as JSON.
 func (b *Body) NeedsJSON() bool { return b.hasJSON || len(b.paths) > 0 }
 
@@ -112,11 +148,11 @@ func (b *Body) Why(body []byte) string {
 	if !b.NeedsJSON() {
 		return ""
 	}
-	var doc any
-	if err := json.Unmarshal(body, &doc); err != nil {
+	doc, ok := b.decode(body)
+	if !ok {
 		return "body is not valid JSON"
 	}
-	if b.hasJSON && !reflect.DeepEqual(doc, b.json) {
+	if b.hasJSON && !equal(doc, b.json) {
 		return "body is not the JSON value the stub wants"
 	}
 	for _, p := range b.paths {
@@ -154,7 +190,7 @@ func anyNode(nodes []any, f func(any) bool) bool {
 }
 
 func (p *jsonPath) matches(v any) bool {
-	if p.hasEquals && !reflect.DeepEqual(v, p.equals) {
+	if p.hasEquals && !equal(v, p.equals) {
 		return false
 	}
 	if p.contains != "" && !bytes.Contains([]byte(text(v)), []byte(p.contains)) {
@@ -195,4 +231,169 @@ func text(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// maxExact is 2^53: every integer of smaller magnitude is a float64 of its
+// own, and 2^53 is where neighbours start to share one (2^53+1 reads as
+// 2^53).
+const maxExact = 1 << 53
+
+// needsExact reports whether v (a stub's value, from YAML or JSON) holds an
+// integer that float64 cannot tell from its neighbours.
+func needsExact(v any) bool {
+	switch v := v.(type) {
+	case int:
+		return v >= maxExact || v <= -maxExact
+	case int64:
+		return v >= maxExact || v <= -maxExact
+	case uint64:
+		return v >= maxExact
+	case uint:
+		return v >= maxExact
+	case json.Number:
+		if !isInteger(v) {
+			return false
+		}
+		i, err := strconv.ParseInt(string(v), 10, 64)
+		return err != nil || i >= maxExact || i <= -maxExact
+	case map[string]any:
+		for _, e := range v {
+			if needsExact(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if needsExact(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// exactValue is normalize for exact matching: the shapes a json.Decoder
+// with UseNumber produces, integers written out digit for digit. A float
+// keeps the shortest form that reads back as itself, so it compares as
+// the float it is.
+func exactValue(v any) any {
+	switch v := v.(type) {
+	case nil, bool, string, json.Number:
+		return v
+	case int:
+		return json.Number(strconv.FormatInt(int64(v), 10))
+	case int64:
+		return json.Number(strconv.FormatInt(v, 10))
+	case int32:
+		return json.Number(strconv.FormatInt(int64(v), 10))
+	case uint:
+		return json.Number(strconv.FormatUint(uint64(v), 10))
+	case uint64:
+		return json.Number(strconv.FormatUint(v, 10))
+	case uint32:
+		return json.Number(strconv.FormatUint(uint64(v), 10))
+	case float64:
+		return json.Number(strconv.FormatFloat(v, 'g', -1, 64))
+	case float32:
+		return json.Number(strconv.FormatFloat(float64(v), 'g', -1, 32))
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = exactValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = exactValue(e)
+		}
+		return out
+	}
+	// Another shape (a typed map or slice): through JSON, numbers kept.
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out any
+	if dec.Decode(&out) != nil {
+		return v
+	}
+	return exactValue(out)
+}
+
+// equal compares two decoded JSON values. Numbers that are both integers
+// as written compare exactly; other numbers compare as float64.
+func equal(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		bn, ok := b.(json.Number)
+		return ok && numberEqual(a, bn)
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok || len(a) != len(bm) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := bm[k]
+			if !ok || !equal(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bl, ok := b.([]any)
+		if !ok || len(a) != len(bl) {
+			return false
+		}
+		for i := range a {
+			if !equal(a[i], bl[i]) {
+				return false
+			}
+		}
+		return true
+	case float64:
+		bf, ok := b.(float64)
+		return ok && a == bf
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func numberEqual(a, b json.Number) bool {
+	if a == b {
+		return true
+	}
+	if isInteger(a) && isInteger(b) {
+		x, errx := strconv.ParseInt(string(a), 10, 64)
+		y, erry := strconv.ParseInt(string(b), 10, 64)
+		if errx == nil && erry == nil {
+			return x == y
+		}
+		var bx, by big.Int
+		_, okx := bx.SetString(string(a), 10)
+		_, oky := by.SetString(string(b), 10)
+		return okx && oky && bx.Cmp(&by) == 0
+	}
+	x, errx := strconv.ParseFloat(string(a), 64)
+	y, erry := strconv.ParseFloat(string(b), 64)
+	return errx == nil && erry == nil && x == y && !math.IsInf(x, 0)
+}
+
+// isInteger reports whether n is written as an integer: digits, perhaps
+// after a minus sign.
+func isInteger(n json.Number) bool {
+	s := string(n)
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -214,3 +214,65 @@ func TestCompileBodyErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyLargeIntegers: integers float64 cannot tell apart (2^53 and
+// beyond, as 64-bit IDs are) compare exactly, whether the stub was written
+// in YAML or JSON (decoded with UseNumber, as the admin API does), under
+// jsonPath equals and json equality alike.
+func TestBodyLargeIntegers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		stub string // YAML, or JSON when it starts with {
+		body string
+		want bool
+	}{
+		{"id", "jsonPath: [{path: $.n, equals: 1790000000000000001}]", `{"n":1790000000000000001}`, true},
+		{"id minus one", "jsonPath: [{path: $.n, equals: 1790000000000000001}]", `{"n":1790000000000000000}`, false},
+		{"id plus 99", "jsonPath: [{path: $.n, equals: 1790000000000000001}]", `{"n":1790000000000000100}`, false},
+		{"2^53+1", "jsonPath: [{path: $.n, equals: 9007199254740993}]", `{"n":9007199254740993}`, true},
+		{"2^53+1 is not 2^53", "jsonPath: [{path: $.n, equals: 9007199254740993}]", `{"n":9007199254740992}`, false},
+		{"2^53 is not 2^53+1", "jsonPath: [{path: $.n, equals: 9007199254740992}]", `{"n":9007199254740993}`, false},
+		{"2^53-1", "jsonPath: [{path: $.n, equals: 9007199254740991}]", `{"n":9007199254740991}`, true},
+		{"small stub, big body", "jsonPath: [{path: $.n, equals: 9007199254740991}]", `{"n":9007199254740992}`, false},
+		{"-2^53-1", "jsonPath: [{path: $.n, equals: -9007199254740993}]", `{"n":-9007199254740992}`, false},
+		{"int64 max", "jsonPath: [{path: $.n, equals: 9223372036854775807}]", `{"n":9223372036854775807}`, true},
+		{"int64 max minus one", "jsonPath: [{path: $.n, equals: 9223372036854775807}]", `{"n":9223372036854775806}`, false},
+		{"int64 min", "jsonPath: [{path: $.n, equals: -9223372036854775808}]", `{"n":-9223372036854775808}`, true},
+		{"int64 min plus one", "jsonPath: [{path: $.n, equals: -9223372036854775808}]", `{"n":-9223372036854775807}`, false},
+		{"uint64 max", "jsonPath: [{path: $.n, equals: 18446744073709551615}]", `{"n":18446744073709551615}`, true},
+		{"uint64 max minus one", "jsonPath: [{path: $.n, equals: 18446744073709551615}]", `{"n":18446744073709551614}`, false},
+		{"past uint64 in the body", "jsonPath: [{path: $.n, equals: 18446744073709551615}]", `{"n":18446744073709551616}`, false},
+		{"a float body near the id", "jsonPath: [{path: $.n, equals: 1790000000000000001}]", `{"n":1.79e18}`, true},
+		{"other fields beside", "jsonPath: [{path: $.n, equals: 1790000000000000001}, {path: $.f, equals: 1.5}]", `{"n":1790000000000000001,"f":1.5}`, true},
+		{"json equality", "json: {n: 1790000000000000005}", `{"n":1790000000000000005}`, true},
+		{"json equality neighbour", "json: {n: 1790000000000000005}", `{"n":1790000000000000004}`, false},
+		{"json equality nested", "json: {a: [1, {n: 1790000000000000005}], s: x}", `{"s":"x","a":[1.0,{"n":1790000000000000005}]}`, true},
+		{"JSON stub", `{"jsonPath":[{"path":"$.n","equals":1790000000000000001}]}`, `{"n":1790000000000000001}`, true},
+		{"JSON stub neighbour", `{"jsonPath":[{"path":"$.n","equals":1790000000000000001}]}`, `{"n":1790000000000000000}`, false},
+		{"JSON stub small", `{"jsonPath":[{"path":"$.n","equals":42}]}`, `{"n":42.0}`, true},
+		{"trailing garbage", "jsonPath: [{path: $.n, equals: 1790000000000000001}]", `{"n":1790000000000000001} x`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var m stub.BodyMatcher
+			if strings.HasPrefix(tt.stub, "{") {
+				dec := json.NewDecoder(strings.NewReader(tt.stub))
+				dec.UseNumber()
+				if err := dec.Decode(&m); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := yaml.Unmarshal([]byte(tt.stub), &m); err != nil {
+				t.Fatal(err)
+			}
+			b, errs := CompileBody(m)
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			if got := b.Match([]byte(tt.body)); got != tt.want {
+				t.Errorf("Match = %v, want %v (why: %q)", got, tt.want, b.Why([]byte(tt.body)))
+			}
+		})
+	}
+}
