@@ -73,6 +73,18 @@ func TestCheckReportsFileAndLine(t *testing.T) {
     grpc:
       stream: [{body: {id: 1}}]
 `, []string{`stubs.yaml:5: [0].response.grpc.stream: shop.v1.Users.GetUser is not server-streaming`}},
+		{"echo on a method whose input and output types differ", `
+- request: {path: /shop.v1.Users/GetUser}
+  response:
+    grpc: {echo: true}
+- request: {path: /shop.v1.Users/ImportUsers}
+  responses:
+    - body: {imported: 1}
+    - grpc: {echo: true}
+`, []string{
+			`stubs.yaml:4: [0].response.grpc.echo: shop.v1.Users.GetUser takes a shop.v1.GetUserRequest and returns a shop.v1.User`,
+			`stubs.yaml:8: [1].responses[1].grpc.echo: shop.v1.Users.ImportUsers takes a shop.v1.User and returns a shop.v1.ImportSummary`,
+		}},
 		{"stream message with an unknown field", `
 - request: {path: /shop.v1.Users/ListUsers}
   response:

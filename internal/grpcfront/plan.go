@@ -246,6 +246,11 @@ func compileResponse(r stub.Response, md protoreflect.MethodDescriptor, types re
 	case g.Echo:
 		fail("grpc.push", "push sends grpc.stream when the call opens, before any message to echo: drop echo")
 	}
+	if g.Echo && md != nil && md.Input().FullName() != md.Output().FullName() {
+		// The request's bytes go back as they are: read as the output
+		// type they fail to decode, or decode to a wrong message.
+		fail("grpc.echo", "%s takes a %s and returns a %s: echo sends the request back, so the method must return its input type", md.FullName(), md.Input().FullName(), md.Output().FullName())
+	}
 	switch {
 	case g.Repeat < 0 || g.Repeat > stub.MaxGRPCRepeat:
 		fail("grpc.repeat", "%d is not between 1 and %d", g.Repeat, stub.MaxGRPCRepeat)
