@@ -8,6 +8,7 @@
 package protoload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -176,12 +177,25 @@ func Load(paths []string) (*Set, error) {
 			l.importPaths = append(l.importPaths, dir)
 		}
 	}
-	seenName := map[string]bool{}
-	addCompile := func(name string) {
-		if !seenName[name] {
-			seenName[name] = true
+	// seenName maps an import name to the file it was found in. Two
+	// files under one name would leave only the first compiled, with
+	// every service of the second gone; the same file reached twice (a
+	// folder given twice) or an identical copy (a vendored import in two
+	// trees) is no conflict.
+	seenName := map[string]string{}
+	addCompile := func(name, file string) {
+		first, ok := seenName[name]
+		if !ok {
+			seenName[name] = file
 			l.compile = append(l.compile, name)
+			return
 		}
+		if sameFile(first, file) {
+			return
+		}
+		l.probs = append(l.probs, config.Problem{File: file, Msg: fmt.Sprintf(
+			"import name %q is taken by %s, a different file: only one can be loaded (give one of the two folders, or rename one file)",
+			name, first)})
 	}
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -194,7 +208,7 @@ func Load(paths []string) (*Set, error) {
 			case ".proto":
 				root, name := rootOf(p)
 				addIP(root)
-				addCompile(name)
+				addCompile(name, p)
 			case ".protoset", ".pb":
 				l.sets = append(l.sets, p)
 			default:
@@ -224,7 +238,7 @@ func Load(paths []string) (*Set, error) {
 					l.probs = append(l.probs, config.Problem{File: name, Msg: err.Error()})
 					return nil
 				}
-				addCompile(filepath.ToSlash(rel))
+				addCompile(filepath.ToSlash(rel), name)
 			case ".protoset":
 				l.sets = append(l.sets, name)
 			}
@@ -236,6 +250,19 @@ func Load(paths []string) (*Set, error) {
 	}
 	l.open = l.openFS
 	return l.link()
+}
+
+// sameFile reports whether a and b are one file, or files with the same
+// bytes.
+func sameFile(a, b string) bool {
+	ia, erra := os.Stat(a)
+	ib, errb := os.Stat(b)
+	if erra == nil && errb == nil && os.SameFile(ia, ib) {
+		return true
+	}
+	ba, erra := os.ReadFile(a)
+	bb, errb := os.ReadFile(b)
+	return erra == nil && errb == nil && bytes.Equal(ba, bb)
 }
 
 var packageRe = regexp.MustCompile(`(?m)^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*;`)

@@ -261,3 +261,44 @@ func TestBadPaths(t *testing.T) {
 		t.Error("IsProtoFile")
 	}
 }
+
+// TestSameImportNameInTwoFolders: two different files with one import name
+// (common.proto in two folders) are an error naming both, not the second
+// dropped with its services; the same file or an identical copy is fine.
+func TestSameImportNameInTwoFolders(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a := write(t, dir, "a/common.proto", "syntax = \"proto3\";\npackage one;\nmessage M {}\nservice S1 { rpc G(M) returns (M); }\n")
+	b := write(t, dir, "b/common.proto", "syntax = \"proto3\";\npackage two;\nmessage M {}\nservice S2 { rpc G(M) returns (M); }\n")
+	write(t, dir, "c/common.proto", "syntax = \"proto3\";\npackage one;\nmessage M {}\nservice S1 { rpc G(M) returns (M); }\n")
+	da, db, dc := filepath.Dir(a), filepath.Dir(b), filepath.Join(dir, "c")
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		err   []string // all in the error; nil: no error
+	}{
+		{"two folders", []string{da, db}, []string{b, `import name "common.proto" is taken by ` + a}},
+		{"a file and a folder", []string{a, db}, []string{b, a}},
+		{"one folder twice", []string{da, da}, nil},
+		{"a file and its folder", []string{a, da}, nil},
+		{"an identical copy", []string{da, dc}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := protoload.Load(tc.paths)
+			if tc.err == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range tc.err {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %q", err, want)
+				}
+			}
+		})
+	}
+}
