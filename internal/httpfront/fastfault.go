@@ -2,6 +2,9 @@ package httpfront
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -59,6 +62,15 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 		return slept, delay, 0, 0
 	}
 	p := a.pacer
+	if p != nil && !stream {
+		// A paced body of known length: fasthttp would copy it through
+		// its connection buffer and flush only when 4 KiB fill up, so the
+		// head and the first chunks would wait there. pacedBody sends the
+		// head at once and each chunk as its time comes.
+		ctx.Response.ImmediateHeaderFlush = true
+		ctx.Response.SetBodyStream(&pacedBody{ctx: s.doneCtx, nc: ctx.Conn(), resp: resp, p: p}, int(n))
+		return slept, delay, int(n), 0
+	}
 	ctx.Response.SetBodyStreamWriter(func(w *bufio.Writer) {
 		_ = sendBody(s.doneCtx, w, w.Flush, resp, p, -1)
 	})
@@ -66,6 +78,50 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 		ctx.Response.Header.SetContentLength(int(n))
 	}
 	return slept, delay, int(n), 0
+}
+
+// pacedBody is the body stream of a response paced by throttle, dribble
+// or latencyMode spread, with its Content-Length, on fasthttp. fasthttp
+// gives a stream of known length no way to flush, so WriteTo, which it
+// calls on the goroutine serving the connection once ImmediateHeaderFlush
+// has sent the head and emptied its buffer, writes each chunk to the
+// connection itself: nothing of fasthttp's is buffered ahead of it, and
+// nothing is written behind it until WriteTo returns.
+type pacedBody struct {
+	ctx  context.Context
+	nc   net.Conn
+	resp *engine.Response
+	p    *behave.Pacer
+}
+
+// errPacedRead: fasthttp read a paced body instead of calling WriteTo,
+// which would lose its pace.
+var errPacedRead = errors.New("httpfront: a paced body is written by WriteTo, not read")
+
+func (b *pacedBody) Read([]byte) (int, error) { return 0, errPacedRead }
+
+// SupportsBodyWriteTo tells fasthttp to use WriteTo (fasthttp.BodyWriterTo).
+func (b *pacedBody) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo sends the body to the connection on the pacer's schedule; w,
+// fasthttp's buffered writer, is left alone. It returns the bytes sent,
+// which fasthttp checks against the Content-Length.
+func (b *pacedBody) WriteTo(io.Writer) (int64, error) {
+	cw := countingWriter{w: b.nc}
+	err := sendBody(b.ctx, &cw, nil, b.resp, b.p, -1)
+	return cw.n, err
+}
+
+// countingWriter counts what it writes to w.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // writeHeadFast sets the status and headers of resp, without its body.

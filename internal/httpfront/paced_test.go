@@ -1,0 +1,143 @@
+package httpfront_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/httpfront"
+	"github.com/decoy-dev/decoy/internal/pki"
+	"github.com/decoy-dev/decoy/internal/stub"
+)
+
+// served is a server started by serveSources: its plaintext and TLS
+// addresses and the roots that trust its certificate.
+type served struct {
+	http, https string
+	roots       *x509.CertPool
+}
+
+// serveSources serves srcs with o on 127.0.0.1, plaintext and TLS (h2 and
+// http/1.1 by ALPN), until the test ends.
+func serveSources(t *testing.T, srcs []engine.Source, o httpfront.Options) served {
+	t.Helper()
+	store, err := engine.NewStore(srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue([]string{"127.0.0.1", "localhost"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := served{roots: x509.NewCertPool()}
+	sv.roots.AppendCertsFromPEM(ca.CertPEM)
+	o.Engine = store.Engine()
+	o.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	srv := httpfront.New(o)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv.http, sv.https = ln.Addr().String(), tln.Addr().String()
+	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.ServeTLS(tln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return sv
+}
+
+// dialH1 opens a raw HTTP/1.1 connection to sv, over TLS when tlsOn.
+func (sv served) dialH1(t *testing.T, tlsOn bool) net.Conn {
+	t.Helper()
+	if !tlsOn {
+		c, err := net.Dial("tcp", sv.http)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c, err := tls.Dial("tcp", sv.https, &tls.Config{RootCAs: sv.roots, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestPacedBodyGoesOutAsPaced checks that over HTTP/1.1 a paced body's
+// head goes out at once and its first chunk when due, long before its
+// last: each body here takes 10 s or more in all, and the test needs the
+// head and the first byte within 5 s, a margin no scheduler hiccup eats.
+// fasthttp used to hold them in its 4 KiB connection buffer until the end.
+func TestPacedBodyGoesOutAsPaced(t *testing.T) {
+	t.Parallel()
+	body := stub.Text(strings.Repeat("0123456789abcdef", 4)) // 64 bytes
+	src := func(path string, r stub.Response) engine.Source {
+		r.Body = body
+		return engine.Source{Stub: stub.Stub{ID: path[1:], Request: stub.Request{Path: path}, Response: &r}}
+	}
+	srcs := []engine.Source{
+		// The first 4 bytes at once, the last 4 after 150 s.
+		src("/dribble", stub.Response{Dribble: &stub.Dribble{Chunk: 4, Every: stub.Duration(10 * time.Second)}}),
+		// The first byte after 250 ms, the last after 16 s.
+		src("/throttle", stub.Response{Throttle: 4}),
+		// The first byte after 200 ms of 20 s.
+		src("/spread", stub.Response{Latency: &stub.Latency{Fixed: ptr(stub.Duration(20 * time.Second))}, LatencyMode: "spread"}),
+	}
+	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
+		sv := serveSources(t, srcs, httpfront.Options{HTTP1Engine: eng})
+		for _, tlsOn := range []bool{false, true} {
+			for _, path := range []string{"/dribble", "/throttle", "/spread"} {
+				name := eng + "/plain" + path
+				if tlsOn {
+					name = eng + "/tls" + path
+				}
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					c := sv.dialH1(t, tlsOn)
+					defer c.Close()
+					if _, err := c.Write([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+						t.Fatal(err)
+					}
+					_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					var got []byte
+					buf := make([]byte, 4096)
+					for {
+						if i := bytes.Index(got, []byte("\r\n\r\n")); i >= 0 && len(got) > i+4 {
+							break // the head and some of the body
+						}
+						n, err := c.Read(buf)
+						got = append(got, buf[:n]...)
+						if err != nil {
+							t.Fatalf("after %q: %v (want the head and the first chunk long before the body's end)", got, err)
+						}
+					}
+					if !bytes.HasPrefix(got, []byte("HTTP/1.1 200 ")) || !bytes.Contains(got, []byte("\r\nContent-Length: 64\r\n")) {
+						t.Errorf("head: %q, want a 200 with Content-Length: 64", got)
+					}
+					if _, b, _ := bytes.Cut(got, []byte("\r\n\r\n")); len(b) >= 64 {
+						t.Errorf("the whole body came at once: %q", b)
+					}
+				})
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
