@@ -228,8 +228,12 @@ func compileFault(f stub.Fault) (FaultAction, []stub.FieldError) {
 		if a.Status == 0 {
 			a.Status = 503
 		}
-		if a.Status < 100 || a.Status > 999 {
+		switch {
+		case a.Status < 100 || a.Status > 999:
 			fail("status", fmt.Sprintf("%d is not an HTTP status (100-999)", f.Status))
+		case a.Status < 200:
+			// A 1xx is interim: the client would wait on for an answer.
+			fail("status", fmt.Sprintf("%d is an interim (1xx) status, not an answer: give a final status, 200-999", f.Status))
 		}
 		a.GRPCStatus = grpcFromHTTP(a.Status)
 		if f.GRPCStatus != nil {

@@ -75,8 +75,14 @@ func compileResponse(r stub.Response, dir string, field string, c *compiled) (*R
 	if out.Status == 0 {
 		out.Status = http.StatusOK
 	}
-	if out.Status < 100 || out.Status > 999 {
+	switch {
+	case out.Status < 100 || out.Status > 999:
 		fail("status", fmt.Sprintf("%d is not an HTTP status (100-999)", r.Status))
+	case out.Status < 200 && r.WebSocket == nil:
+		// A 1xx is interim: the client waits on for the final answer,
+		// which would never come (HTTP/1.1 hangs, HTTP/2 rejects it).
+		// A WebSocket stub's 101 is sent by the upgrade itself.
+		fail("status", fmt.Sprintf("%d is an interim (1xx) status, not an answer: give a final status, 200-999 (a websocket stub answers 101 by itself)", r.Status))
 	}
 	sources := 0
 	for _, set := range []bool{!r.Body.IsZero(), r.BodyFile != "", r.BodyBase64 != "", r.Generate != nil} {

@@ -21,6 +21,7 @@ const wsStubs = `
 - id: echo
   request: {path: /ws/echo}
   response:
+    status: 101 # allowed for a WebSocket stub, unlike any other 1xx
     headers: {X-Stub: echo}
     websocket: {echo: true}
 - id: ticker

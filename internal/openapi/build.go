@@ -490,16 +490,17 @@ func (b *builder) add(src engine.Source) {
 }
 
 // statusOf reads a response key: "200", "2XX" (as 200), "default" (as
-// 200); 0 for anything else.
+// 200); 0 for anything else, 1xx included: an interim status (a 101 for a
+// WebSocket upgrade, say) is no answer a stub can give.
 func statusOf(code string) int {
 	if code == "default" {
 		return 200
 	}
-	if len(code) == 3 && (code[1:] == "XX" || code[1:] == "xx") && code[0] >= '1' && code[0] <= '5' {
+	if len(code) == 3 && (code[1:] == "XX" || code[1:] == "xx") && code[0] >= '2' && code[0] <= '5' {
 		return int(code[0]-'0') * 100
 	}
 	n, err := strconv.Atoi(code)
-	if err != nil || n < 100 || n > 599 {
+	if err != nil || n < 200 || n > 599 {
 		return 0
 	}
 	return n
