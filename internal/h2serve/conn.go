@@ -421,6 +421,17 @@ func (c *conn) goAwayLocked() {
 	if !c.goingAway {
 		c.goingAway = true
 		_ = c.fr.WriteGoAway(c.maxClient, http2.ErrCodeNo, nil)
+		// A stream read only to drop the rest of its body holds the
+		// shutdown up for nothing.
+		var ids []uint32
+		for _, st := range c.sts {
+			if st.draining {
+				ids = append(ids, st.id)
+			}
+		}
+		for _, id := range ids {
+			c.streamError(id, http2.ErrCodeNo)
+		}
 	}
 	c.checkDrainedLocked()
 }
@@ -851,7 +862,15 @@ func (c *conn) handleData(flags http2.Flags, id uint32, p []byte) error {
 	}
 	switch {
 	case st.rejected:
-		// Already answered (413): the data is dropped.
+		// Already answered (413): the data is dropped, up to the drain
+		// budget once the answer is out.
+		if st.draining {
+			st.drainLeft -= int64(len(data))
+			if st.drainLeft < 0 && !end {
+				c.streamError(id, http2.ErrCodeNo)
+				return nil
+			}
+		}
 	case st.req.Streamed:
 		st.keep(data)
 		c.bodyArrived(st)
@@ -870,6 +889,8 @@ func (c *conn) handleData(flags http2.Flags, id uint32, p []byte) error {
 			c.bodyArrived(st)
 		} else if !st.rejected {
 			c.dispatch(st)
+		} else if st.draining {
+			c.closeStreamLocked(st) // answered, and now read to its end
 		}
 		return nil
 	}
@@ -993,6 +1014,8 @@ func (c *conn) headerFragment(p []byte, end bool) error {
 			c.bodyArrived(st)
 		} else if !st.rejected {
 			c.dispatch(st)
+		} else if st.draining {
+			c.closeStreamLocked(st) // answered, and now read to its end
 		}
 		return nil
 	}

@@ -249,21 +249,28 @@ func TestRejects(t *testing.T) {
 	if st, body, _ := rc.response(3, false); st != "200" || !bytes.Equal(body, testBody) {
 		t.Errorf("after 431: %s", st)
 	}
-	// Declared too large: 413 at once, then RST_STREAM NO_ERROR as the
-	// upload was not finished.
+	// Declared too large: 413 at once, and the rest of the body is read
+	// and dropped, without a reset that could cost a client still sending
+	// the answer (curl exits 92).
 	rc.headers(5, false, ":method", "POST", ":scheme", "http", ":path", "/echo", ":authority", "x", "content-length", "5000")
 	st, _, rst := rc.response(5, false)
-	if st != "413" {
-		t.Errorf("content-length 5000: %s", st)
+	if st != "413" || rst != nil {
+		t.Errorf("content-length 5000: %s %v, want a 413", st, rst)
 	}
-	if rst == nil {
+	_ = rc.fr.WriteData(5, false, make([]byte, 4000))
+	_ = rc.fr.WriteData(5, true, make([]byte, 1000))
+	if err := rc.fr.WritePing(false, [8]byte{5}); err != nil {
+		t.Fatal(err)
+	}
+	for {
 		f := rc.next()
-		if r, ok := f.(*http2.RSTStreamFrame); !ok || r.ErrCode != http2.ErrCodeNo {
-			t.Errorf("after an early 413: %v, want RST_STREAM NO_ERROR", f)
+		if r, ok := f.(*http2.RSTStreamFrame); ok {
+			t.Fatalf("after an early 413, while the body came: %v, want no reset", r)
+		}
+		if p, ok := f.(*http2.PingFrame); ok && p.IsAck() {
+			break
 		}
 	}
-	// Its DATA still in flight is dropped quietly.
-	_ = rc.fr.WriteData(5, true, make([]byte, 500))
 	rc.get(7, "/")
 	if st, _, rst := rc.response(7, false); st != "200" || rst != nil {
 		t.Errorf("after DATA on a rejected stream: %s %v", st, rst)
@@ -272,6 +279,38 @@ func TestRejects(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(seen) != "[431 413]" {
 		t.Errorf("Reject saw %v", seen)
+	}
+}
+
+// TestRejectDrainBound checks that a body answered 413 early is read and
+// dropped only up to DrainBytes: past it, the stream is reset with
+// NO_ERROR (RFC 9113, section 8.1).
+func TestRejectDrainBound(t *testing.T) {
+	s := startServer(t, testHandler(), Options{MaxBodyBytes: 1000})
+	rc := dialRaw(t, s.addr)
+	rc.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/echo", ":authority", "x")
+	chunk := make([]byte, 16<<10)
+	total := DrainBytes(1000) + 1000 + 2*int64(len(chunk))
+	go func() {
+		// The server gives the windows back as it drops the data, long
+		// before they run out.
+		for sent := int64(0); sent < total; sent += int64(len(chunk)) {
+			if rc.fr.WriteData(1, false, chunk) != nil {
+				return
+			}
+		}
+	}()
+	st, _, rst := rc.response(1, false)
+	if st != "413" || rst != nil {
+		t.Fatalf("a body past the limit: %s %v, want a 413", st, rst)
+	}
+	for {
+		if r, ok := rc.next().(*http2.RSTStreamFrame); ok {
+			if r.StreamID != 1 || r.ErrCode != http2.ErrCodeNo {
+				t.Errorf("reset %v, want stream 1 NO_ERROR", r)
+			}
+			return
+		}
 	}
 }
 

@@ -31,6 +31,8 @@ type stream struct {
 	sendDone  bool // END_STREAM sent
 	answered  bool // response headers written
 	rejected  bool // answered by the server (413, 431) before the request ended
+	draining  bool // rejected and answered: the rest of the body is read and dropped
+	drainLeft int64
 	resetByUs bool // we sent RST_STREAM
 	closed    bool
 	inHandler bool
@@ -695,12 +697,35 @@ func (c *conn) endBodyLocked(st *stream) {
 func (c *conn) endStreamLocked(st *stream) {
 	st.sendDone = true
 	if !st.recvDone {
-		// Answered before the request ended (413, 431): tell the client
-		// to stop sending (RFC 9113, section 8.1).
+		if st.rejected && c.drain(st) {
+			return
+		}
+		// Answered before the request ended: tell the client to stop
+		// sending (RFC 9113, section 8.1).
 		_ = c.fr.WriteRSTStream(st.id, http2.ErrCodeNo)
 		st.resetByUs = true
 	}
 	c.closeStreamLocked(st)
+}
+
+// DrainBytes is how much more of a request body an HTTP/2 server reads
+// and drops after it has answered 413 (or 431) early, given its
+// MaxBodyBytes: as much again, at least 1 MiB.
+func DrainBytes(maxBody int64) int64 { return max(maxBody, 1<<20) }
+
+// drain keeps a stream answered early (413, 431) open to read the rest of
+// its body and drop it, and reports whether it does. RFC 9113 (section
+// 8.1) lets a server reset such a stream with NO_ERROR at once, but a
+// client still sending may then lose the answer that came with the reset:
+// curl (7.88 at least) exits 92 without the 413. Read on, the client
+// sees the answer and stops sending (or ends its body); past DrainBytes,
+// or on a connection going away, the stream is reset after all.
+func (c *conn) drain(st *stream) bool {
+	if c.goingAway {
+		return false
+	}
+	st.draining, st.drainLeft = true, DrainBytes(c.o.MaxBodyBytes)
+	return true
 }
 
 func (c *conn) enqueue(st *stream) {

@@ -6,6 +6,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -141,3 +144,33 @@ func TestPacedBodyGoesOutAsPaced(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestH2BodyTooLargeCurl checks that curl, sending a body far past
+// max-body-bytes over HTTP/2, gets the 413 problem: it used to get the
+// reset that followed the answer first and exit 92 without it.
+func TestH2BodyTooLargeCurl(t *testing.T) {
+	t.Parallel()
+	curl := external(t, "curl")
+	file := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(file, bytes.Repeat([]byte("a"), 3<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srcs := []engine.Source{{Stub: stub.Stub{ID: "post", Request: stub.Request{Method: "POST", Path: "/up"},
+		Response: &stub.Response{Body: stub.Text("ok")}}}}
+	for _, eng := range []string{httpfront.HTTP2Decoy, httpfront.HTTP2Go} {
+		sv := serveSources(t, srcs, httpfront.Options{MaxBodyBytes: 1 << 10, HTTP2Engine: eng})
+		for _, c := range []struct{ name, url, flag string }{
+			{"h2c", "http://" + sv.http + "/up", "--http2-prior-knowledge"},
+			{"h2", "https://" + sv.https + "/up", "--http2"},
+		} {
+			t.Run(eng+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				out, err := exec.Command(curl, "-sSk", c.flag, "--data-binary", "@"+file,
+					"-o", "/dev/null", "-w", "%{http_code} %{http_version} %{content_type}", c.url).CombinedOutput()
+				if got, want := string(out), "413 2 application/problem+json"; err != nil || got != want {
+					t.Errorf("curl: %q %v, want %q", out, err, want)
+				}
+			})
+		}
+	}
+}

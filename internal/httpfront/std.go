@@ -13,6 +13,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
@@ -83,6 +84,14 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooBig) {
 			s.reject(413)
 			problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes)).Write(w)
+			if r.ProtoMajor == 2 {
+				// Go's server resets a stream whose handler returns before
+				// the body's end (NO_ERROR), and a client still sending
+				// may then lose the 413 (curl exits 92): read the rest,
+				// up to a bound, as decoy's own engine does.
+				_ = http.NewResponseController(w).Flush()
+				_, _ = io.CopyN(io.Discard, r.Body, h2serve.DrainBytes(s.o.MaxBodyBytes))
+			}
 			return
 		}
 		s.reject(400)
