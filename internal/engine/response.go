@@ -183,6 +183,17 @@ func compileResponse(r stub.Response, dir string, field string, c *compiled) (*R
 	return out, errs
 }
 
+// OwnDate reports whether the response sets its own Date header, which
+// then goes instead of the server's.
+func (r *Response) OwnDate() bool {
+	for i := range r.Headers {
+		if n := r.Headers[i].Name; len(n) == 4 && strings.EqualFold(n, "date") {
+			return true
+		}
+	}
+	return false
+}
+
 // MaxBodyFile is the largest body file decoy loads.
 const MaxBodyFile = 1 << 30
 

@@ -211,7 +211,6 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		}
 	}
 	head := r.Method == "HEAD"
-	w.AddHeaderBytes("date", httpDate())
 	if s.o.Saturation.Saturated() {
 		w.AddHeaderBytes(saturatedHeaderLow, saturatedValueB)
 	}
@@ -230,8 +229,11 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		delay  time.Duration
 		fault  behave.FaultKind
 	)
+	// Every answer gets the server's Date, except a stub's that sets its
+	// own: one Date field either way.
 	switch {
 	case up != nil && up.u.p != nil:
+		w.AddHeaderBytes("date", httpDate())
 		s.reject(up.u.p.Status)
 		body := up.u.p.JSON()
 		s.h2Timing(w, f, t0+clientTime, 0)
@@ -241,11 +243,13 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 			stubID, stats = st.ID, st.Stats()
 		}
 	case rq.err != nil:
+		w.AddHeaderBytes("date", httpDate())
 		p := problem.New(400, rq.err.Error()+` (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)`)
 		s.h2Timing(w, f, t0, 0)
 		_ = w.WriteResponse(400, problemHeaders, p.JSON())
 		stats, status, out = s.o.Engine.Unmatched(), 400, len(p.JSON())
 	case st == nil:
+		w.AddHeaderBytes("date", httpDate())
 		body := s.noMatch(&f.req).JSON()
 		s.h2Timing(w, f, t0, 0)
 		_ = w.WriteResponse(404, problemHeaders, body)
@@ -261,6 +265,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 					w.AddHeader(strings.ToLower(engine.VerdictHeader), v.Summary)
 				}
 				if v.Response != nil {
+					if !v.Response.OwnDate() {
+						w.AddHeaderBytes("date", httpDate())
+					}
 					status, out = s.h2Verdict(w, f, t0, v.Response, head)
 					break
 				}
@@ -268,6 +275,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		}
 		if vary := st.Vary(); vary != nil {
 			resp = vary.Vary(&f.req, resp)
+		}
+		if !resp.OwnDate() {
+			w.AddHeaderBytes("date", httpDate())
 		}
 		status = resp.Status
 		body := resp.Body

@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/pki"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"golang.org/x/net/http2"
 )
 
 // served is a server started by serveSources: its plaintext and TLS
@@ -169,6 +173,87 @@ func TestH2BodyTooLargeCurl(t *testing.T) {
 					"-o", "/dev/null", "-w", "%{http_code} %{http_version} %{content_type}", c.url).CombinedOutput()
 				if got, want := string(out), "413 2 application/problem+json"; err != nil || got != want {
 					t.Errorf("curl: %q %v, want %q", out, err, want)
+				}
+			})
+		}
+	}
+}
+
+// TestStubDate checks that a stub's own Date header is the one Date field
+// of its answer over HTTP/2 (both engines, h2c and TLS), and that HTTP/1.1
+// (where fasthttp, whose bytes the loops match, always writes the current
+// date) sends one Date field too. No field is sent twice.
+func TestStubDate(t *testing.T) {
+	t.Parallel()
+	const date = "Mon, 01 Jan 2024 00:00:00 GMT"
+	srcs := []engine.Source{
+		{Stub: stub.Stub{ID: "d", Request: stub.Request{Path: "/d"}, Response: &stub.Response{Body: stub.Text("x"),
+			Headers: map[string]stub.HeaderValues{"Date": {date}, "Server": {"my-server"}}}}},
+		{Stub: stub.Stub{ID: "lower", Request: stub.Request{Path: "/lower"}, Response: &stub.Response{Body: stub.Text("x"),
+			Headers: map[string]stub.HeaderValues{"date": {date}}}}},
+		{Stub: stub.Stub{ID: "none", Request: stub.Request{Path: "/none"}, Response: &stub.Response{Body: stub.Text("x")}}},
+	}
+	for _, eng := range []string{httpfront.HTTP2Decoy, httpfront.HTTP2Go} {
+		sv := serveSources(t, srcs, httpfront.Options{HTTP2Engine: eng})
+		clients := []struct {
+			name string
+			c    *http.Client
+			base string
+		}{
+			{"h2c", &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{AllowHTTP: true,
+				DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+					var d net.Dialer
+					return d.DialContext(ctx, network, addr)
+				}}}, "http://" + sv.http},
+			{"h2", &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: sv.roots}}}, "https://" + sv.https},
+		}
+		for _, cl := range clients {
+			for _, path := range []string{"/d", "/lower", "/none"} {
+				t.Run(eng+"/"+cl.name+path, func(t *testing.T) {
+					t.Parallel()
+					resp, err := cl.c.Get(cl.base + path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.ProtoMajor != 2 {
+						t.Fatalf("proto %s", resp.Proto)
+					}
+					for name, vs := range resp.Header {
+						if len(vs) != 1 {
+							t.Errorf("%s sent %d times: %q", name, len(vs), vs)
+						}
+					}
+					got := resp.Header.Get("Date")
+					if path != "/none" && got != date || path == "/none" && (got == "" || got == date) {
+						t.Errorf("Date: %q, want the stub's %q (or the server's without one)", got, date)
+					}
+					if path == "/d" && resp.Header.Get("Server") != "my-server" {
+						t.Errorf("Server: %q, want the stub's", resp.Header.Get("Server"))
+					}
+				})
+			}
+		}
+	}
+	// HTTP/1.1: one Date, one Server (the stub's), on each engine.
+	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
+		sv := serveSources(t, srcs, httpfront.Options{HTTP1Engine: eng})
+		for _, tlsOn := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/tls=%v", eng, tlsOn), func(t *testing.T) {
+				t.Parallel()
+				c := sv.dialH1(t, tlsOn)
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := c.Write([]byte("GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")); err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(c)
+				if err != nil && len(b) == 0 {
+					t.Fatal(err)
+				}
+				head := strings.ToLower(string(b))
+				if strings.Count(head, "\r\ndate: ") != 1 || strings.Count(head, "\r\nserver: ") != 1 || !strings.Contains(head, "\r\nserver: my-server\r\n") {
+					t.Errorf("answer %q: want one Date and one Server (the stub's)", b)
 				}
 			})
 		}

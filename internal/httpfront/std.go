@@ -191,7 +191,12 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 			h["Content-Type"] = []string{resp.ContentType}
 		}
 		for _, hd := range resp.Headers {
-			h[hd.Name] = append(h[hd.Name], hd.Value)
+			name := hd.Name
+			if len(name) == 4 && strings.EqualFold(name, "date") {
+				// Go's server adds its own Date unless it finds this key.
+				name = "Date"
+			}
+			h[name] = append(h[name], hd.Value)
 		}
 		if !a.pacer.Streams() {
 			h["Content-Length"] = []string{strconv.FormatInt(resp.BodyLen(), 10)}
