@@ -20,7 +20,6 @@ import (
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/pki"
 	"github.com/decoy-dev/decoy/internal/stub"
-	"golang.org/x/net/http2"
 )
 
 // served is a server started by serveSources: its plaintext and TLS
@@ -200,12 +199,9 @@ func TestStubDate(t *testing.T) {
 			c    *http.Client
 			base string
 		}{
-			{"h2c", &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{AllowHTTP: true,
-				DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-					var d net.Dialer
-					return d.DialContext(ctx, network, addr)
-				}}}, "http://" + sv.http},
-			{"h2", &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: sv.roots}}}, "https://" + sv.https},
+			{"h2c", h2cc(), "http://" + sv.http},
+			{"h2", &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: sv.roots}, ForceAttemptHTTP2: true}}, "https://" + sv.https},
 		}
 		for _, cl := range clients {
 			for _, path := range []string{"/d", "/lower", "/none"} {
