@@ -170,7 +170,8 @@ func TestCompileAccepts(t *testing.T) {
 		s    stub.Stub
 	}{
 		{"minimal", stub.Stub{ID: "x", Response: &stub.Response{}}},
-		{"status 100", stub.Stub{ID: "x", Response: status(100)}},
+		{"status 200", stub.Stub{ID: "x", Response: status(200)}},
+		{"websocket 101", stub.Stub{ID: "x", Response: &stub.Response{Status: 101, WebSocket: &stub.WebSocket{Echo: true}}}},
 		{"status 999", stub.Stub{ID: "x", Response: status(999)}},
 		{"priority 1", pri(1, withID("x", path("/a")))},
 		{"star path", withID("x", path("*"))},
