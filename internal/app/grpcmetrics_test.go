@@ -17,8 +17,10 @@ import (
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -157,5 +159,35 @@ func TestGRPCGzipClient(t *testing.T) {
 	getJSON(t, r.admin+"/requests", &l)
 	if len(l.Requests) != 1 || l.Requests[0].Body != `{"id":42}` || l.Requests[0].Status != 0 {
 		t.Errorf("journal = %+v, want the call with body {\"id\":42}", l.Requests)
+	}
+}
+
+// TestGRPCOnHTTPPort: a native gRPC call to the HTTP port (h2c) gets a gRPC
+// status at once that says where gRPC is served; a stream (reflection, as
+// grpcurl list asks) waited for ever, and a unary call got the stubs' 404.
+func TestGRPCOnHTTPPort(t *testing.T) {
+	t.Parallel()
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", "127.0.0.1:0"
+	})
+	cc, err := grpc.NewClient("passthrough:///"+a.HTTPAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", wrapperspb.Int64(42), &emptypb.Empty{})
+	if s := status.Convert(err); s.Code() != codes.Unimplemented || !strings.Contains(s.Message(), "gRPC port") {
+		t.Errorf("a call on the HTTP port: %v, want UNIMPLEMENTED naming the gRPC port", err)
+	}
+	st, err := cc.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream's request body never ends: the answer must not wait for it.
+	err = st.RecvMsg(&emptypb.Empty{})
+	if s := status.Convert(err); s.Code() != codes.FailedPrecondition || !strings.Contains(s.Message(), "gRPC port") {
+		t.Errorf("reflection on the HTTP port: %v, want FAILED_PRECONDITION naming the gRPC port", err)
 	}
 }

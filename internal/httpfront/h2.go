@@ -124,12 +124,44 @@ var problemHeaders = [][2]string{{"content-type", problem.ContentType}, {"cache-
 // body when the request goes to a stub that discards uploads: ServeH2
 // then reads the body as it arrives and throws it away.
 func (s *Server) StreamBody(r *h2serve.Request) bool {
+	if nativeGRPC(r) {
+		return true // answered at once by ServeH2, without its body
+	}
 	if !s.o.Engine.Snapshot().Uploads() {
 		return false
 	}
 	probe := engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Fields: r}
 	st := s.o.Engine.Match(&probe)
 	return st != nil && st.Upload() != nil
+}
+
+// nativeGRPC reports whether r is a native gRPC call (application/grpc,
+// or application/grpc+proto and the like; not gRPC-Web).
+func nativeGRPC(r *h2serve.Request) bool {
+	ct, ok := r.Header("content-type")
+	const grpcCT = "application/grpc"
+	if !ok || len(ct) < len(grpcCT) || !strings.EqualFold(ct[:len(grpcCT)], grpcCT) {
+		return false
+	}
+	return len(ct) == len(grpcCT) || ct[len(grpcCT)] == '+' || ct[len(grpcCT)] == ';'
+}
+
+// grpcElsewhere answers a native gRPC call to decoy's HTTP/2 loop (h2c on
+// the HTTP port) at once, with UNIMPLEMENTED and where gRPC is served:
+// stubs answer HTTP here, and a stream would otherwise wait for ever for
+// the end of a body its client never ends. Server reflection gets
+// FAILED_PRECONDITION instead, which grpcurl shows with its message (it
+// takes UNIMPLEMENTED there for a server without reflection).
+func (s *Server) grpcElsewhere(w *h2serve.ResponseWriter, r *h2serve.Request) {
+	code := "12" // UNIMPLEMENTED
+	if strings.HasPrefix(r.Path, "/grpc.reflection.") {
+		code = "9" // FAILED_PRECONDITION
+	}
+	_ = w.WriteResponse(200, [][2]string{
+		{"content-type", "application/grpc"},
+		{"grpc-status", code},
+		{"grpc-message", "this is decoy's HTTP port: it serves HTTP stubs and gRPC-Web; native gRPC is served on the gRPC port (--grpc, :50051 by default) and over TLS on the HTTPS port"},
+	}, nil)
 }
 
 // h2Upload is a streamed request body read (and thrown away) before the
@@ -145,6 +177,10 @@ type h2Upload struct {
 // path writes a header block encoded once per response and the body as it
 // is, allocating nothing.
 func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
+	if r.Streamed && nativeGRPC(r) {
+		s.grpcElsewhere(w, r)
+		return
+	}
 	if r.Streamed {
 		s.h2Discard(w, r)
 		return
