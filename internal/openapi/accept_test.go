@@ -45,6 +45,24 @@ func TestNegotiate(t *testing.T) {
 		{"q as exponent", "application/json;q=0.5, application/xml;q=6e-1", jx, 1},
 		{"q=0.0 excludes", "application/json;q=0.0, application/xml;q=0.000", jx, -1},
 		{"many offers", "text/e;q=0.5, text/i", []string{"text/a", "text/b", "text/c", "text/d", "text/e", "text/f", "text/g", "text/h", "text/i"}, 8},
+		// A structured syntax suffix (RFC 6839) admits the plain type
+		// when no offer matches the range itself.
+		{"+json admits json", "application/vnd.github+json", jx, 0},
+		{"+json v3", "application/vnd.github.v3+json", []string{"application/json"}, 0},
+		{"+json case", "Application/Problem+JSON", jx, 0},
+		{"+json with offer params", "application/vnd.github+json", []string{"text/plain", "application/json; charset=utf-8"}, 1},
+		{"+xml admits xml", "application/atom+xml", jx, 1},
+		{"+json not xml", "application/vnd.github+json", []string{"application/xml"}, -1},
+		{"+json not other json", "application/vnd.github+json", []string{"application/hal+json"}, -1},
+		{"exact beats suffix", "application/vnd.github+json", []string{"application/json", "application/vnd.github+json"}, 1},
+		{"exact beats suffix, many offers", "application/vnd.github+json", []string{"application/json", "text/a", "text/b", "text/c", "text/d", "text/e", "text/f", "text/g", "application/vnd.github+json"}, 8},
+		{"suffix q counts", "application/vnd.github+json;q=0.5, application/xml", jx, 1},
+		{"suffix beats type wildcard", "application/*;q=0.9, application/vnd.github+json;q=0.1, application/xml;q=0.5", jx, 1},
+		{"suffix zero excludes", "application/vnd.github+json;q=0, application/xml;q=0.1", jx, 1},
+		{"exact json zero wins over suffix", "application/json;q=0, application/vnd.github+json", jx, -1},
+		{"suffix then wildcard", "application/vnd.github+json, */*;q=0.1", []string{"text/plain", "application/json"}, 1},
+		{"bare suffix is no suffix", "application/+json", []string{"application/json"}, -1},
+		{"other suffix", "application/vnd.api+yaml", []string{"application/json"}, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,10 +85,10 @@ func TestNegotiateAllocs(t *testing.T) {
 }
 
 func FuzzNegotiate(f *testing.F) {
-	for _, s := range []string{"", "*/*", "application/json;q=0.5, application/xml;q=0.9", "a/*;q=0,;;,=", "*/*;q=0"} {
+	for _, s := range []string{"", "*/*", "application/json;q=0.5, application/xml;q=0.9", "a/*;q=0,;;,=", "*/*;q=0", "application/vnd.x+json;q=0.2, application/problem+json"} {
 		f.Add(s)
 	}
-	offers := []string{"application/json", "application/xml", "text/*", "Text/CSV; charset=utf-8", "*/*"}
+	offers := []string{"application/json", "application/xml", "text/*", "Text/CSV; charset=utf-8", "application/vnd.x+json", "*/*"}
 	f.Fuzz(func(t *testing.T, accept string) {
 		for n := 1; n <= len(offers); n++ {
 			got := Negotiate(accept, offers[:n])
