@@ -188,6 +188,10 @@ type builder struct {
 	// from the schema, which vary per request (see vary.go).
 	generated map[*stub.Response]generated
 	vshared   *varyShared // what the document's variers share (see vary.go)
+	// dropped holds the response headers of the operation being built
+	// that are not sent, by lower-case name: name as written, and why
+	// (see dropHeader).
+	dropped map[string][2]string
 }
 
 func (b *builder) problem(ptr, format string, a ...any) {
@@ -370,6 +374,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		}
 		list = append(list, b.response(code, c, r, rfile, rptr, op))
 	}
+	b.warnDropped(ptr)
 	main := pickMain(list)
 	key := ptr
 	if main == nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,7 +60,15 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 	}
 	if hs, ok := r["headers"].(map[string]any); ok {
 		for _, name := range sortedKeys(hs) {
-			if strings.EqualFold(name, "Content-Type") || strings.EqualFold(name, "Content-Length") {
+			if strings.EqualFold(name, "Content-Type") {
+				continue // OpenAPI: a Content-Type response header is ignored
+			}
+			if why := unsendable[strings.ToLower(name)]; why != "" {
+				b.dropHeader(name, why)
+				continue
+			}
+			if !validHeaderName(name) {
+				b.dropHeader(name, "it is not a valid header name")
 				continue
 			}
 			h, hfile, err := b.f.deref(hs[name], file)
@@ -84,11 +94,83 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 				}
 			}
 			if v != nil {
-				out.headers[name] = stub.HeaderValues{scalar(v)}
+				sv := scalar(v)
+				if !validHeaderValue(sv) {
+					b.dropHeader(name, fmt.Sprintf("its value %q is not a valid header value (a control character such as a newline); give the header an example without one", sv))
+					continue
+				}
+				out.headers[name] = stub.HeaderValues{sv}
 			}
 		}
 	}
 	return out
+}
+
+// unsendable holds the response headers (lower case) a document may
+// declare that decoy leaves out of its answers, and why. Postman exports
+// often declare them: sending them as declared would break the exchange,
+// and the engine refuses some of them in a stub.
+var unsendable = map[string]string{
+	"connection":        hopByHop,
+	"keep-alive":        hopByHop,
+	"proxy-connection":  hopByHop,
+	"transfer-encoding": hopByHop,
+	"upgrade":           hopByHop,
+	"te":                hopByHop,
+	"trailer":           hopByHop,
+	"content-length":    "decoy sets it from the body it sends",
+	"content-encoding":  "decoy sends bodies as they are, not compressed, so a client that decodes the declared encoding would fail",
+}
+
+const hopByHop = "it is a hop-by-hop header, which decoy's HTTP/1.1 and HTTP/2 servers set themselves for each connection (HTTP/2 forbids it)"
+
+// dropHeader records that the response header name of the operation being
+// built is not sent; operation warns once per header (its responses may
+// all declare it).
+func (b *builder) dropHeader(name, why string) {
+	k := strings.ToLower(name)
+	if b.dropped == nil {
+		b.dropped = map[string][2]string{}
+	}
+	if _, ok := b.dropped[k]; !ok {
+		b.dropped[k] = [2]string{name, why}
+	}
+}
+
+// warnDropped warns of the response headers of the operation at ptr that
+// are not sent (see dropHeader), in name order, and forgets them.
+func (b *builder) warnDropped(ptr string) {
+	for _, k := range slices.Sorted(maps.Keys(b.dropped)) {
+		d := b.dropped[k]
+		b.warn(ptr, "response header %q is not sent: %s", d[0], d[1])
+	}
+	b.dropped = nil
+}
+
+// validHeaderName is a token (RFC 9110 section 5.1), as the engine
+// requires of a stub's header names.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue is a field value without control characters other than
+// a tab (RFC 9110 section 5.5), what Go's HTTP/2 and net/http accept.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func headerValue(h map[string]any) any {
