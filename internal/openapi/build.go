@@ -146,6 +146,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 	}
 	b.pathItems(paths, items)
 	if len(b.probs) > 0 {
+		b.placeLines()
 		return nil, b.probs
 	}
 	// The documents' bytes were for placing problems at their lines; what
@@ -335,16 +336,12 @@ type response struct {
 
 var pathParam = regexp.MustCompile(`\{[^}/]*\}`)
 
-func (b *builder) operation(path, method string, op map[string]any, ptr, file string) {
-	id, _ := op["operationId"].(string)
-	if id == "" {
-		id = strings.ToUpper(method) + " " + path
-	}
-	id = idBase(b.name) + ":" + id
+// route is the path decoy serves the document's path at: under the base
+// path, with "{}" and odd parameter names normalised (decoy's templates
+// name parameters like OpenAPI).
+func (b *builder) route(path string) string {
 	full := b.basePath + path
 	if pathParam.FindStringIndex(full) != nil {
-		// decoy's templates name parameters like OpenAPI; "{}" and odd
-		// names are normalised.
 		full = pathParam.ReplaceAllStringFunc(full, func(s string) string {
 			n := strings.Trim(s, "{}")
 			if n == "" || strings.ContainsAny(n, "*{}") {
@@ -353,6 +350,16 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 			return "{" + n + "}"
 		})
 	}
+	return full
+}
+
+func (b *builder) operation(path, method string, op map[string]any, ptr, file string) {
+	id, _ := op["operationId"].(string)
+	if id == "" {
+		id = strings.ToUpper(method) + " " + path
+	}
+	id = idBase(b.name) + ":" + id
+	full := b.route(path)
 	req := stub.Request{Method: strings.ToUpper(method), Path: full}
 	b.check = b.compileCheck(full, op, ptr, file)
 	defer func() { b.check = nil }()

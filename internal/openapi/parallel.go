@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/fake"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -60,6 +61,19 @@ func (b *builder) safePathItem(p string, raw any) {
 // path item as written, maybe a $ref).
 func (b *builder) pathItem(p string, raw any) {
 	ptr := "/paths/" + escape(p)
+	// A template the engine cannot read ("/projects{.format}", RFC 6570
+	// label expansion) would fail the whole document when the stubs
+	// compile; found here, it is a problem of this path item only, which
+	// Options.Lenient leaves out.
+	if _, errs := engine.CompileRequest(stub.Request{Path: b.route(p)}); len(errs) > 0 {
+		msg := "decoy cannot route this path: " + errs[0].Msg + "; write each parameter as {name} (letters, digits, _ . -), with text around it if needed"
+		if !b.o.Lenient {
+			msg += ", or serve with --lenient to leave the path out"
+		}
+		b.problem(ptr, "%s", msg)
+		b.leniently(p, "", len(b.probs)-1, len(b.res.Sources))
+		return
+	}
 	item, itemFile, err := b.f.deref(raw, b.file)
 	if err != nil {
 		b.problem(ptr, "%v", err)

@@ -96,7 +96,7 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 			if v != nil {
 				sv := scalar(v)
 				if !validHeaderValue(sv) {
-					b.dropHeader(name, fmt.Sprintf("its value %q is not a valid header value (a control character such as a newline); give the header an example without one", sv))
+					b.dropHeader(name, fmt.Sprintf("its value %.80q is not a valid header value (a control character such as a newline); give the header an example without one", sv))
 					continue
 				}
 				out.headers[name] = stub.HeaderValues{sv}
