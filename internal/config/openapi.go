@@ -2,15 +2,23 @@ package config
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/decoy-dev/decoy/internal/openapi"
-	"github.com/goccy/go-yaml/ast"
 )
 
 // loadSpec turns an OpenAPI or Swagger document into stubs (package
 // openapi); its problems come back with file, line and JSON pointer.
-func (l *Loaded) loadSpec(name string, data []byte, root ast.Node) Problems {
-	res, err := openapi.Load(name, data, l.spec)
+func (l *Loaded) loadSpec(name string, data []byte) Problems {
+	// Stub ids start with the file's base name ("api:getX"); a second
+	// document of the same name (services/a/api.yaml, services/b/api.yaml)
+	// gets "api-2", as derived ids of stub files do.
+	o := l.spec
+	if l.specIDs == nil {
+		l.specIDs = map[string]bool{}
+	}
+	o.IDPrefix = uniqueID(openapi.IDBase(name), l.specIDs)
+	res, err := openapi.Load(name, data, o)
 	if err != nil {
 		var ps openapi.Problems
 		if !errors.As(err, &ps) {
@@ -37,7 +45,10 @@ func (l *Loaded) loadSpec(name string, data []byte, root ast.Node) Problems {
 	}
 	for _, src := range res.Sources {
 		l.Sources = append(l.Sources, src)
-		l.where = append(l.where, place{file: name, node: root})
+		// Compile errors name the operation by its JSON pointer (its
+		// Origin is name#pointer), not the document's first line.
+		_, ptr, _ := strings.Cut(src.Origin, "#")
+		l.where = append(l.where, place{file: name, ptr: ptr})
 		l.autoID = append(l.autoID, src.Stub.ID)
 	}
 	return nil

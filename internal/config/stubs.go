@@ -29,6 +29,7 @@ type Loaded struct {
 	where   []place  // parallel to Sources
 	autoID  []string // parallel to Sources: the id to give a stub without one
 	spec    openapi.Options
+	specIDs map[string]bool // what the ids of the OpenAPI documents read start with
 	// Notes are warnings about OpenAPI documents that loaded: operations
 	// left out by the lenient setting, webhooks that are not served.
 	Notes []string
@@ -47,6 +48,7 @@ type place struct {
 	file string
 	node ast.Node // the stub's mapping node
 	path string   // its YAML path, for messages: "stubs[2]", "[0]", ""
+	ptr  string   // for a stub of an OpenAPI document: its operation's JSON pointer
 }
 
 // MaxStubFile is the largest stub file decoy reads.
@@ -221,7 +223,7 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 	// An OpenAPI document goes to its own reader without the syntax tree,
 	// which for a large document (GitHub's API: 13 MB) costs a second.
 	if isSpec(data) {
-		return l.loadSpec(name, data, nil)
+		return l.loadSpec(name, data)
 	}
 	file, err := stub.ParseYAML(data)
 	if err != nil {
@@ -230,7 +232,7 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 	if len(file.Docs) > 0 {
 		// An OpenAPI or Swagger document: its operations become stubs.
 		if m, ok := unwrap(file.Docs[0].Body).(*ast.MappingNode); ok && (child(m, "openapi") != nil || child(m, "swagger") != nil) {
-			return l.loadSpec(name, data, m)
+			return l.loadSpec(name, data)
 		}
 	}
 	var probs Problems
@@ -363,14 +365,46 @@ func uniqueID(id string, used map[string]bool) string {
 // Locate turns compile errors for l's sources into problems with file:line.
 func (l *Loaded) Locate(errs engine.Errors) Problems {
 	out := make(Problems, 0, len(errs))
+	var specLines map[string]map[string]int // file -> pointer -> line, read when needed
 	for _, e := range errs {
 		if e.Index < 0 || e.Index >= len(l.where) {
 			out = append(out, Problem{File: e.Origin, Field: e.Field, Msg: e.Msg})
 			continue
 		}
 		w := l.where[e.Index]
+		if w.ptr != "" {
+			if specLines == nil {
+				specLines = l.specLines(errs)
+			}
+			field := "#" + w.ptr
+			if e.Field != "" {
+				field += ": " + e.Field
+			}
+			out = append(out, Problem{File: w.file, Line: specLines[w.file][w.ptr], Field: field, Msg: e.Msg})
+			continue
+		}
 		n := find(w.node, e.Field)
 		out = append(out, Problem{File: w.file, Line: line(n), Field: stub.Join(w.path, e.Field), Msg: e.Msg})
+	}
+	return out
+}
+
+// specLines finds the lines of the operations of OpenAPI documents that
+// errs name, reading each document again (only when it has errors: its
+// bytes are not kept).
+func (l *Loaded) specLines(errs engine.Errors) map[string]map[string]int {
+	ptrs := map[string][]string{}
+	for _, e := range errs {
+		if e.Index >= 0 && e.Index < len(l.where) && l.where[e.Index].ptr != "" {
+			w := l.where[e.Index]
+			ptrs[w.file] = append(ptrs[w.file], w.ptr)
+		}
+	}
+	out := map[string]map[string]int{}
+	for file, ps := range ptrs {
+		if data, err := os.ReadFile(file); err == nil {
+			out[file] = openapi.PointerLines(data, ps)
+		}
 	}
 	return out
 }

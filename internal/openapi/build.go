@@ -37,6 +37,10 @@ type Options struct {
 	// has problems: the others are left out and named in Result.Notes
 	// instead of failing the load.
 	Lenient bool
+	// IDPrefix starts the ids of the document's stubs ("api" for
+	// "api:getX"); "" is IDBase of the document's name. Package config
+	// sets it when documents of the same name are served together.
+	IDPrefix string
 	// KeepRendered fills Result.Rendered.
 	KeepRendered bool
 	// workers builds path items on this many goroutines (0: one per
@@ -358,7 +362,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 	if id == "" {
 		id = strings.ToUpper(method) + " " + path
 	}
-	id = idBase(b.name) + ":" + id
+	id = b.idPrefix() + ":" + id
 	full := b.route(path)
 	req := stub.Request{Method: strings.ToUpper(method), Path: full}
 	b.check = b.compileCheck(full, op, ptr, file)
@@ -554,10 +558,21 @@ func problem406(types []string) *engine.Response {
 		Headers: []engine.Header{header("Vary", "Accept")}}
 }
 
-func idBase(name string) string {
+// IDBase is what the ids of a document's stubs start with when nothing
+// else is asked for: its file name without the extension ("api" for
+// services/a/api.yaml).
+func IDBase(name string) string {
 	b := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	if b == "" {
 		b = "openapi"
 	}
 	return b
+}
+
+// idPrefix is what the ids of the document's stubs start with.
+func (b *builder) idPrefix() string {
+	if b.o.IDPrefix != "" {
+		return b.o.IDPrefix
+	}
+	return IDBase(b.name)
 }

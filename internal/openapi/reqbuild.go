@@ -324,10 +324,10 @@ func (b *builder) formFields(s any, file string) (types, items map[string]string
 // metrics' stub label for its violations.
 func (b *builder) checkLabel(full string, op map[string]any, ptr string) string {
 	if id, _ := op["operationId"].(string); id != "" {
-		return idBase(b.name) + ":" + id
+		return b.idPrefix() + ":" + id
 	}
 	method := ptr[strings.LastIndexByte(ptr, '/')+1:]
-	return idBase(b.name) + ":" + strings.ToUpper(method) + " " + strings.TrimPrefix(full, b.basePath)
+	return b.idPrefix() + ":" + strings.ToUpper(method) + " " + strings.TrimPrefix(full, b.basePath)
 }
 
 // offers lists every media type the operation's responses declare, for
@@ -461,7 +461,7 @@ func (b *builder) add405(path, ptr string, allow []string) {
 	sort.Strings(allow)
 	list := strings.Join(allow, ", ")
 	body := fmt.Sprintf(`{"type":"about:blank","title":"Method Not Allowed","status":405,"detail":"the document declares %s for this path"}`, list)
-	b.add(engine.Source{Stub: stub.Stub{ID: idBase(b.name) + ":405 " + path, Priority: Priority405,
+	b.add(engine.Source{Stub: stub.Stub{ID: b.idPrefix() + ":405 " + path, Priority: Priority405,
 		Request: stub.Request{Method: "ANY", Path: full},
 		Response: &stub.Response{Status: 405, Body: stub.Text(body), Headers: map[string]stub.HeaderValues{
 			"Content-Type": {"application/problem+json"}, "Allow": {list}}}},
