@@ -108,7 +108,7 @@ func FuzzNegotiate(f *testing.F) {
 
 func BenchmarkNegotiate(b *testing.B) {
 	offers := []string{"application/json", "text/plain"}
-	for _, accept := range []string{"application/json", "application/json;q=0.5, text/plain;q=0.9, */*;q=0.1"} {
+	for _, accept := range []string{"application/json", "application/json;q=0.5, text/plain;q=0.9, */*;q=0.1", "application/vnd.github+json"} {
 		b.Run(accept, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
