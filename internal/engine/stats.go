@@ -38,6 +38,27 @@ type Stats struct {
 	upload   uploadStats
 	delayNs  atomic.Uint64                // injected delay, summed
 	faults   [NumFaultKinds]atomic.Uint64 // faults injected, by behave.FaultKind
+
+	// status is the compiled status of each response (nil: not known, as
+	// for the unmatched requests). A request answered with another status
+	// (a WebSocket handshake's 101 where the compiled response is the
+	// 426, an error fault's 503, a refused handshake's 400) is counted in
+	// others by that status instead, so that decoy_requests_total shows
+	// the status the client got, as the journal does.
+	status []int
+	others [maxOtherStatuses]statusCount
+}
+
+// maxOtherStatuses bounds the distinct statuses a stub counts besides
+// its responses' own. A WebSocket stub has a handful (101, 400, 426,
+// 503, a fault's); beyond the bound a request counts under its response.
+const maxOtherStatuses = 8
+
+// statusCount counts requests answered with one status; code 0 is a free
+// slot.
+type statusCount struct {
+	code atomic.Int32
+	n    atomic.Uint64
 }
 
 // NumFaultKinds bounds the behave.FaultKind values: Faults in InjectedView
@@ -84,6 +105,45 @@ func newStats(n int) *Stats {
 	return &Stats{byResp: make([]atomic.Uint64, max(n, 1))}
 }
 
+// RecordStatus is Record for a request answered with status, which may
+// differ from the compiled status of response resp. It costs Record's
+// price plus one comparison when the status is the compiled one.
+func (s *Stats) RecordStatus(resp, status, bytesIn, bytesOut int, overhead time.Duration) {
+	if s == nil {
+		return
+	}
+	if uint(resp) >= uint(len(s.status)) || s.status[resp] == status || status <= 0 {
+		s.Record(resp, bytesIn, bytesOut, overhead)
+		return
+	}
+	// The histogram first, then others: Read relies on that order. When
+	// every slot of others is taken, the request counts under resp.
+	s.record(bytesIn, bytesOut, overhead)
+	if !s.countOther(status) && len(s.byResp) > 1 {
+		s.byResp[resp].Add(1)
+	}
+}
+
+// countOther finds or takes the slot of status in others and counts one
+// request there; false when every slot holds another status.
+func (s *Stats) countOther(status int) bool {
+	code := int32(status)
+	for i := range s.others {
+		o := &s.others[i]
+		c := o.code.Load()
+		if c == 0 && o.code.CompareAndSwap(0, code) {
+			c = code
+		} else if c == 0 {
+			c = o.code.Load() // another status or this one took it meanwhile
+		}
+		if c == code {
+			o.n.Add(1)
+			return true
+		}
+	}
+	return false
+}
+
 // Record counts one request answered with response index resp (as Pick
 // returns it; 0 for unmatched requests), bytesIn body bytes received,
 // bytesOut body bytes sent, and overhead spent by decoy on it (injected
@@ -96,6 +156,11 @@ func (s *Stats) Record(resp, bytesIn, bytesOut int, overhead time.Duration) {
 	if len(s.byResp) > 1 && uint(resp) < uint(len(s.byResp)) {
 		s.byResp[resp].Add(1)
 	}
+	s.record(bytesIn, bytesOut, overhead)
+}
+
+// record counts a request's body bytes and processing time.
+func (s *Stats) record(bytesIn, bytesOut int, overhead time.Duration) {
 	if bytesIn > 0 {
 		s.bytesIn.Add(uint64(bytesIn))
 	}
@@ -122,8 +187,12 @@ func overheadBucket(d time.Duration) int {
 
 // StatsView is a copy of Stats at one moment.
 type StatsView struct {
-	// Responses counts requests by response index (see Stub.Responses).
+	// Responses counts requests by response index (see Stub.Responses),
+	// answered with that response's status.
 	Responses []uint64
+	// Others counts the requests answered with another status, by
+	// status (see RecordStatus).
+	Others []StatusCount
 	// BytesIn and BytesOut count request and response body bytes.
 	BytesIn, BytesOut uint64
 	// Overhead counts requests by processing-time bucket (not cumulative):
@@ -133,11 +202,20 @@ type StatsView struct {
 	OverheadSum time.Duration
 }
 
+// StatusCount is a number of requests answered with one status.
+type StatusCount struct {
+	Status int
+	N      uint64
+}
+
 // Requests is the number of requests counted.
 func (v *StatsView) Requests() uint64 {
 	var n uint64
 	for _, c := range v.Responses {
 		n += c
+	}
+	for _, o := range v.Others {
+		n += o.N
 	}
 	return n
 }
@@ -154,13 +232,25 @@ func (s *Stats) Read() StatsView {
 		BytesOut:    s.bytesOut.Load(),
 		OverheadSum: time.Duration(s.sumNs.Load()),
 	}
+	// Others before the histogram: a request is in the histogram before
+	// it is in others, so the histogram's count is never below theirs.
+	var other uint64
+	for i := range s.others {
+		o := &s.others[i]
+		if c := o.code.Load(); c != 0 {
+			if n := o.n.Load(); n > 0 {
+				v.Others = append(v.Others, StatusCount{Status: int(c), N: n})
+				other += n
+			}
+		}
+	}
 	var n uint64
 	for i := range s.buckets {
 		v.Overhead[i] = s.buckets[i].Load()
 		n += v.Overhead[i]
 	}
 	if len(s.byResp) == 1 {
-		v.Responses[0] = n
+		v.Responses[0] = n - min(other, n)
 	} else {
 		for i := range s.byResp {
 			v.Responses[i] = s.byResp[i].Load()

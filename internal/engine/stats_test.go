@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -148,5 +150,47 @@ func TestStatsAcrossChanges(t *testing.T) {
 	}
 	if v := st.Engine().Unmatched().Read(); v.Requests() != 1 {
 		t.Errorf("unmatched: %d requests, want 1 (they belong to the engine)", v.Requests())
+	}
+}
+
+func TestStatsRecordStatus(t *testing.T) {
+	t.Parallel()
+	type rec struct{ resp, status int }
+	tests := []struct {
+		name      string
+		status    []int // compiled status of each response; nil: unknown
+		record    []rec
+		wantResp  []uint64
+		wantOther map[int]uint64
+	}{
+		{"the compiled status counts by response", []int{426}, []rec{{0, 426}, {0, 426}}, []uint64{2}, map[int]uint64{}},
+		{"another status counts by status", []int{426}, []rec{{0, 101}, {0, 426}, {0, 101}, {0, 503}}, []uint64{1}, map[int]uint64{101: 2, 503: 1}},
+		{"a sequence", []int{503, 200}, []rec{{0, 503}, {1, 200}, {1, 404}}, []uint64{1, 1}, map[int]uint64{404: 1}},
+		{"no compiled statuses: by response", nil, []rec{{0, 400}, {0, 505}}, []uint64{2}, map[int]uint64{}},
+		{"no status: by response", []int{200}, []rec{{0, 0}}, []uint64{1}, map[int]uint64{}},
+		{"past the slots: by response", []int{200}, []rec{
+			{0, 401}, {0, 402}, {0, 403}, {0, 404}, {0, 405}, {0, 406}, {0, 407}, {0, 408}, {0, 409}, {0, 401},
+		}, []uint64{1}, map[int]uint64{401: 2, 402: 1, 403: 1, 404: 1, 405: 1, 406: 1, 407: 1, 408: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStats(max(len(tt.status), 1))
+			s.status = tt.status
+			for _, r := range tt.record {
+				s.RecordStatus(r.resp, r.status, 0, 0, time.Microsecond)
+			}
+			v := s.Read()
+			got := map[int]uint64{}
+			for _, o := range v.Others {
+				got[o.Status] += o.N
+			}
+			if !slices.Equal(v.Responses, tt.wantResp) || !maps.Equal(got, tt.wantOther) {
+				t.Errorf("by response %v, others %v; want %v, %v", v.Responses, got, tt.wantResp, tt.wantOther)
+			}
+			if v.Requests() != uint64(len(tt.record)) {
+				t.Errorf("Requests() = %d, want %d", v.Requests(), len(tt.record))
+			}
+		})
 	}
 }

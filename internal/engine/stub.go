@@ -197,6 +197,12 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		}
 	}
 	s.stats = newStats(len(s.responses))
+	s.stats.status = make([]int, len(s.responses))
+	for i, r := range s.responses {
+		if r != nil {
+			s.stats.status[i] = r.Status
+		}
+	}
 	s.setImmediate()
 	s.counted = len(s.responses) > 1
 	for _, r := range s.responses {

@@ -200,7 +200,9 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if st != nil && st.Upload() != nil {
 		in = int(min(up.n, 1<<62))
 	}
-	stats.Record(index, in, out, elapsed-slept)
+	// By the status sent, which for a WebSocket stub or a fault is not
+	// the compiled response's.
+	stats.RecordStatus(index, ctx.Response.StatusCode(), in, out, elapsed-slept)
 	tc := fastConn(ctx)
 	if tc != nil {
 		if fault != 0 && fault != behave.FaultError {

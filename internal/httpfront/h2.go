@@ -355,7 +355,7 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 	// Nothing waits on this goroutine: delays and paced bodies run on
 	// detached streams, so all of elapsed is decoy's own time.
 	elapsed := time.Since(epoch) - t0
-	stats.Record(index, in, out, elapsed-clientTime)
+	stats.RecordStatus(index, status, in, out, elapsed-clientTime)
 	if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok {
 		c.mc.Requests[metrics.HTTP2].Add(1)
 	}

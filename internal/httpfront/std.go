@@ -123,7 +123,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		overhead := time.Since(read)
 		s.serverTimingStd(w, overhead, 0)
 		status, out = p.Status, len(pb)
-		s.countStd(r, s.o.Engine.Unmatched(), 0, len(body), out, overhead)
+		s.countStd(r, s.o.Engine.Unmatched(), 0, status, len(body), out, overhead)
 		h := w.Header()
 		h["Content-Type"] = []string{problem.ContentType}
 		h["Cache-Control"] = []string{"no-store"}
@@ -180,7 +180,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 				// Counted and journaled before: most faults abort the
 				// handler.
 				status, out = faultOutcome(a.fault, st, resp, r.Method == http.MethodHead)
-				s.countStd(r, st.Stats(), index, in, out, time.Since(read)-slept)
+				s.countStd(r, st.Stats(), index, status, in, out, time.Since(read)-slept)
 				s.logStd(r, start, body, in, stubID, fault, status, out)
 				s.faultStd(w, r, st, resp, call, a.fault)
 				return
@@ -207,7 +207,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodHead && bodyAllowed(resp.Status) {
 			out = int(resp.BodyLen())
 		}
-		s.countStd(r, st.Stats(), index, in, out, overhead)
+		s.countStd(r, st.Stats(), index, status, in, out, overhead)
 		w.WriteHeader(resp.Status)
 		switch {
 		case out > 0 && a.streamed(resp):
@@ -268,10 +268,11 @@ func faultOutcome(f *behave.FaultAction, st *engine.Stub, resp *engine.Response,
 	return 0, 0
 }
 
-// countStd counts a request served by Go's server: in the stub's
-// statistics, and by HTTP version in its connection's counters.
-func (s *Server) countStd(r *http.Request, stats *engine.Stats, index, in, out int, overhead time.Duration) {
-	stats.Record(index, in, out, overhead)
+// countStd counts a request served by Go's server, answered with status:
+// in the stub's statistics, and by HTTP version in its connection's
+// counters.
+func (s *Server) countStd(r *http.Request, stats *engine.Stats, index, status, in, out int, overhead time.Duration) {
+	stats.RecordStatus(index, status, in, out, overhead)
 	c, ok := r.Context().Value(connKey{}).(*conn)
 	if !ok {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/fasthttp/websocket"
@@ -60,6 +62,11 @@ const wsStubs = `
   response:
     headers: {Sec-WebSocket-Protocol: chat.v1}
     websocket: {echo: true}
+- id: unavailable
+  request: {path: /ws/unavailable}
+  response:
+    faults: [{kind: error, status: 503}]
+    websocket: {echo: true}
 - id: plain
   request: {path: /plain}
   response: {body: hello}
@@ -67,6 +74,14 @@ const wsStubs = `
 
 // startWS serves wsStubs on 127.0.0.1:0 and returns the address.
 func startWS(t *testing.T, o httpfront.Options) (string, *journal.Journal, *httpfront.Server) {
+	t.Helper()
+	addr, j, srv, _ := startWSEngine(t, o)
+	return addr, j, srv
+}
+
+// startWSEngine is startWS that also returns the engine serving the
+// stubs.
+func startWSEngine(t *testing.T, o httpfront.Options) (string, *journal.Journal, *httpfront.Server, *engine.Engine) {
 	t.Helper()
 	_, store, err := config.BuildBytes("ws.yaml", []byte(wsStubs))
 	if err != nil {
@@ -85,7 +100,7 @@ func startWS(t *testing.T, o httpfront.Options) (string, *journal.Journal, *http
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return ln.Addr().String(), j, srv
+	return ln.Addr().String(), j, srv, store.Engine()
 }
 
 func dial(t *testing.T, addr, path string) (*websocket.Conn, *http.Response) {
@@ -378,5 +393,58 @@ func TestWebSocketShutdown(t *testing.T) {
 	if n > before+2 {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// statusCounts is what decoy_requests_total shows for a stub: its
+// requests by the status answered.
+func statusCounts(e *engine.Engine, id string) map[int]uint64 {
+	st := e.Snapshot().Get(id)
+	v := st.Stats().Read()
+	got := map[int]uint64{}
+	for i, n := range v.Responses {
+		if n > 0 {
+			got[st.Responses()[i].Status] += n
+		}
+	}
+	for _, o := range v.Others {
+		got[o.Status] += o.N
+	}
+	return got
+}
+
+// TestWebSocketStatusCounted: a WebSocket stub's requests are counted by
+// the status the client got (101, the 426 of a plain request, an error
+// fault's), as the journal records them, not all as the compiled 426.
+func TestWebSocketStatusCounted(t *testing.T) {
+	t.Parallel()
+	addr, _, _, e := startWSEngine(t, httpfront.Options{})
+	for range 2 {
+		c, _ := dial(t, addr, "/ws/echo")
+		c.Close()
+	}
+	resp, err := http.Get("http://" + addr + "/ws/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	if c, resp, err := d.Dial("ws://"+addr+"/ws/unavailable", nil); err == nil {
+		c.Close()
+		t.Fatal("handshake succeeded through an error fault")
+	} else if resp == nil || resp.StatusCode != 503 {
+		t.Fatalf("error fault answered %v, %v", resp, err)
+	}
+	tests := []struct {
+		stub string
+		want map[int]uint64
+	}{
+		{"echo", map[int]uint64{101: 2, 426: 1}},
+		{"unavailable", map[int]uint64{503: 1}},
+	}
+	for _, tt := range tests {
+		if got := statusCounts(e, tt.stub); !maps.Equal(got, tt.want) {
+			t.Errorf("%s: requests by status %v, want %v", tt.stub, got, tt.want)
+		}
 	}
 }

@@ -337,6 +337,9 @@ func (c *collector) collectStub(ch chan<- prometheus.Metric, id string, status [
 			byCode[status[i]] += k
 		}
 	}
+	for _, o := range v.Others {
+		byCode[o.Status] += o.N
+	}
 	for code, k := range byCode {
 		send(ch, c.requests, prometheus.CounterValue, float64(k), id, strconv.Itoa(code))
 	}
