@@ -70,6 +70,12 @@ type conn struct {
 
 	// frames, once the connection is a WebSocket, follows what it reads.
 	frames *wsfront.Frames
+	// wsPending: the request being served upgraded the connection to a
+	// WebSocket, if fasthttp hands it over (set and read on the goroutine
+	// serving the connection). ws: it did; the conversation owns the
+	// connection and closes its books when it ends, not serveFast.
+	wsPending bool
+	ws        atomic.Bool
 
 	// arr, once a request on the connection had a delay, reads with
 	// arrival timestamps (see arrivals); arrOff: enabling was tried.

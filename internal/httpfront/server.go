@@ -292,6 +292,13 @@ func (s *Server) fastState(nc net.Conn, st fasthttp.ConnState) {
 		if c.stamp {
 			c.flushSent(s.o.Journal)
 		}
+	case fasthttp.StateHijacked:
+		// fasthttp started the WebSocket conversation (it says so only
+		// once it has): the connection is the conversation's now.
+		if c.wsPending {
+			c.mc.Upgraded.Store(true)
+			c.ws.Store(true)
+		}
 	}
 }
 
@@ -300,6 +307,11 @@ func (s *Server) fastState(nc net.Conn, st fasthttp.ConnState) {
 func (s *Server) serveFast(c *conn, nc net.Conn) {
 	c.stamp = s.o.Journal.Cap() > 0
 	_ = s.fastFor().ServeConn(nc)
+	if c.ws.Load() {
+		// A WebSocket conversation holds the connection open: it stays
+		// counted open until the conversation ends (see wsFast).
+		return
+	}
 	if c.stamp {
 		// A response after which the connection closed (Connection: close,
 		// a fault) is out once ServeConn returns.
@@ -688,6 +700,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// response first (handlers add Connection: close while draining).
 		s.mu.Lock()
 		for c := range s.conns {
+			if c.ws.Load() {
+				// Its conversation sends close 1001 and waits for the
+				// client's answer for a second (wsfront.CloseWait).
+				continue
+			}
 			_ = c.SetReadDeadline(time.Now())
 		}
 		s.mu.Unlock()

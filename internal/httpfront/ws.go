@@ -5,6 +5,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/wsfront"
 	"github.com/fasthttp/websocket"
@@ -62,18 +63,56 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 		// The client's frames are followed as they are read from the
 		// connection, below the library (see wsfront.Frames).
 		frames := wsfront.NewFrames()
-		switch nc := ctx.Conn().(type) {
+		raw := ctx.Conn()
+		var tc *conn // the tracked connection, whose books the conversation closes
+		switch nc := raw.(type) {
 		case *conn:
-			nc.frames = frames
+			nc.frames, tc = frames, nc
 		case *tlsConn:
-			nc.frames = frames
+			nc.frames, tc = frames, nc.c
 		default:
 			frames = nil
 		}
 		_ = wsUpgrader.Upgrade(ctx, func(c *websocket.Conn) {
 			n := wsfront.Serve(s.doneCtx, c, ws, limit, frames)
 			s.log.Debug("websocket closed", "stub", id, "messagesIn", n.In, "messagesOut", n.Out)
+			if tc == nil {
+				return
+			}
+			// fasthttp closes the connection after this returns; the
+			// books close once it is closed, with why it ended.
+			_ = raw.Close()
+			s.retire(tc, s.wsCloseReason(tc, n.End), true)
 		})
+		if tc != nil && ctx.Hijacked() {
+			tc.wsPending = true
+		}
 	}
 	return index, slept, fault
+}
+
+// wsCloseReason is why the WebSocket conversation on c ended, as a
+// metrics.Close* reason: the client's close frame counts as its closing
+// the connection (eof); decoy's close as decoy's, bad-request when the
+// client sent something it could not take (1002, 1007, 1009); without a
+// close frame, what the connection's reads saw tells, as for any
+// connection.
+func (s *Server) wsCloseReason(c *conn, end wsfront.End) int {
+	switch {
+	case end == wsfront.EndShutdown || s.draining.Load() && end != wsfront.EndClient:
+		return metrics.CloseShutdown
+	case end == wsfront.EndClient:
+		return metrics.CloseClientEOF
+	case end == wsfront.EndProtocol:
+		return metrics.CloseBadRequest
+	case end == wsfront.EndStub:
+		return metrics.CloseOther
+	}
+	switch c.ended.Load() {
+	case endClient:
+		return metrics.CloseClientEOF
+	case endClientReset:
+		return metrics.CloseClientReset
+	}
+	return metrics.CloseOther
 }

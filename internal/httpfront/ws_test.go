@@ -16,6 +16,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/fasthttp/websocket"
 )
 
@@ -311,6 +312,11 @@ func TestWebSocketBadClient(t *testing.T) {
 			_, err := c.UnderlyingConn().Write([]byte{0x88, 0x81, 0, 0, 0, 0, 0x03})
 			return err
 		}, websocket.CloseProtocolError},
+		// RFC 6455 section 5.2: the top bit of a 64-bit length MUST be 0.
+		{"a 64-bit length with its top bit set", func(c *websocket.Conn) error {
+			_, err := c.UnderlyingConn().Write([]byte{0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0})
+			return err
+		}, websocket.CloseProtocolError},
 		{"close with a 1-byte payload after a ping and a message", func(c *websocket.Conn) error {
 			b := []byte{0x89, 0x82, 0, 0, 0, 0, 'h', 'i'}
 			b = append(b, 0x81, 0x85, 0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o')
@@ -446,5 +452,80 @@ func TestWebSocketStatusCounted(t *testing.T) {
 		if got := statusCounts(e, tt.stub); !maps.Equal(got, tt.want) {
 			t.Errorf("%s: requests by status %v, want %v", tt.stub, got, tt.want)
 		}
+	}
+}
+
+// TestWebSocketConnectionMetrics: an upgraded connection stays open in the
+// connection metrics while its conversation runs, is closed with why the
+// conversation ended, and is not a single-use connection in /clients.
+func TestWebSocketConnectionMetrics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		path string
+		// end ends the conversation, from the client or the server.
+		end  func(t *testing.T, c *websocket.Conn, srv *httpfront.Server)
+		want int // a metrics.Close* reason
+	}{
+		{"the client's close frame", "/ws/echo", func(t *testing.T, c *websocket.Conn, _ *httpfront.Server) {
+			if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "")); err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, c)
+		}, metrics.CloseClientEOF},
+		{"the client drops the connection", "/ws/echo", func(t *testing.T, c *websocket.Conn, _ *httpfront.Server) {
+			c.Close()
+		}, metrics.CloseClientEOF},
+		{"the stub's close", "/ws/ticker", func(t *testing.T, c *websocket.Conn, _ *httpfront.Server) {
+			readAll(t, c)
+		}, metrics.CloseOther},
+		{"a malformed frame", "/ws/echo", func(t *testing.T, c *websocket.Conn, _ *httpfront.Server) {
+			if _, err := c.UnderlyingConn().Write([]byte{0xC1, 0x80, 1, 2, 3, 4}); err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, c)
+		}, metrics.CloseBadRequest},
+		{"shutdown", "/ws/echo", func(t *testing.T, c *websocket.Conn, srv *httpfront.Server) {
+			go func() { _ = srv.Shutdown(context.Background()) }()
+			readAll(t, c)
+		}, metrics.CloseShutdown},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clients := metrics.NewClients(0)
+			addr, _, srv := startWS(t, httpfront.Options{Clients: clients})
+			c, _ := dial(t, addr, tc.path)
+			if tc.path == "/ws/echo" {
+				// A round trip: the conversation runs.
+				if err := c.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := c.ReadMessage(); err != nil {
+					t.Fatal(err)
+				}
+				if st := srv.Stats(); st.Open != 1 || st.Closed != [metrics.NumCloseReasons]uint64{} {
+					t.Errorf("while the conversation runs: %d open, closed %v; want 1 open, none closed", st.Open, st.Closed)
+				}
+			}
+			tc.end(t, c, srv)
+			// The server closes its side once the conversation is over.
+			deadline := time.Now().Add(10 * time.Second)
+			st := srv.Stats()
+			for st.Open > 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+				st = srv.Stats()
+			}
+			want := [metrics.NumCloseReasons]uint64{}
+			want[tc.want] = 1
+			if st.Open != 0 || st.Closed != want {
+				t.Errorf("%d open, closed %v; want 0 open, closed %v (%s)", st.Open, st.Closed, want, metrics.CloseReasonNames[tc.want])
+			}
+			for _, r := range clients.Report().Clients {
+				if r.SingleUseConnections != 0 || r.OpenConnections != 0 {
+					t.Errorf("client %s: %d single-use, %d open; want 0, 0", r.Address, r.SingleUseConnections, r.OpenConnections)
+				}
+			}
+		})
 	}
 }

@@ -47,7 +47,7 @@ type client struct {
 
 	conns, open, peak uint64
 	closedBy          [2]uint64 // by client, by server
-	singleUse         uint64    // connections closed after exactly one request
+	singleUse         uint64    // connections closed after exactly one request (not upgraded)
 	tlsOK, tlsResumed uint64
 	tlsFailed         uint64
 
@@ -154,7 +154,7 @@ func (cs *Clients) Close(c *Conn, byClient bool) {
 		cl.reqs[i] += v
 		n += v
 	}
-	if n == 1 {
+	if n == 1 && !c.Upgraded.Load() {
 		cl.singleUse++
 	}
 	cl.askedClose += c.AskedClose.Load()
@@ -258,7 +258,7 @@ type ClientReport struct {
 	ClosedByClient      uint64 `json:"closedByClient"`
 	ClosedByServer      uint64 `json:"closedByServer"`
 	// SingleUseConnections counts connections closed after exactly one
-	// request.
+	// request, not counting those it upgraded to a WebSocket.
 	SingleUseConnections uint64 `json:"singleUseConnections"`
 	// Requests counts requests answered, on open connections too.
 	Requests uint64 `json:"requests"`

@@ -178,6 +178,10 @@ type Conn struct {
 	// (Connection: close, or HTTP/1.0 without keep-alive); HTTP10Close
 	// those of them that were HTTP/1.0 without keep-alive.
 	AskedClose, HTTP10Close atomic.Uint64
+	// Upgraded: the connection's last request handed it over to another
+	// protocol (a WebSocket conversation), so one request on it is not a
+	// client failing to reuse connections.
+	Upgraded atomic.Bool
 
 	// Guarded by Clients.mu.
 	client     *client

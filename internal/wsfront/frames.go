@@ -4,10 +4,12 @@ import "sync/atomic"
 
 // Frames follows the headers of the frames a client sends, read from the
 // connection under the WebSocket library, to tell what the library does
-// not: the length of a close frame's payload. The library reads a close
-// frame of 1 byte (a broken close code, RFC 6455 section 5.5.1) as one
-// without a code, and would answer it as such; Serve fails the connection
-// with 1002 instead.
+// not: the length of a close frame's payload, and a 64-bit length with its
+// most significant bit set. The library reads a close frame of 1 byte (a
+// broken close code, RFC 6455 section 5.5.1) as one without a code, and
+// would answer it as such; it reads such a length as a message over the
+// read limit, and sends nothing. Serve fails the connection with 1002 in
+// both cases (RFC 6455 section 5.2: the bit MUST be 0).
 //
 // Feed must see every byte the client sends after the handshake, in
 // order, from one goroutine; LastClose may be called from any.
@@ -16,6 +18,9 @@ type Frames struct {
 	n    int      // bytes of hdr read
 	skip uint64   // payload bytes still to pass over
 	last atomic.Int64
+	// badLength: a frame's 64-bit length had its most significant bit
+	// set. Nothing after it is followed: the connection is failed.
+	badLength atomic.Bool
 }
 
 // NewFrames returns a Frames that has seen no frame.
@@ -37,10 +42,17 @@ func (f *Frames) Feed(b []byte) {
 			b = b[k:]
 			continue
 		}
+		if f.badLength.Load() {
+			return
+		}
 		f.hdr[f.n] = b[0]
 		f.n++
 		b = b[1:]
 		size, length, ok := f.header()
+		if ok && f.n == 3 && f.hdr[1]&0x7f == 127 && f.hdr[2]&0x80 != 0 {
+			f.badLength.Store(true)
+			return
+		}
 		if !ok || f.n < size {
 			continue
 		}
@@ -89,4 +101,10 @@ func (f *Frames) LastClose() int64 {
 		return -1
 	}
 	return f.last.Load()
+}
+
+// BadLength tells whether the client sent a frame whose 64-bit payload
+// length has its most significant bit set (false for a nil Frames).
+func (f *Frames) BadLength() bool {
+	return f != nil && f.badLength.Load()
 }

@@ -61,6 +61,41 @@ func TestFramesLastClose(t *testing.T) {
 	}
 }
 
+func TestFramesBadLength(t *testing.T) {
+	t.Parallel()
+	long := func(top byte) []byte { return []byte{0x82, 0x80 | 127, top, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0} }
+	tests := []struct {
+		name string
+		in   []byte
+		want bool
+	}{
+		{"nothing", nil, false},
+		{"a 64-bit length", frame(2, 70000), false},
+		{"the largest length allowed", long(0x7f), false},
+		{"the top bit set", long(0x80), true},
+		{"the top bit set, after a message", append(frame(1, 5), long(0xff)...), true},
+		{"a 16-bit length is not 64-bit", []byte{0x82, 0x80 | 126, 0xff, 0xff}, false},
+		{"a payload byte is not a length", append([]byte{0x82, 0x81, 0, 0, 0, 0}, 0xff), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := wsfront.NewFrames()
+			f.Feed(tt.in)
+			g := wsfront.NewFrames()
+			for i := range tt.in {
+				g.Feed(tt.in[i : i+1])
+			}
+			if f.BadLength() != tt.want || g.BadLength() != tt.want {
+				t.Errorf("BadLength %v (whole), %v (bytewise), want %v", f.BadLength(), g.BadLength(), tt.want)
+			}
+		})
+	}
+	var none *wsfront.Frames
+	if none.BadLength() {
+		t.Error("a nil Frames saw a bad length")
+	}
+}
+
 // FuzzFrames: whatever the bytes and however they are split, Frames does
 // not panic and reads them the same.
 func FuzzFrames(f *testing.F) {

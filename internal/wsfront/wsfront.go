@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -22,10 +24,33 @@ import (
 // its close frame before it drops the connection.
 const CloseWait = time.Second
 
-// Counts are the messages a conversation read and sent.
+// Counts are the messages a conversation read and sent, and how it
+// ended.
 type Counts struct {
 	In, Out int64
+	End     End
 }
+
+// End tells who ended a conversation, for the connection metrics.
+type End int32
+
+const (
+	// EndConn: no close frame was sent before the connection failed or
+	// the client dropped it; what the connection's reads and writes saw
+	// tells who ended it.
+	EndConn End = iota
+	// EndClient: the client sent its close frame first.
+	EndClient
+	// EndStub: decoy closed first, as the stub says (its close, a script
+	// entry's).
+	EndStub
+	// EndProtocol: decoy failed the connection for what the client sent:
+	// a malformed frame (1002), text that is not UTF-8 (1007), a message
+	// over the limit (1009).
+	EndProtocol
+	// EndShutdown: decoy closed with 1001 because it is shutting down.
+	EndShutdown
+)
 
 // conv is one open conversation.
 type conv struct {
@@ -36,31 +61,33 @@ type conv struct {
 	// closed: decoy has sent its close frame; client messages are read
 	// until the client's own close, and no longer answered.
 	closed atomic.Bool
+	end    atomic.Int32 // an End, set with the close frame
 	stop   chan struct{}
 	in     atomic.Int64
 	out    atomic.Int64
+	frames *Frames
 }
 
 // Serve holds the conversation ws on c until it ends: the client closes,
 // the script or the stub closes, the connection fails, or ctx ends (then
 // the client gets close 1001). Messages over limit bytes end it with 1009,
 // a malformed frame with 1002. frames, when not nil, follows the bytes
-// the client sends (see Frames): a close frame whose payload is 1 byte
-// then gets 1002 too. Serve returns when every goroutine it started has
-// ended; it does not close c.
+// the client sends (see Frames): a close frame whose payload is 1 byte,
+// or a 64-bit length with its top bit set, then gets 1002 too. Serve
+// returns when every goroutine it started has ended; it does not close c.
 func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit int64, frames *Frames) Counts {
-	cv := &conv{c: c, ws: ws, stop: make(chan struct{})}
+	cv := &conv{c: c, ws: ws, stop: make(chan struct{}), frames: frames}
 	if limit > 0 {
 		c.SetReadLimit(limit)
 	}
 	c.SetCloseHandler(func(code int, _ string) error {
 		// As the library's own handler: the client's code echoed,
 		// without its reason; but half a code is a protocol error.
-		reason := ""
+		reason, end := "", EndClient
 		if code == websocket.CloseNoStatusReceived && frames.LastClose() == 1 {
-			code, reason = websocket.CloseProtocolError, "a close frame's payload is one byte"
+			code, reason, end = websocket.CloseProtocolError, "a close frame's payload is one byte", EndProtocol
 		}
-		cv.closeWith(code, reason)
+		cv.closeWith(code, reason, end)
 		return nil
 	})
 	readDone := make(chan struct{})
@@ -70,7 +97,7 @@ func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit i
 	select {
 	case <-readDone:
 	case <-ctx.Done():
-		cv.closeWith(websocket.CloseGoingAway, "server shutting down")
+		cv.closeWith(websocket.CloseGoingAway, "server shutting down", EndShutdown)
 		select {
 		case <-readDone:
 		case <-time.After(CloseWait):
@@ -82,13 +109,14 @@ func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit i
 	_ = c.UnderlyingConn().SetDeadline(time.Now())
 	<-readDone
 	<-pushDone
-	return Counts{In: cv.in.Load(), Out: cv.out.Load()}
+	return Counts{In: cv.in.Load(), Out: cv.out.Load(), End: End(cv.end.Load())}
 }
 
-// closeWith sends a close frame once and gives the client CloseWait to
-// answer it.
-func (cv *conv) closeWith(code int, reason string) {
+// closeWith sends a close frame once, noting why (end), and gives the
+// client CloseWait to answer it.
+func (cv *conv) closeWith(code int, reason string, end End) {
 	cv.once.Do(func() {
+		cv.end.Store(int32(end))
 		cv.closed.Store(true)
 		msg := websocket.FormatCloseMessage(code, reason)
 		_ = cv.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(CloseWait))
@@ -142,7 +170,7 @@ func (cv *conv) push() {
 		}
 	}
 	if ws.Close != nil {
-		cv.closeWith(ws.Close.Code, ws.Close.Reason)
+		cv.closeWith(ws.Close.Code, ws.Close.Reason, EndStub)
 	}
 }
 
@@ -157,10 +185,22 @@ func (cv *conv) read() {
 	for {
 		kind, b, err := cv.c.ReadMessage()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				// The library sent 1009 already.
-				cv.once.Do(func() {})
+			var ce *websocket.CloseError
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit) && cv.frames.BadLength():
+				// The library reads a 64-bit length with its top bit set
+				// as a message over the limit, and sends nothing.
+				cv.closeWith(websocket.CloseProtocolError, "a 64-bit payload length has its most significant bit set", EndProtocol)
 				cv.linger()
+			case errors.Is(err, websocket.ErrReadLimit):
+				// The library sent 1009 already.
+				cv.once.Do(func() { cv.end.Store(int32(EndProtocol)) })
+				cv.linger()
+			case errors.As(err, &ce), isConnErr(err):
+			default:
+				// The library sent 1002 for a malformed frame: its
+				// other errors are the connection's, or a close frame.
+				cv.once.Do(func() { cv.end.Store(int32(EndProtocol)) })
 			}
 			return
 		}
@@ -169,7 +209,7 @@ func (cv *conv) read() {
 			continue
 		}
 		if kind == websocket.TextMessage && !utf8.Valid(b) {
-			cv.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not UTF-8")
+			cv.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not UTF-8", EndProtocol)
 			continue
 		}
 		switch {
@@ -212,9 +252,18 @@ func (cv *conv) answer(b []byte) bool {
 			return false
 		}
 		if r.Close != nil {
-			cv.closeWith(r.Close.Code, r.Close.Reason)
+			cv.closeWith(r.Close.Code, r.Close.Reason, EndStub)
 		}
 		return true
 	}
 	return true
+}
+
+// isConnErr tells whether err, from ReadMessage, is the connection's (a
+// read that failed, timed out or found the end of the stream) rather than
+// the library's verdict on a malformed frame.
+func isConnErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

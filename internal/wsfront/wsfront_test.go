@@ -68,8 +68,8 @@ func TestServeCounts(t *testing.T) {
 	if _, _, err := c.ReadMessage(); closeCode(err) != 1000 {
 		t.Errorf("close answer %v", err)
 	}
-	if n := <-counts; n != (wsfront.Counts{In: 2, Out: 3}) {
-		t.Errorf("counts %+v, want 2 in, 3 out", n)
+	if n := <-counts; n != (wsfront.Counts{In: 2, Out: 3, End: wsfront.EndClient}) {
+		t.Errorf("counts %+v, want 2 in, 3 out, ended by the client", n)
 	}
 }
 
@@ -148,6 +148,62 @@ func TestServeRefusesTextNotUTF8(t *testing.T) {
 				t.Fatalf("got %q %v, want close 1007", b, err)
 			}
 			<-counts // Serve returned
+		})
+	}
+}
+
+// TestServeEnd: Serve tells who ended the conversation, for the
+// connection metrics.
+func TestServeEnd(t *testing.T) {
+	t.Parallel()
+	echo := &engine.WebSocket{Echo: true, Repeat: 1}
+	tests := []struct {
+		name   string
+		ws     *engine.WebSocket
+		cancel bool // the server shuts down
+		client func(c *websocket.Conn) error
+		want   wsfront.End
+	}{
+		{"the client's close frame", echo, false, func(c *websocket.Conn) error {
+			return c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
+		}, wsfront.EndClient},
+		{"the client drops the connection", echo, false, func(c *websocket.Conn) error {
+			return c.UnderlyingConn().Close()
+		}, wsfront.EndConn},
+		{"the stub's close", &engine.WebSocket{Repeat: 1, Messages: [][]byte{[]byte("x")}, Close: &engine.WSClose{Code: 4000}}, false,
+			nil, wsfront.EndStub},
+		{"a text message not UTF-8", echo, false, func(c *websocket.Conn) error {
+			return c.WriteMessage(websocket.TextMessage, []byte{0xc3, 0x28})
+		}, wsfront.EndProtocol},
+		{"a malformed frame", echo, false, func(c *websocket.Conn) error {
+			_, err := c.UnderlyingConn().Write([]byte{0xC1, 0x80, 1, 2, 3, 4}) // RSV1 set
+			return err
+		}, wsfront.EndProtocol},
+		{"shutdown", echo, true, nil, wsfront.EndShutdown},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c, counts := serve(t, ctx, tc.ws, 0)
+			if tc.client != nil {
+				if err := tc.client(c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.cancel {
+				cancel()
+			}
+			// Read until the end, answering a close as clients do.
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					break
+				}
+			}
+			if n := <-counts; n.End != tc.want {
+				t.Errorf("ended %d, want %d", n.End, tc.want)
+			}
 		})
 	}
 }
