@@ -127,6 +127,11 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	} else {
 		st = s.o.Engine.Match(&f.req)
 	}
+	if rq.err != nil && st != nil && st.WebSocket() != nil {
+		// A WebSocket upgrade honours no requested delay, so a malformed
+		// one cannot refuse it either.
+		rq = requested{}
+	}
 	stubID := ""
 	var (
 		stats        *engine.Stats

@@ -1,6 +1,11 @@
 package httpfront
 
 import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/behave"
@@ -30,25 +35,34 @@ func writeProblemFastStatic(ctx *fasthttp.RequestCtx, p *problem.Problem) {
 }
 
 // wsFast answers a request that a WebSocket stub matched: a plain request
-// (no Upgrade) gets the compiled 426, an upgrade the stub's headers on a
-// 101 and then the conversation on the hijacked connection. handleFast
-// counts and journals it like any request.
+// (no Upgrade), or an upgrade over HTTP/1.0 (RFC 6455 section 4.1 needs
+// HTTP/1.1), gets the compiled 426; a handshake that breaks RFC 6455 a
+// problem naming what to send; an upgrade the stub's headers on a 101 and
+// then the conversation on the hijacked connection. handleFast counts and
+// journals it like any request.
 func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.WebSocket) (index int, slept time.Duration, fault behave.FaultKind) {
 	index, resp, call := st.Pick()
 	switch {
-	case !websocket.FastHTTPIsWebSocketUpgrade(ctx):
+	case !websocket.FastHTTPIsWebSocketUpgrade(ctx) || !ctx.Request.Header.IsHTTP11():
 		// The compiled response is the 426.
 		writeFast(ctx, resp)
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		ctx.Response.Header.Set("Upgrade", "websocket")
-		ctx.Response.Header.Set("Connection", "Upgrade")
+		if ctx.Request.Header.IsHTTP11() {
+			// HTTP/1.0 has no upgrade: its answer says Connection: close.
+			ctx.Response.Header.Set("Connection", "Upgrade")
+		}
 	case s.draining.Load():
 		ctx.SetConnectionClose()
 		s.writeProblemFast(ctx, problem.New(fasthttp.StatusServiceUnavailable, "the server is shutting down"))
+	case s.badHandshake(ctx):
 	default:
-		// The handshake carries the stub's headers, not the 426 body.
+		// The handshake carries the stub's headers, not the 426 body,
+		// and the stub's subprotocol only when the client offered it.
 		hs := *resp
 		hs.Status, hs.Body, hs.ContentType, hs.ContentTypeB = fasthttp.StatusSwitchingProtocols, nil, "", nil
+		var proto string
+		hs.Headers, proto = pickSubprotocol(resp.Headers, ctx.Request.Header.PeekAll(secProtocol))
 		if hs.Behave != nil {
 			slept, _, _, fault = s.behaveFast(ctx, st, &hs, call, requested{})
 		} else {
@@ -56,6 +70,10 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 		}
 		if fault != 0 {
 			break
+		}
+		if proto != "" {
+			// The upgrader takes the subprotocol from this header.
+			ctx.Response.Header.Set(secProtocol, proto)
 		}
 		ctx.Response.ResetBody()
 		limit := s.o.MaxBodyBytes
@@ -115,4 +133,86 @@ func (s *Server) wsCloseReason(c *conn, end wsfront.End) int {
 		return metrics.CloseClientReset
 	}
 	return metrics.CloseOther
+}
+
+const secProtocol = "Sec-WebSocket-Protocol"
+
+// badHandshake answers a WebSocket handshake that RFC 6455 section 4.1
+// does not allow with a problem that says what to send instead, and tells
+// whether it did. The upgrader would refuse some of these too, with less
+// help (and a 400 where section 4.4 asks for a 426 naming the version).
+func (s *Server) badHandshake(ctx *fasthttp.RequestCtx) bool {
+	h := &ctx.Request.Header
+	var p *problem.Problem
+	switch v := strings.TrimSpace(b2s(h.Peek("Sec-WebSocket-Version"))); {
+	case !ctx.IsGet():
+		p = problem.New(fasthttp.StatusMethodNotAllowed, fmt.Sprintf(
+			"a WebSocket handshake is a GET request (RFC 6455 section 4.1), not %s: send GET with the same headers", ctx.Method()))
+		ctx.Response.Header.Set("Allow", "GET")
+	case v != "13":
+		got := "is missing"
+		if v != "" {
+			got = fmt.Sprintf("%q is not supported", v)
+		}
+		p = problem.New(fasthttp.StatusUpgradeRequired, fmt.Sprintf(
+			"Sec-WebSocket-Version %s: decoy speaks WebSocket version 13 (RFC 6455); send Sec-WebSocket-Version: 13", got))
+		ctx.Response.Header.Set("Sec-WebSocket-Version", "13")
+	case !validKey(h.Peek("Sec-WebSocket-Key")):
+		got := "is missing"
+		if k := h.Peek("Sec-WebSocket-Key"); len(k) > 0 {
+			got = fmt.Sprintf("%q is not 16 bytes in base64", k)
+		}
+		p = problem.New(fasthttp.StatusBadRequest, fmt.Sprintf(
+			"Sec-WebSocket-Key %s (RFC 6455 section 4.1): send 16 random bytes in base64, 24 characters such as dGhlIHNhbXBsZSBub25jZQ==", got))
+	default:
+		return false
+	}
+	s.writeProblemFast(ctx, p)
+	return true
+}
+
+// validKey tells whether k is a Sec-WebSocket-Key: 16 bytes in base64.
+func validKey(k []byte) bool {
+	k = bytes.TrimSpace(k)
+	if len(k) != 24 { // 16 bytes take 24 characters with padding
+		return false
+	}
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], k)
+	return err == nil && n == 16
+}
+
+// pickSubprotocol returns headers without the stub's
+// Sec-WebSocket-Protocol, and the subprotocol to answer: the first of the
+// stub's (a comma-separated list in that header) that the client offered
+// in its own. A client that offered none, or none of the stub's, gets no
+// subprotocol (RFC 6455 section 4.2.2: the server picks one of the
+// client's, or none, and the client decides whether to go on); clients
+// such as browsers and Node's ws fail a handshake that names one they did
+// not offer.
+func pickSubprotocol(headers []engine.Header, offered [][]byte) ([]engine.Header, string) {
+	i := slices.IndexFunc(headers, func(h engine.Header) bool { return strings.EqualFold(h.Name, secProtocol) })
+	if i < 0 {
+		return headers, ""
+	}
+	var want []string
+	kept := make([]engine.Header, 0, len(headers)-1)
+	for _, h := range headers {
+		if strings.EqualFold(h.Name, secProtocol) {
+			want = append(want, strings.Split(h.Value, ",")...)
+		} else {
+			kept = append(kept, h)
+		}
+	}
+	for _, w := range want {
+		w = strings.TrimSpace(w)
+		for _, o := range offered {
+			for c := range strings.SplitSeq(string(o), ",") {
+				if w != "" && strings.TrimSpace(c) == w {
+					return kept, w
+				}
+			}
+		}
+	}
+	return kept, ""
 }

@@ -1,6 +1,7 @@
 package httpfront_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -525,6 +526,130 @@ func TestWebSocketConnectionMetrics(t *testing.T) {
 				if r.SingleUseConnections != 0 || r.OpenConnections != 0 {
 					t.Errorf("client %s: %d single-use, %d open; want 0, 0", r.Address, r.SingleUseConnections, r.OpenConnections)
 				}
+			}
+		})
+	}
+}
+
+// handshake sends a raw request to addr and returns the response, its
+// body read.
+func handshake(t *testing.T, addr, req string) (*http.Response, string) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	if resp.StatusCode != 101 {
+		b, _ = io.ReadAll(resp.Body)
+	}
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// TestWebSocketHandshake: handshakes RFC 6455 does not allow get a
+// problem that names what to send; headers decoy does not honour on an
+// upgrade do not refuse it.
+func TestWebSocketHandshake(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{DelayHeader: true})
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	req := func(method, proto, path string, extra ...string) string {
+		h := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key}
+		for i := 0; i+1 < len(extra); i += 2 {
+			h[extra[i]] = extra[i+1]
+		}
+		var b strings.Builder
+		b.WriteString(method + " " + path + " " + proto + "\r\nHost: x\r\n")
+		for k, v := range h {
+			if v != "" {
+				b.WriteString(k + ": " + v + "\r\n")
+			}
+		}
+		return b.String() + "\r\n"
+	}
+	tests := []struct {
+		name    string
+		req     string
+		status  int
+		headers map[string]string // "" : absent
+		detail  string            // in the body
+	}{
+		{"a valid handshake", req("GET", "HTTP/1.1", "/ws/echo"), 101,
+			map[string]string{"Sec-WebSocket-Accept": "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}, ""},
+		{"HTTP/1.0", req("GET", "HTTP/1.0", "/ws/echo"), 426,
+			map[string]string{"Upgrade": "websocket", "Content-Type": "application/problem+json", "Sec-WebSocket-Accept": ""}, "HTTP/1.1 GET"},
+		{"an unsupported version", req("GET", "HTTP/1.1", "/ws/echo", "Sec-WebSocket-Version", "8"), 426,
+			map[string]string{"Sec-WebSocket-Version": "13"}, `Sec-WebSocket-Version \"8\" is not supported: decoy speaks WebSocket version 13`},
+		{"no version", req("GET", "HTTP/1.1", "/ws/echo", "Sec-WebSocket-Version", ""), 426,
+			map[string]string{"Sec-WebSocket-Version": "13"}, "Sec-WebSocket-Version is missing"},
+		{"a key not 16 bytes", req("GET", "HTTP/1.1", "/ws/echo", "Sec-WebSocket-Key", "short"), 400,
+			map[string]string{"Content-Type": "application/problem+json"}, `Sec-WebSocket-Key \"short\" is not 16 bytes in base64`},
+		{"a key of 17 bytes", req("GET", "HTTP/1.1", "/ws/echo", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZT8/"), 400, nil, "is not 16 bytes"},
+		{"no key", req("GET", "HTTP/1.1", "/ws/echo", "Sec-WebSocket-Key", ""), 400, nil, "Sec-WebSocket-Key is missing"},
+		{"POST", req("POST", "HTTP/1.1", "/ws/echo", "Content-Length", "0"), 405,
+			map[string]string{"Allow": "GET"}, "a WebSocket handshake is a GET request (RFC 6455 section 4.1), not POST: send GET"},
+		{"a malformed X-Decoy-Delay", req("GET", "HTTP/1.1", "/ws/echo", "X-Decoy-Delay", "garbage"), 101, nil, ""},
+		{"a malformed Prefer: delay", req("GET", "HTTP/1.1", "/ws/echo", "Prefer", "delay=soon"), 101, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, body := handshake(t, addr, tt.req)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			for k, v := range tt.headers {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+			if !strings.Contains(body, tt.detail) || strings.Contains(body, "  ") {
+				t.Errorf("body %s, want it to say %s", body, tt.detail)
+			}
+		})
+	}
+}
+
+// TestWebSocketSubprotocolOffered: the stub's Sec-WebSocket-Protocol is
+// answered only when the client offered it.
+func TestWebSocketSubprotocolOffered(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{})
+	tests := []struct {
+		name    string
+		offered []string // Sec-WebSocket-Protocol header lines
+		want    string
+	}{
+		{"none offered", nil, ""},
+		{"another offered", []string{"other.v2"}, ""},
+		{"offered", []string{"chat.v1"}, "chat.v1"},
+		{"among others", []string{"other.v2, chat.v1"}, "chat.v1"},
+		{"on a second line", []string{"other.v2", "chat.v1"}, "chat.v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := "GET /ws/proto HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			for _, o := range tt.offered {
+				req += "Sec-WebSocket-Protocol: " + o + "\r\n"
+			}
+			resp, body := handshake(t, addr, req+"\r\n")
+			if resp.StatusCode != 101 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if got := resp.Header.Values("Sec-WebSocket-Protocol"); strings.Join(got, ",") != tt.want {
+				t.Errorf("Sec-WebSocket-Protocol %q, want %q", got, tt.want)
 			}
 		})
 	}
