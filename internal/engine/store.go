@@ -89,14 +89,18 @@ func (st *Store) Get(id string) (Source, bool) {
 }
 
 // Create adds a stub. An empty ID is given one ("api-1", ...). It returns
-// the stub as stored.
+// the stub as stored. A stub refused uses up no ID: the IDs given depend
+// only on the changes accepted, so that stores given the same accepted
+// changes (the workers of --workers N, which see refused ones on one
+// worker only) give the same IDs.
 func (st *Store) Create(s stub.Stub, origin string) (Source, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	next := st.nextID
 	if s.ID == "" {
 		for {
-			st.nextID++
-			s.ID = "api-" + strconv.Itoa(st.nextID)
+			next++
+			s.ID = "api-" + strconv.Itoa(next)
 			if indexOf(st.cur, s.ID) < 0 {
 				break
 			}
@@ -106,10 +110,10 @@ func (st *Store) Create(s stub.Stub, origin string) (Source, error) {
 			Msg: fmt.Sprintf("%q is already used by the stub at %s; replace it with PUT", s.ID, st.cur[i].Origin)}}}
 	}
 	src := Source{Stub: s, Origin: origin}
-	next := append(clone(st.cur), src)
-	if err := st.install(next, append(clonePre(st.built), nil)); err != nil {
+	if err := st.install(append(clone(st.cur), src), append(clonePre(st.built), nil)); err != nil {
 		return Source{}, err
 	}
+	st.nextID = next
 	return src, nil
 }
 

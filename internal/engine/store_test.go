@@ -255,6 +255,48 @@ func TestStoreCreateAutoIDSkipsUsed(t *testing.T) {
 	}
 }
 
+// A stub refused uses up no id: the ids given depend only on the changes
+// accepted (the workers of --workers N see refused ones on one worker).
+func TestStoreCreateRefusedUsesNoID(t *testing.T) {
+	t.Parallel()
+	bad := stub.Stub{Response: &stub.Response{Status: 99}}
+	tests := []struct {
+		name    string
+		refused []stub.Stub
+	}{
+		{"none", nil},
+		{"a bad status", []stub.Stub{bad}},
+		{"two", []stub.Stub{bad, bad}},
+		{"a bad regex", []stub.Stub{{Request: stub.Request{PathRegex: "("}, Response: ok200()}}},
+		{"an id taken", []stub.Stub{withID("a", path("/x"))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := NewStore([]Source{{Stub: withID("a", path("/a"))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.refused {
+				if _, err := st.Create(s, "api"); err == nil {
+					t.Fatalf("%+v was accepted", s)
+				}
+			}
+			var got []string
+			for range 2 {
+				src, err := st.Create(stub.Stub{Response: ok200()}, "api")
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, src.Stub.ID)
+			}
+			if strings.Join(got, ",") != "api-1,api-2" {
+				t.Errorf("ids given after %d refused: %v, want api-1,api-2", len(tt.refused), got)
+			}
+		})
+	}
+}
+
 // Sequences of stubs a change does not touch continue where they were; the
 // touched stub starts again; Reset starts every sequence again.
 func TestStoreSequenceCarry(t *testing.T) {

@@ -320,6 +320,21 @@ func TestServeWorkers(t *testing.T) {
 	if code, body := send(t, "POST", "http://"+admin+"/stubs", `{"request":{"method":"GET","path":"/bad"},"response":{"status":99}}`); code != http.StatusBadRequest {
 		t.Errorf("POST /stubs with a bad stub: %d %s", code, body)
 	}
+	// It used up no id on the worker that refused it: the next id decoy
+	// gives is the same on every worker, so changes to it reach them all.
+	code, body = send(t, "POST", "http://"+admin+"/stubs", `{"request":{"method":"GET","path":"/auto"},"response":{"body":"auto"}}`)
+	var created struct{ ID string }
+	if err := json.Unmarshal(body, &created); err != nil || code != http.StatusCreated || created.ID != "api-1" {
+		t.Errorf("POST /stubs without an id after a refused one: %d %s, want id api-1", code, body)
+	}
+	if code, body := send(t, "PUT", "http://"+admin+"/stubs/"+created.ID, `{"request":{"method":"GET","path":"/auto"},"response":{"body":"changed"}}`); code != http.StatusOK {
+		t.Errorf("PUT /stubs/%s: %d %s", created.ID, code, body)
+	}
+	for id, a := range workerAdmin {
+		if code, _ := get(t, http.DefaultClient, "http://"+a+"/stubs/"+created.ID); code != 200 {
+			t.Errorf("worker %s has no stub %s: %d", id, created.ID, code)
+		}
+	}
 
 	// The merged journal counts every request.
 	code, body = send(t, "POST", "http://"+admin+"/requests/count", `{}`)
