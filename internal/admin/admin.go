@@ -346,17 +346,23 @@ func (a *api) readiness(w http.ResponseWriter, r *http.Request) error {
 // --- stubs ---
 
 // stubView is a stub as the API returns it: the stub itself plus where it
-// was defined and how often its response sequence has advanced.
+// was defined and how many requests it has answered.
 type stubView struct {
 	stub.Stub
 	Origin string `json:"origin"`
 	Calls  uint64 `json:"calls"`
 }
 
+// view is src as the API returns it. calls is the stub's count in
+// decoy_requests_total: the request path counts every request there
+// already, while the call number (Stub.Calls) moves only for stubs whose
+// sequence or random behaviour needs it, not to slow the static path. A
+// call numbered is counted before it is answered, so for those stubs it
+// can be ahead by the requests in flight.
 func view(src engine.Source, snap *engine.Snapshot) stubView {
 	v := stubView{Stub: src.Stub, Origin: src.Origin}
 	if c := snap.Get(src.Stub.ID); c != nil {
-		v.Calls = c.Calls()
+		v.Calls = max(c.Calls(), c.Stats().Count())
 	}
 	return v
 }

@@ -279,20 +279,33 @@ func TestStubsCRUD(t *testing.T) {
 	e.do("DELETE", "/stubs/hello", "", nil).want(t, 204)
 }
 
+// TestCalls: calls counts the requests a stub answered, as
+// decoy_requests_total does, for a static stub (whose calls are not
+// numbered) as for a sequence (whose numbered calls count as soon as they
+// start).
 func TestCalls(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	s := e.store.Engine().Snapshot().Get("seq")
-	s.Next()
-	s.Next()
-	var got storedStub
-	e.do("GET", "/stubs/seq", "", nil).want(t, 200).decode(t, &got)
-	if got.Calls != 2 {
-		t.Fatalf("calls %d, want 2", got.Calls)
+	snap := e.store.Engine().Snapshot()
+	// The front doors count each request answered in the stub's stats.
+	for range 3 {
+		snap.Get("hello").Stats().Record(0, 0, 2, time.Microsecond)
+	}
+	seq := snap.Get("seq")
+	seq.Next() // answered
+	seq.Stats().Record(0, 0, 0, time.Microsecond)
+	seq.Next() // still in flight
+	want := map[string]uint64{"hello": 3, "seq": 2}
+	for id, n := range want {
+		var got storedStub
+		e.do("GET", "/stubs/"+id, "", nil).want(t, 200).decode(t, &got)
+		if got.Calls != n {
+			t.Errorf("GET /stubs/%s: calls %d, want %d", id, got.Calls, n)
+		}
 	}
 	for _, st := range e.list().Stubs {
-		if want := map[string]uint64{"hello": 0, "seq": 2}[st.ID]; st.Calls != want {
-			t.Errorf("%s: calls %d in the list, want %d", st.ID, st.Calls, want)
+		if st.Calls != want[st.ID] {
+			t.Errorf("%s: calls %d in the list, want %d", st.ID, st.Calls, want[st.ID])
 		}
 	}
 }

@@ -174,6 +174,20 @@ func (s *Stats) record(bytesIn, bytesOut int, overhead time.Duration) {
 	s.buckets[overheadBucket(overhead)].Add(1)
 }
 
+// Count is the number of requests counted, the sum of
+// decoy_requests_total over codes, read without allocating: every request
+// is in the processing-time histogram.
+func (s *Stats) Count() uint64 {
+	if s == nil {
+		return 0
+	}
+	var n uint64
+	for i := range s.buckets {
+		n += s.buckets[i].Load()
+	}
+	return n
+}
+
 // overheadBucket is the index of the histogram bucket for d. Most requests
 // take a few microseconds, so a scan from the smallest bound ends at once.
 func overheadBucket(d time.Duration) int {
