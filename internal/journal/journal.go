@@ -66,7 +66,11 @@ type slot struct {
 
 // stored is what a slot holds, guarded by the slot's mutex.
 type stored struct {
-	seq      uint64 // 0: never written
+	seq uint64 // 0: never written
+	// gone: the record seq was cleared or evicted. Its seq stays, so that
+	// an Add for an older record that comes late is still dropped, but
+	// readers must not see the emptied record (they check seq only).
+	gone     bool
 	start    time.Time
 	dur      time.Duration
 	wire     wire
@@ -176,7 +180,7 @@ func (j *Journal) Add(r *Record) uint64 {
 		return seq
 	}
 	before := v.size()
-	v.seq = seq
+	v.seq, v.gone = seq, false
 	v.start = r.Start
 	v.dur = r.Duration
 	v.wire = wire{r.FirstIn, r.LastIn, r.FirstOut, r.LastOut}
@@ -244,7 +248,7 @@ func (j *Journal) evict(newest uint64) {
 		s.mu.Lock()
 		if s.v.seq == seq {
 			j.bytes.Add(-s.v.size())
-			s.v = stored{seq: seq}
+			s.v = stored{seq: seq, gone: true}
 		}
 		s.mu.Unlock()
 		raise(&j.low, seq)
@@ -299,7 +303,7 @@ func (j *Journal) Find(f Filter) []Entry {
 		s.mu.Lock()
 		// A slot may hold an older record (its Add for seq has not landed
 		// yet) or a newer one (lapped while we scanned): skip it either way.
-		if s.v.seq == seq && m.match(&s.v) {
+		if s.v.seq == seq && !s.v.gone && m.match(&s.v) {
 			raws = append(raws, s.v.snapshot())
 		}
 		s.mu.Unlock()
@@ -332,7 +336,7 @@ func (j *Journal) Clear() {
 			if freed := s.v.size(); freed != 0 {
 				j.bytes.Add(-freed)
 			}
-			s.v = stored{seq: s.v.seq}
+			s.v = stored{seq: s.v.seq, gone: true}
 		}
 		s.mu.Unlock()
 	}
