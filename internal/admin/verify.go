@@ -18,6 +18,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"github.com/decoy-dev/decoy/internal/urlpath"
 )
 
 // Journal verification, WireMock-style: POST /requests/count and
@@ -206,10 +207,7 @@ func run(m *engine.RequestMatcher, j journalRun, keep bool) (findResult, []NearM
 
 // entryRequest is a journal entry as the engine sees a request.
 func entryRequest(e *journal.Entry) engine.Request {
-	path := e.Path
-	if p, err := url.PathUnescape(path); err == nil {
-		path = p
-	}
+	path := urlpath.Pattern(e.Path) // as sent, or already in that form
 	body := []byte(e.Body)
 	if e.BodyEncoding == "base64" {
 		if b, err := base64.StdEncoding.DecodeString(e.Body); err == nil {

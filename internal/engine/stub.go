@@ -10,6 +10,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/match"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"github.com/decoy-dev/decoy/internal/urlpath"
 )
 
 // Source is a stub with where it came from.
@@ -247,9 +248,9 @@ func (s *Stub) compileRequest(req stub.Request) []stub.FieldError {
 	}
 	switch {
 	case req.Path != "":
-		add("path", s.compilePath(req.Path))
+		add("path", s.compilePath(urlpath.Pattern(req.Path)))
 	case req.PathPrefix != "":
-		s.pathKind, s.path = kindPrefix, req.PathPrefix
+		s.pathKind, s.path = kindPrefix, urlpath.Pattern(req.PathPrefix)
 		if !strings.HasPrefix(req.PathPrefix, "/") {
 			add("pathPrefix", []stub.FieldError{{Msg: "must start with /"}})
 		}

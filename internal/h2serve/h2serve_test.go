@@ -140,8 +140,10 @@ func TestPathDecoding(t *testing.T) {
 	var r Request
 	for _, tc := range []struct{ raw, path, query string }{
 		{"/users/42", "/users/42", ""},
-		{"/a%20b/../c%2Fd?x=1", "/a b/../c/d", "x=1"},
-		{"/bad%zz", "/bad%zz", ""},
+		{"/a%20b/../c%2Fd?x=1", "/a b/../c%2Fd", "x=1"},
+		{"/refs/heads%2fmain", "/refs/heads%2Fmain", ""},
+		{"/100%25/x%41", "/100%25/xA", ""},
+		{"/bad%zz", "/bad%25zz", ""},
 		{"/q?", "/q", ""},
 		{"*", "*", ""},
 	} {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strings"
 	"unsafe"
+
+	"github.com/decoy-dev/decoy/internal/urlpath"
 )
 
 // Field is one header field as received: names are lower case (HTTP/2
@@ -170,7 +172,8 @@ func (r *Request) AppendHeaderText(b []byte) []byte {
 	return b
 }
 
-// setPath splits :path into Path (decoded) and RawQuery.
+// setPath splits :path into Path (in the matching form of package urlpath:
+// decoded, but for %2F and %25) and RawQuery.
 func (r *Request) setPath(raw string) {
 	r.RawPath, r.RawQuery = raw, ""
 	p := raw
@@ -181,11 +184,7 @@ func (r *Request) setPath(raw string) {
 		r.Path = p
 		return
 	}
-	out, ok := AppendUnescaped(r.pathBuf[:0], p, false)
-	if !ok {
-		r.Path = p
-		return
-	}
+	out := urlpath.Append(r.pathBuf[:0], p)
 	r.pathBuf = out
 	r.Path = b2s(out)
 }

@@ -78,6 +78,7 @@ func afterCommon(a, b string) (string, string) {
 func FuzzEnginesAgree(f *testing.F) {
 	for _, s := range []string{
 		"GET /users/42 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/a%2Fb%25 HTTP/1.1\r\nHost: x\r\n\r\n",
 		"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\na book!!!",
 		"POST /orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\npen\r\n0\r\n\r\n",
 		"GET /search?q=a+b&x HTTP/1.1\r\nHost: x\r\nCookie: session=s1\r\n\r\nGET /seq HTTP/1.1\r\nHost: x\r\n\r\n",

@@ -10,6 +10,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/h2serve"
+	"github.com/decoy-dev/decoy/internal/urlpath"
 	"github.com/valyala/fasthttp"
 )
 
@@ -60,19 +61,16 @@ var cookieName = []byte("Cookie")
 
 func (l *loopReq) QueryString() string { return b2s(l.r.RawQuery) }
 
-// decodePath is the request path with percent-escapes decoded and nothing
-// else changed (no dot-segment removal, no slash merging), as HTTP/2 reads
-// it too; a malformed escape leaves it as sent. buf holds a decoded copy.
+// decodePath is the request path in the matching form of package urlpath
+// (percent-escapes decoded, but for %2F and %25) and nothing else changed
+// (no dot-segment removal, no slash merging), as HTTP/2 reads it too. buf
+// holds a decoded copy.
 func decodePath(buf *[]byte, raw []byte) string {
 	if bytes.IndexByte(raw, '%') < 0 {
 		return b2s(raw)
 	}
-	out, ok := h2serve.AppendUnescaped((*buf)[:0], raw, false)
-	if !ok {
-		return b2s(raw)
-	}
-	*buf = out
-	return b2s(out)
+	*buf = urlpath.Append((*buf)[:0], raw)
+	return b2s(*buf)
 }
 
 // h1Head is a response's HTTP/1.1 header, rendered once, in the order

@@ -71,6 +71,8 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		"GET /users/42 HTTP/1.1\r\nHost: x\r\n\r\n",
 		"HEAD /users/42 HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /users/%34%32 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/a%zz HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /search?q=a+b&x HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /search?q=a%20b&x= HTTP/1.1\r\nHost: x\r\n\r\n",

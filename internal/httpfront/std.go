@@ -17,6 +17,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/decoy-dev/decoy/internal/urlpath"
 )
 
 // stdReq adapts a net/http request to engine.Fields.
@@ -99,7 +100,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	read := time.Now() // the last byte of the request is in
-	req := engine.Request{Proto: r.Proto, Method: r.Method, Path: r.URL.Path, Body: body, Fields: &stdReq{r: r}}
+	req := engine.Request{Proto: r.Proto, Method: r.Method, Path: stdPath(r), Body: body, Fields: &stdReq{r: r}}
 	if s.draining.Load() && r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
 	}
@@ -246,7 +247,7 @@ func (s *Server) logStd(r *http.Request, start time.Time, body []byte, in int, s
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
-			Method: r.Method, Path: r.URL.Path, Stub: stubID, Status: status,
+			Method: r.Method, Path: stdPath(r), Stub: stubID, Status: status,
 			Duration: time.Since(start), Proto: r.Proto, Remote: r.RemoteAddr,
 		})
 	}
@@ -370,7 +371,7 @@ func (s *Server) uploadStd(r *http.Request) (*engine.Stub, uploaded) {
 	if r.Body == nil || r.Body == http.NoBody || !s.o.Engine.Snapshot().Uploads() {
 		return nil, uploaded{}
 	}
-	probe := engine.Request{Proto: r.Proto, Method: r.Method, Path: r.URL.Path, Fields: &stdReq{r: r}}
+	probe := engine.Request{Proto: r.Proto, Method: r.Method, Path: stdPath(r), Fields: &stdReq{r: r}}
 	st := s.o.Engine.Match(&probe)
 	if st == nil || st.Upload() == nil {
 		return nil, uploaded{}
@@ -381,4 +382,14 @@ func (s *Server) uploadStd(r *http.Request) (*engine.Stub, uploaded) {
 		s.reject(u.p.Status)
 	}
 	return st, u
+}
+
+// stdPath is r's path in the matching form of package urlpath, as the
+// other engines give it: net/http's URL.Path has %2F decoded into a slash.
+func stdPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if !urlpath.Has(p) {
+		return p
+	}
+	return string(urlpath.Append(nil, p))
 }

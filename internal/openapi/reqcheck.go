@@ -16,6 +16,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/decoy-dev/decoy/internal/urlpath"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -347,7 +348,7 @@ func (c *reqCheck) value(p *param, r *engine.Request) (string, bool) {
 			path = strings.TrimPrefix(path, "/")
 			seg, rest, _ := strings.Cut(path, "/")
 			if i == p.seg {
-				return seg, true
+				return urlpath.Segment(seg), true
 			}
 			if rest == "" && i >= p.seg {
 				return "", false

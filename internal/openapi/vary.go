@@ -11,6 +11,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/fake"
+	"github.com/decoy-dev/decoy/internal/urlpath"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -184,7 +185,7 @@ func (v *varier) pathValues(path string) map[string]string {
 	}
 	out := make(map[string]string, len(v.params))
 	for i, name := range v.params {
-		out[name] = segs[i]
+		out[name] = urlpath.Segment(segs[i])
 	}
 	return out
 }
