@@ -10,6 +10,7 @@ require (
 	github.com/dlclark/regexp2 v1.11.0
 	github.com/envoyproxy/protoc-gen-validate v1.3.3
 	github.com/fasthttp/websocket v1.5.12
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/goccy/go-yaml v1.19.2
 	github.com/gogo/protobuf v1.3.2
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0

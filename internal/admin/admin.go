@@ -24,6 +24,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
@@ -57,6 +58,10 @@ type Options struct {
 	Listeners *listen.Set
 	// Saturation is reported by GET /health; nil reports never saturated.
 	Saturation *metrics.Saturation
+	// Reload reads the stub files and OpenAPI documents again and serves
+	// them (POST /reload), returning how many stubs it serves; on error
+	// nothing changes. Nil: there are no files to read (the demo).
+	Reload func() (int, error)
 }
 
 // MaxBodyBytes is the largest request body the admin API reads; a larger
@@ -79,6 +84,7 @@ type api struct {
 	clients *metrics.Clients
 	ports   *listen.Set
 	sat     *metrics.Saturation
+	reload  func() (int, error)
 }
 
 // route is one endpoint. Every route the admin API serves is in routes, and
@@ -98,6 +104,7 @@ var routes = []route{
 	{"PUT", "/stubs/{id}", (*api).replaceStub},
 	{"DELETE", "/stubs/{id}", (*api).deleteStub},
 	{"POST", "/reset", (*api).reset},
+	{"POST", "/reload", (*api).reloadFiles},
 	{"GET", "/requests", (*api).listRequests},
 	{"DELETE", "/requests", (*api).clearRequests},
 	{"POST", "/requests/count", (*api).countRequests},
@@ -131,6 +138,7 @@ func New(o Options) http.Handler {
 		clients: o.Clients,
 		ports:   o.Listeners,
 		sat:     o.Saturation,
+		reload:  o.Reload,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -470,6 +478,31 @@ func (a *api) deleteStub(w http.ResponseWriter, r *http.Request) error {
 	a.log.Info("admin: stub deleted", "id", id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// reloadFiles reads the stub files and OpenAPI documents again and serves
+// what they hold now, in place of the stubs loaded before and of the
+// changes made since through this API. A file that does not load is a 422
+// with every problem (file:line), and nothing changes.
+func (a *api) reloadFiles(w http.ResponseWriter, r *http.Request) error {
+	if a.reload == nil {
+		return &httpError{problem.New(http.StatusConflict, "decoy serves the built-in demo: there are no files to reload")}
+	}
+	n, err := a.reload()
+	if err != nil {
+		p := problem.New(http.StatusUnprocessableEntity, "the files do not load; the stubs served before still serve")
+		for _, line := range strings.Split(strings.TrimSpace(err.Error()), "\n") {
+			if line = strings.TrimSpace(line); line != "" && line != "decoy:" {
+				p.Errors = append(p.Errors, problem.Detail{Message: line})
+			}
+		}
+		a.log.Warn("admin: reload failed; the stubs served before still serve", "err", err)
+		return &httpError{p}
+	}
+	a.log.Info("admin: stubs reloaded from files", "stubs", n)
+	return writeJSON(w, http.StatusOK, struct {
+		Stubs int `json:"stubs"`
+	}{n})
 }
 
 // reset restores the stubs loaded from files and restarts every response

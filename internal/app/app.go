@@ -68,6 +68,7 @@ type App struct {
 	errc     chan error
 	stopSat  context.CancelFunc
 	shared   bool // data ports opened with SO_REUSEPORT (worker mode)
+	reload   func() (int, error)
 }
 
 // Option adds to what Start serves.
@@ -80,6 +81,10 @@ func WithProtos(set *protoload.Set) Option { return func(a *App) { a.Protos = se
 // API) with SO_REUSEPORT, so that several worker processes serve them
 // together.
 func WithSharedPorts() Option { return func(a *App) { a.shared = true } }
+
+// WithReload gives the admin API's POST /reload what reads the files again
+// (see admin.Options.Reload).
+func WithReload(reload func() (int, error)) Option { return func(a *App) { a.reload = reload } }
 
 // Start opens the listeners and serves store until Shutdown. On error
 // nothing is left running.
@@ -251,7 +256,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		a.adminSrv = admin.NewServer(admin.New(admin.Options{
 			Store: store, Journal: a.Journal, Version: Version, Logger: log,
 			Ready: a.ready.Load, Metrics: metrics.Handler(reg), Clients: a.Clients,
-			Saturation: a.Saturation, Listeners: a.Listeners,
+			Saturation: a.Saturation, Listeners: a.Listeners, Reload: a.reload,
 		}), log)
 		run("admin", func() error { return a.adminSrv.Serve(adminLn) })
 	}

@@ -350,6 +350,11 @@ over the environment, which wins over the file.`,
 			// protos too, before they serve.
 			store.SetCheck(func(srcs []engine.Source) engine.Errors { return grpcfront.Check(set, srcs) })
 		}
+		var reload func() (int, error)
+		if len(s.Files) > 0 {
+			reload = reloader(stubPaths(s.Files), s.SpecOptions(), store)
+			opts = append(opts, app.WithReload(reload))
+		}
 		a, err := app.Start(s, store, log, opts...)
 		if err != nil {
 			return fail(ExitRuntime, err)
@@ -390,6 +395,11 @@ over the environment, which wins over the file.`,
 					"cpu", after.CPU-before.CPU, "code_bytes", n, "err", err)
 			})
 		}()
+		if reload != nil && s.Watch {
+			if err := watch(trimCtx, stubPaths(s.Files), reload, log); err != nil {
+				log.Warn("watch: files are not watched; POST /reload on the admin API reads them again", "err", err)
+			}
+		}
 		if env.OnReady != nil {
 			env.OnReady(a)
 		}

@@ -51,8 +51,10 @@ type Settings struct {
 	LogFormat        string
 	// AccessLog is the share of requests logged at info level (0: none,
 	// 1: all), one in round(1/AccessLog), from the access-log setting.
-	AccessLog    float64
-	Quiet        bool
+	AccessLog float64
+	Quiet     bool
+	// Watch reloads the stub files and OpenAPI documents when they change.
+	Watch        bool
 	HTTP2Engine  string
 	HTTP1Engine  string
 	ServerTiming bool
@@ -244,6 +246,8 @@ var Table = []Setting{
 		}},
 	{Name: "quiet", Kind: "bool", Default: "false", Help: "do not print the table of routes at start",
 		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
+	{Name: "watch", Kind: "bool", Default: "true", Help: "reload the stub files and OpenAPI documents when they change; files that do not load leave the running stubs as they are (.proto files are read at start only)",
+		set: boolean(func(s *Settings) *bool { return &s.Watch })},
 	{Name: "http1-engine", Kind: "string", Default: "loop", Help: "plaintext HTTP/1.1 server: loop (decoy's epoll loops for answers sent at once, fasthttp for the rest; fastest) or fasthttp (every connection)",
 		set: oneOf(func(s *Settings) *string { return &s.HTTP1Engine }, "loop", "fasthttp")},
 	{Name: "http2-engine", Kind: "string", Default: "decoy", Help: "HTTP/2 server: decoy (its own connection loop, fastest) or go (Go's net/http)",

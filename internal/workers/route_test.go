@@ -27,6 +27,7 @@ func TestRoutesCoverAdminAPI(t *testing.T) {
 		"PUT /stubs/{id}":                        changeAll,
 		"DELETE /stubs/{id}":                     changeAll,
 		"POST /reset":                            changeAll,
+		"POST /reload":                           changeAll,
 		"GET /requests":                          mergeAll,
 		"DELETE /requests":                       changeAll,
 		"POST /requests/count":                   mergeAll,
