@@ -262,6 +262,7 @@ valid and 2 otherwise, so it fits in CI.`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	cfg := cmd.Flags().String("config", "", "config file whose latency profiles, global latency and seed the stubs are checked with")
+	lenient := cmd.Flags().Bool("lenient", false, "check OpenAPI documents as serve --lenient loads them: the operations it would leave out are warnings")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		name := *cfg
 		if name == "" {
@@ -270,6 +271,9 @@ valid and 2 otherwise, so it fits in CI.`,
 		s, err := config.Resolve(name, env.Getenv, nil)
 		if err != nil {
 			return fail(ExitBadInput, err)
+		}
+		if *lenient {
+			s.Lenient = true
 		}
 		_, l, set, err := loadAll(args, s.SpecOptions(), s.EngineOptions()...)
 		if err != nil {

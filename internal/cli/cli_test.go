@@ -59,6 +59,9 @@ const goodStubs = `
   response: {body: "hi there"}
 `
 
+// unroutable is a document with a path decoy cannot route beside one it can.
+const unroutable = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a{.x}:\n    get:\n      responses: {'200': {description: x}}\n  /b:\n    get:\n      responses: {'200': {description: x}}\n"
+
 func TestCheck(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -69,20 +72,23 @@ func TestCheck(t *testing.T) {
 		content  string
 		wantCode int
 		want     []string // in stderr (or stdout when 0)
+		flags    []string
 	}{
-		{"valid", good, "", 0, []string{"ok: 1 stubs in 1 files"}},
-		{"syntax error", "syntax.yaml", "- request: {path: /a\n  response: [", 2, []string{"syntax.yaml:"}},
-		{"unknown field", "unknown.yaml", "- request: {path: /a}\n  response: {body: x}\n  respnse: {}\n", 2, []string{"unknown.yaml:3", `unknown field "respnse"`}},
-		{"bad regex", "regex.yaml", "- request:\n    path: /a\n    headers:\n      X-Id: {regex: 'a(b'}\n  response: {body: x}\n", 2, []string{"regex.yaml:4", "request.headers.X-Id.regex", "missing closing )"}},
-		{"missing body file", "body.yaml", "- request: {path: /a}\n  response:\n    bodyFile: nope.json\n", 2, []string{"body.yaml:3", "bodyFile", "nope.json"}},
-		{"missing response", "noresp.yaml", "- request: {path: /a}\n", 2, []string{"noresp.yaml:1", "response: missing"}},
+		{"valid", good, "", 0, []string{"ok: 1 stubs in 1 files"}, nil},
+		{"syntax error", "syntax.yaml", "- request: {path: /a\n  response: [", 2, []string{"syntax.yaml:"}, nil},
+		{"unknown field", "unknown.yaml", "- request: {path: /a}\n  response: {body: x}\n  respnse: {}\n", 2, []string{"unknown.yaml:3", `unknown field "respnse"`}, nil},
+		{"bad regex", "regex.yaml", "- request:\n    path: /a\n    headers:\n      X-Id: {regex: 'a(b'}\n  response: {body: x}\n", 2, []string{"regex.yaml:4", "request.headers.X-Id.regex", "missing closing )"}, nil},
+		{"missing body file", "body.yaml", "- request: {path: /a}\n  response:\n    bodyFile: nope.json\n", 2, []string{"body.yaml:3", "bodyFile", "nope.json"}, nil},
+		{"missing response", "noresp.yaml", "- request: {path: /a}\n", 2, []string{"noresp.yaml:1", "response: missing"}, nil},
 		{"every problem at once", "both.yaml", "- request: {path: /a}\n  response: {body: x}\n  bogus: 1\n- request: {pathRegex: '('}\n  response: {body: x}\n", 2,
-			[]string{"both.yaml:3", `unknown field "bogus"`, "both.yaml:4", "request.pathRegex"}},
-		{"no such file", "/nonexistent/stubs.yaml", "", 2, []string{"/nonexistent/stubs.yaml: no such file or folder"}},
+			[]string{"both.yaml:3", `unknown field "bogus"`, "both.yaml:4", "request.pathRegex"}, nil},
+		{"no such file", "/nonexistent/stubs.yaml", "", 2, []string{"/nonexistent/stubs.yaml: no such file or folder"}, nil},
 		{"unresolvable $ref in a spec", "ref.yaml", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          $ref: '#/components/responses/Gone'\n", 2,
-			[]string{"ref.yaml:8", "#/components/responses/Gone", "does not exist"}},
+			[]string{"ref.yaml:8", "#/components/responses/Gone", "does not exist"}, nil},
 		{"schema that does not compile", "schema.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: x\n          content:\n            application/json:\n              schema: {type: strng}\n", 0,
-			[]string{"ok: ", "schema.yaml#/paths/~1a/get/responses/200/content/application~1json/schema: schema does not compile", "/type"}},
+			[]string{"ok: ", "schema.yaml#/paths/~1a/get/responses/200/content/application~1json/schema: schema does not compile", "/type"}, nil},
+		{"a path decoy cannot route", "route.yaml", unroutable, 2, []string{"route.yaml:4", "cannot route this path"}, nil},
+		{"the same, --lenient", "route.yaml", unroutable, 0, []string{"ok: 3 stubs", "lenient: /a{.x} is not served"}, []string{"--lenient"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,7 +98,7 @@ func TestCheck(t *testing.T) {
 				file = write(t, t.TempDir(), c.file, c.content)
 			}
 			e, out, errOut := env(nil)
-			code := cli.Main(context.Background(), []string{"check", file}, e)
+			code := cli.Main(context.Background(), append(append([]string{"check"}, c.flags...), file), e)
 			got := out.String() + errOut.String()
 			if code != c.wantCode {
 				t.Fatalf("exit %d, want %d\n%s", code, c.wantCode, got)
