@@ -205,6 +205,10 @@ func loadAll(files []string, spec openapi.Options, opts ...engine.Option) (*engi
 			set = s
 		}
 	}
+	if set != nil {
+		// gRPC stubs match requests by proto field names too.
+		opts = append(opts[:len(opts):len(opts)], grpcfront.MatcherNames(set))
+	}
 	l, store, err := config.BuildSpec(stubPaths, spec, opts...)
 	if err != nil {
 		probs = append(probs, asProblems(err)...)
@@ -244,6 +248,7 @@ func loadDemo(opts ...engine.Option) (*engine.Store, *config.Loaded, *protoload.
 	if errs := grpcfront.Check(set, g.Sources); errs != nil {
 		return nil, nil, nil, g.Locate(errs)
 	}
+	opts = append(opts[:len(opts):len(opts)], grpcfront.MatcherNames(set))
 	store, err := engine.NewStore(append(append([]engine.Source(nil), l.Sources...), g.Sources...), opts...)
 	if err != nil {
 		return nil, nil, nil, err

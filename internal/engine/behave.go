@@ -19,6 +19,11 @@ type Options struct {
 	// Latency, when not nil, applies to every response that has neither
 	// latency nor delay of its own.
 	Latency *stub.Latency
+	// BodyRewrite, when not nil, gives the body matcher a stub is compiled
+	// with in place of the one it was written with (the stub itself, as
+	// listed, keeps what was written). The gRPC front door uses it to
+	// accept proto field names where requests are matched as JSON.
+	BodyRewrite func(s stub.Stub, m stub.BodyMatcher) stub.BodyMatcher
 }
 
 // Option sets one of the Options.
@@ -32,6 +37,11 @@ func WithProfiles(p stub.Profiles) Option { return func(o *Options) { o.Profiles
 
 // WithLatency sets the global latency (nil: none).
 func WithLatency(l *stub.Latency) Option { return func(o *Options) { o.Latency = l } }
+
+// WithBodyRewrite sets Options.BodyRewrite.
+func WithBodyRewrite(f func(s stub.Stub, m stub.BodyMatcher) stub.BodyMatcher) Option {
+	return func(o *Options) { o.BodyRewrite = f }
+}
 
 func options(opts []Option) *Options {
 	o := &Options{Seed: 1}

@@ -157,7 +157,12 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		add("priority", []stub.FieldError{{Msg: "must be 1 or more (lower wins)"}})
 	}
 
-	for _, e := range s.compileRequest(sp.Request) {
+	req := sp.Request
+	if req.Body != nil && c != nil && c.opts.BodyRewrite != nil {
+		b := c.opts.BodyRewrite(sp, *req.Body)
+		req.Body = &b
+	}
+	for _, e := range s.compileRequest(req) {
 		errs = append(errs, stub.FieldError{Field: stub.Join("request", e.Field), Msg: e.Msg})
 	}
 

@@ -76,14 +76,17 @@ func start(t testing.TB, stubs string, o ...opts) *server {
 			t.Fatal(err)
 		}
 	} else {
-		l, st, err := config.BuildBytes("stubs.yaml", []byte(stubs))
+		// Built as decoy serve builds it: matchers take proto names.
+		l, err := config.LoadStubBytes("stubs.yaml", []byte(stubs))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if errs := grpcfront.Check(set, l.Sources); errs != nil {
 			t.Fatal(l.Locate(errs))
 		}
-		store = st
+		if store, err = engine.NewStore(l.Sources, grpcfront.MatcherNames(set)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	j := journal.New(op.journal, 4096)
 	front := grpcfront.New(grpcfront.Options{Engine: store.Engine(), Protos: set, Journal: j, MaxRecvMsgSize: op.maxRecv})

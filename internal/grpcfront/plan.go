@@ -61,6 +61,7 @@ func Check(set *protoload.Set, srcs []engine.Source) engine.Errors {
 	var errs engine.Errors
 	for i, src := range srcs {
 		_, _, fe := compileStub(set, src.Stub)
+		fe = append(fe, checkMatcherNames(set, src.Stub)...)
 		for _, e := range fe {
 			errs = append(errs, engine.Error{Index: i, Origin: src.Origin, FieldError: e})
 		}
