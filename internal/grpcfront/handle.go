@@ -118,7 +118,7 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 		c.stats = s.o.Engine.Unmatched()
 	}
 	c.stats.Record(c.index, int(c.bytes), int(c.out), elapsed-c.waited)
-	code := status.Code(err)
+	code := endCode(ss.Context(), status.Code(err))
 	s.rpcs.add(path, code)
 	s.record(ss.Context(), c, path, start, elapsed, code)
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
@@ -545,6 +545,29 @@ func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) erro
 		fc.inject(nil, fc.closeWrite)
 	}
 	return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
+}
+
+// deadlineSlack is how close to its deadline (grpc-timeout) a call that
+// the client cancelled must be for decoy to record it as
+// DEADLINE_EXCEEDED; see endCode.
+const deadlineSlack = 50 * time.Millisecond
+
+// endCode is the status a call is recorded with (journal, metrics,
+// access log). A client whose deadline passes resets the stream
+// (RST_STREAM CANCEL), and that usually reaches decoy just before decoy's
+// own timer for the same grpc-timeout fires (both run from about the same
+// instant), so a stream the client gave up on for its deadline would be
+// recorded as CANCELLED where the client reports DEADLINE_EXCEEDED. A
+// cancel that comes within deadlineSlack of the deadline is taken for the
+// deadline. Only called-off calls pay for the check.
+func endCode(ctx context.Context, code codes.Code) codes.Code {
+	if code != codes.Canceled {
+		return code
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < deadlineSlack {
+		return codes.DeadlineExceeded
+	}
+	return code
 }
 
 // rstCode is the status grpc-go clients give a call whose stream the
