@@ -96,3 +96,54 @@ func TestGRPCWebOverHTTP1(t *testing.T) {
 		t.Errorf("a JSON POST: %d, want 404 from the stubs", resp.StatusCode)
 	}
 }
+
+// TestGRPCWebLimitsAndContentTypeCase: on the plaintext port over
+// HTTP/1.1, a gRPC-Web body over max-body-bytes (refused by the HTTP server
+// before the gRPC front door reads it) and a message whose prefix claims
+// more than the limit both end with RESOURCE_EXHAUSTED as a gRPC-Web
+// status, not an HTTP 413 or an INTERNAL; and the content type is matched
+// whatever its case.
+func TestGRPCWebLimitsAndContentTypeCase(t *testing.T) {
+	t.Parallel()
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", ""
+		s.MaxBodyBytes = 1024
+	})
+	url := "http://" + a.HTTPAddr.String() + "/decoy.demo.v1.Users/GetUser"
+	c := &http.Client{Timeout: 10 * time.Second}
+	big := append([]byte{0, 0, 0, 0x07, 0xd3, 0x0a, 0xd0, 0x0f}, bytes.Repeat([]byte{'x'}, 2000)...) // a 2003-byte message
+	cases := []struct {
+		name, ctype string
+		body        []byte
+		want        string // the trailers' status
+		respType    string
+	}{
+		{"body over max-body-bytes", "application/grpc-web+proto", big, "grpc-status:8\r\n", "application/grpc-web+proto"},
+		{"prefix over the limit", "application/grpc-web+proto", []byte{0, 0x7f, 0xff, 0xff, 0xff, 0x0a}, "grpc-status:8\r\n", "application/grpc-web+proto"},
+		{"mixed-case content type", "Application/GRPC-Web+Proto", []byte{0, 0, 0, 0, 0}, "grpc-status:0\r\n", "application/grpc-web+proto"},
+		{"mixed-case over max-body-bytes", "Application/GRPC-Web", big, "grpc-status:8\r\n", "application/grpc-web"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", url, bytes.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.ctype)
+			req.Header.Set("Origin", "http://localhost:3000")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.respType {
+				t.Fatalf("%d %q: %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
+			if resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
+				t.Errorf("CORS headers %v", resp.Header)
+			}
+			i := bytes.LastIndexByte(b, 0x80) // the trailers block
+			if i < 0 || !strings.HasPrefix(string(b[i+5:]), tc.want) {
+				t.Errorf("body %q: want trailers starting %q", b, tc.want)
+			}
+		})
+	}
+}

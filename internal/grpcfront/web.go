@@ -36,9 +36,42 @@ const (
 	webTrailerFlag     = 0x80
 )
 
-// IsGRPCWeb reports whether a request's Content-Type is gRPC-Web's.
+// IsGRPCWeb reports whether a request's Content-Type is gRPC-Web's. Media
+// types are case-insensitive (RFC 9110 8.3.1); this does not allocate.
 func IsGRPCWeb(contentType string) bool {
-	return strings.HasPrefix(contentType, webContentType)
+	return hasPrefixFold(contentType, webContentType)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// webResponseType is the Content-Type of the answer to a gRPC-Web request
+// of type ct (one IsGRPCWeb accepts): the same, in lower case, since some
+// clients compare it case-sensitively.
+func webResponseType(ct string) string {
+	if strings.HasPrefix(ct, webContentType) {
+		return ct // the usual case, lower case already
+	}
+	return strings.ToLower(ct)
+}
+
+// WebStatus is the answer, with no message, that ends a gRPC-Web call of
+// Content-Type contentType (from origin, "" for none) with code and msg:
+// its headers and its body (the trailers block). The HTTP server uses it
+// for requests it refuses before the gRPC front door sees them, such as a
+// body over max-body-bytes, so that the client gets a gRPC status rather
+// than an HTTP error it maps to UNKNOWN.
+func WebStatus(contentType, origin string, code codes.Code, msg string) (headers [][2]string, body []byte) {
+	ct := webResponseType(contentType)
+	headers = append(headers, [2]string{"Content-Type", ct})
+	headers = append(headers, corsHeaders(origin)...)
+	var b strings.Builder
+	fmt.Fprintf(&b, "grpc-status:%d\r\n", code)
+	if msg != "" {
+		fmt.Fprintf(&b, "grpc-message:%s\r\n", encodeGRPCMessage(msg))
+	}
+	return headers, webBlock(hasPrefixFold(ct, webTextContentType), webTrailerFlag, []byte(b.String()))
 }
 
 // ServeHTTP serves gRPC requests that arrive through a Go net/http HTTP/2
@@ -67,15 +100,22 @@ func IsGRPCWebPreflight(method, requestHeaders string) bool {
 // mock serving local front-end development must: it echoes the Origin and
 // exposes the gRPC status headers.
 func webCORS(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return
-	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Set("Access-Control-Expose-Headers", "grpc-status, grpc-message, grpc-status-details-bin")
-	h.Add("Vary", "Origin")
+	for _, kv := range corsHeaders(r.Header.Get("Origin")) {
+		h.Add(kv[0], kv[1])
+	}
+}
+
+func corsHeaders(origin string) [][2]string {
+	if origin == "" {
+		return nil
+	}
+	return [][2]string{
+		{"Access-Control-Allow-Origin", origin},
+		{"Access-Control-Allow-Credentials", "true"},
+		{"Access-Control-Expose-Headers", "grpc-status, grpc-message, grpc-status-details-bin"},
+		{"Vary", "Origin"},
+	}
 }
 
 // serveWeb answers one gRPC-Web call, or its CORS preflight.
@@ -91,7 +131,7 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	ct := r.Header.Get("Content-Type")
+	ct := webResponseType(r.Header.Get("Content-Type"))
 	text := strings.HasPrefix(ct, webTextContentType)
 	if sub, ok := strings.CutPrefix(strings.TrimPrefix(strings.TrimPrefix(ct, webTextContentType), webContentType), "+"); ok && sub != "proto" {
 		http.Error(w, "decoy serves gRPC-Web with protobuf messages only (application/grpc-web+proto, application/grpc-web-text)", http.StatusUnsupportedMediaType)
@@ -140,7 +180,12 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 		ws.msgs, err = parseWebBody(body, text, s.o.MaxRecvMsgSize)
 	}
 	if err != nil {
-		ws.end(status.Error(codes.Internal, err.Error()))
+		if _, ok := status.FromError(err); !ok {
+			err = status.Error(codes.Internal, err.Error())
+		}
+		// A status (RESOURCE_EXHAUSTED for a message over the limit) is
+		// sent as it is, not wrapped in an INTERNAL.
+		ws.end(err)
 		return
 	}
 	ws.end(s.handle(nil, ws))
@@ -318,14 +363,20 @@ func (ws *webStream) writeHead() {
 
 // writeBlock writes one length-prefixed block of the response body.
 func (ws *webStream) writeBlock(flag byte, b []byte) {
+	_, _ = ws.w.Write(webBlock(ws.text, flag, b))
+}
+
+// webBlock is one length-prefixed block of a response body, in base64
+// for -text.
+func webBlock(text bool, flag byte, b []byte) []byte {
 	buf := make([]byte, 5, 5+len(b))
 	buf[0] = flag
 	binary.BigEndian.PutUint32(buf[1:], uint32(len(b)))
 	buf = append(buf, b...)
-	if ws.text {
+	if text {
 		buf = []byte(base64.StdEncoding.EncodeToString(buf))
 	}
-	_, _ = ws.w.Write(buf)
+	return buf
 }
 
 // end sends the trailers block with the call's status.

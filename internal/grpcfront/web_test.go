@@ -85,6 +85,10 @@ func TestGRPCWeb(t *testing.T) {
 		{"unknown method", "/shop.v1.Users/Nope", "application/grpc-web+proto", webBody(nil), 200, 0,
 			[]string{"grpc-status:12\r\n"}, ""},
 		{"JSON messages", getUser, "application/grpc-web+json", nil, 415, 0, nil, ""},
+		{"mixed-case content type", getUser, "Application/GRPC-Web+Proto", webBody(enc(t, "shop.v1.GetUserRequest", `{"id": 42}`)), 200, 1,
+			[]string{"grpc-status:0\r\n", `"name":"Ada Lovelace"`}, ""},
+		{"message over the limit", getUser, "application/grpc-web+proto", []byte{0, 0x7f, 0xff, 0xff, 0xff, 0x0a}, 200, 0,
+			[]string{"grpc-status:8\r\n", "grpc-message:grpc: received message larger than max"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,7 +115,8 @@ func TestGRPCWeb(t *testing.T) {
 			if tc.code != 200 {
 				return
 			}
-			if got := resp.Header.Get("Content-Type"); got != tc.ct {
+			// Answered in lower case, whatever the request's case.
+			if got := resp.Header.Get("Content-Type"); got != strings.ToLower(tc.ct) {
 				t.Errorf("Content-Type %q, want %q", got, tc.ct)
 			}
 			if tc.header != "" && resp.Header.Get(tc.header) == "" {

@@ -362,6 +362,9 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &small):
 		p = s.tooLarge()
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		if s.grpcWebTooLarge(ctx) {
+			return
+		}
 		p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
 	case errors.As(err, &ne) && ne.Timeout():
 		p = problem.New(408, "the request was not received in time")

@@ -1,11 +1,14 @@
 package httpfront
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"google.golang.org/grpc/codes"
 )
 
 // gRPC-Web on the HTTP port: browsers and other clients that cannot read
@@ -51,4 +54,29 @@ func newGRPCWeb(h http.Handler) fasthttp.RequestHandler {
 		return nil
 	}
 	return fasthttpadaptor.NewFastHTTPHandler(h)
+}
+
+// grpcWebTooLarge answers a gRPC-Web call whose body fasthttp refused for
+// its size as a gRPC server does, with RESOURCE_EXHAUSTED in a gRPC-Web
+// answer: a gRPC-Web client reads a 413 as UNKNOWN. It reports whether
+// the request was one.
+func (s *Server) grpcWebTooLarge(ctx *fasthttp.RequestCtx) bool {
+	ct := b2s(ctx.Request.Header.ContentType())
+	if s.grpcWeb == nil || !ctx.IsPost() || !grpcfront.IsGRPCWeb(ct) {
+		return false
+	}
+	// Counted like the 413 it replaces; fasthttp closes the connection
+	// after it, as after any request it could not read.
+	s.reject(413)
+	if c := fastConn(ctx); c != nil {
+		c.setCause(metrics.CloseBadRequest)
+	}
+	headers, body := grpcfront.WebStatus(ct, b2s(ctx.Request.Header.Peek("Origin")), codes.ResourceExhausted,
+		fmt.Sprintf("grpc: received message larger than max (the request body exceeds %d bytes, max-body-bytes)", s.o.MaxBodyBytes))
+	ctx.Response.SetStatusCode(http.StatusOK)
+	for _, h := range headers {
+		ctx.Response.Header.Add(h[0], h[1])
+	}
+	ctx.Response.SetBody(body)
+	return true
 }
