@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/fake"
+	"github.com/decoy-dev/decoy/internal/protoload"
+	"google.golang.org/grpc/codes"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -37,7 +39,23 @@ func seedOf(method string, req []byte) uint64 {
 // generated returns the encoding of a deterministic message of type md:
 // every field set according to its type (one field of each oneof).
 func generated(md protoreflect.MessageDescriptor, seed uint64) ([]byte, *dynamicpb.Message) {
-	g := gen{rng: rand.New(rand.NewPCG(seed, 0x6465636f79))} // "decoy"
+	return generate(md, seed, nil)
+}
+
+// generatedAnswer is generated for the answer of method: a long-running
+// Operation gets the types the method's operation_info names (see lro.go).
+func generatedAnswer(method protoreflect.MethodDescriptor, set *protoload.Set, seed uint64) []byte {
+	out := method.Output()
+	var lt *lroTypes
+	if out.FullName() == operationName {
+		lt = lroOf(method, set)
+	}
+	b, _ := generate(out, seed, lt)
+	return b
+}
+
+func generate(md protoreflect.MessageDescriptor, seed uint64, lt *lroTypes) ([]byte, *dynamicpb.Message) {
+	g := gen{rng: rand.New(rand.NewPCG(seed, 0x6465636f79)), lro: lt} // "decoy"
 	m := dynamicpb.NewMessage(md)
 	g.fill(m, 0)
 	// AllowPartial: a proto2 required field nested below maxGenDepth is
@@ -53,6 +71,7 @@ func generated(md protoreflect.MessageDescriptor, seed uint64) ([]byte, *dynamic
 
 type gen struct {
 	rng *rand.Rand
+	lro *lroTypes // the top-level Operation's types, or nil
 }
 
 var names = []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth", "Margaret Hamilton", "Ken Thompson"}
@@ -72,6 +91,21 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 		return
 	case "google.protobuf.Struct", "google.protobuf.ListValue", "google.protobuf.FieldMask", "google.protobuf.Empty":
 		return // left empty: always valid
+	case "google.rpc.Status":
+		// code is a google.rpc.Code (an int32 in the message): one of
+		// the 16 errors, with its name as the message. details are Anys,
+		// left unset like any other.
+		if f := md.Fields().ByName("code"); f != nil && f.Kind() == protoreflect.Int32Kind {
+			c := codes.Code(1 + g.rng.IntN(16))
+			m.Set(f, protoreflect.ValueOfInt32(int32(c)))
+			if f := md.Fields().ByName("message"); f != nil && f.Kind() == protoreflect.StringKind {
+				m.Set(f, protoreflect.ValueOfString(c.String()))
+			}
+			return
+		}
+	case operationName:
+		g.operation(m, depth)
+		return
 	}
 	fields := md.Fields()
 	oneofs := md.Oneofs()

@@ -1,11 +1,15 @@
 package grpcfront
 
 import (
+	"strings"
 	"testing"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 
 	"github.com/decoy-dev/decoy/internal/protoload"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -58,6 +62,84 @@ message Inner { required int32 x = 1; }
 		b2, _ := generated(md.Descriptor(), seed)
 		if string(b2) != string(b) {
 			t.Errorf("seed %d: not deterministic", seed)
+		}
+	}
+}
+
+// TestGeneratedOperationsAndStatuses: a generated google.longrunning.Operation
+// is done with a response of the method's operation_info response_type
+// when decoy knows that type, and otherwise not done and holds no result;
+// a google.rpc.Status has a google.rpc.Code (1 to 16). Same seed, same
+// answer.
+func TestGeneratedOperationsAndStatuses(t *testing.T) {
+	set, err := protoload.LoadSources(map[string]string{"t/v1/jobs.proto": `syntax = "proto3";
+package t.v1;
+import "google/longrunning/operations.proto";
+import "google/rpc/status.proto";
+service Jobs {
+  rpc Start(Req) returns (google.longrunning.Operation) {
+    option (google.longrunning.operation_info) = {response_type: "Job" metadata_type: "t.v1.JobMeta"};
+  }
+  rpc Unknown(Req) returns (google.longrunning.Operation) {
+    option (google.longrunning.operation_info) = {response_type: "NoSuchJob"};
+  }
+  rpc Plain(Req) returns (google.longrunning.Operation);
+  rpc Check(Req) returns (Job);
+}
+message Req {}
+message Job { string id = 1; google.rpc.Status st = 2; repeated google.rpc.Status more = 3; }
+message JobMeta { int32 progress = 1; }
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := set.Services()[0]
+	for _, sd := range set.Services() {
+		if sd.FullName() == "t.v1.Jobs" {
+			svc = sd
+		}
+	}
+	method := func(name string) protoreflect.MethodDescriptor { return svc.Methods().ByName(protoreflect.Name(name)) }
+	opOf := func(t *testing.T, b []byte) (*longrunningpb.Operation, string) {
+		t.Helper()
+		op := new(longrunningpb.Operation)
+		if err := proto.Unmarshal(b, op); err != nil {
+			t.Fatal(err)
+		}
+		js, err := protojson.MarshalOptions{Resolver: set.Types()}.Marshal(op)
+		if err != nil {
+			t.Fatalf("not printable as JSON: %v", err)
+		}
+		return op, string(js)
+	}
+	for seed := uint64(0); seed < 20; seed++ {
+		b := generatedAnswer(method("Start"), set, seed)
+		if string(generatedAnswer(method("Start"), set, seed)) != string(b) {
+			t.Fatalf("seed %d: not deterministic", seed)
+		}
+		op, js := opOf(t, b)
+		if !op.GetDone() || op.GetResponse().GetTypeUrl() != "type.googleapis.com/t.v1.Job" || op.GetError() != nil ||
+			op.GetMetadata().GetTypeUrl() != "type.googleapis.com/t.v1.JobMeta" || !strings.HasPrefix(op.GetName(), "operations/") {
+			t.Errorf("seed %d: Start: %s", seed, js)
+		}
+		for _, m := range []string{"Unknown", "Plain"} {
+			op, js := opOf(t, generatedAnswer(method(m), set, seed))
+			if op.GetDone() || op.GetResult() != nil {
+				t.Errorf("seed %d: %s: %s", seed, m, js)
+			}
+		}
+		_, job := generated(method("Check").Output(), seed)
+		fs := job.Descriptor().Fields()
+		code := fs.ByName("st").Message().Fields().ByName("code")
+		codes := []int64{job.Get(fs.ByName("st")).Message().Get(code).Int()}
+		more := job.Get(fs.ByName("more")).List()
+		for i := 0; i < more.Len(); i++ {
+			codes = append(codes, more.Get(i).Message().Get(code).Int())
+		}
+		for _, c := range codes {
+			if c < 1 || c > 16 {
+				t.Errorf("seed %d: google.rpc.Status code %d", seed, c)
+			}
 		}
 	}
 }

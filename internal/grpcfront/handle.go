@@ -406,7 +406,7 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 			n = generatedStream
 		}
 		for i := 0; i < n; i++ {
-			b, _ := generated(md.Output(), c.seed+uint64(i))
+			b := generatedAnswer(md, s.o.Protos, c.seed+uint64(i))
 			if err := s.send(ss, c, &frame{b: b}); err != nil {
 				return err
 			}
