@@ -6,6 +6,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"github.com/decoy-dev/decoy/internal/protoload"
 )
 
 // TestCheckReportsFileAndLine loads stubs that contradict the .proto file:
@@ -170,6 +171,52 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 			}
 			if n := strings.Count(got, "\n") + 1; n != len(tc.want) {
 				t.Errorf("%d problems, want %d:\n%s", n, len(tc.want), got)
+			}
+		})
+	}
+}
+
+// TestCheckRequiredFields: a stub body without a required field is
+// refused at load, for proto2 required and Editions LEGACY_REQUIRED alike
+// (the client would fail to decode the answer).
+func TestCheckRequiredFields(t *testing.T) {
+	t.Parallel()
+	set, err := protoload.LoadSources(map[string]string{
+		"ed.proto": `edition = "2023";
+package ed;
+message E { string s = 1; int32 req = 2 [features.field_presence = LEGACY_REQUIRED]; }
+message Q {}
+service ESvc { rpc Get(Q) returns (E); }
+`,
+		"p2.proto": `syntax = "proto2";
+package p2;
+message P { optional string s = 1; required int32 req = 2; }
+message Q {}
+service PSvc { rpc Get(Q) returns (P); }
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, yaml, want string }{
+		{"editions LEGACY_REQUIRED", "- request: {path: /ed.ESvc/Get}\n  response: {body: {s: x}}\n", "stubs.yaml:2: [0].response.body: not a valid ed.E: required field ed.E.req not set"},
+		{"proto2 required", "- request: {path: /p2.PSvc/Get}\n  response: {body: {s: x}}\n", "stubs.yaml:2: [0].response.body: not a valid p2.P: required field p2.P.req not set"},
+		{"editions set", "- request: {path: /ed.ESvc/Get}\n  response: {body: {s: x, req: 0}}\n", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := config.LoadStubBytes("stubs.yaml", []byte(tc.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := grpcfront.Check(set, l.Sources)
+			switch {
+			case tc.want == "" && errs != nil:
+				t.Fatal(l.Locate(errs))
+			case tc.want != "" && errs == nil:
+				t.Fatal("no problem reported")
+			case tc.want != "" && !strings.Contains(l.Locate(errs).Error(), tc.want):
+				t.Errorf("got %v, want %q", l.Locate(errs), tc.want)
 			}
 		})
 	}

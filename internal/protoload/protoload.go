@@ -414,7 +414,7 @@ func (l *loader) link() (*Set, error) {
 			seen := map[string]bool{}
 			for _, f := range out {
 				if err := register(files, f, seen); err != nil {
-					l.probs = append(l.probs, config.Problem{File: l.real[f.Path()], Msg: err.Error()})
+					l.probs = append(l.probs, l.problemOf(err))
 				}
 			}
 		}
@@ -461,6 +461,15 @@ func limitReader(rc io.ReadCloser) io.ReadCloser {
 }
 
 // register adds f and, first, its imports to files.
+//
+// Each file is built again from its descriptor by protobuf-go's protodesc,
+// which checks it as protoc does: protocompile accepts a few files protoc
+// refuses (a proto2 map whose closed enum does not start at 0), and
+// reflection would then serve descriptors that clients such as grpcurl or
+// Go's protodesc cannot use. The rebuilt descriptors also carry every
+// feature of Editions as the runtime reads them (a LEGACY_REQUIRED field
+// is required, as a proto2 required field is), and drop protocompile's
+// syntax trees.
 func register(files *protoregistry.Files, f protoreflect.FileDescriptor, seen map[string]bool) error {
 	if seen[f.Path()] {
 		return nil
@@ -475,7 +484,98 @@ func register(files *protoregistry.Files, f protoreflect.FileDescriptor, seen ma
 	if _, err := files.FindFileByPath(f.Path()); err == nil {
 		return nil
 	}
-	return files.RegisterFile(f)
+	nf, err := protodesc.NewFile(protodesc.ToFileDescriptorProto(f), files)
+	if err != nil {
+		return &invalidFile{f: f, err: err}
+	}
+	return files.RegisterFile(nf)
+}
+
+// invalidFile is a compiled file that protodesc refuses.
+type invalidFile struct {
+	f   protoreflect.FileDescriptor
+	err error
+}
+
+func (e *invalidFile) Error() string { return e.err.Error() }
+
+// quotedName is the first quoted full name in a protodesc error
+// (message field "ed.v1.P2.cmap" is an invalid map: ...).
+var quotedName = regexp.MustCompile(`"([A-Za-z_][A-Za-z0-9_.]*)"`)
+
+// problemOf gives a registration error the file, and when the error names
+// an element of the file, its line and column.
+func (l *loader) problemOf(err error) config.Problem {
+	var inv *invalidFile
+	if !errors.As(err, &inv) {
+		return config.Problem{File: "protos", Msg: err.Error()}
+	}
+	f := inv.f
+	p := config.Problem{File: l.real[f.Path()], Msg: strings.TrimPrefix(inv.err.Error(), "proto: ")}
+	if p.File == "" {
+		p.File = f.Path()
+	}
+	for _, m := range quotedName.FindAllStringSubmatch(inv.err.Error(), -1) {
+		if d := findIn(f, protoreflect.FullName(m[1])); d != nil {
+			if loc := f.SourceLocations().ByDescriptor(d); loc.StartLine > 0 || loc.StartColumn > 0 || loc.EndLine > 0 {
+				p.Line, p.Col = loc.StartLine+1, loc.StartColumn+1
+			}
+			break
+		}
+	}
+	return p
+}
+
+// findIn finds the element of f named name, or nil.
+func findIn(f protoreflect.FileDescriptor, name protoreflect.FullName) protoreflect.Descriptor {
+	var found protoreflect.Descriptor
+	var walk func(d protoreflect.Descriptor)
+	walk = func(d protoreflect.Descriptor) {
+		if found != nil {
+			return
+		}
+		if d.FullName() == name {
+			found = d
+			return
+		}
+		type container interface {
+			Messages() protoreflect.MessageDescriptors
+			Enums() protoreflect.EnumDescriptors
+			Extensions() protoreflect.ExtensionDescriptors
+		}
+		if c, ok := d.(container); ok {
+			for i := 0; i < c.Enums().Len(); i++ {
+				e := c.Enums().Get(i)
+				walk(e)
+				for j := 0; j < e.Values().Len(); j++ {
+					walk(e.Values().Get(j))
+				}
+			}
+			for i := 0; i < c.Extensions().Len(); i++ {
+				walk(c.Extensions().Get(i))
+			}
+			for i := 0; i < c.Messages().Len(); i++ {
+				walk(c.Messages().Get(i))
+			}
+		}
+		if md, ok := d.(protoreflect.MessageDescriptor); ok {
+			for i := 0; i < md.Fields().Len(); i++ {
+				walk(md.Fields().Get(i))
+			}
+			for i := 0; i < md.Oneofs().Len(); i++ {
+				walk(md.Oneofs().Get(i))
+			}
+		}
+	}
+	walk(f)
+	svcs := f.Services()
+	for i := 0; i < svcs.Len() && found == nil; i++ {
+		walk(svcs.Get(i))
+		for j := 0; j < svcs.Get(i).Methods().Len(); j++ {
+			walk(svcs.Get(i).Methods().Get(j))
+		}
+	}
+	return found
 }
 
 // readSet reads a FileDescriptorSet into files. Files already there (by

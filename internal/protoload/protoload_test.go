@@ -200,6 +200,10 @@ func TestBadProtos(t *testing.T) {
 		{"unknown type", "types.proto", "syntax = \"proto3\";\npackage x;\nmessage A {\n  Strng s = 1;\n}\nservice S { rpc M(A) returns (A); }\n",
 			[]string{`types.proto:4:3: field x.A.s: unknown type Strng`}},
 		{"editions are supported", "ed.proto", "edition = \"2023\";\npackage x;\nmessage A { string s = 1; }\n", nil},
+		// protocompile accepts these, protoc and Go's protodesc do not: a
+		// client would fail to use the descriptors reflection serves.
+		{"proto2 map of a closed enum without 0", "cmap.proto", "syntax = \"proto2\";\npackage x;\nenum Closed { C_ONE = 1; }\nmessage A {\n  map<string, Closed> cmap = 1;\n}\n",
+			[]string{`cmap.proto:5:3: message field "x.A.cmap" is an invalid map: map enum value must have zero number for the first value`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
