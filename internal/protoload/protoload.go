@@ -511,7 +511,10 @@ func (l *loader) problemOf(err error) config.Problem {
 		return config.Problem{File: "protos", Msg: err.Error()}
 	}
 	f := inv.f
-	p := config.Problem{File: l.real[f.Path()], Msg: strings.TrimPrefix(inv.err.Error(), "proto: ")}
+	// protobuf-go writes "proto:" and then a space or, on purpose now and
+	// then, a non-breaking one.
+	msg := strings.TrimLeft(strings.TrimPrefix(inv.err.Error(), "proto:"), " \u00a0")
+	p := config.Problem{File: l.real[f.Path()], Msg: msg}
 	if p.File == "" {
 		p.File = f.Path()
 	}
