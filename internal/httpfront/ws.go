@@ -92,6 +92,12 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 			frames = nil
 		}
 		_ = wsUpgrader.Upgrade(ctx, func(c *websocket.Conn) {
+			if tc != nil {
+				// Before the conversation can end: fasthttp reports the
+				// hijack (StateHijacked) only after it started this, and a
+				// short conversation may be over by then.
+				tc.mc.Upgraded.Store(true)
+			}
 			n := wsfront.Serve(s.doneCtx, c, ws, limit, frames)
 			s.log.Debug("websocket closed", "stub", id, "messagesIn", n.In, "messagesOut", n.Out)
 			if tc == nil {
