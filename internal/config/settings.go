@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -133,6 +134,28 @@ func str(f func(*Settings) *string) func(*Settings, string) error {
 	return func(s *Settings, v string) error { *f(s) = v; return nil }
 }
 
+// listenAddr takes an address to listen on, host:port (the host may be
+// empty), or "" for off, and refuses one that cannot be listened on
+// before anything starts.
+func listenAddr(f func(*Settings) *string) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		v = strings.TrimSpace(v)
+		if v != "" {
+			_, port, err := net.SplitHostPort(v)
+			if err != nil {
+				return fmt.Errorf("%q is not an address to listen on: want host:port, such as 127.0.0.1:8080 or :8080, or \"\" for off", v)
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				if _, lerr := net.LookupPort("tcp", port); err == nil || lerr != nil {
+					return fmt.Errorf("%q: port %q is not a port (0-65535; 0 picks a free one)", v, port)
+				}
+			}
+		}
+		*f(s) = v
+		return nil
+	}
+}
+
 func bytesOf(f func(*Settings) *int64) func(*Settings, string) error {
 	return func(s *Settings, v string) error {
 		n, err := stub.ParseSize(v)
@@ -182,13 +205,13 @@ func oneOf(f func(*Settings) *string, allowed ...string) func(*Settings, string)
 // Table lists every setting, in the order --help shows them.
 var Table = []Setting{
 	{Name: "http", Kind: "string", Default: ":8080", Help: "address for HTTP/1.1 and h2c (empty: off)",
-		set: str(func(s *Settings) *string { return &s.HTTP })},
+		set: listenAddr(func(s *Settings) *string { return &s.HTTP })},
 	{Name: "https", Kind: "string", Default: ":8443", Help: "address for TLS: HTTP/2 and HTTP/1.1 by ALPN (empty: off)",
-		set: str(func(s *Settings) *string { return &s.HTTPS })},
+		set: listenAddr(func(s *Settings) *string { return &s.HTTPS })},
 	{Name: "admin", Kind: "string", Default: "127.0.0.1:9901", Help: "address of the admin API (empty: off)",
-		set: str(func(s *Settings) *string { return &s.Admin })},
+		set: listenAddr(func(s *Settings) *string { return &s.Admin })},
 	{Name: "grpc", Kind: "string", Default: ":50051", Help: "address for gRPC (cleartext HTTP/2), served when .proto files are given (empty: off)",
-		set: str(func(s *Settings) *string { return &s.GRPC })},
+		set: listenAddr(func(s *Settings) *string { return &s.GRPC })},
 	{Name: "tls-cert", Kind: "string", Help: "PEM certificate for the TLS listener (default: one made at start by a local CA)",
 		set: str(func(s *Settings) *string { return &s.TLSCert })},
 	{Name: "tls-key", Kind: "string", Help: "PEM private key for --tls-cert",
@@ -400,7 +423,7 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 func applyFile(s *Settings, name string) Problems {
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return Problems{{File: name, Msg: describeOpenErr(err)}}
+		return Problems{{File: name, Msg: "the config file (--config, DECOY_CONFIG): " + describeOpenErr(err)}}
 	}
 	f, err := stub.ParseYAML(trimBOM(data))
 	if err != nil {

@@ -87,6 +87,11 @@ func TestSettingSet(t *testing.T) {
 	}{
 		{"http", "", func(s Settings) bool { return s.HTTP == "" }, ""},
 		{"http", "127.0.0.1:1", func(s Settings) bool { return s.HTTP == "127.0.0.1:1" }, ""},
+		{"http", ":http", func(s Settings) bool { return s.HTTP == ":http" }, ""},
+		{"https", "[::1]:0", func(s Settings) bool { return s.HTTPS == "[::1]:0" }, ""},
+		{"http", "127.0.0.1:99999", nil, `port "99999" is not a port`},
+		{"grpc", "localhost", nil, "not an address to listen on"},
+		{"admin", "127.0.0.1:nope", nil, `port "nope" is not a port`},
 		{"max-body-bytes", "1MiB", func(s Settings) bool { return s.MaxBodyBytes == 1<<20 }, ""},
 		{"max-body-bytes", "100", func(s Settings) bool { return s.MaxBodyBytes == 100 }, ""},
 		{"max-body-bytes", "lots", nil, "max-body-bytes: \"lots\" is not a size"},
@@ -270,7 +275,7 @@ func TestResolveMissingConfigFile(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "none.yaml")
 	_, err := Resolve(name, envOf(nil), nil)
 	ps := problemsOf(t, err)
-	if len(ps) != 1 || ps[0].File != name || ps[0].Msg != "no such file or folder" {
+	if len(ps) != 1 || ps[0].File != name || ps[0].Msg != "the config file (--config, DECOY_CONFIG): no such file or folder" {
 		t.Errorf("problems = %v", ps)
 	}
 }
