@@ -39,6 +39,9 @@ func tryOf(s *engine.Stub) (try, bool) {
 	if rs := s.Responses(); len(rs) > 0 && rs[0].Status == 405 {
 		return try{}, false // the answer to the methods a path does not take
 	}
+	if s.WebSocket() != nil {
+		return try{}, false // curl would get the 426; websocket.md shows clients
+	}
 	path := r.Path
 	var ex engine.Example
 	if e, isEx := s.RequestCheck().(engine.Exampler); isEx {

@@ -15,6 +15,8 @@ func TestTryLinesAnswer(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	stubs := write(t, dir, "stubs.yaml", `
+- request: {path: /ws}
+  response: {websocket: {echo: true}}
 - request: {method: GET, path: "/with space/{id}"}
   response: {body: space}
 - request: {method: GET, path: /search, query: {q: {present: true}, type: books, debug: {absent: true}}}
