@@ -68,8 +68,10 @@ type conn struct {
 	// sentSeq is the journal record whose response is being written.
 	sentSeq uint64
 
-	// frames, once the connection is a WebSocket, follows what it reads.
+	// frames, once the connection is a WebSocket, follows what it reads;
+	// stall bounds a pause inside one of its frames (see stallDeadline).
 	frames *wsfront.Frames
+	stall  frameStall
 	// wsPending: the request being served upgraded the connection to a
 	// WebSocket, if fasthttp hands it over (set and read on the goroutine
 	// serving the connection). ws: it did; the conversation owns the
@@ -159,11 +161,34 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 	if c.frames != nil {
 		c.frames.Feed(p[:n])
+		c.stall.after(c.Conn, c.frames)
 	}
 	if err != nil {
 		c.note(err)
 	}
 	return n, err
+}
+
+// frameStall bounds how long a WebSocket client may stop in the middle of
+// a frame: read-timeout from the last bytes it sent. Between frames a
+// conversation may rest as long as it likes.
+type frameStall struct {
+	d   time.Duration // 0: no bound
+	set bool          // a read deadline is set
+}
+
+// after sets or clears nc's read deadline after a read fed to f.
+func (s *frameStall) after(nc net.Conn, f *wsfront.Frames) {
+	switch {
+	case s.d <= 0 || f.Closing():
+		// Serve sets the deadlines while the conversation closes.
+	case f.Partial():
+		_ = nc.SetReadDeadline(time.Now().Add(s.d))
+		s.set = true
+	case s.set:
+		_ = nc.SetReadDeadline(time.Time{})
+		s.set = false
+	}
 }
 
 // received notes the time of a read that returned bytes.
@@ -290,6 +315,7 @@ type tlsConn struct {
 	err error
 	// frames, once the connection is a WebSocket, follows what it reads.
 	frames *wsfront.Frames
+	stall  frameStall
 }
 
 func (t *tlsConn) Read(p []byte) (int, error) {
@@ -307,6 +333,7 @@ func (t *tlsConn) Read(p []byte) (int, error) {
 	n, err := t.Conn.Read(p)
 	if t.frames != nil {
 		t.frames.Feed(p[:n])
+		t.stall.after(t.Conn, t.frames)
 	}
 	if err != nil {
 		t.c.note(err)

@@ -85,9 +85,9 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 		var tc *conn // the tracked connection, whose books the conversation closes
 		switch nc := raw.(type) {
 		case *conn:
-			nc.frames, tc = frames, nc
+			nc.frames, nc.stall.d, tc = frames, s.o.ReadTimeout, nc
 		case *tlsConn:
-			nc.frames, tc = frames, nc.c
+			nc.frames, nc.stall.d, tc = frames, s.o.ReadTimeout, nc.c
 		default:
 			frames = nil
 		}

@@ -654,3 +654,35 @@ func TestWebSocketSubprotocolOffered(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketStalledFrame: a client that stops in the middle of a frame
+// has read-timeout to go on, and is then closed; a conversation that rests
+// between frames stays open as long as it likes.
+func TestWebSocketStalledFrame(t *testing.T) {
+	t.Parallel()
+	const readTimeout = 200 * time.Millisecond
+	addr, _, _ := startWS(t, httpfront.Options{ReadTimeout: readTimeout})
+
+	// At rest between frames for several read-timeouts: still served.
+	c, _ := dial(t, addr, "/ws/echo")
+	time.Sleep(5 * readTimeout)
+	if err := c.WriteMessage(websocket.TextMessage, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "still here" {
+		t.Fatalf("after resting: %q, %v", b, err)
+	}
+
+	// Ten bytes of a 100-byte masked frame, then nothing.
+	c2, _ := dial(t, addr, "/ws/echo")
+	nc := c2.UnderlyingConn()
+	if _, err := nc.Write([]byte{0x81, 0x80 | 100, 1, 2, 3, 4, 'a', 'b', 'c', 'd'}); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := io.Copy(io.Discard, nc)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("a client stalled inside a frame was still connected after 10 s (read-timeout %v)", readTimeout)
+	}
+}

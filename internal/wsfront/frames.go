@@ -18,6 +18,8 @@ type Frames struct {
 	n    int      // bytes of hdr read
 	skip uint64   // payload bytes still to pass over
 	last atomic.Int64
+	// closing: Serve owns the connection's deadlines (see Closing).
+	closing atomic.Bool
 	// badLength: a frame's 64-bit length had its most significant bit
 	// set. Nothing after it is followed: the connection is failed.
 	badLength atomic.Bool
@@ -92,6 +94,23 @@ func (f *Frames) header() (size int, length uint64, ok bool) {
 		length = uint64(l)
 	}
 	return size, length, true
+}
+
+// Partial tells whether the client is in the middle of a frame: its
+// header or payload has begun and not ended, and the conversation is not
+// closing (see Closing). Feed's goroutine only.
+func (f *Frames) Partial() bool { return (f.n > 0 || f.skip > 0) && !f.closing.Load() }
+
+// Closing tells that the conversation is closing: from then on Serve sets
+// the connection's deadlines itself (how long the client has to answer a
+// close), and what reads it must leave them alone.
+func (f *Frames) Closing() bool { return f != nil && f.closing.Load() }
+
+// close marks the conversation closing (nil-safe).
+func (f *Frames) close() {
+	if f != nil {
+		f.closing.Store(true)
+	}
 }
 
 // LastClose returns the payload length of the last close frame the client

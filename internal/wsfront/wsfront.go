@@ -106,6 +106,7 @@ func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit i
 	close(cv.stop)
 	// Unblocks a write stuck on a client that does not read, and a read
 	// still waiting; the caller closes the connection for good.
+	frames.close()
 	_ = c.UnderlyingConn().SetDeadline(time.Now())
 	<-readDone
 	<-pushDone
@@ -118,6 +119,7 @@ func (cv *conv) closeWith(code int, reason string, end End) {
 	cv.once.Do(func() {
 		cv.end.Store(int32(end))
 		cv.closed.Store(true)
+		cv.frames.close()
 		msg := websocket.FormatCloseMessage(code, reason)
 		_ = cv.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(CloseWait))
 		_ = cv.c.SetReadDeadline(time.Now().Add(CloseWait))
@@ -233,6 +235,7 @@ func (cv *conv) read() {
 // client nothing more comes.
 func (cv *conv) linger() {
 	nc := cv.c.UnderlyingConn()
+	cv.frames.close()
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
