@@ -30,7 +30,8 @@ type Loaded struct {
 	autoID  []string // parallel to Sources: the id to give a stub without one
 	spec    openapi.Options
 	specIDs map[string]bool // what the ids of the OpenAPI documents read start with
-	// Notes are warnings about OpenAPI documents that loaded: operations
+	// Notes are warnings about files that loaded: a stub without a
+	// request (it matches every request), and about OpenAPI documents: operations
 	// left out by the lenient setting, webhooks that are not served.
 	Notes []string
 	// Details are the smaller findings about OpenAPI documents that loaded
@@ -320,6 +321,13 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 			p.Field = it.path
 			probs = append(probs, p)
 			continue
+		}
+		if m := unwrap(it.node).(*ast.MappingNode); child(m, "request") == nil {
+			where := name + ":" + strconv.Itoa(line(it.node))
+			if it.path != "" {
+				where += ": " + it.path
+			}
+			l.Notes = append(l.Notes, where+": no request: this stub answers every request; write request: {} if that is meant")
 		}
 		if err := stub.WholeNumbers(it.node); err != nil {
 			p := yamlProblem(name, err)

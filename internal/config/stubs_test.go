@@ -627,3 +627,17 @@ func TestBuildBytes(t *testing.T) {
 		t.Errorf("problems = %v", ps)
 	}
 }
+
+// TestNoRequestNoted: a stub without request answers every request; that is
+// noted, since a forgotten block would otherwise take every request in
+// silence. request: {} says it is meant.
+func TestNoRequestNoted(t *testing.T) {
+	t.Parallel()
+	l, err := LoadStubBytes("s.yaml", []byte("- response: {body: x}\n- request: {}\n  response: {body: y}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Notes) != 1 || !strings.Contains(l.Notes[0], "s.yaml:1: [0]: no request") {
+		t.Errorf("Notes = %q, want one for the stub on line 1", l.Notes)
+	}
+}
