@@ -394,18 +394,25 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		return
 	}
 	// The default answer, in the media type Accept prefers (see
-	// negotiate.go); generated bodies vary with the request.
+	// negotiate.go); generated bodies vary with the request, in each
+	// media type, and so do the Prefer: code=N and dynamic=true answers.
 	var query []string
 	queryDone := false
+	variers := map[*stub.Response]engine.Varier{} // the default answer's and Prefer: code=N's share theirs
 	vary := func(resp *stub.Response) engine.Varier {
 		g, ok := b.generated[resp]
 		if !ok {
 			return nil
 		}
+		if v, ok := variers[resp]; ok {
+			return v
+		}
 		if !queryDone {
 			query, queryDone = b.queryNames(op, file), true
 		}
-		return b.newVarier(full, g, query)
+		v := b.newVarier(full, g, query)
+		variers[resp] = v
+		return v
 	}
 	if len(main.media) == 0 {
 		b.add(engine.Source{Stub: stub.Stub{ID: id, Priority: PriorityResponse, Request: req,
@@ -436,7 +443,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 				Response: b.render(r, nil, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
 			continue
 		}
-		resp, neg := b.negotiated(r, mediaOf(r, nil), key, renderDefault, "", false, nil)
+		resp, neg := b.negotiated(r, mediaOf(r, nil), key, renderDefault, "", false, vary)
 		b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code), Priority: PriorityPrefer, Request: pr,
 			Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 		for _, name := range exampleNames(r) {
@@ -455,7 +462,9 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		if ms := mediaOf(r, func(m *media) bool { return m.schema != nil }); len(ms) > 0 && r == main {
 			pr := req
 			pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: `(^|[\s,;])dynamic=true($|[\s,;])`}}
-			resp, neg := b.negotiated(r, ms, key, renderDynamic, "", false, nil)
+			// Generated per request, like the default answer: a client
+			// that asks for dynamic data gets /users/1 and /users/2 apart.
+			resp, neg := b.negotiated(r, ms, key, renderDynamic, "", false, vary)
 			b.add(engine.Source{Stub: stub.Stub{ID: id + ":dynamic", Priority: PriorityPrefer - 1, Request: pr,
 				Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 		}

@@ -366,11 +366,16 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	if json && m.schema != nil && b.o.KeepRendered {
 		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from, Named: mode == renderNamed})
 	}
-	if mode == renderDefault && json && body != nil && (chosen.from == "generated" || chosen.from == "schema examples") {
+	// A generated body varies with the request (see vary.go) in every
+	// media type, not only JSON ones, and in the Prefer: dynamic=true
+	// answer too: the varier generates again with the same fkey, variant
+	// and examples as here, so a request's body is the one this rendering
+	// would be for it.
+	if mode != renderNamed && body != nil && (chosen.from == "generated" || chosen.from == "schema examples") {
 		if b.generated == nil {
 			b.generated = map[*stub.Response]generated{}
 		}
-		b.generated[out] = generated{m: m, fkey: fkey, variant: chosen.variant, examples: chosen.from == "schema examples"}
+		b.generated[out] = generated{m: m, fkey: fkey, variant: chosen.variant, examples: chosen.from == "schema examples", text: !json}
 	}
 	if s, ok := chosen.v.(string); ok && !json {
 		out.Body = stub.Text(s)

@@ -39,6 +39,9 @@ type generated struct {
 	// examples: the schema's own examples were used where they exist
 	// (those properties do not vary).
 	examples bool
+	// text: the media type is not JSON, so a string value is sent as it
+	// is, not as a JSON string (as render1 does).
+	text bool
 }
 
 // varyShared is what an OpenAPI document's variers share: the document (to
@@ -150,7 +153,7 @@ func (v *varier) body(r *engine.Request, k string) []byte {
 		echoed = echo(val, pv)
 	}
 	if b, ok := v.valid(val); ok {
-		return b
+		return v.encoded(val, b)
 	}
 	if echoed {
 		// The echoed values do not fit the schema: the generated ones do.
@@ -158,10 +161,19 @@ func (v *varier) body(r *engine.Request, k string) []byte {
 		val, _ = fake.Generate(v.g.m.schema, v.g.m.file, v.g.fkey+"|"+k, o)
 		v.sh.mu.Unlock()
 		if b, ok := v.valid(val); ok {
-			return b
+			return v.encoded(val, b)
 		}
 	}
 	return nil
+}
+
+// encoded is the body sent for val, whose JSON is b: a string as it is in
+// a media type that is not JSON (text/plain), as render1 sends it.
+func (v *varier) encoded(val any, b []byte) []byte {
+	if s, ok := val.(string); ok && v.g.text {
+		return []byte(s)
+	}
+	return b
 }
 
 // valid encodes val and checks it against the response schema.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/decoy-dev/decoy"
@@ -122,5 +123,116 @@ func TestBodiesVaryWithTheRequest(t *testing.T) {
 	defer srv2.Close()
 	if again := get(srv2, "/users/2"); again["name"] != u2["name"] || again["email"] != u2["email"] {
 		t.Errorf("another run gave /users/2 other data: %v, %v", u2, again)
+	}
+}
+
+const varyMediaSpec = `openapi: 3.1.0
+info: {title: vary, version: "1"}
+paths:
+  /items/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    get:
+      responses:
+        "200":
+          description: an item in two media types
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Item"}
+            application/xml:
+              schema: {$ref: "#/components/schemas/Item"}
+        "404":
+          description: not found
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Item"}
+  /words/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: a word, sent as text
+          content:
+            text/plain:
+              schema: {type: string, minLength: 3}
+components:
+  schemas:
+    Item:
+      type: object
+      required: [id, name]
+      properties:
+        id: {type: string}
+        name: {type: string, minLength: 3}
+`
+
+// Every generated answer varies with the request and echoes the path, not
+// only the first media type's: Accept: application/xml, Prefer:
+// dynamic=true and Prefer: code=404 too (QA #6). Each stays the same
+// bytes for the same request.
+func TestBodiesVaryInEveryMediaType(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "api.yaml")
+	if err := writeFile(spec, varyMediaSpec); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := decoy.Start(decoy.Options{Files: []string{spec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	get := func(path string, hdr map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		name   string
+		prefix string
+		hdr    map[string]string
+		status int
+		echo   bool // the body is an Item whose id echoes the path
+	}{
+		{"json", "/items/", nil, 200, true},
+		{"xml", "/items/", map[string]string{"Accept": "application/xml"}, 200, true},
+		{"dynamic", "/items/", map[string]string{"Prefer": "dynamic=true"}, 200, true},
+		{"dynamic xml", "/items/", map[string]string{"Prefer": "dynamic=true", "Accept": "application/xml"}, 200, true},
+		{"code=404", "/items/", map[string]string{"Prefer": "code=404"}, 404, true},
+		{"text", "/words/", nil, 200, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s1, b1 := get(tc.prefix+"abc", tc.hdr)
+			s2, b2 := get(tc.prefix+"xyz", tc.hdr)
+			_, again := get(tc.prefix+"abc", tc.hdr)
+			if s1 != tc.status || s2 != tc.status {
+				t.Fatalf("status %d, %d, want %d: %s", s1, s2, tc.status, b1)
+			}
+			if b1 == b2 {
+				t.Errorf("/abc and /xyz got the same body: %s", b1)
+			}
+			if b1 != again {
+				t.Errorf("the same request got other bytes: %s then %s", b1, again)
+			}
+			if tc.echo {
+				var v1, v2 map[string]any
+				if json.Unmarshal([]byte(b1), &v1) != nil || json.Unmarshal([]byte(b2), &v2) != nil {
+					t.Fatalf("not JSON: %s, %s", b1, b2)
+				}
+				if v1["id"] != "abc" || v2["id"] != "xyz" {
+					t.Errorf("the path is not echoed: %s, %s", b1, b2)
+				}
+			} else if strings.HasPrefix(b1, `"`) {
+				t.Errorf("a text/plain string was sent as JSON: %s", b1)
+			}
+		})
 	}
 }
