@@ -134,7 +134,11 @@ func (v *varier) Vary(r *engine.Request, base *engine.Response) *engine.Response
 		v.cache.Clear()
 		v.n.Store(1)
 	}
-	v.cache.Store(k, &varied{base: base, resp: &nr})
+	// k may view the front door's reused buffer (the HTTP/1.1 loop's
+	// decoded path is not copied): a key kept past the request must be
+	// copied, or the next request on the connection rewrites it and
+	// /items/xyz finds the body of /items/abc.
+	v.cache.Store(strings.Clone(k), &varied{base: base, resp: &nr})
 	return &nr
 }
 
