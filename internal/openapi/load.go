@@ -63,9 +63,14 @@ type files struct {
 	docs map[string]any // absolute path -> decoded tree
 	// pre holds documents given as bytes (the root when loaded from memory).
 	pre map[string][]byte
+	// ids indexes each decoded document's schemas by their absolute $id
+	// (made on the first $ref to a URI; see byID).
+	ids map[string]map[string]any
 }
 
-func newFiles() *files { return &files{docs: map[string]any{}, pre: map[string][]byte{}} }
+func newFiles() *files {
+	return &files{docs: map[string]any{}, pre: map[string][]byte{}, ids: map[string]map[string]any{}}
+}
 
 // decode reads YAML or JSON into generic values with string keys and
 // json.Number numbers.
@@ -126,8 +131,18 @@ func (f *files) resolve(base, ref string) (any, string, error) {
 	file, frag, _ := strings.Cut(ref, "#")
 	target := base
 	if file != "" {
-		if strings.Contains(file, "://") {
-			return nil, "", fmt.Errorf("$ref %q: remote references are not supported; download the file and refer to it by a relative path", ref)
+		if isURI(file) {
+			// JSON Schema 2020-12 (OpenAPI 3.1): a $ref to the $id of a
+			// schema embedded in the document is local, whatever its
+			// scheme; only a URI that no schema here declares is remote.
+			if node, ok := f.byID(base, file); ok {
+				v, err := pointer(node, frag)
+				if err != nil {
+					return nil, "", fmt.Errorf("$ref %q: %v", ref, err)
+				}
+				return v, base, nil
+			}
+			return nil, "", remoteRef(ref)
 		}
 		if u, err := url.PathUnescape(file); err == nil {
 			file = u
@@ -147,6 +162,79 @@ func (f *files) resolve(base, ref string) (any, string, error) {
 		return nil, "", fmt.Errorf("$ref %q: %v", ref, err)
 	}
 	return v, target, nil
+}
+
+// remoteRef is the error for a $ref to a URI that no schema of the
+// document declares as its $id: decoy reads no network.
+func remoteRef(ref string) error {
+	return fmt.Errorf("$ref %q: remote references are refused (decoy reads no network): download the file and refer to it by a relative path", ref)
+}
+
+// isURI reports whether a $ref's file part is an absolute URI
+// (https://..., urn:...) rather than a file path; a one-letter scheme is
+// a Windows drive (C:/spec.yaml).
+func isURI(file string) bool {
+	if strings.Contains(file, "://") {
+		return true
+	}
+	scheme, _, ok := strings.Cut(file, ":")
+	if !ok || len(scheme) < 2 {
+		return false
+	}
+	for i, c := range scheme {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// byID finds the schema whose $id is uri in the document base (the file
+// the $ref is in), then in the other documents read so far.
+func (f *files) byID(base, uri string) (any, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	index := func(path string) map[string]any {
+		if ix, ok := f.ids[path]; ok {
+			return ix
+		}
+		ix := map[string]any{}
+		collectIDs(f.docs[path], ix)
+		f.ids[path] = ix
+		return ix
+	}
+	if n, ok := index(base)[uri]; ok {
+		return n, true
+	}
+	for path := range f.docs {
+		if n, ok := index(path)[uri]; ok {
+			return n, true
+		}
+	}
+	return nil, false
+}
+
+// collectIDs adds the schemas under v that have an absolute $id to ix,
+// by that $id without an empty fragment. (A relative $id, resolved
+// against the one around it, is not followed.)
+func collectIDs(v any, ix map[string]any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if id, ok := x["$id"].(string); ok {
+			if id = strings.TrimSuffix(id, "#"); isURI(id) {
+				if _, dup := ix[id]; !dup {
+					ix[id] = x
+				}
+			}
+		}
+		for _, e := range x {
+			collectIDs(e, ix)
+		}
+	case []any:
+		for _, e := range x {
+			collectIDs(e, ix)
+		}
+	}
 }
 
 // pointer walks a JSON pointer (RFC 6901, possibly URL-escaped).

@@ -86,7 +86,16 @@ type treeLoader struct {
 
 func (l treeLoader) Load(u string) (any, error) {
 	p, err := url.Parse(u)
-	if err != nil || p.Scheme != "file" {
+	if err == nil && p.Scheme != "file" {
+		// The $id of a schema embedded in a document: the compiler finds
+		// $ids only where a schema is expected, and an OpenAPI document's
+		// components are not such a place.
+		if node, ok := l.f.byID("", strings.TrimSuffix(u, "#")); ok {
+			return ToJSONSchema(node, l.oas31), nil
+		}
+		return nil, remoteRef(u)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cannot load %s", u)
 	}
 	doc, err := l.f.get(filepath.FromSlash(p.Path))
