@@ -19,6 +19,10 @@ import (
 type offer struct {
 	ct   string // the Content-Type sent
 	body []byte
+	// status, when not 0, replaces the stub's: this type's answer is a
+	// problem (see noBody) while the first type's is not, or the other
+	// way round.
+	status int
 	// vary, when not nil, makes the body per request (a generated body;
 	// see vary.go).
 	vary engine.Varier
@@ -82,6 +86,9 @@ func (n *negotiator) derive(i int, base *engine.Response) *engine.Response {
 	} else {
 		o := &n.offers[i]
 		nr.ContentType, nr.ContentTypeB, nr.Body = o.ct, []byte(o.ct), o.body
+		if o.status != 0 {
+			nr.Status = o.status
+		}
 	}
 	n.derived[i].Store(&derivedResponse{base: base, resp: &nr})
 	return &nr
@@ -127,6 +134,9 @@ func (b *builder) negotiated(r *response, ms []*media, key string, mode renderMo
 			} else {
 				o.body = resp.Body.JSON()
 			}
+		}
+		if resp.Status != rendered[0].Status {
+			o.status = resp.Status
 		}
 		if vary != nil {
 			o.vary = vary(resp)

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/fake"
+	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -261,6 +263,7 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	}
 	out.Headers["Content-Type"] = stub.HeaderValues{ct}
 	fkey := fmt.Sprintf("%s:%d:%s", key, r.code, m.typ)
+	var genErr error // the last generation that failed
 	gen := func(examples bool, variant int) (any, bool) {
 		if m.schema == nil {
 			return nil, false
@@ -279,6 +282,7 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		}
 		if err != nil {
 			b.warn(m.schemaAt, "no data generated: %v", err)
+			genErr = err
 			return nil, false
 		}
 		return v, true
@@ -321,6 +325,16 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		for variant := 1; variant < 4 && m.schema != nil; variant++ {
 			cands = append(cands, fresh(false, variant))
 		}
+		// When the generator cannot read the schema, its own example
+		// still can be served (tried only then: the generator already
+		// uses it with Examples).
+		cands = append(cands, func() (cand, bool) {
+			if genErr == nil {
+				return cand{}, false
+			}
+			v, ok := schemaExample(m.schema)
+			return cand{v: v, from: "schema example"}, ok
+		})
 	}
 	json := isJSON(m.typ)
 	var (
@@ -358,6 +372,9 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	}
 	if !found {
 		if !tried {
+			if m.schema != nil && genErr != nil {
+				return b.noBody(out, m, mode, genErr)
+			}
 			return out
 		}
 		b.warn(m.schemaAt, "no example or generated body validates against the schema; serving the %s body: %v", failed.from, firstLine(failure))
@@ -384,6 +401,44 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	}
 	return out
 }
+
+// schemaExample is the example a schema gives at its top level (example,
+// or the first of examples), without following a $ref.
+func schemaExample(schema any) (any, bool) {
+	sm, _ := schema.(map[string]any)
+	if v, ok := sm["example"]; ok {
+		return v, true
+	}
+	if l, ok := sm["examples"].([]any); ok && len(l) > 0 {
+		return l[0], true
+	}
+	return nil, false
+}
+
+// noBody is the answer of a response whose schema gives no body at all
+// (the generator cannot read it, and neither the document nor the schema
+// has an example): a 500 problem that says so, since an empty 200 in a
+// JSON media type is what no client can parse, and a client test asking
+// for the success path must not pass on it by mistake. The load warns.
+func (b *builder) noBody(out *stub.Response, m *media, mode renderMode, err error) *stub.Response {
+	what := fmt.Sprintf("%d %s", out.Status, m.typ)
+	if mode == renderDynamic {
+		what = "Prefer: dynamic=true " + what
+	}
+	detail := fmt.Sprintf("decoy could not make the %s body from the schema at %s#%s: %v; give the media type an example", what, filepath.Base(m.file), m.schemaAt, firstLine(err))
+	b.warn(m.schemaAt, "no body can be made for the %s answer, so it is a 500 application/problem+json: %v (give the media type an example)", what, firstLine(err))
+	p := problem.New(500, detail)
+	p.Title = "No body for this response"
+	p.Type = docsNoBody
+	// Only the Content-Type: the negotiator sends the other media types
+	// with this stub's headers.
+	res := &stub.Response{Status: 500, Headers: map[string]stub.HeaderValues{"Content-Type": {problem.ContentType}}}
+	res.Body = stub.Text(string(p.JSON()))
+	return res
+}
+
+// docsNoBody documents noBody's answer.
+const docsNoBody = "https://github.com/decoy-dev/decoy/blob/main/docs/openapi.md#problems"
 
 func firstLine(err error) string {
 	s := err.Error()
