@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,7 +51,98 @@ func checkDocument(name, abs string, f *files) (probs Problems) {
 	} else {
 		_, err = doc.BuildV3Model()
 	}
-	return toProblems(name, err)
+	probs = toProblems(name, err)
+	refProblems(probs, abs, data, f)
+	return probs
+}
+
+// refProblems rewords libopenapi's "component `#/X` does not exist in the
+// specification" for a $ref to another file or to a URI, which names
+// neither the file nor why: `$ref "missing.yaml#/X": missing.yaml: no such
+// file`, or that remote references are refused. Each such problem gets the
+// JSON pointer of the object holding the $ref (found by the ref and its
+// line).
+func refProblems(probs Problems, abs string, data []byte, f *files) {
+	var ptrs []string
+	for i := range probs {
+		p := &probs[i]
+		file, frag, _ := strings.Cut(p.ref, "#")
+		switch {
+		case p.ref == "":
+			continue
+		case file == "":
+			// In this document: libopenapi's message names it.
+		case isURI(file):
+			if _, ok := f.byIDInDoc(abs, strings.TrimSuffix(file, "#")); ok {
+				continue // an embedded $id: libopenapi's own mistake is worded as it is
+			}
+			p.Msg = remoteRef(p.ref).Error()
+		default:
+			target := file
+			if u, err := url.PathUnescape(file); err == nil {
+				target = u
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(abs), target)
+			}
+			if _, err := os.Stat(target); err != nil {
+				why := "no such file"
+				if !errors.Is(err, os.ErrNotExist) {
+					why = err.Error()
+				}
+				p.Msg = fmt.Sprintf("$ref %q: %s: %s", p.ref, file, why)
+			} else if frag != "" {
+				p.Msg = fmt.Sprintf("$ref %q: %q does not exist in %s", p.ref, "#"+frag, file)
+			}
+		}
+		if p.Line > 0 {
+			ptrs = append(ptrs, refHolders(f, abs, p.ref)...)
+		}
+	}
+	if len(ptrs) == 0 {
+		return
+	}
+	lines := PointerLines(data, ptrs)
+	for i := range probs {
+		p := &probs[i]
+		if p.ref == "" || p.Pointer != "" {
+			continue
+		}
+		for _, ptr := range refHolders(f, abs, p.ref) {
+			if lines[ptr] == p.Line {
+				p.Pointer = strings.TrimSuffix(ptr, "/$ref")
+				break
+			}
+		}
+	}
+}
+
+// refHolders lists the pointers (to the $ref key) of the objects of the
+// document abs whose $ref is ref.
+func refHolders(f *files, abs, ref string) []string {
+	root, err := f.get(abs)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	var walk func(v any, ptr string)
+	walk = func(v any, ptr string) {
+		switch x := v.(type) {
+		case map[string]any:
+			if r, ok := x["$ref"].(string); ok && r == ref {
+				out = append(out, ptr+"/$ref")
+			}
+			for k, e := range x {
+				walk(e, ptr+"/"+escape(k))
+			}
+		case []any:
+			for i, e := range x {
+				walk(e, ptr+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	walk(root, "")
+	return out
 }
 
 func toProblems(name string, err error) Problems {
@@ -76,6 +168,9 @@ func toProblems(name string, err error) Problems {
 		}
 		// An unresolvable $ref: where it appears.
 		var ie *index.IndexingError
+		if errors.As(e, &ie) && ie.KeyNode != nil {
+			p.ref = ie.KeyNode.Value // the $ref as written (see refProblems)
+		}
 		if errors.As(e, &ie) && p.Line == 0 {
 			switch {
 			case ie.KeyNode != nil && ie.KeyNode.Line > 0:

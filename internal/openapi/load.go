@@ -26,6 +26,7 @@ type Problem struct {
 	Line    int    // 0 when unknown
 	Pointer string // JSON pointer inside File, e.g. /paths/~1pets/get
 	Msg     string
+	ref     string // the $ref of an unresolvable reference, as written
 }
 
 func (p Problem) Error() string {
@@ -212,6 +213,23 @@ func (f *files) byID(base, uri string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// byIDInDoc is byID in the document abs alone (read if need be).
+func (f *files) byIDInDoc(abs, uri string) (any, bool) {
+	if _, err := f.get(abs); err != nil {
+		return nil, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ix, ok := f.ids[abs]
+	if !ok {
+		ix = map[string]any{}
+		collectIDs(f.docs[abs], ix)
+		f.ids[abs] = ix
+	}
+	n, ok := ix[uri]
+	return n, ok
 }
 
 // collectIDs adds the schemas under v that have an absolute $id to ix,

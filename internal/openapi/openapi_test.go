@@ -150,7 +150,15 @@ func TestProblems(t *testing.T) {
 		name, data, want string
 	}{
 		// An unresolvable $ref: the ref, and the line where it appears.
-		{"badref.yaml", "", "testdata/badref.yaml:11: component `#/components/schemas/Nope` does not exist"},
+		{"badref.yaml", "", "testdata/badref.yaml:11: #/paths/~1x/get/responses/200/content/application~1json/schema: component `#/components/schemas/Nope` does not exist"},
+		// Another file: its name and why (QA #14), not "component `#/X`".
+		{"x.yaml", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /b:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: 'missing.yaml#/X'}\n",
+			`testdata/x.yaml:11: #/paths/~1b/get/responses/200/content/application~1json/schema: $ref "missing.yaml#/X": missing.yaml: no such file`},
+		{"x.yaml", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /b:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: 'v30.yaml#/nope'}\n",
+			`testdata/x.yaml:11: #/paths/~1b/get/responses/200/content/application~1json/schema: $ref "v30.yaml#/nope": "#/nope" does not exist in v30.yaml`},
+		// A remote $ref is refused, not missing.
+		{"x.yaml", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: 'https://example.com/schema.json'}\n",
+			`testdata/x.yaml:11: #/paths/~1a/get/responses/200/content/application~1json/schema: $ref "https://example.com/schema.json": remote references are refused`},
 		{"x.yaml", "openapi: 4.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "not supported"},
 		{"x.yaml", "openapi: 3.0.0\npaths: [\n", ""},
 		{"x.json", `{"openapi": "3.0.0", "paths": {"/a": {"$ref": "missing.yaml"}}}`, "missing.yaml"},
