@@ -435,7 +435,8 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 			continue
 		}
 		seen[r.code] = true
-		codeRe := `(^|[\s,;])code=` + strconv.Itoa(r.code) + `($|[\s,;])`
+		code := strconv.Itoa(r.code)
+		codeRe := preferRe("code", code)
 		pr := req
 		pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: codeRe}}
 		if len(r.media) == 0 {
@@ -447,11 +448,10 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code), Priority: PriorityPrefer, Request: pr,
 			Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 		for _, name := range exampleNames(r) {
-			exRe := `(^|[\s,;])example=` + regexp.QuoteMeta(name) + `($|[\s,;])`
 			pr := req
-			matcher := stub.StringMatcher{Regex: exRe}
+			matcher := stub.StringMatcher{Regex: preferRe("example", name)}
 			if r != main {
-				matcher.Contains = "code=" + strconv.Itoa(r.code)
+				matcher.Regex = preferBothRe("code", code, "example", name)
 			}
 			pr.Headers = map[string]stub.StringMatcher{"Prefer": matcher}
 			ms := mediaOf(r, func(m *media) bool { _, ok := m.named[name]; return ok })
@@ -461,13 +461,29 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		}
 		if ms := mediaOf(r, func(m *media) bool { return m.schema != nil }); len(ms) > 0 && r == main {
 			pr := req
-			pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: `(^|[\s,;])dynamic=true($|[\s,;])`}}
+			pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: preferRe("dynamic", "true")}}
 			// Generated per request, like the default answer: a client
 			// that asks for dynamic data gets /users/1 and /users/2 apart.
 			resp, neg := b.negotiated(r, ms, key, renderDynamic, "", false, vary)
 			b.add(engine.Source{Stub: stub.Stub{ID: id + ":dynamic", Priority: PriorityPrefer - 1, Request: pr,
 				Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 		}
+	}
+	// A Prefer: example= or code= that none of the stubs above took names
+	// an answer the operation does not declare: a 400 that says so. Each
+	// comes after the stubs of its priority, which win ties by order.
+	opName := strings.ToUpper(method) + " " + path
+	for _, m := range []struct {
+		miss     *preferMiss
+		priority int
+	}{
+		{&preferMiss{name: "example", op: opName, declared: declaredExamples(list)}, PriorityPrefer - 1},
+		{&preferMiss{name: "code", op: opName, declared: declaredCodes(list)}, PriorityPrefer},
+	} {
+		pr := req
+		pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: preferAnyRe(m.miss.name)}}
+		b.add(engine.Source{Stub: stub.Stub{ID: id + ":" + m.miss.name + "=?", Priority: m.priority, Request: pr,
+			Response: m.miss.missStub()}, Origin: b.name + "#" + ptr, Vary: m.miss})
 	}
 }
 

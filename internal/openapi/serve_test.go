@@ -36,6 +36,18 @@ func TestServePetstore(t *testing.T) {
 		{"/v1/pets/7", "", "example=dog", 200, "application/json", `"name":"Rex"`},
 		{"/v1/pets/7", "", "code=404", 404, "application/json", `"message"`},
 		{"/v1/pets/7", "", "dynamic=true", 200, "application/json", `"owner"`},
+		// RFC 7240: names are case-insensitive, values may be quoted.
+		{"/v1/pets/7", "", "Code=404", 404, "application/json", `"message"`},
+		{"/v1/pets/7", "", `code="404"`, 404, "application/json", `"message"`},
+		{"/v1/pets/7", "", `respond-async, CODE = "404"; x=1`, 404, "application/json", `"message"`},
+		{"/v1/pets/7", "", `Example="dog"`, 200, "application/json", `"name":"Rex"`},
+		{"/v1/pets/7", "", "DYNAMIC=true", 200, "application/json", `"owner"`},
+		// An answer the operation does not declare is a 400 that says so,
+		// not the default 200.
+		{"/v1/pets/7", "", "code=500", 400, "application/problem+json", `"detail":"Prefer: code=500: GET /pets/{petId} declares the responses 200, 404"`},
+		{"/v1/pets/7", "", "example=nope", 400, "application/problem+json", `"detail":"Prefer: example=nope: GET /pets/{petId} declares the examples cat, dog (200)"`},
+		{"/v1/pets/7", "", "code=404, example=nope", 400, "application/problem+json", `Prefer: example=nope`},
+		{"/v1/pets/7", "", "codex=500", 200, "application/json", `"name":"Tom"`},
 		{"/v1/pets/99", "", "", 200, "", "pinned"},
 		{"/v1/pets", "", "", 200, "application/json", `[{"born":`},
 		{"/pets", "", "", 404, "", ""},
