@@ -331,6 +331,9 @@ func (g *gen) value(schema any, base string, depth int, name string) any {
 		}
 		return nil
 	}
+	if _, ok := s["if"]; ok {
+		s, base = g.conditional(s, base)
+	}
 	if _, ok := s["allOf"]; ok {
 		s, base = g.flatMemo(s, base, "", 0, func() map[string]any { return s })
 	}
@@ -384,6 +387,34 @@ func (g *gen) value(schema any, base string, depth int, name string) any {
 	default:
 		return g.str(s, name)
 	}
+}
+
+// conditional resolves an if/then/else (JSON Schema 2019+) of s into one
+// schema to generate from: the value is made to satisfy the if and the
+// then together (so the then is the branch that applies), or, for an odd
+// Variant, the else alone (a caller whose value does not validate tries
+// the next variant). An if with neither then nor else constrains nothing.
+func (g *gen) conditional(s map[string]any, base string) (map[string]any, string) {
+	then, hasThen := s["then"]
+	els, hasElse := s["else"]
+	rest := without(without(without(s, "if"), "then"), "else")
+	if !hasThen && !hasElse {
+		return rest, base
+	}
+	branch := g.o.Variant % 2
+	if branch == 1 && !hasElse {
+		branch = 0
+	}
+	return g.flatMemo(s, base, "if", branch, func() map[string]any {
+		if branch == 1 {
+			return map[string]any{"allOf": []any{rest, els}}
+		}
+		members := []any{rest, s["if"]}
+		if hasThen {
+			members = append(members, then)
+		}
+		return map[string]any{"allOf": members}
+	})
 }
 
 // onlyAnnotations reports whether m's keywords, but for except, only
@@ -683,9 +714,10 @@ func typeOf(s map[string]any) string {
 		}
 	}
 	switch {
-	case s["properties"] != nil || s["additionalProperties"] != nil || s["required"] != nil:
+	case s["properties"] != nil || s["additionalProperties"] != nil || s["required"] != nil ||
+		s["patternProperties"] != nil || s["propertyNames"] != nil || s["minProperties"] != nil:
 		return "object"
-	case s["items"] != nil || s["prefixItems"] != nil:
+	case s["items"] != nil || s["prefixItems"] != nil || s["contains"] != nil:
 		return "array"
 	case s["minimum"] != nil || s["maximum"] != nil || s["multipleOf"] != nil:
 		return "number"
@@ -1085,6 +1117,30 @@ func (g *gen) array(s map[string]any, base string, depth int) any {
 			out = append(out, g.value(it, base, depth+1, ""))
 		}
 	}
+	if c, ok := s["contains"]; ok && c != false {
+		// minContains items (1 by default) satisfy both items and
+		// contains; the others are plain items.
+		need := 1
+		if mc, ok := num(s["minContains"]); ok {
+			need = int(mc)
+		}
+		if hasMax && need > int(maxI)-len(out) {
+			need = max(int(maxI)-len(out), 0)
+		}
+		cs, cb := g.flatMemo(s, base, "contains", 0, func() map[string]any {
+			members := []any{c}
+			if items != nil {
+				members = append(members, items)
+			}
+			return map[string]any{"allOf": members}
+		})
+		for i := 0; i < need; i++ {
+			out = append(out, g.value(cs, cb, depth+1, ""))
+		}
+		if n < len(out) {
+			n = len(out)
+		}
+	}
 	unique, _ := s["uniqueItems"].(bool)
 	for tries := 0; len(out) < n && tries < n+10; tries++ {
 		v := g.value(items, base, depth+1, "")
@@ -1144,16 +1200,52 @@ func (g *gen) object(s map[string]any, base string, depth int) any {
 		}
 	}
 	minP, _ := num(s["minProperties"])
+	if pp, ok := s["patternProperties"].(map[string]any); ok && len(pp) > 0 && len(out) < int(minP) {
+		// Names made from the patterns, each with its pattern's schema:
+		// they are no additional properties, so additionalProperties:
+		// false admits them.
+		pats := sortedKeys(pp)
+		for i := 0; len(out) < int(minP) && i < 100; i++ {
+			p := pats[i%len(pats)]
+			k, ok := g.str(map[string]any{"type": "string", "pattern": p}, "").(string)
+			if _, taken := out[k]; !ok || taken {
+				continue
+			}
+			out[k] = g.value(pp[p], base, depth+1, k)
+		}
+	}
 	ap, hasAP := s["additionalProperties"]
-	if hasAP && ap != false && (len(props) == 0 && depth < g.o.MaxDepth || len(out) < int(minP)) {
+	// Additional properties: in a map-like object (additionalProperties
+	// and no properties), and wherever minProperties asks for more than
+	// there are (additionalProperties absent admits any).
+	if (!hasAP || ap != false) && (hasAP && len(props) == 0 && depth < g.o.MaxDepth || len(out) < int(minP)) {
 		for i := 1; len(out) < max(int(minP), 1) && i < 100; i++ {
-			k := "key" + strconv.Itoa(i)
+			k := g.keyName(s, base, i)
 			if _, ok := out[k]; !ok {
 				out[k] = g.value(ap, base, depth+1, "")
 			}
 		}
 	}
 	return out
+}
+
+// keyName is the i-th name of an additional property of s: "key1", or a
+// string made from s's propertyNames schema (its pattern, length, enum or
+// format) when it has one.
+func (g *gen) keyName(s map[string]any, base string, i int) string {
+	pn, ok := s["propertyNames"].(map[string]any)
+	if !ok {
+		return "key" + strconv.Itoa(i)
+	}
+	ps := make(map[string]any, len(pn)+1)
+	for k, v := range pn {
+		ps[k] = v
+	}
+	ps["type"] = "string"
+	if k, ok := g.value(ps, base, 0, "").(string); ok {
+		return k
+	}
+	return "key" + strconv.Itoa(i)
 }
 
 // names returns the names of props, sorted; the same slice each time for
