@@ -29,6 +29,13 @@ type Request struct {
 	Path   string // decoded path, without the query
 	Body   []byte
 	Fields Fields
+	// absentHeader is a header name a stub looked up and the request
+	// lacks (see matchRest): the stubs after it that need that header
+	// fail without looking it up again. An OpenAPI operation has a row of
+	// Prefer stubs before its answer, which a request without Prefer
+	// would otherwise pay a lookup each for. Front doors build a Request
+	// afresh for each request, which clears it.
+	absentHeader string
 }
 
 // Engine holds the snapshot in use. Readers never block; writers swap a new

@@ -436,3 +436,44 @@ func TestEngineSwap(t *testing.T) {
 		t.Errorf("after Swap Match = %q, want b", got)
 	}
 }
+
+// countingFields counts header lookups.
+type countingFields struct {
+	fields
+	lookups map[string]int
+}
+
+func (c *countingFields) Header(name string) (string, bool) {
+	c.lookups[name]++
+	return c.fields.Header(name)
+}
+
+// A request without a header pays one lookup for a row of stubs that need
+// it (an OpenAPI operation's Prefer stubs before its answer), and stubs
+// that want it absent, or present with a value, still match as before.
+func TestAbsentHeaderLookedUpOnce(t *testing.T) {
+	t.Parallel()
+	prefer := func(id, re string) stub.Stub {
+		return stub.Stub{ID: id, Request: stub.Request{Path: "/x", Headers: map[string]stub.StringMatcher{"Prefer": {Regex: re}}}}
+	}
+	absent := stub.Stub{ID: "absent", Request: stub.Request{Path: "/x", Headers: map[string]stub.StringMatcher{"Prefer": {Absent: true}, "X-Only": {Present: true}}}}
+	plain := stub.Stub{ID: "plain", Request: stub.Request{Path: "/x"}}
+	snap := mustCompile(t, srcs(pri(1, prefer("p1", "a")), pri(2, prefer("p2", "b")), pri(3, prefer("p3", "c")), pri(4, absent), pri(5, plain)))
+	for _, tt := range []struct {
+		name    string
+		header  map[string]string
+		want    string
+		lookups int // of Prefer
+	}{
+		{"no Prefer", nil, "plain", 2}, // p1 (absent, remembered), then absent's own matcher
+		{"Prefer b", map[string]string{"Prefer": "b"}, "p2", 2},
+		{"Prefer z", map[string]string{"Prefer": "z"}, "plain", 4},
+		{"absent with X-Only", map[string]string{"X-Only": "1"}, "absent", 2},
+	} {
+		f := &countingFields{fields: fields{header: tt.header}, lookups: map[string]int{}}
+		got := matchedID(snap.Match(&Request{Method: "GET", Path: "/x", Fields: f}))
+		if got != tt.want || f.lookups["Prefer"] != tt.lookups {
+			t.Errorf("%s: %q after %d Prefer lookups, want %q after %d", tt.name, got, f.lookups["Prefer"], tt.want, tt.lookups)
+		}
+	}
+}

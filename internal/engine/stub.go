@@ -76,6 +76,9 @@ func (s *Stub) RequestCheck() RequestCheck { return s.check }
 type named struct {
 	name string
 	m    *match.String
+	// present: the matcher fails when the field is absent (all but
+	// absent: true).
+	present bool
 }
 
 // Responses returns the stub's rendered responses (one unless the stub
@@ -299,7 +302,7 @@ func compileNamed(m map[string]stub.StringMatcher, field string, header bool) ([
 		if header && !validHeaderName(k) {
 			errs = append(errs, stub.FieldError{Field: stub.Join(field, k), Msg: "not a valid header name"})
 		}
-		out = append(out, named{name: k, m: sm})
+		out = append(out, named{name: k, m: sm, present: sm != nil && !sm.Match("", false)})
 	}
 	return out, errs
 }
@@ -432,8 +435,15 @@ func (s *Stub) matchRest(r *Request) bool {
 		}
 	}
 	for i := range s.headers {
-		v, ok := r.Fields.Header(s.headers[i].name)
-		if !s.headers[i].m.Match(v, ok) {
+		h := &s.headers[i]
+		if h.present && h.name == r.absentHeader {
+			return false // a stub before found the request without it
+		}
+		v, ok := r.Fields.Header(h.name)
+		if !ok {
+			r.absentHeader = h.name
+		}
+		if !h.m.Match(v, ok) {
 			return false
 		}
 	}
