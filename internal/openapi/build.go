@@ -153,6 +153,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		b.placeLines()
 		return nil, b.probs
 	}
+	b.notePending()
 	// The documents' bytes were for placing problems at their lines; what
 	// generates data per request later (see vary.go) reads the decoded
 	// trees only, so the bytes need not be held while serving.
@@ -197,6 +198,9 @@ type builder struct {
 	// that are not sent, by lower-case name: name as written, and why
 	// (see dropHeader).
 	dropped map[string][2]string
+	// pending holds the problems that Options.Lenient makes notes of once
+	// their lines are known (see pathProblem).
+	pending Problems
 }
 
 func (b *builder) problem(ptr, format string, a ...any) {

@@ -166,7 +166,7 @@ func yamlLines(n ast.Node, ptr string, want map[string]bool, out map[string]int)
 func (b *builder) placeLines() {
 	var ptrs []string
 	for _, p := range b.probs {
-		if p.Line == 0 && p.Pointer != "" && strings.HasPrefix(p.Pointer, "/") {
+		if p.Line == 0 && p.File == b.name && p.Pointer != "" && strings.HasPrefix(p.Pointer, "/") {
 			ptrs = append(ptrs, p.Pointer)
 		}
 	}
@@ -182,7 +182,7 @@ func (b *builder) placeLines() {
 	}
 	lines := PointerLines(data, ptrs)
 	for i, p := range b.probs {
-		if p.Line == 0 {
+		if p.Line == 0 && p.File == b.name { // a pointer into another file is not one of data's
 			b.probs[i].Line = lines[p.Pointer]
 		}
 	}

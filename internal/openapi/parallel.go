@@ -85,6 +85,7 @@ func (b *builder) pathItem(p string, raw any) {
 	}
 	b.itemParams, _ = item["parameters"].([]any)
 	b.itemPtr, b.itemFile = ptr, itemFile
+	b.checkPathParams(p, ptr, itemFile, item)
 	var allow []string
 	for _, m := range methods {
 		op, ok := item[m].(map[string]any)
@@ -123,6 +124,7 @@ func (b *builder) fork(unit int, memo *fake.Memo) *builder {
 // path item made it. (sb's generated bodies were for its own variers.)
 func (b *builder) join(sb *builder) {
 	b.probs = append(b.probs, sb.probs...)
+	b.pending = append(b.pending, sb.pending...)
 	b.res.Sources = append(b.res.Sources, sb.res.Sources...)
 	b.res.Rendered = append(b.res.Rendered, sb.res.Rendered...)
 	for i, w := range sb.res.Warnings {
