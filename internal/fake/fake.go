@@ -389,6 +389,17 @@ func (g *gen) value(schema any, base string, depth int, name string) any {
 	}
 }
 
+// dynamicRef reports whether the schema v is a $dynamicRef, which the
+// generator does not follow.
+func dynamicRef(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, ok = m["$dynamicRef"]
+	return ok
+}
+
 // conditional resolves an if/then/else (JSON Schema 2019+) of s into one
 // schema to generate from: the value is made to satisfy the if and the
 // then together (so the then is the branch that applies), or, for an odd
@@ -1094,7 +1105,10 @@ func (g *gen) array(s map[string]any, base string, depth int) any {
 	minI, _ := num(s["minItems"])
 	maxI, hasMax := num(s["maxItems"])
 	n := 1
-	if depth >= g.o.MaxDepth {
+	if depth >= g.o.MaxDepth || dynamicRef(s["items"]) {
+		// A $dynamicRef is not followed (it names a schema by the
+		// dynamic scope), so no item is made for one unless minItems
+		// asks: an empty array meets the schema whatever it resolves to.
 		n = 0
 	}
 	if n < int(minI) {
@@ -1185,8 +1199,8 @@ func (g *gen) object(s map[string]any, base string, depth int) any {
 			continue
 		}
 		pm, _ := g.peek(ps, base)
-		if g.o.Request && pm["readOnly"] == true || !g.o.Request && pm["writeOnly"] == true {
-			continue
+		if g.o.Request && pm["readOnly"] == true || !g.o.Request && pm["writeOnly"] == true || dynamicRef(pm) {
+			continue // an optional $dynamicRef is left out (see array)
 		}
 		out[k] = g.value(ps, base, depth+1, k)
 	}

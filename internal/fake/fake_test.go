@@ -114,6 +114,7 @@ func TestKeywordsGiveValidData(t *testing.T) {
 		{"contains with minContains", `{"type":"array","minItems":3,"contains":{"type":"string","const":"needle"},"minContains":2,"items":{"type":"string"}}`},
 		{"contains", `{"type":"array","contains":{"type":"integer","minimum":5}}`},
 		{"propertyNames", `{"type":"object","minProperties":1,"propertyNames":{"pattern":"^[A-Z]+$"},"additionalProperties":{"type":"integer"}}`},
+		{"$dynamicRef items and property left out", `{"$dynamicAnchor":"node","type":"object","properties":{"children":{"type":"array","items":{"$dynamicRef":"#node"}},"next":{"$dynamicRef":"#node"},"v":{"type":"integer"}},"required":["v"]}`},
 		{"minProperties without additionalProperties", `{"type":"object","minProperties":2,"required":["a"],"properties":{"a":{"type":"string"}}}`},
 	}
 	for _, tt := range tests {

@@ -266,7 +266,7 @@ func (b *builder) notes31(doc map[string]any) {
 		if len(where) > 5 {
 			where = append(where[:5], "...")
 		}
-		b.note("%s: $dynamicRef (at %s) is not followed when generating data: the generator treats the schema there as unconstrained, and generated bodies are still checked against the schema with it", b.name, strings.Join(where, ", "))
+		b.note("%s: $dynamicRef (at %s) is not followed when generating data: the generator leaves out optional properties and array items whose schema is one (else it treats the schema there as unconstrained), and generated bodies are still checked against the schema with it", b.name, strings.Join(where, ", "))
 	}
 }
 
