@@ -20,9 +20,13 @@ func BenchmarkServedAnswer(b *testing.B) {
 		}
 		for _, c := range cases {
 			b.Run(mode+"/"+c.name, func(b *testing.B) {
-				r := newRequest("GET", "/v1/pets/7", c.headers, nil)
+				req := newRequest("GET", "/v1/pets/7", c.headers, nil)
+				r := new(*req)
 				b.ReportAllocs()
 				for b.Loop() {
+					// A request afresh each time, as a front door builds
+					// it (the engine notes in it what it looked up).
+					*r = *req
 					st := snap.Match(r)
 					if st == nil {
 						b.Fatal("no stub")
