@@ -1,7 +1,6 @@
 package openapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -104,13 +103,10 @@ func (m *preferMiss) body(asked string) []byte {
 			detail = fmt.Sprintf("%s: %s declares the examples %s", pref, m.op, m.declared)
 		}
 	}
-	b, _ := json.Marshal(map[string]any{
-		"type":   "https://github.com/decoy-dev/decoy/blob/main/docs/openapi.md#per-request-control-prism-compatible",
-		"title":  "Prefer asks for an answer the operation does not declare",
-		"status": 400,
-		"detail": detail,
-	})
-	return b
+	p := problem.New(400, detail)
+	p.Type = "https://github.com/decoy-dev/decoy/blob/main/docs/openapi.md#per-request-control-prism-compatible"
+	p.Title = "Prefer asks for an answer the operation does not declare"
+	return p.JSON()
 }
 
 var _ engine.Varier = (*preferMiss)(nil)
