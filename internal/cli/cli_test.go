@@ -88,7 +88,7 @@ func TestCheck(t *testing.T) {
 		{"schema that does not compile", "schema.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: x\n          content:\n            application/json:\n              schema: {type: strng}\n", 0,
 			[]string{"ok: ", "schema.yaml#/paths/~1a/get/responses/200/content/application~1json/schema: schema does not compile", "/type"}, nil},
 		{"a path decoy cannot route", "route.yaml", unroutable, 2, []string{"route.yaml:4", "cannot route this path"}, nil},
-		{"the same, --lenient", "route.yaml", unroutable, 0, []string{"ok: 3 stubs", "lenient: /a{.x} is not served"}, []string{"--lenient"}},
+		{"the same, --lenient", "route.yaml", unroutable, 0, []string{"ok: ", "lenient: /a{.x} is not served"}, []string{"--lenient"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
