@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -257,7 +258,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
-			Method: string(ctx.Method()), Path: string(ctx.Path()), Stub: stubID,
+			Method: string(ctx.Method()), Path: strings.Clone(f.req.Path), Stub: stubID,
 			Status: ctx.Response.StatusCode(), Duration: elapsed, Proto: proto,
 			Remote: ctx.RemoteAddr().String(),
 		})

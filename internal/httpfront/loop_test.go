@@ -1,13 +1,18 @@
 package httpfront_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
@@ -279,4 +284,53 @@ func startEngine(t *testing.T, eng string) string {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
 	return ln.Addr().String()
+}
+
+// TestAccessLogPath: the access log gives a request's path in the form it
+// was matched in (decoded but for %2F and %25) on both HTTP/1.1 engines; it
+// was the path as sent on the loop and fasthttp's normalized one (%2F
+// decoded) on fasthttp.
+func TestAccessLogPath(t *testing.T) {
+	t.Parallel()
+	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
+		store, err := engine.NewStore(loopStubs())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf syncBuf
+		al := accesslog.New(slog.New(slog.NewJSONHandler(&buf, nil)), 1)
+		srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng, AccessLog: al})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = srv.Serve(ln) }()
+		resp, err := http.Get("http://" + ln.Addr().String() + "/users/a%2Fb%20c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_ = srv.Shutdown(t.Context())
+		if got := buf.String(); !strings.Contains(got, `"path":"/users/a%2Fb c"`) {
+			t.Errorf("%s: access log %q, want the path /users/a%%2Fb c", eng, got)
+		}
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for the logger's and the test's goroutines.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

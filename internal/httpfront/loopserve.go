@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/accesslog"
@@ -335,7 +336,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
-			Method: string(r.Method), Path: string(r.Path), Stub: stubID,
+			Method: string(r.Method), Path: strings.Clone(lr.req.Path), Stub: stubID,
 			Status: status, Duration: elapsed, Proto: proto,
 			Remote: c.Remote.String(),
 		})
