@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/stub"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Header is one pre-rendered response header, as text and as bytes so
@@ -228,18 +229,9 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
+// validHeaderName reports whether s is a token (RFC 9110 section 5.6.2),
+// as a header name and a method are.
+func validHeaderName(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 // StatusText is the reason phrase for code, or "Status N" when unknown.
 func StatusText(code int) string {

@@ -124,13 +124,7 @@ func (w *jsonLines) value(ptr string) {
 // yamlLines walks a YAML syntax tree.
 func yamlLines(n ast.Node, ptr string, want map[string]bool, out map[string]int) {
 	for {
-		switch v := n.(type) {
-		case *ast.AnchorNode:
-			n = v.Value
-			continue
-		case *ast.TagNode:
-			n = v.Value
-			continue
+		switch v := stub.Unwrap(n).(type) {
 		case *ast.DocumentNode:
 			n = v.Body
 			continue

@@ -14,6 +14,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/fake"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"golang.org/x/net/http/httpguts"
 )
 
 func (b *builder) response(key string, code int, r map[string]any, file, ptr string, op map[string]any) response {
@@ -69,7 +70,7 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 				b.dropHeader(name, why)
 				continue
 			}
-			if !validHeaderName(name) {
+			if !httpguts.ValidHeaderFieldName(name) {
 				b.dropHeader(name, "it is not a valid header name")
 				continue
 			}
@@ -97,7 +98,9 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 			}
 			if v != nil {
 				sv := scalar(v)
-				if !validHeaderValue(sv) {
+				// No control character but a tab (RFC 9110 section 5.5):
+				// what Go's HTTP/2 and net/http send.
+				if !httpguts.ValidHeaderFieldValue(sv) {
 					b.dropHeader(name, fmt.Sprintf("its value %.80q is not a valid header value (a control character such as a newline); give the header an example without one", sv))
 					continue
 				}
@@ -147,32 +150,6 @@ func (b *builder) warnDropped(ptr string) {
 		b.warn(ptr, "response header %q is not sent: %s", d[0], d[1])
 	}
 	b.dropped = nil
-}
-
-// validHeaderName is a token (RFC 9110 section 5.1), as the engine
-// requires of a stub's header names.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue is a field value without control characters other than
-// a tab (RFC 9110 section 5.5), what Go's HTTP/2 and net/http accept.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 func headerValue(h map[string]any) any {

@@ -117,7 +117,7 @@ func (l *Latency) UnmarshalJSON(b []byte) error {
 // UnmarshalYAML reads any of the forms in the package documentation.
 // Errors carry the position of the offending node.
 func (l *Latency) UnmarshalYAML(node ast.Node) error {
-	node = unwrapNode(node)
+	node = Unwrap(node)
 	if _, ok := node.(*ast.NullNode); ok {
 		return nil
 	}
@@ -214,7 +214,7 @@ func (u *Uniform) UnmarshalJSON(b []byte) error {
 
 // UnmarshalYAML reads {min: ..., max: ...} or 10ms..50ms.
 func (u *Uniform) UnmarshalYAML(node ast.Node) error {
-	node = unwrapNode(node)
+	node = Unwrap(node)
 	if text, ok := scalarNode(node); ok {
 		return At(node, u.setRange(text))
 	}
@@ -244,8 +244,8 @@ func (u *Uniform) setRange(s string) error {
 	return nil
 }
 
-// unwrapNode skips anchors and tags around a YAML value.
-func unwrapNode(node ast.Node) ast.Node {
+// Unwrap skips anchors and tags around a YAML value.
+func Unwrap(node ast.Node) ast.Node {
 	for {
 		switch n := node.(type) {
 		case *ast.AnchorNode:
@@ -403,7 +403,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 
 // UnmarshalYAML reads a fault object or a bare kind.
 func (f *Fault) UnmarshalYAML(node ast.Node) error {
-	node = unwrapNode(node)
+	node = Unwrap(node)
 	if text, ok := scalarNode(node); ok {
 		*f = Fault{Kind: text}
 		return nil
@@ -445,7 +445,7 @@ func (fs *Faults) UnmarshalJSON(b []byte) error {
 
 // UnmarshalYAML reads a list of faults, one fault, or a bare kind.
 func (fs *Faults) UnmarshalYAML(node ast.Node) error {
-	node = unwrapNode(node)
+	node = Unwrap(node)
 	switch node.(type) {
 	case *ast.NullNode:
 		*fs = nil
@@ -579,7 +579,7 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 
 // UnmarshalYAML reads 256KiB/s or a number of bytes per second.
 func (r *Rate) UnmarshalYAML(node ast.Node) error {
-	node = unwrapNode(node)
+	node = Unwrap(node)
 	if _, ok := node.(*ast.NullNode); ok {
 		return nil
 	}

@@ -44,7 +44,7 @@ func fractionForInt(n ast.Node, t reflect.Type) *token.Token {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch n := unwrapNode(n).(type) {
+	switch n := Unwrap(n).(type) {
 	case *ast.FloatNode:
 		if isInt(t) && !readsItself(t) && fractional(n.Value) {
 			return n.GetToken()
@@ -72,7 +72,7 @@ func fractionForInt(n ast.Node, t reflect.Type) *token.Token {
 
 // hasFraction reports whether n holds a number with a fraction anywhere.
 func hasFraction(n ast.Node) bool {
-	switch n := unwrapNode(n).(type) {
+	switch n := Unwrap(n).(type) {
 	case *ast.FloatNode:
 		return fractional(n.Value)
 	case *ast.SequenceNode:

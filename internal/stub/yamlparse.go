@@ -260,13 +260,13 @@ func mergedMaps(v *ast.MappingValueNode) ([]*ast.MappingNode, bool) {
 	if !v.Key.IsMergeKey() {
 		return nil, false
 	}
-	switch m := unwrapMerge(v.Value).(type) {
+	switch m := Unwrap(v.Value).(type) {
 	case *ast.MappingNode:
 		return []*ast.MappingNode{m}, true
 	case *ast.SequenceNode:
 		maps := make([]*ast.MappingNode, 0, len(m.Values))
 		for _, e := range m.Values {
-			em, ok := unwrapMerge(e).(*ast.MappingNode)
+			em, ok := Unwrap(e).(*ast.MappingNode)
 			if !ok {
 				return nil, false
 			}
@@ -275,18 +275,4 @@ func mergedMaps(v *ast.MappingValueNode) ([]*ast.MappingNode, bool) {
 		return maps, true
 	}
 	return nil, false
-}
-
-// unwrapMerge is the mapping (or list) a merge key's value names.
-func unwrapMerge(n ast.Node) ast.Node {
-	for {
-		switch v := n.(type) {
-		case *ast.AnchorNode:
-			n = v.Value
-		case *ast.TagNode:
-			n = v.Value
-		default:
-			return n
-		}
-	}
 }
