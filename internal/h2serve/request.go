@@ -206,8 +206,8 @@ func unescapeTo(buf *[]byte, s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '%' && i+2 < len(s) && unhex(s[i+1]) >= 0 && unhex(s[i+2]) >= 0:
-			c = byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+		case c == '%' && i+2 < len(s) && urlpath.Unhex(s[i+1]) >= 0 && urlpath.Unhex(s[i+2]) >= 0:
+			c = byte(urlpath.Unhex(s[i+1])<<4 | urlpath.Unhex(s[i+2]))
 			i += 2
 		case c == '+':
 			c = ' '
@@ -229,10 +229,10 @@ func AppendUnescaped[S ~string | ~[]byte](dst []byte, s S, plus bool) ([]byte, b
 		c := s[i]
 		switch {
 		case c == '%':
-			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+			if i+2 >= len(s) || urlpath.Unhex(s[i+1]) < 0 || urlpath.Unhex(s[i+2]) < 0 {
 				return dst, false
 			}
-			c = byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			c = byte(urlpath.Unhex(s[i+1])<<4 | urlpath.Unhex(s[i+2]))
 			i += 2
 		case c == '+' && plus:
 			c = ' '
@@ -240,18 +240,6 @@ func AppendUnescaped[S ~string | ~[]byte](dst []byte, s S, plus bool) ([]byte, b
 		out = append(out, c)
 	}
 	return out, true
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c - 'a' + 10)
-	case 'A' <= c && c <= 'F':
-		return int(c - 'A' + 10)
-	}
-	return -1
 }
 
 // equalFold is strings.EqualFold for ASCII.

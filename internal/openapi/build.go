@@ -244,23 +244,11 @@ func (b *builder) notes31(doc map[string]any) {
 	if !b.oas31 {
 		return
 	}
-	var walk func(v any, ptr string)
-	walk = func(v any, ptr string) {
-		switch x := v.(type) {
-		case map[string]any:
-			if _, ok := x["$dynamicRef"]; ok {
-				where = append(where, "#"+ptr)
-			}
-			for k, e := range x {
-				walk(e, ptr+"/"+escape(k))
-			}
-		case []any:
-			for i, e := range x {
-				walk(e, ptr+"/"+strconv.Itoa(i))
-			}
+	walkObjects(doc, "", func(obj map[string]any, ptr string) {
+		if _, ok := obj["$dynamicRef"]; ok {
+			where = append(where, "#"+ptr)
 		}
-	}
-	walk(doc, "")
+	})
 	if len(where) > 0 {
 		sort.Strings(where)
 		if len(where) > 5 {

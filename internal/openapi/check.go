@@ -125,24 +125,28 @@ func refHolders(f *files, abs, ref string) []string {
 		return nil
 	}
 	var out []string
-	var walk func(v any, ptr string)
-	walk = func(v any, ptr string) {
-		switch x := v.(type) {
-		case map[string]any:
-			if r, ok := x["$ref"].(string); ok && r == ref {
-				out = append(out, ptr+"/$ref")
-			}
-			for k, e := range x {
-				walk(e, ptr+"/"+escape(k))
-			}
-		case []any:
-			for i, e := range x {
-				walk(e, ptr+"/"+strconv.Itoa(i))
-			}
+	walkObjects(root, "", func(obj map[string]any, ptr string) {
+		if r, ok := obj["$ref"].(string); ok && r == ref {
+			out = append(out, ptr+"/$ref")
+		}
+	})
+	return out
+}
+
+// walkObjects calls f with every object in v, and its JSON pointer (v's
+// being ptr), parents before children.
+func walkObjects(v any, ptr string, f func(obj map[string]any, ptr string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		f(x, ptr)
+		for k, e := range x {
+			walkObjects(e, ptr+"/"+escape(k), f)
+		}
+	case []any:
+		for i, e := range x {
+			walkObjects(e, ptr+"/"+strconv.Itoa(i), f)
 		}
 	}
-	walk(root, "")
-	return out
 }
 
 func toProblems(name string, err error) Problems {

@@ -16,11 +16,11 @@ func Append[S ~string | ~[]byte](dst []byte, p S) []byte {
 			dst = append(dst, c)
 			continue
 		}
-		if i+2 >= len(p) || unhex(p[i+1]) < 0 || unhex(p[i+2]) < 0 {
+		if i+2 >= len(p) || Unhex(p[i+1]) < 0 || Unhex(p[i+2]) < 0 {
 			dst = append(dst, "%25"...)
 			continue
 		}
-		b := byte(unhex(p[i+1])<<4 | unhex(p[i+2]))
+		b := byte(Unhex(p[i+1])<<4 | Unhex(p[i+2]))
 		i += 2
 		switch b {
 		case '/':
@@ -80,7 +80,8 @@ func Segment(s string) string {
 	return string(out)
 }
 
-func unhex[B ~byte](c B) int {
+// Unhex is the value of the hex digit c, or -1.
+func Unhex[B ~byte](c B) int {
 	switch {
 	case '0' <= c && c <= '9':
 		return int(c - '0')
