@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
-	"github.com/decoy-dev/decoy/internal/demo"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"google.golang.org/grpc"
@@ -47,7 +45,7 @@ func TestGRPCGeneratedDelay(t *testing.T) {
 				d := stub.Duration(tt.latency)
 				opts = append(opts, engine.WithLatency(&stub.Latency{Fixed: &d}))
 			}
-			addr := startGRPCStore(t, opts...)
+			addr := startGRPC(t, func(s *config.Settings) { s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "", "", "127.0.0.1:0" }, opts...).GRPCAddr.String()
 			cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 			if err != nil {
 				t.Fatal(err)
@@ -70,33 +68,4 @@ func TestGRPCGeneratedDelay(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startGRPCStore starts an app serving the demo's .proto files with no
-// stubs, compiled with opts, on a gRPC port only; it returns that port.
-func startGRPCStore(t *testing.T, opts ...engine.Option) string {
-	t.Helper()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := engine.NewStore(nil, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := config.Defaults()
-	s.Quiet = true
-	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "", "", "127.0.0.1:0"
-	a, err := app.Start(s, store, nil, app.WithProtos(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return a.GRPCAddr.String()
 }

@@ -101,14 +101,14 @@ func TestGRPCWebOverTLS(t *testing.T) {
 }
 
 // startGRPC starts an app serving the demo's .proto files and no stubs,
-// with the listeners mod sets.
-func startGRPC(t *testing.T, mod func(*config.Settings)) *app.App {
+// with the listeners mod sets and the engine options opts.
+func startGRPC(t *testing.T, mod func(*config.Settings), opts ...engine.Option) *app.App {
 	t.Helper()
 	set, err := demo.Protos()
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := engine.NewStore(nil)
+	store, err := engine.NewStore(nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
