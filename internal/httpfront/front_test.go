@@ -50,7 +50,14 @@ func stubs() []engine.Source {
 
 func start(t *testing.T, o httpfront.Options) *fixture {
 	t.Helper()
-	store, err := engine.NewStore(stubs())
+	return startSources(t, stubs(), o)
+}
+
+// startSources serves srcs with o on 127.0.0.1, plaintext and TLS (h2 and
+// http/1.1 by ALPN), until the test ends.
+func startSources(t *testing.T, srcs []engine.Source, o httpfront.Options) *fixture {
+	t.Helper()
+	store, err := engine.NewStore(srcs)
 	if err != nil {
 		t.Fatal(err)
 	}

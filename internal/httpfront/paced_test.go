@@ -2,9 +2,7 @@ package httpfront_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -18,68 +16,20 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/httpfront"
-	"github.com/decoy-dev/decoy/internal/pki"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
-// served is a server started by serveSources: its plaintext and TLS
-// addresses and the roots that trust its certificate.
-type served struct {
-	http, https string
-	roots       *x509.CertPool
-}
-
-// serveSources serves srcs with o on 127.0.0.1, plaintext and TLS (h2 and
-// http/1.1 by ALPN), until the test ends.
-func serveSources(t *testing.T, srcs []engine.Source, o httpfront.Options) served {
-	t.Helper()
-	store, err := engine.NewStore(srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := pki.NewCA("test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.Issue([]string{"127.0.0.1", "localhost"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv := served{roots: x509.NewCertPool()}
-	sv.roots.AppendCertsFromPEM(ca.CertPEM)
-	o.Engine = store.Engine()
-	o.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
-	srv := httpfront.New(o)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv.http, sv.https = ln.Addr().String(), tln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	go func() { _ = srv.ServeTLS(tln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return sv
-}
-
-// dialH1 opens a raw HTTP/1.1 connection to sv, over TLS when tlsOn.
-func (sv served) dialH1(t *testing.T, tlsOn bool) net.Conn {
+// dialH1 opens a raw HTTP/1.1 connection to f, over TLS when tlsOn.
+func (f *fixture) dialH1(t *testing.T, tlsOn bool) net.Conn {
 	t.Helper()
 	if !tlsOn {
-		c, err := net.Dial("tcp", sv.http)
+		c, err := net.Dial("tcp", f.http)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	c, err := tls.Dial("tcp", sv.https, &tls.Config{RootCAs: sv.roots, NextProtos: []string{"http/1.1"}})
+	c, err := tls.Dial("tcp", f.https, &tls.Config{RootCAs: f.roots, NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +57,7 @@ func TestPacedBodyGoesOutAsPaced(t *testing.T) {
 		src("/spread", stub.Response{Latency: &stub.Latency{Fixed: ptr(stub.Duration(20 * time.Second))}, LatencyMode: "spread"}),
 	}
 	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
-		sv := serveSources(t, srcs, httpfront.Options{HTTP1Engine: eng})
+		sv := startSources(t, srcs, httpfront.Options{HTTP1Engine: eng})
 		for _, tlsOn := range []bool{false, true} {
 			for _, path := range []string{"/dribble", "/throttle", "/spread"} {
 				name := eng + "/plain" + path
@@ -161,7 +111,7 @@ func TestH2BodyTooLargeCurl(t *testing.T) {
 	srcs := []engine.Source{{Stub: stub.Stub{ID: "post", Request: stub.Request{Method: "POST", Path: "/up"},
 		Response: &stub.Response{Body: stub.Text("ok")}}}}
 	for _, eng := range []string{httpfront.HTTP2Decoy, httpfront.HTTP2Go} {
-		sv := serveSources(t, srcs, httpfront.Options{MaxBodyBytes: 1 << 10, HTTP2Engine: eng})
+		sv := startSources(t, srcs, httpfront.Options{MaxBodyBytes: 1 << 10, HTTP2Engine: eng})
 		for _, c := range []struct{ name, url, flag string }{
 			{"h2c", "http://" + sv.http + "/up", "--http2-prior-knowledge"},
 			{"h2", "https://" + sv.https + "/up", "--http2"},
@@ -193,7 +143,7 @@ func TestStubDate(t *testing.T) {
 		{Stub: stub.Stub{ID: "none", Request: stub.Request{Path: "/none"}, Response: &stub.Response{Body: stub.Text("x")}}},
 	}
 	for _, eng := range []string{httpfront.HTTP2Decoy, httpfront.HTTP2Go} {
-		sv := serveSources(t, srcs, httpfront.Options{HTTP2Engine: eng})
+		sv := startSources(t, srcs, httpfront.Options{HTTP2Engine: eng})
 		clients := []struct {
 			name string
 			c    *http.Client
@@ -233,7 +183,7 @@ func TestStubDate(t *testing.T) {
 	}
 	// HTTP/1.1: one Date, one Server (the stub's), on each engine.
 	for _, eng := range []string{httpfront.HTTP1Loop, httpfront.HTTP1Fasthttp} {
-		sv := serveSources(t, srcs, httpfront.Options{HTTP1Engine: eng})
+		sv := startSources(t, srcs, httpfront.Options{HTTP1Engine: eng})
 		for _, tlsOn := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/tls=%v", eng, tlsOn), func(t *testing.T) {
 				t.Parallel()
