@@ -1,12 +1,15 @@
 package grpcfront_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/protoload"
+	"github.com/decoy-dev/decoy/internal/stub"
 )
 
 // TestCheckReportsFileAndLine loads stubs that contradict the .proto file:
@@ -276,6 +279,21 @@ paths:
 	}
 	if errs := grpcfront.Check(shopSet(t), l.Sources); errs != nil {
 		t.Fatal(l.Locate(errs))
+	}
+	// Read back as the admin API shows it and sent again, the stub stays
+	// HTTP-only: checked as a gRPC stub, its JSON body would be refused.
+	raw, err := json.Marshal(l.Sources[0].Stub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again stub.Stub
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&again); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	if !again.HTTPOnly {
+		t.Fatalf("%s: HTTPOnly lost on the way back", raw)
 	}
 	s := start(t, doc)
 	out := s.out(t, "shop.v1.User")

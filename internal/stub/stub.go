@@ -41,8 +41,9 @@ type Stub struct {
 	// names a gRPC method. Stubs made from an OpenAPI document have it:
 	// the HTTP routes of Connect and grpc-gateway APIs are such paths
 	// (POST /package.Service/Method), and the .proto files may be served
-	// beside them.
-	HTTPOnly bool `json:"-"`
+	// beside them. It is written out (httpOnly) so that such a stub read
+	// from the admin API and sent back keeps it.
+	HTTPOnly bool `json:"httpOnly,omitempty"`
 }
 
 // DefaultPriority is the priority of a stub that sets none.
