@@ -409,6 +409,9 @@ over the environment, which wins over the file.`,
 				log.Warn("watch: files are not watched; POST /reload on the admin API reads them again", "err", err)
 			}
 		}
+		if wk == nil {
+			notifyReady(env, log, store.Engine().Snapshot().Len(), a.HTTPAddr, a.HTTPSAddr, a.GRPCAddr, a.AdminAddr)
+		}
 		if env.OnReady != nil {
 			env.OnReady(a)
 		}
@@ -416,6 +419,9 @@ over the environment, which wins over the file.`,
 		select {
 		case <-ctx.Done():
 		case runErr = <-a.Err():
+		}
+		if wk == nil {
+			notifyStopping(env, log)
 		}
 		stopTrim()
 		<-trimDone
