@@ -1,5 +1,5 @@
 // Package cli is decoy's command line: `decoy serve`, `decoy check`,
-// `decoy report` and `decoy version`. Main takes its arguments, environment and output streams
+// `decoy report`, `decoy doctor` and `decoy version`. Main takes its arguments, environment and output streams
 // as parameters so tests drive it exactly as a user would.
 package cli
 
@@ -109,7 +109,7 @@ Run with no arguments to serve the built-in demo API on :8080 (HTTP/1.1, h2c),
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newServe(ctx, env), newCheck(env), newVersion(env), newReport(env))
+	root.AddCommand(newServe(ctx, env), newCheck(env), newVersion(env), newReport(env), newDoctor(env))
 	return root
 }
 
@@ -409,6 +409,9 @@ over the environment, which wins over the file.`,
 				log.Warn("watch: files are not watched; POST /reload on the admin API reads them again", "err", err)
 			}
 		}
+		if wk == nil {
+			notifyReady(env, log, store.Engine().Snapshot().Len(), a.HTTPAddr, a.HTTPSAddr, a.GRPCAddr, a.AdminAddr)
+		}
 		if env.OnReady != nil {
 			env.OnReady(a)
 		}
@@ -416,6 +419,9 @@ over the environment, which wins over the file.`,
 		select {
 		case <-ctx.Done():
 		case runErr = <-a.Err():
+		}
+		if wk == nil {
+			notifyStopping(env, log)
 		}
 		stopTrim()
 		<-trimDone

@@ -74,11 +74,14 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 			HTTPAddr: sup.HTTPAddr, HTTPSAddr: sup.HTTPSAddr, AdminAddr: sup.AdminAddr, GRPCAddr: sup.GRPCAddr}, l, len(s.Files) == 0)
 		fmt.Fprintf(out, "\n%d worker processes share the data ports (pids %v)\n", n, sup.PIDs())
 	}
+	// Every worker serves: the node is ready.
+	notifyReady(env, log, store.Engine().Snapshot().Len(), sup.HTTPAddr, sup.HTTPSAddr, sup.GRPCAddr, sup.AdminAddr)
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-sup.Err():
 	}
+	notifyStopping(env, log)
 	log.Info("decoy shutting down", "timeout", s.ShutdownTimeout, "workers", n)
 	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout+5*time.Second)
 	defer cancel()
