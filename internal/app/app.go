@@ -159,6 +159,8 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			if a.shared {
 				l = ports.NewShared(name, *ln)
 			}
+			// Each data port has its own allow-list, counted apart.
+			l.SetAllow(ports.NewAllow(s.AllowCIDR))
 			ctl = append(ctl, l)
 			*ln = l
 		}
@@ -176,6 +178,13 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		Conns:      []func() metrics.ConnStats{func() metrics.ConnStats { return a.front.Stats() }},
 		Clients:    a.Clients,
 		Saturation: a.Saturation,
+		Refused: func() []metrics.Refused {
+			var out []metrics.Refused
+			for _, l := range a.Listeners.All() {
+				out = append(out, metrics.Refused{Listener: l.Name(), N: l.Refused()})
+			}
+			return out
+		},
 	})
 	if err != nil {
 		closeAll()

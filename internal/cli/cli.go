@@ -145,12 +145,21 @@ func addSettingFlags(fs *pflag.FlagSet) *string {
 
 // textValue is a flag kept as text and checked by the settings table, so
 // that a flag, an environment variable and a config file read alike; its
-// kind shows in --help.
-type textValue struct{ v, kind string }
+// kind shows in --help. A list flag may be repeated: its values add up.
+type textValue struct {
+	v, kind string
+	set     bool
+}
 
-func (t *textValue) String() string     { return t.v }
-func (t *textValue) Set(v string) error { t.v = v; return nil }
-func (t *textValue) Type() string       { return t.kind }
+func (t *textValue) String() string { return t.v }
+func (t *textValue) Type() string   { return t.kind }
+func (t *textValue) Set(v string) error {
+	if t.kind == "list" && t.set && v != "" && t.v != "" {
+		v = t.v + "," + v
+	}
+	t.v, t.set = v, true
+	return nil
+}
 
 // resolve turns flags, environment and config file into settings.
 func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Settings, error) {
