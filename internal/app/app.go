@@ -8,15 +8,18 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/admin"
@@ -46,9 +49,16 @@ type App struct {
 	GRPCAddr net.Addr
 	// Protos are the .proto files served over gRPC (nil: none).
 	Protos *protoload.Set
-	// CAPEM is the certificate of the CA that signed the TLS certificate,
-	// when decoy made it (nil when the user gave one).
+	// CAPEM is the certificate of the CA that signs the TLS port's
+	// certificates (nil when the user gave one with tls-cert).
 	CAPEM []byte
+	// TLSMode says where the TLS port's certificates come from (TLSCADir,
+	// TLSCAFiles, TLSFresh, TLSUserCert; "" with no TLS port); CAFile is
+	// the CA certificate clients can trust, when it is a file.
+	TLSMode, CAFile string
+	// Minter makes the TLS port's certificates, one per name clients ask
+	// for (nil with tls-cert).
+	Minter *pki.Minter
 	// Clients tracks how client addresses use their connections
 	// (GET /clients on the admin API).
 	Clients *metrics.Clients
@@ -103,11 +113,11 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	}
 	var tlsConf *tls.Config
 	if s.HTTPS != "" {
-		var err error
-		tlsConf, a.CAPEM, err = tlsConfig(s)
+		t, err := tlsConfig(s)
 		if err != nil {
 			return nil, err
 		}
+		tlsConf, a.CAPEM, a.TLSMode, a.CAFile, a.Minter = t.conf, t.caPEM, t.mode, t.caFile, t.minter
 	}
 	var lns []net.Listener
 	closeAll := func() {
@@ -159,6 +169,8 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			if a.shared {
 				l = ports.NewShared(name, *ln)
 			}
+			// Each data port has its own allow-list, counted apart.
+			l.SetAllow(ports.NewAllow(s.AllowCIDR))
 			ctl = append(ctl, l)
 			*ln = l
 		}
@@ -176,6 +188,13 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		Conns:      []func() metrics.ConnStats{func() metrics.ConnStats { return a.front.Stats() }},
 		Clients:    a.Clients,
 		Saturation: a.Saturation,
+		Refused: func() []metrics.Refused {
+			var out []metrics.Refused
+			for _, l := range a.Listeners.All() {
+				out = append(out, metrics.Refused{Listener: l.Name(), N: l.Refused()})
+			}
+			return out
+		},
 	})
 	if err != nil {
 		closeAll()
@@ -304,29 +323,106 @@ func (a *App) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func tlsConfig(s config.Settings) (*tls.Config, []byte, error) {
-	var cert tls.Certificate
-	var caPEM []byte
-	if s.TLSCert != "" {
-		c, err := pki.LoadKeyPair(s.TLSCert, s.TLSKey)
-		if err != nil {
-			return nil, nil, err
+// BadInput is an error of Start that comes from the settings (an
+// unreadable or mismatched certificate or key): the CLI exits 2 for it,
+// not 1.
+type BadInput struct{ Err error }
+
+func (e *BadInput) Error() string { return e.Err.Error() }
+func (e *BadInput) Unwrap() error { return e.Err }
+
+// TLS modes: where the certificates of the TLS port come from.
+const (
+	TLSUserCert = "cert"      // tls-cert, served as it is
+	TLSCADir    = "ca-dir"    // minted by the CA `decoy certs` keeps
+	TLSCAFiles  = "ca-files"  // minted by the CA of ca-cert and ca-key
+	TLSFresh    = "ephemeral" // minted by a CA made at start
+)
+
+// tlsSetup is the TLS port's configuration and where it comes from.
+type tlsSetup struct {
+	conf   *tls.Config
+	mode   string
+	caFile string // the CA certificate clients can trust, when it is a file
+	caPEM  []byte // the CA certificate, when decoy signs
+	minter *pki.Minter
+}
+
+func tlsConfig(s config.Settings) (*tlsSetup, error) {
+	t := &tlsSetup{}
+	var ca *pki.CA
+	var err error
+	switch {
+	case s.CACert != "":
+		if ca, err = pki.LoadCAFiles(s.CACert, s.CAKey); err != nil {
+			return nil, &BadInput{fmt.Errorf("ca-cert: %w", err)}
 		}
-		cert = c
-	} else {
-		ca, err := pki.NewCA("decoy local CA")
-		if err != nil {
-			return nil, nil, fmt.Errorf("making a TLS certificate: %w", err)
+		t.mode, t.caFile = TLSCAFiles, s.CACert
+	case s.CADir != "" && s.CADir != "off" && pki.Exists(s.CADir):
+		if ca, err = pki.LoadDir(s.CADir); err != nil {
+			return nil, &BadInput{fmt.Errorf("ca-dir %s: %w (run `decoy certs` to see it, or --ca-dir off to do without)", s.CADir, err)}
 		}
-		c, err := ca.Issue(pki.DefaultHosts(), 365*24*time.Hour)
-		if err != nil {
-			return nil, nil, fmt.Errorf("making a TLS certificate: %w", err)
-		}
-		cert, caPEM = c, ca.CertPEM
+		t.mode, t.caFile = TLSCADir, filepath.Join(s.CADir, pki.CACertFile)
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"h2", "http/1.1"},
-		MinVersion:   tls.VersionTLS12,
-	}, caPEM, nil
+	conf := &tls.Config{
+		NextProtos: []string{"h2", "http/1.1"},
+		MinVersion: tls.VersionTLS12,
+	}
+	if s.TLSCert != "" {
+		cert, err := pki.LoadKeyPair(s.TLSCert, s.TLSKey)
+		if err != nil {
+			return nil, &BadInput{err}
+		}
+		conf.Certificates = []tls.Certificate{cert}
+		t.mode = TLSUserCert
+	} else {
+		if ca == nil {
+			if ca, err = pki.NewCA("decoy local CA (made at start)"); err != nil {
+				return nil, fmt.Errorf("making a TLS certificate: %w", err)
+			}
+			t.mode = TLSFresh
+		}
+		if t.minter, err = pki.NewMinter(ca, pki.DefaultHosts(), pki.DefaultMintCache); err != nil {
+			return nil, fmt.Errorf("making a TLS certificate: %w", err)
+		}
+		conf.GetCertificate = t.minter.GetCertificate
+	}
+	if ca != nil {
+		t.caPEM = ca.CertPEM
+	}
+	switch s.ClientAuth {
+	case "optional":
+		conf.ClientAuth = tls.VerifyClientCertIfGiven
+	case "require":
+		conf.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	if conf.ClientAuth != tls.NoClientCert {
+		pool := x509.NewCertPool()
+		switch {
+		case s.ClientCA != "":
+			pem, err := os.ReadFile(s.ClientCA)
+			if err != nil {
+				return nil, &BadInput{fmt.Errorf("client-ca %s: %w", s.ClientCA, unwrapPath(err))}
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, &BadInput{fmt.Errorf("client-ca %s: no PEM certificate found", s.ClientCA)}
+			}
+		case ca != nil:
+			pool.AddCert(ca.Cert)
+		default:
+			return nil, &BadInput{errors.New("client-auth " + s.ClientAuth + " needs the CAs client certificates chain to: give client-ca (with tls-cert there is no decoy CA to default to)")}
+		}
+		conf.ClientCAs = pool
+	}
+	t.conf = conf
+	return t, nil
+}
+
+// unwrapPath drops the *fs.PathError wrapper, which repeats the file name.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -29,7 +29,7 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 		fmt.Fprintf(tw, "  http\thttp://%s\tHTTP/1.1, h2c\n", hostPort(a.HTTPAddr))
 	}
 	if a.HTTPSAddr != nil {
-		fmt.Fprintf(tw, "  https\thttps://%s\tHTTP/2 and HTTP/1.1 (ALPN)\n", hostPort(a.HTTPSAddr))
+		fmt.Fprintf(tw, "  https\thttps://%s\tHTTP/2 and HTTP/1.1 (ALPN); %s\n", hostPort(a.HTTPSAddr), tlsSource(a))
 	}
 	if a.AdminAddr != nil {
 		fmt.Fprintf(tw, "  admin\thttp://%s\t/stubs /requests /health /openapi.json\n", hostPort(a.AdminAddr))
@@ -100,7 +100,14 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 		fmt.Fprintln(w, "  "+get.curlWith("-s --http2-prior-knowledge", base))
 	}
 	if a.HTTPSAddr != nil && get != nil {
-		fmt.Fprintln(w, "  "+get.curlWith("-sk --http2", "https://"+hostPort(a.HTTPSAddr))+"    # certificate from decoy's local CA")
+		switch {
+		case a.CAFile != "":
+			fmt.Fprintln(w, "  "+get.curlWith("-s --cacert "+pathArg(a.CAFile)+" --http2", "https://"+hostPort(a.HTTPSAddr)))
+		case a.TLSMode == app.TLSUserCert:
+			fmt.Fprintln(w, "  "+get.curlWith("-s --http2", "https://"+hostPort(a.HTTPSAddr))+"    # your certificate (--tls-cert)")
+		default:
+			fmt.Fprintln(w, "  "+get.curlWith("-sk --http2", "https://"+hostPort(a.HTTPSAddr))+"    # -k: a CA made at start; `decoy certs` makes one to trust")
+		}
 	}
 	if a.GRPCAddr != nil {
 		g := hostPort(a.GRPCAddr)
@@ -117,6 +124,27 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 		fmt.Fprintf(w, "  curl -s http://%s/requests?limit=5\n", hostPort(a.AdminAddr))
 	}
 	fmt.Fprintln(w)
+}
+
+// tlsSource says where the TLS port's certificates come from.
+func tlsSource(a *app.App) string {
+	switch a.TLSMode {
+	case app.TLSUserCert:
+		return "certificate from --tls-cert"
+	case app.TLSCADir, app.TLSCAFiles:
+		return "certificates for any name (SNI) from the CA " + a.CAFile
+	}
+	return "certificates for any name (SNI) from a CA made at start (untrusted: curl -k, or run `decoy certs`)"
+}
+
+// pathArg is a file name as a shell argument: quoted when it needs it.
+func pathArg(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return shellQuote(s)
 }
 
 // hostPort shows a bound address the way a user types it: the wildcard

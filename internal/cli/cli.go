@@ -1,5 +1,5 @@
 // Package cli is decoy's command line: `decoy serve`, `decoy check`,
-// `decoy report`, `decoy doctor` and `decoy version`. Main takes its arguments, environment and output streams
+// `decoy certs`, `decoy report`, `decoy doctor` and `decoy version`. Main takes its arguments, environment and output streams
 // as parameters so tests drive it exactly as a user would.
 package cli
 
@@ -21,6 +21,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/memtrim"
 	"github.com/decoy-dev/decoy/internal/openapi"
+	"github.com/decoy-dev/decoy/internal/pki"
 	"github.com/decoy-dev/decoy/internal/protoload"
 	"github.com/decoy-dev/decoy/internal/workers"
 	"github.com/spf13/cobra"
@@ -109,7 +110,7 @@ Run with no arguments to serve the built-in demo API on :8080 (HTTP/1.1, h2c),
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newServe(ctx, env), newCheck(env), newVersion(env), newReport(env), newDoctor(env))
+	root.AddCommand(newServe(ctx, env), newCheck(env), newVersion(env), newReport(env), newDoctor(env), newCerts(env))
 	return root
 }
 
@@ -145,12 +146,21 @@ func addSettingFlags(fs *pflag.FlagSet) *string {
 
 // textValue is a flag kept as text and checked by the settings table, so
 // that a flag, an environment variable and a config file read alike; its
-// kind shows in --help.
-type textValue struct{ v, kind string }
+// kind shows in --help. A list flag may be repeated: its values add up.
+type textValue struct {
+	v, kind string
+	set     bool
+}
 
-func (t *textValue) String() string     { return t.v }
-func (t *textValue) Set(v string) error { t.v = v; return nil }
-func (t *textValue) Type() string       { return t.kind }
+func (t *textValue) String() string { return t.v }
+func (t *textValue) Type() string   { return t.kind }
+func (t *textValue) Set(v string) error {
+	if t.kind == "list" && t.set && v != "" && t.v != "" {
+		v = t.v + "," + v
+	}
+	t.v, t.set = v, true
+	return nil
+}
 
 // resolve turns flags, environment and config file into settings.
 func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Settings, error) {
@@ -170,7 +180,18 @@ func resolve(fs *pflag.FlagSet, cfg string, args []string, env Env) (config.Sett
 	if len(args) > 0 {
 		s.Files = args
 	}
+	if s.CADir == "" {
+		s.CADir = pki.DefaultDir(env.Getenv)
+	}
 	return s, nil
+}
+
+// caDir is the folder of the persistent CA the settings name, "" for none.
+func caDir(s config.Settings) string {
+	if s.CADir == "off" {
+		return ""
+	}
+	return s.CADir
 }
 
 // loadAll reads the stub files, or the demo when there are none, and
@@ -365,6 +386,10 @@ over the environment, which wins over the file.`,
 			opts = append(opts, app.WithReload(reload))
 		}
 		a, err := app.Start(s, store, log, opts...)
+		var bad *app.BadInput
+		if errors.As(err, &bad) {
+			return fail(ExitBadInput, err)
+		}
 		if err != nil {
 			return fail(ExitRuntime, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -41,16 +42,14 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 		grpcAddr = s.GRPC
 	}
 	var cert tls.Certificate
-	if s.HTTPS != "" && s.TLSCert == "" {
-		// One certificate for every worker, so that clients see the same
-		// one whichever worker accepts them.
-		ca, err := pki.NewCA("decoy local CA")
-		if err == nil {
-			cert, err = ca.Issue(pki.DefaultHosts(), 365*24*time.Hour)
-		}
+	if s.HTTPS != "" && s.TLSCert == "" && s.CACert == "" && !pki.Exists(caDir(s)) {
+		// One CA for every worker, so that clients see certificates of
+		// the same CA whichever worker accepts them.
+		ca, err := pki.NewCA("decoy local CA (made at start)")
 		if err != nil {
 			return fail(ExitRuntime, fmt.Errorf("making a TLS certificate: %w", err))
 		}
+		cert = tls.Certificate{Certificate: [][]byte{ca.Cert.Raw}, PrivateKey: ca.Key}
 	}
 	out := env.Stdout
 	if out == nil {
@@ -59,7 +58,7 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 	sup, err := workers.Start(workers.Options{
 		N: n, Exe: exe, Args: os.Args[1:], Env: os.Environ(),
 		HTTP: s.HTTP, HTTPS: s.HTTPS, GRPC: grpcAddr, Admin: s.Admin,
-		Cert: cert, ShutdownTimeout: s.ShutdownTimeout, Version: app.Version,
+		Cert: cert, CA: true, ShutdownTimeout: s.ShutdownTimeout, Version: app.Version,
 		Log: log, Stdout: out, Stderr: env.Stderr,
 	})
 	if err != nil {
@@ -70,7 +69,16 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 		"http", addr(sup.HTTPAddr), "https", addr(sup.HTTPSAddr), "admin", addr(sup.AdminAddr), "grpc", addr(sup.GRPCAddr))
 	if !s.Quiet {
 		// What the workers serve, as a single process would show it.
-		printBanner(out, &app.App{Store: store, Protos: set,
+		mode, caFile := app.TLSFresh, ""
+		switch {
+		case s.TLSCert != "":
+			mode = app.TLSUserCert
+		case s.CACert != "":
+			mode, caFile = app.TLSCAFiles, s.CACert
+		case pki.Exists(caDir(s)):
+			mode, caFile = app.TLSCADir, filepath.Join(s.CADir, pki.CACertFile)
+		}
+		printBanner(out, &app.App{Store: store, Protos: set, TLSMode: mode, CAFile: caFile,
 			HTTPAddr: sup.HTTPAddr, HTTPSAddr: sup.HTTPSAddr, AdminAddr: sup.AdminAddr, GRPCAddr: sup.GRPCAddr}, l, len(s.Files) == 0)
 		fmt.Fprintf(out, "\n%d worker processes share the data ports (pids %v)\n", n, sup.PIDs())
 	}

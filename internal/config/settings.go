@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/listen"
 	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"github.com/goccy/go-yaml"
@@ -23,12 +25,27 @@ import (
 
 // Settings is every setting of `decoy serve`.
 type Settings struct {
-	HTTP           string
-	HTTPS          string
-	Admin          string
-	GRPC           string
-	TLSCert        string
-	TLSKey         string
+	HTTP    string
+	HTTPS   string
+	Admin   string
+	GRPC    string
+	TLSCert string
+	TLSKey  string
+	// CADir is the directory of the persistent local CA that `decoy
+	// certs` makes ("": the default, pki.DefaultDir, filled in by the CLI;
+	// "off": none). serve uses it when it holds a CA.
+	CADir string
+	// CACert and CAKey are a CA given as files, used instead of CADir's.
+	CACert string
+	CAKey  string
+	// ClientCA is a PEM file of the CAs client certificates are checked
+	// against ("": the CA decoy signs with); ClientAuth is none, optional
+	// or require.
+	ClientCA   string
+	ClientAuth string
+	// AllowCIDR lists the client networks the data ports accept
+	// connections from (nil: every client).
+	AllowCIDR      []netip.Prefix
 	MaxHeaderBytes int64
 	MaxBodyBytes   int64
 	// MaxUploadBytes bounds an upload that a stub with upload: {discard:
@@ -216,6 +233,25 @@ var Table = []Setting{
 		set: str(func(s *Settings) *string { return &s.TLSCert })},
 	{Name: "tls-key", Kind: "string", Help: "PEM private key for --tls-cert",
 		set: str(func(s *Settings) *string { return &s.TLSKey })},
+	{Name: "ca-dir", Kind: "string", Help: "directory of the local CA made by `decoy certs` (ca.pem, ca-key.pem), used when it holds one (default: $XDG_CONFIG_HOME/decoy; off: never)",
+		set: str(func(s *Settings) *string { return &s.CADir })},
+	{Name: "ca-cert", Kind: "string", Help: "PEM certificate of a CA that signs the TLS certificates decoy makes (instead of ca-dir's)",
+		set: str(func(s *Settings) *string { return &s.CACert })},
+	{Name: "ca-key", Kind: "string", Help: "PEM private key of --ca-cert",
+		set: str(func(s *Settings) *string { return &s.CAKey })},
+	{Name: "client-ca", Kind: "string", Help: "PEM file of the CAs that client certificates must chain to (default: decoy's CA)",
+		set: str(func(s *Settings) *string { return &s.ClientCA })},
+	{Name: "client-auth", Kind: "string", Default: "none", Help: "client certificates on the TLS port: none, optional (checked when sent) or require",
+		set: oneOf(func(s *Settings) *string { return &s.ClientAuth }, "none", "optional", "require")},
+	{Name: "allow-cidr", Kind: "list", Help: "client networks the data ports accept connections from, comma-separated or repeated (127.0.0.0/8,::1/128); others are reset at accept (default: all)",
+		set: func(s *Settings, v string) error {
+			nets, err := listen.ParseCIDRs(v)
+			if err != nil {
+				return err
+			}
+			s.AllowCIDR = nets
+			return nil
+		}},
 	{Name: "max-header-bytes", Kind: "bytes", Default: "8KiB", Help: "largest request line + headers (431 beyond)",
 		set: bytesOf(func(s *Settings) *int64 { return &s.MaxHeaderBytes })},
 	{Name: "max-body-bytes", Kind: "bytes", Default: "64MiB", Help: "largest request body (413 beyond)",
@@ -412,6 +448,12 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and tls-key go together: give both or neither"})
 	}
+	if (s.CACert == "") != (s.CAKey == "") {
+		probs = append(probs, Problem{File: "settings", Msg: "ca-cert and ca-key go together: give both or neither"})
+	}
+	if s.ClientCA != "" && s.ClientAuth == "none" {
+		probs = append(probs, Problem{File: "settings", Msg: "client-ca is given but client-auth is none: set client-auth to optional or require"})
+	}
 	if len(probs) > 0 {
 		return s, probs
 	}
@@ -452,6 +494,16 @@ func applyFile(s *Settings, name string) Problems {
 				continue
 			}
 			val := unwrap(mv.Value)
+			if seq, ok := val.(*ast.SequenceNode); ok && key != "files" && t.Kind == "list" {
+				var items []string
+				for _, e := range seq.Values {
+					items = append(items, scalarText(e))
+				}
+				if err := t.set(s, strings.Join(items, ",")); err != nil {
+					probs = append(probs, Problem{File: name, Line: line(mv.Value), Field: key, Msg: err.Error()})
+				}
+				continue
+			}
 			if key == "files" {
 				var files []string
 				switch v := val.(type) {

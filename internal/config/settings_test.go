@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -235,6 +236,18 @@ func TestResolveProblems(t *testing.T) {
 			[]Problem{{File: "settings", Msg: "tls-cert and tls-key go together"}}},
 		{"tls key without cert", "tls-key: k.pem\n", nil, nil,
 			[]Problem{{File: "settings", Msg: "tls-cert and tls-key go together"}}},
+		{"ca cert without key", "", map[string]string{"DECOY_CA_CERT": "ca.pem"}, nil,
+			[]Problem{{File: "settings", Msg: "ca-cert and ca-key go together"}}},
+		{"client-ca without client-auth", "client-ca: cas.pem\n", nil, nil,
+			[]Problem{{File: "settings", Msg: "client-auth is none"}}},
+		{"bad client-auth", "", nil, map[string]string{"client-auth": "always"},
+			[]Problem{{File: "flag --client-auth", Msg: "want one of none, optional, require"}}},
+		{"bad CIDR in a flag", "", nil, map[string]string{"allow-cidr": "127.0.0.0/8,10.0.0.0/33"},
+			[]Problem{{File: "flag --allow-cidr", Msg: `allow-cidr: "10.0.0.0/33" is not a network`}}},
+		{"bad CIDR in the environment", "", map[string]string{"DECOY_ALLOW_CIDR": "localhost"}, nil,
+			[]Problem{{File: "environment DECOY_ALLOW_CIDR", Msg: `"localhost" is not a network`}}},
+		{"bad CIDR in a file list", "allow-cidr:\n  - 10.0.0.0/8\n  - 300.1.1.1\n", nil, nil,
+			[]Problem{{File: "CFG", Line: 2, Field: "allow-cidr", Msg: `"300.1.1.1" is not a network`}}},
 		{"file, env and flag together, in that order", "prot: 1\n", map[string]string{"DECOY_QUIET": "perhaps"}, map[string]string{"log-format": "xml"},
 			[]Problem{
 				{File: "CFG", Line: 1, Field: "prot", Msg: "unknown setting"},
@@ -296,6 +309,15 @@ func TestResolveConfigValues(t *testing.T) {
 		{"empty string empties", "admin: ''\n", func(s Settings) bool { return s.Admin == "" }},
 		{"tls pair", "tls-cert: c.pem\ntls-key: k.pem\n", func(s Settings) bool { return s.TLSCert == "c.pem" && s.TLSKey == "k.pem" }},
 		{"several documents", "http: ':1'\n---\nhttp: ':2'\n", func(s Settings) bool { return s.HTTP == ":2" }},
+		{"allow-cidr as a list", "allow-cidr: [127.0.0.0/8, '::1/128', 10.0.0.7]\n", func(s Settings) bool {
+			return fmt.Sprint(s.AllowCIDR) == "[127.0.0.0/8 ::1/128 10.0.0.7/32]"
+		}},
+		{"allow-cidr as text", "allow-cidr: 127.0.0.0/8, ::ffff:10.0.0.0/104\n", func(s Settings) bool {
+			return fmt.Sprint(s.AllowCIDR) == "[127.0.0.0/8 10.0.0.0/8]"
+		}},
+		{"mTLS", "client-auth: require\nclient-ca: c.pem\nca-dir: 'off'\n", func(s Settings) bool {
+			return s.ClientAuth == "require" && s.ClientCA == "c.pem" && s.CADir == "off"
+		}},
 		{"empty file", "", func(s Settings) bool { return s.HTTP == ":8080" }},
 	}
 	for _, tt := range tests {

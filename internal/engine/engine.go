@@ -29,6 +29,9 @@ type Request struct {
 	Path   string // decoded path, without the query
 	Body   []byte
 	Fields Fields
+	// ClientCert is the certificate the client presented over TLS, nil
+	// when none (or not over TLS).
+	ClientCert *ClientCert
 	// absentHeader is a header name a stub looked up and the request
 	// lacks (see matchRest): the stubs after it that need that header
 	// fail without looking it up again. An OpenAPI operation has a row of

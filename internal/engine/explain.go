@@ -69,6 +69,12 @@ func (s *Stub) explain(r *Request) Miss {
 			m.Reasons = append(m.Reasons, why)
 		}
 	}
+	if s.cert != nil {
+		if why := s.cert.why(r.ClientCert); why != "" {
+			m.score++
+			m.Reasons = append(m.Reasons, why)
+		}
+	}
 	return m
 }
 

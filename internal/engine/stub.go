@@ -55,6 +55,7 @@ type Stub struct {
 	headers   []named
 	cookies   []named
 	body      *match.Body
+	cert      *certMatcher // clientCert, nil when the stub has none
 
 	responses []*Response
 	upload    *Upload    // the response's upload settings (one response only)
@@ -283,6 +284,10 @@ func (s *Stub) compileRequest(req stub.Request) []stub.FieldError {
 		s.body, fe = match.CompileBody(*req.Body)
 		add("body", fe)
 	}
+	if req.ClientCert != nil {
+		s.cert, fe = compileCert(*req.ClientCert)
+		add("clientCert", fe)
+	}
 	return errs
 }
 
@@ -454,6 +459,9 @@ func (s *Stub) matchRest(r *Request) bool {
 		}
 	}
 	if s.body != nil && !s.body.Match(r.Body) {
+		return false
+	}
+	if s.cert != nil && !s.cert.match(r.ClientCert) {
 		return false
 	}
 	return true

@@ -214,7 +214,12 @@ func New(o Options) (*Server, error) {
 // Listen accepts connections on ln's socket from now on, until the socket
 // is shut down (shutdown(2): accepting on it then fails) or Shutdown. ln
 // itself is left as it is: its owner keeps it open, and closes it.
-func (s *Server) Listen(ln *net.TCPListener) error {
+func (s *Server) Listen(ln *net.TCPListener) error { return s.ListenAdmit(ln, nil) }
+
+// ListenAdmit is Listen with an allow-list: a connection for whose client
+// admit returns false is closed with a reset as soon as it is accepted,
+// before anything else is done with it (nil: every client stays).
+func (s *Server) ListenAdmit(ln *net.TCPListener, admit func(netip.Addr) bool) error {
 	rc, err := ln.SyscallConn()
 	if err != nil {
 		return err
@@ -243,7 +248,7 @@ func (s *Server) Listen(ln *net.TCPListener) error {
 	}
 	var stopped bool
 	for i, l := range s.loops {
-		if !l.request(func() { l.adds = append(l.adds, fds[i]) }) {
+		if !l.request(func() { l.adds = append(l.adds, added{fds[i], admit}) }) {
 			_ = unix.Close(fds[i])
 			stopped = true
 		}
@@ -284,6 +289,9 @@ type loop struct {
 	evfd  int          // an eventfd: written when adds or stopping change
 	tfd   int          // a timerfd: ticks for timeouts
 	lnfds map[int]bool // the listening sockets it accepts on
+	// admits are the allow-lists of the listening sockets that have one
+	// (see ListenAdmit).
+	admits map[int]func(netip.Addr) bool
 	// acceptOff: accepting failed for want of descriptors or memory; the
 	// listening sockets are out of epoll until the next tick.
 	acceptOff bool
@@ -293,7 +301,7 @@ type loop struct {
 	// mu guards conns against Server.Conns (only the loop changes it),
 	// and the requests of other goroutines: adds and stopping.
 	mu       sync.Mutex
-	adds     []int // listening sockets to accept on
+	adds     []added // listening sockets to accept on
 	stopping bool
 	ended    bool    // the loop has closed its descriptors
 	conns    []*Conn // by descriptor
@@ -340,7 +348,7 @@ func (s *Server) newLoop() (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{s: s, epfd: epfd, evfd: -1, tfd: -1, events: make([]unix.EpollEvent, 256), lnfds: map[int]bool{}, sweepNext: -1}
+	l := &loop{s: s, epfd: epfd, evfd: -1, tfd: -1, events: make([]unix.EpollEvent, 256), lnfds: map[int]bool{}, admits: map[int]func(netip.Addr) bool{}, sweepNext: -1}
 	fail := func(err error) (*loop, error) {
 		l.closeFDs()
 		return nil, err
@@ -390,6 +398,12 @@ func (l *loop) request(f func()) bool {
 	return true
 }
 
+// added is a listening socket given to a loop, and its allow-list.
+type added struct {
+	fd    int
+	admit func(netip.Addr) bool
+}
+
 // listen takes the listening sockets other goroutines gave; it tells
 // whether the loop is to stop.
 func (l *loop) listen() (stop bool) {
@@ -399,8 +413,12 @@ func (l *loop) listen() (stop bool) {
 	adds, stop := l.adds, l.stopping
 	l.adds = nil
 	l.mu.Unlock()
-	for _, fd := range adds {
+	for _, a := range adds {
+		fd := a.fd
 		l.lnfds[fd] = true
+		if a.admit != nil {
+			l.admits[fd] = a.admit
+		}
 		l.s.deferring.mu.Lock()
 		setDefer(fd, l.s.deferring.on.Load())
 		l.s.deferring.mu.Unlock()
@@ -423,12 +441,14 @@ func (l *loop) dropListener(fd int) {
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	_ = unix.Close(fd)
 	delete(l.lnfds, fd)
+	delete(l.admits, fd)
 }
 
 func (l *loop) closeFDs() {
 	l.mu.Lock()
 	l.ended = true
-	for _, fd := range l.adds {
+	for _, a := range l.adds {
+		fd := a.fd
 		_ = unix.Close(fd)
 	}
 	l.adds = nil
@@ -667,7 +687,14 @@ func (l *loop) accept(lnfd int) {
 		l.dstats.accepts++
 		l.dstats.woken++
 		fd := int(r)
-		c := &Conn{fd: fd, Remote: addrPort(&sa), since: l.now}
+		remote := addrPort(&sa)
+		if admit := l.admits[lnfd]; admit != nil && !admit(remote.Addr()) {
+			// Not on the allow-list: a reset, and nothing else.
+			_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+			_ = unix.Close(fd)
+			continue
+		}
+		c := &Conn{fd: fd, Remote: remote, since: l.now}
 		if l.s.o.Opened != nil && !l.s.o.Opened(c) {
 			l.handOff(c, nil, nil)
 			return

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
@@ -31,7 +32,10 @@ type conn struct {
 	// starts as it), given back to the loop once buf is all read.
 	loopBuf []byte
 
-	mc      metrics.Conn
+	mc metrics.Conn
+	// cert is the certificate the client presented in the TLS handshake,
+	// nil when none (set before the first request is read).
+	cert    *engine.ClientCert
 	std     atomic.Bool  // served by Go's server (HTTP/2, or the h2c Upgrade)
 	h2      atomic.Bool  // speaks HTTP/2 (prior knowledge or ALPN h2)
 	idle    atomic.Int64 // std: unix ns since when it has been idle; 0 while active

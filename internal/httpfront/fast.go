@@ -112,6 +112,11 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		Body:   body,
 		Fields: f,
 	}
+	if s.mtls {
+		if t, ok := ctx.Conn().(*tlsConn); ok {
+			f.req.ClientCert = t.c.cert
+		}
+	}
 	if s.draining.Load() {
 		ctx.SetConnectionClose()
 	}
@@ -240,6 +245,9 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			Status:   ctx.Response.StatusCode(),
 			BytesIn:  int64(in),
 			BytesOut: int64(out),
+		}
+		if cc := f.req.ClientCert; cc != nil {
+			r.ClientCert = cc.Subject
 		}
 		if tc != nil && tc.stamp {
 			r.FirstIn, r.LastIn = tc.takeReceived()

@@ -77,6 +77,14 @@ func encodeBlock(r *engine.Response) []byte {
 	return h2serve.EncodeHeaderBlock(r.Status, hs, n)
 }
 
+// h2Cert is the client certificate of the connection r arrived on.
+func h2Cert(r *h2serve.Request) *engine.ClientCert {
+	if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok {
+		return c.cert
+	}
+	return nil
+}
+
 // useDecoyH2 tells whether a new HTTP/2 connection goes to decoy's own
 // loop (the default) rather than Go's server.
 func (s *Server) useDecoyH2() bool {
@@ -131,6 +139,9 @@ func (s *Server) StreamBody(r *h2serve.Request) bool {
 		return false
 	}
 	probe := engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Fields: r}
+	if s.mtls {
+		probe.ClientCert = h2Cert(r)
+	}
 	st := s.o.Engine.Match(&probe)
 	return st != nil && st.Upload() != nil
 }
@@ -198,6 +209,9 @@ func (s *Server) h2Discard(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	w.Detach()
 	go func() {
 		probe := engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Fields: r}
+		if s.mtls {
+			probe.ClientCert = h2Cert(r)
+		}
 		st := s.o.Engine.Match(&probe)
 		spec := &engine.Upload{ExpectSize: -1} // the stub changed meanwhile: just read it
 		if st != nil && st.Upload() != nil {
@@ -238,6 +252,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 	}
 	f := h2ReqPool.Get().(*h2Req)
 	f.req = engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Body: r.Body, Fields: r}
+	if s.mtls {
+		f.req.ClientCert = h2Cert(r)
+	}
 	var rq requested
 	if s.o.DelayHeader {
 		xd, _ := r.Header(delayHeader)
@@ -367,6 +384,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 			Method: s2b(r.Method), URI: s2b(r.RawPath), Headers: f.hdr, Body: r.Body,
 			BodySize: int64(in), Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
 			BytesIn: int64(in), BytesOut: int64(out),
+		}
+		if cc := f.req.ClientCert; cc != nil {
+			f.rec.ClientCert = cc.Subject
 		}
 		s.o.Journal.Add(&f.rec)
 	}

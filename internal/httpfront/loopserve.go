@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -96,12 +97,18 @@ func (s *Server) serveLoop(ln net.Listener) error {
 // giveLoops has the loops accept on ln's socket (and, for a watched
 // listener, on each socket it opens when resumed).
 func (s *Server) giveLoops(h1 *h1loop.Server, ln net.Listener) error {
+	// A listener with an allow-list has the loops refuse, as they accept
+	// them, the clients it would refuse.
+	var admit func(netip.Addr) bool
+	if a, ok := ln.(interface{ Admit() func(netip.Addr) bool }); ok {
+		admit = a.Admit()
+	}
 	give := func(n net.Listener) error {
 		tl, ok := n.(*net.TCPListener)
 		if !ok {
 			return errNotTCP
 		}
-		return h1.Listen(tl)
+		return h1.ListenAdmit(tl, admit)
 	}
 	w, ok := ln.(watched)
 	if !ok {

@@ -112,8 +112,12 @@ const (
 
 // Server is the HTTP front door. One Server can serve several listeners.
 type Server struct {
-	o    Options
-	log  *slog.Logger
+	o   Options
+	log *slog.Logger
+	// mtls: the TLS port asks clients for certificates, so requests over
+	// TLS carry the one their connection presented. Without it no
+	// request path looks for one.
+	mtls bool
 	fast *fasthttp.Server
 	// fastStream is fast with request bodies streamed, for connections
 	// opened while some stub discards uploads.
@@ -185,6 +189,7 @@ func New(o Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
+		mtls:      o.TLS != nil && o.TLS.ClientAuth != tls.NoClientCert,
 		o:         o,
 		log:       log,
 		grpcWeb:   newGRPCWeb(o.GRPC),
@@ -537,6 +542,9 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 		_ = c.SetDeadline(time.Time{})
 		cs := tc.ConnectionState()
 		s.handshakes[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
+		if len(cs.PeerCertificates) > 0 {
+			c.cert = engine.NewClientCert(cs.PeerCertificates[0])
+		}
 		s.o.Clients.Handshake(&c.mc, true, cs.DidResume)
 		c.h2.Store(cs.NegotiatedProtocol == "h2")
 		c.inFirst = c.inLast

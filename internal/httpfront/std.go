@@ -101,6 +101,9 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 	}
 	read := time.Now() // the last byte of the request is in
 	req := engine.Request{Proto: r.Proto, Method: r.Method, Path: stdPath(r), Body: body, Fields: &stdReq{r: r}}
+	if s.mtls {
+		req.ClientCert = stdCert(r)
+	}
 	if s.draining.Load() && r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
 	}
@@ -242,7 +245,7 @@ func (s *Server) logStd(r *http.Request, start time.Time, body []byte, in int, s
 			Start: start, Duration: time.Since(start), Proto: r.Proto,
 			Method: []byte(r.Method), URI: []byte(r.URL.RequestURI()), Headers: []byte(hb.String()),
 			Body: body, BodySize: int64(in), Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
-			BytesIn: int64(in), BytesOut: int64(out),
+			BytesIn: int64(in), BytesOut: int64(out), ClientCert: s.stdSubject(r),
 		})
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
@@ -267,6 +270,25 @@ func faultOutcome(f *behave.FaultAction, st *engine.Stub, resp *engine.Response,
 		return resp.Status, int(f.CutAt(resp.BodyLen()))
 	}
 	return 0, 0
+}
+
+// stdCert is the client certificate of the connection r arrived on.
+func stdCert(r *http.Request) *engine.ClientCert {
+	if c, ok := r.Context().Value(connKey{}).(*conn); ok {
+		return c.cert
+	}
+	return nil
+}
+
+// stdSubject is the subject of r's client certificate, "" for none.
+func (s *Server) stdSubject(r *http.Request) string {
+	if !s.mtls {
+		return ""
+	}
+	if cc := stdCert(r); cc != nil {
+		return cc.Subject
+	}
+	return ""
 }
 
 // countStd counts a request served by Go's server, answered with status:
@@ -372,6 +394,9 @@ func (s *Server) uploadStd(r *http.Request) (*engine.Stub, uploaded) {
 		return nil, uploaded{}
 	}
 	probe := engine.Request{Proto: r.Proto, Method: r.Method, Path: stdPath(r), Fields: &stdReq{r: r}}
+	if s.mtls {
+		probe.ClientCert = stdCert(r)
+	}
 	st := s.o.Engine.Match(&probe)
 	if st == nil || st.Upload() == nil {
 		return nil, uploaded{}

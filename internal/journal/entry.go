@@ -47,11 +47,14 @@ type Entry struct {
 	BodySize      int64  `json:"bodySize"` // full size, even if truncated
 	BodyTruncated bool   `json:"bodyTruncated,omitempty"`
 	Remote        string `json:"remote,omitempty"` // "ip:port"
-	Stub          string `json:"stub,omitempty"`   // "" when no stub matched
-	Fault         string `json:"fault,omitempty"`  // kind of the fault injected, "" when none
-	Status        int    `json:"status"`
-	BytesIn       int64  `json:"bytesIn"`
-	BytesOut      int64  `json:"bytesOut"`
+	// ClientCert is the subject of the client's TLS certificate, when it
+	// presented one ("CN=alice,O=Example").
+	ClientCert string `json:"clientCert,omitempty"`
+	Stub       string `json:"stub,omitempty"`  // "" when no stub matched
+	Fault      string `json:"fault,omitempty"` // kind of the fault injected, "" when none
+	Status     int    `json:"status"`
+	BytesIn    int64  `json:"bytesIn"`
+	BytesOut   int64  `json:"bytesOut"`
 }
 
 // entry turns a copied-out slot into its read view.
@@ -76,6 +79,7 @@ func (r *raw) entry() Entry {
 		HeadersTruncated:    r.hdrCut,
 		BodySize:            r.bodySize,
 		BodyTruncated:       int64(len(r.body)) < r.bodySize,
+		ClientCert:          r.cert,
 		Stub:                r.stub,
 		Fault:               r.fault,
 		Status:              r.status,

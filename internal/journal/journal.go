@@ -50,11 +50,15 @@ type Record struct {
 	// used, so front doors that pass the whole body can leave it zero.
 	BodySize int64
 	Remote   netip.AddrPort
-	Stub     string // id of the stub that answered, "" when nothing matched
-	Fault    string // kind of the fault injected (behave.FaultKind's name), "" when none
-	Status   int
-	BytesIn  int64
-	BytesOut int64
+	// ClientCert is the subject of the certificate the client presented
+	// over TLS, "" when none. It is kept as given (not copied): front
+	// doors pass a string made once per connection.
+	ClientCert string
+	Stub       string // id of the stub that answered, "" when nothing matched
+	Fault      string // kind of the fault injected (behave.FaultKind's name), "" when none
+	Status     int
+	BytesIn    int64
+	BytesOut   int64
 }
 
 // slot is one place in the ring. Its buffers keep their capacity from one
@@ -81,6 +85,7 @@ type stored struct {
 	body     []byte
 	bodySize int64
 	remote   netip.AddrPort
+	cert     string
 	stub     string
 	fault    string
 	status   int
@@ -191,6 +196,7 @@ func (j *Journal) Add(r *Record) uint64 {
 	v.body = append(v.body[:0], body...)
 	v.bodySize = bodySize
 	v.remote = r.Remote
+	v.cert = r.ClientCert
 	v.stub = r.Stub
 	v.fault = r.Fault
 	v.status = r.Status
@@ -415,6 +421,7 @@ type raw struct {
 	body     string
 	bodySize int64
 	remote   netip.AddrPort
+	cert     string
 	stub     string
 	fault    string
 	status   int
@@ -437,6 +444,7 @@ func (s *stored) snapshot() raw {
 		body:     string(s.body),
 		bodySize: s.bodySize,
 		remote:   s.remote,
+		cert:     s.cert,
 		stub:     s.stub,
 		fault:    s.fault,
 		status:   s.status,

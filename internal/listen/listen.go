@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,9 @@ type Listener struct {
 	delay atomic.Int64 // first-read delay, ns
 	// shared: the socket is opened with SO_REUSEPORT (again on resume).
 	shared bool
+	// allow, when set, refuses clients from other networks as they are
+	// accepted (SetAllow).
+	allow atomic.Pointer[Allow]
 
 	mu      sync.Mutex
 	ln      net.Listener       // nil while paused
@@ -75,12 +79,35 @@ func (l *Listener) Accept() (net.Conn, error) {
 			}
 			return nil, err
 		}
+		if a := l.allow.Load(); a != nil && !a.admit(c) {
+			continue
+		}
 		if d := time.Duration(l.delay.Load()); d > 0 {
 			c = &slowStart{Conn: c, d: d, done: l.done}
 		}
 		return c, nil
 	}
 }
+
+// SetAllow makes the listener refuse, as it accepts them, connections
+// from clients outside a (nil: allow every client). A server that
+// accepts on the socket itself (see Watch) asks Admit.
+func (l *Listener) SetAllow(a *Allow) { l.allow.Store(a) }
+
+// Admit tells whether a client at addr, accepted on the socket Watch
+// gave, may stay; the caller closes the connection when it may not.
+// Refusals are counted. Nil when every client is allowed, so that a
+// server need not call it at all.
+func (l *Listener) Admit() func(addr netip.Addr) bool {
+	a := l.allow.Load()
+	if a == nil {
+		return nil
+	}
+	return a.Allows
+}
+
+// Refused is how many connections the allow-list refused.
+func (l *Listener) Refused() uint64 { return l.allow.Load().Refused() }
 
 // Close closes the listener for good.
 func (l *Listener) Close() error {

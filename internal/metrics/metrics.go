@@ -36,6 +36,15 @@ type Sources struct {
 	Clients *Clients
 	// Saturation is decoy's CPU monitor (nil: no saturation gauges).
 	Saturation *Saturation
+	// Refused returns, for each data listener, the connections its
+	// allow-list (allow-cidr) refused (nil: no such metric).
+	Refused func() []Refused
+}
+
+// Refused is how many connections a data listener's allow-list refused.
+type Refused struct {
+	Listener string
+	N        uint64
 }
 
 // NewRegistry returns a private registry (not Prometheus's global one)
@@ -145,6 +154,7 @@ type collector struct {
 	h2Streams, slowWrites, idle, slowReading                               *prometheus.Desc
 
 	clientsTracked, clientsEvicted, clientFindings *prometheus.Desc
+	refused                                        *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -193,6 +203,8 @@ func newCollector(src Sources) *collector {
 			"Writes to a data connection that took a second or more because the client did not read fast enough.", nil, nil),
 		rejected: d("decoy_rejected_requests_total",
 			"Requests that could not be read, by the status answered: 400 malformed, 408 too slow, 413 body too large, 431 headers too large.", []string{"code"}, nil),
+		refused: d("decoy_connections_refused_total",
+			"Connections reset as they were accepted because the client's address is not in allow-cidr, by listener (http, https, grpc).", []string{"listener"}, nil),
 		clientsTracked: d("decoy_clients_tracked",
 			"Client addresses tracked for GET /clients.", nil, nil),
 		clientFindings: d("decoy_client_findings",
@@ -207,7 +219,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.injectedDelay, c.faults, c.violations, c.delayLate,
 		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected, c.h2Streams, c.slowWrites,
 		c.idle, c.slowReading,
-		c.clientsTracked, c.clientsEvicted, c.clientFindings} {
+		c.clientsTracked, c.clientsEvicted, c.clientFindings, c.refused} {
 		ch <- d
 	}
 }
@@ -250,6 +262,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectLateness(ch)
 	if len(c.src.Conns) > 0 {
 		c.collectConns(ch)
+	}
+	if c.src.Refused != nil {
+		for _, r := range c.src.Refused() {
+			send(ch, c.refused, prometheus.CounterValue, float64(r.N), r.Listener)
+		}
 	}
 	if cl := c.src.Clients; cl != nil {
 		send(ch, c.clientsTracked, prometheus.GaugeValue, float64(cl.Len()))

@@ -1,6 +1,7 @@
-// Package pki owns decoy's local certificate authority: creating a CA, issuing
-// server certificates for host names and IPs, and loading user-supplied key
-// pairs.
+// Package pki owns decoy's local certificate authority: creating a CA and
+// keeping it in a directory (`decoy certs`), issuing server and client
+// certificates, minting server certificates on the fly for the names
+// clients ask for (SNI, see Minter), and loading user-supplied key pairs.
 //
 // All keys are ECDSA P-256: generating one takes well under a millisecond,
 // so a fresh CA and server certificate can be made at every server start.
@@ -19,6 +20,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -117,6 +119,11 @@ func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
 	}, nil
 }
 
+// LeafValidity is how long the certificates decoy issues for servers and
+// clients are valid: 397 days, within the 398 that Apple platforms and
+// browsers accept for a server certificate.
+const LeafValidity = 397 * 24 * time.Hour
+
 // Issue creates a server certificate signed by ca, with a fresh ECDSA P-256
 // key, valid from now (less an hour of clock skew) for validity. Each entry of
 // hosts that parses as an IP address becomes an IP SAN, every other entry a
@@ -124,34 +131,52 @@ func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
 // certificate's chain is the leaf followed by the CA certificate, and its Leaf
 // field is set.
 func (ca *CA) Issue(hosts []string, validity time.Duration) (tls.Certificate, error) {
-	if ca == nil || ca.Cert == nil || ca.Key == nil {
-		return tls.Certificate{}, errors.New("pki: issue: CA has no certificate or key")
-	}
 	if len(hosts) == 0 {
 		return tls.Certificate{}, errors.New("pki: issue: no host names or IP addresses given")
+	}
+	return ca.issue(hosts[0], hosts, validity, x509.ExtKeyUsageServerAuth)
+}
+
+// IssueClient creates a client certificate (for mutual TLS) signed by ca,
+// with subject common name commonName and, as SANs, names (host names, IP
+// addresses, e-mail addresses or URIs; none is fine). Like Issue otherwise.
+func (ca *CA) IssueClient(commonName string, names []string, validity time.Duration) (tls.Certificate, error) {
+	if strings.TrimSpace(commonName) == "" {
+		return tls.Certificate{}, errors.New("pki: issue client certificate: no common name given")
+	}
+	return ca.issue(commonName, names, validity, x509.ExtKeyUsageClientAuth)
+}
+
+func (ca *CA) issue(commonName string, names []string, validity time.Duration, usage x509.ExtKeyUsage) (tls.Certificate, error) {
+	if ca == nil || ca.Cert == nil || ca.Key == nil {
+		return tls.Certificate{}, errors.New("pki: issue: CA has no certificate or key")
 	}
 	if validity <= 0 {
 		return tls.Certificate{}, fmt.Errorf("pki: issue: validity %v is not positive", validity)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("pki: generate server key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("pki: generate key: %w", err)
 	}
 	serial, err := randomSerial()
 	if err != nil {
 		return tls.Certificate{}, err
 	}
 	now := time.Now()
+	notAfter := now.Add(validity)
+	if notAfter.After(ca.Cert.NotAfter) {
+		notAfter = ca.Cert.NotAfter // a leaf outliving its CA fails anyway
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: hosts[0], Organization: []string{"decoy"}},
+		Subject:               pkix.Name{CommonName: strings.TrimSpace(commonName), Organization: []string{"decoy"}},
 		NotBefore:             now.Add(-clockSkew),
-		NotAfter:              now.Add(validity),
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{usage},
 		BasicConstraintsValid: true,
 	}
-	for _, h := range hosts {
+	for _, h := range names {
 		h = strings.TrimSpace(h)
 		if h == "" {
 			return tls.Certificate{}, errors.New("pki: issue: empty host name")
@@ -159,17 +184,21 @@ func (ca *CA) Issue(hosts []string, validity time.Duration) (tls.Certificate, er
 		// Accept "[::1]" as well as "::1".
 		if ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if u, err := url.Parse(h); err == nil && u.Scheme != "" && strings.Contains(h, "://") {
+			tmpl.URIs = append(tmpl.URIs, u)
+		} else if strings.Contains(h, "@") {
+			tmpl.EmailAddresses = append(tmpl.EmailAddresses, h)
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("pki: create server certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("pki: create certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("pki: parse server certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("pki: parse certificate: %w", err)
 	}
 	return tls.Certificate{
 		Certificate: [][]byte{der, ca.Cert.Raw},

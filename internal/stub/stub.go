@@ -75,6 +75,27 @@ type Request struct {
 	Cookies map[string]StringMatcher `json:"cookies,omitempty"`
 	// Body matches the request body.
 	Body *BodyMatcher `json:"body,omitempty"`
+	// ClientCert matches the certificate the client presented over TLS
+	// (with client-auth optional or require; checked against client-ca).
+	ClientCert *ClientCertMatcher `json:"clientCert,omitempty"`
+}
+
+// ClientCertMatcher matches the certificate a TLS client presented. Every
+// field that is set must hold; any field but Absent requires a certificate.
+type ClientCertMatcher struct {
+	// Present requires a client certificate; Absent requires none (a
+	// plaintext connection has none).
+	Present bool `json:"present,omitempty"`
+	Absent  bool `json:"absent,omitempty"`
+	// Subject matches the subject's distinguished name as RFC 2253 writes
+	// it ("CN=alice,OU=mobile,O=Example"); CommonName its common name.
+	Subject    *StringMatcher `json:"subject,omitempty"`
+	CommonName *StringMatcher `json:"commonName,omitempty"`
+	// SAN matches when any of the subject alternative names matches: DNS
+	// names, IP addresses, e-mail addresses, URIs (spiffe://...).
+	SAN *StringMatcher `json:"san,omitempty"`
+	// Issuer matches the issuer's distinguished name, as Subject.
+	Issuer *StringMatcher `json:"issuer,omitempty"`
 }
 
 // StringMatcher matches one string value. In files it is either a plain

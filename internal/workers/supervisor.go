@@ -42,6 +42,10 @@ type Options struct {
 	// Cert is the TLS key pair every worker presents on HTTPS when the user
 	// gave none (zero: the user's own tls-cert and tls-key apply).
 	Cert tls.Certificate
+	// CA: Cert is a CA's certificate and key, which every worker signs
+	// its certificates with (as with ca-cert and ca-key), rather than a
+	// certificate to serve.
+	CA bool
 	// ShutdownTimeout is how long workers may take to finish the requests
 	// in flight after SIGTERM; they are killed 5 s after it.
 	ShutdownTimeout time.Duration
@@ -123,6 +127,9 @@ func Start(o Options) (_ *Supervisor, err error) {
 			return nil, fmt.Errorf("workers: %w", err)
 		}
 		plan.TLSCert, plan.TLSKey, err = writeKeyPair(s.dir, o.Cert)
+		if o.CA {
+			plan.CACert, plan.CAKey, plan.TLSCert, plan.TLSKey = plan.TLSCert, plan.TLSKey, "", ""
+		}
 		if err != nil {
 			_ = os.RemoveAll(s.dir)
 			return nil, err

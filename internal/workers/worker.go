@@ -51,6 +51,10 @@ type Plan struct {
 	GRPC    string `json:"grpc"`
 	TLSCert string `json:"tlsCert,omitempty"`
 	TLSKey  string `json:"tlsKey,omitempty"`
+	// CACert and CAKey are a CA all workers sign with (one made by the
+	// supervisor, when the user gave none).
+	CACert string `json:"caCert,omitempty"`
+	CAKey  string `json:"caKey,omitempty"`
 }
 
 // Apply sets the worker's listeners in s: the data ports of the plan, its
@@ -59,6 +63,9 @@ func (p *Plan) Apply(s *config.Settings) {
 	s.HTTP, s.HTTPS, s.GRPC = p.HTTP, p.HTTPS, p.GRPC
 	if p.TLSCert != "" {
 		s.TLSCert, s.TLSKey = p.TLSCert, p.TLSKey
+	}
+	if p.CACert != "" {
+		s.CACert, s.CAKey = p.CACert, p.CAKey
 	}
 	s.Admin = "127.0.0.1:0"
 	s.Quiet = true

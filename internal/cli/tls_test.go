@@ -1,0 +1,328 @@
+package cli_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/cli"
+	"github.com/decoy-dev/decoy/internal/pki"
+)
+
+// run runs the CLI with args to its end and returns the exit code and
+// what it printed.
+func run(t *testing.T, vars map[string]string, args ...string) (int, string) {
+	t.Helper()
+	e, out, errOut := env(vars)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code := cli.Main(ctx, args, e)
+	return code, out.String() + errOut.String()
+}
+
+// newCA runs `decoy certs --dir` in a temporary folder and returns it.
+func newCA(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ca")
+	if code, out := run(t, nil, "certs", "--dir", dir); code != 0 {
+		t.Fatalf("decoy certs: exit %d\n%s", code, out)
+	}
+	return dir
+}
+
+func TestCerts(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ca")
+	code, out := run(t, map[string]string{"DECOY_CA_DIR": dir}, "certs")
+	if code != 0 || !strings.Contains(out, "Created decoy's local CA") || !strings.Contains(out, "curl --cacert "+dir+"/ca.pem") ||
+		!strings.Contains(out, "update-ca-certificates") || !strings.Contains(out, "NODE_EXTRA_CA_CERTS") || !strings.Contains(out, "SSL_CERT_FILE") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	fp := out[strings.Index(out, "SHA-256"):][:60]
+	code, out = run(t, nil, "certs", "--dir", dir)
+	if code != 0 || strings.Contains(out, "Created") || !strings.Contains(out, fp) {
+		t.Errorf("second run: exit %d, want the same CA (%s)\n%s", code, fp, out)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "ca-key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key: %v %v", fi, err)
+	}
+
+	work := t.TempDir()
+	srv, srvKey := filepath.Join(work, "srv.pem"), filepath.Join(work, "srv-key.pem")
+	code, out = run(t, nil, "certs", "issue", "--dir", dir, "--cert", srv, "--key", srvKey, "api.example.com", "10.0.0.5")
+	if code != 0 || !strings.Contains(out, "server certificate for api.example.com, 10.0.0.5") {
+		t.Fatalf("issue: exit %d\n%s", code, out)
+	}
+	pair, err := pki.LoadKeyPair(srv, srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	if _, err := pair.Leaf.Verify(x509.VerifyOptions{DNSName: "api.example.com", Roots: roots}); err != nil {
+		t.Errorf("issued certificate: %v", err)
+	}
+	code, out = run(t, nil, "certs", "client", "--dir", dir, "--cert", filepath.Join(work, "c.pem"), "--key", filepath.Join(work, "c-key.pem"), "alice", "spiffe://test/alice")
+	if code != 0 || !strings.Contains(out, "client certificate for CN=alice (SANs spiffe://test/alice)") || !strings.Contains(out, "curl --cert") {
+		t.Fatalf("client: exit %d\n%s", code, out)
+	}
+}
+
+func TestCertsBadInput(t *testing.T) {
+	t.Parallel()
+	file := write(t, t.TempDir(), "f", "x")
+	broken := t.TempDir()
+	write(t, broken, "ca.pem", "not a certificate")
+	write(t, broken, "ca-key.pem", "not a key")
+	ca := newCA(t)
+	cases := []struct {
+		name string
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{"no folder at all", nil, []string{"certs"}, "give one with --dir"},
+		{"a file as the folder", nil, []string{"certs", "--dir", file}, file},
+		{"a broken CA", nil, []string{"certs", "--dir", broken}, "ca.pem: no PEM certificate found"},
+		{"issue without hosts", nil, []string{"certs", "issue", "--dir", ca}, "requires at least 1 arg"},
+		{"bad days", nil, []string{"certs", "client", "--dir", ca, "--days", "0", "x"}, "--days 0"},
+		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "a.test"}, "/nonexistent/"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			code, out := run(t, c.vars, c.args...)
+			if code != 2 || !strings.Contains(out, c.want) {
+				t.Errorf("exit %d, want 2 with %q\n%s", code, c.want, out)
+			}
+		})
+	}
+}
+
+// tlsGet makes a request over TLS to addr as a client that trusts roots
+// and asks for serverName, presenting cert when given; it returns the
+// server's leaf certificate and the body.
+func tlsGet(t *testing.T, addr, serverName, path string, roots *x509.CertPool, cert *tls.Certificate) (*x509.Certificate, string, error) {
+	t.Helper()
+	conf := &tls.Config{RootCAs: roots, ServerName: serverName}
+	if cert != nil {
+		// Sent whatever CAs the server names (a client's own choice
+		// would leave out one the server does not name).
+		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	}
+	var leaf *x509.Certificate
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   conf,
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	host := serverName
+	if host == "" {
+		host = addr
+	}
+	resp, err := c.Get("https://" + net.JoinHostPort(strings.Trim(host, "[]"), "443") + path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		leaf = resp.TLS.PeerCertificates[0]
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return leaf, string(b), nil
+}
+
+const certStubs = `
+- request: {path: /who, clientCert: {commonName: alice}}
+  response: {body: "hello alice"}
+- request: {path: /who, clientCert: {san: {regex: "^spiffe://test/"}}}
+  response: {body: "hello workload"}
+- request: {path: /who, clientCert: {absent: true}}
+  response: {body: "hello stranger"}
+`
+
+// TestServeWithCA: with the CA of `decoy certs`, serve mints a certificate
+// for whatever name a client asks for, which a client trusting the CA
+// accepts; without SNI it certifies the address; with client-auth
+// optional, stubs tell clients apart by their certificates.
+func TestServeWithCA(t *testing.T) {
+	t.Parallel()
+	dir := newCA(t)
+	stubs := write(t, t.TempDir(), "s.yaml", certStubs)
+	a, banner := serve(t, map[string]string{"DECOY_CA_DIR": dir}, "--quiet=false", "--client-auth", "optional", stubs)
+	if !strings.Contains(banner.String(), "from the CA "+dir+"/ca.pem") {
+		t.Errorf("banner does not name the CA:\n%s", banner)
+	}
+	ca, err := pki.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	addr := a.HTTPSAddr.String()
+	for _, name := range []string{"api.example.com", "payments.internal.test", "localhost"} {
+		leaf, body, err := tlsGet(t, addr, name, "/who", roots, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if body != "hello stranger" || leaf.VerifyHostname(name) != nil {
+			t.Errorf("%s: body %q, certificate for %v", name, body, leaf.DNSNames)
+		}
+	}
+	// No SNI: Go sends none for an IP address; the certificate holds it.
+	if leaf, _, err := tlsGet(t, addr, "127.0.0.1", "/who", roots, nil); err != nil || leaf.VerifyHostname("127.0.0.1") != nil {
+		t.Errorf("by IP: %v", err)
+	}
+	for _, c := range []struct {
+		cn   string
+		sans []string
+		want string
+	}{{"alice", nil, "hello alice"}, {"svc", []string{"spiffe://test/svc"}, "hello workload"}} {
+		cert, err := ca.IssueClient(c.cn, c.sans, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, body, err := tlsGet(t, addr, "api.example.com", "/who", roots, &cert); err != nil || body != c.want {
+			t.Errorf("as %s: %q, %v; want %q", c.cn, body, err, c.want)
+		}
+	}
+	// A certificate of another CA fails the handshake.
+	other, _ := pki.NewCA("other")
+	stranger, _ := other.IssueClient("mallory", nil, time.Hour)
+	if _, body, err := tlsGet(t, addr, "api.example.com", "/who", roots, &stranger); err == nil {
+		t.Errorf("a certificate of another CA was accepted: %q", body)
+	}
+	// The journal has the subject.
+	_, j := fetch(t, "http://"+a.AdminAddr.String()+"/requests?limit=20")
+	if !strings.Contains(j, `"clientCert":"CN=alice,O=decoy"`) {
+		t.Errorf("journal lacks the client certificate:\n%.400s", j)
+	}
+}
+
+func TestServeClientAuthRequire(t *testing.T) {
+	t.Parallel()
+	dir := newCA(t)
+	a, _ := serve(t, nil, "--ca-dir", dir, "--client-auth", "require", write(t, t.TempDir(), "s.yaml", certStubs))
+	ca, _ := pki.LoadDir(dir)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	if _, body, err := tlsGet(t, a.HTTPSAddr.String(), "localhost", "/who", roots, nil); err == nil {
+		t.Errorf("served without a client certificate: %q", body)
+	}
+	alice, _ := ca.IssueClient("alice", nil, time.Hour)
+	if _, body, err := tlsGet(t, a.HTTPSAddr.String(), "localhost", "/who", roots, &alice); err != nil || body != "hello alice" {
+		t.Errorf("with one: %q %v", body, err)
+	}
+}
+
+// TestServeWithoutCA keeps today's behaviour: a CA made at start, said so.
+func TestServeWithoutCA(t *testing.T) {
+	t.Parallel()
+	a, banner := serve(t, nil, "--quiet=false")
+	if !strings.Contains(banner.String(), "a CA made at start") || !strings.Contains(banner.String(), "curl -sk --http2") {
+		t.Errorf("banner:\n%s", banner)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(a.CAPEM)
+	if leaf, _, err := tlsGet(t, a.HTTPSAddr.String(), "anything.test", "/users", roots, nil); err != nil || leaf.VerifyHostname("anything.test") != nil {
+		t.Errorf("SNI with the fresh CA: %v", err)
+	}
+}
+
+// TestServeTLSBadInput: bad certificates, keys and CAs stop serve with
+// exit 2 and a message naming the file or setting.
+func TestServeTLSBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	caDir := newCA(t)
+	ca, _ := pki.LoadDir(caDir)
+	other, _ := pki.NewCA("other")
+	mismatch := write(t, dir, "other-key.pem", string(other.KeyPEM))
+	garbage := write(t, dir, "garbage.pem", "hello")
+	leaf, _ := ca.Issue([]string{"x.test"}, time.Hour)
+	leafCert, leafKey := filepath.Join(dir, "leaf.pem"), filepath.Join(dir, "leaf-key.pem")
+	if err := pki.WriteKeyPair(leaf, leafCert, leafKey); err != nil {
+		t.Fatal(err)
+	}
+	caCert := filepath.Join(caDir, "ca.pem")
+	brokenDir := t.TempDir()
+	write(t, brokenDir, "ca.pem", string(ca.CertPEM))
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unreadable CA", []string{"--ca-cert", "/nonexistent/ca.pem", "--ca-key", mismatch}, []string{"ca-cert", "/nonexistent/ca.pem", "no such file"}},
+		{"CA key that does not fit", []string{"--ca-cert", caCert, "--ca-key", mismatch}, []string{"ca-cert", caCert, mismatch, "does not match"}},
+		{"a leaf as CA", []string{"--ca-cert", leafCert, "--ca-key", leafKey}, []string{leafCert, "not a CA certificate"}},
+		{"ca-dir without its key", []string{"--ca-dir", brokenDir}, []string{"ca-dir " + brokenDir, "ca-key.pem", "no such file"}},
+		{"tls key that does not fit", []string{"--tls-cert", leafCert, "--tls-key", mismatch}, []string{"tls-key " + mismatch + " does not fit tls-cert " + leafCert}},
+		{"garbage client-ca", []string{"--client-auth", "require", "--client-ca", garbage}, []string{"client-ca " + garbage + ": no PEM certificate found"}},
+		{"client-auth with tls-cert and no client-ca", []string{"--ca-dir", "off", "--tls-cert", leafCert, "--tls-key", leafKey, "--client-auth", "optional"}, []string{"client-auth optional needs", "client-ca"}},
+		{"bad CIDR", []string{"--allow-cidr", "127.0.0.0/8", "--allow-cidr", "10.0.0.0/40"}, []string{"flag --allow-cidr", `"10.0.0.0/40" is not a network`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "", "--grpc", ""}, c.args...)
+			code, out := run(t, nil, args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2\n%s", code, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestCurlTLS talks to serve with the real curl, as docs/tls.md does:
+// --cacert and --resolve for a production host name, --cert and --key
+// for mutual TLS.
+func TestCurlTLS(t *testing.T) {
+	t.Parallel()
+	curl := external(t, "curl")
+	dir := newCA(t)
+	work := t.TempDir()
+	cert, key := filepath.Join(work, "alice.pem"), filepath.Join(work, "alice-key.pem")
+	if code, out := run(t, nil, "certs", "client", "--dir", dir, "--cert", cert, "--key", key, "alice"); code != 0 {
+		t.Fatal(out)
+	}
+	a, _ := serve(t, nil, "--ca-dir", dir, "--client-auth", "optional", write(t, work, "s.yaml", certStubs))
+	_, port, _ := net.SplitHostPort(a.HTTPSAddr.String())
+	caFile := filepath.Join(dir, "ca.pem")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"SNI name, HTTP/2", []string{"--http2", "--resolve", "api.example.com:" + port + ":127.0.0.1", "https://api.example.com:" + port + "/who"}, "hello stranger"},
+		{"SNI name, HTTP/1.1", []string{"--http1.1", "--resolve", "api.example.com:" + port + ":127.0.0.1", "https://api.example.com:" + port + "/who"}, "hello stranger"},
+		{"mTLS, HTTP/2", []string{"--http2", "--cert", cert, "--key", key, "https://localhost:" + port + "/who"}, "hello alice"},
+		{"mTLS, HTTP/1.1, by IP", []string{"--http1.1", "--cert", cert, "--key", key, "https://127.0.0.1:" + port + "/who"}, "hello alice"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := exec.Command(curl, append([]string{"-sS", "--max-time", "10", "--cacert", caFile}, c.args...)...).CombinedOutput()
+			if err != nil || string(out) != c.want {
+				t.Errorf("curl: %v: %s (want %q)", err, out, c.want)
+			}
+		})
+	}
+}
