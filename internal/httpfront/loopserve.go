@@ -305,7 +305,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		out = append(out, body...)
 	}
 	elapsed := time.Since(epoch) - t0
-	stats.Record(index, len(r.Body), sent, elapsed)
+	stats.RecordStatus(index, status, len(r.Body), sent, elapsed)
 	tc := c.User.(*conn)
 	tc.mc.Requests[version].Add(1)
 	if asked {
