@@ -542,6 +542,15 @@ func (a *api) listRequests(w http.ResponseWriter, r *http.Request) error {
 			return invalid(fmt.Sprintf("bad query parameter %q: %s", pe.Param, pe.Msg),
 				problem.Detail{Field: pe.Param, Message: pe.Msg})
 		}
+		var ue *journal.UnknownParamsError
+		if errors.As(err, &ue) {
+			known := "known query parameters: " + strings.Join(journal.FilterParams, ", ")
+			details := make([]problem.Detail, len(ue.Params))
+			for i, p := range ue.Params {
+				details[i] = problem.Detail{Field: p, Message: "unknown query parameter; " + known}
+			}
+			return invalid("unknown query parameter(s) "+strings.Join(ue.Params, ", ")+"; "+known, details...)
+		}
 		return invalid("bad query: " + err.Error())
 	}
 	out := requestList{Requests: a.journal.Find(f)}
