@@ -161,6 +161,19 @@ func NewSaturation(o SaturationOptions) *Saturation {
 	return s
 }
 
+// Baseline takes the first reading now, unless one was taken: the CPU
+// time's baseline and the accept queues, and a scheduling delay of 0
+// until the first interval is measured. The app calls it before the admin
+// API serves, so that /health has every field from the start.
+func (s *Saturation) Baseline() {
+	s.mu.Lock()
+	done := !s.lastAt.IsZero()
+	s.mu.Unlock()
+	if !done {
+		s.sample(time.Now())
+	}
+}
+
 // Saturated reports whether decoy is saturated now. A nil monitor never is.
 func (s *Saturation) Saturated() bool { return s != nil && s.saturated.Load() }
 
@@ -263,7 +276,7 @@ func (s *Saturation) Episodes() uint64 {
 func (s *Saturation) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	s.sample(time.Now())
+	s.Baseline()
 	for {
 		select {
 		case <-ctx.Done():
@@ -293,8 +306,9 @@ func (s *Saturation) sample(now time.Time) {
 	s.ObserveReading(now, r)
 }
 
-// schedWindow returns the p99 scheduling delay since the last call; ok is
-// false on the first call (or when the runtime does not report it).
+// schedWindow returns the p99 scheduling delay since the last call: 0 on
+// the first call, which takes the baseline; ok is false when the runtime
+// does not report it.
 func (s *Saturation) schedWindow() (time.Duration, bool) {
 	buckets, counts := s.schedHist()
 	if len(counts) == 0 || len(buckets) != len(counts)+1 {
@@ -303,7 +317,7 @@ func (s *Saturation) schedWindow() (time.Duration, bool) {
 	prev := s.prevSched
 	if len(prev) != len(counts) {
 		s.prevSched = append(s.prevSched[:0], counts...)
-		return 0, false
+		return 0, true
 	}
 	delta := make([]uint64, len(counts))
 	for i := range counts {
@@ -366,6 +380,12 @@ func (s *Saturation) ObserveReading(now time.Time, r Reading) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lastAt.IsZero() || !now.After(s.lastAt) {
+		if s.lastAt.IsZero() {
+			// The accept queue and the scheduling delay (0: no
+			// interval yet) are known from the first reading.
+			s.queued.Store(int64(r.AcceptQueue))
+			s.schedP99.Store(int64(r.SchedP99))
+		}
 		s.lastAt, s.lastCPU = now, r.CPU
 		return
 	}

@@ -115,7 +115,7 @@ func TestSchedWindow(t *testing.T) {
 		add  []uint64
 		want time.Duration
 	}{
-		{[]uint64{1000, 0, 0, 0}, -1}, // the first reading is the baseline
+		{[]uint64{1000, 0, 0, 0}, 0}, // the first reading is the baseline
 		{[]uint64{1000, 0, 0, 0}, 100 * time.Microsecond},
 		{[]uint64{0, 0, 50, 0}, 10 * time.Millisecond}, // only the new samples count
 		{[]uint64{0, 0, 0, 0}, 0},                      // nothing scheduled
