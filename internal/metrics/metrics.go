@@ -50,7 +50,7 @@ func NewRegistry(src Sources) (*prometheus.Registry, error) {
 	if sat := src.Saturation; sat != nil {
 		cs = append(cs,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "decoy_saturated",
-				Help: "1 while a saturation signal has been on for 5 s in a row (CPU use at or above saturation-threshold, connections waiting to be accepted, p99 scheduling delay at or above its bound): decoy may be the bottleneck."},
+				Help: "1 while a saturation signal has been on for 5 s in a row (CPU use at or above saturation-threshold, connections waiting to be accepted, p99 scheduling delay at or above its bound, threads waiting in the kernel's run queue): decoy may be the bottleneck."},
 				func() float64 {
 					if sat.Saturated() {
 						return 1
@@ -79,6 +79,7 @@ func NewRegistry(src Sources) (*prometheus.Registry, error) {
 type saturationCollector struct {
 	sat                             *Saturation
 	queueLen, queueMax, sched, sigs *prometheus.Desc
+	runQueue                        *prometheus.Desc
 }
 
 func newSaturationCollector(sat *Saturation) *saturationCollector {
@@ -92,7 +93,9 @@ func newSaturationCollector(sat *Saturation) *saturationCollector {
 		sched: d("decoy_sched_latency_seconds",
 			"99th percentile of Go's scheduling delay (how long runnable goroutines waited for a CPU) over the last second; 0 until measured.", nil, nil),
 		sigs: d("decoy_saturation_signal",
-			"1 while a saturation signal has been on for 5 s in a row: cpu, accept-queue (connections waiting to be accepted), sched-latency (p99 scheduling delay at or above its bound).", []string{"signal"}, nil),
+			"1 while a saturation signal has been on for 5 s in a row: cpu, accept-queue (connections waiting to be accepted), sched-latency (p99 scheduling delay at or above its bound), run-queue (decoy's threads waiting in the kernel's run queue for a CPU).", []string{"signal"}, nil),
+		runQueue: d("decoy_run_queue_delay_seconds",
+			"Mean time decoy's threads waited in the kernel's run queue for a CPU each time they were given one, over the last second (Linux, /proc/self/task/*/schedstat): rises when other processes take decoy's CPUs. 0 until measured.", nil, nil),
 	}
 }
 
@@ -101,6 +104,7 @@ func (c *saturationCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.queueMax
 	ch <- c.sched
 	ch <- c.sigs
+	ch <- c.runQueue
 }
 
 func (c *saturationCollector) Collect(ch chan<- prometheus.Metric) {
@@ -110,6 +114,7 @@ func (c *saturationCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	// 0 until measured, so that the series exists from the start.
 	send(ch, c.sched, prometheus.GaugeValue, max(c.sat.SchedLatency(), 0).Seconds())
+	send(ch, c.runQueue, prometheus.GaugeValue, max(c.sat.RunQueueDelay(), 0).Seconds())
 	for i, on := range c.sat.Signals() {
 		v := 0.0
 		if on {

@@ -146,6 +146,7 @@ var maxGauges = map[string]bool{
 	"decoy_saturated":                  true,
 	"decoy_saturation_signal":          true,
 	"decoy_sched_latency_seconds":      true,
+	"decoy_run_queue_delay_seconds":    true,
 	"decoy_accept_queue_max":           true,
 	"go_gomaxprocs":                    true,
 	"go_gogc_percent":                  true,
@@ -654,9 +655,11 @@ func MergeHealth(bodies [][]byte) ([]byte, error) {
 			o, _ := out["acceptQueue"].(float64)
 			out["acceptQueue"] = o + v
 		}
-		if v, ok := h["schedLatencyP99Us"].(float64); ok {
-			if o, _ := out["schedLatencyP99Us"].(float64); v > o {
-				out["schedLatencyP99Us"] = v
+		for _, k := range []string{"schedLatencyP99Us", "runQueueDelayUs"} {
+			if v, ok := h[k].(float64); ok {
+				if o, _ := out[k].(float64); v > o {
+					out[k] = v
+				}
 			}
 		}
 		if vs, ok := h["saturationSignals"].([]any); ok {
