@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Sources are what the collector reads at scrape time.
@@ -125,11 +126,34 @@ func (c *saturationCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Handler serves g in the Prometheus text format, or OpenMetrics when the
-// scraper asks for it in Accept.
+// scraper asks for it in Accept. The Go collector's go_memstats_alloc_bytes
+// gauge is left out: in OpenMetrics it has the family name of the counter
+// go_memstats_alloc_bytes_total, which strict parsers refuse for the whole
+// scrape (prometheus/client_golang#829), and its value is
+// go_memstats_heap_alloc_bytes'.
 func Handler(g prometheus.Gatherer) http.Handler {
+	g = withoutFamily(g, collidingGoMemstats)
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
 		ErrorHandling:     promhttp.ContinueOnError,
+	})
+}
+
+// collidingGoMemstats is the Go collector's family that collides with
+// another in OpenMetrics.
+const collidingGoMemstats = "go_memstats_alloc_bytes"
+
+// withoutFamily gathers g without the family called name.
+func withoutFamily(g prometheus.Gatherer, name string) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		fams, err := g.Gather()
+		out := fams[:0]
+		for _, f := range fams {
+			if f.GetName() != name {
+				out = append(out, f)
+			}
+		}
+		return out, err
 	})
 }
 
