@@ -305,7 +305,8 @@ type healthDoc struct {
 	// CPUs is how many CPUs decoy may use (0: not measured).
 	CPUs float64 `json:"cpus"`
 	// SaturationSignals names the signals on for 5 s in a row ("cpu",
-	// "accept-queue", "sched-latency"): saturated while any is.
+	// "accept-queue", "sched-latency", "run-queue"): saturated while any
+	// is.
 	SaturationSignals []string `json:"saturationSignals"`
 	// AcceptQueue is the connections that waited in the data listeners'
 	// accept queues at the last reading; absent when not measured.
@@ -313,6 +314,10 @@ type healthDoc struct {
 	// SchedLatencyP99US is the 99th percentile of Go's scheduling delay
 	// over the last second, in microseconds; absent when not measured.
 	SchedLatencyP99US *int64 `json:"schedLatencyP99Us,omitempty"`
+	// RunQueueDelayUS is the mean time decoy's threads waited in the
+	// kernel's run queue each time they were given a CPU, over the last
+	// second, in microseconds; absent when not measured (not Linux).
+	RunQueueDelayUS *int64 `json:"runQueueDelayUs,omitempty"`
 }
 
 func (a *api) health(w http.ResponseWriter, r *http.Request) error {
@@ -326,6 +331,11 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) error {
 		us := d.Microseconds()
 		sched = &us
 	}
+	var rq *int64
+	if d := a.sat.RunQueueDelay(); d >= 0 {
+		us := d.Microseconds()
+		rq = &us
+	}
 	return writeJSON(w, http.StatusOK, healthDoc{
 		Status:            "ok",
 		Version:           a.version,
@@ -337,6 +347,7 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) error {
 		SaturationSignals: a.sat.SignalsOn(),
 		AcceptQueue:       queued,
 		SchedLatencyP99US: sched,
+		RunQueueDelayUS:   rq,
 	})
 }
 
@@ -541,6 +552,15 @@ func (a *api) listRequests(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, &pe) {
 			return invalid(fmt.Sprintf("bad query parameter %q: %s", pe.Param, pe.Msg),
 				problem.Detail{Field: pe.Param, Message: pe.Msg})
+		}
+		var ue *journal.UnknownParamsError
+		if errors.As(err, &ue) {
+			known := "known query parameters: " + strings.Join(journal.FilterParams, ", ")
+			details := make([]problem.Detail, len(ue.Params))
+			for i, p := range ue.Params {
+				details[i] = problem.Detail{Field: p, Message: "unknown query parameter; " + known}
+			}
+			return invalid("unknown query parameter(s) "+strings.Join(ue.Params, ", ")+"; "+known, details...)
 		}
 		return invalid("bad query: " + err.Error())
 	}

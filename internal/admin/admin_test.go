@@ -626,6 +626,13 @@ func TestRequests(t *testing.T) {
 			t.Errorf("%s: problem %+v does not name %s", q, p, param)
 		}
 	}
+	// Unknown parameters (a typo of stub) are refused, named with the
+	// known ones, rather than ignored to list the whole journal.
+	p := e.do("GET", "/requests?stubs=hello&limt=2&limit=1", "", nil).want(t, 400).problem(t)
+	if !slices.Equal(fieldsOf(p), []string{"limt", "stubs"}) || !strings.Contains(p.Detail, "limt, stubs") ||
+		!strings.Contains(p.Detail, "known query parameters: limit, method, path, since, status, stub, until") {
+		t.Errorf("unknown parameters: problem %+v", p)
+	}
 
 	// Clearing empties the journal but keeps the total.
 	e.do("DELETE", "/requests", "", nil).want(t, 204)

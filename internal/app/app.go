@@ -270,6 +270,9 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		a.GRPCAddr = grpcLn.Addr()
 		run("grpc", func() error { return a.grpc.Serve(grpcLn) })
 	}
+	// The first reading before the admin API serves: /health has every
+	// field from the start.
+	a.Saturation.Baseline()
 	if adminLn != nil {
 		a.AdminAddr = adminLn.Addr()
 		a.adminSrv = admin.NewServer(admin.New(admin.Options{

@@ -227,16 +227,28 @@ type loopHandler struct{ s *Server }
 
 const crlf = "\r\n"
 
+// handingOff notes, for the journal, when the loop read the request it
+// hands over with its connection: fasthttp gets its bytes from the loop's
+// buffer, with no read of its own to time. It returns false, Serve's
+// answer for a request the loop does not serve.
+func handingOff(c *h1loop.Conn, r *h1loop.Request) bool {
+	if tc, ok := c.User.(*conn); ok && r.ReadAt > 0 {
+		tc.inFirst = h1loop.At(r.ReadAt).Sub(epoch)
+		tc.inLast = h1loop.At(r.DoneAt).Sub(epoch)
+	}
+	return false
+}
+
 func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byte, bool) {
 	s := h.s
 	if s.grpcWeb != nil && isGRPCWeb(r) {
-		return out, false
+		return out, handingOff(c, r)
 	}
 	if s.o.DelayHeader {
 		xd, _ := r.Header(delayHeader)
 		pf, _ := r.Header("Prefer")
 		if rq := s.parseRequested(b2s(xd), b2s(pf)); rq.set || rq.err != nil {
-			return out, false
+			return out, handingOff(c, r)
 		}
 	}
 	var start time.Time
@@ -292,7 +304,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 			ok      bool
 		)
 		if index, resp, hd, summary, ok = s.loopResponse(st, &lr.req); !ok {
-			return out, false
+			return out, handingOff(c, r)
 		}
 		stubID, stats = st.ID, st.Stats()
 		status, body = resp.Status, resp.Body
@@ -312,7 +324,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		out = append(out, body...)
 	}
 	elapsed := time.Since(epoch) - t0
-	stats.Record(index, len(r.Body), sent, elapsed)
+	stats.RecordStatus(index, status, len(r.Body), sent, elapsed)
 	tc := c.User.(*conn)
 	tc.mc.Requests[version].Add(1)
 	if asked {

@@ -73,11 +73,15 @@ func TestJournalWireTimestamps(t *testing.T) {
 		tls   bool
 		close bool // Connection: close, the response's times come when the connection ends
 		o     httpfront.Options
+		extra string // more header lines
 	}{
-		{"plaintext keep-alive", false, false, httpfront.Options{}},
-		{"plaintext close", false, true, httpfront.Options{}},
-		{"TLS keep-alive", true, false, httpfront.Options{}},
-		{"with a connection rate", false, false, httpfront.Options{ConnectionRate: 1 << 20}},
+		{"plaintext keep-alive", false, false, httpfront.Options{}, ""},
+		{"plaintext close", false, true, httpfront.Options{}, ""},
+		{"TLS keep-alive", true, false, httpfront.Options{}, ""},
+		{"with a connection rate", false, false, httpfront.Options{ConnectionRate: 1 << 20}, ""},
+		// A delay sends the connection's first request from the HTTP/1.1
+		// loop to fasthttp, with the bytes the loop read.
+		{"delayed, first request handed off", false, false, httpfront.Options{DelayHeader: true}, "X-Decoy-Delay: 1ms\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,7 +91,7 @@ func TestJournalWireTimestamps(t *testing.T) {
 			before := time.Now()
 			c := dialFront(t, f, tt.tls)
 			path := fmt.Sprintf("/users/%d", time.Now().UnixNano())
-			hdr := "Host: x\r\n"
+			hdr := "Host: x\r\n" + tt.extra
 			if tt.close {
 				hdr += "Connection: close\r\n"
 			}

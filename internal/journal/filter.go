@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,9 +42,23 @@ type ParamError struct {
 
 func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
 
+// UnknownParamsError names the query parameters given to ParseFilter that
+// it does not know: a typo such as "stubs" would otherwise select every
+// entry. The admin API reports it as a 400.
+type UnknownParamsError struct {
+	Params []string // the unknown parameters, sorted
+}
+
+func (e *UnknownParamsError) Error() string {
+	return "unknown query parameter(s) " + strings.Join(e.Params, ", ") + "; known: " + strings.Join(FilterParams, ", ")
+}
+
+// FilterParams are the query parameters ParseFilter reads, sorted.
+var FilterParams = []string{"limit", "method", "path", "since", "status", "stub", "until"}
+
 // ParseFilter reads a Filter from the query parameters method, path, stub,
-// status, since, until and limit; other parameters are ignored, and so are
-// empty values. Of a repeated parameter only the first value counts. since
+// status, since, until and limit (FilterParams); any other parameter is
+// an *UnknownParamsError naming them all. Empty values are ignored. Of a repeated parameter only the first value counts. since
 // and until are RFC 3339 times, or Go durations such as "5m" meaning "5
 // minutes ago". A malformed value returns a *ParamError naming the
 // parameter.
@@ -53,6 +68,16 @@ func ParseFilter(q url.Values) (Filter, error) {
 
 // parseFilter is ParseFilter with "now" given, for durations.
 func parseFilter(q url.Values, now time.Time) (Filter, error) {
+	var unknown []string
+	for k := range q {
+		if _, ok := slices.BinarySearch(FilterParams, k); !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return Filter{}, &UnknownParamsError{Params: unknown}
+	}
 	var f Filter
 	if v := q.Get("method"); v != "" {
 		if !isToken(v) {

@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,6 @@ func TestParseFilter(t *testing.T) {
 			Filter{Since: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}},
 		{"status=&method=&limit=", Filter{}},
 		{"status=201&status=abc", Filter{Status: 201}},
-		{"format=json&other=1", Filter{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -101,6 +101,19 @@ func TestParseFilterErrors(t *testing.T) {
 				t.Errorf("filter = %+v alongside an error, want the zero Filter", f)
 			}
 		})
+	}
+}
+
+func TestParseFilterUnknown(t *testing.T) {
+	t.Parallel()
+	q, _ := url.ParseQuery("stubs=x&limit=1&Status=200")
+	_, err := ParseFilter(q)
+	var ue *UnknownParamsError
+	if !errors.As(err, &ue) || !slices.Equal(ue.Params, []string{"Status", "stubs"}) {
+		t.Fatalf("ParseFilter = %v, want an *UnknownParamsError naming Status and stubs", err)
+	}
+	if want := "unknown query parameter(s) Status, stubs; known: limit, method, path, since, status, stub, until"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
 	}
 }
 

@@ -372,6 +372,12 @@ func (cl *client) report(now time.Time) ClientReport {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
+// Findings lists the anti-patterns r shows, judged on its counts alone.
+// Each needs MinEvidence connections or requests, so that a handful of
+// requests is never flagged. The supervisor of --workers judges a client's
+// merged counts with it.
+func Findings(r *ClientReport) []Finding { return findings(r) }
+
 // findings lists the anti-patterns r shows. Each needs MinEvidence
 // connections or requests, so that a handful of requests is never flagged.
 func findings(r *ClientReport) []Finding {

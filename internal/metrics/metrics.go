@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Sources are what the collector reads at scrape time.
@@ -59,7 +60,7 @@ func NewRegistry(src Sources) (*prometheus.Registry, error) {
 	if sat := src.Saturation; sat != nil {
 		cs = append(cs,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "decoy_saturated",
-				Help: "1 while a saturation signal has been on for 5 s in a row (CPU use at or above saturation-threshold, connections waiting to be accepted, p99 scheduling delay at or above its bound): decoy may be the bottleneck."},
+				Help: "1 while a saturation signal has been on for 5 s in a row (CPU use at or above saturation-threshold, connections waiting to be accepted, p99 scheduling delay at or above its bound, threads waiting in the kernel's run queue): decoy may be the bottleneck."},
 				func() float64 {
 					if sat.Saturated() {
 						return 1
@@ -88,6 +89,7 @@ func NewRegistry(src Sources) (*prometheus.Registry, error) {
 type saturationCollector struct {
 	sat                             *Saturation
 	queueLen, queueMax, sched, sigs *prometheus.Desc
+	runQueue                        *prometheus.Desc
 }
 
 func newSaturationCollector(sat *Saturation) *saturationCollector {
@@ -101,7 +103,9 @@ func newSaturationCollector(sat *Saturation) *saturationCollector {
 		sched: d("decoy_sched_latency_seconds",
 			"99th percentile of Go's scheduling delay (how long runnable goroutines waited for a CPU) over the last second; 0 until measured.", nil, nil),
 		sigs: d("decoy_saturation_signal",
-			"1 while a saturation signal has been on for 5 s in a row: cpu, accept-queue (connections waiting to be accepted), sched-latency (p99 scheduling delay at or above its bound).", []string{"signal"}, nil),
+			"1 while a saturation signal has been on for 5 s in a row: cpu, accept-queue (connections waiting to be accepted), sched-latency (p99 scheduling delay at or above its bound), run-queue (decoy's threads waiting in the kernel's run queue for a CPU).", []string{"signal"}, nil),
+		runQueue: d("decoy_run_queue_delay_seconds",
+			"Mean time decoy's threads waited in the kernel's run queue for a CPU each time they were given one, over the last second (Linux, /proc/self/task/*/schedstat): rises when other processes take decoy's CPUs. 0 until measured.", nil, nil),
 	}
 }
 
@@ -110,6 +114,7 @@ func (c *saturationCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.queueMax
 	ch <- c.sched
 	ch <- c.sigs
+	ch <- c.runQueue
 }
 
 func (c *saturationCollector) Collect(ch chan<- prometheus.Metric) {
@@ -119,6 +124,7 @@ func (c *saturationCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	// 0 until measured, so that the series exists from the start.
 	send(ch, c.sched, prometheus.GaugeValue, max(c.sat.SchedLatency(), 0).Seconds())
+	send(ch, c.runQueue, prometheus.GaugeValue, max(c.sat.RunQueueDelay(), 0).Seconds())
 	for i, on := range c.sat.Signals() {
 		v := 0.0
 		if on {
@@ -129,11 +135,34 @@ func (c *saturationCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Handler serves g in the Prometheus text format, or OpenMetrics when the
-// scraper asks for it in Accept.
+// scraper asks for it in Accept. The Go collector's go_memstats_alloc_bytes
+// gauge is left out: in OpenMetrics it has the family name of the counter
+// go_memstats_alloc_bytes_total, which strict parsers refuse for the whole
+// scrape (prometheus/client_golang#829), and its value is
+// go_memstats_heap_alloc_bytes'.
 func Handler(g prometheus.Gatherer) http.Handler {
+	g = withoutFamily(g, collidingGoMemstats)
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
 		ErrorHandling:     promhttp.ContinueOnError,
+	})
+}
+
+// collidingGoMemstats is the Go collector's family that collides with
+// another in OpenMetrics.
+const collidingGoMemstats = "go_memstats_alloc_bytes"
+
+// withoutFamily gathers g without the family called name.
+func withoutFamily(g prometheus.Gatherer, name string) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		fams, err := g.Gather()
+		out := fams[:0]
+		for _, f := range fams {
+			if f.GetName() != name {
+				out = append(out, f)
+			}
+		}
+		return out, err
 	})
 }
 

@@ -28,6 +28,18 @@ const SaturatedFor = 5 * time.Second
 // counts as busy.
 const DefaultSchedLatencyBound = 5 * time.Millisecond
 
+// DefaultRunQueueBound is the mean time decoy's threads waited in the
+// kernel's run queue each time they were scheduled, at or above which
+// decoy counts as busy: normally microseconds, milliseconds when other
+// processes (or decoy's own threads) take the CPUs decoy needs.
+const DefaultRunQueueBound = time.Millisecond
+
+// MinRunQueueWait is the run-queue wait, summed over decoy's threads in
+// one reading's second, below which the run-queue signal stays off
+// whatever the mean: a few late wake-ups of an idle process are not a
+// bottleneck.
+const MinRunQueueWait = 10 * time.Millisecond
+
 // Saturation signals, as indexes into Signals.
 const (
 	// SignalCPU: decoy used at least the threshold of its CPUs.
@@ -37,12 +49,15 @@ const (
 	// SignalSchedLatency: the p99 scheduling delay was at or above its
 	// bound.
 	SignalSchedLatency
+	// SignalRunQueue: decoy's threads waited in the kernel's run queue
+	// for a CPU, on average, at least its bound each time they ran.
+	SignalRunQueue
 	NumSignals
 )
 
 // SignalNames are the names of the saturation signals, as /health and the
 // decoy_saturation_signal metric give them.
-var SignalNames = [NumSignals]string{"cpu", "accept-queue", "sched-latency"}
+var SignalNames = [NumSignals]string{"cpu", "accept-queue", "sched-latency", "run-queue"}
 
 // Listener is a listening socket whose accept queue the saturation
 // monitor watches.
@@ -62,12 +77,14 @@ type AcceptQueue struct {
 }
 
 // Saturation answers "is decoy the bottleneck?". Once a second it reads
-// three signals: the CPU time the process used against the CPUs it may use
+// four signals: the CPU time the process used against the CPUs it may use
 // (affinity, cgroup quota, GOMAXPROCS), the connections waiting in its
-// listeners' accept queues, and the 99th percentile of Go's scheduling
-// delay over the second. When one of them stays on (CPU share at or above
-// the threshold, an accept queue not empty, the delay at or above its
-// bound) for SaturatedFor in a row, it logs a warning and reports itself
+// listeners' accept queues, the 99th percentile of Go's scheduling delay
+// over the second, and the mean time its threads waited in the kernel's
+// run queue for a CPU (what Go's delay cannot see: other processes taking
+// the CPUs). When one of them stays on (CPU share at or above the
+// threshold, an accept queue not empty, a delay at or above its bound) for
+// SaturatedFor in a row, it logs a warning and reports itself
 // saturated until no signal is on. Saturated is one atomic load, for the
 // data path.
 type Saturation struct {
@@ -77,6 +94,8 @@ type Saturation struct {
 	cpuTime    func() (time.Duration, error)
 	listeners  func() []Listener
 	schedHist  func() (buckets []float64, counts []uint64)
+	rqBound    time.Duration
+	runQueue   func() (RunQueueStat, bool)
 	log        *slog.Logger
 
 	saturated atomic.Bool
@@ -84,6 +103,7 @@ type Saturation struct {
 	episodes  atomic.Uint64
 	queued    atomic.Int64 // connections in the accept queues at the last reading; -1: not measured
 	schedP99  atomic.Int64 // ns; -1: not measured
+	rqDelay   atomic.Int64 // ns, mean run-queue wait per scheduling; -1: not measured
 	signals   [NumSignals]atomic.Bool
 
 	mu      sync.Mutex
@@ -96,6 +116,23 @@ type Saturation struct {
 	// prevSched is the scheduling-delay histogram at the last reading;
 	// only sample touches it.
 	prevSched []uint64
+	// prevRQ is the run-queue accounting at the last reading (valid
+	// when rqSeen); only sample touches it.
+	prevRQ RunQueueStat
+	rqSeen bool
+}
+
+// RunQueueStat is the kernel's scheduler accounting of decoy's threads,
+// summed over them (Linux: /proc/self/task/*/schedstat).
+type RunQueueStat struct {
+	// Run is the time the threads ran on a CPU.
+	Run time.Duration
+	// Wait is the time they were ready to run and waited in a run queue
+	// for a CPU: time another process, or another of decoy's threads,
+	// had the CPU.
+	Wait time.Duration
+	// Slices is how many times they were given a CPU.
+	Slices uint64
 }
 
 // Reading is one measurement of the saturation signals.
@@ -108,6 +145,12 @@ type Reading struct {
 	// SchedP99 is the 99th percentile of Go's scheduling delay over the
 	// interval since the last reading; -1 when not measured.
 	SchedP99 time.Duration
+	// RunQueueWait is the time decoy's threads waited in the kernel's
+	// run queue over the interval since the last reading, summed over
+	// them, and RunQueueSlices how many times they were given a CPU
+	// meanwhile; RunQueueWait is -1 when not measured.
+	RunQueueWait   time.Duration
+	RunQueueSlices uint64
 }
 
 // SaturationOptions configures NewSaturation. Zero values take defaults.
@@ -131,6 +174,12 @@ type SaturationOptions struct {
 	// (bucket boundaries in seconds, one more than the counts); default
 	// runtime/metrics' /sched/latencies:seconds.
 	SchedLatencies func() (buckets []float64, counts []uint64)
+	// RunQueueBound is the mean run-queue wait per scheduling at or above
+	// which decoy counts as busy; default DefaultRunQueueBound.
+	RunQueueBound time.Duration
+	// RunQueue reads the kernel's accounting of decoy's threads; ok is
+	// false when it cannot. Default ReadRunQueue.
+	RunQueue func() (RunQueueStat, bool)
 }
 
 // NewSaturation returns a monitor; it measures nothing until Run or
@@ -154,11 +203,31 @@ func NewSaturation(o SaturationOptions) *Saturation {
 	if o.SchedLatencies == nil {
 		o.SchedLatencies = readSchedLatencies
 	}
+	if o.RunQueueBound <= 0 {
+		o.RunQueueBound = DefaultRunQueueBound
+	}
+	if o.RunQueue == nil {
+		o.RunQueue = ReadRunQueue
+	}
 	s := &Saturation{threshold: o.Threshold, cpus: o.CPUs, schedBound: o.SchedLatencyBound, cpuTime: o.CPUTime,
-		listeners: o.Listeners, schedHist: o.SchedLatencies, log: o.Logger}
+		listeners: o.Listeners, schedHist: o.SchedLatencies, rqBound: o.RunQueueBound, runQueue: o.RunQueue, log: o.Logger}
 	s.queued.Store(-1)
 	s.schedP99.Store(-1)
+	s.rqDelay.Store(-1)
 	return s
+}
+
+// Baseline takes the first reading now, unless one was taken: the CPU
+// time's baseline and the accept queues, and a scheduling delay of 0
+// until the first interval is measured. The app calls it before the admin
+// API serves, so that /health has every field from the start.
+func (s *Saturation) Baseline() {
+	s.mu.Lock()
+	done := !s.lastAt.IsZero()
+	s.mu.Unlock()
+	if !done {
+		s.sample(time.Now())
+	}
 }
 
 // Saturated reports whether decoy is saturated now. A nil monitor never is.
@@ -231,6 +300,20 @@ func (s *Saturation) SchedLatency() time.Duration {
 	return time.Duration(s.schedP99.Load())
 }
 
+// RunQueueDelay is the mean time decoy's threads waited in the kernel's
+// run queue each time they were given a CPU, over the last interval
+// measured; -1 when not measured (not Linux).
+func (s *Saturation) RunQueueDelay() time.Duration {
+	if s == nil {
+		return -1
+	}
+	return time.Duration(s.rqDelay.Load())
+}
+
+// RunQueueBound is the mean run-queue wait at or above which decoy counts
+// as busy.
+func (s *Saturation) RunQueueBound() time.Duration { return s.rqBound }
+
 // AcceptQueues reads the accept queue of every listener now; listeners
 // that cannot be read (paused, or not on Linux) are left out.
 func (s *Saturation) AcceptQueues() []AcceptQueue {
@@ -263,7 +346,7 @@ func (s *Saturation) Episodes() uint64 {
 func (s *Saturation) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	s.sample(time.Now())
+	s.Baseline()
 	for {
 		select {
 		case <-ctx.Done():
@@ -280,7 +363,7 @@ func (s *Saturation) sample(now time.Time) {
 		s.log.Debug("saturation: cannot read the CPU time", "err", err)
 		return
 	}
-	r := Reading{CPU: cpu, AcceptQueue: -1, SchedP99: -1}
+	r := Reading{CPU: cpu, AcceptQueue: -1, SchedP99: -1, RunQueueWait: -1}
 	if qs := s.AcceptQueues(); qs != nil {
 		r.AcceptQueue = 0
 		for _, q := range qs {
@@ -290,11 +373,75 @@ func (s *Saturation) sample(now time.Time) {
 	if p, ok := s.schedWindow(); ok {
 		r.SchedP99 = p
 	}
+	if st, ok := s.runQueue(); ok {
+		// The first reading is the baseline: nothing waited over no
+		// interval. A thread that exited takes its figures along; the
+		// sums never count back.
+		r.RunQueueWait = 0
+		if s.rqSeen {
+			if st.Wait > s.prevRQ.Wait {
+				r.RunQueueWait = st.Wait - s.prevRQ.Wait
+			}
+			if st.Slices > s.prevRQ.Slices {
+				r.RunQueueSlices = st.Slices - s.prevRQ.Slices
+			}
+		}
+		s.prevRQ, s.rqSeen = st, true
+	}
 	s.ObserveReading(now, r)
 }
 
-// schedWindow returns the p99 scheduling delay since the last call; ok is
-// false on the first call (or when the runtime does not report it).
+// ReadRunQueue sums the kernel's scheduler accounting over the process's
+// threads, from /proc/self/task/*/schedstat (Linux with sched_info: the
+// time on a CPU, the time waiting in a run queue, and the times given a
+// CPU). ok is false where there is no such file. It reads one small file
+// per thread; the saturation monitor calls it once a second.
+func ReadRunQueue() (RunQueueStat, bool) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return RunQueueStat{}, false
+	}
+	var st RunQueueStat
+	var buf [96]byte
+	found := false
+	for _, t := range tasks {
+		f, err := os.Open("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited
+		}
+		n, _ := f.Read(buf[:])
+		_ = f.Close()
+		run, wait, slices, ok := parseSchedstat(string(buf[:n]))
+		if !ok {
+			continue
+		}
+		st.Run += run
+		st.Wait += wait
+		st.Slices += slices
+		found = true
+	}
+	return st, found
+}
+
+// parseSchedstat reads a schedstat line: nanoseconds on a CPU, nanoseconds
+// waiting in a run queue, times given a CPU.
+func parseSchedstat(s string) (run, wait time.Duration, slices uint64, ok bool) {
+	f := strings.Fields(s)
+	if len(f) < 3 {
+		return 0, 0, 0, false
+	}
+	r, err1 := strconv.ParseUint(f[0], 10, 63)
+	w, err2 := strconv.ParseUint(f[1], 10, 63)
+	n, err3 := strconv.ParseUint(f[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, 0, false
+	}
+	return time.Duration(r), time.Duration(w), n, true
+}
+
+// schedWindow returns the p99 scheduling delay since the last call: 0 on
+// the first call, which takes the baseline; ok is false when the runtime
+// does not report it.
 func (s *Saturation) schedWindow() (time.Duration, bool) {
 	buckets, counts := s.schedHist()
 	if len(counts) == 0 || len(buckets) != len(counts)+1 {
@@ -303,7 +450,7 @@ func (s *Saturation) schedWindow() (time.Duration, bool) {
 	prev := s.prevSched
 	if len(prev) != len(counts) {
 		s.prevSched = append(s.prevSched[:0], counts...)
-		return 0, false
+		return 0, true
 	}
 	delta := make([]uint64, len(counts))
 	for i := range counts {
@@ -357,7 +504,7 @@ func readSchedLatencies() ([]float64, []uint64) {
 // Observe takes a reading of the CPU alone: the process's total CPU time
 // at now. The first reading only sets the baseline.
 func (s *Saturation) Observe(now time.Time, cpu time.Duration) {
-	s.ObserveReading(now, Reading{CPU: cpu, AcceptQueue: -1, SchedP99: -1})
+	s.ObserveReading(now, Reading{CPU: cpu, AcceptQueue: -1, SchedP99: -1, RunQueueWait: -1})
 }
 
 // ObserveReading takes one reading of the signals at now. The first
@@ -366,6 +513,13 @@ func (s *Saturation) ObserveReading(now time.Time, r Reading) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lastAt.IsZero() || !now.After(s.lastAt) {
+		if s.lastAt.IsZero() {
+			// The accept queue and the scheduling delay (0: no
+			// interval yet) are known from the first reading.
+			s.queued.Store(int64(r.AcceptQueue))
+			s.schedP99.Store(int64(r.SchedP99))
+			s.rqDelay.Store(int64(r.runQueueDelay()))
+		}
 		s.lastAt, s.lastCPU = now, r.CPU
 		return
 	}
@@ -375,10 +529,13 @@ func (s *Saturation) ObserveReading(now time.Time, r Reading) {
 	s.util.Store(math.Float64bits(u))
 	s.queued.Store(int64(r.AcceptQueue))
 	s.schedP99.Store(int64(r.SchedP99))
+	rq := r.runQueueDelay()
+	s.rqDelay.Store(int64(rq))
 	on := [NumSignals]bool{
 		SignalCPU:          u >= s.threshold,
 		SignalAcceptQueue:  r.AcceptQueue > 0,
 		SignalSchedLatency: r.SchedP99 >= 0 && r.SchedP99 >= s.schedBound,
+		SignalRunQueue:     rq >= s.rqBound && r.RunQueueWait >= MinRunQueueWait,
 	}
 	busy := false
 	for i := range on {
@@ -400,12 +557,24 @@ func (s *Saturation) ObserveReading(now time.Time, r Reading) {
 	case busy && !s.saturated.Load():
 		s.saturated.Store(true)
 		s.episodes.Add(1)
-		s.log.Warn("decoy is saturated: for 5s it has used more than its threshold of the CPUs it may use, left connections waiting to be accepted, or kept goroutines waiting for a CPU; latencies the client measures now include decoy queueing. Give decoy more cores, pin the client elsewhere, or run more decoy instances",
+		s.log.Warn("decoy is saturated: for 5s it has used more than its threshold of the CPUs it may use, left connections waiting to be accepted, kept goroutines waiting for a CPU, or its threads waited for a CPU other processes had; latencies the client measures now include decoy queueing. Give decoy more cores, pin the client and other busy processes elsewhere, or run more decoy instances",
 			"signals", strings.Join(s.onNames(), ","), "cpu", round2(u), "cpus", s.cpus, "threshold", s.threshold,
-			"acceptQueue", r.AcceptQueue, "schedP99", r.SchedP99)
+			"acceptQueue", r.AcceptQueue, "schedP99", r.SchedP99, "runQueueDelay", rq)
 	case !busy && s.saturated.Swap(false):
 		s.log.Info("decoy is no longer saturated", "cpu", round2(u), "cpus", s.cpus)
 	}
+}
+
+// runQueueDelay is the mean run-queue wait per scheduling over the
+// reading's interval; -1 when not measured, 0 when no thread ran.
+func (r Reading) runQueueDelay() time.Duration {
+	switch {
+	case r.RunQueueWait < 0:
+		return -1
+	case r.RunQueueSlices == 0:
+		return 0
+	}
+	return r.RunQueueWait / time.Duration(r.RunQueueSlices)
 }
 
 // onNames lists the signals on for SaturatedFor; the caller holds mu.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -115,7 +116,7 @@ func TestSchedWindow(t *testing.T) {
 		add  []uint64
 		want time.Duration
 	}{
-		{[]uint64{1000, 0, 0, 0}, -1}, // the first reading is the baseline
+		{[]uint64{1000, 0, 0, 0}, 0}, // the first reading is the baseline
 		{[]uint64{1000, 0, 0, 0}, 100 * time.Microsecond},
 		{[]uint64{0, 0, 50, 0}, 10 * time.Millisecond}, // only the new samples count
 		{[]uint64{0, 0, 0, 0}, 0},                      // nothing scheduled
@@ -154,5 +155,97 @@ func TestCloseReasons(t *testing.T) {
 	client, server := s.ClosedBy()
 	if client != 1+2+3 || server != 4+5+6+7+8+9+10 {
 		t.Errorf("ClosedBy = %d, %d", client, server)
+	}
+}
+
+// TestRunQueueSignal feeds sample a fake kernel accounting: the run-queue
+// signal turns on when decoy's threads waited at least the bound on
+// average each time they ran, for five readings, as when another process
+// takes decoy's CPU while decoy's own CPU use stays low; a few late
+// wake-ups of an idle process do not count.
+func TestRunQueueSignal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		wait      time.Duration // added each second
+		slices    uint64        // added each second
+		saturated bool
+		delay     time.Duration
+	}{
+		{"starved by another process", 400 * time.Millisecond, 200, true, 2 * time.Millisecond},
+		{"at the bound", 50 * time.Millisecond, 50, true, time.Millisecond},
+		{"busy and served at once", 20 * time.Millisecond, 100_000, false, 200 * time.Nanosecond},
+		{"idle, a few late wake-ups", 6 * time.Millisecond, 3, false, 2 * time.Millisecond},
+		{"nothing ran", 0, 0, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var st RunQueueStat
+			s := NewSaturation(SaturationOptions{CPUs: 1,
+				CPUTime:        func() (time.Duration, error) { return 0, nil },
+				SchedLatencies: func() ([]float64, []uint64) { return nil, nil },
+				RunQueue:       func() (RunQueueStat, bool) { return st, true }})
+			now := time.Unix(0, 0)
+			s.sample(now)
+			if got := s.RunQueueDelay(); got != 0 {
+				t.Errorf("first reading: delay %v, want 0", got)
+			}
+			for range 5 {
+				st.Wait += tt.wait
+				st.Slices += tt.slices
+				st.Run += 10 * time.Millisecond
+				now = now.Add(time.Second)
+				s.sample(now)
+			}
+			if got := s.Saturated(); got != tt.saturated {
+				t.Errorf("Saturated = %v, want %v (signals %v)", got, tt.saturated, s.SignalsOn())
+			}
+			if tt.saturated && !slices.Equal(s.SignalsOn(), []string{"run-queue"}) {
+				t.Errorf("signals %v, want [run-queue]", s.SignalsOn())
+			}
+			if got := s.RunQueueDelay(); got != tt.delay {
+				t.Errorf("RunQueueDelay = %v, want %v", got, tt.delay)
+			}
+		})
+	}
+	t.Run("not measured", func(t *testing.T) {
+		t.Parallel()
+		s := NewSaturation(SaturationOptions{CPUs: 1, CPUTime: func() (time.Duration, error) { return 0, nil },
+			RunQueue: func() (RunQueueStat, bool) { return RunQueueStat{}, false }})
+		s.sample(time.Unix(0, 0))
+		s.sample(time.Unix(1, 0))
+		if got := s.RunQueueDelay(); got != -1 {
+			t.Errorf("RunQueueDelay = %v, want -1", got)
+		}
+	})
+}
+
+func TestParseSchedstat(t *testing.T) {
+	t.Parallel()
+	run, wait, n, ok := parseSchedstat("244790 4820138 2\n")
+	if !ok || run != 244790 || wait != 4820138 || n != 2 {
+		t.Errorf("parseSchedstat = %v %v %d %v", run, wait, n, ok)
+	}
+	for _, bad := range []string{"", "1 2", "a 2 3", "1 -2 3"} {
+		if _, _, _, ok := parseSchedstat(bad); ok {
+			t.Errorf("parseSchedstat(%q) ok", bad)
+		}
+	}
+}
+
+// TestReadRunQueue reads this process's own accounting where the kernel
+// has it.
+func TestReadRunQueue(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc/self/task")
+	}
+	st, ok := ReadRunQueue()
+	if !ok {
+		t.Skip("no schedstat (kernel without sched_info)")
+	}
+	if st.Run <= 0 || st.Slices == 0 {
+		t.Errorf("ReadRunQueue = %+v: this process has run", st)
 	}
 }

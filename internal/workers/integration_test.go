@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/decoy-dev/decoy/internal/metrics"
 )
 
 // logLine is one JSON log line of decoy.
@@ -283,6 +285,23 @@ func TestServeWorkers(t *testing.T) {
 	for id, a := range workerAdmin {
 		if got := accepted(t, a); got == 0 {
 			t.Errorf("worker %s accepted no connection of 60", id)
+		}
+	}
+	// The client is one client of the node: its findings are judged on
+	// the merged counts, with the node's figures in the text, and the
+	// gauges that count clients agree with /clients.
+	_, clients := get(t, http.DefaultClient, "http://"+admin+"/clients")
+	var cl metrics.Report
+	if err := json.Unmarshal([]byte(clients), &cl); err != nil || cl.Tracked != 1 || len(cl.Clients) != 1 {
+		t.Fatalf("GET /clients: %v %s", err, clients)
+	}
+	if fs := cl.Clients[0].Findings; len(fs) != 1 || !strings.Contains(fs[0].Message, "opened 60 connections for 60 requests, and 60 of them") {
+		t.Errorf("merged findings %+v, want connection-per-request over 60 connections", fs)
+	}
+	_, m := get(t, http.DefaultClient, "http://"+admin+"/metrics")
+	for _, want := range []string{"decoy_clients_tracked 1\n", `decoy_client_findings{kind="connection-per-request"} 1` + "\n"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("merged metrics lack %q:\n%s", want, grep(m, "decoy_client"))
 		}
 	}
 

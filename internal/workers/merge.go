@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/proto"
 )
 
 // writeJSON sends v as JSON with status.
@@ -37,7 +38,7 @@ func writeJSON(w http.ResponseWriter, status int, ctype string, v any) error {
 
 // ---------------------------------------------------------------- metrics
 
-func mergeMetricsRoute(_ *proxy, w http.ResponseWriter, _ *http.Request, _ []byte, as []answer) error {
+func mergeMetricsRoute(p *proxy, w http.ResponseWriter, r *http.Request, _ []byte, as []answer) error {
 	if e := firstError(as); e != nil {
 		relay(w, *e)
 		return nil
@@ -50,6 +51,20 @@ func mergeMetricsRoute(_ *proxy, w http.ResponseWriter, _ *http.Request, _ []byt
 	if err != nil {
 		return err
 	}
+	// The gauges that count clients come from the merged client table, as
+	// /clients: a client seen by several workers is one client.
+	ps := p.sup.live()
+	cas := p.sendAll(r.Context(), ps, http.MethodGet, "/clients", "", nil)
+	reports := make([]metrics.Report, len(cas))
+	for i, a := range cas {
+		if !a.ok() {
+			return fmt.Errorf("worker %d's clients: status %d %v", a.worker, a.status, a.err)
+		}
+		if err := json.Unmarshal(a.body, &reports[i]); err != nil {
+			return fmt.Errorf("worker %d's clients: %w", a.worker, err)
+		}
+	}
+	SetClientGauges(fams, MergeClients(reports))
 	format := expfmt.NewFormat(expfmt.TypeTextPlain)
 	var buf bytes.Buffer
 	enc := expfmt.NewEncoder(&buf, format)
@@ -146,6 +161,7 @@ var maxGauges = map[string]bool{
 	"decoy_saturated":                  true,
 	"decoy_saturation_signal":          true,
 	"decoy_sched_latency_seconds":      true,
+	"decoy_run_queue_delay_seconds":    true,
 	"decoy_accept_queue_max":           true,
 	"go_gomaxprocs":                    true,
 	"go_gogc_percent":                  true,
@@ -541,7 +557,13 @@ func mergeVerifyRoute(_ *proxy, w http.ResponseWriter, _ *http.Request, body []b
 
 // MergeClients merges the workers' client reports: a client address seen
 // by several workers (its connections were spread over them) is one entry
-// with the counts added, first seen the earliest and last seen the latest.
+// with the counts added, first seen the earliest and last seen the latest,
+// and its findings judged again on those counts, so that a client whose
+// connections were spread thinly is flagged as one decoy would flag it,
+// with the node's figures in the text. The peak of connections open at
+// once cannot be added (the workers' peaks need not be at the same
+// moment): it is the most one worker saw, or the connections open now on
+// all of them, whichever is more, a figure the client certainly reached.
 func MergeClients(reports []metrics.Report) metrics.Report {
 	out := metrics.Report{Clients: []metrics.ClientReport{}}
 	byAddr := map[string]int{}
@@ -565,7 +587,7 @@ func MergeClients(reports []metrics.Report) metrics.Report {
 			}
 			m.Connections += c.Connections
 			m.OpenConnections += c.OpenConnections
-			m.PeakOpenConnections += c.PeakOpenConnections
+			m.PeakOpenConnections = max(m.PeakOpenConnections, c.PeakOpenConnections)
 			m.ClosedByClient += c.ClosedByClient
 			m.ClosedByServer += c.ClosedByServer
 			m.SingleUseConnections += c.SingleUseConnections
@@ -579,21 +601,15 @@ func MergeClients(reports []metrics.Report) metrics.Report {
 			m.TLSHandshakes += c.TLSHandshakes
 			m.TLSResumed += c.TLSResumed
 			m.TLSFailed += c.TLSFailed
-			for _, f := range c.Findings {
-				if !slices.ContainsFunc(m.Findings, func(g metrics.Finding) bool { return g.Kind == f.Kind }) {
-					m.Findings = append(m.Findings, f)
-				}
-			}
 		}
 	}
 	for i := range out.Clients {
 		c := &out.Clients[i]
+		c.PeakOpenConnections = max(c.PeakOpenConnections, c.OpenConnections)
 		if c.Connections > 0 {
 			c.ReuseRatio = math.Round(float64(c.Requests)/float64(c.Connections)*100) / 100
 		}
-		if c.Findings == nil {
-			c.Findings = []metrics.Finding{}
-		}
+		c.Findings = metrics.Findings(c)
 	}
 	out.Tracked = len(out.Clients)
 	slices.SortStableFunc(out.Clients, func(a, b metrics.ClientReport) int {
@@ -603,6 +619,40 @@ func MergeClients(reports []metrics.Report) metrics.Report {
 		return cmp.Compare(a.Address, b.Address)
 	})
 	return out
+}
+
+// SetClientGauges sets decoy_clients_tracked and decoy_client_findings in
+// fams (merged expositions, where they were sums over the workers) from
+// the merged client table rep.
+func SetClientGauges(fams []*dto.MetricFamily, rep metrics.Report) {
+	kinds := map[string]float64{}
+	for _, c := range rep.Clients {
+		for _, f := range c.Findings {
+			kinds[f.Kind]++
+		}
+	}
+	for _, f := range fams {
+		switch f.GetName() {
+		case "decoy_clients_tracked":
+			for _, m := range f.GetMetric() {
+				if g := m.GetGauge(); g != nil {
+					g.Value = proto.Float64(float64(rep.Tracked))
+				}
+			}
+		case "decoy_client_findings":
+			for _, m := range f.GetMetric() {
+				g := m.GetGauge()
+				if g == nil {
+					continue
+				}
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "kind" {
+						g.Value = proto.Float64(kinds[l.GetValue()])
+					}
+				}
+			}
+		}
+	}
 }
 
 func mergeClientsRoute(_ *proxy, w http.ResponseWriter, _ *http.Request, _ []byte, as []answer) error {
@@ -654,9 +704,11 @@ func MergeHealth(bodies [][]byte) ([]byte, error) {
 			o, _ := out["acceptQueue"].(float64)
 			out["acceptQueue"] = o + v
 		}
-		if v, ok := h["schedLatencyP99Us"].(float64); ok {
-			if o, _ := out["schedLatencyP99Us"].(float64); v > o {
-				out["schedLatencyP99Us"] = v
+		for _, k := range []string{"schedLatencyP99Us", "runQueueDelayUs"} {
+			if v, ok := h[k].(float64); ok {
+				if o, _ := out[k].(float64); v > o {
+					out[k] = v
+				}
 			}
 		}
 		if vs, ok := h["saturationSignals"].([]any); ok {

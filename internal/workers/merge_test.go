@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/metrics"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestMergeMetrics(t *testing.T) {
@@ -305,9 +307,49 @@ func TestMergeClients(t *testing.T) {
 			wantAddrs: []string{"127.0.0.2"},
 			check: func(t *testing.T, r metrics.Report) {
 				m := r.Clients[0]
-				if m.Connections != 5 || m.Requests != 30 || m.ReuseRatio != 6 || len(m.Findings) != 2 ||
+				// The workers' own findings are not kept: the merged
+				// counts are judged again, and these show none.
+				if m.Connections != 5 || m.Requests != 30 || m.ReuseRatio != 6 || len(m.Findings) != 0 ||
 					!m.FirstSeen.Equal(t0.Add(time.Second)) || !m.LastSeen.Equal(t0.Add(20*time.Second)) || r.Capacity != 20 {
 					t.Errorf("merged %+v", r)
+				}
+			},
+		},
+		{
+			// 14 single-use connections spread 9 and 5: no worker has the
+			// evidence (10) alone; the node has.
+			name: "findings judged on the merged counts",
+			in: []metrics.Report{
+				{Clients: []metrics.ClientReport{{Address: "127.0.0.9", Connections: 9, Requests: 9, SingleUseConnections: 9,
+					ClosedByClient: 9, PeakOpenConnections: 4, Findings: []metrics.Finding{}}}},
+				{Clients: []metrics.ClientReport{{Address: "127.0.0.9", Connections: 5, Requests: 5, SingleUseConnections: 5,
+					ClosedByClient: 5, PeakOpenConnections: 5, Findings: []metrics.Finding{}}}},
+			},
+			wantAddrs: []string{"127.0.0.9"},
+			check: func(t *testing.T, r metrics.Report) {
+				m := r.Clients[0]
+				if len(m.Findings) != 1 || m.Findings[0].Kind != metrics.FindingConnPerRequest ||
+					!strings.Contains(m.Findings[0].Message, "opened 14 connections for 14 requests, and 14 of them") {
+					t.Errorf("findings %+v, want connection-per-request with the node's figures", m.Findings)
+				}
+				// Peaks 4 and 5 need not have been at the same moment: 5
+				// is certain, 9 is not, and 9 would flag the client.
+				if m.PeakOpenConnections != 5 {
+					t.Errorf("peakOpenConnections %d, want 5 (the most one worker saw)", m.PeakOpenConnections)
+				}
+				fams := []*dto.MetricFamily{
+					{Name: proto.String("decoy_clients_tracked"), Type: dto.MetricType_GAUGE.Enum(),
+						Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(2)}}}},
+					{Name: proto.String("decoy_client_findings"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{
+						{Label: []*dto.LabelPair{{Name: proto.String("kind"), Value: proto.String(metrics.FindingConnPerRequest)}}, Gauge: &dto.Gauge{Value: proto.Float64(0)}},
+						{Label: []*dto.LabelPair{{Name: proto.String("kind"), Value: proto.String(metrics.FindingParallel)}}, Gauge: &dto.Gauge{Value: proto.Float64(2)}}}},
+				}
+				SetClientGauges(fams, r)
+				if v := fams[0].Metric[0].GetGauge().GetValue(); v != 1 {
+					t.Errorf("decoy_clients_tracked %v, want 1", v)
+				}
+				if a, b := fams[1].Metric[0].GetGauge().GetValue(), fams[1].Metric[1].GetGauge().GetValue(); a != 1 || b != 0 {
+					t.Errorf("decoy_client_findings %v and %v, want 1 and 0", a, b)
 				}
 			},
 		},
@@ -351,9 +393,9 @@ func TestMergeHealth(t *testing.T) {
 				`{"status":"ok","uptimeSeconds":9,"saturated":true,"cpuUtilization":0.5,"cpus":2}`},
 			map[string]any{"status": "ok", "uptimeSeconds": 9.0, "saturated": true, "cpuUtilization": 0.75, "cpus": 2.0}},
 		{"saturation signals: union, queues added, worst scheduling delay",
-			[]string{`{"status":"ok","saturationSignals":["cpu"],"acceptQueue":3,"schedLatencyP99Us":800}`,
-				`{"status":"ok","saturationSignals":["accept-queue","cpu"],"acceptQueue":4,"schedLatencyP99Us":6000}`},
-			map[string]any{"saturationSignals": []any{"cpu", "accept-queue"}, "acceptQueue": 7.0, "schedLatencyP99Us": 6000.0}},
+			[]string{`{"status":"ok","saturationSignals":["cpu"],"acceptQueue":3,"schedLatencyP99Us":800,"runQueueDelayUs":2500}`,
+				`{"status":"ok","saturationSignals":["accept-queue","cpu"],"acceptQueue":4,"schedLatencyP99Us":6000,"runQueueDelayUs":12}`},
+			map[string]any{"saturationSignals": []any{"cpu", "accept-queue"}, "acceptQueue": 7.0, "schedLatencyP99Us": 6000.0, "runQueueDelayUs": 2500.0}},
 		{"one worker as it is",
 			[]string{`{"status":"ok","uptimeSeconds":1,"saturated":false,"cpuUtilization":0,"cpus":2,"stubs":3}`},
 			map[string]any{"status": "ok", "uptimeSeconds": 1.0, "saturated": false, "cpuUtilization": 0.0, "cpus": 2.0, "stubs": 3.0}},
