@@ -3,6 +3,7 @@ package grpcfront
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -168,7 +169,7 @@ func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b 
 		return nil
 	}
 	m := dynamicpb.NewMessage(md.Input())
-	if err := (proto.UnmarshalOptions{Resolver: s.types}).Unmarshal(b, m); err != nil {
+	if err := unmarshal(b, m, s.types); err != nil {
 		return status.Errorf(codes.Internal, "grpc: error unmarshalling request: %v", err)
 	}
 	out, err := appendJSON(c.body, m, s.types)
@@ -177,6 +178,19 @@ func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b 
 	}
 	c.body = out
 	return nil
+}
+
+// unmarshal decodes b into m. protobuf-go's decoder for dynamic messages
+// (v1.36.12) panics on a map entry that repeats its key with another wire
+// type, which its generated-code decoder skips: that is an error here,
+// never a crash of the server.
+func unmarshal(b []byte, m proto.Message, types resolver) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot parse the message: %v", r)
+		}
+	}()
+	return proto.UnmarshalOptions{Resolver: types}.Unmarshal(b, m)
 }
 
 // match finds the plan for the request in c.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/journal"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -112,5 +114,27 @@ func TestWellKnownWithoutJSON(t *testing.T) {
 				t.Errorf("journal %+v\nwant stub %q and body %s", es, tc.wantStub, tc.wantJSON)
 			}
 		})
+	}
+}
+
+// TestMapEntryKeyTwice: a map entry whose key comes twice, the second time
+// with another wire type, panics protobuf-go's dynamic decoder. The call
+// gets INTERNAL, and the server keeps serving.
+func TestMapEntryKeyTwice(t *testing.T) {
+	t.Parallel()
+	s := start(t, "", opts{journal: 10, protos: map[string]string{"wkt/v1/wkt.proto": wktProto}})
+	// st (a Struct) with one entry of fields: key "k", then key again as
+	// a fixed64.
+	entry := []byte{0x0a, 0x01, 'k', 0x09, 0, 0, 0, 0, 0, 0, 0, 0}
+	st := append([]byte{0x0a, byte(len(entry))}, entry...)
+	req := append([]byte{0x22, byte(len(st))}, st...)
+	var out []byte
+	err := s.conn.Invoke(ctx(t), "/wkt.v1.Wkts/Put", &req, &out, grpc.ForceCodecV2(rawCodec{}))
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("got %v, want INTERNAL", err)
+	}
+	req = wkt("ok", 0, nil)
+	if err := s.conn.Invoke(ctx(t), "/wkt.v1.Wkts/Put", &req, &out, grpc.ForceCodecV2(rawCodec{})); err != nil {
+		t.Fatal(err)
 	}
 }
