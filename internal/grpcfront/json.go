@@ -101,18 +101,61 @@ func appendWellKnown(dst []byte, m protoreflect.Message, types resolver) ([]byte
 		return appendStructValue(dst, m, types)
 	case "FieldMask":
 		return appendFieldMask(dst, m, types), nil
+	case "Any":
+		return appendAny(dst, m, types)
+	case "Empty":
+		return append(dst, "{}"...), nil
+	case "DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value", "UInt32Value",
+		"BoolValue", "StringValue", "BytesValue":
+		// The wrapped value as a field of its type is written: 64-bit
+		// integers as numbers, as in any other message.
+		if fd := md.Fields().ByNumber(1); fd != nil && !fd.IsList() && fd.Message() == nil {
+			return appendValue(dst, fd, m.Get(fd), types)
+		}
 	}
 	out, err := messageJSON(dst, m.Interface(), types)
 	if err == nil {
 		return out, nil
 	}
-	if md.FullName() == anyName {
-		// An Any whose type decoy does not know (or whose content
-		// does not decode) is still a valid message: write it
-		// unresolved rather than fail the call.
+	return appendInvalid(dst, m, cleanProtoErr(err), types)
+}
+
+// appendAny writes a google.protobuf.Any of a type decoy knows as
+// protojson does, {"@type": url, ...its fields} ({"@type": url, "value":
+// ...} for a well-known type), its content written like any other
+// message (64-bit integers as numbers). An Any whose type decoy does not
+// know, or whose content does not decode, is still a valid message: it is
+// written unresolved (appendOpaqueAny) rather than fail the call.
+func appendAny(dst []byte, m protoreflect.Message, types resolver) ([]byte, error) {
+	fields := m.Descriptor().Fields()
+	url, value := fields.ByNumber(1), fields.ByNumber(2)
+	if url == nil || value == nil || url.Kind() != protoreflect.StringKind || value.Kind() != protoreflect.BytesKind {
+		return messageJSON(dst, m.Interface(), types)
+	}
+	u := m.Get(url).String()
+	if u == "" {
 		return appendOpaqueAny(dst, m), nil
 	}
-	return appendInvalid(dst, m, cleanProtoErr(err), types)
+	mt, err := types.FindMessageByURL(u)
+	if err != nil {
+		return appendOpaqueAny(dst, m), nil
+	}
+	inner := mt.New()
+	if err := unmarshal(m.Get(value).Bytes(), inner.Interface(), types); err != nil {
+		return appendOpaqueAny(dst, m), nil
+	}
+	dst = append(dst, `{"@type":`...)
+	dst = appendString(dst, u)
+	if wellKnown(inner.Descriptor()) {
+		dst = append(dst, `,"value":`...)
+		dst, err = appendJSON(dst, inner, types)
+	} else {
+		dst, err = appendFields(dst, inner, false, types)
+	}
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, '}'), nil
 }
 
 // appendInvalid writes a well-known value that has no JSON form as an

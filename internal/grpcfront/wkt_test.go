@@ -8,11 +8,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 const wktProto = `
@@ -136,5 +139,63 @@ func TestMapEntryKeyTwice(t *testing.T) {
 	req = wkt("ok", 0, nil)
 	if err := s.conn.Invoke(ctx(t), "/wkt.v1.Wkts/Put", &req, &out, grpc.ForceCodecV2(rawCodec{})); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestInt64InWellKnown: 64-bit integers in Int64Value and UInt64Value
+// wrappers and in an Any of a known type are numbers, as in plain fields:
+// equals: 5 and json: {i64: 7} match, and the journal shows numbers.
+func TestInt64InWellKnown(t *testing.T) {
+	t.Parallel()
+	const stubs = `
+- id: i64-number
+  request:
+    path: /wkt.v1.Wkts/Put
+    body: {jsonPath: [{path: $.i64, equals: 5}]}
+  response: {body: {id: i64}}
+- id: json-equality
+  request:
+    path: /wkt.v1.Wkts/Put
+    body: {json: {id: j, u64: 18446744073709551615}}
+  response: {body: {id: json}}
+- id: any-number
+  request:
+    path: /wkt.v1.Wkts/Put
+    body: {jsonPath: [{path: $.any.n, equals: 8}]}
+  response: {body: {id: any}}
+`
+	num := func(n int64) []byte { // a wkt.v1.Num
+		if n == 0 {
+			return nil
+		}
+		return protowire.AppendVarint([]byte{0x08}, uint64(n))
+	}
+	anyOf := func(url string, v []byte) *anypb.Any { return &anypb.Any{TypeUrl: url, Value: v} }
+	for _, tc := range []struct {
+		name     string
+		req      []byte
+		wantStub string
+		wantJSON string
+	}{
+		{"Int64Value", wkt("a", 7, wrapperspb.Int64(5)), "i64-number", `{"id":"a","i64":5}`},
+		{"Int64Value of 0", wkt("a", 7, wrapperspb.Int64(0)), "", `{"id":"a","i64":0}`},
+		{"UInt64Value", wkt("j", 8, wrapperspb.UInt64(math.MaxUint64)), "json-equality", `{"id":"j","u64":18446744073709551615}`},
+		{"Any", wkt("a", 9, anyOf("type.googleapis.com/wkt.v1.Num", num(8))), "any-number",
+			`{"id":"a","any":{"@type":"type.googleapis.com/wkt.v1.Num","n":8}}`},
+		{"Any of a wrapper", wkt("a", 9, anyOf("type.googleapis.com/google.protobuf.Int64Value", []byte{0x08, 0x09})), "",
+			`{"id":"a","any":{"@type":"type.googleapis.com/google.protobuf.Int64Value","value":9}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := start(t, stubs, opts{journal: 10, protos: map[string]string{"wkt/v1/wkt.proto": wktProto}})
+			var out []byte
+			if err := s.conn.Invoke(ctx(t), "/wkt.v1.Wkts/Put", &tc.req, &out, grpc.ForceCodecV2(rawCodec{})); err != nil {
+				t.Fatal(err)
+			}
+			es := s.journal.Find(journal.Filter{})
+			if len(es) != 1 || es[0].Body != tc.wantJSON || es[0].Stub != tc.wantStub {
+				t.Errorf("journal %+v\nwant stub %q and body %s", es, tc.wantStub, tc.wantJSON)
+			}
+		})
 	}
 }
