@@ -261,6 +261,9 @@ func (s *Server) unary(ss grpc.ServerStream, c *call, st *state, md protoreflect
 	if err := s.decode(c, st, md, c.in.b); err != nil {
 		return err
 	}
+	if err := s.onlyMessage(ss, c); err != nil {
+		return err
+	}
 	p := s.match(c, st, path)
 	if p.generate {
 		c.seed = seedOf(path, c.in.b)
@@ -270,6 +273,24 @@ func (s *Server) unary(ss grpc.ServerStream, c *call, st *state, md protoreflect
 	}
 	return s.finish(ss, p)
 }
+
+// onlyMessage checks that the client sent no second message on a call
+// that takes one (unary, server-streaming): grpc-go reads on to the
+// stream's end before it calls a generated handler, and answers INTERNAL
+// when a message comes instead. c.in keeps the first message unless
+// another comes.
+func (s *Server) onlyMessage(ss grpc.ServerStream, c *call) error {
+	err := ss.RecvMsg(&c.in)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return err
+	}
+	return errTooMany
+}
+
+var errTooMany = status.Error(codes.Internal, "cardinality violation: received multiple request messages for non-client-streaming RPC")
 
 func (s *Server) clientStream(ss grpc.ServerStream, c *call, st *state, md protoreflect.MethodDescriptor, path string) error {
 	h := newSeed(path)
