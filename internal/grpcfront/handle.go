@@ -2,6 +2,7 @@ package grpcfront
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -635,13 +636,17 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 	sort.Strings(keys)
 	c.hdr = c.hdr[:0]
 	for _, k := range keys {
+		bin := strings.HasSuffix(k, "-bin")
 		for _, v := range c.fields.md[k] {
-			if strings.HasSuffix(k, "-bin") {
-				continue
-			}
 			c.hdr = append(c.hdr, k...)
 			c.hdr = append(c.hdr, ": "...)
-			c.hdr = append(c.hdr, v...)
+			if bin {
+				// Binary metadata in base64, as it is sent and as
+				// stubs write it.
+				c.hdr = base64.StdEncoding.AppendEncode(c.hdr, []byte(v))
+			} else {
+				c.hdr = append(c.hdr, v...)
+			}
 			c.hdr = append(c.hdr, "\r\n"...)
 		}
 	}
