@@ -75,9 +75,12 @@ type Server struct {
 	mu     sync.Mutex // serializes rebuilds of state
 	done   chan struct{}
 	closed atomic.Bool
-	known  string // the services, for UNIMPLEMENTED messages
-	conns  conns  // the connections Serve accepted, for faults
-	rpcs   rpcCounters
+	// stopping is done when Shutdown begins: health watches end.
+	stopping context.Context
+	stop     context.CancelFunc
+	known    string // the services, for UNIMPLEMENTED messages
+	conns    conns  // the connections Serve accepted, for faults
+	rpcs     rpcCounters
 	// generatedCalls numbers the calls answered with a generated message,
 	// for the global latency's samples (a stub numbers its own calls).
 	generatedCalls atomic.Uint64
@@ -109,7 +112,8 @@ func New(o Options) *Server {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 	)
 	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.srv, s.health)
+	s.stopping, s.stop = context.WithCancel(context.Background())
+	healthpb.RegisterHealthServer(s.srv, healthServer{Server: s.health, stopping: s.stopping})
 	var names, paths []string
 	for _, sd := range o.Protos.Services() {
 		name := string(sd.FullName())
@@ -170,6 +174,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stop()
 	s.health.Shutdown()
 	stopped := make(chan struct{})
 	go func() { s.srv.GracefulStop(); close(stopped) }()
