@@ -59,6 +59,9 @@ type Options struct {
 	// AccessLog, when not nil, logs calls (every one at debug level, a
 	// sample at info).
 	AccessLog *accesslog.Logger
+	// HTTPAddr is the HTTP port's address, named to an HTTP/1.1 client
+	// that reaches the gRPC port; "" when there is none.
+	HTTPAddr string
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.
@@ -80,6 +83,7 @@ type Server struct {
 	stop     context.CancelFunc
 	known    string // the services, for UNIMPLEMENTED messages
 	conns    conns  // the connections Serve accepted, for faults
+	gate     *gate  // answers what is not HTTP/2 on them
 	rpcs     rpcCounters
 	// generatedCalls numbers the calls answered with a generated message,
 	// for the global latency's samples (a stub numbers its own calls).
@@ -98,7 +102,7 @@ func New(o Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: log, types: o.Protos.Types(), done: make(chan struct{})}
+	s := &Server{o: o, log: log, types: o.Protos.Types(), done: make(chan struct{}), gate: newGate(o.HTTPAddr, log)}
 	s.srv = grpc.NewServer(
 		grpc.UnknownServiceHandler(s.handle),
 		grpc.ForceServerCodecV2(newCodec()),
@@ -161,7 +165,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	// The server has no transport credentials: what a faultConn sees
 	// written is HTTP/2 frames, not TLS records.
-	err := s.srv.Serve(&faultListener{Listener: ln, conns: &s.conns})
+	err := s.srv.Serve(&faultListener{Listener: ln, conns: &s.conns, gate: s.gate})
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil
 	}
