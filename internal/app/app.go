@@ -214,6 +214,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 
 			DelayHeader:       s.DelayHeader,
 			MaxRequestedDelay: s.MaxRequestedDelay,
+			HTTPAddr:          addrOf(httpLn),
 		})
 		if err := reg.Register(a.grpc.Collector()); err != nil {
 			closeAll()
@@ -291,6 +292,14 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	}()
 	a.ready.Store(true)
 	return a, nil
+}
+
+// addrOf is ln's address, "" for none.
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
 }
 
 // saturationHeader is the monitor the front door reads for the

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 )
@@ -142,4 +143,35 @@ func TestMalformedFrames(t *testing.T) {
 		}
 	}
 	stillServes(t, s)
+}
+
+// TestSecondRequestMessage: a unary or server-streaming call that sends a
+// second message gets INTERNAL "cardinality violation", as from grpc-go's
+// own handlers (decoy's health service too), and no answer.
+func TestSecondRequestMessage(t *testing.T) {
+	t.Parallel()
+	s := start(t, unaryStubs, opts{journal: 10})
+	for _, method := range []string{getUser, listUsers, healthpb.Health_Check_FullMethodName, healthpb.Health_Watch_FullMethodName} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			cs, err := s.conn.NewStream(ctx(t), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, method, grpc.ForceCodecV2(rawCodec{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				req := []byte{}
+				if err := cs.SendMsg(&req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := cs.CloseSend(); err != nil {
+				t.Fatal(err)
+			}
+			var out []byte
+			err = cs.RecvMsg(&out)
+			if st := status.Convert(err); st.Code() != codes.Internal || !strings.Contains(st.Message(), "cardinality violation") {
+				t.Fatalf("got %v, want INTERNAL cardinality violation", err)
+			}
+		})
+	}
 }

@@ -70,6 +70,7 @@ func (cs *conns) of(ctx context.Context) *faultConn {
 type faultListener struct {
 	net.Listener
 	conns *conns
+	gate  *gate
 }
 
 func (l *faultListener) Accept() (net.Conn, error) {
@@ -77,7 +78,7 @@ func (l *faultListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fc := &faultConn{Conn: c, conns: l.conns, key: connKey{c.LocalAddr().String(), c.RemoteAddr().String()}}
+	fc := &faultConn{Conn: c, conns: l.conns, gate: l.gate, sniffing: true, key: connKey{c.LocalAddr().String(), c.RemoteAddr().String()}}
 	l.conns.add(fc)
 	return fc, nil
 }
@@ -87,6 +88,15 @@ type faultConn struct {
 	net.Conn
 	conns *conns
 	key   connKey
+	gate  *gate
+
+	// sniffing until the first bytes were read (see sniff.go); it is
+	// cleared by the reading goroutine, under mu. pre holds the bytes
+	// sniff read.
+	sniffing bool
+	pre      []byte
+	preBuf   [4]byte
+	held     []byte // what grpc-go wrote before the sniff, under mu
 
 	mu      sync.Mutex // serializes writes; guards what follows
 	rem     int        // bytes of the current frame's payload not yet written
@@ -101,6 +111,10 @@ type faultConn struct {
 func (c *faultConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.sniffing {
+		c.held = append(c.held, p...)
+		return len(p), nil
+	}
 	if c.pending == nil && c.then == nil {
 		c.skip(p)
 		return c.Conn.Write(p)

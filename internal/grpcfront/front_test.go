@@ -445,7 +445,7 @@ func TestReflection(t *testing.T) {
 func TestJournalRecordsCalls(t *testing.T) {
 	t.Parallel()
 	s := start(t, unaryStubs, opts{journal: 100})
-	c := metadata.AppendToOutgoingContext(ctx(t), "x-tenant", "acme")
+	c := metadata.AppendToOutgoingContext(ctx(t), "x-tenant", "acme", "x-trace-bin", "\x00\x01\x02\xff")
 	if err := s.conn.Invoke(c, getUser, s.msg(t, "shop.v1.GetUserRequest", `{"id": 42}`), s.out(t, "shop.v1.User")); err != nil {
 		t.Fatal(err)
 	}
@@ -462,6 +462,10 @@ func TestJournalRecordsCalls(t *testing.T) {
 	}
 	if got := ada.Headers["X-Tenant"]; len(got) != 1 || got[0] != "acme" {
 		t.Errorf("ada headers = %v", ada.Headers)
+	}
+	// Binary metadata in base64, as sent.
+	if got := ada.Headers["X-Trace-Bin"]; len(got) != 1 || got[0] != "AAEC/w==" {
+		t.Errorf("ada headers = %v, want X-Trace-Bin AAEC/w==", ada.Headers)
 	}
 	if ada.BytesOut == 0 || ada.BytesIn != 2 || ada.Remote == "" {
 		t.Errorf("ada bytes/remote = %d %d %q", ada.BytesIn, ada.BytesOut, ada.Remote)

@@ -127,6 +127,14 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 			(fd.Cardinality() != protoreflect.Required || depth >= maxRequiredDepth) {
 			continue // proto2 required messages go deeper, for a valid answer
 		}
+		if isNextPageToken(fd) {
+			// The last page: a client that pages until the token is
+			// empty (AIP-158) stops after one call.
+			if fd.Cardinality() == protoreflect.Required {
+				m.Set(fd, protoreflect.ValueOfString(""))
+			}
+			continue
+		}
 		if fd.Message() != nil && fd.Message().FullName() == "google.protobuf.Any" {
 			// An Any names the type it holds; an empty one is not valid
 			// JSON (no @type), so Any fields are left unset.
@@ -263,6 +271,13 @@ func (g *gen) text(fd protoreflect.FieldDescriptor, n, i int) string {
 		return "FR"
 	}
 	return string(fd.Name()) + "-" + strconv.Itoa(n)
+}
+
+// isNextPageToken reports whether fd is a list response's page token
+// (AIP-158: a string named next_page_token, nextPageToken in JSON).
+func isNextPageToken(fd protoreflect.FieldDescriptor) bool {
+	return fd.Kind() == protoreflect.StringKind && !fd.IsList() &&
+		(fd.Name() == "next_page_token" || fd.JSONName() == "nextPageToken")
 }
 
 func isMapKey(fd protoreflect.FieldDescriptor) bool {

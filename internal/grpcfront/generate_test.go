@@ -143,3 +143,52 @@ message JobMeta { int32 progress = 1; }
 		}
 	}
 }
+
+// TestGeneratedLastPage: a generated list answer has no next_page_token
+// (nextPageToken in JSON), so clients that page until it is empty stop;
+// other strings are generated as usual.
+func TestGeneratedLastPage(t *testing.T) {
+	t.Parallel()
+	set, err := protoload.LoadSources(map[string]string{"list.proto": `syntax = "proto2";
+package list;
+message ListTopicsResponse {
+  repeated string topics = 1;
+  optional string next_page_token = 2;
+  optional string page_token_hint = 3;
+}
+message Camel { optional string nextPageToken = 1; }
+message Required { required string next_page_token = 1; }
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		required bool   // the token is set, empty
+		other    string // a string field that is generated
+	}{
+		{"list.ListTopicsResponse", false, "page_token_hint"},
+		{"list.Camel", false, ""},
+		{"list.Required", true, ""},
+	} {
+		mt, err := set.Types().FindMessageByName(protoreflect.FullName(tc.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := mt.Descriptor().Fields()
+		token := fields.ByJSONName("nextPageToken")
+		for seed := uint64(0); seed < 10; seed++ {
+			b, _ := generated(mt.Descriptor(), seed)
+			m := dynamicpb.NewMessage(mt.Descriptor())
+			if err := proto.Unmarshal(b, m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Has(token) != tc.required || m.Get(token).String() != "" {
+				t.Errorf("%s, seed %d: next page token %q (set: %v)", tc.name, seed, m.Get(token).String(), m.Has(token))
+			}
+			if tc.other != "" && m.Get(fields.ByName(protoreflect.Name(tc.other))).String() == "" {
+				t.Errorf("%s, seed %d: %s not generated", tc.name, seed, tc.other)
+			}
+		}
+	}
+}

@@ -59,6 +59,9 @@ type Options struct {
 	// AccessLog, when not nil, logs calls (every one at debug level, a
 	// sample at info).
 	AccessLog *accesslog.Logger
+	// HTTPAddr is the HTTP port's address, named to an HTTP/1.1 client
+	// that reaches the gRPC port; "" when there is none.
+	HTTPAddr string
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.
@@ -75,9 +78,13 @@ type Server struct {
 	mu     sync.Mutex // serializes rebuilds of state
 	done   chan struct{}
 	closed atomic.Bool
-	known  string // the services, for UNIMPLEMENTED messages
-	conns  conns  // the connections Serve accepted, for faults
-	rpcs   rpcCounters
+	// stopping is done when Shutdown begins: health watches end.
+	stopping context.Context
+	stop     context.CancelFunc
+	known    string // the services, for UNIMPLEMENTED messages
+	conns    conns  // the connections Serve accepted, for faults
+	gate     *gate  // answers what is not HTTP/2 on them
+	rpcs     rpcCounters
 	// generatedCalls numbers the calls answered with a generated message,
 	// for the global latency's samples (a stub numbers its own calls).
 	generatedCalls atomic.Uint64
@@ -95,7 +102,7 @@ func New(o Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: log, types: o.Protos.Types(), done: make(chan struct{})}
+	s := &Server{o: o, log: log, types: o.Protos.Types(), done: make(chan struct{}), gate: newGate(o.HTTPAddr, log)}
 	s.srv = grpc.NewServer(
 		grpc.UnknownServiceHandler(s.handle),
 		grpc.ForceServerCodecV2(newCodec()),
@@ -109,7 +116,8 @@ func New(o Options) *Server {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 	)
 	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.srv, s.health)
+	s.stopping, s.stop = context.WithCancel(context.Background())
+	healthpb.RegisterHealthServer(s.srv, healthServer{Server: s.health, stopping: s.stopping})
 	var names, paths []string
 	for _, sd := range o.Protos.Services() {
 		name := string(sd.FullName())
@@ -157,7 +165,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	// The server has no transport credentials: what a faultConn sees
 	// written is HTTP/2 frames, not TLS records.
-	err := s.srv.Serve(&faultListener{Listener: ln, conns: &s.conns})
+	err := s.srv.Serve(&faultListener{Listener: ln, conns: &s.conns, gate: s.gate})
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil
 	}
@@ -170,6 +178,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stop()
 	s.health.Shutdown()
 	stopped := make(chan struct{})
 	go func() { s.srv.GracefulStop(); close(stopped) }()

@@ -2,7 +2,9 @@ package grpcfront
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -168,7 +170,7 @@ func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b 
 		return nil
 	}
 	m := dynamicpb.NewMessage(md.Input())
-	if err := (proto.UnmarshalOptions{Resolver: s.types}).Unmarshal(b, m); err != nil {
+	if err := unmarshal(b, m, s.types); err != nil {
 		return status.Errorf(codes.Internal, "grpc: error unmarshalling request: %v", err)
 	}
 	out, err := appendJSON(c.body, m, s.types)
@@ -177,6 +179,19 @@ func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b 
 	}
 	c.body = out
 	return nil
+}
+
+// unmarshal decodes b into m. protobuf-go's decoder for dynamic messages
+// (v1.36.12) panics on a map entry that repeats its key with another wire
+// type, which its generated-code decoder skips: that is an error here,
+// never a crash of the server.
+func unmarshal(b []byte, m proto.Message, types resolver) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot parse the message: %v", r)
+		}
+	}()
+	return proto.UnmarshalOptions{Resolver: types}.Unmarshal(b, m)
 }
 
 // match finds the plan for the request in c.
@@ -247,6 +262,9 @@ func (s *Server) unary(ss grpc.ServerStream, c *call, st *state, md protoreflect
 	if err := s.decode(c, st, md, c.in.b); err != nil {
 		return err
 	}
+	if err := s.onlyMessage(ss, c); err != nil {
+		return err
+	}
 	p := s.match(c, st, path)
 	if p.generate {
 		c.seed = seedOf(path, c.in.b)
@@ -256,6 +274,24 @@ func (s *Server) unary(ss grpc.ServerStream, c *call, st *state, md protoreflect
 	}
 	return s.finish(ss, p)
 }
+
+// onlyMessage checks that the client sent no second message on a call
+// that takes one (unary, server-streaming): grpc-go reads on to the
+// stream's end before it calls a generated handler, and answers INTERNAL
+// when a message comes instead. c.in keeps the first message unless
+// another comes.
+func (s *Server) onlyMessage(ss grpc.ServerStream, c *call) error {
+	err := ss.RecvMsg(&c.in)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return err
+	}
+	return errTooMany
+}
+
+var errTooMany = status.Error(codes.Internal, "cardinality violation: received multiple request messages for non-client-streaming RPC")
 
 func (s *Server) clientStream(ss grpc.ServerStream, c *call, st *state, md protoreflect.MethodDescriptor, path string) error {
 	h := newSeed(path)
@@ -600,13 +636,17 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 	sort.Strings(keys)
 	c.hdr = c.hdr[:0]
 	for _, k := range keys {
+		bin := strings.HasSuffix(k, "-bin")
 		for _, v := range c.fields.md[k] {
-			if strings.HasSuffix(k, "-bin") {
-				continue
-			}
 			c.hdr = append(c.hdr, k...)
 			c.hdr = append(c.hdr, ": "...)
-			c.hdr = append(c.hdr, v...)
+			if bin {
+				// Binary metadata in base64, as it is sent and as
+				// stubs write it.
+				c.hdr = base64.StdEncoding.AppendEncode(c.hdr, []byte(v))
+			} else {
+				c.hdr = append(c.hdr, v...)
+			}
 			c.hdr = append(c.hdr, "\r\n"...)
 		}
 	}
