@@ -18,7 +18,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		return nil
 	}
 	c := &reqCheck{report: b.o.Validation == "report"}
-	c.segs = strings.Split(strings.TrimPrefix(full, "/"), "/")
+	vars := pathVars(full)
 	c.stub = b.checkLabel(full, op, ptr)
 	c.offers = b.offers(op, file)
 	// Parameters: the path item's, then the operation's (which override).
@@ -101,14 +101,13 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		if sm, _, err := b.f.deref(sch, pfile); err == nil && p.schema != nil && p.typ != "array" {
 			p.fast = compileSimple(sm)
 		}
-		p.seg = -1
-		for i, s := range c.segs {
-			if s == "{"+name+"}" {
-				p.seg = i
+		p.seg.seg = -1
+		if in == "path" {
+			v, ok := vars[name]
+			if !ok {
+				continue // not a variable of the template (see checkPathParams)
 			}
-		}
-		if in == "path" && p.seg < 0 {
-			continue // a parameter inside a segment ("{id}.json"): not checked
+			p.seg = v
 		}
 		key := in + "\x00" + strings.ToLower(name)
 		if i, ok := byKey[key]; ok {

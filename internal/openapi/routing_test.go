@@ -112,3 +112,51 @@ func TestMixedSegmentOutranksParameter(t *testing.T) {
 		{name: "other", path: "/files/7.xml", status: 200, contains: `"plain"`},
 	})
 }
+
+const inSegmentSpec = `openapi: 3.0.3
+info: {title: in-segment, version: "1"}
+paths:
+  /users/{id}.json:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer, minimum: 1}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [id, name], properties: {id: {type: integer}, name: {type: string}}}}}}
+  /v1/{name}:verb:
+    get:
+      parameters: [{name: name, in: path, required: true, schema: {type: string, pattern: "^[a-z]+$"}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [name], properties: {name: {type: string}}}}}}
+  /r/{a}-{b}:
+    get:
+      parameters:
+        - {name: a, in: path, required: true, schema: {type: integer}}
+        - {name: b, in: path, required: true, schema: {type: string, enum: [x, y-z]}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [a, b], properties: {a: {type: integer}, b: {type: string}}}}}}
+`
+
+// Parameters inside a segment are checked, echoed and vary the body as
+// whole-segment ones do.
+func TestParametersInsideSegments(t *testing.T) {
+	t.Parallel()
+	srv := serveDoc(t, inSegmentSpec)
+	runRoutes(t, srv, []routeCase{
+		{name: "not a number", path: "/users/notanumber.json", status: 400, contains: "path.id: expected integer"},
+		{name: "below the minimum", path: "/users/0.json", status: 400, contains: "path.id: must be >= 1"},
+		{name: "echoed", path: "/users/7.json", status: 200, contains: `"id":7`},
+		{name: "echoed too", path: "/users/8.json", status: 200, contains: `"id":8`},
+		{name: "verb echoed", path: "/v1/abc:verb", status: 200, contains: `"name":"abc"`},
+		{name: "verb pattern", path: "/v1/ABC:verb", status: 400, contains: "path.name"},
+		{name: "two parameters", path: "/r/5-y-z", status: 200, contains: `"a":5`},
+		{name: "two parameters, second echoed", path: "/r/5-y-z", status: 200, contains: `"b":"y-z"`},
+		{name: "two parameters, first checked", path: "/r/q-x", status: 400, contains: "path.a: expected integer"},
+		{name: "two parameters, second checked", path: "/r/5-w", status: 400, contains: "path.b"},
+	})
+	// The body varies with the parameter: the generated names differ.
+	_, one := call(t, srv, "GET", "/users/7.json", "")
+	_, two := call(t, srv, "GET", "/users/8.json", "")
+	name := func(s string) string { _, after, _ := strings.Cut(s, `"name":`); return after }
+	if name(one) == name(two) {
+		t.Errorf("/users/7.json and /users/8.json have the same generated name: %s, %s", one, two)
+	}
+}
