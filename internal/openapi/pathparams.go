@@ -19,7 +19,7 @@ func (b *builder) checkPathParams(p, ptr, file string, item map[string]any) {
 	vars := map[string]bool{}
 	var order []string
 	for _, s := range pathParam.FindAllString(p, -1) {
-		n := strings.TrimSuffix(strings.Trim(s, "{}"), "*")
+		n := strings.TrimRight(strings.Trim(s, "{}"), "*+")
 		if n != "" && !vars[n] {
 			vars[n] = true
 			order = append(order, n)
@@ -102,9 +102,10 @@ func (b *builder) notePending() {
 // segment with text around its parameters ("{id}.json", "{name}:verb",
 // "{a}-{b}") the segment's pattern and the parameter's place in it.
 type pathVar struct {
-	seg int
-	mix *urlpath.Seg // nil: the parameter is the whole segment
-	at  int
+	seg  int
+	mix  *urlpath.Seg // nil: the parameter is the whole segment
+	at   int
+	rest bool // {name*}: the segment and those after it
 }
 
 // pathVars finds the parameters of the route full (decoy's template).
@@ -115,6 +116,10 @@ func pathVars(full string) map[string]pathVar {
 			continue
 		}
 		if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' && strings.Count(s, "{") == 1 {
+			if name, ok := strings.CutSuffix(s[1:len(s)-1], "*"); ok {
+				out[name] = pathVar{seg: i, rest: true}
+				continue
+			}
 			out[s[1:len(s)-1]] = pathVar{seg: i}
 			continue
 		}
@@ -138,6 +143,9 @@ func (v pathVar) value(path string) (string, bool) {
 		path = strings.TrimPrefix(path, "/")
 		seg, rest, _ := strings.Cut(path, "/")
 		if i == v.seg {
+			if v.rest {
+				return urlpath.Segment(path), path != ""
+			}
 			if v.mix != nil {
 				var ok bool
 				if seg, ok = v.mix.Value(seg, v.at); !ok {

@@ -160,3 +160,110 @@ func TestParametersInsideSegments(t *testing.T) {
 		t.Errorf("/users/7.json and /users/8.json have the same generated name: %s, %s", one, two)
 	}
 }
+
+const awsSpec = `openapi: 3.0.0
+info: {title: aws-style, version: "1"}
+servers: [{url: "https://svc.{region}.amazonaws.com", variables: {region: {default: us-east-1}}}]
+paths:
+  /#X-Amz-Target=Svc.ListUsers:
+    post:
+      operationId: ListUsers
+      parameters:
+        - {name: X-Amz-Target, in: header, required: true, schema: {type: string, enum: [Svc.ListUsers]}}
+      requestBody: {required: true, content: {application/json: {schema: {type: object}}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [Users], properties: {Users: {type: array, items: {type: string}}}}}}}
+  /#X-Amz-Target=Svc.DeleteUser:
+    post:
+      operationId: DeleteUser
+      parameters:
+        - {name: X-Amz-Target, in: header, required: true, schema: {type: string, enum: [Svc.DeleteUser]}}
+      requestBody: {required: true, content: {application/json: {schema: {type: object}}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [Deleted], properties: {Deleted: {type: boolean}}}}}}
+  /#Action=DescribeTags:
+    get:
+      operationId: DescribeTags
+      parameters:
+        - {name: Action, in: query, required: true, schema: {type: string, enum: [DescribeTags]}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op], properties: {op: {const: DescribeTags}}}}}}
+  /{Bucket}:
+    get:
+      operationId: ListObjects
+      parameters: [{name: Bucket, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op], properties: {op: {const: ListObjects}}}}}}
+  /{Bucket}?uploads:
+    get:
+      operationId: ListMultipartUploads
+      parameters: [{name: Bucket, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op], properties: {op: {const: ListMultipartUploads}}}}}}
+  /{Bucket}#analytics:
+    get:
+      operationId: ListAnalytics
+      parameters:
+        - {name: Bucket, in: path, required: true, schema: {type: string}}
+        - {name: analytics, in: query, required: true, schema: {type: boolean, enum: [true]}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op], properties: {op: {const: ListAnalytics}}}}}}
+  /{Bucket}#analytics&id:
+    get:
+      operationId: GetAnalytics
+      parameters:
+        - {name: Bucket, in: path, required: true, schema: {type: string}}
+        - {name: analytics, in: query, required: true, schema: {type: boolean, enum: [true]}}
+        - {name: id, in: query, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op], properties: {op: {const: GetAnalytics}}}}}}
+  /{Bucket}/{Key+}:
+    get:
+      operationId: GetObject
+      parameters:
+        - {name: Bucket, in: path, required: true, schema: {type: string}}
+        - {name: Key, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op, Key], properties: {op: {const: GetObject}, Key: {type: string}}}}}}
+  /{Bucket}/{Key+}?x-id=GetObjectAcl:
+    get:
+      operationId: GetObjectAcl
+      parameters:
+        - {name: Bucket, in: path, required: true, schema: {type: string}}
+        - {name: Key, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op], properties: {op: {const: GetObjectAcl}}}}}}
+  /{Bucket}/{Key+}?uploadId:
+    put:
+      operationId: UploadPart
+      parameters:
+        - {name: Bucket, in: path, required: true, schema: {type: string}}
+        - {name: Key, in: path, required: true, schema: {type: string}}
+        - {name: uploadId, in: query, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, required: [op], properties: {op: {const: UploadPart}}}}}}
+`
+
+// AWS's path keys carry request parts after '#' or '?': the operations
+// that share a path are told apart by those headers and query
+// parameters, as an AWS SDK sends them.
+func TestAWSPathKeys(t *testing.T) {
+	t.Parallel()
+	srv := serveDoc(t, awsSpec)
+	js := []string{"Content-Type", "application/json"}
+	runRoutes(t, srv, []routeCase{
+		{name: "target ListUsers", method: "POST", path: "/", body: "{}", headers: append([]string{"X-Amz-Target", "Svc.ListUsers"}, js...), status: 200, contains: `"Users"`},
+		{name: "target DeleteUser", method: "POST", path: "/", body: "{}", headers: append([]string{"X-Amz-Target", "Svc.DeleteUser"}, js...), status: 200, contains: `"Deleted"`},
+		{name: "no target", method: "POST", path: "/", body: "{}", headers: js, status: 404, contains: "header X-Amz-Target is missing"},
+		{name: "target, other method", path: "/", headers: []string{"X-Amz-Target", "Svc.ListUsers"}, status: 405, contains: "declares POST"},
+		{name: "Action in the query", path: "/?Action=DescribeTags", status: 200, contains: `"DescribeTags"`},
+		{name: "plain bucket", path: "/b", status: 200, contains: `"ListObjects"`},
+		{name: "?uploads", path: "/b?uploads", status: 200, contains: `"ListMultipartUploads"`},
+		{name: "#analytics, declared boolean, sent bare", path: "/b?analytics", status: 200, contains: `"ListAnalytics"`},
+		{name: "#analytics&id: more parts first", path: "/b?analytics&id=x", status: 200, contains: `"GetAnalytics"`},
+		{name: "{Key+} takes segments", path: "/b/a/b/c.txt", status: 200, contains: `"Key":"a/b/c.txt"`},
+		{name: "?x-id=", path: "/b/a/b/c.txt?x-id=GetObjectAcl", status: 200, contains: `"GetObjectAcl"`},
+		{name: "?x-id= other value", path: "/b/k?x-id=Other", status: 200, contains: `"GetObject"`},
+		{name: "?uploadId", method: "PUT", path: "/b/k?uploadId=1", status: 200, contains: `"UploadPart"`},
+	})
+}

@@ -60,6 +60,7 @@ type varier struct {
 	schema *jsonschema.Schema // the response schema, compiled at load
 	segs   int                // the path template's number of segments
 	params map[string]pathVar // the path parameters, by name
+	rest   bool               // the template ends with {name*}
 	query  []string           // declared query parameters, sorted
 	cache  sync.Map           // key → *varied
 	n      atomic.Int64
@@ -84,7 +85,11 @@ func (b *builder) newVarier(full string, g generated, query []string) engine.Var
 		return nil
 	}
 	sort.Strings(query)
-	return &varier{sh: b.vshared, g: g, schema: schema, segs: segs, params: params, query: query}
+	v := &varier{sh: b.vshared, g: g, schema: schema, segs: segs, params: params, query: query}
+	for _, p := range params {
+		v.rest = v.rest || p.rest
+	}
+	return v
 }
 
 // key is what identifies a request for v: the path, and the declared query
@@ -189,7 +194,7 @@ func (v *varier) pathValues(path string) map[string]string {
 	if len(v.params) == 0 {
 		return nil
 	}
-	if strings.Count(path, "/") != v.segs {
+	if n := strings.Count(path, "/"); n != v.segs && !(v.rest && n > v.segs) {
 		return nil
 	}
 	out := make(map[string]string, len(v.params))
