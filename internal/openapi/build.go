@@ -197,6 +197,7 @@ type builder struct {
 	// key is the path item's key as decoy routes it, and keyHeaders and
 	// keyQuery the matchers its request parts make (see pathKey).
 	key                  pathKey
+	itemBase             string // the base path of the path item (see route)
 	keyHeaders, keyQuery map[string]stub.StringMatcher
 	keySkipped           []string
 	itemParams           []any  // the path item's parameters
@@ -282,7 +283,17 @@ func basePath(doc map[string]any, v2 bool) string {
 	var p string
 	if v2 {
 		p, _ = doc["basePath"].(string)
-	} else if servers, ok := doc["servers"].([]any); ok && len(servers) > 0 {
+	} else {
+		p = serversPath(doc["servers"])
+	}
+	return tidyBase(p)
+}
+
+// serversPath is the path of the first server URL of a servers list, with
+// its variables at their defaults; "" when there is none.
+func serversPath(v any) string {
+	var p string
+	if servers, ok := v.([]any); ok && len(servers) > 0 {
 		if s, ok := servers[0].(map[string]any); ok {
 			raw, _ := s["url"].(string)
 			if vars, ok := s["variables"].(map[string]any); ok {
@@ -297,6 +308,11 @@ func basePath(doc map[string]any, v2 bool) string {
 			}
 		}
 	}
+	return p
+}
+
+// tidyBase makes p a base path: without a trailing slash, with a leading one.
+func tidyBase(p string) string {
 	p = strings.TrimRight(p, "/")
 	if p != "" && !strings.HasPrefix(p, "/") {
 		p = "/" + p
@@ -379,10 +395,10 @@ type response struct {
 var pathParam = regexp.MustCompile(`\{[^}/]*\}`)
 
 // route is the path decoy serves the document's path at: under the base
-// path, with "{}" and odd parameter names normalised (decoy's templates
+// path (the path item's servers', else the document's; see itemBase), with "{}" and odd parameter names normalised (decoy's templates
 // name parameters like OpenAPI).
 func (b *builder) route(path string) string {
-	full := b.basePath + path
+	full := b.itemBase + path
 	if pathParam.FindStringIndex(full) != nil {
 		full = pathParam.ReplaceAllStringFunc(full, routeParam)
 	}
@@ -398,6 +414,15 @@ func withHeader(h map[string]stub.StringMatcher, name string, m stub.StringMatch
 	}
 	out[name] = m
 	return out
+}
+
+// opBase is the base path of op: its own servers' first, else its path
+// item's.
+func (b *builder) opBase(op map[string]any) string {
+	if servers, ok := op["servers"].([]any); ok && len(servers) > 0 && !b.v2 {
+		return tidyBase(serversPath(servers))
+	}
+	return b.itemBase
 }
 
 // routeParam is a template parameter as decoy routes it: {name}, with
@@ -420,6 +445,12 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		id = strings.ToUpper(method) + " " + path
 	}
 	id = b.idPrefix() + ":" + id
+	if base := b.opBase(op); base != b.itemBase {
+		// The operation's own servers: its route is under the first one.
+		saved := b.itemBase
+		b.itemBase = base
+		defer func() { b.itemBase = saved }()
+	}
 	full := b.route(b.key.path)
 	req := stub.Request{Method: strings.ToUpper(method), Path: full, Headers: b.keyHeaders, Query: b.keyQuery}
 	b.check = b.compileCheck(full, op, ptr, file)

@@ -80,6 +80,12 @@ func (b *builder) pathItem(p string, raw any) {
 		b.problem(ptr, "%s", msg)
 		b.leniently(p, "", len(b.probs)-1, len(b.res.Sources))
 	}
+	// A path item's servers replace the document's: its routes are under
+	// the first one's path.
+	b.itemBase = b.basePath
+	if servers, ok := item["servers"].([]any); ok && len(servers) > 0 && !b.v2 {
+		b.itemBase = tidyBase(serversPath(servers))
+	}
 	key, err := parsePathKey(p)
 	if err != nil {
 		unroutable(err.Error() + "; after the path, write name=value or name, joined by &")
@@ -108,7 +114,8 @@ func (b *builder) pathItem(p string, raw any) {
 		}
 		np, ns := len(b.probs), len(b.res.Sources)
 		b.operation(p, m, op, ptr+"/"+m, itemFile)
-		if !b.leniently(p, m, np, ns) {
+		if !b.leniently(p, m, np, ns) && b.opBase(op) == b.itemBase {
+			// (One served under servers of its own is not at this path.)
 			allow = append(allow, strings.ToUpper(m))
 		}
 	}

@@ -267,3 +267,44 @@ func TestAWSPathKeys(t *testing.T) {
 		{name: "?uploadId", method: "PUT", path: "/b/k?uploadId=1", status: 200, contains: `"UploadPart"`},
 	})
 }
+
+const serversSpec = `openapi: 3.0.3
+info: {title: servers, version: "1"}
+servers: [{url: "https://api.example.com/v1"}, {url: "https://api.example.com/v1beta"}]
+paths:
+  /a:
+    get:
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: object, required: [a], properties: {a: {const: 1}}}}}}}
+  /b:
+    servers: [{url: "https://files.example.com/v2"}, {url: "https://files.example.com/v3"}]
+    get:
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: object, required: [b], properties: {b: {const: 1}}}}}}}
+  /c:
+    servers: [{url: "https://files.example.com/{ver}", variables: {ver: {default: v4}}}]
+    get:
+      servers: [{url: "/legacy"}]
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: object, required: [c], properties: {c: {const: 1}}}}}}}
+    put:
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: object, required: [c], properties: {c: {const: 2}}}}}}}
+  /d:
+    get:
+      servers: []
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: object, required: [d], properties: {d: {const: 1}}}}}}}
+`
+
+// Path-level and operation-level servers replace the document's: an
+// operation is served under the path of the first of its own servers.
+func TestPathAndOperationServers(t *testing.T) {
+	t.Parallel()
+	srv := serveDoc(t, serversSpec)
+	runRoutes(t, srv, []routeCase{
+		{name: "document", path: "/v1/a", status: 200, contains: `"a":1`},
+		{name: "path level", path: "/v2/b", status: 200, contains: `"b":1`},
+		{name: "path level, not the document's", path: "/v1/b", status: 404},
+		{name: "path level, not its second", path: "/v3/b", status: 404},
+		{name: "operation level", path: "/legacy/c", status: 200, contains: `"c":1`},
+		{name: "operation level, not the path's", path: "/v4/c", status: 405, contains: "declares PUT for"},
+		{name: "the path's for the other operation", method: "PUT", path: "/v4/c", status: 200, contains: `"c":2`},
+		{name: "empty servers: the document's", path: "/v1/d", status: 200, contains: `"d":1`},
+	})
+}
