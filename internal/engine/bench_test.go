@@ -45,6 +45,21 @@ func headerStubs(n int) []Source {
 	return out
 }
 
+// verbStubs are Google-style operations: /v1/{name}:verbI, and /v1/{name}.
+func verbStubs(n int) []Source {
+	out := make([]Source, n+1)
+	for i := range n {
+		out[i] = Source{Stub: stub.Stub{
+			ID:       "m" + strconv.Itoa(i),
+			Request:  stub.Request{Method: "GET", Path: "/v1/{name}:verb" + strconv.Itoa(i)},
+			Response: &stub.Response{Body: stub.Text("ok")},
+		}}
+	}
+	out[n] = Source{Stub: stub.Stub{ID: "plain", Request: stub.Request{Method: "GET", Path: "/v1/{name}"},
+		Response: &stub.Response{Body: stub.Text("ok")}}}
+	return out
+}
+
 func BenchmarkMatch(b *testing.B) {
 	benches := []struct {
 		name string
@@ -58,6 +73,10 @@ func BenchmarkMatch(b *testing.B) {
 		{"template/10000", templateStubs(10000), rq{path: "/api/r7777/items/42"}, "t7777"},
 		{"header/100-last", headerStubs(100), rq{path: "/variants", header: map[string]string{"X-Variant": "99"}}, "h99"},
 		{"header/100-first", headerStubs(100), rq{path: "/variants", header: map[string]string{"X-Variant": "0"}}, "h0"},
+		{"mixed/10", verbStubs(10), rq{path: "/v1/abc:verb7"}, "m7"},
+		{"mixed/1000", verbStubs(1000), rq{path: "/v1/abc:verb777"}, "m777"},
+		{"beside-mixed/10", verbStubs(10), rq{path: "/v1/abc"}, "plain"},
+		{"beside-mixed/1000", verbStubs(1000), rq{path: "/v1/abc"}, "plain"},
 	}
 	for _, bb := range benches {
 		b.Run(bb.name, func(b *testing.B) {

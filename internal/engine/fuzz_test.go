@@ -21,6 +21,8 @@ func FuzzCompileAndMatch(f *testing.F) {
 		{"/{x*}/y", `a{1001}`, "POST", "POST", "/x/y"},
 		{"/v{major}.{minor}/{rest*}", `^/v\d`, "PUT", "PUT", "/v1.2/a/b"},
 		{"/ü/{ä}", `\p{L}+`, "GET", "GET", "/ü/ö"},
+		{"/v1/{name}:complete", `:`, "GET", "GET", "/v1/a:b:complete"},
+		{"/{a}-{b}/{c}.x", `-`, "GET", "GET", "/--/.x.x"},
 	}
 	for _, s := range seeds {
 		f.Add(s.tmpl, s.re, s.method, s.reqMethod, s.reqPath)

@@ -350,8 +350,20 @@ func TestMatchRanking(t *testing.T) {
 		{"regex beats prefix, any", []stub.Stub{anyPath(), prefix("/a"), pathRegex(`^/a/b$`)}, rq{path: "/a/b"}, "s2"},
 		{"prefix beats any", []stub.Stub{anyPath(), prefix("/a")}, rq{path: "/a/b"}, "s1"},
 		{"any alone", []stub.Stub{anyPath(), prefix("/z")}, rq{path: "/a/b"}, "s0"},
-		{"mixed template ranks as regex: after a plain template", []stub.Stub{path("/f/{name}.json"), path("/f/{name}")}, rq{path: "/f/a.json"}, "s1"},
-		{"mixed template ranks as regex: before a prefix", []stub.Stub{prefix("/f/"), path("/f/{name}.json")}, rq{path: "/f/a.json"}, "s1"},
+		{"mixed segment before a parameter", []stub.Stub{path("/f/{name}"), path("/f/{name}.json")}, rq{path: "/f/a.json"}, "s1"},
+		{"mixed segment before a parameter, reversed", []stub.Stub{path("/f/{name}.json"), path("/f/{name}")}, rq{path: "/f/a.json"}, "s0"},
+		{"a parameter still answers what the mixed segment does not", []stub.Stub{path("/f/{name}"), path("/f/{name}.json")}, rq{path: "/f/a.xml"}, "s0"},
+		{"verb after a parameter", []stub.Stub{path("/v1/{name}"), path("/v1/{catalog}:complete")}, rq{path: "/v1/abc:complete"}, "s1"},
+		{"mixed segment before a pathRegex", []stub.Stub{pathRegex(`^/f/`), path("/f/{name}.json")}, rq{path: "/f/a.json"}, "s1"},
+		{"mixed segment before a prefix", []stub.Stub{prefix("/f/"), path("/f/{name}.json")}, rq{path: "/f/a.json"}, "s1"},
+		{"text before a mixed segment", []stub.Stub{path("/f/{name}.json"), path("/f/a.json")}, rq{path: "/f/a.json"}, "s1"},
+		{"the leftmost difference decides", []stub.Stub{path("/{v}/x.json"), path("/v1/{name}.json")}, rq{path: "/v1/x.json"}, "s1"},
+		{"several shapes on one node", []stub.Stub{path("/f/{a}.json"), path("/f/{a}.xml"), path("/f/x{a}"), path("/f/{a}-{b}")}, rq{path: "/f/x-y.xml"}, "s1"},
+		{"shape without closing text", []stub.Stub{path("/f/{a}.json"), path("/f/x{a}")}, rq{path: "/f/xy"}, "s1"},
+		{"two stubs of one shape", []stub.Stub{meth("POST", path("/f/{a}.json")), path("/f/{b}.json")}, rq{path: "/f/y.json"}, "s1"},
+		{"mixed segment then more", []stub.Stub{path("/f/{a}.d/{b}"), path("/f/{a}/{b}")}, rq{path: "/f/x.d/y"}, "s0"},
+		{"mixed segment then rest", []stub.Stub{path("/f/{a}.d/{b*}")}, rq{path: "/f/x.d/y/z"}, "s0"},
+		{"mixed segment needs a character", []stub.Stub{path("/f/{a}.json")}, rq{path: "/f/.json"}, ""},
 		{"exact beats template on the literal", []stub.Stub{path("/users/{id}"), path("/users/me")}, rq{path: "/users/me"}, "s1"},
 		{"template still answers other values", []stub.Stub{path("/users/{id}"), path("/users/me")}, rq{path: "/users/you"}, "s0"},
 
@@ -364,11 +376,12 @@ func TestMatchRanking(t *testing.T) {
 		// load order among equals
 		{"load order exact", []stub.Stub{path("/a"), path("/a")}, rq{path: "/a"}, "s0"},
 		{"load order template", []stub.Stub{path("/a/{x}"), path("/a/{y}")}, rq{path: "/a/1"}, "s0"},
-		{"load order between templates on different branches", []stub.Stub{path("/u/{id}/posts"), path("/u/me/{what}")}, rq{path: "/u/me/posts"}, "s0"},
-		{"load order between templates on different branches, reversed", []stub.Stub{path("/u/me/{what}"), path("/u/{id}/posts")}, rq{path: "/u/me/posts"}, "s0"},
-		{"load order template vs rest", []stub.Stub{path("/a/{rest*}"), path("/a/{id}")}, rq{path: "/a/1"}, "s0"},
-		{"load order template vs rest, reversed", []stub.Stub{path("/a/{id}"), path("/a/{rest*}")}, rq{path: "/a/1"}, "s0"},
-		{"load order shallow rest vs deep template", []stub.Stub{path("/{rest*}"), path("/a/b/{c}")}, rq{path: "/a/b/c"}, "s0"},
+		{"leftmost text wins between templates on different branches", []stub.Stub{path("/u/{id}/posts"), path("/u/me/{what}")}, rq{path: "/u/me/posts"}, "s1"},
+		{"leftmost text wins between templates on different branches, reversed", []stub.Stub{path("/u/me/{what}"), path("/u/{id}/posts")}, rq{path: "/u/me/posts"}, "s0"},
+		{"template before rest", []stub.Stub{path("/a/{rest*}"), path("/a/{id}")}, rq{path: "/a/1"}, "s1"},
+		{"template before rest, reversed", []stub.Stub{path("/a/{id}"), path("/a/{rest*}")}, rq{path: "/a/1"}, "s0"},
+		{"deep template before shallow rest", []stub.Stub{path("/{rest*}"), path("/a/b/{c}")}, rq{path: "/a/b/c"}, "s1"},
+		{"priority before shape", []stub.Stub{pri(4, path("/v1/{name}")), path("/v1/{catalog}:complete")}, rq{path: "/v1/abc:complete"}, "s0"},
 		{"deep template with better priority than shallow rest", []stub.Stub{path("/{rest*}"), pri(1, path("/a/b/{c}"))}, rq{path: "/a/b/c"}, "s1"},
 		{"load order regex", []stub.Stub{pathRegex(`a`), pathRegex(`^/a`)}, rq{path: "/a"}, "s0"},
 		{"load order prefix", []stub.Stub{prefix("/a/b"), prefix("/a")}, rq{path: "/a/b/c"}, "s0"},
@@ -398,7 +411,7 @@ func TestSnapshotOrder(t *testing.T) {
 	for _, s := range snap.Stubs() {
 		got = append(got, s.ID)
 	}
-	want := []string{"p1-any", "exact", "exact2", "tmpl", "regex", "mixed", "prefix", "any", "p9-exact"}
+	want := []string{"p1-any", "exact", "exact2", "mixed", "tmpl", "regex", "prefix", "any", "p9-exact"}
 	if len(got) != len(want) {
 		t.Fatalf("Stubs() = %v, want %v", got, want)
 	}

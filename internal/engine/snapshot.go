@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -28,8 +29,9 @@ type Snapshot struct {
 type node struct {
 	static map[string]*node
 	param  *node
-	here   candidates // templates that end at this node
-	rest   candidates // templates whose {name*} starts here
+	mixed  *mixedEdges // segments with text around parameters
+	here   candidates  // templates that end at this node
+	rest   candidates  // templates whose {name*} starts here
 }
 
 // Error is a problem with one of the sources given to Compile.
@@ -130,8 +132,14 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 		if x.priority != y.priority {
 			return x.priority < y.priority
 		}
-		if x.s.pathKind != y.s.pathKind {
-			return x.s.pathKind < y.s.pathKind
+		if gx, gy := x.s.pathGroup(), y.s.pathGroup(); gx != gy {
+			return gx < gy
+		}
+		// Among paths: segment by segment from the left, text before
+		// text around a parameter ({id}.json) before a parameter before
+		// {name*} (see shape).
+		if c := bytes.Compare(x.s.shape, y.s.shape); c != 0 {
+			return c < 0
 		}
 		if hx, hy := x.s.method == "HEAD", y.s.method == "HEAD"; hx != hy {
 			// A HEAD stub answers HEAD only: before a GET stub (which
@@ -173,7 +181,14 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 
 func (n *node) insert(s *Stub) {
 	cur := n
-	for _, seg := range s.segments {
+	for i, seg := range s.segments {
+		if s.mixed != nil && s.mixed[i] != nil {
+			if cur.mixed == nil {
+				cur.mixed = &mixedEdges{byShape: map[string]*mixedEdge{}}
+			}
+			cur = cur.mixed.insert(s.mixed[i])
+			continue
+		}
 		if seg == "{" {
 			if cur.param == nil {
 				cur.param = &node{}
@@ -208,6 +223,11 @@ func (n *node) index() {
 	if n.param != nil {
 		n.param.index()
 	}
+	if n.mixed != nil {
+		for _, e := range n.mixed.byShape {
+			e.next.index()
+		}
+	}
 }
 
 // walk finds the best stub under n for the path remainder p (without its
@@ -222,6 +242,9 @@ func (n *node) walk(p string, done bool, r *Request, best *Stub) *Stub {
 	seg, next, more := strings.Cut(p, "/")
 	if c := n.static[seg]; c != nil {
 		best = c.walk(next, !more, r, best)
+	}
+	if n.mixed != nil && seg != "" {
+		best = n.mixed.walk(seg, next, !more, r, best)
 	}
 	if n.param != nil && seg != "" {
 		best = n.param.walk(next, !more, r, best)

@@ -37,6 +37,14 @@ const (
 	kindAny
 )
 
+// Segment classes of a path's shape, from the most to the least specific.
+const (
+	segLiteral = iota // users
+	segMixed          // {id}.json, {name}:complete
+	segParam          // {id}
+	segRest           // {path*}
+)
+
 // Stub is a compiled stub: matchers and rendered responses.
 type Stub struct {
 	ID     string
@@ -49,8 +57,13 @@ type Stub struct {
 	pathKind  int
 	path      string         // exact path or prefix
 	segments  []string       // template segments; "{" marks a parameter
+	mixed     []*urlpath.Seg // nil, or per segment: the segments with text around parameters
+	// shape ranks a path among paths of the same priority: a byte per
+	// segment, segLiteral to segRest (nil for a pathRegex, a prefix or
+	// no path); the smaller one, compared as bytes, is more specific.
+	shape     []byte
 	restParam bool           // template ends with {name*}
-	pathRe    *regexp.Regexp // regex, or a template with mixed segments
+	pathRe    *regexp.Regexp // regex, or a template with {name*} inside a segment
 	query     []named
 	headers   []named
 	cookies   []named
@@ -325,10 +338,13 @@ func (s *Stub) compilePath(p string) []stub.FieldError {
 	}
 	if !strings.Contains(p, "{") {
 		s.pathKind, s.path = kindExact, p
+		s.shape = make([]byte, strings.Count(p, "/")) // segLiteral each
 		return nil
 	}
 	segs := strings.Split(p[1:], "/")
-	mixed := false
+	shape := make([]byte, len(segs))
+	var mixed []*urlpath.Seg
+	starred := false
 	for i, seg := range segs {
 		m := paramRe.FindStringSubmatch(seg)
 		switch {
@@ -338,21 +354,37 @@ func (s *Stub) compilePath(p string) []stub.FieldError {
 					return []stub.FieldError{{Msg: "{" + m[1] + "*} must be the last segment"}}
 				}
 				s.restParam = true
-				segs = segs[:i]
+				shape[i] = segRest
 			} else {
 				segs[i] = "{"
+				shape[i] = segParam
 			}
 		case strings.ContainsAny(seg, "{}"):
 			if !paramRe.MatchString(seg) {
 				return []stub.FieldError{{Msg: fmt.Sprintf("segment %q: a parameter is written {name}", seg)}}
 			}
-			mixed = true
+			shape[i] = segMixed
+			sp, ok := urlpath.ParseSeg(seg)
+			if !ok || strings.Contains(seg, "*}") {
+				// {name*} inside text spans segments: a regular expression.
+				starred = true
+				continue
+			}
+			if mixed == nil {
+				mixed = make([]*urlpath.Seg, len(segs))
+			}
+			mixed[i] = &sp
 		}
 	}
-	if !mixed {
-		s.pathKind, s.segments = kindTemplate, segs
+	if s.restParam {
+		segs = segs[:len(segs)-1]
+	}
+	s.shape = shape
+	if !starred {
+		s.pathKind, s.segments, s.mixed = kindTemplate, segs, mixed
 		return nil
 	}
+	s.shape = nil
 	// A segment mixes text and parameters (/files/{name}.json): match the
 	// whole template as a regular expression.
 	var b strings.Builder
@@ -383,7 +415,7 @@ func (s *Stub) matchPath(path string) bool {
 	case kindExact:
 		return path == s.path
 	case kindTemplate:
-		return matchSegments(s.segments, s.restParam, path)
+		return matchSegments(s.segments, s.mixed, s.restParam, path)
 	case kindRegex:
 		return s.pathRe.MatchString(path)
 	case kindPrefix:
@@ -392,7 +424,7 @@ func (s *Stub) matchPath(path string) bool {
 	return true
 }
 
-func matchSegments(segs []string, rest bool, path string) bool {
+func matchSegments(segs []string, mixed []*urlpath.Seg, rest bool, path string) bool {
 	if len(path) == 0 || path[0] != '/' {
 		return false
 	}
@@ -411,11 +443,16 @@ func matchSegments(segs []string, rest bool, path string) bool {
 				return false
 			}
 		}
-		if seg == "{" {
+		switch {
+		case mixed != nil && mixed[i] != nil:
+			if !mixed[i].Match(cur) {
+				return false
+			}
+		case seg == "{":
 			if cur == "" {
 				return false
 			}
-		} else if seg != cur {
+		case seg != cur:
 			return false
 		}
 	}
@@ -465,4 +502,19 @@ func (s *Stub) matchRest(r *Request) bool {
 		return false
 	}
 	return true
+}
+
+// pathGroup orders path forms for ranking: paths (exact and templates,
+// ranked among themselves by shape), then pathRegex (and templates with
+// {name*} inside a segment), then pathPrefix, then none.
+func (s *Stub) pathGroup() int {
+	switch s.pathKind {
+	case kindExact, kindTemplate:
+		return 0
+	case kindRegex:
+		return 1
+	case kindPrefix:
+		return 2
+	}
+	return 3
 }

@@ -148,6 +148,15 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 			items = append(items, p)
 		}
 	}
+	sortKeys(items, func(k string) int {
+		key, err := parsePathKey(k)
+		item, file, err2 := b.f.deref(paths[k], b.file)
+		if err != nil || err2 != nil {
+			return 0
+		}
+		h, q, _ := b.keyMatchers(key, item, file)
+		return len(h) + len(q)
+	})
 	b.pathItems(paths, items)
 	if len(b.probs) > 0 {
 		b.placeLines()
@@ -183,13 +192,19 @@ type builder struct {
 	once       onceMarks
 	unit       int // the path item being built, for names of its own
 
-	doc        map[string]any
-	consumes   []string
-	itemParams []any  // the path item's parameters
-	itemPtr    string // and where they are
-	itemFile   string
-	memParams  int                 // schemas made for the validator (see memLoc)
-	check      engine.RequestCheck // of the operation being built
+	doc      map[string]any
+	consumes []string
+	// key is the path item's key as decoy routes it, and keyHeaders and
+	// keyQuery the matchers its request parts make (see pathKey).
+	key                  pathKey
+	itemBase             string // the base path of the path item (see route)
+	keyHeaders, keyQuery map[string]stub.StringMatcher
+	keySkipped           []string
+	itemParams           []any  // the path item's parameters
+	itemPtr              string // and where they are
+	itemFile             string
+	memParams            int                 // schemas made for the validator (see memLoc)
+	check                engine.RequestCheck // of the operation being built
 	// generated holds the default responses whose body was generated
 	// from the schema, which vary per request (see vary.go).
 	generated map[*stub.Response]generated
@@ -268,7 +283,17 @@ func basePath(doc map[string]any, v2 bool) string {
 	var p string
 	if v2 {
 		p, _ = doc["basePath"].(string)
-	} else if servers, ok := doc["servers"].([]any); ok && len(servers) > 0 {
+	} else {
+		p = serversPath(doc["servers"])
+	}
+	return tidyBase(p)
+}
+
+// serversPath is the path of the first server URL of a servers list, with
+// its variables at their defaults; "" when there is none.
+func serversPath(v any) string {
+	var p string
+	if servers, ok := v.([]any); ok && len(servers) > 0 {
 		if s, ok := servers[0].(map[string]any); ok {
 			raw, _ := s["url"].(string)
 			if vars, ok := s["variables"].(map[string]any); ok {
@@ -283,11 +308,48 @@ func basePath(doc map[string]any, v2 bool) string {
 			}
 		}
 	}
+	return p
+}
+
+// tidyBase makes p a base path: without a trailing slash, with a leading one.
+func tidyBase(p string) string {
 	p = strings.TrimRight(p, "/")
 	if p != "" && !strings.HasPrefix(p, "/") {
 		p = "/" + p
 	}
 	return p
+}
+
+// sortKeys orders the keys of paths as their stubs are made, which
+// breaks ties between equally specific stubs: by path, and among the
+// keys of one path the one whose request parts after '#' or '?' make
+// more matchers (see pathKey) first: S3's /{Bucket}#analytics&id before
+// /{Bucket}#analytics before /{Bucket}. Then by key.
+func sortKeys(keys []string, matchers func(string) int) {
+	type keyed struct {
+		key, path string
+		n         int
+	}
+	ks := make([]keyed, len(keys))
+	for i, k := range keys {
+		ks[i] = keyed{key: k, path: k}
+		if j := strings.IndexAny(k, "#?"); j >= 0 {
+			ks[i].path, ks[i].n = k[:j], matchers(k)
+		}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		a, b := ks[i], ks[j]
+		if a.path != b.path {
+			return a.path < b.path
+		}
+		if a.n != b.n {
+			return a.n > b.n
+		}
+		return a.key < b.key
+	})
+	for i := range ks {
+		keys[i] = ks[i].key
+	}
 }
 
 func strList(v any) []string {
@@ -333,20 +395,48 @@ type response struct {
 var pathParam = regexp.MustCompile(`\{[^}/]*\}`)
 
 // route is the path decoy serves the document's path at: under the base
-// path, with "{}" and odd parameter names normalised (decoy's templates
+// path (the path item's servers', else the document's; see itemBase), with "{}" and odd parameter names normalised (decoy's templates
 // name parameters like OpenAPI).
 func (b *builder) route(path string) string {
-	full := b.basePath + path
+	full := b.itemBase + path
 	if pathParam.FindStringIndex(full) != nil {
-		full = pathParam.ReplaceAllStringFunc(full, func(s string) string {
-			n := strings.Trim(s, "{}")
-			if n == "" || strings.ContainsAny(n, "*{}") {
-				n = "p"
-			}
-			return "{" + n + "}"
-		})
+		full = pathParam.ReplaceAllStringFunc(full, routeParam)
 	}
 	return full
+}
+
+// withHeader returns a copy of h (matchers from the path key, or nil)
+// with the matcher m on the header name.
+func withHeader(h map[string]stub.StringMatcher, name string, m stub.StringMatcher) map[string]stub.StringMatcher {
+	out := make(map[string]stub.StringMatcher, len(h)+1)
+	for k, v := range h {
+		out[k] = v
+	}
+	out[name] = m
+	return out
+}
+
+// opBase is the base path of op: its own servers' first, else its path
+// item's.
+func (b *builder) opBase(op map[string]any) string {
+	if servers, ok := op["servers"].([]any); ok && len(servers) > 0 && !b.v2 {
+		return tidyBase(serversPath(servers))
+	}
+	return b.itemBase
+}
+
+// routeParam is a template parameter as decoy routes it: {name}, with
+// "{}" and odd names as {p}, and AWS's {name+} (one segment or more) as
+// {name*}, which the engine accepts as the whole last segment only.
+func routeParam(s string) string {
+	n := strings.Trim(s, "{}")
+	if base, ok := strings.CutSuffix(n, "+"); ok && base != "" && !strings.ContainsAny(base, "*+{}") {
+		return "{" + base + "*}"
+	}
+	if n == "" || strings.ContainsAny(n, "*{}") {
+		n = "p"
+	}
+	return "{" + n + "}"
 }
 
 func (b *builder) operation(path, method string, op map[string]any, ptr, file string) {
@@ -355,8 +445,14 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		id = strings.ToUpper(method) + " " + path
 	}
 	id = b.idPrefix() + ":" + id
-	full := b.route(path)
-	req := stub.Request{Method: strings.ToUpper(method), Path: full}
+	if base := b.opBase(op); base != b.itemBase {
+		// The operation's own servers: its route is under the first one.
+		saved := b.itemBase
+		b.itemBase = base
+		defer func() { b.itemBase = saved }()
+	}
+	full := b.route(b.key.path)
+	req := stub.Request{Method: strings.ToUpper(method), Path: full, Headers: b.keyHeaders, Query: b.keyQuery}
 	b.check = b.compileCheck(full, op, ptr, file)
 	defer func() { b.check = nil }()
 	resps, _ := op["responses"].(map[string]any)
@@ -430,7 +526,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		code := strconv.Itoa(r.code)
 		codeRe := preferRe("code", code)
 		pr := req
-		pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: codeRe}}
+		pr.Headers = withHeader(req.Headers, "Prefer", stub.StringMatcher{Regex: codeRe})
 		if len(r.media) == 0 {
 			b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code), Priority: PriorityPrefer, Request: pr,
 				Response: b.render(r, nil, key, renderDefault, "")}, Origin: b.name + "#" + ptr})
@@ -445,7 +541,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 			if r != main {
 				matcher.Regex = preferBothRe("code", code, "example", name)
 			}
-			pr.Headers = map[string]stub.StringMatcher{"Prefer": matcher}
+			pr.Headers = withHeader(req.Headers, "Prefer", matcher)
 			ms := mediaOf(r, func(m *media) bool { _, ok := m.named[name]; return ok })
 			resp, neg := b.negotiated(r, ms, key, renderNamed, name, false, nil)
 			b.add(engine.Source{Stub: stub.Stub{ID: id + ":code=" + strconv.Itoa(r.code) + ":example=" + name, Priority: PriorityPrefer - 1, Request: pr,
@@ -453,7 +549,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		}
 		if ms := mediaOf(r, func(m *media) bool { return m.schema != nil }); len(ms) > 0 && r == main {
 			pr := req
-			pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: preferRe("dynamic", "true")}}
+			pr.Headers = withHeader(req.Headers, "Prefer", stub.StringMatcher{Regex: preferRe("dynamic", "true")})
 			// Generated per request, like the default answer: a client
 			// that asks for dynamic data gets /users/1 and /users/2 apart.
 			resp, neg := b.negotiated(r, ms, key, renderDynamic, "", false, vary)
@@ -473,7 +569,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		{&preferMiss{name: "code", op: opName, declared: declaredCodes(list)}, PriorityPrefer},
 	} {
 		pr := req
-		pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: preferAnyRe(m.miss.name)}}
+		pr.Headers = withHeader(req.Headers, "Prefer", stub.StringMatcher{Regex: preferAnyRe(m.miss.name)})
 		b.add(engine.Source{Stub: stub.Stub{ID: id + ":" + m.miss.name + "=?", Priority: m.priority, Request: pr,
 			Response: m.miss.missStub()}, Origin: b.name + "#" + ptr, Vary: m.miss})
 	}

@@ -61,31 +61,51 @@ func (b *builder) safePathItem(p string, raw any) {
 // path item as written, maybe a $ref).
 func (b *builder) pathItem(p string, raw any) {
 	ptr := "/paths/" + escape(p)
-	// A template the engine cannot read ("/projects{.format}", RFC 6570
-	// label expansion) would fail the whole document when the stubs
-	// compile; found here, it is a problem of this path item only, which
-	// Options.Lenient leaves out.
-	if _, errs := engine.CompileRequest(stub.Request{Path: b.route(p)}); len(errs) > 0 {
-		msg := "decoy cannot route this path: " + errs[0].Msg + "; write each parameter as {name} (letters, digits, _ . -), with text around it if needed"
-		if !b.o.Lenient {
-			msg += ", or serve with --lenient to leave the path out"
-		}
-		b.problem(ptr, "%s", msg)
-		b.leniently(p, "", len(b.probs)-1, len(b.res.Sources))
-		return
-	}
 	item, itemFile, err := b.f.deref(raw, b.file)
 	if err != nil {
 		b.problem(ptr, "%v", err)
 		b.leniently(p, "", 0, len(b.res.Sources))
 		return
 	}
+	// A template the engine cannot read ("/projects{.format}", RFC 6570
+	// label expansion) would fail the whole document when the stubs
+	// compile; found here, it is a problem of this path item only, which
+	// Options.Lenient leaves out. So is a key whose request parts after
+	// '#' or '?' decoy cannot read (see pathKey).
+	unroutable := func(why string) {
+		msg := "decoy cannot route this path: " + why
+		if !b.o.Lenient {
+			msg += ", or serve with --lenient to leave the path out"
+		}
+		b.problem(ptr, "%s", msg)
+		b.leniently(p, "", len(b.probs)-1, len(b.res.Sources))
+	}
+	// A path item's servers replace the document's: its routes are under
+	// the first one's path.
+	b.itemBase = b.basePath
+	if servers, ok := item["servers"].([]any); ok && len(servers) > 0 && !b.v2 {
+		b.itemBase = tidyBase(serversPath(servers))
+	}
+	key, err := parsePathKey(p)
+	if err != nil {
+		unroutable(err.Error() + "; after the path, write name=value or name, joined by &")
+		return
+	}
+	b.key = key
+	b.keyHeaders, b.keyQuery, b.keySkipped = b.keyMatchers(key, item, itemFile)
+	if _, errs := engine.CompileRequest(stub.Request{Path: b.route(key.path), Headers: b.keyHeaders, Query: b.keyQuery}); len(errs) > 0 {
+		unroutable(errs[0].Error() + "; write each parameter as {name} (letters, digits, _ . -), with text around it if needed")
+		return
+	}
+	if len(b.keySkipped) > 0 {
+		b.note("%s#%s: %q names no parameter of the operations: not matched (requests cannot send it)", b.name, ptr, strings.Join(b.keySkipped, "&"))
+	}
 	if pm, ok := raw.(map[string]any); ok && pm["$ref"] != nil {
 		ptr = refPointer(pm) // pointers are inside the file referred to
 	}
 	b.itemParams, _ = item["parameters"].([]any)
 	b.itemPtr, b.itemFile = ptr, itemFile
-	b.checkPathParams(p, ptr, itemFile, item)
+	b.checkPathParams(key.path, ptr, itemFile, item)
 	var allow []string
 	for _, m := range methods {
 		op, ok := item[m].(map[string]any)
@@ -94,7 +114,8 @@ func (b *builder) pathItem(p string, raw any) {
 		}
 		np, ns := len(b.probs), len(b.res.Sources)
 		b.operation(p, m, op, ptr+"/"+m, itemFile)
-		if !b.leniently(p, m, np, ns) {
+		if !b.leniently(p, m, np, ns) && b.opBase(op) == b.itemBase {
+			// (One served under servers of its own is not at this path.)
 			allow = append(allow, strings.ToUpper(m))
 		}
 	}

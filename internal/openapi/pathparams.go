@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/decoy-dev/decoy/internal/urlpath"
 )
 
 // checkPathParams reports, for the path item p (at ptr, in file), the
@@ -17,7 +19,7 @@ func (b *builder) checkPathParams(p, ptr, file string, item map[string]any) {
 	vars := map[string]bool{}
 	var order []string
 	for _, s := range pathParam.FindAllString(p, -1) {
-		n := strings.TrimSuffix(strings.Trim(s, "{}"), "*")
+		n := strings.TrimRight(strings.Trim(s, "{}"), "*+")
 		if n != "" && !vars[n] {
 			vars[n] = true
 			order = append(order, n)
@@ -94,4 +96,67 @@ func (b *builder) notePending() {
 		b.note("lenient: %v (served anyway)", p)
 	}
 	b.probs, b.pending = saved, nil
+}
+
+// pathVar is where a path parameter is in a route: its segment, and for a
+// segment with text around its parameters ("{id}.json", "{name}:verb",
+// "{a}-{b}") the segment's pattern and the parameter's place in it.
+type pathVar struct {
+	seg  int
+	mix  *urlpath.Seg // nil: the parameter is the whole segment
+	at   int
+	rest bool // {name*}: the segment and those after it
+}
+
+// pathVars finds the parameters of the route full (decoy's template).
+func pathVars(full string) map[string]pathVar {
+	out := map[string]pathVar{}
+	for i, s := range strings.Split(strings.TrimPrefix(full, "/"), "/") {
+		if !strings.Contains(s, "{") {
+			continue
+		}
+		if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' && strings.Count(s, "{") == 1 {
+			if name, ok := strings.CutSuffix(s[1:len(s)-1], "*"); ok {
+				out[name] = pathVar{seg: i, rest: true}
+				continue
+			}
+			out[s[1:len(s)-1]] = pathVar{seg: i}
+			continue
+		}
+		sp, ok := urlpath.ParseSeg(s)
+		if !ok {
+			continue
+		}
+		for at, name := range sp.Names() {
+			if _, dup := out[name]; !dup {
+				out[name] = pathVar{seg: i, mix: &sp, at: at}
+			}
+		}
+	}
+	return out
+}
+
+// value returns the parameter's value in the request path (matching form:
+// see urlpath), decoded, without allocating unless it holds %2F or %25.
+func (v pathVar) value(path string) (string, bool) {
+	for i := 0; ; i++ {
+		path = strings.TrimPrefix(path, "/")
+		seg, rest, _ := strings.Cut(path, "/")
+		if i == v.seg {
+			if v.rest {
+				return urlpath.Segment(path), path != ""
+			}
+			if v.mix != nil {
+				var ok bool
+				if seg, ok = v.mix.Value(seg, v.at); !ok {
+					return "", false
+				}
+			}
+			return urlpath.Segment(seg), true
+		}
+		if rest == "" && i >= v.seg {
+			return "", false
+		}
+		path = rest
+	}
 }

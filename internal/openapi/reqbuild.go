@@ -18,7 +18,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		return nil
 	}
 	c := &reqCheck{report: b.o.Validation == "report"}
-	c.segs = strings.Split(strings.TrimPrefix(full, "/"), "/")
+	vars := pathVars(full)
 	c.stub = b.checkLabel(full, op, ptr)
 	c.offers = b.offers(op, file)
 	// Parameters: the path item's, then the operation's (which override).
@@ -101,14 +101,21 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		if sm, _, err := b.f.deref(sch, pfile); err == nil && p.schema != nil && p.typ != "array" {
 			p.fast = compileSimple(sm)
 		}
-		p.seg = -1
-		for i, s := range c.segs {
-			if s == "{"+name+"}" {
-				p.seg = i
-			}
+		if in == "query" && b.key.flag(name) {
+			// The path key names the parameter without a value (S3's
+			// /{Bucket}?uploads, /{Bucket}#analytics): a client sends
+			// ?uploads, which its schema (often a boolean) would refuse;
+			// being there is what the key asks, and the route's matcher
+			// checks it.
+			p.schema, p.fast, p.typ, p.itemTyp = nil, nil, "string", ""
 		}
-		if in == "path" && p.seg < 0 {
-			continue // a parameter inside a segment ("{id}.json"): not checked
+		p.seg.seg = -1
+		if in == "path" {
+			v, ok := vars[name]
+			if !ok {
+				continue // not a variable of the template (see checkPathParams)
+			}
+			p.seg = v
 		}
 		key := in + "\x00" + strings.ToLower(name)
 		if i, ok := byKey[key]; ok {
@@ -445,13 +452,7 @@ const Priority405 = 23
 
 // add405 answers 405 with Allow to any method path does not declare.
 func (b *builder) add405(path, ptr string, allow []string) {
-	full := pathParam.ReplaceAllStringFunc(b.basePath+path, func(s string) string {
-		n := strings.Trim(s, "{}")
-		if n == "" || strings.ContainsAny(n, "*{}") {
-			n = "p"
-		}
-		return "{" + n + "}"
-	})
+	full := b.route(b.key.path)
 	for _, a := range allow {
 		if a == "GET" {
 			allow = append(allow, "HEAD")
@@ -462,7 +463,7 @@ func (b *builder) add405(path, ptr string, allow []string) {
 	list := strings.Join(allow, ", ")
 	body := fmt.Sprintf(`{"type":"about:blank","title":"Method Not Allowed","status":405,"detail":"the document declares %s for this path"}`, list)
 	b.add(engine.Source{Stub: stub.Stub{ID: b.idPrefix() + ":405 " + path, Priority: Priority405,
-		Request: stub.Request{Method: "ANY", Path: full},
+		Request: stub.Request{Method: "ANY", Path: full, Headers: b.keyHeaders, Query: b.keyQuery},
 		Response: &stub.Response{Status: 405, Body: stub.Text(body), Headers: map[string]stub.HeaderValues{
 			"Content-Type": {"application/problem+json"}, "Allow": {list}}}},
 		Origin: b.name + "#" + ptr})

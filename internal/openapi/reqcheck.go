@@ -16,7 +16,6 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/problem"
-	"github.com/decoy-dev/decoy/internal/urlpath"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -30,7 +29,6 @@ type reqCheck struct {
 	report   bool
 	stub     string   // the operation's stub id: the metrics' stub label
 	offers   []string // every response media type the operation declares
-	segs     []string // the route's path segments; "{name}" for a parameter
 	params   []param
 	body     *bodyRule
 	security [][]secReq // alternatives (any one suffices), each a list (all needed)
@@ -117,7 +115,7 @@ type param struct {
 	props    map[string]string // for objects: the properties' types
 	schema   *jsonschema.Schema
 	fast     *simple // nil: always ask schema
-	seg      int     // for a path parameter: its segment, -1 when unknown
+	seg      pathVar // for a path parameter: where it is (seg -1 when unknown)
 }
 
 type bodyRule struct {
@@ -340,21 +338,10 @@ func header(name, value string) engine.Header {
 func (c *reqCheck) value(p *param, r *engine.Request) (string, bool) {
 	switch p.in {
 	case "path":
-		if p.seg < 0 {
+		if p.seg.seg < 0 {
 			return "", false
 		}
-		path := r.Path
-		for i := 0; ; i++ {
-			path = strings.TrimPrefix(path, "/")
-			seg, rest, _ := strings.Cut(path, "/")
-			if i == p.seg {
-				return urlpath.Segment(seg), true
-			}
-			if rest == "" && i >= p.seg {
-				return "", false
-			}
-			path = rest
-		}
+		return p.seg.value(r.Path)
 	case "query":
 		if p.style == styleDeep {
 			return "", false // a scalar cannot be a deepObject

@@ -11,7 +11,6 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/fake"
-	"github.com/decoy-dev/decoy/internal/urlpath"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -59,8 +58,9 @@ type varier struct {
 	sh     *varyShared
 	g      generated
 	schema *jsonschema.Schema // the response schema, compiled at load
-	segs   []string           // the path template's segments
-	params map[int]string     // segment index → path parameter name
+	segs   int                // the path template's number of segments
+	params map[string]pathVar // the path parameters, by name
+	rest   bool               // the template ends with {name*}
 	query  []string           // declared query parameters, sorted
 	cache  sync.Map           // key → *varied
 	n      atomic.Int64
@@ -75,13 +75,8 @@ type varied struct {
 // operation has no path or query parameter (its body cannot vary) or the
 // schema does not compile.
 func (b *builder) newVarier(full string, g generated, query []string) engine.Varier {
-	segs := strings.Split(strings.TrimPrefix(full, "/"), "/")
-	params := map[int]string{}
-	for i, s := range segs {
-		if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' {
-			params[i] = s[1 : len(s)-1]
-		}
-	}
+	segs := strings.Count(full, "/")
+	params := pathVars(full)
 	if len(params) == 0 && len(query) == 0 {
 		return nil
 	}
@@ -90,7 +85,11 @@ func (b *builder) newVarier(full string, g generated, query []string) engine.Var
 		return nil
 	}
 	sort.Strings(query)
-	return &varier{sh: b.vshared, g: g, schema: schema, segs: segs, params: params, query: query}
+	v := &varier{sh: b.vshared, g: g, schema: schema, segs: segs, params: params, query: query}
+	for _, p := range params {
+		v.rest = v.rest || p.rest
+	}
+	return v
 }
 
 // key is what identifies a request for v: the path, and the declared query
@@ -195,13 +194,14 @@ func (v *varier) pathValues(path string) map[string]string {
 	if len(v.params) == 0 {
 		return nil
 	}
-	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	if len(segs) != len(v.segs) {
+	if n := strings.Count(path, "/"); n != v.segs && !(v.rest && n > v.segs) {
 		return nil
 	}
 	out := make(map[string]string, len(v.params))
-	for i, name := range v.params {
-		out[name] = urlpath.Segment(segs[i])
+	for name, pv := range v.params {
+		if s, ok := pv.value(path); ok {
+			out[name] = s
+		}
 	}
 	return out
 }
