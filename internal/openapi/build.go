@@ -134,7 +134,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		return nil, b.probs
 	}
 	b.notes31(doc)
-	b.val = newValidator(f, b.oas31)
+	b.reqVal, b.val = newValidators(f, b.oas31)
 	b.res.OAS31 = b.oas31
 	b.basePath = basePath(doc, b.v2)
 	b.produces = strList(doc["produces"])
@@ -170,7 +170,8 @@ type builder struct {
 	oas31    bool
 	basePath string
 	produces []string
-	val      *validator
+	val      *validator // of responses
+	reqVal   *validator // of requests (see dropRequired)
 	res      *Result
 	probs    Problems
 	cache    map[string]*stub.Response
