@@ -574,12 +574,12 @@ func (g *gen) rejects(s map[string]any, base string, v any, depth int) bool {
 	if !ok {
 		return false
 	}
+	props, _ := s["properties"].(map[string]any)
 	for _, r := range requiredOf(s) {
-		if _, ok := obj[r]; !ok {
+		if _, ok := obj[r]; !ok && !g.leftOut(props[r], base) {
 			return true
 		}
 	}
-	props, _ := s["properties"].(map[string]any)
 	_, hasPat := s["patternProperties"]
 	for k, pv := range obj {
 		ps, declared := props[k]
@@ -1189,7 +1189,7 @@ func (g *gen) object(s map[string]any, base string, depth int) any {
 	names := g.names(props)
 	maxP, hasMaxP := num(s["maxProperties"])
 	for _, k := range names {
-		if required(k) {
+		if required(k) && !g.leftOut(props[k], base) {
 			out[k] = g.value(props[k], base, depth+1, k)
 		}
 	}
@@ -1198,14 +1198,16 @@ func (g *gen) object(s map[string]any, base string, depth int) any {
 		if required(k) || depth >= g.o.MaxDepth || hasMaxP && len(out) >= int(maxP) || skip[k] {
 			continue
 		}
-		pm, _ := g.peek(ps, base)
-		if g.o.Request && pm["readOnly"] == true || !g.o.Request && pm["writeOnly"] == true || dynamicRef(pm) {
+		if g.leftOut(ps, base) {
+			continue
+		}
+		if pm, _ := g.peek(ps, base); dynamicRef(pm) {
 			continue // an optional $dynamicRef is left out (see array)
 		}
 		out[k] = g.value(ps, base, depth+1, k)
 	}
 	for _, k := range requiredOf(s) { // in order: each value draws from the source
-		if _, ok := out[k]; !ok {
+		if _, ok := out[k]; !ok && !g.leftOut(props[k], base) {
 			if ap, ok := s["additionalProperties"]; ok && ap != false {
 				out[k] = g.value(ap, base, depth+1, k)
 			} else {
@@ -1289,6 +1291,25 @@ func (g *gen) names(props map[string]any) []string {
 }
 
 // peek resolves a property schema to read its flags.
+// leftOut reports whether the property schema ps is left out of the
+// value, required or not: readOnly in a request, writeOnly in a response
+// (OpenAPI: required applies to the other direction only). A readOnly or
+// writeOnly beside a 3.0 $ref counts.
+func (g *gen) leftOut(ps any, base string) bool {
+	if ps == nil {
+		return false
+	}
+	key := "writeOnly"
+	if g.o.Request {
+		key = "readOnly"
+	}
+	if m, ok := ps.(map[string]any); ok && m[key] == true {
+		return true
+	}
+	pm, _ := g.peek(ps, base)
+	return pm[key] == true
+}
+
 func (g *gen) peek(ps any, base string) (map[string]any, string) {
 	switch x := ps.(type) {
 	case map[string]any:

@@ -134,7 +134,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		return nil, b.probs
 	}
 	b.notes31(doc)
-	b.val = newValidator(f, b.oas31)
+	b.reqVal, b.val = newValidators(f, b.oas31)
 	b.res.OAS31 = b.oas31
 	b.basePath = basePath(doc, b.v2)
 	b.produces = strList(doc["produces"])
@@ -179,7 +179,8 @@ type builder struct {
 	oas31    bool
 	basePath string
 	produces []string
-	val      *validator
+	val      *validator // of responses
+	reqVal   *validator // of requests (see dropRequired)
 	res      *Result
 	probs    Problems
 	cache    map[string]*stub.Response
@@ -557,6 +558,18 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 				Response: resp}, Origin: b.name + "#" + ptr, Vary: neg})
 		}
 	}
+	// Prefer: code=N that no declared code took: the range that holds N
+	// (4XX for 404), then default, as Prism does, with N as the status.
+	// They come after the stubs of the declared codes, which win ties by
+	// order, and the ranges before default.
+	for _, dflt := range []bool{false, true} {
+		for i := range list {
+			r := &list[i]
+			if dflt && r.key == "default" || !dflt && statusRange(r.key) != 0 {
+				b.preferRange(id, ptr, req, r, key, vary)
+			}
+		}
+	}
 	// A Prefer: example= or code= that none of the stubs above took names
 	// an answer the operation does not declare: a 400 that says so. Each
 	// comes after the stubs of its priority, which win ties by order.
@@ -573,6 +586,35 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		b.add(engine.Source{Stub: stub.Stub{ID: id + ":" + m.miss.name + "=?", Priority: m.priority, Request: pr,
 			Response: m.miss.missStub()}, Origin: b.name + "#" + ptr, Vary: m.miss})
 	}
+}
+
+// statusRange is the first digit of a status range ("4XX": 4), else 0.
+func statusRange(key string) int {
+	if c := statusOf(key); c != 0 && len(key) == 3 && (key[1:] == "XX" || key[1:] == "xx") {
+		return c / 100
+	}
+	return 0
+}
+
+// preferRange adds the stub that answers Prefer: code=N with the range
+// response r (4XX) for any N in it (and for 4XX, as 400), or with the
+// default response for any N from 200 to 599, the status being N.
+func (b *builder) preferRange(id, ptr string, req stub.Request, r *response, key string, vary func(*stub.Response) engine.Varier) {
+	codes := `[2-5][0-9][0-9]`
+	if d := statusRange(r.key); d != 0 {
+		codes = strconv.Itoa(d) + `([0-9][0-9]|[xX][xX])` // 404, or 4XX itself
+	}
+	pr := req
+	pr.Headers = map[string]stub.StringMatcher{"Prefer": {Regex: preferLead + `(?i:code)\s*=\s*("` + codes + `"|` + codes + `)` + preferTrail}}
+	src := engine.Source{Stub: stub.Stub{ID: id + ":code=" + r.key, Priority: PriorityPrefer, Request: pr}, Origin: b.name + "#" + ptr}
+	var inner engine.Varier
+	if len(r.media) == 0 {
+		src.Stub.Response = b.render(r, nil, key, renderDefault, "")
+	} else {
+		src.Stub.Response, inner = b.negotiated(r, mediaOf(r, nil), key, renderDefault, "", false, vary)
+	}
+	src.Vary = &preferStatus{inner: inner}
+	b.add(src)
 }
 
 // mediaOf lists the media types of r that keep admits (all for nil), in

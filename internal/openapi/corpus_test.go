@@ -208,5 +208,10 @@ func (l indepLoader) Load(u string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ToJSONSchema(v, l.oas31), nil
+	// OpenAPI: a writeOnly property that is required is required in
+	// requests only, and decoy leaves it out of responses.
+	path := filepath.FromSlash(p.Path)
+	f := newFiles()
+	f.docs[path] = v
+	return dropRequired(f, ToJSONSchema(v, l.oas31), path, viewResponse), nil
 }

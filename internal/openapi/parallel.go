@@ -131,7 +131,7 @@ func (b *builder) fork(unit int, memo *fake.Memo) *builder {
 	return &builder{
 		f: b.f, file: b.file, name: b.name, o: b.o, v2: b.v2, oas31: b.oas31,
 		basePath: b.basePath, produces: b.produces, consumes: b.consumes, doc: b.doc,
-		val: b.val, vshared: b.vshared,
+		val: b.val, reqVal: b.reqVal, vshared: b.vshared,
 		res:        &Result{},
 		cache:      map[string]*stub.Response{},
 		memo:       memo,

@@ -130,15 +130,53 @@ func (m *preferMiss) Vary(r *engine.Request, base *engine.Response) *engine.Resp
 	return &nr
 }
 
-// declaredCodes lists the status codes of list as a client writes them in
-// Prefer: code=N ("200, 404"), default as 200.
+// preferStatus is the Varier of a stub that answers Prefer: code=N with a
+// range (4XX) or default response: the answer (made by inner, when there
+// is one) with N as its status.
+type preferStatus struct {
+	inner engine.Varier
+}
+
+var _ engine.Varier = (*preferStatus)(nil)
+
+// Vary implements engine.Varier. It is reached only by requests whose
+// Prefer asks for a code (the stub's matcher), so the copy it makes
+// costs nothing on the default answer's path.
+func (p *preferStatus) Vary(r *engine.Request, base *engine.Response) *engine.Response {
+	resp := base
+	if p.inner != nil {
+		resp = p.inner.Vary(r, base)
+	}
+	if r.Fields == nil {
+		return resp
+	}
+	h, _ := r.Fields.Header("Prefer")
+	v, _ := preferValue(h, "code")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 200 || n > 599 || n == resp.Status {
+		return resp
+	}
+	nr := *resp
+	nr.Status = n
+	return &nr
+}
+
+// declaredCodes lists the responses of list as a client asks for them in
+// Prefer: code=N ("200, 404"), a range and default as written ("4XX,
+// default").
 func declaredCodes(list []response) string {
 	var out []string
-	seen := map[int]bool{}
+	seen := map[string]bool{}
 	for _, r := range list {
-		if !seen[r.code] {
-			seen[r.code] = true
-			out = append(out, strconv.Itoa(r.code))
+		k := strconv.Itoa(r.code)
+		if r.key == "default" {
+			k = r.key
+		} else if statusRange(r.key) != 0 {
+			k = strings.ToUpper(r.key)
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	return strings.Join(out, ", ")

@@ -369,10 +369,12 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 		if b.generated == nil {
 			b.generated = map[*stub.Response]generated{}
 		}
-		b.generated[out] = generated{m: m, fkey: fkey, variant: chosen.variant, examples: chosen.from == "schema examples", text: !json}
+		b.generated[out] = generated{m: m, fkey: fkey, variant: chosen.variant, examples: chosen.from == "schema examples", text: !json, xml: isXML(m.typ)}
 	}
 	if s, ok := chosen.v.(string); ok && !json {
-		out.Body = stub.Text(s)
+		out.Body = stub.Text(s) // in XML too: the document's own XML
+	} else if isXML(m.typ) {
+		out.Body = stub.Text(string(encodeXML(b.f.deref, m.schema, m.file, chosen.v)))
 	} else {
 		out.Body = stub.Text(string(body))
 	}

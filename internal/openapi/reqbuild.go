@@ -76,7 +76,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 				}
 			}
 			sch = s
-			p.schema = b.val.compileMem(b.memLoc(), ToJSONSchema(s, false))
+			p.schema = b.reqVal.compileMem(b.memLoc(), ToJSONSchema(s, false))
 		} else if s, ok := m["schema"]; ok {
 			sch = s
 			p.schema = b.compileAt(pfile, pptr+"/schema", s)
@@ -244,7 +244,7 @@ func (b *builder) formData2(c *reqCheck, params []map[string]any, op map[string]
 	if required != nil {
 		schema["required"] = required
 	}
-	compiled := b.val.compileMem(b.memLoc(), ToJSONSchema(schema, false))
+	compiled := b.reqVal.compileMem(b.memLoc(), ToJSONSchema(schema, false))
 	for _, t := range types {
 		low := strings.ToLower(t)
 		bm := bodyMedia{typ: t, id: bodyIDs.Add(1), schema: compiled, props: kinds, items: items, binary: files, delims: delims,
@@ -258,7 +258,7 @@ func (b *builder) formData2(c *reqCheck, params []map[string]any, op map[string]
 }
 
 func (b *builder) compileAt(file, ptr string, node any) *jsonschema.Schema {
-	s, err := b.val.schema(file, ptr, node)
+	s, err := b.reqVal.schema(file, ptr, node)
 	if err != nil {
 		b.warn(ptr, "request schema does not compile, not checked: %s", strings.TrimPrefix(err.Error(), "schema does not compile: "))
 		return nil

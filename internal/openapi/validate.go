@@ -17,7 +17,8 @@ import (
 // ToJSONSchema rewrites an OpenAPI document's tree so that its schemas read
 // as JSON Schema 2020-12: 3.0's nullable and Swagger's x-nullable become a
 // null type, boolean exclusiveMinimum/Maximum become numbers, keywords
-// beside a 3.0 $ref are dropped (3.0 ignores them) and Swagger's type file
+// beside a 3.0 $ref are dropped (3.0 ignores them), except readOnly and
+// writeOnly, which change nothing a validator checks and Swagger's type file
 // is dropped. It returns a new tree; v is not changed.
 func ToJSONSchema(v any, oas31 bool) any {
 	switch x := v.(type) {
@@ -29,7 +30,13 @@ func ToJSONSchema(v any, oas31 bool) any {
 		return out
 	case map[string]any:
 		if ref, ok := x["$ref"].(string); ok && !oas31 {
-			return map[string]any{"$ref": ref}
+			out := map[string]any{"$ref": ref}
+			for _, k := range []string{viewRequest, viewResponse} {
+				if x[k] == true {
+					out[k] = true // annotations, kept for dropRequired
+				}
+			}
+			return out
 		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
@@ -77,11 +84,15 @@ type validator struct {
 	cache map[string]*jsonschema.Schema
 	errs  map[string]error
 	oas31 bool
+	f     *files
+	view  string // viewRequest or viewResponse (see dropRequired)
 }
 
 type treeLoader struct {
 	f     *files
 	oas31 bool
+	trees *trees
+	view  string
 }
 
 func (l treeLoader) Load(u string) (any, error) {
@@ -91,27 +102,35 @@ func (l treeLoader) Load(u string) (any, error) {
 		// $ids only where a schema is expected, and an OpenAPI document's
 		// components are not such a place.
 		if node, ok := l.f.byID("", strings.TrimSuffix(u, "#")); ok {
-			return ToJSONSchema(node, l.oas31), nil
+			return dropRequired(l.f, ToJSONSchema(node, l.oas31), "", l.view), nil
 		}
 		return nil, remoteRef(u)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot load %s", u)
 	}
-	doc, err := l.f.get(filepath.FromSlash(p.Path))
+	path := filepath.FromSlash(p.Path)
+	doc, err := l.f.get(path)
 	if err != nil {
 		return nil, err
 	}
-	return ToJSONSchema(doc, l.oas31), nil
+	return dropRequired(l.f, l.trees.get(path, doc), path, l.view), nil
 }
 
-func newValidator(f *files, oas31 bool) *validator {
+// newValidators returns the validators of a document's requests and of
+// its responses (see dropRequired), which share the document's trees.
+func newValidators(f *files, oas31 bool) (req, resp *validator) {
+	t := &trees{oas31: oas31, m: map[string]any{}}
+	return newValidator(f, oas31, t, viewRequest), newValidator(f, oas31, t, viewResponse)
+}
+
+func newValidator(f *files, oas31 bool, t *trees, view string) *validator {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
-	c.UseLoader(treeLoader{f, oas31})
+	c.UseLoader(treeLoader{f: f, oas31: oas31, trees: t, view: view})
 	c.UseRegexpEngine(compilePattern)
-	return &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}, oas31: oas31}
+	return &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}, oas31: oas31, f: f, view: view}
 }
 
 // patternTimeout bounds one match of a pattern that only ECMA-262 reads
@@ -192,7 +211,7 @@ func (v *validator) schema(file, ptr string, node any) (*jsonschema.Schema, erro
 	}
 	var s *jsonschema.Schema
 	if base != nil {
-		if res, tree, ok := v.detach(base, ptr, node); ok && v.c.AddResource(res, tree) == nil {
+		if res, tree, ok := v.detach(base, file, ptr, node); ok && v.c.AddResource(res, tree) == nil {
 			s, err = v.c.Compile(res)
 		}
 	}
@@ -229,11 +248,11 @@ func (v *validator) compileMem(loc string, schema any) *jsonschema.Schema {
 // each. ok is false for a
 // schema that names resources or anchors of its own ($id, $anchor,
 // $dynamicAnchor, $dynamicRef), which only the document can resolve.
-func (v *validator) detach(base *url.URL, ptr string, node any) (res string, doc any, ok bool) {
+func (v *validator) detach(base *url.URL, file, ptr string, node any) (res string, doc any, ok bool) {
 	if _, isMap := node.(map[string]any); !isMap {
 		return "", nil, false
 	}
-	m, _ := ToJSONSchema(node, v.oas31).(map[string]any)
+	m, _ := dropRequired(v.f, ToJSONSchema(node, v.oas31), file, v.view).(map[string]any)
 	if m == nil || !absoluteRefs(m, base) {
 		return "", nil, false
 	}

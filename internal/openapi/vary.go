@@ -41,6 +41,9 @@ type generated struct {
 	// text: the media type is not JSON, so a string value is sent as it
 	// is, not as a JSON string (as render1 does).
 	text bool
+	// xml: the media type is XML, so a value that is not a string is
+	// written as XML (see encodeXML).
+	xml bool
 }
 
 // varyShared is what an OpenAPI document's variers share: the document (to
@@ -175,6 +178,9 @@ func (v *varier) body(r *engine.Request, k string) []byte {
 func (v *varier) encoded(val any, b []byte) []byte {
 	if s, ok := val.(string); ok && v.g.text {
 		return []byte(s)
+	}
+	if v.g.xml {
+		return encodeXML(v.sh.f.deref, v.g.m.schema, v.g.m.file, val)
 	}
 	return b
 }

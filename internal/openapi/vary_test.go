@@ -222,7 +222,12 @@ func TestBodiesVaryInEveryMediaType(t *testing.T) {
 			if b1 != again {
 				t.Errorf("the same request got other bytes: %s then %s", b1, again)
 			}
-			if tc.echo {
+			if tc.echo && strings.HasPrefix(b1, "<?xml") {
+				// An XML answer is XML (see TestXMLAnswers).
+				if !strings.Contains(b1, "<id>abc</id>") || !strings.Contains(b2, "<id>xyz</id>") {
+					t.Errorf("the path is not echoed: %s, %s", b1, b2)
+				}
+			} else if tc.echo {
 				var v1, v2 map[string]any
 				if json.Unmarshal([]byte(b1), &v1) != nil || json.Unmarshal([]byte(b2), &v2) != nil {
 					t.Fatalf("not JSON: %s, %s", b1, b2)
