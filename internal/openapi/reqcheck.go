@@ -476,8 +476,13 @@ func mediaMatch(declared, got string) bool {
 	if major, ok := strings.CutSuffix(declared, "/*"); ok {
 		return len(got) > len(major) && got[len(major)] == '/' && strings.EqualFold(got[:len(major)], major)
 	}
-	return false
+	// AWS's JSON protocols send application/x-amz-json-1.0 or -1.1 where
+	// AWS's documents declare application/json.
+	return strings.EqualFold(declared, "application/json") && len(got) > len(amzJSON) && strings.EqualFold(got[:len(amzJSON)], amzJSON)
 }
+
+// amzJSON starts the content types of AWS's JSON protocols.
+const amzJSON = "application/x-amz-json-"
 
 // coerce reads a parameter's text as the JSON type its schema declares;
 // text that does not parse stays a string, for the validator to reject.

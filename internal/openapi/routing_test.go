@@ -254,6 +254,8 @@ func TestAWSPathKeys(t *testing.T) {
 	runRoutes(t, srv, []routeCase{
 		{name: "target ListUsers", method: "POST", path: "/", body: "{}", headers: append([]string{"X-Amz-Target", "Svc.ListUsers"}, js...), status: 200, contains: `"Users"`},
 		{name: "target DeleteUser", method: "POST", path: "/", body: "{}", headers: append([]string{"X-Amz-Target", "Svc.DeleteUser"}, js...), status: 200, contains: `"Deleted"`},
+		{name: "target, AWS JSON content type", method: "POST", path: "/", body: "{}", headers: []string{"X-Amz-Target", "Svc.ListUsers", "Content-Type", "application/x-amz-json-1.1"}, status: 200, contains: `"Users"`},
+		{name: "target, other content type", method: "POST", path: "/", body: "{}", headers: []string{"X-Amz-Target", "Svc.ListUsers", "Content-Type", "application/x-amz-jsonx"}, status: 415},
 		{name: "no target", method: "POST", path: "/", body: "{}", headers: js, status: 404, contains: "header X-Amz-Target is missing"},
 		{name: "target, other method", path: "/", headers: []string{"X-Amz-Target", "Svc.ListUsers"}, status: 405, contains: "declares POST"},
 		{name: "Action in the query", path: "/?Action=DescribeTags", status: 200, contains: `"DescribeTags"`},
