@@ -187,7 +187,9 @@ func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engi
 		case behave.FaultCloseMidBody:
 			bw := bufio.NewWriter(c)
 			_, _ = bw.Write(head)
-			_ = sendBody(s.doneCtx, bw, nil, resp, nil, cut)
+			// Paced as the whole body would be (throttle, dribble, a
+			// stream's interval), up to the cut.
+			_ = sendBody(s.doneCtx, bw, bw.Flush, resp, resp.Behave.Pacer, cut)
 			_ = bw.Flush()
 		case behave.FaultHang:
 			s.hang(c, f.After)

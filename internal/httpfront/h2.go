@@ -546,7 +546,7 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 		return 0, 0
 	case fa.Kind == behave.FaultMalformed:
 		apply = func() { _ = w.WriteMalformed() }
-	case fa.Kind == behave.FaultCloseMidBody && int64(len(resp.Body)) == resp.BodyLen():
+	case fa.Kind == behave.FaultCloseMidBody && resp.Behave.Pacer == nil && int64(len(resp.Body)) == resp.BodyLen():
 		body := resp.Body
 		if head || !bodyAllowed(resp.Status) {
 			body = nil
@@ -555,14 +555,15 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 		status, out = resp.Status, int(cut)
 		apply = func() { _ = w.WriteBlockReset(block, body[:cut], http2.ErrCodeInternal) }
 	case fa.Kind == behave.FaultCloseMidBody:
-		// A body generated as it goes (above 8 MiB, never whole in
-		// memory): its first part is made and sent, then the reset.
+		// A paced body (throttle, dribble, a stream), or one generated
+		// as it goes: the part before the cut goes as the whole body
+		// would, then the reset.
 		cut := fa.CutAt(resp.BodyLen())
 		if head || !bodyAllowed(resp.Status) {
 			cut = 0
 		}
 		status, out = resp.Status, int(cut)
-		s.h2CutPaced(w, wait+fa.After, resp, block, nil, cut)
+		s.h2CutPaced(w, wait+fa.After, resp, block, resp.Behave.Pacer, cut)
 		return status, out
 	default:
 		apply = func() { w.ResetCode(http2.ErrCodeInternal) }
