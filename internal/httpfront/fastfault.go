@@ -169,10 +169,22 @@ func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engi
 		}
 	}
 	key := st.Key()
+	tc := fastConn(ctx)
+	if tc != nil {
+		tc.faultPending = true
+	}
 	s.wg.Add(1) // Shutdown waits for the hijacked connection too
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
 		defer s.wg.Done()
+		if tc != nil {
+			// The connection stays counted open while the fault holds
+			// it, and closes its books once closed (see faultEnded).
+			defer func() {
+				_ = c.Close()
+				s.faultEnded(tc)
+			}()
+		}
 		switch f.Kind {
 		case behave.FaultReset:
 			if tc := tcpConn(raw); tc != nil {
