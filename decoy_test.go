@@ -419,7 +419,7 @@ func TestAdmin(t *testing.T) {
 func TestDelayAndHEAD(t *testing.T) {
 	srv := decoy.NewServer(t, decoy.Stub{
 		Request:  decoy.Request{Method: "GET", Path: "/slow"},
-		Response: &decoy.Response{Delay: decoy.Duration(100 * time.Millisecond), Body: decoy.Text("late")},
+		Response: &decoy.Response{Delay: new(decoy.Duration(100 * time.Millisecond)), Body: decoy.Text("late")},
 	})
 	start := time.Now()
 	_, body := get(t, srv.Client(), srv.URL+"/slow")
@@ -467,7 +467,7 @@ func TestCloseCutsDelays(t *testing.T) {
 		t.Run(fmt.Sprintf("https=%v", tls), func(t *testing.T) {
 			srv, err := decoy.Start(decoy.Options{HTTPS: tls, Stubs: []decoy.Stub{{
 				Request:  decoy.Request{Path: "/hang"},
-				Response: &decoy.Response{Delay: decoy.Duration(time.Hour)},
+				Response: &decoy.Response{Delay: new(decoy.Duration(time.Hour))},
 			}}})
 			if err != nil {
 				t.Fatal(err)

@@ -106,7 +106,7 @@ func ExampleServer_Add() {
 		Response: &decoy.Response{
 			Status: 201,
 			Body:   decoy.MustJSON(map[string]string{"id": "ord-1", "status": "pending"}),
-			Delay:  decoy.Duration(10 * time.Millisecond),
+			Delay:  new(decoy.Duration(10 * time.Millisecond)),
 		},
 	})
 	if err != nil {

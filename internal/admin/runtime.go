@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/engine"
@@ -96,7 +97,16 @@ func decodeOverride(w http.ResponseWriter, r *http.Request) (engine.Override, er
 func overrideDetail(body []byte, err error) problem.Detail {
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) && ute.Field != "" {
+	if errors.As(err, &ute) {
+		// The decoder's words name Go types: say what the field must be.
+		if !isObject(body) {
+			return problem.Detail{Message: `must be an object, such as {"latency": "250ms", "faults": [...], "stubs": [...], "ttl": "60s"}, not ` + jsonKind(body)}
+		}
+		var ds []problem.Detail
+		diagnose(body, reflect.TypeFor[engine.Override](), "", &ds)
+		if len(ds) > 0 {
+			return ds[0]
+		}
 		return problem.Detail{Field: ute.Field, Message: msg}
 	}
 	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {

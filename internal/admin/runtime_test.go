@@ -85,6 +85,9 @@ func TestBehavioursBadInput(t *testing.T) {
 		{"negative ttl", `{"latency": "1ms", "ttl": "-1s"}`, "ttl"},
 		{"unknown field", `{"latency": "1ms", "for": "60s"}`, "for"},
 		{"not an object", `[1]`, ""},
+		{"an empty list", `[]`, ""},
+		{"a string", `"250ms"`, ""},
+		{"stubs not a list", `{"latency": "1ms", "stubs": "hello"}`, "stubs"},
 		{"trailing data", `{"latency": "1ms"} {}`, ""},
 	}
 	for _, tt := range tests {
@@ -103,6 +106,14 @@ func TestBehavioursBadInput(t *testing.T) {
 				}
 				if !found {
 					t.Errorf("no error names %q: %+v", tt.field, p)
+				}
+			}
+			// In the user's words: no Go type names.
+			for _, d := range p.Errors {
+				for _, goWord := range []string{"Go ", "engine.", "stub.", "[]string"} {
+					if strings.Contains(d.Message, goWord) {
+						t.Errorf("%s: %q speaks Go", d.Field, d.Message)
+					}
 				}
 			}
 			if e.store.Version() != v {

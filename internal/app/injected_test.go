@@ -13,7 +13,7 @@ import (
 func injectedStubs() []engine.Source {
 	return []engine.Source{
 		{Stub: stub.Stub{ID: "slow", Request: stub.Request{Path: "/slow"},
-			Response: &stub.Response{Body: stub.Text("late"), Delay: stub.Duration(20 * time.Millisecond)}}},
+			Response: &stub.Response{Body: stub.Text("late"), Delay: new(stub.Duration(20 * time.Millisecond))}}},
 		{Stub: stub.Stub{ID: "broken", Request: stub.Request{Path: "/broken"},
 			Response: &stub.Response{Faults: stub.Faults{{Kind: "error", Status: 503}}}}},
 		{Stub: stub.Stub{ID: "gone", Request: stub.Request{Path: "/gone"},

@@ -36,7 +36,7 @@ func testStubs() []engine.Source {
 		{Stub: stub.Stub{ID: "flaky", Request: stub.Request{Path: "/flaky"}, Sequence: stub.SequenceRepeat,
 			Responses: []stub.Response{{Status: 200, Body: stub.Text("ok")}, {Status: 503}}}},
 		{Stub: stub.Stub{ID: "slow", Request: stub.Request{Path: "/slow"},
-			Response: &stub.Response{Body: stub.Text("late"), Delay: stub.Duration(20 * time.Millisecond)}}},
+			Response: &stub.Response{Body: stub.Text("late"), Delay: new(stub.Duration(20 * time.Millisecond))}}},
 	}
 }
 

@@ -34,6 +34,8 @@ func TestLatencyCompileErrors(t *testing.T) {
 		{"negative uniform min", Latency{Uniform: &Uniform{Min: sd(-ms), Max: sd(10 * ms)}}, nil, []want{{"uniform.min", "cannot be negative"}}},
 		{"negative stddev", Latency{Normal: &Normal{Mean: sd(100 * ms), Stddev: sd(-20 * ms)}}, nil,
 			[]want{{"normal.stddev", "cannot be negative (-20ms)"}}},
+		{"normal without stddev", Latency{Normal: &Normal{Mean: sd(100 * ms)}}, nil,
+			[]want{{"normal.stddev", "is required with mean, and above 0 (a latency that does not vary is fixed: latency: 100ms)"}}},
 		{"negative mean", Latency{Normal: &Normal{Mean: sd(-100 * ms), Stddev: sd(20 * ms)}}, nil, []want{{"normal.mean", "cannot be negative"}}},
 		{"normal max below mean", Latency{Normal: &Normal{Mean: sd(100 * ms), Stddev: sd(20 * ms), Max: sd(50 * ms)}}, nil,
 			[]want{{"normal.max", "max (50ms) is below mean (100ms)"}}},

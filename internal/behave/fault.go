@@ -233,7 +233,11 @@ func compileFault(f stub.Fault) (FaultAction, []stub.FieldError) {
 			fail("status", fmt.Sprintf("%d is not an HTTP status (100-999)", f.Status))
 		case a.Status < 200:
 			// A 1xx is interim: the client would wait on for an answer.
-			fail("status", fmt.Sprintf("%d is an interim (1xx) status, not an answer: give a final status, 200-999", f.Status))
+			fail("status", fmt.Sprintf("%d is an interim (1xx) status, not an answer: give an error status, 400-999", f.Status))
+		case a.Status < 400:
+			// A problem+json "Injected fault" with a success or a redirect
+			// status is a mistake; the stub's own status answers that.
+			fail("status", fmt.Sprintf("%d is not an error: an error fault answers 400-999 (a success or redirect is the response's status)", f.Status))
 		}
 		a.GRPCStatus = grpcFromHTTP(a.Status)
 		if f.GRPCStatus != nil {

@@ -2,6 +2,8 @@ package behave
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,14 +16,20 @@ const DefaultDelayLimit = 60 * time.Second
 // ParseRequestedDelay reads a delay a client asked for (the value of
 // X-Decoy-Delay, or of delay= in Prefer): a Go duration ("5s", "250ms") or
 // a number of milliseconds ("5000"). A delay above limit is cut to limit
-// and clamped reports it; limit <= 0 means DefaultDelayLimit. A malformed
-// or negative value is an error, for a 400.
+// and clamped reports it, even one too long for a time.Duration; limit <=
+// 0 means DefaultDelayLimit. A malformed or negative value is an error,
+// for a 400.
 func ParseRequestedDelay(v string, limit time.Duration) (d time.Duration, clamped bool, err error) {
 	if limit <= 0 {
 		limit = DefaultDelayLimit
 	}
 	d, err = stub.ParseDuration(v)
 	if err != nil {
+		if tooLong(v) {
+			// Well formed, only too long to hold: clamped like any
+			// delay above the limit.
+			return limit, true, nil
+		}
 		return 0, false, fmt.Errorf("requested delay: %w", err)
 	}
 	if d > limit {
@@ -49,4 +57,40 @@ func PreferDelay(prefer string) (string, bool) {
 		return value, true
 	}
 	return "", false
+}
+
+// tooLong reports whether v, which stub.ParseDuration refused, is a well
+// formed positive duration too long to hold: a number of milliseconds
+// (999999999999999999999) or a Go duration (9999999999999h) beyond
+// time.Duration's 292 years.
+func tooLong(v string) bool {
+	v = strings.TrimSpace(v)
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f > 0 && !math.IsInf(f, 0)
+	}
+	v = strings.TrimPrefix(v, "+")
+	if v == "" {
+		return false
+	}
+	for v != "" {
+		i := 0
+		for i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.') {
+			i++
+		}
+		if i == 0 || strings.Count(v[:i], ".") > 1 {
+			return false
+		}
+		v = v[i:]
+		j := 0
+		for j < len(v) && (v[j] < '0' || v[j] > '9') && v[j] != '.' {
+			j++
+		}
+		switch v[:j] {
+		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		default:
+			return false
+		}
+		v = v[j:]
+	}
+	return true
 }

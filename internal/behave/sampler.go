@@ -114,6 +114,10 @@ func compileLatency(l Latency, profiles Profiles, stack []string) (*Sampler, []s
 	case l.Normal != nil:
 		n := l.Normal
 		s.kind, s.a, s.b = distNormal, dur("normal.mean", n.Mean), dur("normal.stddev", n.Stddev)
+		if n.Stddev == 0 {
+			// Without a spread it would be a fixed latency in disguise.
+			fail("normal.stddev", "is required with mean, and above 0 (a latency that does not vary is fixed: latency: "+n.Mean.D().String()+")")
+		}
 		if n.Max != 0 {
 			s.max = dur("normal.max", n.Max)
 			if n.Max < n.Mean {

@@ -120,14 +120,14 @@ func compileBehaviour(r stub.Response, c *compiled, field string) (*Behaviour, [
 		profiles = c.opts.Profiles
 	}
 	switch {
-	case r.Latency != nil && r.Delay != 0:
+	case r.Latency != nil && r.Delay != nil:
 		add("latency", []stub.FieldError{{Msg: "give delay or latency, not both (delay: 250ms is latency: 250ms)"}})
 	case r.Latency != nil:
 		s, fe := behave.CompileLatency(*r.Latency, profiles)
 		add("latency", fe)
 		b.Latency = s
-	case r.Delay != 0:
-		f := r.Delay
+	case r.Delay != nil:
+		f := *r.Delay
 		s, fe := behave.CompileLatency(stub.Latency{Fixed: &f}, nil)
 		add("delay", fe)
 		b.Latency = s

@@ -117,7 +117,7 @@ func TestResponseRendering(t *testing.T) {
 
 func TestResponseDelay(t *testing.T) {
 	t.Parallel()
-	r, errs := compileOne(t, stub.Response{Delay: stub.Duration(250 * time.Millisecond)}, "")
+	r, errs := compileOne(t, stub.Response{Delay: new(stub.Duration(250 * time.Millisecond))}, "")
 	if errs != nil {
 		t.Fatal(errs)
 	}

@@ -204,8 +204,11 @@ func compileResponse(r stub.Response, md protoreflect.MethodDescriptor, types re
 	if g == nil {
 		g = &stub.GRPCResponse{}
 	}
-	p := &plan{method: md, delay: r.Delay.D(), interval: g.Interval.D(), echo: g.Echo,
+	p := &plan{method: md, interval: g.Interval.D(), echo: g.Echo,
 		after: g.AfterMessages, push: g.Push, repeat: max(g.Repeat, 1)}
+	if r.Delay != nil {
+		p.delay = r.Delay.D()
+	}
 	if r.Status != 0 {
 		fail("status", "an HTTP status; a gRPC call ends with grpc.status (a name such as NOT_FOUND, or a number)")
 	}

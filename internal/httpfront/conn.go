@@ -82,6 +82,15 @@ type conn struct {
 	// connection and closes its books when it ends, not serveFast.
 	wsPending bool
 	ws        atomic.Bool
+	// faultPending: a fault of the request being served takes the
+	// connection over, if fasthttp hands it over (set and read on the
+	// goroutine serving the connection); faultHeld: it did. The fault
+	// holds the connection open (a hang, a paced close-mid-body), so it
+	// stays counted open until the fault ends: the fault and serveFast
+	// each pass faultEnds, and the second closes the books (the fault may
+	// end before fasthttp says it handed the connection over).
+	faultPending, faultHeld bool
+	faultEnds               atomic.Int32
 
 	// arr, once a request on the connection had a delay, reads with
 	// arrival timestamps (see arrivals); arrOff: enabling was tried.

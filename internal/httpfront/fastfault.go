@@ -169,10 +169,22 @@ func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engi
 		}
 	}
 	key := st.Key()
+	tc := fastConn(ctx)
+	if tc != nil {
+		tc.faultPending = true
+	}
 	s.wg.Add(1) // Shutdown waits for the hijacked connection too
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
 		defer s.wg.Done()
+		if tc != nil {
+			// The connection stays counted open while the fault holds
+			// it, and closes its books once closed (see faultEnded).
+			defer func() {
+				_ = c.Close()
+				s.faultEnded(tc)
+			}()
+		}
 		switch f.Kind {
 		case behave.FaultReset:
 			if tc := tcpConn(raw); tc != nil {
@@ -187,7 +199,9 @@ func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engi
 		case behave.FaultCloseMidBody:
 			bw := bufio.NewWriter(c)
 			_, _ = bw.Write(head)
-			_ = sendBody(s.doneCtx, bw, nil, resp, nil, cut)
+			// Paced as the whole body would be (throttle, dribble, a
+			// stream's interval), up to the cut.
+			_ = sendBody(s.doneCtx, bw, bw.Flush, resp, resp.Behave.Pacer, cut)
 			_ = bw.Flush()
 		case behave.FaultHang:
 			s.hang(c, f.After)

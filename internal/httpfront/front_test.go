@@ -44,7 +44,7 @@ func stubs() []engine.Source {
 			Headers: map[string]stub.StringMatcher{"Content-Type": {Contains: "json"}}},
 			Response: &stub.Response{Status: 201, Body: stub.Text("created")}}},
 		{Stub: stub.Stub{ID: "slow", Request: stub.Request{Path: "/slow"},
-			Response: &stub.Response{Body: stub.Text("late"), Delay: stub.Duration(300 * time.Millisecond)}}},
+			Response: &stub.Response{Body: stub.Text("late"), Delay: new(stub.Duration(300 * time.Millisecond))}}},
 	}
 }
 

@@ -446,6 +446,47 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 	}()
 }
 
+// h2CutPaced sends a response that breaks off, from a detached stream's
+// goroutine: after wait, the headers, the first cut bytes of the body on
+// p's schedule, then RST_STREAM INTERNAL_ERROR. It stops when the client
+// resets the stream, and resets it when the server shuts down.
+func (s *Server) h2CutPaced(w *h2serve.ResponseWriter, wait time.Duration, resp *engine.Response, block []byte, p *behave.Pacer, cut int64) {
+	w.Detach()
+	go func() {
+		done := w.Done()
+		if wait > 0 {
+			t := wake.NewTimer(wait)
+			select {
+			case <-t.C:
+				t.Fired()
+			case <-done:
+				t.Stop()
+				return
+			case <-s.done:
+				t.Stop()
+				w.Reset()
+				return
+			}
+		}
+		if w.WriteHead(block) != nil {
+			return
+		}
+		if cut > 0 {
+			ctx, cancel := context.WithCancel(s.doneCtx)
+			defer cancel()
+			go func() {
+				select {
+				case <-done:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			_ = sendBody(ctx, h2Body{w}, nil, resp, p, cut)
+		}
+		w.ResetCode(http2.ErrCodeInternal)
+	}()
+}
+
 // h2Body writes a body on a stream opened with WriteHead.
 type h2Body struct{ w *h2serve.ResponseWriter }
 
@@ -525,7 +566,7 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 		return 0, 0
 	case fa.Kind == behave.FaultMalformed:
 		apply = func() { _ = w.WriteMalformed() }
-	case fa.Kind == behave.FaultCloseMidBody && int64(len(resp.Body)) == resp.BodyLen():
+	case fa.Kind == behave.FaultCloseMidBody && resp.Behave.Pacer == nil && int64(len(resp.Body)) == resp.BodyLen():
 		body := resp.Body
 		if head || !bodyAllowed(resp.Status) {
 			body = nil
@@ -533,6 +574,17 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 		cut := fa.CutAt(int64(len(body)))
 		status, out = resp.Status, int(cut)
 		apply = func() { _ = w.WriteBlockReset(block, body[:cut], http2.ErrCodeInternal) }
+	case fa.Kind == behave.FaultCloseMidBody:
+		// A paced body (throttle, dribble, a stream), or one generated
+		// as it goes: the part before the cut goes as the whole body
+		// would, then the reset.
+		cut := fa.CutAt(resp.BodyLen())
+		if head || !bodyAllowed(resp.Status) {
+			cut = 0
+		}
+		status, out = resp.Status, int(cut)
+		s.h2CutPaced(w, wait+fa.After, resp, block, resp.Behave.Pacer, cut)
+		return status, out
 	default:
 		apply = func() { w.ResetCode(http2.ErrCodeInternal) }
 	}

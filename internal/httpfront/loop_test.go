@@ -45,7 +45,7 @@ func loopStubs() []engine.Source {
 		{Stub: stub.Stub{ID: "empty", Request: stub.Request{Path: "/empty"},
 			Response: &stub.Response{Status: 204}}},
 		{Stub: stub.Stub{ID: "slow", Request: stub.Request{Path: "/slow"},
-			Response: &stub.Response{Body: stub.Text("late"), Delay: stub.Duration(20 * time.Millisecond)}}},
+			Response: &stub.Response{Body: stub.Text("late"), Delay: new(stub.Duration(20 * time.Millisecond))}}},
 	}
 }
 

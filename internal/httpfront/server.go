@@ -304,6 +304,7 @@ func (s *Server) fastState(nc net.Conn, st fasthttp.ConnState) {
 			c.mc.Upgraded.Store(true)
 			c.ws.Store(true)
 		}
+		c.faultHeld = c.faultPending
 	}
 }
 
@@ -322,7 +323,21 @@ func (s *Server) serveFast(c *conn, nc net.Conn) {
 		// a fault) is out once ServeConn returns.
 		c.flushSent(s.o.Journal)
 	}
+	if c.faultHeld {
+		s.faultEnded(c)
+		return
+	}
 	s.untrack(c)
+}
+
+// faultEnded is called twice for a connection a fault took over: when
+// fasthttp has handed it over and when the fault is done with it (in
+// either order); the second closes its books. The fault ended it, whoever
+// closed it last.
+func (s *Server) faultEnded(c *conn) {
+	if c.faultEnds.Add(1) == 2 {
+		s.retire(c, metrics.CloseFault, true)
+	}
 }
 
 // Serve accepts plaintext connections on ln: HTTP/1.1, and h2c by prior

@@ -373,8 +373,14 @@ func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stu
 			h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 		}
 		w.WriteHeader(resp.Status)
-		_ = sendBody(r.Context(), w, nil, resp, nil, f.CutAt(n))
-		_ = http.NewResponseController(w).Flush()
+		// Paced as the whole body would be, up to the cut.
+		rc := http.NewResponseController(w)
+		var p *behave.Pacer
+		if resp.Behave != nil {
+			p = resp.Behave.Pacer
+		}
+		_ = sendBody(r.Context(), w, rc.Flush, resp, p, f.CutAt(n))
+		_ = rc.Flush()
 	}
 	panic(http.ErrAbortHandler)
 }

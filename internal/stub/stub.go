@@ -234,8 +234,10 @@ type Response struct {
 	// it is at most 8 MiB, else streamed as it is sent.
 	Generate *Generate `json:"generate,omitempty"`
 	// Delay is waited before the response is sent: shorthand for a fixed
-	// Latency (give one or the other).
-	Delay Duration `json:"delay,omitempty"`
+	// Latency (give one or the other). A zero Delay is a delay too: the
+	// stub answers at once, whatever the global latency; nil leaves the
+	// global latency in charge.
+	Delay *Duration `json:"delay,omitempty"`
 	// Latency is a latency distribution or the name of a profile (see
 	// behaviour.go); without one (and without Delay) the global latency
 	// applies.
