@@ -139,6 +139,7 @@ func New(o Options) *Server {
 	}
 	reflectionv1.RegisterServerReflectionServer(s.srv, reflection.NewServerV1(ro))
 	reflectionv1alpha.RegisterServerReflectionServer(s.srv, reflection.NewServer(ro))
+	resourcesOf(o.Protos) // the resource types, read at load
 	s.current()
 	return s
 }

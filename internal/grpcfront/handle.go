@@ -442,7 +442,7 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 			n = generatedStream
 		}
 		for i := 0; i < n; i++ {
-			b := generatedAnswer(md, s.o.Protos, c.seed+uint64(i))
+			b := generatedAnswer(md, s.o.Protos, c.seed+uint64(i), c.in.b)
 			if err := s.send(ss, c, &frame{b: b}); err != nil {
 				return err
 			}
