@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strings"
@@ -124,7 +125,9 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	if c.stats == nil {
 		c.stats = s.o.Engine.Unmatched()
 	}
-	c.stats.Record(c.index, int(c.bytes), int(c.out), elapsed-c.waited)
+	// Counted in decoy_requests_total under the HTTP status the journal
+	// records: 200, also for the generated answers of unmatched calls.
+	c.stats.RecordStatus(c.index, http.StatusOK, int(c.bytes), int(c.out), elapsed-c.waited)
 	code := endCode(ss.Context(), status.Code(err))
 	s.rpcs.add(path, code)
 	s.record(ss.Context(), c, path, start, elapsed, code)
@@ -685,9 +688,13 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 		Remote:   remote,
 		Stub:     c.stubID,
 		Fault:    faultName(c.faulted),
-		Status:   int(code),
-		BytesIn:  c.bytes,
-		BytesOut: c.out,
+		// The HTTP status grpc-go answers every call with; the call's
+		// outcome is its gRPC status.
+		Status:     http.StatusOK,
+		GRPC:       true,
+		GRPCStatus: int(code),
+		BytesIn:    c.bytes,
+		BytesOut:   c.out,
 	}
 	j.Add(&c.rec)
 }
