@@ -630,7 +630,7 @@ func TestRequests(t *testing.T) {
 	// known ones, rather than ignored to list the whole journal.
 	p := e.do("GET", "/requests?stubs=hello&limt=2&limit=1", "", nil).want(t, 400).problem(t)
 	if !slices.Equal(fieldsOf(p), []string{"limt", "stubs"}) || !strings.Contains(p.Detail, "limt, stubs") ||
-		!strings.Contains(p.Detail, "known query parameters: limit, method, path, since, status, stub, until") {
+		!strings.Contains(p.Detail, "known query parameters: grpcStatus, limit, method, path, since, status, stub, until") {
 		t.Errorf("unknown parameters: problem %+v", p)
 	}
 

@@ -157,7 +157,7 @@ func TestGRPCGzipClient(t *testing.T) {
 	}
 	var l struct{ Requests []journal.Entry }
 	getJSON(t, r.admin+"/requests", &l)
-	if len(l.Requests) != 1 || l.Requests[0].Body != `{"id":42}` || l.Requests[0].Status != 0 {
+	if len(l.Requests) != 1 || l.Requests[0].Body != `{"id":42}` || l.Requests[0].Status != 200 || l.Requests[0].GRPCStatus == nil || *l.Requests[0].GRPCStatus != 0 {
 		t.Errorf("journal = %+v, want the call with body {\"id\":42}", l.Requests)
 	}
 }
@@ -189,5 +189,62 @@ func TestGRPCOnHTTPPort(t *testing.T) {
 	err = st.RecvMsg(&emptypb.Empty{})
 	if s := status.Convert(err); s.Code() != codes.FailedPrecondition || !strings.Contains(s.Message(), "gRPC port") {
 		t.Errorf("reflection on the HTTP port: %v, want FAILED_PRECONDITION naming the gRPC port", err)
+	}
+}
+
+// TestGRPCStatusJournalAndMetrics: a gRPC call's journal entry has the
+// HTTP status 200, as decoy_requests_total counts it, and its gRPC code in
+// grpcStatus, which the journal's grpcStatus filter selects by number or
+// name; status takes HTTP statuses only, and says so.
+func TestGRPCStatusJournalAndMetrics(t *testing.T) {
+	t.Parallel()
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "", "127.0.0.1:0", "127.0.0.1:0"
+	})
+	cc, err := grpc.NewClient("passthrough:///"+a.GRPCAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Invoke(ctx, "/decoy.demo.v1.Users/Nope", &emptypb.Empty{}, &emptypb.Empty{}); status.Code(err) != codes.Unimplemented {
+		t.Fatalf("unknown method: %v", err)
+	}
+	r := &running{App: a, admin: "http://" + a.AdminAddr.String()}
+	var l struct{ Requests []journal.Entry }
+	for end := time.Now().Add(5 * time.Second); len(l.Requests) < 2 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		getJSON(t, r.admin+"/requests", &l)
+	}
+	for _, q := range []string{"grpcStatus=12", "grpcStatus=UNIMPLEMENTED", "grpcStatus=Unimplemented&status=200"} {
+		getJSON(t, r.admin+"/requests?"+q, &l)
+		if len(l.Requests) != 1 || l.Requests[0].Path != "/decoy.demo.v1.Users/Nope" || l.Requests[0].Status != 200 ||
+			l.Requests[0].GRPCStatus == nil || *l.Requests[0].GRPCStatus != 12 {
+			t.Errorf("%s: %+v", q, l.Requests)
+		}
+	}
+	getJSON(t, r.admin+"/requests?grpcStatus=OK", &l)
+	if len(l.Requests) != 1 || l.Requests[0].Path != "/decoy.demo.v1.Users/GetUser" {
+		t.Errorf("grpcStatus=OK: %+v", l.Requests)
+	}
+	resp, err := http.Get(r.admin + "/requests?status=12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("grpcStatus")) {
+		t.Errorf("status=12: %d %s", resp.StatusCode, body)
+	}
+	// Both calls are unmatched: counted under the journal's status.
+	f := r.scrape(t)
+	if got := f.value("decoy_requests_total", "code=200,stub=-"); got != 2 {
+		t.Errorf(`decoy_requests_total{code="200",stub="-"} = %v, want 2`, got)
+	}
+	if got := f.value("decoy_requests_total", "code=404,stub=-"); got > 0 {
+		t.Errorf(`decoy_requests_total{code="404",stub="-"} = %v, want none`, got)
 	}
 }

@@ -50,7 +50,10 @@ type Engine struct {
 
 // New returns an engine serving s.
 func New(s *Snapshot) *Engine {
+	// Unmatched requests are 404s, except those answered otherwise (a
+	// gRPC call's generated answer: 200), counted by their status.
 	e := &Engine{unmatched: newStats(1)}
+	e.unmatched.status = []int{404}
 	e.snap.Store(s)
 	return e
 }

@@ -82,8 +82,8 @@ func TestStreamEndsRecordedWithTheClientsReason(t *testing.T) {
 			if len(got) != 1 || got[0].Path != tc.path {
 				t.Fatalf("journal: %+v", got)
 			}
-			if codes.Code(got[0].Status) != tc.want {
-				t.Errorf("recorded %v, want %v", codes.Code(got[0].Status), tc.want)
+			if codes.Code(grpcCode(got[0])) != tc.want || got[0].Status != 200 {
+				t.Errorf("recorded %v (status %d), want %v", codes.Code(grpcCode(got[0])), got[0].Status, tc.want)
 			}
 		})
 	}

@@ -457,7 +457,7 @@ func TestJournalRecordsCalls(t *testing.T) {
 	}
 	// Newest first.
 	nope, missing, ada := es[0], es[1], es[2]
-	if ada.Proto != "gRPC" || ada.Method != "POST" || ada.Path != getUser || ada.Stub != "ada" || ada.Status != 0 || ada.Body != `{"id":42}` {
+	if ada.Proto != "gRPC" || ada.Method != "POST" || ada.Path != getUser || ada.Stub != "ada" || ada.Status != 200 || grpcCode(ada) != 0 || ada.Body != `{"id":42}` {
 		t.Errorf("ada entry = %+v", ada)
 	}
 	if got := ada.Headers["X-Tenant"]; len(got) != 1 || got[0] != "acme" {
@@ -470,10 +470,10 @@ func TestJournalRecordsCalls(t *testing.T) {
 	if ada.BytesOut == 0 || ada.BytesIn != 2 || ada.Remote == "" {
 		t.Errorf("ada bytes/remote = %d %d %q", ada.BytesIn, ada.BytesOut, ada.Remote)
 	}
-	if missing.Stub != "missing" || missing.Status != int(codes.InvalidArgument) {
+	if missing.Stub != "missing" || grpcCode(missing) != int(codes.InvalidArgument) {
 		t.Errorf("missing entry = %+v", missing)
 	}
-	if nope.Stub != "" || nope.Status != int(codes.Unimplemented) || nope.Path != "/shop.v1.Users/Nope" {
+	if nope.Stub != "" || grpcCode(nope) != int(codes.Unimplemented) || nope.Path != "/shop.v1.Users/Nope" {
 		t.Errorf("nope entry = %+v", nope)
 	}
 }

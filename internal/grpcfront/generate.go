@@ -39,25 +39,33 @@ func seedOf(method string, req []byte) uint64 {
 // generated returns the encoding of a deterministic message of type md:
 // every field set according to its type (one field of each oneof).
 func generated(md protoreflect.MessageDescriptor, seed uint64) ([]byte, *dynamicpb.Message) {
-	return generate(md, seed, nil)
+	return generate(md, seed, gen{})
 }
 
-// generatedAnswer is generated for the answer of method: a long-running
-// Operation gets the types the method's operation_info names (see lro.go).
-func generatedAnswer(method protoreflect.MethodDescriptor, set *protoload.Set, seed uint64) []byte {
+// generatedAnswer is generated for the answer of method to the request
+// req (its encoding): a long-running Operation gets the types the method's
+// operation_info names (see lro.go), resource names follow the patterns
+// of the loaded files and take the request's (see resource.go).
+func generatedAnswer(method protoreflect.MethodDescriptor, set *protoload.Set, seed uint64, req []byte) []byte {
 	out := method.Output()
-	var lt *lroTypes
+	g := gen{res: resourcesOf(set)}
 	if out.FullName() == operationName {
-		lt = lroOf(method, set)
+		g.lro = lroOf(method, set)
 	}
-	b, _ := generate(out, seed, lt)
+	g.echo = g.res.echoOf(method)
+	g.req = req
+	b, _ := generate(out, seed, g)
 	return b
 }
 
-func generate(md protoreflect.MessageDescriptor, seed uint64, lt *lroTypes) ([]byte, *dynamicpb.Message) {
-	g := gen{rng: rand.New(rand.NewPCG(seed, 0x6465636f79)), lro: lt} // "decoy"
+// generate makes a message of type md with g's settings, seeded by seed.
+func generate(md protoreflect.MessageDescriptor, seed uint64, g gen) ([]byte, *dynamicpb.Message) {
+	g.rng = rand.New(rand.NewPCG(seed, 0x6465636f79)) // "decoy"
 	m := dynamicpb.NewMessage(md)
 	g.fill(m, 0)
+	if g.echo != nil {
+		g.echo.apply(m, g.req)
+	}
 	// AllowPartial: a proto2 required field nested below maxGenDepth is
 	// left unset rather than failing the whole answer.
 	b, err := proto.MarshalOptions{Deterministic: true, AllowPartial: true}.Marshal(m)
@@ -70,8 +78,11 @@ func generate(md protoreflect.MessageDescriptor, seed uint64, lt *lroTypes) ([]b
 }
 
 type gen struct {
-	rng *rand.Rand
-	lro *lroTypes // the top-level Operation's types, or nil
+	rng  *rand.Rand
+	lro  *lroTypes      // the top-level Operation's types, or nil
+	res  *resourceIndex // the loaded files' resources, or nil
+	echo *echoPlan      // the request's names the answer takes, or nil
+	req  []byte         // the request, for echo
 }
 
 var names = []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth", "Margaret Hamilton", "Ken Thompson"}
@@ -108,6 +119,10 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 		return
 	}
 	fields := md.Fields()
+	var rfs []*resourceField
+	if g.res != nil {
+		rfs = g.res.fieldsOf(md)
+	}
 	oneofs := md.Oneofs()
 	chosen := make(map[protoreflect.FullName]int, oneofs.Len())
 	for i := 0; i < oneofs.Len(); i++ {
@@ -138,6 +153,10 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 		if fd.Message() != nil && fd.Message().FullName() == "google.protobuf.Any" {
 			// An Any names the type it holds; an empty one is not valid
 			// JSON (no @type), so Any fields are left unset.
+			continue
+		}
+		if rfs != nil && rfs[i] != nil {
+			g.resourceNames(m, fd, rfs[i])
 			continue
 		}
 		switch {
@@ -173,6 +192,20 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 		default:
 			m.Set(fd, g.scalar(fd, 0))
 		}
+	}
+}
+
+// resourceNames sets fd, a string field of m holding resource names, to
+// names of rf's pattern: one, or one to three for a list.
+func (g *gen) resourceNames(m protoreflect.Message, fd protoreflect.FieldDescriptor, rf *resourceField) {
+	if !fd.IsList() {
+		m.Set(fd, protoreflect.ValueOfString(rf.pattern.fill(g)))
+		return
+	}
+	l := m.Mutable(fd).List()
+	r := ruleOf(fd)
+	for j := 0; g.more(fd, r, j); j++ {
+		l.Append(protoreflect.ValueOfString(rf.pattern.fill(g)))
 	}
 }
 

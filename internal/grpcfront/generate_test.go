@@ -113,8 +113,8 @@ message JobMeta { int32 progress = 1; }
 		return op, string(js)
 	}
 	for seed := uint64(0); seed < 20; seed++ {
-		b := generatedAnswer(method("Start"), set, seed)
-		if string(generatedAnswer(method("Start"), set, seed)) != string(b) {
+		b := generatedAnswer(method("Start"), set, seed, nil)
+		if string(generatedAnswer(method("Start"), set, seed, nil)) != string(b) {
 			t.Fatalf("seed %d: not deterministic", seed)
 		}
 		op, js := opOf(t, b)
@@ -123,7 +123,7 @@ message JobMeta { int32 progress = 1; }
 			t.Errorf("seed %d: Start: %s", seed, js)
 		}
 		for _, m := range []string{"Unknown", "Plain"} {
-			op, js := opOf(t, generatedAnswer(method(m), set, seed))
+			op, js := opOf(t, generatedAnswer(method(m), set, seed, nil))
 			if op.GetDone() || op.GetResult() != nil {
 				t.Errorf("seed %d: %s: %s", seed, m, js)
 			}

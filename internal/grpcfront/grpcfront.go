@@ -137,10 +137,36 @@ func New(o Options) *Server {
 		DescriptorResolver: o.Protos.Resolver(),
 		ExtensionResolver:  s.types,
 	}
-	reflectionv1.RegisterServerReflectionServer(s.srv, reflection.NewServerV1(ro))
-	reflectionv1alpha.RegisterServerReflectionServer(s.srv, reflection.NewServer(ro))
+	reflectionv1.RegisterServerReflectionServer(s.srv, reflectionV1{reflection.NewServerV1(ro)})
+	reflectionv1alpha.RegisterServerReflectionServer(s.srv, reflectionV1alpha{reflection.NewServer(ro)})
+	resourcesOf(o.Protos) // the resource types, read at load
 	s.current()
 	return s
+}
+
+// reflectionV1 and reflectionV1alpha are grpc-go's reflection services,
+// for protobuf calls only (see healthServer.Check).
+type (
+	reflectionV1 struct {
+		reflectionv1.ServerReflectionServer
+	}
+	reflectionV1alpha struct {
+		reflectionv1alpha.ServerReflectionServer
+	}
+)
+
+func (r reflectionV1) ServerReflectionInfo(stream reflectionv1.ServerReflection_ServerReflectionInfoServer) error {
+	if kind, sub := contentSubtype(stream.Context()); kind != subtypeProto {
+		return errSubtype(sub, "reflection", false)
+	}
+	return r.ServerReflectionServer.ServerReflectionInfo(stream)
+}
+
+func (r reflectionV1alpha) ServerReflectionInfo(stream reflectionv1alpha.ServerReflection_ServerReflectionInfoServer) error {
+	if kind, sub := contentSubtype(stream.Context()); kind != subtypeProto {
+		return errSubtype(sub, "reflection", false)
+	}
+	return r.ServerReflectionServer.ServerReflectionInfo(stream)
 }
 
 // serviceList tells reflection what the server offers: the loaded

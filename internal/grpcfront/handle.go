@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strings"
@@ -60,6 +61,7 @@ type call struct {
 	bad     error               // a malformed requested delay
 	key     behave.Key          // of the stub, and the call's number, for garbage
 	n       uint64
+	json    bool // the messages are JSON (application/grpc+json)
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -105,9 +107,13 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	st := s.current()
 	var err error
 	md := s.o.Protos.Method(path)
+	kind, sub := contentSubtype(c.fields.ctx)
+	c.json = kind == subtypeJSON
 	switch {
 	case md == nil:
 		err = s.unknown(path)
+	case kind == subtypeOther:
+		err = errSubtype(sub, path, true)
 	case !md.IsStreamingClient():
 		err = s.unary(ss, c, st, md, path)
 	case !md.IsStreamingServer():
@@ -119,7 +125,9 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	if c.stats == nil {
 		c.stats = s.o.Engine.Unmatched()
 	}
-	c.stats.Record(c.index, int(c.bytes), int(c.out), elapsed-c.waited)
+	// Counted in decoy_requests_total under the HTTP status the journal
+	// records: 200, also for the generated answers of unmatched calls.
+	c.stats.RecordStatus(c.index, http.StatusOK, int(c.bytes), int(c.out), elapsed-c.waited)
 	code := endCode(ss.Context(), status.Code(err))
 	s.rpcs.add(path, code)
 	s.record(ss.Context(), c, path, start, elapsed, code)
@@ -161,6 +169,12 @@ func (s *Server) unknown(path string) error {
 // decode checks a request message and, when a matcher or the journal needs
 // it, appends it to c.body as JSON.
 func (s *Server) decode(c *call, st *state, md protoreflect.MethodDescriptor, b []byte) error {
+	if c.json {
+		if err := s.jsonIn(c, md.Input()); err != nil {
+			return err
+		}
+		b = c.in.b
+	}
 	c.msgs++
 	c.bytes += int64(len(b))
 	if !st.needBody && s.o.Journal.Cap() == 0 {
@@ -435,15 +449,15 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 	case p.echo:
 		// grpc-go writes the message after SendMsg returns: send a copy,
 		// not the buffer the next message will be read into.
-		return s.send(ss, c, &frame{b: append([]byte(nil), c.in.b...)})
+		return s.send(ss, c, md, &frame{b: append([]byte(nil), c.in.b...)})
 	case p.generate:
 		n := 1
 		if md.IsStreamingServer() && (!md.IsStreamingClient() || p.push) {
 			n = generatedStream
 		}
 		for i := 0; i < n; i++ {
-			b := generatedAnswer(md, s.o.Protos, c.seed+uint64(i))
-			if err := s.send(ss, c, &frame{b: b}); err != nil {
+			b := generatedAnswer(md, s.o.Protos, c.seed+uint64(i), c.in.b)
+			if err := s.send(ss, c, md, &frame{b: b}); err != nil {
 				return err
 			}
 		}
@@ -460,7 +474,7 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 					return err
 				}
 			}
-			if err := s.send(ss, c, p.msgs[i].f); err != nil {
+			if err := s.send(ss, c, md, p.msgs[i].f); err != nil {
 				return err
 			}
 		}
@@ -468,7 +482,13 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 	return nil
 }
 
-func (s *Server) send(ss grpc.ServerStream, c *call, f *frame) error {
+func (s *Server) send(ss grpc.ServerStream, c *call, md protoreflect.MethodDescriptor, f *frame) error {
+	if c.json {
+		var err error
+		if f, err = s.jsonOut(f, md.Output()); err != nil {
+			return err
+		}
+	}
 	c.out += int64(len(f.b))
 	return ss.SendMsg(f)
 }
@@ -668,9 +688,13 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 		Remote:   remote,
 		Stub:     c.stubID,
 		Fault:    faultName(c.faulted),
-		Status:   int(code),
-		BytesIn:  c.bytes,
-		BytesOut: c.out,
+		// The HTTP status grpc-go answers every call with; the call's
+		// outcome is its gRPC status.
+		Status:     http.StatusOK,
+		GRPC:       true,
+		GRPCStatus: int(code),
+		BytesIn:    c.bytes,
+		BytesOut:   c.out,
 	}
 	j.Add(&c.rec)
 }

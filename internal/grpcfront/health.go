@@ -22,7 +22,22 @@ type healthServer struct {
 
 var errShuttingDown = status.Error(codes.Unavailable, "decoy is shutting down")
 
+// healthName is what errSubtype names.
+const healthName = "grpc.health.v1.Health"
+
+// Check is grpc-go's, for protobuf calls only: decoy's codec reads and
+// writes the messages of health and reflection as protobuf.
+func (h healthServer) Check(ctx context.Context, in *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if kind, sub := contentSubtype(ctx); kind != subtypeProto {
+		return nil, errSubtype(sub, healthName, false)
+	}
+	return h.Server.Check(ctx, in)
+}
+
 func (h healthServer) Watch(in *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
+	if kind, sub := contentSubtype(stream.Context()); kind != subtypeProto {
+		return errSubtype(sub, healthName, false)
+	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	ws := &watchStream{Health_WatchServer: stream, ctx: ctx, cancel: cancel, stopping: h.stopping}

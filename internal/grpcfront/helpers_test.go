@@ -155,3 +155,11 @@ func ctx(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
+
+// grpcCode is the gRPC status code of a journal entry, -1 when it has none.
+func grpcCode(e journal.Entry) int {
+	if e.GRPCStatus == nil {
+		return -1
+	}
+	return *e.GRPCStatus
+}

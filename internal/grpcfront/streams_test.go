@@ -23,7 +23,7 @@ func journaled(t *testing.T, s *server, path, stubID string, code codes.Code) jo
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		for _, e := range s.journal.Find(journal.Filter{}) {
-			if e.Path == path && e.Stub == stubID && e.Status == int(code) {
+			if e.Path == path && e.Stub == stubID && grpcCode(e) == int(code) {
 				return e
 			}
 		}
@@ -220,7 +220,7 @@ func TestBidiPush(t *testing.T) {
 			t.Errorf("end %v", err)
 		}
 		e := journaled(t, s, chat, "slow", codes.Internal)
-		if string(e.Body) != `[{"text":"hello"}]` || e.Status != int(codes.Internal) {
+		if string(e.Body) != `[{"text":"hello"}]` || grpcCode(e) != int(codes.Internal) {
 			t.Errorf("journal: body %s status %d", e.Body, e.Status)
 		}
 	})

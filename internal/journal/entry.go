@@ -52,9 +52,14 @@ type Entry struct {
 	ClientCert string `json:"clientCert,omitempty"`
 	Stub       string `json:"stub,omitempty"`  // "" when no stub matched
 	Fault      string `json:"fault,omitempty"` // kind of the fault injected, "" when none
-	Status     int    `json:"status"`
-	BytesIn    int64  `json:"bytesIn"`
-	BytesOut   int64  `json:"bytesOut"`
+	// Status is the HTTP status of the response: 200 for every gRPC call
+	// (the status of its headers, or of a trailers-only answer).
+	Status int `json:"status"`
+	// GRPCStatus is a gRPC call's status code (0 OK, 5 NOT_FOUND, ...);
+	// absent for other requests.
+	GRPCStatus *int  `json:"grpcStatus,omitempty"`
+	BytesIn    int64 `json:"bytesIn"`
+	BytesOut   int64 `json:"bytesOut"`
 }
 
 // entry turns a copied-out slot into its read view.
@@ -85,6 +90,10 @@ func (r *raw) entry() Entry {
 		Status:              r.status,
 		BytesIn:             r.bytesIn,
 		BytesOut:            r.bytesOut,
+	}
+	if r.grpc {
+		code := r.grpcStat
+		e.GRPCStatus = &code
 	}
 	e.Body, e.BodyEncoding = bodyText(r.body, e.BodyTruncated)
 	if r.remote.IsValid() {

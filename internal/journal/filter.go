@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/decoy-dev/decoy/internal/stub"
 )
 
 // Filter selects entries in Find. Zero values mean "any"; an entry must
@@ -21,8 +23,11 @@ type Filter struct {
 	// Stub matches the id of the stub that answered; the special value "-"
 	// matches unmatched requests only.
 	Stub string
-	// Status matches the response status code.
+	// Status matches the response's HTTP status code (200 for gRPC calls).
 	Status int
+	// GRPCStatus, when set, matches gRPC calls that ended with that
+	// status code (0 OK, 5 NOT_FOUND, ...).
+	GRPCStatus *int
 	// Since and Until bound the request's start time: Since inclusive,
 	// Until exclusive.
 	Since, Until time.Time
@@ -54,10 +59,10 @@ func (e *UnknownParamsError) Error() string {
 }
 
 // FilterParams are the query parameters ParseFilter reads, sorted.
-var FilterParams = []string{"limit", "method", "path", "since", "status", "stub", "until"}
+var FilterParams = []string{"grpcStatus", "limit", "method", "path", "since", "status", "stub", "until"}
 
 // ParseFilter reads a Filter from the query parameters method, path, stub,
-// status, since, until and limit (FilterParams); any other parameter is
+// status, grpcStatus, since, until and limit (FilterParams); any other parameter is
 // an *UnknownParamsError naming them all. Empty values are ignored. Of a repeated parameter only the first value counts. since
 // and until are RFC 3339 times, or Go durations such as "5m" meaning "5
 // minutes ago". A malformed value returns a *ParamError naming the
@@ -95,9 +100,21 @@ func parseFilter(q url.Values, now time.Time) (Filter, error) {
 	if v := q.Get("status"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 100 || n > 599 {
-			return Filter{}, &ParamError{"status", "must be an integer 100-599"}
+			msg := "must be an integer 100-599"
+			if err == nil && n >= 0 && n <= 16 {
+				msg += " (a gRPC call's status code is grpcStatus)"
+			}
+			return Filter{}, &ParamError{"status", msg}
 		}
 		f.Status = n
+	}
+	if v := q.Get("grpcStatus"); v != "" {
+		c, err := stub.ParseGRPCCode(v)
+		if err != nil {
+			return Filter{}, &ParamError{"grpcStatus", "must be a gRPC status code, a number 0-16 or a name such as NOT_FOUND"}
+		}
+		n := int(c)
+		f.GRPCStatus = &n
 	}
 	var err error
 	if f.Since, err = parseTime("since", q.Get("since"), now); err != nil {
@@ -174,6 +191,9 @@ func newMatcher(f *Filter) matcher {
 func (m *matcher) match(v *stored) bool {
 	f := m.f
 	if f.Status != 0 && v.status != f.Status {
+		return false
+	}
+	if f.GRPCStatus != nil && (!v.grpc || v.grpcStat != *f.GRPCStatus) {
 		return false
 	}
 	switch f.Stub {

@@ -35,6 +35,11 @@ func TestParseFilter(t *testing.T) {
 			Filter{Since: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}},
 		{"status=&method=&limit=", Filter{}},
 		{"status=201&status=abc", Filter{Status: 201}},
+		{"grpcStatus=0", Filter{GRPCStatus: ptr(0)}},
+		{"grpcStatus=3", Filter{GRPCStatus: ptr(3)}},
+		{"grpcStatus=NOT_FOUND", Filter{GRPCStatus: ptr(5)}},
+		{"grpcStatus=NotFound&status=200", Filter{GRPCStatus: ptr(5), Status: 200}},
+		{"grpcStatus=unavailable", Filter{GRPCStatus: ptr(14)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -55,6 +60,9 @@ func TestParseFilter(t *testing.T) {
 }
 
 func filtersEqual(a, b Filter) bool {
+	if (a.GRPCStatus == nil) != (b.GRPCStatus == nil) || a.GRPCStatus != nil && *a.GRPCStatus != *b.GRPCStatus {
+		return false
+	}
 	return a.Method == b.Method && a.Path == b.Path && a.Stub == b.Stub && a.Status == b.Status &&
 		a.Since.Equal(b.Since) && a.Until.Equal(b.Until) && a.Limit == b.Limit
 }
@@ -68,6 +76,10 @@ func TestParseFilterErrors(t *testing.T) {
 	}{
 		{"status=abc", "status", "status: must be an integer 100-599"},
 		{"status=99", "status", "status: must be an integer 100-599"},
+		{"status=3", "status", "status: must be an integer 100-599 (a gRPC call's status code is grpcStatus)"},
+		{"status=0", "status", "status: must be an integer 100-599 (a gRPC call's status code is grpcStatus)"},
+		{"grpcStatus=17", "grpcStatus", "grpcStatus: must be a gRPC status code, a number 0-16 or a name such as NOT_FOUND"},
+		{"grpcStatus=NOPE", "grpcStatus", "grpcStatus: must be a gRPC status code, a number 0-16 or a name such as NOT_FOUND"},
 		{"status=600", "status", "status: must be an integer 100-599"},
 		{"status=2.5", "status", "status: must be an integer 100-599"},
 		{"status=99999999999999999999", "status", "status: must be an integer 100-599"},
@@ -112,7 +124,7 @@ func TestParseFilterUnknown(t *testing.T) {
 	if !errors.As(err, &ue) || !slices.Equal(ue.Params, []string{"Status", "stubs"}) {
 		t.Fatalf("ParseFilter = %v, want an *UnknownParamsError naming Status and stubs", err)
 	}
-	if want := "unknown query parameter(s) Status, stubs; known: limit, method, path, since, status, stub, until"; err.Error() != want {
+	if want := "unknown query parameter(s) Status, stubs; known: grpcStatus, limit, method, path, since, status, stub, until"; err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 }

@@ -56,7 +56,12 @@ type Record struct {
 	ClientCert string
 	Stub       string // id of the stub that answered, "" when nothing matched
 	Fault      string // kind of the fault injected (behave.FaultKind's name), "" when none
-	Status     int
+	// Status is the HTTP status of the response: 200 for a gRPC call.
+	Status int
+	// GRPC marks a gRPC call (native or gRPC-Web), whose status code is
+	// GRPCStatus (0 OK, 5 NOT_FOUND, ...).
+	GRPC       bool
+	GRPCStatus int
 	BytesIn    int64
 	BytesOut   int64
 }
@@ -89,6 +94,8 @@ type stored struct {
 	stub     string
 	fault    string
 	status   int
+	grpc     bool
+	grpcStat int
 	bytesIn  int64
 	bytesOut int64
 	uriCut   bool
@@ -200,6 +207,7 @@ func (j *Journal) Add(r *Record) uint64 {
 	v.stub = r.Stub
 	v.fault = r.Fault
 	v.status = r.Status
+	v.grpc, v.grpcStat = r.GRPC, r.GRPCStatus
 	v.bytesIn = r.BytesIn
 	v.bytesOut = r.BytesOut
 	v.uriCut = uriCut
@@ -425,6 +433,8 @@ type raw struct {
 	stub     string
 	fault    string
 	status   int
+	grpc     bool
+	grpcStat int
 	bytesIn  int64
 	bytesOut int64
 	uriCut   bool
@@ -448,6 +458,8 @@ func (s *stored) snapshot() raw {
 		stub:     s.stub,
 		fault:    s.fault,
 		status:   s.status,
+		grpc:     s.grpc,
+		grpcStat: s.grpcStat,
 		bytesIn:  s.bytesIn,
 		bytesOut: s.bytesOut,
 		uriCut:   s.uriCut,

@@ -86,6 +86,47 @@ func TestNewestFirstAndWrapAround(t *testing.T) {
 	}
 }
 
+func ptr(n int) *int { return &n }
+
+// A gRPC call's entry has the HTTP status 200 in status and its code in
+// grpcStatus, which selects gRPC calls only (0 is OK, not "any").
+func TestFindGRPCStatus(t *testing.T) {
+	t.Parallel()
+	j := New(10, 64)
+	recs := []Record{
+		{Method: []byte("GET"), URI: []byte("/users/1"), Status: 200},
+		{Proto: "gRPC", Method: []byte("POST"), URI: []byte("/shop.v1.Users/GetUser"), Status: 200, GRPC: true, GRPCStatus: 0},
+		{Proto: "gRPC", Method: []byte("POST"), URI: []byte("/shop.v1.Users/GetUser"), Status: 200, GRPC: true, GRPCStatus: 5},
+	}
+	for i := range recs {
+		recs[i].Start = t0.Add(time.Duration(i) * time.Second)
+		j.Add(&recs[i])
+	}
+	for _, tt := range []struct {
+		name string
+		f    Filter
+		want []uint64
+	}{
+		{"OK", Filter{GRPCStatus: ptr(0)}, []uint64{2}},
+		{"NOT_FOUND", Filter{GRPCStatus: ptr(5)}, []uint64{3}},
+		{"with status", Filter{GRPCStatus: ptr(5), Status: 200}, []uint64{3}},
+		{"status 200", Filter{Status: 200}, []uint64{3, 2, 1}},
+		{"none", Filter{GRPCStatus: ptr(3)}, []uint64{}},
+	} {
+		if got := seqs(j.Find(tt.f)); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: seqs = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	es := j.Find(Filter{})
+	if es[0].GRPCStatus == nil || *es[0].GRPCStatus != 5 || es[1].GRPCStatus == nil || *es[1].GRPCStatus != 0 || es[2].GRPCStatus != nil {
+		t.Errorf("grpcStatus of the entries: %v, %v, %v", es[0].GRPCStatus, es[1].GRPCStatus, es[2].GRPCStatus)
+	}
+	b, _ := json.Marshal(es[1])
+	if !strings.Contains(string(b), `"status":200,"grpcStatus":0,`) {
+		t.Errorf("JSON: %s", b)
+	}
+}
+
 func TestFind(t *testing.T) {
 	t.Parallel()
 	j := New(10, 64)

@@ -455,3 +455,32 @@ func TestMergeStubs(t *testing.T) {
 		})
 	}
 }
+
+// A gRPC call's entry keeps its status (200) and grpcStatus through the
+// merge; the grpcStatus filter itself is applied by each worker, which
+// gets the query as it was sent.
+func TestMergeRequestListsGRPCStatus(t *testing.T) {
+	t.Parallel()
+	in := [][]byte{
+		[]byte(`{"total":1,"size":1,"capacity":10,"requests":[{"seq":1,"time":"2026-01-01T00:00:01Z","proto":"gRPC","status":200,"grpcStatus":5}]}`),
+		[]byte(`{"total":1,"size":1,"capacity":10,"requests":[{"seq":1,"time":"2026-01-01T00:00:02Z","proto":"gRPC","status":200,"grpcStatus":0}]}`),
+	}
+	b, err := MergeRequestLists(in, []int{0, 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Requests []struct {
+			Worker     int  `json:"worker"`
+			Status     int  `json:"status"`
+			GRPCStatus *int `json:"grpcStatus"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Requests) != 2 || got.Requests[0].Worker != 1 || got.Requests[0].GRPCStatus == nil || *got.Requests[0].GRPCStatus != 0 ||
+		got.Requests[1].Status != 200 || got.Requests[1].GRPCStatus == nil || *got.Requests[1].GRPCStatus != 5 {
+		t.Errorf("merged: %s", b)
+	}
+}
