@@ -99,7 +99,7 @@ func TestCertsBadInput(t *testing.T) {
 		{"a broken CA", nil, []string{"certs", "--dir", broken}, "ca.pem: no PEM certificate found"},
 		{"issue without hosts", nil, []string{"certs", "issue", "--dir", ca}, "requires at least 1 arg"},
 		{"bad days", nil, []string{"certs", "client", "--dir", ca, "--days", "0", "x"}, "--days 0"},
-		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "a.test"}, "/nonexistent/"},
+		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "--key", filepath.Join(t.TempDir(), "k.pem"), "a.test"}, "/nonexistent/"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
