@@ -743,8 +743,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				// client's answer for a second (wsfront.CloseWait).
 				continue
 			}
-			if c.goServed.Load() {
-				continue // Go's server drains its own connections
+			if c.goServed.Load() && c.idle.Load() == 0 {
+				// Go's server drains a connection with a request in
+				// flight itself; the deadline would drop the request.
+				continue
 			}
 			_ = c.SetReadDeadline(time.Now())
 		}
