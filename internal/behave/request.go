@@ -77,7 +77,7 @@ func tooLong(v string) bool {
 		for i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.') {
 			i++
 		}
-		if i == 0 || strings.Count(v[:i], ".") > 1 {
+		if i == 0 || v[:i] == "." || strings.Count(v[:i], ".") > 1 {
 			return false
 		}
 		v = v[i:]

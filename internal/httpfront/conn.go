@@ -35,12 +35,14 @@ type conn struct {
 	mc metrics.Conn
 	// cert is the certificate the client presented in the TLS handshake,
 	// nil when none (set before the first request is read).
-	cert    *engine.ClientCert
-	std     atomic.Bool  // served by Go's server (HTTP/2, or the h2c Upgrade)
-	h2      atomic.Bool  // speaks HTTP/2 (prior knowledge or ALPN h2)
-	idle    atomic.Int64 // std: unix ns since when it has been idle; 0 while active
-	ended   atomic.Int32 // an end* constant: the first sign seen
-	closing atomic.Bool  // decoy is closing it: later errors say nothing
+	cert *engine.ClientCert
+	std  atomic.Bool // served by Go's server (HTTP/2, or the h2c Upgrade)
+	// goServed: Go's server has it (std is also set for decoy's HTTP/2).
+	goServed atomic.Bool
+	h2       atomic.Bool  // speaks HTTP/2 (prior knowledge or ALPN h2)
+	idle     atomic.Int64 // std: unix ns since when it has been idle; 0 while active
+	ended    atomic.Int32 // an end* constant: the first sign seen
+	closing  atomic.Bool  // decoy is closing it: later errors say nothing
 
 	// slow, when set, counts writes that took slowWrite or longer: the
 	// client read too slowly for the kernel's buffers to absorb them.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/valyala/fasthttp"
 )
 
@@ -37,8 +38,15 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 	}
 	if wait > 0 {
 		t := time.Now()
-		if behave.Sleep(s.doneCtx, wait) != nil {
-			ctx.SetConnectionClose()
+		if s.sleepDelay(wait) != nil {
+			// Shutdown: the response would be late. The connection
+			// closes unanswered.
+			if c := fastConn(ctx); c != nil {
+				c.setCause(metrics.CloseShutdown)
+			}
+			ctx.HijackSetNoResponse(true)
+			ctx.Hijack(func(net.Conn) {})
+			return time.Since(t), delay, 0, fault
 		}
 		slept = time.Since(t)
 	}

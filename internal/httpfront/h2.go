@@ -17,7 +17,6 @@ import (
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
-	"github.com/decoy-dev/decoy/internal/wake"
 	"golang.org/x/net/http2"
 )
 
@@ -415,15 +414,12 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 	go func() {
 		done := w.Done()
 		if a.ttfb > 0 {
-			t := wake.NewTimer(a.ttfb)
-			select {
-			case <-t.C:
-				t.Fired()
-			case <-done:
-				t.Stop()
+			switch s.h2Wait(a.ttfb, done) {
+			case waitGone:
 				return
-			case <-s.done:
-				t.Stop()
+			case waitLate:
+				w.Reset()
+				return
 			}
 		}
 		if w.WriteHead(block) != nil || head || !bodyAllowed(resp.Status) {
@@ -455,15 +451,10 @@ func (s *Server) h2CutPaced(w *h2serve.ResponseWriter, wait time.Duration, resp 
 	go func() {
 		done := w.Done()
 		if wait > 0 {
-			t := wake.NewTimer(wait)
-			select {
-			case <-t.C:
-				t.Fired()
-			case <-done:
-				t.Stop()
+			switch s.h2Wait(wait, done) {
+			case waitGone:
 				return
-			case <-s.done:
-				t.Stop()
+			case waitLate:
 				w.Reset()
 				return
 			}
@@ -497,8 +488,9 @@ func (b h2Body) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeBlockAfter sends a response after d, or at once when the server
-// shuts down; the stream's goroutine is free meanwhile.
+// writeBlockAfter sends a response after d, the stream's goroutine free
+// meanwhile; a shutdown lets it go when due, or resets the stream (see
+// h2Wait).
 func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, block, body []byte) {
 	if d <= 0 {
 		_ = w.WriteBlock(block, body)
@@ -506,16 +498,12 @@ func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, blo
 	}
 	w.Detach()
 	go func() {
-		t := wake.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			t.Fired()
-		case <-s.done:
-		case <-w.Done():
-			return
+		switch s.h2Wait(d, w.Done()) {
+		case waitDue:
+			_ = w.WriteBlock(block, body)
+		case waitLate:
+			w.Reset()
 		}
-		_ = w.WriteBlock(block, body)
 	}()
 }
 
@@ -591,14 +579,10 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 	if d := wait + fa.After; d > 0 {
 		w.Detach()
 		go func() {
-			t := wake.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				t.Fired()
+			switch s.h2Wait(d, w.Done()) {
+			case waitDue:
 				apply()
-			case <-w.Done(): // the client gave up
-			case <-s.done:
+			case waitLate:
 				w.Reset()
 			}
 		}()

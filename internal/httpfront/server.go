@@ -26,6 +26,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
+	"github.com/decoy-dev/decoy/internal/wake"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c" //lint:ignore SA1019 see New: the h2c Upgrade only
@@ -139,6 +140,12 @@ type Server struct {
 	draining  atomic.Bool
 	done      chan struct{}
 	doneCtx   context.Context // ends when done is closed
+	// stopBy is when shutdown-timeout ends, in Unix nanoseconds (0: no
+	// limit), set before done is closed; hard is closed then.
+	stopBy    atomic.Int64
+	hard      chan struct{}
+	hardCtx   context.Context // ends when hard is closed
+	endHard   context.CancelFunc
 	h2blocks  atomic.Pointer[blockCache]
 	h1heads   atomic.Pointer[headCache]
 	h1        *h1loop.Server          // the HTTP/1.1 loops, once started; guarded by mu
@@ -196,9 +203,11 @@ func New(o Options) *Server {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		done:      make(chan struct{}),
+		hard:      make(chan struct{}),
 		slow:      newChanListener(),
 	}
 	s.doneCtx, s.endDone = context.WithCancel(context.Background())
+	s.hardCtx, s.endHard = context.WithCancel(context.Background())
 	if s.o.MaxRequestedDelay <= 0 {
 		s.o.MaxRequestedDelay = behave.DefaultDelayLimit
 	}
@@ -573,6 +582,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			// Go's server needs the *tls.Conn itself to serve HTTP/2; it
 			// reports the close through ConnState.
 			c.std.Store(true)
+			c.goServed.Store(true)
 			s.handed.Store(tc, c)
 			if !s.slow.push(tc) {
 				s.handed.Delete(tc)
@@ -612,6 +622,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 			return
 		}
 		c.std.Store(true)
+		c.goServed.Store(true)
 		if !s.slow.push(&closeNotifyConn{conn: c, onClose: func() { s.untrack(c) }}) {
 			_ = c.Close()
 			s.untrack(c)
@@ -619,6 +630,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 	case sniffUpgrade:
 		// The tracked connection is released when Go's server closes it.
 		c.std.Store(true)
+		c.goServed.Store(true)
 		if !s.slow.push(&closeNotifyConn{conn: c, onClose: func() { s.untrack(c) }}) {
 			_ = c.Close()
 			s.untrack(c)
@@ -698,6 +710,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
+	if t, ok := ctx.Deadline(); ok {
+		s.stopBy.Store(max(t.UnixNano(), 1))
+	}
 	close(s.done)
 	s.endDone()
 	for ln := range s.listeners {
@@ -728,6 +743,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				// client's answer for a second (wsfront.CloseWait).
 				continue
 			}
+			if c.goServed.Load() && c.idle.Load() == 0 {
+				// Go's server drains a connection with a request in
+				// flight itself; the deadline would drop the request.
+				continue
+			}
 			_ = c.SetReadDeadline(time.Now())
 		}
 		s.mu.Unlock()
@@ -741,6 +761,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				_ = c.Close()
 			}
 			s.mu.Unlock()
+			close(s.hard)
+			s.endHard()
 			_ = s.std.Close()
 			// Closed connections end their goroutines promptly; wait a
 			// little so none outlives Shutdown.
@@ -750,6 +772,66 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 			return ctx.Err()
 		case <-tick.C:
+		}
+	}
+}
+
+// errLate: an injected delay ends after shutdown-timeout, or
+// shutdown-timeout passed while it ran; the request is closed unanswered.
+var errLate = errors.New("httpfront: the delay ends after shutdown-timeout")
+
+// inTime tells whether a wait ending at due ends within shutdown-timeout.
+func (s *Server) inTime(due time.Time) bool {
+	by := s.stopBy.Load()
+	return by == 0 || due.UnixNano() <= by
+}
+
+// sleepDelay waits d, an injected delay before a response. A shutdown
+// does not cut it short, since the client would measure a latency the
+// stub never asked for: the response goes when due if that is within
+// shutdown-timeout. Otherwise, and when shutdown-timeout passes, it
+// returns errLate, at once, and the request must be closed unanswered.
+func (s *Server) sleepDelay(d time.Duration) error {
+	due := time.Now().Add(d)
+	if behave.Sleep(s.doneCtx, d) == nil {
+		return nil
+	}
+	if !s.inTime(due) || behave.Sleep(s.hardCtx, time.Until(due)) != nil {
+		return errLate
+	}
+	return nil
+}
+
+// waitEnd is how a wait on a detached HTTP/2 stream ended.
+type waitEnd int
+
+const (
+	waitDue  waitEnd = iota // the time came: answer
+	waitGone                // the client reset the stream
+	waitLate                // as errLate: reset the stream unanswered
+)
+
+// h2Wait waits d on a detached HTTP/2 stream whose client is gone when
+// gone is closed; a shutdown is taken as sleepDelay does.
+func (s *Server) h2Wait(d time.Duration, gone <-chan struct{}) waitEnd {
+	due := time.Now().Add(d)
+	t := wake.NewTimer(d)
+	defer t.Stop()
+	done := s.done
+	for {
+		select {
+		case <-t.C:
+			t.Fired()
+			return waitDue
+		case <-gone:
+			return waitGone
+		case <-done:
+			if !s.inTime(due) {
+				return waitLate
+			}
+			done = nil
+		case <-s.hard:
+			return waitLate
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -175,8 +176,13 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 			}
 			if wait > 0 {
 				t := time.Now()
-				if err := behave.Sleep(r.Context(), wait); err != nil {
+				switch s.h2Wait(wait, r.Context().Done()) {
+				case waitGone:
 					return // the client is gone: nothing was answered
+				case waitLate:
+					// Shutdown: the response would be late; the stream
+					// (the connection on HTTP/1.1) ends unanswered.
+					panic(http.ErrAbortHandler)
 				}
 				slept = time.Since(t)
 			}
@@ -216,7 +222,9 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case out > 0 && a.streamed(resp):
 			rc := http.NewResponseController(w)
-			_ = sendBody(r.Context(), w, rc.Flush, resp, a.pacer, -1)
+			ctx, stop := s.stdBodyCtx(r)
+			_ = sendBody(ctx, w, rc.Flush, resp, a.pacer, -1)
+			stop()
 		case out > 0:
 			_, _ = w.Write(resp.Body)
 		}
@@ -379,7 +387,9 @@ func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stu
 		if resp.Behave != nil {
 			p = resp.Behave.Pacer
 		}
-		_ = sendBody(r.Context(), w, rc.Flush, resp, p, f.CutAt(n))
+		ctx, stop := s.stdBodyCtx(r)
+		_ = sendBody(ctx, w, rc.Flush, resp, p, f.CutAt(n))
+		stop()
 		_ = rc.Flush()
 	}
 	panic(http.ErrAbortHandler)
@@ -423,4 +433,13 @@ func stdPath(r *http.Request) string {
 		return p
 	}
 	return string(urlpath.Append(nil, p))
+}
+
+// stdBodyCtx is the context a body paced or generated as it goes is sent
+// under on Go's server: it ends when the client goes or the shutdown
+// begins (Go's server would otherwise wait for the body's end).
+func (s *Server) stdBodyCtx(r *http.Request) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.doneCtx, cancel)
+	return ctx, func() { stop(); cancel() }
 }
