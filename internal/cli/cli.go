@@ -365,7 +365,7 @@ over the environment, which wins over the file.`,
 			log.Warn(n)
 		}
 		if len(l.Details) > 0 {
-			log.Info("OpenAPI documents loaded with notes (examples that do not match their schemas, schemas that do not compile, response headers not sent); `decoy check` lists them", "notes", len(l.Details))
+			log.Info("OpenAPI documents or WireMock mappings loaded with notes (examples that do not match their schemas, schemas that do not compile, response headers not sent); `decoy check` lists them", "notes", len(l.Details))
 		}
 		if n := workerCount(s); wk == nil && n > 1 {
 			return supervise(ctx, s, n, store, l, set, env, log)

@@ -16,6 +16,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"github.com/decoy-dev/decoy/internal/wiremock"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
@@ -138,6 +139,9 @@ func loadStubs(paths []string, spec openapi.Options) (*Loaded, Problems) {
 				}
 				return nil
 			}
+			if d.IsDir() && name != p && isWireMockFiles(name) {
+				return filepath.SkipDir // WireMock's body files
+			}
 			if d.IsDir() || !isStubExt(base) {
 				return nil
 			}
@@ -235,6 +239,11 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 		if m, ok := unwrap(file.Docs[0].Body).(*ast.MappingNode); ok && (child(m, "openapi") != nil || child(m, "swagger") != nil) {
 			return l.loadSpec(name, data)
 		}
+	}
+	// WireMock mappings (a mapping, or {"mappings": [...]}): package
+	// wiremock converts them.
+	if len(file.Docs) == 1 && wiremock.Detect(file.Docs[0].Body) {
+		return l.loadWireMock(name, file.Docs[0].Body)
 	}
 	var probs Problems
 	type item struct {
