@@ -262,6 +262,8 @@ func TestServeTLSBadInput(t *testing.T) {
 	caCert := filepath.Join(caDir, "ca.pem")
 	brokenDir := t.TempDir()
 	write(t, brokenDir, "ca.pem", string(ca.CertPEM))
+	keyOnlyDir := t.TempDir()
+	write(t, keyOnlyDir, "ca-key.pem", string(ca.KeyPEM))
 	cases := []struct {
 		name string
 		args []string
@@ -271,6 +273,7 @@ func TestServeTLSBadInput(t *testing.T) {
 		{"CA key that does not fit", []string{"--ca-cert", caCert, "--ca-key", mismatch}, []string{"ca-cert", caCert, mismatch, "does not match"}},
 		{"a leaf as CA", []string{"--ca-cert", leafCert, "--ca-key", leafKey}, []string{leafCert, "not a CA certificate"}},
 		{"ca-dir without its key", []string{"--ca-dir", brokenDir}, []string{"ca-dir " + brokenDir, "ca-key.pem", "no such file"}},
+		{"ca-dir with only its key", []string{"--ca-dir", keyOnlyDir}, []string{"ca-dir " + keyOnlyDir, "ca-key.pem exists without its certificate", "restore the certificate"}},
 		{"tls key that does not fit", []string{"--tls-cert", leafCert, "--tls-key", mismatch}, []string{"tls-key " + mismatch + " does not fit tls-cert " + leafCert}},
 		{"garbage client-ca", []string{"--client-auth", "require", "--client-ca", garbage}, []string{"client-ca " + garbage + ": no PEM certificate found"}},
 		{"client-auth with tls-cert and no client-ca", []string{"--ca-dir", "off", "--tls-cert", leafCert, "--tls-key", leafKey, "--client-auth", "optional"}, []string{"client-auth optional needs", "client-ca"}},
