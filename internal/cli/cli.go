@@ -367,6 +367,13 @@ over the environment, which wins over the file.`,
 		if len(l.Details) > 0 {
 			log.Info("OpenAPI documents loaded with notes (examples that do not match their schemas, schemas that do not compile, response headers not sent); `decoy check` lists them", "notes", len(l.Details))
 		}
+		if wk == nil {
+			// Refused here, before any worker starts, as one process
+			// would refuse them.
+			if err := app.CheckTLS(s); err != nil {
+				return fail(ExitBadInput, err)
+			}
+		}
 		if n := workerCount(s); wk == nil && n > 1 {
 			return supervise(ctx, s, n, store, l, set, env, log)
 		}

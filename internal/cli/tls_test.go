@@ -263,6 +263,7 @@ func TestServeTLSBadInput(t *testing.T) {
 	brokenDir := t.TempDir()
 	write(t, brokenDir, "ca.pem", string(ca.CertPEM))
 	keyOnlyDir := t.TempDir()
+	emptyDir := t.TempDir()
 	write(t, keyOnlyDir, "ca-key.pem", string(ca.KeyPEM))
 	cases := []struct {
 		name string
@@ -277,6 +278,11 @@ func TestServeTLSBadInput(t *testing.T) {
 		{"tls key that does not fit", []string{"--tls-cert", leafCert, "--tls-key", mismatch}, []string{"tls-key " + mismatch + " does not fit tls-cert " + leafCert}},
 		{"garbage client-ca", []string{"--client-auth", "require", "--client-ca", garbage}, []string{"client-ca " + garbage + ": no PEM certificate found"}},
 		{"client-auth with tls-cert and no client-ca", []string{"--ca-dir", "off", "--tls-cert", leafCert, "--tls-key", leafKey, "--client-auth", "optional"}, []string{"client-auth optional needs", "client-ca"}},
+		// A CA made at start keeps its key in memory: no client can hold a
+		// certificate of it.
+		{"client-auth with ca-dir off", []string{"--ca-dir", "off", "--client-auth", "require"}, []string{"client-auth require needs a CA", "ca-dir is off", "run `decoy certs`", "--client-ca FILE"}},
+		{"client-auth with no CA in ca-dir", []string{"--ca-dir", emptyDir, "--client-auth", "optional"}, []string{"client-auth optional needs a CA", "no CA in ca-dir " + emptyDir, "run `decoy certs`", "--client-ca FILE"}},
+		{"client-auth with no CA, workers", []string{"--ca-dir", "off", "--client-auth", "require", "--workers", "2"}, []string{"client-auth require needs a CA"}},
 		{"bad CIDR", []string{"--allow-cidr", "127.0.0.0/8", "--allow-cidr", "10.0.0.0/40"}, []string{"flag --allow-cidr", `"10.0.0.0/40" is not a network`}},
 	}
 	for _, c := range cases {
