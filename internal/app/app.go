@@ -56,6 +56,9 @@ type App struct {
 	// TLSCAFiles, TLSFresh, TLSUserCert; "" with no TLS port); CAFile is
 	// the CA certificate clients can trust, when it is a file.
 	TLSMode, CAFile string
+	// ClientAuth is the TLS port's client-auth (none, optional,
+	// require); ClientCA the client-ca file, "" for decoy's CA.
+	ClientAuth, ClientCA string
 	// Minter makes the TLS port's certificates, one per name clients ask
 	// for (nil with tls-cert).
 	Minter *pki.Minter
@@ -118,6 +121,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			return nil, err
 		}
 		tlsConf, a.CAPEM, a.TLSMode, a.CAFile, a.Minter = t.conf, t.caPEM, t.mode, t.caFile, t.minter
+		a.ClientAuth, a.ClientCA = s.ClientAuth, s.ClientCA
 	}
 	var lns []net.Listener
 	closeAll := func() {
@@ -399,8 +403,13 @@ func tlsConfig(s config.Settings) (*tlsSetup, error) {
 		}
 		conf.GetCertificate = t.minter.GetCertificate
 	}
-	if ca != nil {
+	if t.minter != nil {
 		t.caPEM = ca.CertPEM
+	} else {
+		// With tls-cert decoy signs nothing: clients trust what they trust
+		// for that certificate, not the CA of ca-dir (which still serves,
+		// below, as the default client-ca).
+		t.caFile = ""
 	}
 	switch s.ClientAuth {
 	case "optional":

@@ -283,6 +283,7 @@ func TestServeTLSBadInput(t *testing.T) {
 		{"client-auth with ca-dir off", []string{"--ca-dir", "off", "--client-auth", "require"}, []string{"client-auth require needs a CA", "ca-dir is off", "run `decoy certs`", "--client-ca FILE"}},
 		{"client-auth with no CA in ca-dir", []string{"--ca-dir", emptyDir, "--client-auth", "optional"}, []string{"client-auth optional needs a CA", "no CA in ca-dir " + emptyDir, "run `decoy certs`", "--client-ca FILE"}},
 		{"client-auth with no CA, workers", []string{"--ca-dir", "off", "--client-auth", "require", "--workers", "2"}, []string{"client-auth require needs a CA"}},
+		{"tls-cert and ca-cert", []string{"--tls-cert", leafCert, "--tls-key", leafKey, "--ca-cert", caCert, "--ca-key", filepath.Join(caDir, "ca-key.pem")}, []string{"tls-cert and ca-cert exclude each other"}},
 		{"bad CIDR", []string{"--allow-cidr", "127.0.0.0/8", "--allow-cidr", "10.0.0.0/40"}, []string{"flag --allow-cidr", `"10.0.0.0/40" is not a network`}},
 	}
 	for _, c := range cases {
@@ -331,6 +332,57 @@ func TestCurlTLS(t *testing.T) {
 			out, err := exec.Command(curl, append([]string{"-sS", "--max-time", "10", "--cacert", caFile}, c.args...)...).CombinedOutput()
 			if err != nil || string(out) != c.want {
 				t.Errorf("curl: %v: %s (want %q)", err, out, c.want)
+			}
+		})
+	}
+}
+
+// TestServeBannerTLS: the banner's curl line for the TLS port trusts what
+// the served certificates chain to, and presents a client certificate
+// when client-auth requires one.
+func TestServeBannerTLS(t *testing.T) {
+	t.Parallel()
+	dir := newCA(t)
+	ca, _ := pki.LoadDir(dir)
+	work := t.TempDir()
+	other, _ := pki.NewCA("other")
+	leaf, _ := other.Issue([]string{"localhost"}, time.Hour)
+	leafCert, leafKey := filepath.Join(work, "leaf.pem"), filepath.Join(work, "leaf-key.pem")
+	if err := pki.WriteKeyPair(leaf, leafCert, leafKey); err != nil {
+		t.Fatal(err)
+	}
+	clientCA := write(t, work, "clients.pem", string(ca.CertPEM))
+	for _, c := range []struct {
+		name        string
+		args        []string
+		want, avoid []string
+	}{
+		{"decoy certs CA", nil, []string{"-s --cacert " + dir + "/ca.pem --http2 'https://127.0.0.1:"}, []string{"--cert "}},
+		// ca-dir holds a CA, but decoy serves the certificate of another.
+		{"tls-cert beside a CA folder", []string{"--tls-cert", leafCert, "--tls-key", leafKey},
+			[]string{"curl -s --http2 'https://127.0.0.1:", "# your certificate (--tls-cert)"}, []string{"--cacert", "-sk"}},
+		{"client-auth require", []string{"--client-auth", "require"},
+			[]string{"--cacert " + dir + "/ca.pem --cert decoy-client.pem --key decoy-client-key.pem --http2", "`decoy certs client NAME` writes these"}, nil},
+		{"client-auth require, client-ca", []string{"--client-auth", "require", "--client-ca", clientCA},
+			[]string{"--cert decoy-client.pem --key decoy-client-key.pem --http2", "a certificate and key of a CA in " + clientCA}, nil},
+		{"client-auth optional", []string{"--client-auth", "optional"}, []string{"--cacert " + dir + "/ca.pem --http2"}, []string{"--cert "}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			a, out := serve(t, nil, append([]string{"--quiet=false", "--ca-dir", dir}, c.args...)...)
+			banner := out.String()
+			for _, w := range c.want {
+				if !strings.Contains(banner, w) {
+					t.Errorf("banner lacks %q:\n%s", w, banner)
+				}
+			}
+			for _, w := range c.avoid {
+				if strings.Contains(banner, w) {
+					t.Errorf("banner has %q:\n%s", w, banner)
+				}
+			}
+			if c.name == "tls-cert beside a CA folder" && (a.CAPEM != nil || a.CAFile != "") {
+				t.Errorf("with tls-cert, CAFile %q and CAPEM %d bytes: decoy signs nothing", a.CAFile, len(a.CAPEM))
 			}
 		})
 	}

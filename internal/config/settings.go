@@ -451,6 +451,9 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 	if (s.CACert == "") != (s.CAKey == "") {
 		probs = append(probs, Problem{File: "settings", Msg: "ca-cert and ca-key go together: give both or neither"})
 	}
+	if s.TLSCert != "" && s.CACert != "" {
+		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and ca-cert exclude each other: with tls-cert decoy serves that certificate and signs none, so ca-cert would go unused; give one of them"})
+	}
 	if s.ClientCA != "" && s.ClientAuth == "none" {
 		probs = append(probs, Problem{File: "settings", Msg: "client-ca is given but client-auth is none: set client-auth to optional or require"})
 	}
