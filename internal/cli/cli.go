@@ -373,6 +373,9 @@ over the environment, which wins over the file.`,
 			if err := app.CheckTLS(s); err != nil {
 				return fail(ExitBadInput, err)
 			}
+			if s.HTTP == "" && s.HTTPS == "" && s.Admin == "" && (s.GRPC == "" || set == nil) {
+				return fail(ExitBadInput, errors.New("every listener is off (http, https and admin are empty, and gRPC has no address or no .proto files): give at least one an address"))
+			}
 		}
 		if n := workerCount(s); wk == nil && n > 1 {
 			return supervise(ctx, s, n, store, l, set, env, log)

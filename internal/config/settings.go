@@ -454,6 +454,9 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 	if s.TLSCert != "" && s.CACert != "" {
 		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and ca-cert exclude each other: with tls-cert decoy serves that certificate and signs none, so ca-cert would go unused; give one of them"})
 	}
+	if s.HTTPS == "" && s.ClientAuth != "none" {
+		probs = append(probs, Problem{File: "settings", Msg: "client-auth is " + s.ClientAuth + " but the TLS port is off (https is empty): give https an address, or leave client-auth none"})
+	}
 	if s.ClientCA != "" && s.ClientAuth == "none" {
 		probs = append(probs, Problem{File: "settings", Msg: "client-ca is given but client-auth is none: set client-auth to optional or require"})
 	}
