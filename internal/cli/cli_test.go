@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -261,6 +262,16 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, w := range []string{"--http", "DECOY_HTTP", "--journal-size", "DECOY_JOURNAL_SIZE", "--config", "Examples:"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("serve --help lacks %q", w)
+		}
+	}
+	// pflag takes back-quoted text in a usage for the value's name.
+	if m := regexp.MustCompile(`(?m)^\s+--\S+ (\S+)`).FindAllStringSubmatch(out.String(), -1); len(m) == 0 {
+		t.Error("serve --help shows no flag with a value")
+	} else {
+		for _, f := range m {
+			if f[1] != "string" && f[1] != "list" && f[1] != "bytes" && f[1] != "duration" && f[1] != "int" && f[1] != "number" && f[1] != "rate" {
+				t.Errorf("serve --help names a value %q: %s", f[1], strings.TrimSpace(f[0]))
+			}
 		}
 	}
 }

@@ -233,7 +233,7 @@ var Table = []Setting{
 		set: str(func(s *Settings) *string { return &s.TLSCert })},
 	{Name: "tls-key", Kind: "string", Help: "PEM private key for --tls-cert",
 		set: str(func(s *Settings) *string { return &s.TLSKey })},
-	{Name: "ca-dir", Kind: "string", Help: "directory of the local CA made by `decoy certs` (ca.pem, ca-key.pem), used when it holds one (default: $XDG_CONFIG_HOME/decoy; off: never)",
+	{Name: "ca-dir", Kind: "string", Help: "directory of the local CA that 'decoy certs' makes (ca.pem, ca-key.pem), used when it holds one (default: $XDG_CONFIG_HOME/decoy; off: never)",
 		set: str(func(s *Settings) *string { return &s.CADir })},
 	{Name: "ca-cert", Kind: "string", Help: "PEM certificate of a CA that signs the TLS certificates decoy makes (instead of ca-dir's)",
 		set: str(func(s *Settings) *string { return &s.CACert })},
