@@ -409,8 +409,9 @@ type manifest struct {
 		Template struct {
 			Metadata struct{ Labels map[string]string }
 			Spec     struct {
-				Containers []container
-				Volumes    []struct {
+				TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
+				Containers                    []container
+				Volumes                       []struct {
 					Name      string
 					ConfigMap struct{ Name string } `yaml:"configMap"`
 				}
@@ -434,7 +435,13 @@ type container struct {
 	}
 	ReadinessProbe probe `yaml:"readinessProbe"`
 	LivenessProbe  probe `yaml:"livenessProbe"`
-	VolumeMounts   []struct {
+	Lifecycle      struct {
+		PreStop struct {
+			Sleep *struct{ Seconds int }
+			Exec  any
+		} `yaml:"preStop"`
+	}
+	VolumeMounts []struct {
 		Name      string
 		MountPath string `yaml:"mountPath"`
 	} `yaml:"volumeMounts"`
@@ -520,6 +527,27 @@ func TestKubernetes(t *testing.T) {
 		}
 		if got := fmt.Sprint(portOf[p.pr.HTTPGet.Port]); got != port(flags["admin"]) {
 			t.Errorf("%s probe port %q is %s, the admin API is on %s", p.name, p.pr.HTTPGet.Port, got, flags["admin"])
+		}
+	}
+	// decoy refuses new connections from SIGTERM on: the kubelet waits
+	// first, so that the endpoints drop the terminating pod, with the
+	// native sleep action (the distroless image has no shell for exec).
+	// The grace period covers the sleep and decoy's drain.
+	pre := c.Lifecycle.PreStop
+	if pre.Sleep == nil || pre.Sleep.Seconds < 5 || pre.Exec != nil {
+		t.Errorf("preStop %+v: want the native sleep action of 5s or more, not exec", pre)
+	} else {
+		drain := 10 * time.Second // decoy's shutdown-timeout
+		if v, ok := flags["shutdown-timeout"]; ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("--shutdown-timeout=%s: %v", v, err)
+			}
+			drain = d
+		}
+		need := time.Duration(pre.Sleep.Seconds)*time.Second + drain
+		if grace := time.Duration(dep.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second; grace <= need {
+			t.Errorf("terminationGracePeriodSeconds %s does not cover the preStop sleep and shutdown-timeout (%s)", grace, need)
 		}
 	}
 	for _, sp := range svc.Spec.Ports {
