@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/app"
@@ -305,7 +306,7 @@ valid and 2 otherwise, so it fits in CI.`,
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
-		for _, n := range l.Notes {
+		for _, n := range slices.Concat(l.Notes, clientCertNotes(s, l)) {
 			fmt.Fprintln(env.Stderr, "warning:", n)
 		}
 		for _, d := range l.Details {
@@ -361,7 +362,7 @@ over the environment, which wins over the file.`,
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
-		for _, n := range l.Notes {
+		for _, n := range slices.Concat(l.Notes, clientCertNotes(s, l)) {
 			log.Warn(n)
 		}
 		if len(l.Details) > 0 {
@@ -490,4 +491,24 @@ func addr(a net.Addr) string {
 		return "off"
 	}
 	return a.String()
+}
+
+// clientCertNotes warns about stubs that match on a client certificate
+// while decoy asks no client for one (client-auth none): they can never
+// match.
+func clientCertNotes(s config.Settings, l *config.Loaded) []string {
+	if s.ClientAuth == "optional" || s.ClientAuth == "require" {
+		return nil
+	}
+	var notes []string
+	for _, src := range l.Sources {
+		if m := src.Stub.Request.ClientCert; m != nil && !m.Absent {
+			id := ""
+			if src.Stub.ID != "" {
+				id = " " + src.Stub.ID
+			}
+			notes = append(notes, fmt.Sprintf("%s: stub%s matches on clientCert but can never match: client-auth is none, so decoy asks no client for a certificate; set client-auth to optional or require (--client-auth optional)", src.Origin, id))
+		}
+	}
+	return notes
 }

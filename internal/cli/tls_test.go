@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/cli"
 	"github.com/decoy-dev/decoy/internal/pki"
 )
@@ -385,5 +386,34 @@ func TestServeBannerTLS(t *testing.T) {
 				t.Errorf("with tls-cert, CAFile %q and CAPEM %d bytes: decoy signs nothing", a.CAFile, len(a.CAPEM))
 			}
 		})
+	}
+}
+
+// TestClientCertWithoutClientAuth: a stub that needs a client certificate
+// while decoy asks for none can never match; check and serve say so, and
+// which setting to turn on.
+func TestClientCertWithoutClientAuth(t *testing.T) {
+	t.Parallel()
+	stubs := write(t, t.TempDir(), "s.yaml", `- id: alice
+  request: {path: /who, clientCert: {commonName: alice}}
+  response: {body: hi alice}
+- request: {path: /who, clientCert: {absent: true}}
+  response: {body: hi}
+`)
+	const want = "s.yaml:1: stub alice matches on clientCert but can never match: client-auth is none"
+	code, out := run(t, nil, "check", stubs)
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "--client-auth optional") || strings.Count(out, "can never match") != 1 {
+		t.Errorf("check: exit %d\n%s", code, out)
+	}
+	if code, out := run(t, map[string]string{"DECOY_CLIENT_AUTH": "optional"}, "check", stubs); code != 0 || strings.Contains(out, "never match") {
+		t.Errorf("check with client-auth optional: exit %d\n%s", code, out)
+	}
+
+	e, _, errOut := env(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e.OnReady = func(*app.App) { cancel() }
+	if code := cli.Main(ctx, []string{"serve", "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--grpc", "", stubs}, e); code != 0 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("serve: exit %d\n%s", code, errOut)
 	}
 }
