@@ -80,6 +80,17 @@ func TestCerts(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "client certificate for CN=alice (SANs spiffe://test/alice)") || !strings.Contains(out, "curl --cert") {
 		t.Fatalf("client: exit %d\n%s", code, out)
 	}
+	// A wildcard label, and --force to replace what exists.
+	code, out = run(t, nil, "certs", "issue", "--dir", dir, "--cert", srv, "--key", srvKey, "*.example.com")
+	if code != 2 || !strings.Contains(out, "exists: give --force") {
+		t.Fatalf("issue over existing files: exit %d\n%s", code, out)
+	}
+	if code, out = run(t, nil, "certs", "issue", "--force", "--dir", dir, "--cert", srv, "--key", srvKey, "*.example.com"); code != 0 {
+		t.Fatalf("issue --force: exit %d\n%s", code, out)
+	}
+	if pair, err := pki.LoadKeyPair(srv, srvKey); err != nil || pair.Leaf.VerifyHostname("api.example.com") != nil {
+		t.Errorf("the wildcard certificate: %v", err)
+	}
 }
 
 func TestCertsBadInput(t *testing.T) {
@@ -89,6 +100,9 @@ func TestCertsBadInput(t *testing.T) {
 	write(t, broken, "ca.pem", "not a certificate")
 	write(t, broken, "ca-key.pem", "not a key")
 	ca := newCA(t)
+	work := t.TempDir()
+	out := func(name string) string { return filepath.Join(work, name) }
+	existing := write(t, work, "existing.pem", "keep me")
 	cases := []struct {
 		name string
 		vars map[string]string
@@ -100,7 +114,12 @@ func TestCertsBadInput(t *testing.T) {
 		{"a broken CA", nil, []string{"certs", "--dir", broken}, "ca.pem: no PEM certificate found"},
 		{"issue without hosts", nil, []string{"certs", "issue", "--dir", ca}, "requires at least 1 arg"},
 		{"bad days", nil, []string{"certs", "client", "--dir", ca, "--days", "0", "x"}, "--days 0"},
-		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "a.test"}, "/nonexistent/"},
+		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "--key", out("u-key.pem"), "a.test"}, "/nonexistent/"},
+		{"a host name with a space", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("s.pem"), "--key", out("s-key.pem"), "bad host"}, `"bad host" is not a host name`},
+		{"an empty label", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("e.pem"), "--key", out("e-key.pem"), "a..b"}, `"a..b" is not a host name`},
+		{"a lone wildcard", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("w.pem"), "--key", out("w-key.pem"), "*"}, `"*" is not a host name`},
+		{"a client SAN with a space", nil, []string{"certs", "client", "--dir", ca, "--cert", out("c.pem"), "--key", out("c-key.pem"), "alice", "not a san"}, `"not a san" is not a host name`},
+		{"an existing certificate", nil, []string{"certs", "issue", "--dir", ca, "--cert", existing, "--key", out("x-key.pem"), "a.test"}, existing + " exists: give --force"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
