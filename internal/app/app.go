@@ -56,6 +56,9 @@ type App struct {
 	// TLSCAFiles, TLSFresh, TLSUserCert; "" with no TLS port); CAFile is
 	// the CA certificate clients can trust, when it is a file.
 	TLSMode, CAFile string
+	// ClientAuth is the TLS port's client-auth (none, optional,
+	// require); ClientCA the client-ca file, "" for decoy's CA.
+	ClientAuth, ClientCA string
 	// Minter makes the TLS port's certificates, one per name clients ask
 	// for (nil with tls-cert).
 	Minter *pki.Minter
@@ -118,6 +121,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			return nil, err
 		}
 		tlsConf, a.CAPEM, a.TLSMode, a.CAFile, a.Minter = t.conf, t.caPEM, t.mode, t.caFile, t.minter
+		a.ClientAuth, a.ClientCA = s.ClientAuth, s.ClientCA
 	}
 	var lns []net.Listener
 	closeAll := func() {
@@ -370,7 +374,7 @@ func tlsConfig(s config.Settings) (*tlsSetup, error) {
 			return nil, &BadInput{fmt.Errorf("ca-cert: %w", err)}
 		}
 		t.mode, t.caFile = TLSCAFiles, s.CACert
-	case s.CADir != "" && s.CADir != "off" && pki.Exists(s.CADir):
+	case caDirOf(s) != "":
 		if ca, err = pki.LoadDir(s.CADir); err != nil {
 			return nil, &BadInput{fmt.Errorf("ca-dir %s: %w (run `decoy certs` to see it, or --ca-dir off to do without)", s.CADir, err)}
 		}
@@ -399,8 +403,13 @@ func tlsConfig(s config.Settings) (*tlsSetup, error) {
 		}
 		conf.GetCertificate = t.minter.GetCertificate
 	}
-	if ca != nil {
+	if t.minter != nil {
 		t.caPEM = ca.CertPEM
+	} else {
+		// With tls-cert decoy signs nothing: clients trust what they trust
+		// for that certificate, not the CA of ca-dir (which still serves,
+		// below, as the default client-ca).
+		t.caFile = ""
 	}
 	switch s.ClientAuth {
 	case "optional":
@@ -419,15 +428,63 @@ func tlsConfig(s config.Settings) (*tlsSetup, error) {
 			if !pool.AppendCertsFromPEM(pem) {
 				return nil, &BadInput{fmt.Errorf("client-ca %s: no PEM certificate found", s.ClientCA)}
 			}
-		case ca != nil:
+		case ca != nil && t.mode != TLSFresh:
 			pool.AddCert(ca.Cert)
 		default:
-			return nil, &BadInput{errors.New("client-auth " + s.ClientAuth + " needs the CAs client certificates chain to: give client-ca (with tls-cert there is no decoy CA to default to)")}
+			// A CA made at start keeps its key in this process: no client
+			// can hold a certificate of it.
+			return nil, noClientCA(s)
 		}
 		conf.ClientCAs = pool
 	}
 	t.conf = conf
 	return t, nil
+}
+
+// CheckTLS refuses, without opening anything, the TLS settings that
+// cannot work: a CA folder Start could not load, and client-auth with no
+// CA whose client certificates a client can hold. The CLI calls it before
+// it starts worker processes, so that it refuses them as one process
+// would; Start refuses the same.
+func CheckTLS(s config.Settings) error {
+	if s.HTTPS == "" {
+		return nil
+	}
+	dir := caDirOf(s)
+	if s.TLSCert == "" && s.CACert == "" && dir != "" {
+		if _, err := pki.LoadDir(dir); err != nil {
+			return &BadInput{fmt.Errorf("ca-dir %s: %w (run `decoy certs` to see it, or --ca-dir off to do without)", dir, err)}
+		}
+	}
+	if s.ClientAuth != "optional" && s.ClientAuth != "require" || s.ClientCA != "" {
+		return nil
+	}
+	if s.CACert == "" && dir == "" {
+		return noClientCA(s)
+	}
+	return nil
+}
+
+// caDirOf is the CA folder Start signs with, or whose CA is the default
+// client-ca: "" when it is off or holds no CA.
+func caDirOf(s config.Settings) string {
+	if s.CADir == "" || s.CADir == "off" || !pki.Exists(s.CADir) {
+		return ""
+	}
+	return s.CADir
+}
+
+// noClientCA is the error for client-auth without a CA to check client
+// certificates against.
+func noClientCA(s config.Settings) error {
+	why := "ca-dir is off"
+	if s.CADir != "off" {
+		why = "no CA in ca-dir " + s.CADir
+		if s.CADir == "" {
+			why = "no ca-dir"
+		}
+	}
+	return &BadInput{fmt.Errorf("client-auth %s needs a CA that client certificates chain to, and there is none whose key a client can use (%s; a CA made at start keeps its key in memory): run `decoy certs` and `decoy certs client NAME` to make one and a client certificate of it, or give --client-ca FILE", s.ClientAuth, why)}
 }
 
 // unwrapPath drops the *fs.PathError wrapper, which repeats the file name.

@@ -100,14 +100,7 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 		fmt.Fprintln(w, "  "+get.curlWith("-s --http2-prior-knowledge", base))
 	}
 	if a.HTTPSAddr != nil && get != nil {
-		switch {
-		case a.CAFile != "":
-			fmt.Fprintln(w, "  "+get.curlWith("-s --cacert "+pathArg(a.CAFile)+" --http2", "https://"+hostPort(a.HTTPSAddr)))
-		case a.TLSMode == app.TLSUserCert:
-			fmt.Fprintln(w, "  "+get.curlWith("-s --http2", "https://"+hostPort(a.HTTPSAddr))+"    # your certificate (--tls-cert)")
-		default:
-			fmt.Fprintln(w, "  "+get.curlWith("-sk --http2", "https://"+hostPort(a.HTTPSAddr))+"    # -k: a CA made at start; `decoy certs` makes one to trust")
-		}
+		fmt.Fprintln(w, "  "+httpsLine(a, get))
 	}
 	if a.GRPCAddr != nil {
 		g := hostPort(a.GRPCAddr)
@@ -124,6 +117,35 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 		fmt.Fprintf(w, "  curl -s http://%s/requests?limit=5\n", hostPort(a.AdminAddr))
 	}
 	fmt.Fprintln(w)
+}
+
+// httpsLine is a curl line for the TLS port: it trusts what decoy's
+// certificates chain to and, when client-auth requires one, presents the
+// client certificate `decoy certs client` writes.
+func httpsLine(a *app.App, get *try) string {
+	flags, notes := "-s", []string(nil)
+	switch {
+	case a.TLSMode == app.TLSUserCert:
+		notes = append(notes, "your certificate (--tls-cert)")
+	case a.CAFile != "":
+		flags += " --cacert " + pathArg(a.CAFile)
+	default:
+		flags = "-sk"
+		notes = append(notes, "-k: a CA made at start; `decoy certs` makes one to trust")
+	}
+	if a.ClientAuth == "require" {
+		flags += " --cert decoy-client.pem --key decoy-client-key.pem"
+		if a.ClientCA == "" {
+			notes = append(notes, "client-auth require: `decoy certs client NAME` writes these two files")
+		} else {
+			notes = append(notes, "client-auth require: a certificate and key of a CA in "+a.ClientCA)
+		}
+	}
+	line := get.curlWith(flags+" --http2", "https://"+hostPort(a.HTTPSAddr))
+	if len(notes) > 0 {
+		line += "    # " + strings.Join(notes, "; ")
+	}
+	return line
 }
 
 // tlsSource says where the TLS port's certificates come from.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -101,10 +102,18 @@ accepts it, and stubs can match on it (request.clientCert).`,
 		certFile := c.Flags().String("cert", base+".pem", "file to write the certificate (and the CA's after it) to")
 		keyFile := c.Flags().String("key", base+"-key.pem", "file to write the private key to (mode 0600)")
 		days := c.Flags().Int("days", int(pki.LeafValidity/(24*time.Hour)), "days the certificate is valid")
+		force := c.Flags().Bool("force", false, "replace the certificate and key files when they exist")
 		isClient := c == client
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			if *days < 1 {
 				return fail(ExitBadInput, fmt.Errorf("--days %d: want 1 or more", *days))
+			}
+			if !*force {
+				for _, f := range []string{*certFile, *keyFile} {
+					if _, err := os.Lstat(f); err == nil {
+						return fail(ExitBadInput, fmt.Errorf("%s exists: give --force to replace it, or --cert and --key to write other files", f))
+					}
+				}
 			}
 			ca, _, err := load()
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/app"
@@ -305,7 +306,7 @@ valid and 2 otherwise, so it fits in CI.`,
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
-		for _, n := range l.Notes {
+		for _, n := range slices.Concat(l.Notes, clientCertNotes(s, l)) {
 			fmt.Fprintln(env.Stderr, "warning:", n)
 		}
 		for _, d := range l.Details {
@@ -361,11 +362,21 @@ over the environment, which wins over the file.`,
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
-		for _, n := range l.Notes {
+		for _, n := range slices.Concat(l.Notes, clientCertNotes(s, l)) {
 			log.Warn(n)
 		}
 		if len(l.Details) > 0 {
 			log.Info("OpenAPI documents or WireMock mappings loaded with notes (examples that do not match their schemas, schemas that do not compile, response headers not sent); `decoy check` lists them", "notes", len(l.Details))
+		}
+		if wk == nil {
+			// Refused here, before any worker starts, as one process
+			// would refuse them.
+			if err := app.CheckTLS(s); err != nil {
+				return fail(ExitBadInput, err)
+			}
+			if s.HTTP == "" && s.HTTPS == "" && s.Admin == "" && (s.GRPC == "" || set == nil) {
+				return fail(ExitBadInput, errors.New("every listener is off (http, https and admin are empty, and gRPC has no address or no .proto files): give at least one an address"))
+			}
 		}
 		if n := workerCount(s); wk == nil && n > 1 {
 			return supervise(ctx, s, n, store, l, set, env, log)
@@ -480,4 +491,24 @@ func addr(a net.Addr) string {
 		return "off"
 	}
 	return a.String()
+}
+
+// clientCertNotes warns about stubs that match on a client certificate
+// while decoy asks no client for one (client-auth none): they can never
+// match.
+func clientCertNotes(s config.Settings, l *config.Loaded) []string {
+	if s.ClientAuth == "optional" || s.ClientAuth == "require" {
+		return nil
+	}
+	var notes []string
+	for _, src := range l.Sources {
+		if m := src.Stub.Request.ClientCert; m != nil && !m.Absent {
+			id := ""
+			if src.Stub.ID != "" {
+				id = " " + src.Stub.ID
+			}
+			notes = append(notes, fmt.Sprintf("%s: stub%s matches on clientCert but can never match: client-auth is none, so decoy asks no client for a certificate; set client-auth to optional or require (--client-auth optional)", src.Origin, id))
+		}
+	}
+	return notes
 }

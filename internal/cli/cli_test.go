@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -201,6 +202,7 @@ func TestServeFilesAndPrecedence(t *testing.T) {
 func TestServeBadInput(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	good := write(t, dir, "good.yaml", "- request: {path: /a}\n  response: {body: a}\n")
 	bad := write(t, dir, "bad.yaml", "- request: {path: /a, pathRegex: '('}\n  response: {status: 1000}\n")
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -220,6 +222,9 @@ func TestServeBadInput(t *testing.T) {
 		{"bad env value", nil, map[string]string{"DECOY_READ_TIMEOUT": "soon"}, 2, []string{"DECOY_READ_TIMEOUT", "not a duration"}},
 		{"port in use", []string{"--http", busy.Addr().String()}, nil, 1, []string{"cannot listen for HTTP on " + busy.Addr().String(), "--http"}},
 		{"cert without key", []string{"--tls-cert", "x.pem"}, nil, 2, []string{"tls-cert and tls-key go together"}},
+		{"client-auth without the TLS port", []string{"--client-auth", "require"}, nil, 2, []string{"client-auth is require but the TLS port is off"}},
+		{"every listener off", []string{"--http", "", good}, nil, 2, []string{"every listener is off"}},
+		{"every listener off but gRPC, without protos", []string{"--http", "", "--grpc", "127.0.0.1:0", good}, nil, 2, []string{"every listener is off"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -257,6 +262,16 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, w := range []string{"--http", "DECOY_HTTP", "--journal-size", "DECOY_JOURNAL_SIZE", "--config", "Examples:"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("serve --help lacks %q", w)
+		}
+	}
+	// pflag takes back-quoted text in a usage for the value's name.
+	if m := regexp.MustCompile(`(?m)^\s+--\S+ (\S+)`).FindAllStringSubmatch(out.String(), -1); len(m) == 0 {
+		t.Error("serve --help shows no flag with a value")
+	} else {
+		for _, f := range m {
+			if f[1] != "string" && f[1] != "list" && f[1] != "bytes" && f[1] != "duration" && f[1] != "int" && f[1] != "number" && f[1] != "rate" {
+				t.Errorf("serve --help names a value %q: %s", f[1], strings.TrimSpace(f[0]))
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/doctor"
 	"github.com/spf13/cobra"
 )
@@ -34,17 +35,19 @@ says what it cannot check.`,
 		Args: cobra.NoArgs,
 	}
 	conns := cmd.Flags().Int("connections", doctor.DefaultConnections, "concurrent connections decoy should hold on this node")
-	workers := cmd.Flags().Int("workers", 1, "decoy processes that will share the ports (serve --workers): each has its own open-file limit")
+	workers := cmd.Flags().String("workers", "1", "decoy processes that will share the ports, as serve --workers takes them (N, or auto: one per usable CPU): each has its own open-file limit")
 	remote := cmd.Flags().Bool("remote-clients", false, "the load generators run on other hosts: skip the checks of what a client here needs")
 	asJSON := cmd.Flags().Bool("json", false, "print the report as JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if *conns < 1 {
 			return fail(ExitBadInput, fmt.Errorf("--connections %d: want 1 or more", *conns))
 		}
-		if *workers < 1 {
-			return fail(ExitBadInput, fmt.Errorf("--workers %d: want 1 or more", *workers))
+		var s config.Settings
+		t, _ := config.Lookup("workers")
+		if err := t.Set(&s, *workers); err != nil {
+			return fail(ExitBadInput, fmt.Errorf("--workers %w", err))
 		}
-		r := doctor.Check(doctor.Local(), doctor.Options{Connections: *conns, Workers: *workers, RemoteClients: *remote})
+		r := doctor.Check(doctor.Local(), doctor.Options{Connections: *conns, Workers: workerCount(s), RemoteClients: *remote})
 		if *asJSON {
 			enc := json.NewEncoder(env.Stdout)
 			enc.SetIndent("", "  ")

@@ -3,6 +3,8 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -64,7 +66,45 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 
-	for _, bad := range [][]string{{"--connections", "0"}, {"--workers", "-1"}, {"extra"}, {"--nope"}} {
+	// The JSON's keys are camelCase, as scripts will bind to them, and
+	// each fix is one line.
+	_, out, _ = run("--json", "--connections", "100000000", "--workers", "auto")
+	var raw any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if k == "" || k[0] < 'a' || k[0] > 'z' || strings.ContainsAny(k, "_- ") {
+					t.Errorf("--json key %s.%s is not camelCase", path, k)
+				}
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		}
+	}
+	walk("", raw)
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Options.Workers != runtime.GOMAXPROCS(0) {
+		t.Errorf("--workers auto: %d workers, want one per usable CPU (%d)", r.Options.Workers, runtime.GOMAXPROCS(0))
+	}
+	for _, f := range r.Findings {
+		for _, fix := range f.Fix {
+			if strings.Contains(fix, "\n") {
+				t.Errorf("%s: a fix of several lines: %q", f.Check, fix)
+			}
+		}
+	}
+
+	for _, bad := range [][]string{{"--connections", "0"}, {"--workers", "-1"}, {"--workers", "some"}, {"extra"}, {"--nope"}} {
 		if code, _, errOut := run(bad...); code != cli.ExitBadInput {
 			t.Errorf("doctor %v: exit %d, want 2 (%s)", bad, code, errOut)
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/cli"
 	"github.com/decoy-dev/decoy/internal/pki"
 )
@@ -79,6 +80,17 @@ func TestCerts(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "client certificate for CN=alice (SANs spiffe://test/alice)") || !strings.Contains(out, "curl --cert") {
 		t.Fatalf("client: exit %d\n%s", code, out)
 	}
+	// A wildcard label, and --force to replace what exists.
+	code, out = run(t, nil, "certs", "issue", "--dir", dir, "--cert", srv, "--key", srvKey, "*.example.com")
+	if code != 2 || !strings.Contains(out, "exists: give --force") {
+		t.Fatalf("issue over existing files: exit %d\n%s", code, out)
+	}
+	if code, out = run(t, nil, "certs", "issue", "--force", "--dir", dir, "--cert", srv, "--key", srvKey, "*.example.com"); code != 0 {
+		t.Fatalf("issue --force: exit %d\n%s", code, out)
+	}
+	if pair, err := pki.LoadKeyPair(srv, srvKey); err != nil || pair.Leaf.VerifyHostname("api.example.com") != nil {
+		t.Errorf("the wildcard certificate: %v", err)
+	}
 }
 
 func TestCertsBadInput(t *testing.T) {
@@ -88,6 +100,9 @@ func TestCertsBadInput(t *testing.T) {
 	write(t, broken, "ca.pem", "not a certificate")
 	write(t, broken, "ca-key.pem", "not a key")
 	ca := newCA(t)
+	work := t.TempDir()
+	out := func(name string) string { return filepath.Join(work, name) }
+	existing := write(t, work, "existing.pem", "keep me")
 	cases := []struct {
 		name string
 		vars map[string]string
@@ -99,7 +114,12 @@ func TestCertsBadInput(t *testing.T) {
 		{"a broken CA", nil, []string{"certs", "--dir", broken}, "ca.pem: no PEM certificate found"},
 		{"issue without hosts", nil, []string{"certs", "issue", "--dir", ca}, "requires at least 1 arg"},
 		{"bad days", nil, []string{"certs", "client", "--dir", ca, "--days", "0", "x"}, "--days 0"},
-		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "--key", filepath.Join(t.TempDir(), "k.pem"), "a.test"}, "/nonexistent/"},
+		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "--key", out("u-key.pem"), "a.test"}, "/nonexistent/"},
+		{"a host name with a space", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("s.pem"), "--key", out("s-key.pem"), "bad host"}, `"bad host" is not a host name`},
+		{"an empty label", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("e.pem"), "--key", out("e-key.pem"), "a..b"}, `"a..b" is not a host name`},
+		{"a lone wildcard", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("w.pem"), "--key", out("w-key.pem"), "*"}, `"*" is not a host name`},
+		{"a client SAN with a space", nil, []string{"certs", "client", "--dir", ca, "--cert", out("c.pem"), "--key", out("c-key.pem"), "alice", "not a san"}, `"not a san" is not a host name`},
+		{"an existing certificate", nil, []string{"certs", "issue", "--dir", ca, "--cert", existing, "--key", out("x-key.pem"), "a.test"}, existing + " exists: give --force"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -262,6 +282,9 @@ func TestServeTLSBadInput(t *testing.T) {
 	caCert := filepath.Join(caDir, "ca.pem")
 	brokenDir := t.TempDir()
 	write(t, brokenDir, "ca.pem", string(ca.CertPEM))
+	keyOnlyDir := t.TempDir()
+	emptyDir := t.TempDir()
+	write(t, keyOnlyDir, "ca-key.pem", string(ca.KeyPEM))
 	cases := []struct {
 		name string
 		args []string
@@ -271,9 +294,16 @@ func TestServeTLSBadInput(t *testing.T) {
 		{"CA key that does not fit", []string{"--ca-cert", caCert, "--ca-key", mismatch}, []string{"ca-cert", caCert, mismatch, "does not match"}},
 		{"a leaf as CA", []string{"--ca-cert", leafCert, "--ca-key", leafKey}, []string{leafCert, "not a CA certificate"}},
 		{"ca-dir without its key", []string{"--ca-dir", brokenDir}, []string{"ca-dir " + brokenDir, "ca-key.pem", "no such file"}},
+		{"ca-dir with only its key", []string{"--ca-dir", keyOnlyDir}, []string{"ca-dir " + keyOnlyDir, "ca-key.pem exists without its certificate", "restore the certificate"}},
 		{"tls key that does not fit", []string{"--tls-cert", leafCert, "--tls-key", mismatch}, []string{"tls-key " + mismatch + " does not fit tls-cert " + leafCert}},
 		{"garbage client-ca", []string{"--client-auth", "require", "--client-ca", garbage}, []string{"client-ca " + garbage + ": no PEM certificate found"}},
 		{"client-auth with tls-cert and no client-ca", []string{"--ca-dir", "off", "--tls-cert", leafCert, "--tls-key", leafKey, "--client-auth", "optional"}, []string{"client-auth optional needs", "client-ca"}},
+		// A CA made at start keeps its key in memory: no client can hold a
+		// certificate of it.
+		{"client-auth with ca-dir off", []string{"--ca-dir", "off", "--client-auth", "require"}, []string{"client-auth require needs a CA", "ca-dir is off", "run `decoy certs`", "--client-ca FILE"}},
+		{"client-auth with no CA in ca-dir", []string{"--ca-dir", emptyDir, "--client-auth", "optional"}, []string{"client-auth optional needs a CA", "no CA in ca-dir " + emptyDir, "run `decoy certs`", "--client-ca FILE"}},
+		{"client-auth with no CA, workers", []string{"--ca-dir", "off", "--client-auth", "require", "--workers", "2"}, []string{"client-auth require needs a CA"}},
+		{"tls-cert and ca-cert", []string{"--tls-cert", leafCert, "--tls-key", leafKey, "--ca-cert", caCert, "--ca-key", filepath.Join(caDir, "ca-key.pem")}, []string{"tls-cert and ca-cert exclude each other"}},
 		{"bad CIDR", []string{"--allow-cidr", "127.0.0.0/8", "--allow-cidr", "10.0.0.0/40"}, []string{"flag --allow-cidr", `"10.0.0.0/40" is not a network`}},
 	}
 	for _, c := range cases {
@@ -324,5 +354,85 @@ func TestCurlTLS(t *testing.T) {
 				t.Errorf("curl: %v: %s (want %q)", err, out, c.want)
 			}
 		})
+	}
+}
+
+// TestServeBannerTLS: the banner's curl line for the TLS port trusts what
+// the served certificates chain to, and presents a client certificate
+// when client-auth requires one.
+func TestServeBannerTLS(t *testing.T) {
+	t.Parallel()
+	dir := newCA(t)
+	ca, _ := pki.LoadDir(dir)
+	work := t.TempDir()
+	other, _ := pki.NewCA("other")
+	leaf, _ := other.Issue([]string{"localhost"}, time.Hour)
+	leafCert, leafKey := filepath.Join(work, "leaf.pem"), filepath.Join(work, "leaf-key.pem")
+	if err := pki.WriteKeyPair(leaf, leafCert, leafKey); err != nil {
+		t.Fatal(err)
+	}
+	clientCA := write(t, work, "clients.pem", string(ca.CertPEM))
+	for _, c := range []struct {
+		name        string
+		args        []string
+		want, avoid []string
+	}{
+		{"decoy certs CA", nil, []string{"-s --cacert " + dir + "/ca.pem --http2 'https://127.0.0.1:"}, []string{"--cert "}},
+		// ca-dir holds a CA, but decoy serves the certificate of another.
+		{"tls-cert beside a CA folder", []string{"--tls-cert", leafCert, "--tls-key", leafKey},
+			[]string{"curl -s --http2 'https://127.0.0.1:", "# your certificate (--tls-cert)"}, []string{"--cacert", "-sk"}},
+		{"client-auth require", []string{"--client-auth", "require"},
+			[]string{"--cacert " + dir + "/ca.pem --cert decoy-client.pem --key decoy-client-key.pem --http2", "`decoy certs client NAME` writes these"}, nil},
+		{"client-auth require, client-ca", []string{"--client-auth", "require", "--client-ca", clientCA},
+			[]string{"--cert decoy-client.pem --key decoy-client-key.pem --http2", "a certificate and key of a CA in " + clientCA}, nil},
+		{"client-auth optional", []string{"--client-auth", "optional"}, []string{"--cacert " + dir + "/ca.pem --http2"}, []string{"--cert "}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			a, out := serve(t, nil, append([]string{"--quiet=false", "--ca-dir", dir}, c.args...)...)
+			banner := out.String()
+			for _, w := range c.want {
+				if !strings.Contains(banner, w) {
+					t.Errorf("banner lacks %q:\n%s", w, banner)
+				}
+			}
+			for _, w := range c.avoid {
+				if strings.Contains(banner, w) {
+					t.Errorf("banner has %q:\n%s", w, banner)
+				}
+			}
+			if c.name == "tls-cert beside a CA folder" && (a.CAPEM != nil || a.CAFile != "") {
+				t.Errorf("with tls-cert, CAFile %q and CAPEM %d bytes: decoy signs nothing", a.CAFile, len(a.CAPEM))
+			}
+		})
+	}
+}
+
+// TestClientCertWithoutClientAuth: a stub that needs a client certificate
+// while decoy asks for none can never match; check and serve say so, and
+// which setting to turn on.
+func TestClientCertWithoutClientAuth(t *testing.T) {
+	t.Parallel()
+	stubs := write(t, t.TempDir(), "s.yaml", `- id: alice
+  request: {path: /who, clientCert: {commonName: alice}}
+  response: {body: hi alice}
+- request: {path: /who, clientCert: {absent: true}}
+  response: {body: hi}
+`)
+	const want = "s.yaml:1: stub alice matches on clientCert but can never match: client-auth is none"
+	code, out := run(t, nil, "check", stubs)
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "--client-auth optional") || strings.Count(out, "can never match") != 1 {
+		t.Errorf("check: exit %d\n%s", code, out)
+	}
+	if code, out := run(t, map[string]string{"DECOY_CLIENT_AUTH": "optional"}, "check", stubs); code != 0 || strings.Contains(out, "never match") {
+		t.Errorf("check with client-auth optional: exit %d\n%s", code, out)
+	}
+
+	e, _, errOut := env(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e.OnReady = func(*app.App) { cancel() }
+	if code := cli.Main(ctx, []string{"serve", "--http", "127.0.0.1:0", "--https", "", "--admin", "", "--grpc", "", stubs}, e); code != 0 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("serve: exit %d\n%s", code, errOut)
 	}
 }

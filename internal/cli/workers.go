@@ -78,7 +78,7 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 		case pki.Exists(caDir(s)):
 			mode, caFile = app.TLSCADir, filepath.Join(s.CADir, pki.CACertFile)
 		}
-		printBanner(out, &app.App{Store: store, Protos: set, TLSMode: mode, CAFile: caFile,
+		printBanner(out, &app.App{Store: store, Protos: set, TLSMode: mode, CAFile: caFile, ClientAuth: s.ClientAuth, ClientCA: s.ClientCA,
 			HTTPAddr: sup.HTTPAddr, HTTPSAddr: sup.HTTPSAddr, AdminAddr: sup.AdminAddr, GRPCAddr: sup.GRPCAddr}, l, len(s.Files) == 0)
 		fmt.Fprintf(out, "\n%d worker processes share the data ports (pids %v)\n", n, sup.PIDs())
 	}

@@ -233,7 +233,7 @@ var Table = []Setting{
 		set: str(func(s *Settings) *string { return &s.TLSCert })},
 	{Name: "tls-key", Kind: "string", Help: "PEM private key for --tls-cert",
 		set: str(func(s *Settings) *string { return &s.TLSKey })},
-	{Name: "ca-dir", Kind: "string", Help: "directory of the local CA made by `decoy certs` (ca.pem, ca-key.pem), used when it holds one (default: $XDG_CONFIG_HOME/decoy; off: never)",
+	{Name: "ca-dir", Kind: "string", Help: "directory of the local CA that 'decoy certs' makes (ca.pem, ca-key.pem), used when it holds one (default: $XDG_CONFIG_HOME/decoy; off: never)",
 		set: str(func(s *Settings) *string { return &s.CADir })},
 	{Name: "ca-cert", Kind: "string", Help: "PEM certificate of a CA that signs the TLS certificates decoy makes (instead of ca-dir's)",
 		set: str(func(s *Settings) *string { return &s.CACert })},
@@ -450,6 +450,12 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 	}
 	if (s.CACert == "") != (s.CAKey == "") {
 		probs = append(probs, Problem{File: "settings", Msg: "ca-cert and ca-key go together: give both or neither"})
+	}
+	if s.TLSCert != "" && s.CACert != "" {
+		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and ca-cert exclude each other: with tls-cert decoy serves that certificate and signs none, so ca-cert would go unused; give one of them"})
+	}
+	if s.HTTPS == "" && s.ClientAuth != "none" {
+		probs = append(probs, Problem{File: "settings", Msg: "client-auth is " + s.ClientAuth + " but the TLS port is off (https is empty): give https an address, or leave client-auth none"})
 	}
 	if s.ClientCA != "" && s.ClientAuth == "none" {
 		probs = append(probs, Problem{File: "settings", Msg: "client-ca is given but client-auth is none: set client-auth to optional or require"})

@@ -51,13 +51,13 @@ type Finding struct {
 type Options struct {
 	// Connections is how many concurrent connections decoy should hold
 	// on this node (0: DefaultConnections).
-	Connections int
+	Connections int `json:"connections"`
 	// Workers is the number of decoy processes sharing the ports
 	// (--workers); each has its own open-file limit (0: 1).
-	Workers int
+	Workers int `json:"workers"`
 	// RemoteClients says the load generators run on other hosts: the
 	// checks of what a client on this host needs are skipped.
-	RemoteClients bool
+	RemoteClients bool `json:"remoteClients"`
 }
 
 // DefaultConnections is the brief's concurrency threshold per node.
@@ -303,7 +303,8 @@ func (c checker) shellFiles() Finding {
 	} else {
 		rec := max(uint64(RecommendedNoFile), need)
 		f.Fix = []string{
-			fmt.Sprintf("* soft nofile %d\n* hard nofile %d    # in /etc/security/limits.d/loadgen.conf, then log in again", rec, rec),
+			fmt.Sprintf("* soft nofile %d    # in /etc/security/limits.d/loadgen.conf", rec),
+			fmt.Sprintf("* hard nofile %d    # in the same file, then log in again", rec),
 			fmt.Sprintf("ulimit -n %d    # then, in the shell that starts the load generator", rec),
 		}
 	}
@@ -416,6 +417,29 @@ func parseNetstat(text string) map[string]map[string]int64 {
 	return out
 }
 
+// The ephemeral port range the fixes set.
+const (
+	RecommendedPortsLow  = 10000
+	RecommendedPortsHigh = 65535
+)
+
+// decoyPorts are the ports decoy listens on by default.
+var decoyPorts = []int{8080, 8443, 9901, 50051}
+
+// reservedPortsFix reserves decoy's default ports that fall inside the
+// recommended ephemeral range (only those can be taken by an outgoing
+// connection), so that none is taken before decoy starts.
+func reservedPortsFix() string {
+	var in []string
+	for _, p := range decoyPorts {
+		if p >= RecommendedPortsLow && p <= RecommendedPortsHigh {
+			in = append(in, strconv.Itoa(p))
+		}
+	}
+	return fmt.Sprintf("sudo sysctl -w net.ipv4.ip_local_reserved_ports=%s    # decoy's default ports inside that range (add any port you give decoy at %d or above), so that no outgoing connection takes one before decoy starts (and the same line in /etc/sysctl.d/90-decoy.conf)",
+		strings.Join(in, ","), RecommendedPortsLow)
+}
+
 // portRange checks that a load generator on this host has a local port
 // for every connection to one decoy address.
 func (c checker) portRange() Finding {
@@ -445,8 +469,7 @@ func (c checker) portRange() Finding {
 		return f
 	}
 	f.Level = Fix
-	f.Fix = append(sysctlFix(name, "10000 65535"),
-		"sudo sysctl -w net.ipv4.ip_local_reserved_ports=8080,8443,9901,50051    # so that no outgoing connection takes decoy's ports before it starts (and the same line in /etc/sysctl.d/90-decoy.conf)")
+	f.Fix = append(sysctlFix(name, fmt.Sprintf("%d %d", RecommendedPortsLow, RecommendedPortsHigh)), reservedPortsFix())
 	if c.o.Connections > 55536 {
 		f.Fix = append(f.Fix, "more connections than one range holds: point the load generator at several decoy addresses (127.0.0.1, 127.0.0.2, ... on loopback); each destination has its own range")
 	}

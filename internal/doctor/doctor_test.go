@@ -107,7 +107,7 @@ func TestChecks(t *testing.T) {
 			check: "listen-drops", level: doctor.Warn, found: []string{"ListenOverflows 17"}, fix: []string{"ss -lnt"}},
 		{name: "default port range", files: map[string]string{"proc/sys/net/ipv4/ip_local_port_range": "32768\t60999\n"}, check: "ephemeral-ports", level: doctor.Fix,
 			found: []string{"28232 local ports for 50000"},
-			fix:   []string{`sudo sysctl -w net.ipv4.ip_local_port_range="10000 65535"`, "net.ipv4.ip_local_port_range = 10000 65535    #", "ip_local_reserved_ports=8080,8443,9901,50051"}},
+			fix:   []string{`sudo sysctl -w net.ipv4.ip_local_port_range="10000 65535"`, "net.ipv4.ip_local_port_range = 10000 65535    #", "ip_local_reserved_ports=50051    #"}},
 		{name: "default port range, few connections", files: map[string]string{"proc/sys/net/ipv4/ip_local_port_range": "32768\t60999\n"},
 			opts: doctor.Options{Connections: 10000}, check: "ephemeral-ports", level: doctor.OK},
 		{name: "port range, more connections than any range", opts: doctor.Options{Connections: 100000}, check: "ephemeral-ports", level: doctor.Fix,

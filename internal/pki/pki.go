@@ -188,8 +188,10 @@ func (ca *CA) issue(commonName string, names []string, validity time.Duration, u
 			tmpl.URIs = append(tmpl.URIs, u)
 		} else if strings.Contains(h, "@") {
 			tmpl.EmailAddresses = append(tmpl.EmailAddresses, h)
-		} else {
+		} else if validDNSName(strings.ToLower(h)) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		} else {
+			return tls.Certificate{}, fmt.Errorf("pki: issue: %q is not a host name, IP address, e-mail address or URI: a host name is labels of letters, digits, '-' and '_' joined by dots, with an optional leading \"*.\" wildcard label", h)
 		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)

@@ -50,18 +50,35 @@ func DefaultDir(getenv func(string) string) string {
 	return filepath.Join(base, "decoy")
 }
 
-// Exists reports whether dir holds a CA certificate file.
+// Exists reports whether dir holds a CA certificate file or a CA key
+// file: a CA, or what is left of one, which LoadDir then refuses rather
+// than a caller quietly doing without it.
 func Exists(dir string) bool {
 	if dir == "" {
 		return false
 	}
-	_, err := os.Stat(filepath.Join(dir, CACertFile))
-	return err == nil
+	for _, f := range []string{CACertFile, CAKeyFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
-// LoadDir loads the CA kept in dir (ca.pem and ca-key.pem).
+// LoadDir loads the CA kept in dir (ca.pem and ca-key.pem). A key without
+// its certificate is refused as LoadOrCreate refuses it.
 func LoadDir(dir string) (*CA, error) {
-	return LoadCAFiles(filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile))
+	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
+	if _, err := os.Stat(certPath); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(keyPath); err == nil {
+			return nil, keyWithoutCert(keyPath, certPath)
+		}
+	}
+	return LoadCAFiles(certPath, keyPath)
+}
+
+func keyWithoutCert(keyPath, certPath string) error {
+	return fmt.Errorf("CA key %s exists without its certificate %s: move it away or restore the certificate", keyPath, certPath)
 }
 
 // LoadOrCreate loads the CA kept in dir, or, when dir holds none, makes
@@ -80,7 +97,7 @@ func LoadOrCreate(dir string) (ca *CA, created bool, err error) {
 	case !errors.Is(cerr, fs.ErrNotExist):
 		return nil, false, fmt.Errorf("CA certificate %s: %w", certPath, unwrapPathError(cerr))
 	case kerr == nil:
-		return nil, false, fmt.Errorf("CA key %s exists without its certificate %s: move it away or restore the certificate", keyPath, certPath)
+		return nil, false, keyWithoutCert(keyPath, certPath)
 	}
 	ca, err = NewCA(CACommonName)
 	if err != nil {
