@@ -164,7 +164,8 @@ func LoadCAFiles(certFile, keyFile string) (*CA, error) {
 
 // WriteKeyPair writes cert's chain to certFile (PEM, readable by all) and
 // its private key to keyFile (PKCS #8 PEM, readable by the owner only),
-// replacing files that exist.
+// replacing files that exist. When the certificate cannot be written, the
+// key file is removed again.
 func WriteKeyPair(cert tls.Certificate, certFile, keyFile string) error {
 	var chain []byte
 	for _, der := range cert.Certificate {
@@ -181,7 +182,12 @@ func WriteKeyPair(cert tls.Certificate, certFile, keyFile string) error {
 	if err := replace(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
-	return replace(certFile, chain, 0o644)
+	if err := replace(certFile, chain, 0o644); err != nil {
+		// No key left behind without its certificate.
+		_ = os.Remove(keyFile)
+		return err
+	}
+	return nil
 }
 
 // replace writes name with data and mode perm, whether or not it exists.

@@ -3,6 +3,8 @@ package pki
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -175,6 +177,14 @@ func TestIssueClientAndWrite(t *testing.T) {
 	}
 	if _, err := LoadKeyPair(cert, key); err != nil {
 		t.Errorf("written pair does not load: %v", err)
+	}
+	// A certificate that cannot be written leaves no key behind.
+	stray := filepath.Join(dir, "stray-key.pem")
+	if err := WriteKeyPair(c, filepath.Join(dir, "missing", "c.pem"), stray); err == nil {
+		t.Error("certificate in a missing folder: no error")
+	}
+	if _, err := os.Stat(stray); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("key file after a failed write: %v, want none", err)
 	}
 }
 
