@@ -178,10 +178,15 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 				t := time.Now()
 				switch s.h2Wait(wait, r.Context().Done()) {
 				case waitGone:
-					return // the client is gone: nothing was answered
+					// The client is gone: nothing was answered, status 0.
+					s.countStd(r, st.Stats(), index, 0, in, 0, time.Since(read)-time.Since(t))
+					s.logStd(r, start, body, in, stubID, fault, 0, 0)
+					return
 				case waitLate:
 					// Shutdown: the response would be late; the stream
 					// (the connection on HTTP/1.1) ends unanswered.
+					s.countStd(r, st.Stats(), index, 0, in, 0, time.Since(read)-time.Since(t))
+					s.logStd(r, start, body, in, stubID, fault, 0, 0)
 					panic(http.ErrAbortHandler)
 				}
 				slept = time.Since(t)
