@@ -82,3 +82,54 @@ func checkEarly413(t *testing.T, br *bufio.Reader, want string) {
 		t.Errorf("got %d %s %q, want 413 %s naming %q", resp.StatusCode, ct, b, problem.ContentType, want)
 	}
 }
+
+// TestEarly413Expect: over HTTP/1.1 a request with Expect: 100-continue
+// and a Content-Length beyond the limit gets the 413 problem+json in place
+// of 100 Continue, so that the client sends no body; within the limit it
+// gets 100 Continue. With an upload stub served (bodies streamed) and
+// without (bodies read whole), plaintext and TLS.
+func TestEarly413Expect(t *testing.T) {
+	t.Parallel()
+	o := httpfront.Options{MaxUploadBytes: 2 << 20, MaxBodyBytes: 64 << 10}
+	type tc struct {
+		name    string
+		uploads bool
+		path    string
+		size    int
+		want    string // "" for 100 Continue
+	}
+	tests := []tc{
+		{"streamed/upload beyond max-upload-bytes", true, "/upload", 3 << 20, "max-upload-bytes"},
+		{"streamed/upload within max-upload-bytes", true, "/upload", 1 << 20, ""},
+		{"streamed/body beyond max-body-bytes", true, "/plain", 1 << 20, "exceeds 65536 bytes"},
+		{"whole/body beyond max-body-bytes", false, "/plain", 1 << 20, "exceeds 65536 bytes"},
+		{"whole/body within max-body-bytes", false, "/plain", 1 << 10, ""},
+	}
+	for _, useTLS := range []bool{false, true} {
+		for _, tt := range tests {
+			name := "plaintext/" + tt.name
+			if useTLS {
+				name = "TLS/" + tt.name
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srcs := early413Stubs()
+				if !tt.uploads {
+					srcs = srcs[1:]
+				}
+				f := startSources(t, srcs, o)
+				nc := dialFront(t, f, useTLS)
+				fmt.Fprintf(nc, "POST %s HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", tt.path, tt.size)
+				br := bufio.NewReader(nc)
+				if tt.want != "" {
+					checkEarly413(t, br, tt.want)
+					return
+				}
+				line, err := br.ReadString('\n')
+				if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+					t.Errorf("got %q %v, want 100 Continue", line, err)
+				}
+			})
+		}
+	}
+}

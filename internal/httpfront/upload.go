@@ -14,6 +14,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/valyala/fasthttp"
 )
@@ -161,4 +162,56 @@ func (s *Server) streamedFast(ctx *fasthttp.RequestCtx, f *fastReq) (*engine.Stu
 	}
 	f.req.Body = body
 	return s.o.Engine.Match(&f.req), u
+}
+
+// expectFast answers a request with Expect: 100-continue on fasthttp:
+// 100 Continue, or, for a Content-Length beyond the limit that applies
+// (max-upload-bytes for a stub that discards uploads, on a connection
+// that streams bodies; max-body-bytes otherwise), the 413 problem in its
+// place (RFC 9110 section 10.1.1), so that the client does not send the
+// body. fasthttp then sends ctx.Response with the status returned and
+// closes the connection, without calling the handler: the request is
+// counted as rejected, as a body too large always was, and not journaled.
+// fasthttp's documentation asks an ExpectHandler to leave the response
+// alone; the problem+json it writes there goes out with the status
+// (TestEarly413Expect checks it does).
+func (s *Server) expectFast(ctx *fasthttp.RequestCtx, stream bool) int {
+	cl := int64(ctx.Request.Header.ContentLength())
+	if cl <= min(s.o.MaxBodyBytes, s.o.MaxUploadBytes) {
+		return fasthttp.StatusContinue
+	}
+	upload := false
+	if stream && s.o.Engine.Snapshot().Uploads() {
+		f := fastReqPool.Get().(*fastReq)
+		f.ctx = ctx
+		proto := protoHTTP11
+		if !ctx.Request.Header.IsHTTP11() {
+			proto = protoHTTP10
+		}
+		f.req = engine.Request{Proto: proto, Method: b2s(ctx.Method()), Path: f.decodedPath(originPath(ctx)), Fields: f}
+		if s.mtls {
+			if t, ok := ctx.Conn().(*tlsConn); ok {
+				f.req.ClientCert = t.c.cert
+			}
+		}
+		st := s.o.Engine.Match(&f.req)
+		upload = st != nil && st.Upload() != nil
+		f.ctx, f.req = nil, engine.Request{}
+		fastReqPool.Put(f)
+	}
+	var p *problem.Problem
+	switch {
+	case upload && cl <= s.o.MaxUploadBytes, !upload && cl <= s.o.MaxBodyBytes:
+		return fasthttp.StatusContinue
+	case upload:
+		p = uploadTooLarge(s.o.MaxUploadBytes)
+	default:
+		p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
+	}
+	s.reject(413)
+	if c := fastConn(ctx); c != nil {
+		c.setCause(metrics.CloseBadRequest)
+	}
+	s.writeProblemFast(ctx, p)
+	return 413
 }
