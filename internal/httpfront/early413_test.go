@@ -133,3 +133,37 @@ func TestEarly413Expect(t *testing.T) {
 		}
 	}
 }
+
+// TestEarly413HTTP2: over HTTP/2 a request whose content-length is beyond
+// the limit is answered 413 problem+json before its body: the client
+// sends none of it.
+func TestEarly413HTTP2(t *testing.T) {
+	t.Parallel()
+	o := httpfront.Options{MaxUploadBytes: 2 << 20, MaxBodyBytes: 64 << 10}
+	for _, c := range engineClients() {
+		if !strings.HasPrefix(c.name, "h2") || strings.Contains(c.name, "-go") {
+			continue
+		}
+		for _, tt := range early413Cases {
+			t.Run(c.name+tt.path, func(t *testing.T) {
+				t.Parallel()
+				o := o
+				o.HTTP2Engine = c.o.HTTP2Engine
+				f := startSources(t, early413Stubs(), o)
+				pr, pw := io.Pipe() // a body that never comes
+				defer pw.Close()
+				req, _ := http.NewRequest("POST", c.url(f)+tt.path, pr)
+				req.ContentLength = 3 << 20
+				resp, err := c.client(f).Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 413 || ct != problem.ContentType || !strings.Contains(string(b), tt.want) {
+					t.Errorf("got %d %s %q, want 413 %s naming %q", resp.StatusCode, ct, b, problem.ContentType, tt.want)
+				}
+			})
+		}
+	}
+}
