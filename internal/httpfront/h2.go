@@ -381,6 +381,11 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		case a.streamed(resp):
 			s.h2Timing(w, f, t0, a.delay)
 			s.h2Paced(w, a, resp, block, head)
+			if !head && bodyAllowed(resp.Status) {
+				// A body generated as it goes is not in resp.Body; as on
+				// the other engines, the length planned is counted.
+				out = int(resp.BodyLen())
+			}
 		default:
 			s.h2Timing(w, f, t0, a.delay)
 			d := a.ttfb

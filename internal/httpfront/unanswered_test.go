@@ -90,3 +90,33 @@ func TestUnansweredStatusZero(t *testing.T) {
 		}
 	}
 }
+
+// TestBytesOutGenerated: a body generated as it goes (above 8 MiB) is
+// counted in the journal's bytesOut and decoy_response_bytes_total on
+// every engine (decoy's HTTP/2 counted 0).
+func TestBytesOutGenerated(t *testing.T) {
+	t.Parallel()
+	const size = 9 << 20
+	srcs := []engine.Source{{Stub: stub.Stub{ID: "big", Request: stub.Request{Path: "/big"},
+		Response: &stub.Response{Generate: &stub.Generate{Size: size, Seed: 3}}}}}
+	for _, c := range engineClients() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := startSources(t, srcs, c.o)
+			if _, body := get(t, c.client(f), c.url(f)+"/big"); len(body) != size {
+				t.Fatalf("got %d bytes, want %d", len(body), size)
+			}
+			var es []journal.Entry
+			waitFor(t, "the journal entry", func() bool {
+				es = f.journal.Find(journal.Filter{})
+				return len(es) == 1
+			})
+			if es[0].BytesOut != size {
+				t.Errorf("journal: bytesOut %d, want %d", es[0].BytesOut, size)
+			}
+			if n := f.store.Engine().Snapshot().Get("big").Stats().Read().BytesOut; n != size {
+				t.Errorf("decoy_response_bytes_total %d, want %d", n, size)
+			}
+		})
+	}
+}
