@@ -112,10 +112,13 @@ func newStats(n int) *Stats {
 // RecordStatus is Record for a request answered with status, which may
 // differ from the compiled status of response resp; 0 for a request that
 // got no status (counted as status 0 in StatsView.Others). It costs
-// Record's price plus two comparisons when the status is the compiled
-// one.
+// Record's price plus one comparison when the status is the compiled one.
 func (s *Stats) RecordStatus(resp, status, bytesIn, bytesOut int, overhead time.Duration) {
 	if s == nil {
+		return
+	}
+	if uint(resp) < uint(len(s.status)) && s.status[resp] == status {
+		s.Record(resp, bytesIn, bytesOut, overhead)
 		return
 	}
 	if status == 0 {
@@ -123,7 +126,7 @@ func (s *Stats) RecordStatus(resp, status, bytesIn, bytesOut int, overhead time.
 		s.unanswered.Add(1)
 		return
 	}
-	if uint(resp) >= uint(len(s.status)) || s.status[resp] == status || status < 0 {
+	if uint(resp) >= uint(len(s.status)) || status < 0 {
 		s.Record(resp, bytesIn, bytesOut, overhead)
 		return
 	}
