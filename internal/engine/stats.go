@@ -47,6 +47,10 @@ type Stats struct {
 	// the status the client got, as the journal does.
 	status []int
 	others [maxOtherStatuses]statusCount
+	// unanswered counts the requests that got no status at all (a reset,
+	// empty, garbage, malformed or hang fault, a connection closed
+	// unanswered at shutdown): status 0.
+	unanswered atomic.Uint64
 }
 
 // maxOtherStatuses bounds the distinct statuses a stub counts besides
@@ -106,13 +110,23 @@ func newStats(n int) *Stats {
 }
 
 // RecordStatus is Record for a request answered with status, which may
-// differ from the compiled status of response resp. It costs Record's
-// price plus one comparison when the status is the compiled one.
+// differ from the compiled status of response resp; 0 for a request that
+// got no status (counted as status 0 in StatsView.Others). It costs
+// Record's price plus one comparison when the status is the compiled one.
 func (s *Stats) RecordStatus(resp, status, bytesIn, bytesOut int, overhead time.Duration) {
 	if s == nil {
 		return
 	}
-	if uint(resp) >= uint(len(s.status)) || s.status[resp] == status || status <= 0 {
+	if uint(resp) < uint(len(s.status)) && s.status[resp] == status {
+		s.Record(resp, bytesIn, bytesOut, overhead)
+		return
+	}
+	if status == 0 {
+		s.record(bytesIn, bytesOut, overhead)
+		s.unanswered.Add(1)
+		return
+	}
+	if uint(resp) >= uint(len(s.status)) || status < 0 {
 		s.Record(resp, bytesIn, bytesOut, overhead)
 		return
 	}
@@ -249,6 +263,10 @@ func (s *Stats) Read() StatsView {
 	// Others before the histogram: a request is in the histogram before
 	// it is in others, so the histogram's count is never below theirs.
 	var other uint64
+	if n := s.unanswered.Load(); n > 0 {
+		v.Others = append(v.Others, StatusCount{Status: 0, N: n})
+		other += n
+	}
 	for i := range s.others {
 		o := &s.others[i]
 		if c := o.code.Load(); c != 0 {

@@ -167,7 +167,9 @@ func TestStatsRecordStatus(t *testing.T) {
 		{"another status counts by status", []int{426}, []rec{{0, 101}, {0, 426}, {0, 101}, {0, 503}}, []uint64{1}, map[int]uint64{101: 2, 503: 1}},
 		{"a sequence", []int{503, 200}, []rec{{0, 503}, {1, 200}, {1, 404}}, []uint64{1, 1}, map[int]uint64{404: 1}},
 		{"no compiled statuses: by response", nil, []rec{{0, 400}, {0, 505}}, []uint64{2}, map[int]uint64{}},
-		{"no status: by response", []int{200}, []rec{{0, 0}}, []uint64{1}, map[int]uint64{}},
+		{"no status sent: status 0", []int{200}, []rec{{0, 0}, {0, 200}}, []uint64{1}, map[int]uint64{0: 1}},
+		{"no status sent in a sequence: status 0", []int{503, 200}, []rec{{0, 0}, {1, 0}, {1, 200}}, []uint64{0, 1}, map[int]uint64{0: 2}},
+		{"a negative status: by response", []int{200}, []rec{{0, -1}}, []uint64{1}, map[int]uint64{}},
 		{"past the slots: by response", []int{200}, []rec{
 			{0, 401}, {0, 402}, {0, 403}, {0, 404}, {0, 405}, {0, 406}, {0, 407}, {0, 408}, {0, 409}, {0, 401},
 		}, []uint64{1}, map[int]uint64{401: 2, 402: 1, 403: 1, 404: 1, 405: 1, 406: 1, 407: 1, 408: 1}},

@@ -144,6 +144,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		index        int
 		slept, delay time.Duration
 		out          = -1
+		status       = -1 // -1: the status of ctx.Response
 		fault        behave.FaultKind
 	)
 	switch {
@@ -165,7 +166,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		stats = s.o.Engine.Unmatched()
 	case st.WebSocket() != nil:
 		stubID, stats = st.ID, st.Stats()
-		index, slept, fault = s.wsFast(ctx, st, st.WebSocket())
+		index, slept, status, fault = s.wsFast(ctx, st, st.WebSocket())
 	default:
 		stubID, stats = st.ID, st.Stats()
 		var resp *engine.Response
@@ -188,7 +189,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		if resp.Behave == nil && !rq.set {
 			writeFast(ctx, resp)
 		} else {
-			slept, delay, out, fault = s.behaveFast(ctx, st, resp, call, rq)
+			slept, delay, out, status, fault = s.behaveFast(ctx, st, resp, call, rq)
 		}
 	}
 	elapsed := time.Since(epoch) - t0
@@ -201,10 +202,13 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if s.o.Saturation.Saturated() {
 		ctx.Response.Header.AddBytesKV(saturatedHeaderB, saturatedValueB)
 	}
+	if status < 0 {
+		status = ctx.Response.StatusCode()
+	}
 	if out < 0 {
 		out = len(ctx.Response.Body())
 	}
-	if ctx.IsHead() || !bodyAllowed(ctx.Response.StatusCode()) {
+	if ctx.IsHead() || !bodyAllowed(status) {
 		out = 0
 	}
 	in := len(f.req.Body)
@@ -212,8 +216,8 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		in = int(min(up.n, 1<<62))
 	}
 	// By the status sent, which for a WebSocket stub or a fault is not
-	// the compiled response's.
-	stats.RecordStatus(index, ctx.Response.StatusCode(), in, out, elapsed-slept)
+	// the compiled response's, and 0 when none was.
+	stats.RecordStatus(index, status, in, out, elapsed-slept)
 	tc := fastConn(ctx)
 	if tc != nil {
 		if fault != 0 && fault != behave.FaultError {
@@ -242,7 +246,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			Remote:   addrPort(ctx.RemoteAddr()),
 			Stub:     stubID,
 			Fault:    faultName(fault),
-			Status:   ctx.Response.StatusCode(),
+			Status:   status,
 			BytesIn:  int64(in),
 			BytesOut: int64(out),
 		}
@@ -267,7 +271,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
 			Method: string(ctx.Method()), Path: strings.Clone(f.req.Path), Stub: stubID,
-			Status: ctx.Response.StatusCode(), Duration: elapsed, Proto: proto,
+			Status: status, Duration: elapsed, Proto: proto,
 			Remote: ctx.RemoteAddr().String(),
 		})
 	}

@@ -18,10 +18,11 @@ import (
 // behaveFast answers a call of a stub with behaviour (or a requested
 // delay) over HTTP/1.x: it waits, faults, or writes the response with its
 // body paced or streamed. It returns the time slept before the first byte,
-// the delay chosen, the body bytes sent (-1: count the response body) and
-// the kind of fault applied (0: none), which it counts in the stub's
-// statistics.
-func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, rq requested) (slept, delay time.Duration, out int, fault behave.FaultKind) {
+// the delay chosen, the body bytes sent (-1: count the response body), the
+// status sent (-1: ctx.Response's; 0: none, the connection closed
+// unanswered) and the kind of fault applied (0: none), which it counts in
+// the stub's statistics.
+func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, rq requested) (slept, delay time.Duration, out, status int, fault behave.FaultKind) {
 	a := decide(st, resp, call, rq)
 	delay = a.delay
 	fault = a.faultKind()
@@ -46,16 +47,17 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 			}
 			ctx.HijackSetNoResponse(true)
 			ctx.Hijack(func(net.Conn) {})
-			return time.Since(t), delay, 0, fault
+			return time.Since(t), delay, 0, 0, fault
 		}
 		slept = time.Since(t)
 	}
 	if a.fault != nil {
-		return slept, delay, s.faultFast(ctx, st, resp, call, a.fault), fault
+		out, status = s.faultFast(ctx, st, resp, call, a.fault)
+		return slept, delay, out, status, fault
 	}
 	if !a.streamed(resp) {
 		writeFast(ctx, resp)
-		return slept, delay, -1, 0
+		return slept, delay, -1, -1, 0
 	}
 	writeHeadFast(ctx, resp)
 	n := resp.BodyLen()
@@ -67,7 +69,7 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 			ctx.Response.Header.SetContentLength(int(n))
 		}
 		ctx.Response.SkipBody = true
-		return slept, delay, 0, 0
+		return slept, delay, 0, -1, 0
 	}
 	p := a.pacer
 	if p != nil && !stream {
@@ -77,7 +79,7 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 		// head at once and each chunk as its time comes.
 		ctx.Response.ImmediateHeaderFlush = true
 		ctx.Response.SetBodyStream(&pacedBody{ctx: s.doneCtx, nc: ctx.Conn(), resp: resp, p: p}, int(n))
-		return slept, delay, int(n), 0
+		return slept, delay, int(n), -1, 0
 	}
 	ctx.Response.SetBodyStreamWriter(func(w *bufio.Writer) {
 		_ = sendBody(s.doneCtx, w, w.Flush, resp, p, -1)
@@ -85,7 +87,7 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 	if !stream {
 		ctx.Response.Header.SetContentLength(int(n))
 	}
-	return slept, delay, int(n), 0
+	return slept, delay, int(n), -1, 0
 }
 
 // pacedBody is the body stream of a response paced by throttle, dribble
@@ -151,12 +153,14 @@ func writeHeadFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
 const malformedReply = "HTTP/1.1 200 OK\r\nthis line is not a header\r\n\r\n"
 
 // faultFast applies a fault on an HTTP/1.x connection and returns the
-// body bytes sent. Every kind but error takes the connection over and
-// closes it.
-func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, f *behave.FaultAction) int {
+// body bytes sent and the status, as behaveFast does: close-mid-body's
+// head has the response's status; reset, empty, malformed, garbage and
+// hang send none (a malformed head's is not one a client can read), 0.
+// Every kind but error takes the connection over and closes it.
+func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, f *behave.FaultAction) (out, status int) {
 	if f.Kind == behave.FaultError {
 		s.writeProblemFast(ctx, injectedProblem(st, f))
-		return -1
+		return -1, -1
 	}
 	raw := ctx.Conn()
 	var cut int64
@@ -216,7 +220,10 @@ func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engi
 		}
 		// fasthttp closes c when this returns.
 	})
-	return int(cut)
+	if f.Kind == behave.FaultCloseMidBody {
+		status = resp.Status
+	}
+	return int(cut), status
 }
 
 // hang reads and discards what the client sends, answering nothing, until

@@ -2,6 +2,7 @@ package httpfront
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -114,13 +115,16 @@ func (s *Server) h2Options() h2serve.Options {
 		IdleTimeout:       s.o.IdleTimeout,
 		ReadTimeout:       s.o.ReadTimeout,
 		Logger:            s.log,
-		Reject: func(w *h2serve.ResponseWriter, _ *h2serve.Request, status int) {
+		Reject: func(w *h2serve.ResponseWriter, r *h2serve.Request, status int) {
 			s.reject(status)
-			msg := "the request body exceeds the limit"
-			if status == 431 {
-				msg = "the request headers exceed the limit"
+			p := problem.New(status, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
+			switch {
+			case status == 431:
+				p = problem.New(status, "the request headers exceed the limit")
+			case r.ContentLength > s.o.MaxUploadBytes && s.h2UploadStub(r) != nil:
+				p = uploadTooLarge(s.o.MaxUploadBytes)
 			}
-			_ = w.WriteResponse(status, problemHeaders, problem.New(status, msg).JSON())
+			_ = w.WriteResponse(status, problemHeaders, p.JSON())
 		},
 	}
 }
@@ -129,20 +133,34 @@ var problemHeaders = [][2]string{{"content-type", problem.ContentType}, {"cache-
 
 // StreamBody tells decoy's HTTP/2 loop to hand over a request before its
 // body when the request goes to a stub that discards uploads: ServeH2
-// then reads the body as it arrives and throws it away.
+// then reads the body as it arrives and throws it away. An upload whose
+// content-length is beyond max-upload-bytes (and max-body-bytes) is not
+// handed over: the loop answers it 413 at once, before its body, through
+// Options.Reject, and reads and drops what the client sends meanwhile.
 func (s *Server) StreamBody(r *h2serve.Request) bool {
 	if nativeGRPC(r) {
 		return true // answered at once by ServeH2, without its body
 	}
-	if !s.o.Engine.Snapshot().Uploads() {
+	st := s.h2UploadStub(r)
+	if st == nil {
 		return false
+	}
+	return r.ContentLength <= s.o.MaxUploadBytes || r.ContentLength <= s.o.MaxBodyBytes
+}
+
+// h2UploadStub is the stub that discards r's upload, nil when none does.
+func (s *Server) h2UploadStub(r *h2serve.Request) *engine.Stub {
+	if !s.o.Engine.Snapshot().Uploads() {
+		return nil
 	}
 	probe := engine.Request{Proto: protoHTTP2, Method: r.Method, Path: r.Path, Fields: r}
 	if s.mtls {
 		probe.ClientCert = h2Cert(r)
 	}
-	st := s.o.Engine.Match(&probe)
-	return st != nil && st.Upload() != nil
+	if st := s.o.Engine.Match(&probe); st != nil && st.Upload() != nil {
+		return st
+	}
+	return nil
 }
 
 // nativeGRPC reports whether r is a native gRPC call (application/grpc,
@@ -217,6 +235,13 @@ func (s *Server) h2Discard(w *h2serve.ResponseWriter, r *h2serve.Request) {
 			spec = st.Upload()
 		}
 		up.st = st
+		if r.ContentLength > s.o.MaxUploadBytes && st != nil && st.Upload() != nil {
+			// Beyond max-upload-bytes but within max-body-bytes (see
+			// StreamBody): answered without reading the body.
+			up.u = uploaded{p: uploadTooLarge(s.o.MaxUploadBytes)}
+			s.serveH2(w, r, up)
+			return
+		}
 		up.u = discard(s.doneCtx, h2BodyReader{w}, spec, s.o.MaxUploadBytes)
 		if st != nil {
 			st.Stats().RecordUpload(up.u.n, up.u.d)
@@ -356,6 +381,11 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		case a.streamed(resp):
 			s.h2Timing(w, f, t0, a.delay)
 			s.h2Paced(w, a, resp, block, head)
+			if !head && bodyAllowed(resp.Status) {
+				// A body generated as it goes is not in resp.Body; as on
+				// the other engines, the length planned is counted.
+				out = int(resp.BodyLen())
+			}
 		default:
 			s.h2Timing(w, f, t0, a.delay)
 			d := a.ttfb

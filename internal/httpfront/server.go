@@ -273,6 +273,7 @@ func (s *Server) newFast(maxBody int, stream bool) *fasthttp.Server {
 		ReadBufferSize:               s.o.MaxHeaderBytes,
 		MaxRequestBodySize:           maxBody,
 		StreamRequestBody:            stream,
+		ExpectHandler:                func(ctx *fasthttp.RequestCtx) int { return s.expectFast(ctx, stream) },
 		ReadTimeout:                  s.o.ReadTimeout,
 		IdleTimeout:                  s.o.IdleTimeout,
 		NoDefaultContentType:         true,

@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/httpfront"
+	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -97,6 +99,19 @@ func TestShutdownKeepsDelays(t *testing.T) {
 				}
 				if err := <-shut; err != nil {
 					t.Errorf("shutdown: %v", err)
+				}
+				if path == "/soon" || strings.HasPrefix(c.name, "h2c-decoy") || strings.HasPrefix(c.name, "h2-decoy") {
+					// decoy's HTTP/2 records a request before its wait
+					// (see docs/metrics.md).
+					return
+				}
+				// Recorded as it went: status 0, none sent.
+				es := f.journal.Find(journal.Filter{})
+				if len(es) != 1 || es[0].Status != 0 {
+					t.Errorf("journal %+v, want one entry with status 0", es)
+				}
+				if got := statusCounts(f.store.Engine(), path[1:]); len(got) != 1 || got[0] != 1 {
+					t.Errorf("decoy_requests_total by code %v, want {0: 1}", got)
 				}
 			})
 		}

@@ -74,11 +74,18 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 	upStub, up := s.uploadStd(r)
 	if up.p != nil {
 		up.p.Write(w)
+		if up.p.Status == 413 {
+			s.drainStd(w, r)
+		}
 		return
 	}
 	var body []byte
 	var err error
-	if upStub == nil {
+	switch {
+	case upStub == nil && r.ContentLength > s.o.MaxBodyBytes:
+		// Known from the head: answered before the body is read.
+		err = &http.MaxBytesError{Limit: s.o.MaxBodyBytes}
+	case upStub == nil:
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
 	}
 	if err != nil {
@@ -86,14 +93,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooBig) {
 			s.reject(413)
 			problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes)).Write(w)
-			if r.ProtoMajor == 2 {
-				// Go's server resets a stream whose handler returns before
-				// the body's end (NO_ERROR), and a client still sending
-				// may then lose the 413 (curl exits 92): read the rest,
-				// up to a bound, as decoy's own engine does.
-				_ = http.NewResponseController(w).Flush()
-				_, _ = io.CopyN(io.Discard, r.Body, h2serve.DrainBytes(s.o.MaxBodyBytes))
-			}
+			s.drainStd(w, r)
 			return
 		}
 		s.reject(400)
@@ -178,10 +178,15 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 				t := time.Now()
 				switch s.h2Wait(wait, r.Context().Done()) {
 				case waitGone:
-					return // the client is gone: nothing was answered
+					// The client is gone: nothing was answered, status 0.
+					s.countStd(r, st.Stats(), index, 0, in, 0, time.Since(read)-time.Since(t))
+					s.logStd(r, start, body, in, stubID, fault, 0, 0)
+					return
 				case waitLate:
 					// Shutdown: the response would be late; the stream
 					// (the connection on HTTP/1.1) ends unanswered.
+					s.countStd(r, st.Stats(), index, 0, in, 0, time.Since(read)-time.Since(t))
+					s.logStd(r, start, body, in, stubID, fault, 0, 0)
 					panic(http.ErrAbortHandler)
 				}
 				slept = time.Since(t)
@@ -231,6 +236,34 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 	}
 	s.logStd(r, start, body, in, stubID, fault, status, out)
 }
+
+// drainStd follows a 413 answered over HTTP/2 before the body's end. Go's
+// server resets a stream whose handler returns before the body's end
+// (NO_ERROR), and a client still sending may then lose the 413 (curl
+// exits 92): the answer is flushed, and the rest read, up to a bound, as
+// decoy's own engine does. The stream ends only when the handler
+// returns, so a client that stops sending (as it may on a 413 that came
+// before its body) is waited for drainIdle at most.
+func (s *Server) drainStd(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor != 2 {
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	bp := uploadBufPool.Get().(*[]byte)
+	defer uploadBufPool.Put(bp)
+	for left := h2serve.DrainBytes(s.o.MaxBodyBytes); left > 0; {
+		_ = rc.SetReadDeadline(time.Now().Add(drainIdle))
+		n, err := r.Body.Read((*bp)[:min(int64(len(*bp)), left)])
+		left -= int64(n)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// drainIdle is the longest drainStd waits for more of a body it drops.
+const drainIdle = time.Second
 
 // logStd adds a request served by Go's server to the journal and the
 // access log.
@@ -416,6 +449,11 @@ func (s *Server) uploadStd(r *http.Request) (*engine.Stub, uploaded) {
 	st := s.o.Engine.Match(&probe)
 	if st == nil || st.Upload() == nil {
 		return nil, uploaded{}
+	}
+	if r.ContentLength > s.o.MaxUploadBytes {
+		// Known from the head: answered before the body is read.
+		s.reject(413)
+		return st, uploaded{p: uploadTooLarge(s.o.MaxUploadBytes)}
 	}
 	u := discard(r.Context(), r.Body, st.Upload(), s.o.MaxUploadBytes)
 	st.Stats().RecordUpload(u.n, u.d)

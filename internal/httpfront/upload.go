@@ -14,6 +14,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/valyala/fasthttp"
 )
@@ -60,7 +61,7 @@ func discard(ctx context.Context, r io.Reader, up *engine.Upload, limit int64) u
 				h.Write(buf[:k])
 			}
 			if n > limit {
-				return uploaded{n: n, d: time.Since(start), p: problem.New(413, fmt.Sprintf("the upload exceeds the %d-byte limit (max-upload-bytes)", limit))}
+				return uploaded{n: n, d: time.Since(start), p: uploadTooLarge(limit)}
 			}
 			if up.Rate > 0 {
 				due := time.Duration(float64(n) / float64(up.Rate) * float64(time.Second))
@@ -86,6 +87,11 @@ func discard(ctx context.Context, r io.Reader, up *engine.Upload, limit int64) u
 		u.p = problem.New(422, fmt.Sprintf("the upload's SHA-256 is %x; the stub expects %x (upload.sha256)", h.Sum(nil), up.SHA256))
 	}
 	return u
+}
+
+// uploadTooLarge is the answer to an upload beyond limit (max-upload-bytes).
+func uploadTooLarge(limit int64) *problem.Problem {
+	return problem.New(413, fmt.Sprintf("the upload exceeds the %d-byte limit (max-upload-bytes)", limit))
 }
 
 // deadlineReader moves c's read deadline d past each read of r.
@@ -115,9 +121,16 @@ func (s *Server) fastFor() *fasthttp.Server {
 // discards uploads reads it to the end and throws it away; any other
 // request gets its body read whole, up to MaxBodyBytes, and is matched
 // again with it.
+// A Content-Length beyond the limit is answered 413 at once, before a
+// byte of the body is read (the connection then closes).
 func (s *Server) streamedFast(ctx *fasthttp.RequestCtx, f *fastReq) (*engine.Stub, uploaded) {
 	st := s.o.Engine.Match(&f.req)
+	cl := int64(ctx.Request.Header.ContentLength()) // -1 chunked, -2 none
 	if st != nil && st.Upload() != nil {
+		if cl > s.o.MaxUploadBytes {
+			ctx.SetConnectionClose()
+			return st, uploaded{p: uploadTooLarge(s.o.MaxUploadBytes)}
+		}
 		// An upload may take longer than ReadTimeout: the timeout then
 		// bounds each read rather than the whole body.
 		r := &deadlineReader{r: ctx.RequestBodyStream(), c: ctx.Conn(), d: s.o.ReadTimeout}
@@ -128,9 +141,15 @@ func (s *Server) streamedFast(ctx *fasthttp.RequestCtx, f *fastReq) (*engine.Stu
 		st.Stats().RecordUpload(u.n, u.d)
 		return st, u
 	}
-	body, err := io.ReadAll(io.LimitReader(ctx.RequestBodyStream(), s.o.MaxBodyBytes+1))
+	var body []byte
+	var err error
+	if cl <= s.o.MaxBodyBytes {
+		body, err = io.ReadAll(io.LimitReader(ctx.RequestBodyStream(), s.o.MaxBodyBytes+1))
+	}
 	u := uploaded{n: int64(len(body))}
 	switch {
+	case cl > s.o.MaxBodyBytes:
+		u.p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
 	case err != nil:
 		u.p = problem.New(400, "reading the request body: "+err.Error())
 	case u.n > s.o.MaxBodyBytes:
@@ -143,4 +162,56 @@ func (s *Server) streamedFast(ctx *fasthttp.RequestCtx, f *fastReq) (*engine.Stu
 	}
 	f.req.Body = body
 	return s.o.Engine.Match(&f.req), u
+}
+
+// expectFast answers a request with Expect: 100-continue on fasthttp:
+// 100 Continue, or, for a Content-Length beyond the limit that applies
+// (max-upload-bytes for a stub that discards uploads, on a connection
+// that streams bodies; max-body-bytes otherwise), the 413 problem in its
+// place (RFC 9110 section 10.1.1), so that the client does not send the
+// body. fasthttp then sends ctx.Response with the status returned and
+// closes the connection, without calling the handler: the request is
+// counted as rejected, as a body too large always was, and not journaled.
+// fasthttp's documentation asks an ExpectHandler to leave the response
+// alone; the problem+json it writes there goes out with the status
+// (TestEarly413Expect checks it does).
+func (s *Server) expectFast(ctx *fasthttp.RequestCtx, stream bool) int {
+	cl := int64(ctx.Request.Header.ContentLength())
+	if cl <= min(s.o.MaxBodyBytes, s.o.MaxUploadBytes) {
+		return fasthttp.StatusContinue
+	}
+	upload := false
+	if stream && s.o.Engine.Snapshot().Uploads() {
+		f := fastReqPool.Get().(*fastReq)
+		f.ctx = ctx
+		proto := protoHTTP11
+		if !ctx.Request.Header.IsHTTP11() {
+			proto = protoHTTP10
+		}
+		f.req = engine.Request{Proto: proto, Method: b2s(ctx.Method()), Path: f.decodedPath(originPath(ctx)), Fields: f}
+		if s.mtls {
+			if t, ok := ctx.Conn().(*tlsConn); ok {
+				f.req.ClientCert = t.c.cert
+			}
+		}
+		st := s.o.Engine.Match(&f.req)
+		upload = st != nil && st.Upload() != nil
+		f.ctx, f.req = nil, engine.Request{}
+		fastReqPool.Put(f)
+	}
+	var p *problem.Problem
+	switch {
+	case upload && cl <= s.o.MaxUploadBytes, !upload && cl <= s.o.MaxBodyBytes:
+		return fasthttp.StatusContinue
+	case upload:
+		p = uploadTooLarge(s.o.MaxUploadBytes)
+	default:
+		p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
+	}
+	s.reject(413)
+	if c := fastConn(ctx); c != nil {
+		c.setCause(metrics.CloseBadRequest)
+	}
+	s.writeProblemFast(ctx, p)
+	return 413
 }

@@ -39,8 +39,10 @@ func writeProblemFastStatic(ctx *fasthttp.RequestCtx, p *problem.Problem) {
 // HTTP/1.1), gets the compiled 426; a handshake that breaks RFC 6455 a
 // problem naming what to send; an upgrade the stub's headers on a 101 and
 // then the conversation on the hijacked connection. handleFast counts and
-// journals it like any request.
-func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.WebSocket) (index int, slept time.Duration, fault behave.FaultKind) {
+// journals it like any request, by status (-1: ctx.Response's, 0: the
+// connection closed unanswered, as behaveFast says).
+func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.WebSocket) (index int, slept time.Duration, status int, fault behave.FaultKind) {
+	status = -1
 	index, resp, call := st.Pick()
 	switch {
 	case !websocket.FastHTTPIsWebSocketUpgrade(ctx) || !ctx.Request.Header.IsHTTP11():
@@ -64,11 +66,11 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 		var proto string
 		hs.Headers, proto = pickSubprotocol(resp.Headers, ctx.Request.Header.PeekAll(secProtocol))
 		if hs.Behave != nil {
-			slept, _, _, fault = s.behaveFast(ctx, st, &hs, call, requested{})
+			slept, _, _, status, fault = s.behaveFast(ctx, st, &hs, call, requested{})
 		} else {
 			writeHeadFast(ctx, &hs)
 		}
-		if fault != 0 {
+		if fault != 0 || status == 0 {
 			break
 		}
 		if proto != "" {
@@ -112,7 +114,7 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 			tc.wsPending = true
 		}
 	}
-	return index, slept, fault
+	return index, slept, status, fault
 }
 
 // wsCloseReason is why the WebSocket conversation on c ended, as a
