@@ -455,21 +455,28 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 		if w.WriteHead(block) != nil || head || !bodyAllowed(resp.Status) {
 			return
 		}
-		ctx, cancel := context.WithCancel(s.doneCtx)
+		ctx, cancel := s.streamCtx(done)
 		defer cancel()
-		go func() {
-			select {
-			case <-done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		if err := sendBody(ctx, h2Body{w}, nil, resp, a.pacer, -1); err != nil {
 			w.Reset()
 			return
 		}
 		_ = w.WriteData(nil, true)
 	}()
+}
+
+// streamCtx is a context for sending a detached stream's body: done when
+// the server shuts down or when done (the stream's end) is closed.
+func (s *Server) streamCtx(done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(s.doneCtx)
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // h2CutPaced sends a response that breaks off, from a detached stream's
@@ -493,15 +500,8 @@ func (s *Server) h2CutPaced(w *h2serve.ResponseWriter, wait time.Duration, resp 
 			return
 		}
 		if cut > 0 {
-			ctx, cancel := context.WithCancel(s.doneCtx)
+			ctx, cancel := s.streamCtx(done)
 			defer cancel()
-			go func() {
-				select {
-				case <-done:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
 			_ = sendBody(ctx, h2Body{w}, nil, resp, p, cut)
 		}
 		w.ResetCode(http2.ErrCodeInternal)
