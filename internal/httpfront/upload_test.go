@@ -280,7 +280,7 @@ func TestUploadChecks(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
-		for _, e := range j.Find(journal.Filter{Stub: "sized", Status: 200}) {
+		for _, e := range j.Find(journal.Filter{Stub: "sized", Status: new(200)}) {
 			if e.BodySize != 1<<20 {
 				t.Errorf("journal: sized upload of %d bytes", e.BodySize)
 			}

@@ -23,8 +23,10 @@ type Filter struct {
 	// Stub matches the id of the stub that answered; the special value "-"
 	// matches unmatched requests only.
 	Stub string
-	// Status matches the response's HTTP status code (200 for gRPC calls).
-	Status int
+	// Status, when set, matches the response's HTTP status code (200 for
+	// gRPC calls; 0 for a request that got no answer: a fault such as a
+	// reset, or a close at shutdown).
+	Status *int
 	// GRPCStatus, when set, matches gRPC calls that ended with that
 	// status code (0 OK, 5 NOT_FOUND, ...).
 	GRPCStatus *int
@@ -99,14 +101,14 @@ func parseFilter(q url.Values, now time.Time) (Filter, error) {
 	f.Stub = q.Get("stub")
 	if v := q.Get("status"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 100 || n > 599 {
-			msg := "must be an integer 100-599"
-			if err == nil && n >= 0 && n <= 16 {
+		if err != nil || (n != 0 && (n < 100 || n > 599)) {
+			msg := "must be an integer 100-599, or 0 for requests that got no answer"
+			if err == nil && n > 0 && n <= 16 {
 				msg += " (a gRPC call's status code is grpcStatus)"
 			}
 			return Filter{}, &ParamError{"status", msg}
 		}
-		f.Status = n
+		f.Status = &n
 	}
 	if v := q.Get("grpcStatus"); v != "" {
 		c, err := stub.ParseGRPCCode(v)
@@ -190,7 +192,7 @@ func newMatcher(f *Filter) matcher {
 
 func (m *matcher) match(v *stored) bool {
 	f := m.f
-	if f.Status != 0 && v.status != f.Status {
+	if f.Status != nil && v.status != *f.Status {
 		return false
 	}
 	if f.GRPCStatus != nil && (!v.grpc || v.grpcStat != *f.GRPCStatus) {

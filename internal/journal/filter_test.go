@@ -18,12 +18,13 @@ func TestParseFilter(t *testing.T) {
 	}{
 		{"", Filter{}},
 		{"method=get&path=/users/*&stub=get-user&status=404&limit=20",
-			Filter{Method: "get", Path: "/users/*", Stub: "get-user", Status: 404, Limit: 20}},
+			Filter{Method: "get", Path: "/users/*", Stub: "get-user", Status: ptr(404), Limit: 20}},
 		{"stub=-", Filter{Stub: Unmatched}},
 		{"path=*", Filter{Path: "*"}},
 		{"method=M-SEARCH", Filter{Method: "M-SEARCH"}},
-		{"status=100", Filter{Status: 100}},
-		{"status=599", Filter{Status: 599}},
+		{"status=100", Filter{Status: ptr(100)}},
+		{"status=599", Filter{Status: ptr(599)}},
+		{"status=0", Filter{Status: ptr(0)}},
 		{"limit=0", Filter{}},
 		{"since=2025-05-31T10:00:00Z", Filter{Since: time.Date(2025, 5, 31, 10, 0, 0, 0, time.UTC)}},
 		{"since=2025-05-31T12:00:00.5%2B02:00", Filter{Since: time.Date(2025, 5, 31, 10, 0, 0, 5e8, time.UTC)}},
@@ -34,11 +35,11 @@ func TestParseFilter(t *testing.T) {
 		{"since=2025-06-01T00:00:00Z&until=2025-06-01T00:00:00Z",
 			Filter{Since: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}},
 		{"status=&method=&limit=", Filter{}},
-		{"status=201&status=abc", Filter{Status: 201}},
+		{"status=201&status=abc", Filter{Status: ptr(201)}},
 		{"grpcStatus=0", Filter{GRPCStatus: ptr(0)}},
 		{"grpcStatus=3", Filter{GRPCStatus: ptr(3)}},
 		{"grpcStatus=NOT_FOUND", Filter{GRPCStatus: ptr(5)}},
-		{"grpcStatus=NotFound&status=200", Filter{GRPCStatus: ptr(5), Status: 200}},
+		{"grpcStatus=NotFound&status=200", Filter{GRPCStatus: ptr(5), Status: ptr(200)}},
 		{"grpcStatus=unavailable", Filter{GRPCStatus: ptr(14)}},
 	}
 	for _, tt := range tests {
@@ -60,11 +61,16 @@ func TestParseFilter(t *testing.T) {
 }
 
 func filtersEqual(a, b Filter) bool {
-	if (a.GRPCStatus == nil) != (b.GRPCStatus == nil) || a.GRPCStatus != nil && *a.GRPCStatus != *b.GRPCStatus {
+	if !sameInt(a.GRPCStatus, b.GRPCStatus) || !sameInt(a.Status, b.Status) {
 		return false
 	}
-	return a.Method == b.Method && a.Path == b.Path && a.Stub == b.Stub && a.Status == b.Status &&
+	return a.Method == b.Method && a.Path == b.Path && a.Stub == b.Stub &&
 		a.Since.Equal(b.Since) && a.Until.Equal(b.Until) && a.Limit == b.Limit
+}
+
+// sameInt: both unset, or both set to one value.
+func sameInt(a, b *int) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
 
 func TestParseFilterErrors(t *testing.T) {
@@ -74,15 +80,14 @@ func TestParseFilterErrors(t *testing.T) {
 		param string
 		msg   string
 	}{
-		{"status=abc", "status", "status: must be an integer 100-599"},
-		{"status=99", "status", "status: must be an integer 100-599"},
-		{"status=3", "status", "status: must be an integer 100-599 (a gRPC call's status code is grpcStatus)"},
-		{"status=0", "status", "status: must be an integer 100-599 (a gRPC call's status code is grpcStatus)"},
+		{"status=abc", "status", "status: must be an integer 100-599, or 0 for requests that got no answer"},
+		{"status=99", "status", "status: must be an integer 100-599, or 0 for requests that got no answer"},
+		{"status=3", "status", "status: must be an integer 100-599, or 0 for requests that got no answer (a gRPC call's status code is grpcStatus)"},
 		{"grpcStatus=17", "grpcStatus", "grpcStatus: must be a gRPC status code, a number 0-16 or a name such as NOT_FOUND"},
 		{"grpcStatus=NOPE", "grpcStatus", "grpcStatus: must be a gRPC status code, a number 0-16 or a name such as NOT_FOUND"},
-		{"status=600", "status", "status: must be an integer 100-599"},
-		{"status=2.5", "status", "status: must be an integer 100-599"},
-		{"status=99999999999999999999", "status", "status: must be an integer 100-599"},
+		{"status=600", "status", "status: must be an integer 100-599, or 0 for requests that got no answer"},
+		{"status=2.5", "status", "status: must be an integer 100-599, or 0 for requests that got no answer"},
+		{"status=99999999999999999999", "status", "status: must be an integer 100-599, or 0 for requests that got no answer"},
 		{"limit=-1", "limit", "limit: must be a non-negative integer"},
 		{"limit=ten", "limit", "limit: must be a non-negative integer"},
 		{"since=yesterday", "since", "since: must be an RFC 3339 time or a duration such as 5m"},
@@ -152,8 +157,8 @@ func FuzzParseFilter(f *testing.F) {
 			}
 			return
 		}
-		if flt.Status != 0 && (flt.Status < 100 || flt.Status > 599) {
-			t.Errorf("Status = %d accepted", flt.Status)
+		if st := flt.Status; st != nil && *st != 0 && (*st < 100 || *st > 599) {
+			t.Errorf("Status = %d accepted", *st)
 		}
 		if flt.Limit < 0 {
 			t.Errorf("Limit = %d accepted", flt.Limit)

@@ -109,8 +109,8 @@ func TestFindGRPCStatus(t *testing.T) {
 	}{
 		{"OK", Filter{GRPCStatus: ptr(0)}, []uint64{2}},
 		{"NOT_FOUND", Filter{GRPCStatus: ptr(5)}, []uint64{3}},
-		{"with status", Filter{GRPCStatus: ptr(5), Status: 200}, []uint64{3}},
-		{"status 200", Filter{Status: 200}, []uint64{3, 2, 1}},
+		{"with status", Filter{GRPCStatus: ptr(5), Status: ptr(200)}, []uint64{3}},
+		{"status 200", Filter{Status: ptr(200)}, []uint64{3, 2, 1}},
 		{"none", Filter{GRPCStatus: ptr(3)}, []uint64{}},
 	} {
 		if got := seqs(j.Find(tt.f)); !slices.Equal(got, tt.want) {
@@ -134,7 +134,7 @@ func TestFind(t *testing.T) {
 		{Method: []byte("GET"), URI: []byte("/users/1?x=1"), Stub: "a", Status: 200},
 		{Method: []byte("POST"), URI: []byte("/users"), Stub: "b", Status: 201},
 		{Method: []byte("get"), URI: []byte("/users/2"), Status: 404},
-		{Method: []byte("DELETE"), URI: []byte("/orders/7"), Stub: "a", Status: 204},
+		{Method: []byte("DELETE"), URI: []byte("/orders/7"), Stub: "a", Status: 0}, // no answer: a fault
 		{Method: []byte("GET"), URI: []byte("http://example.com/users/9?q"), Status: 404},
 	}
 	for i := range recs {
@@ -158,16 +158,17 @@ func TestFind(t *testing.T) {
 		{"path no match", Filter{Path: "/nope"}, []uint64{}},
 		{"stub", Filter{Stub: "a"}, []uint64{4, 1}},
 		{"stub unmatched", Filter{Stub: Unmatched}, []uint64{5, 3}},
-		{"status", Filter{Status: 404}, []uint64{5, 3}},
+		{"status", Filter{Status: ptr(404)}, []uint64{5, 3}},
 		{"since inclusive", Filter{Since: t0.Add(2 * time.Second)}, []uint64{5, 4, 3}},
 		{"until exclusive", Filter{Until: t0.Add(2 * time.Second)}, []uint64{2, 1}},
 		{"since and until", Filter{Since: t0.Add(time.Second), Until: t0.Add(3 * time.Second)}, []uint64{3, 2}},
-		{"combined", Filter{Method: "get", Status: 404, Path: "/users/*"}, []uint64{5, 3}},
+		{"combined", Filter{Method: "get", Status: ptr(404), Path: "/users/*"}, []uint64{5, 3}},
 		{"limit", Filter{Limit: 2}, []uint64{5, 4}},
 		{"limit above count", Filter{Limit: 50}, []uint64{5, 4, 3, 2, 1}},
 		{"negative limit means all", Filter{Limit: -1}, []uint64{5, 4, 3, 2, 1}},
 		{"limit with filter", Filter{Stub: Unmatched, Limit: 1}, []uint64{5}},
-		{"no match", Filter{Status: 500}, []uint64{}},
+		{"no match", Filter{Status: ptr(500)}, []uint64{}},
+		{"status 0: no answer", Filter{Status: ptr(0)}, []uint64{4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
