@@ -12,7 +12,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/cli"
 )
 
-const wireMockRoot = "testdata/wiremock"
+const wireMockRoot = "../../examples/wiremock"
 
 // TestServeWireMockRoot serves a WireMock root (mappings/ and __files/)
 // as it is and checks what a client gets. Delays are read from
