@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -190,11 +191,7 @@ func (e *xmlEncoder) qname(name string, s *xmlSchema) string {
 func (e *xmlEncoder) element(name string, s *xmlSchema, v any, depth int) {
 	switch x := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(x))
 		var attrs []xmlAttr
 		var children []string
 		for _, k := range keys {

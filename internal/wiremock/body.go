@@ -3,8 +3,9 @@ package wiremock
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -215,11 +216,7 @@ func leafPaths(path string, v any, out *[]stub.JSONPathMatcher) {
 		*out = append(*out, stub.JSONPathMatcher{Path: path})
 		return
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	for _, k := range keys {
 		leafPaths(path+"['"+escapeName(k)+"']", m[k], out)
 	}
