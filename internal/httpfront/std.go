@@ -252,7 +252,14 @@ func (s *Server) drainStd(w http.ResponseWriter, r *http.Request) {
 	_ = rc.Flush()
 	bp := uploadBufPool.Get().(*[]byte)
 	defer uploadBufPool.Put(bp)
-	for left := h2serve.DrainBytes(s.o.MaxBodyBytes); left > 0; {
+	left := h2serve.DrainBytes(s.o.MaxBodyBytes)
+	if r.ContentLength > left {
+		// A declared length is read to its end (within a bound): the 413
+		// went before the body, and a client still sending it would lose
+		// the answer to the reset that ends the stream early.
+		left = min(r.ContentLength, 16*left)
+	}
+	for left > 0 {
 		_ = rc.SetReadDeadline(time.Now().Add(drainIdle))
 		n, err := r.Body.Read((*bp)[:min(int64(len(*bp)), left)])
 		left -= int64(n)
