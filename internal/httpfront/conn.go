@@ -43,6 +43,9 @@ type conn struct {
 	idle     atomic.Int64 // std: unix ns since when it has been idle; 0 while active
 	ended    atomic.Int32 // an end* constant: the first sign seen
 	closing  atomic.Bool  // decoy is closing it: later errors say nothing
+	// linger, when above 0, makes Close a lingering close: the most bytes
+	// of a refused body to read and drop first (see lingerClose).
+	linger atomic.Int64
 
 	// slow, when set, counts writes that took slowWrite or longer: the
 	// client read too slowly for the kernel's buffers to absorb them.
@@ -276,7 +279,54 @@ func (c *conn) flushSent(j *journal.Journal) {
 
 func (c *conn) Close() error {
 	c.closing.Store(true)
+	if n := c.linger.Swap(0); n > 0 {
+		c.lingerClose(n)
+	}
 	return c.Conn.Close()
+}
+
+// Bounds of a lingering close: the longest wait for more of the body, and
+// for all of it.
+const (
+	lingerIdle = time.Second
+	lingerTime = 5 * time.Second
+)
+
+// lingerAfter makes the connection's close a lingering one, reading and
+// dropping up to n more bytes of a request body decoy refused (413) while
+// the client may still be sending it. Closed at once, a socket holding
+// unread bytes resets the connection, and a client still writing its body
+// (curl over TLS, for one) then fails on its write and never reads the
+// answer that was already on its way.
+func (c *conn) lingerAfter(n int64) {
+	if n > 0 {
+		c.linger.Store(n)
+	}
+}
+
+// lingerClose half-closes the connection after its last answer and reads
+// what the client still sends, up to n bytes, until it closes or pauses
+// lingerIdle, for lingerTime at most (nginx's lingering close).
+func (c *conn) lingerClose(n int64) {
+	tc := tcpConn(c.Conn)
+	if tc == nil || tc.CloseWrite() != nil {
+		return
+	}
+	bp := uploadBufPool.Get().(*[]byte)
+	defer uploadBufPool.Put(bp)
+	until := time.Now().Add(lingerTime)
+	for n > 0 {
+		d := time.Now().Add(lingerIdle)
+		if d.After(until) {
+			d = until
+		}
+		_ = tc.SetReadDeadline(d)
+		k, err := tc.Read((*bp)[:min(int64(len(*bp)), n)])
+		n -= int64(k)
+		if err != nil {
+			return
+		}
+	}
 }
 
 // CloseWrite half-closes the connection when the connection underneath is

@@ -167,3 +167,49 @@ func TestEarly413HTTP2(t *testing.T) {
 		}
 	}
 }
+
+// TestEarly413Linger: a client that writes a body beyond the limit
+// without waiting for an answer (curl without Expect, over TLS above all)
+// must be able to send it to its end and then read the 413. decoy closes
+// such a connection with a lingering close: closed at once with the body
+// unread, the socket resets the connection, the client's write fails
+// before it reads, and the answer is lost. The body (12 MiB) is more than
+// the socket buffers of both sides hold, so without the lingering close
+// the write cannot succeed; it is within what decoy drains (16 times the
+// larger of max-body-bytes and 1 MiB).
+func TestEarly413Linger(t *testing.T) {
+	t.Parallel()
+	o := httpfront.Options{MaxUploadBytes: 2 << 20, MaxBodyBytes: 64 << 10}
+	const size = 12 << 20
+	for _, useTLS := range []bool{false, true} {
+		for _, streamed := range []bool{false, true} {
+			for _, c := range early413Cases {
+				if !streamed && c.path == "/upload" {
+					continue
+				}
+				name := fmt.Sprintf("TLS=%v/streamed=%v%s", useTLS, streamed, c.path)
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					srcs := early413Stubs()
+					if !streamed {
+						srcs = srcs[1:]
+					}
+					f := startSources(t, srcs, o)
+					nc := dialFront(t, f, useTLS)
+					wrote := make(chan error, 1)
+					go func() {
+						_, err := fmt.Fprintf(nc, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", c.path, size)
+						if err == nil {
+							_, err = nc.Write(make([]byte, size))
+						}
+						wrote <- err
+					}()
+					checkEarly413(t, bufio.NewReader(nc), c.want)
+					if err := <-wrote; err != nil {
+						t.Errorf("writing the body: %v; want it all taken (a lingering close)", err)
+					}
+				})
+			}
+		}
+	}
+}

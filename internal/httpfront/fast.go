@@ -379,6 +379,7 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 			return
 		}
 		p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
+		s.lingerFast(ctx)
 	case errors.As(err, &ne) && ne.Timeout():
 		p = problem.New(408, "the request was not received in time")
 	default:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/valyala/fasthttp"
@@ -129,6 +130,7 @@ func (s *Server) streamedFast(ctx *fasthttp.RequestCtx, f *fastReq) (*engine.Stu
 	if st != nil && st.Upload() != nil {
 		if cl > s.o.MaxUploadBytes {
 			ctx.SetConnectionClose()
+			s.lingerFast(ctx)
 			return st, uploaded{p: uploadTooLarge(s.o.MaxUploadBytes)}
 		}
 		// An upload may take longer than ReadTimeout: the timeout then
@@ -137,6 +139,9 @@ func (s *Server) streamedFast(ctx *fasthttp.RequestCtx, f *fastReq) (*engine.Stu
 		u := discard(s.doneCtx, r, st.Upload(), s.o.MaxUploadBytes)
 		if u.p != nil {
 			ctx.SetConnectionClose()
+			if u.p.Status == 413 {
+				s.lingerFast(ctx)
+			}
 		}
 		st.Stats().RecordUpload(u.n, u.d)
 		return st, u
@@ -158,10 +163,29 @@ func (s *Server) streamedFast(ctx *fasthttp.RequestCtx, f *fastReq) (*engine.Stu
 	if u.p != nil {
 		s.reject(u.p.Status)
 		ctx.SetConnectionClose()
+		if u.p.Status == 413 {
+			s.lingerFast(ctx)
+		}
 		return nil, u
 	}
 	f.req.Body = body
 	return s.o.Engine.Match(&f.req), u
+}
+
+// lingerFast makes the close that follows a 413 on ctx's connection a
+// lingering one (conn.lingerAfter), for what remains of a declared body,
+// or of a chunked one, within a bound: the client may still be sending it.
+func (s *Server) lingerFast(ctx *fasthttp.RequestCtx) {
+	c := fastConn(ctx)
+	cl := int64(ctx.Request.Header.ContentLength()) // -1 chunked, -2 none
+	if c == nil || cl == -2 || cl == 0 {
+		return
+	}
+	bound := 16 * h2serve.DrainBytes(s.o.MaxBodyBytes)
+	if cl < 0 {
+		cl = bound
+	}
+	c.lingerAfter(min(cl, bound))
 }
 
 // expectFast answers a request with Expect: 100-continue on fasthttp:
