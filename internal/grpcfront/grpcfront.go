@@ -62,6 +62,12 @@ type Options struct {
 	// HTTPAddr is the HTTP port's address, named to an HTTP/1.1 client
 	// that reaches the gRPC port; "" when there is none.
 	HTTPAddr string
+	// ClientCerts says the TLS port asks clients for certificates
+	// (client-auth optional or require): calls served through ServeHTTP
+	// then carry the certificate the TLS front door put in their context
+	// (engine.ClientCertKey), for stubs' clientCert and the journal.
+	// Without it no call looks for one.
+	ClientCerts bool
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.
