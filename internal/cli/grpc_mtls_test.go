@@ -76,6 +76,14 @@ func whoAmI(t *testing.T, addr string, roots *x509.CertPool, cert *tls.Certifica
 	return string(user), nil
 }
 
+// outcome is what a client gets: the user answered, or the status code,
+// or a failed handshake.
+type outcome struct {
+	user      string // "": any (a generated answer)
+	code      codes.Code
+	handshake bool // refused at the handshake
+}
+
 // TestGRPCClientCert: gRPC calls over TLS are asked for client
 // certificates as HTTP requests are, match stubs on them, and show them in
 // the journal; with grpc-go and grpcurl, the certificates made by
@@ -118,13 +126,6 @@ func TestGRPCClientCert(t *testing.T) {
 	proto := write(t, dir, "who.proto", whoProto)
 	stubs := write(t, dir, "stubs.yaml", whoStubs)
 
-	// The outcome of each client in each client-auth mode: the user
-	// answered, or the status code, or a failed handshake.
-	type outcome struct {
-		user      string // "": any (a generated answer)
-		code      codes.Code
-		handshake bool // refused at the handshake
-	}
 	ok := func(user string) outcome { return outcome{user: user} }
 	fail := func(c codes.Code) outcome { return outcome{code: c} }
 	refused := outcome{code: codes.Unavailable, handshake: true}
@@ -140,25 +141,35 @@ func TestGRPCClientCert(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.mode, func(t *testing.T) {
 			t.Parallel()
-			a, _ := serve(t, vars, "--client-auth", m.mode, proto, stubs)
-			addr := a.HTTPSAddr.String()
-			for client, want := range m.clients {
-				user, err := whoAmI(t, addr, roots, certs[client])
-				switch {
-				case status.Code(err) != want.code:
-					t.Errorf("grpc-go as %q: %q, %v; want %v", client, user, err, want.code)
-				case want.handshake && !strings.Contains(err.Error(), "certificate") && !strings.Contains(err.Error(), "broken pipe") && !strings.Contains(err.Error(), "reset"):
-					t.Errorf("grpc-go as %q: %v; want a failed handshake", client, err)
-				case err == nil && want.user != "" && user != want.user, err == nil && want.user == "" && user == "alice":
-					t.Errorf("grpc-go as %q: user %q, want %q", client, user, want.user)
+			a, banner := serve(t, vars, "--quiet=false", "--client-auth", m.mode, proto, stubs)
+			// The TLS port, and the gRPC port's own TLS.
+			for _, addr := range []string{a.HTTPSAddr.String(), a.GRPCAddr.String()} {
+				for client, want := range m.clients {
+					user, err := whoAmI(t, addr, roots, certs[client])
+					switch {
+					case status.Code(err) != want.code:
+						t.Errorf("%s: grpc-go as %q: %q, %v; want %v", addr, client, user, err, want.code)
+					case want.handshake && !strings.Contains(err.Error(), "certificate") && !strings.Contains(err.Error(), "broken pipe") && !strings.Contains(err.Error(), "reset"):
+						t.Errorf("%s: grpc-go as %q: %v; want a failed handshake", addr, client, err)
+					case err == nil && want.user != "" && user != want.user, err == nil && want.user == "" && user == "alice":
+						t.Errorf("%s: grpc-go as %q: user %q, want %q", addr, client, user, want.user)
+					}
 				}
+			}
+			wantLine := "grpcurl -cacert " + caFile + " -cert decoy-client.pem -key decoy-client-key.pem " + a.GRPCAddr.String() + " list"
+			if strings.Contains(banner.String(), wantLine) != (m.mode != "none") {
+				t.Errorf("banner (a grpcurl line over TLS: %v):\n%s", m.mode != "none", banner)
 			}
 			// The journal shows the certificate's subject; a client
 			// refused at the handshake is not there.
 			_, j := fetch(t, "http://"+a.AdminAddr.String()+"/requests?limit=50")
 			wantAlice := m.mode != "none"
-			if strings.Contains(j, `"clientCert":"CN=alice,O=decoy"`) != wantAlice || strings.Contains(j, "mallory") {
-				t.Errorf("journal (clientCert of alice: %v):\n%.600s", wantAlice, j)
+			want := 0
+			if wantAlice {
+				want = 2 // on each port
+			}
+			if n := strings.Count(j, `"clientCert":"CN=alice,O=decoy"`); n != want || strings.Contains(j, "mallory") {
+				t.Errorf("journal: alice's certificate %d times, want %d:\n%.600s", n, want, j)
 			}
 			if wantAlice && !strings.Contains(j, `"stub":"alice"`) {
 				t.Errorf("journal lacks the call alice's stub answered:\n%.600s", j)
@@ -170,37 +181,52 @@ func TestGRPCClientCert(t *testing.T) {
 				external(t, "grpcurl")
 			}
 			a, _ := serve(t, vars, "--client-auth", m.mode, proto, stubs)
-			addr := strings.Replace(a.HTTPSAddr.String(), "127.0.0.1", "localhost", 1)
-			for client, want := range m.clients {
-				if client == "mallory" {
-					continue // grpcurl presents no certificate the server does not name
-				}
-				args := []string{"-cacert", caFile, "-max-time", "10"}
-				if client != "" {
-					args = append(args, "-cert", files[client][0], "-key", files[client][1])
-				}
-				out, err := exec.Command(grpcurl, append(args, "-d", "{}", addr, "who.v1.Who/WhoAmI")...).CombinedOutput()
-				got := string(out)
-				switch {
-				case want.handshake:
-					if err == nil || !strings.Contains(got, "certificate required") {
-						t.Errorf("grpcurl as %q: %v\n%s\nwant a failed handshake", client, err, got)
-					}
-				case want.code != codes.OK:
-					if err == nil || !strings.Contains(got, "Code: Unauthenticated") || !strings.Contains(got, "a client certificate is needed") {
-						t.Errorf("grpcurl as %q: %v\n%s\nwant UNAUTHENTICATED", client, err, got)
-					}
-				case err != nil || !strings.Contains(got, `"user": "`+want.user):
-					t.Errorf("grpcurl as %q: %v\n%s\nwant user %q", client, err, got, want.user)
-				}
+			for _, addr := range []string{a.HTTPSAddr.String(), a.GRPCAddr.String()} {
+				addr = strings.Replace(addr, "127.0.0.1", "localhost", 1)
+				grpcurlAs(t, grpcurl, caFile, files, addr, m.mode, m.clients)
 			}
-			if m.mode == "require" {
-				out, err := exec.Command(grpcurl, "-cacert", caFile, "-cert", files["alice"][0], "-key", files["alice"][1], addr, "list").CombinedOutput()
-				if err != nil || !strings.Contains(string(out), "who.v1.Who") {
-					t.Errorf("grpcurl list: %v\n%s", err, out)
-				}
+			// Cleartext on the gRPC port: client-auth is the TLS
+			// connections', as on the HTTP port.
+			out, err := exec.Command(grpcurl, "-plaintext", "-max-time", "10", "-d", "{}", a.GRPCAddr.String(), "who.v1.Who/WhoAmI").CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "a client certificate is needed") {
+				t.Errorf("grpcurl -plaintext: %v\n%s\nwant UNAUTHENTICATED from the no-cert stub", err, out)
 			}
 		})
+	}
+}
+
+// grpcurlAs calls who.v1.Who/WhoAmI at addr with grpcurl as each client
+// (its certificate files; "": none) and checks the outcome.
+func grpcurlAs(t *testing.T, grpcurl, caFile string, files map[string][2]string, addr, mode string, clients map[string]outcome) {
+	t.Helper()
+	for client, want := range clients {
+		if client == "mallory" {
+			continue // grpcurl presents no certificate the server does not name
+		}
+		args := []string{"-cacert", caFile, "-max-time", "10"}
+		if client != "" {
+			args = append(args, "-cert", files[client][0], "-key", files[client][1])
+		}
+		out, err := exec.Command(grpcurl, append(args, "-d", "{}", addr, "who.v1.Who/WhoAmI")...).CombinedOutput()
+		got := string(out)
+		switch {
+		case want.handshake:
+			if err == nil || !strings.Contains(got, "certificate required") {
+				t.Errorf("%s: grpcurl as %q: %v\n%s\nwant a failed handshake", addr, client, err, got)
+			}
+		case want.code != codes.OK:
+			if err == nil || !strings.Contains(got, "Code: Unauthenticated") || !strings.Contains(got, "a client certificate is needed") {
+				t.Errorf("%s: grpcurl as %q: %v\n%s\nwant UNAUTHENTICATED", addr, client, err, got)
+			}
+		case err != nil || !strings.Contains(got, `"user": "`+want.user):
+			t.Errorf("%s: grpcurl as %q: %v\n%s\nwant user %q", addr, client, err, got, want.user)
+		}
+	}
+	if mode == "require" {
+		out, err := exec.Command(grpcurl, "-cacert", caFile, "-cert", files["alice"][0], "-key", files["alice"][1], addr, "list").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "who.v1.Who") {
+			t.Errorf("%s: grpcurl list: %v\n%s", addr, err, out)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -183,5 +184,96 @@ func TestClientCertMatch(t *testing.T) {
 	}
 	if n := len(s.journal.Find(journal.Filter{})); n != 0 {
 		t.Errorf("a call with a certificate of another CA was journaled (%d entries)", n)
+	}
+}
+
+// TestGRPCPortTLS: the gRPC port serves TLS to the connections that start
+// with a handshake, with client-auth and clientCert matching, and keeps
+// serving cleartext; faults act through TLS.
+func TestGRPCPortTLS(t *testing.T) {
+	t.Parallel()
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverCert, err := ca.Issue([]string{"localhost"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := ca.IssueClient("alice", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	const stubs = certStubs + `
+- request: {path: /shop.v1.Users/ListUsers, clientCert: {commonName: alice}}
+  response:
+    faults: {kind: reset, h2: {rstStream: CANCEL}}
+`
+	for _, auth := range []tls.ClientAuthType{tls.VerifyClientCertIfGiven, tls.RequireAndVerifyClientCert} {
+		t.Run(auth.String(), func(t *testing.T) {
+			t.Parallel()
+			conf := &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: auth, ClientCAs: roots}
+			s := start(t, stubs, opts{journal: 10, certs: true, tls: conf})
+			cases := []struct {
+				name   string
+				tls    bool
+				cert   *tls.Certificate
+				method string
+				code   codes.Code
+				user   string
+			}{
+				{"TLS as alice", true, &alice, getUser, codes.OK, "Alice"},
+				{"TLS without a certificate", true, nil, getUser, codes.Unauthenticated, ""},
+				{"cleartext", false, nil, getUser, codes.Unauthenticated, ""},
+				{"a stream reset through TLS", true, &alice, "/shop.v1.Users/ListUsers", codes.Canceled, ""},
+			}
+			for _, tc := range cases {
+				creds := insecure.NewCredentials()
+				if tc.tls {
+					cc := &tls.Config{RootCAs: roots, ServerName: "localhost"}
+					if tc.cert != nil {
+						cc.GetClientCertificate = present(tc.cert)
+					}
+					creds = credentials.NewTLS(cc)
+				}
+				conn, err := grpc.NewClient("passthrough:///"+s.addr, grpc.WithTransportCredentials(creds))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tc.code
+				if auth == tls.RequireAndVerifyClientCert && tc.tls && tc.cert == nil {
+					want = codes.Unavailable // refused at the handshake
+				}
+				var got error
+				if tc.method == getUser {
+					out := s.out(t, "shop.v1.User")
+					got = conn.Invoke(ctx(t), getUser, s.msg(t, "shop.v1.GetUserRequest", `{"id": 1}`), out)
+					if got == nil && out.Get(out.Descriptor().Fields().ByName("name")).String() != tc.user {
+						t.Errorf("%s: answer %v, want user %q", tc.name, out, tc.user)
+					}
+				} else {
+					var st grpc.ClientStream
+					if st, got = conn.NewStream(ctx(t), &grpc.StreamDesc{ServerStreams: true}, tc.method); got == nil {
+						if got = st.SendMsg(s.msg(t, "shop.v1.ListUsersRequest", `{}`)); got == nil {
+							_ = st.CloseSend()
+							got = st.RecvMsg(s.out(t, "shop.v1.User"))
+						}
+					}
+				}
+				if status.Code(got) != want {
+					t.Errorf("%s: %v, want %v", tc.name, got, want)
+				}
+				_ = conn.Close()
+			}
+			var subjects []string
+			for _, e := range s.journal.Find(journal.Filter{}) {
+				subjects = append(subjects, e.ClientCert)
+			}
+			if strings.Count(strings.Join(subjects, " "), "CN=alice,O=decoy") != 2 {
+				t.Errorf("journal clientCerts %q, want alice's twice", subjects)
+			}
+		})
 	}
 }

@@ -106,7 +106,10 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	c := callPool.Get().(*call)
 	c.fields.ctx = ss.Context()
 	if s.o.ClientCerts {
-		c.cert = engine.ClientCertFrom(c.fields.ctx)
+		// Through the TLS port, or on the gRPC port's own TLS.
+		if c.cert = engine.ClientCertFrom(c.fields.ctx); c.cert == nil {
+			c.cert = portCert(c.fields.ctx)
+		}
 	}
 	st := s.current()
 	var err error
