@@ -219,6 +219,8 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			DelayHeader:       s.DelayHeader,
 			MaxRequestedDelay: s.MaxRequestedDelay,
 			HTTPAddr:          addrOf(httpLn),
+			ClientCerts:       tlsConf != nil && tlsConf.ClientAuth != tls.NoClientCert,
+			TLS:               tlsConf,
 		})
 		if err := reg.Register(a.grpc.Collector()); err != nil {
 			closeAll()

@@ -35,7 +35,11 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 		fmt.Fprintf(tw, "  admin\thttp://%s\t/stubs /requests /health /openapi.json\n", hostPort(a.AdminAddr))
 	}
 	if a.GRPCAddr != nil {
-		fmt.Fprintf(tw, "  grpc\t%s\tgRPC (h2c): %s\n", hostPort(a.GRPCAddr), grpcServices(a))
+		kind := "h2c"
+		if a.HTTPSAddr != nil {
+			kind = "h2c, and TLS as on https"
+		}
+		fmt.Fprintf(tw, "  grpc\t%s\tgRPC (%s): %s\n", hostPort(a.GRPCAddr), kind, grpcServices(a))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
@@ -105,6 +109,9 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 	if a.GRPCAddr != nil {
 		g := hostPort(a.GRPCAddr)
 		fmt.Fprintf(w, "  grpcurl -plaintext %s list\n", g)
+		if a.HTTPSAddr != nil && (a.ClientAuth == "optional" || a.ClientAuth == "require") {
+			fmt.Fprintln(w, "  "+grpcurlTLSLine(a, g))
+		}
 		n := 0
 		for _, s := range stubs {
 			if line := grpcurlLine(g, a, s); line != "" && n < 2 {
@@ -146,6 +153,26 @@ func httpsLine(a *app.App, get *try) string {
 		line += "    # " + strings.Join(notes, "; ")
 	}
 	return line
+}
+
+// grpcurlTLSLine is a grpcurl line for the gRPC port over TLS, presenting
+// the client certificate `decoy certs client` writes.
+func grpcurlTLSLine(a *app.App, addr string) string {
+	flags, notes := "", []string(nil)
+	switch {
+	case a.TLSMode == app.TLSUserCert:
+		notes = append(notes, "your certificate (--tls-cert)")
+	case a.CAFile != "":
+		flags = "-cacert " + pathArg(a.CAFile) + " "
+	default:
+		flags = "-insecure "
+	}
+	if a.ClientCA == "" {
+		notes = append(notes, "client-auth "+a.ClientAuth+": `decoy certs client NAME` writes these two files")
+	} else {
+		notes = append(notes, "client-auth "+a.ClientAuth+": a certificate and key of a CA in "+a.ClientCA)
+	}
+	return "grpcurl " + flags + "-cert decoy-client.pem -key decoy-client-key.pem " + addr + " list    # " + strings.Join(notes, "; ")
 }
 
 // tlsSource says where the TLS port's certificates come from.

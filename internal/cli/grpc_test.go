@@ -131,7 +131,7 @@ func TestServeGRPCWithGrpcurl(t *testing.T) {
 		})
 	}
 	t.Run("banner", func(t *testing.T) {
-		for _, w := range []string{"grpc ", "gRPC (h2c): shop.v1.Users", "gRPC    /shop.v1.Users/GetUser", "grpcurl -plaintext " + addr + " list"} {
+		for _, w := range []string{"grpc ", "gRPC (h2c, and TLS as on https): shop.v1.Users", "gRPC    /shop.v1.Users/GetUser", "grpcurl -plaintext " + addr + " list"} {
 			if !strings.Contains(banner.String(), w) {
 				t.Errorf("banner lacks %q:\n%s", w, banner.String())
 			}

@@ -227,7 +227,7 @@ var Table = []Setting{
 		set: listenAddr(func(s *Settings) *string { return &s.HTTPS })},
 	{Name: "admin", Kind: "string", Default: "127.0.0.1:9901", Help: "address of the admin API (empty: off)",
 		set: listenAddr(func(s *Settings) *string { return &s.Admin })},
-	{Name: "grpc", Kind: "string", Default: ":50051", Help: "address for gRPC (cleartext HTTP/2), served when .proto files are given (empty: off)",
+	{Name: "grpc", Kind: "string", Default: ":50051", Help: "address for gRPC (cleartext HTTP/2, and TLS as on https), served when .proto files are given (empty: off)",
 		set: listenAddr(func(s *Settings) *string { return &s.GRPC })},
 	{Name: "tls-cert", Kind: "string", Help: "PEM certificate for the TLS listener (default: one made at start by a local CA)",
 		set: str(func(s *Settings) *string { return &s.TLSCert })},
@@ -241,7 +241,7 @@ var Table = []Setting{
 		set: str(func(s *Settings) *string { return &s.CAKey })},
 	{Name: "client-ca", Kind: "string", Help: "PEM file of the CAs that client certificates must chain to (default: decoy's CA)",
 		set: str(func(s *Settings) *string { return &s.ClientCA })},
-	{Name: "client-auth", Kind: "string", Default: "none", Help: "client certificates on the TLS port: none, optional (checked when sent) or require",
+	{Name: "client-auth", Kind: "string", Default: "none", Help: "client certificates on the TLS port and TLS connections to the gRPC port: none, optional (checked when sent) or require",
 		set: oneOf(func(s *Settings) *string { return &s.ClientAuth }, "none", "optional", "require")},
 	{Name: "allow-cidr", Kind: "list", Help: "client networks the data ports accept connections from, comma-separated or repeated (127.0.0.0/8,::1/128); others are reset at accept (default: all)",
 		set: func(s *Settings, v string) error {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/x509"
 	"strings"
 
@@ -34,6 +35,20 @@ func NewClientCert(c *x509.Certificate) *ClientCert {
 	for _, u := range c.URIs {
 		cc.SANs = append(cc.SANs, u.String())
 	}
+	return cc
+}
+
+// ClientCertKey is the context key of a connection's *ClientCert, for
+// front doors that reach the engine through another server's handler
+// (gRPC calls served by grpc-go behind Go's HTTP/2 server or fasthttp):
+// the TLS front door puts it in the connection's context, and the gRPC
+// front door reads it with ClientCertFrom.
+type ClientCertKey struct{}
+
+// ClientCertFrom returns the client certificate in ctx, nil when there is
+// none.
+func ClientCertFrom(ctx context.Context) *ClientCert {
+	cc, _ := ctx.Value(ClientCertKey{}).(*ClientCert)
 	return cc
 }
 

@@ -96,7 +96,9 @@ type faultConn struct {
 	sniffing bool
 	pre      []byte
 	preBuf   [4]byte
-	held     []byte // what grpc-go wrote before the sniff, under mu
+	peeked   bool      // the first bytes were read: kind is what they begin
+	kind     sniffKind // (over TLS: what came through it)
+	held     []byte    // what grpc-go wrote before the sniff, under mu
 
 	mu      sync.Mutex // serializes writes; guards what follows
 	rem     int        // bytes of the current frame's payload not yet written
@@ -226,8 +228,9 @@ func (c *faultConn) Close() error {
 	c.conns.remove(c)
 	c.mu.Lock()
 	c.closed = true
+	conn := c.Conn
 	c.mu.Unlock()
-	return c.Conn.Close()
+	return conn.Close()
 }
 
 // NetConn returns the wrapped connection.

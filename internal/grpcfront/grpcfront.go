@@ -20,6 +20,7 @@ package grpcfront
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -62,6 +63,16 @@ type Options struct {
 	// HTTPAddr is the HTTP port's address, named to an HTTP/1.1 client
 	// that reaches the gRPC port; "" when there is none.
 	HTTPAddr string
+	// ClientCerts says the TLS port asks clients for certificates
+	// (client-auth optional or require): calls served through ServeHTTP
+	// then carry the certificate the TLS front door put in their context
+	// (engine.ClientCertKey), for stubs' clientCert and the journal.
+	// Without it no call looks for one.
+	ClientCerts bool
+	// TLS, when set, is the TLS port's configuration: the gRPC port then
+	// serves TLS too, to the connections that start with a TLS
+	// handshake, with its certificates and client-auth (see tlsport.go).
+	TLS *tls.Config
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.
@@ -102,8 +113,14 @@ func New(o Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: log, types: o.Protos.Types(), done: make(chan struct{}), gate: newGate(o.HTTPAddr, log)}
-	s.srv = grpc.NewServer(
+	s := &Server{o: o, log: log, types: o.Protos.Types(), done: make(chan struct{}), gate: newGate(o.HTTPAddr, o.TLS != nil, log)}
+	var creds []grpc.ServerOption
+	if o.TLS != nil {
+		conf := o.TLS.Clone()
+		conf.NextProtos = []string{"h2"} // gRPC only: HTTP/1.1 is the TLS port's
+		creds = append(creds, grpc.Creds(portCreds{conf: conf, log: log}))
+	}
+	s.srv = grpc.NewServer(append(creds,
 		grpc.UnknownServiceHandler(s.handle),
 		grpc.ForceServerCodecV2(newCodec()),
 		grpc.MaxRecvMsgSize(o.MaxRecvMsgSize),
@@ -114,7 +131,7 @@ func New(o Options) *Server {
 		// HTTP/2 pings find a client that vanished without closing, in
 		// about as long as the probes did.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
-	)
+	)...)
 	s.health = health.NewServer()
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	healthpb.RegisterHealthServer(s.srv, healthServer{Server: s.health, stopping: s.stopping})
@@ -183,14 +200,15 @@ func (l serviceList) GetServiceInfo() map[string]grpc.ServiceInfo {
 	return m
 }
 
-// Serve accepts cleartext HTTP/2 connections on ln until Shutdown.
+// Serve accepts HTTP/2 connections on ln until Shutdown: cleartext, and
+// TLS when Options.TLS is set.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.closed.Load() {
 		_ = ln.Close()
 		return grpc.ErrServerStopped
 	}
-	// The server has no transport credentials: what a faultConn sees
-	// written is HTTP/2 frames, not TLS records.
+	// What a faultConn sees written is HTTP/2 frames, not TLS records:
+	// a TLS connection's handshake is made under it (portCreds).
 	err := s.srv.Serve(&faultListener{Listener: ln, conns: &s.conns, gate: s.gate})
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil

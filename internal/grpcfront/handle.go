@@ -61,7 +61,8 @@ type call struct {
 	bad     error               // a malformed requested delay
 	key     behave.Key          // of the stub, and the call's number, for garbage
 	n       uint64
-	json    bool // the messages are JSON (application/grpc+json)
+	json    bool               // the messages are JSON (application/grpc+json)
+	cert    *engine.ClientCert // the client's certificate over TLS, nil for none
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -104,6 +105,12 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	path, _ := grpc.MethodFromServerStream(ss)
 	c := callPool.Get().(*call)
 	c.fields.ctx = ss.Context()
+	if s.o.ClientCerts {
+		// Through the TLS port, or on the gRPC port's own TLS.
+		if c.cert = engine.ClientCertFrom(c.fields.ctx); c.cert == nil {
+			c.cert = portCert(c.fields.ctx)
+		}
+	}
 	st := s.current()
 	var err error
 	md := s.o.Protos.Method(path)
@@ -215,7 +222,7 @@ func (s *Server) match(c *call, st *state, path string) *plan {
 
 // find returns the stub matching the call with body, or nil.
 func (s *Server) find(c *call, st *state, path string, body []byte) *engine.Stub {
-	c.req = engine.Request{Proto: Proto, Method: "POST", Path: path, Body: body, Fields: &c.fields}
+	c.req = engine.Request{Proto: Proto, Method: "POST", Path: path, Body: body, Fields: &c.fields, ClientCert: c.cert}
 	return st.snap.Match(&c.req)
 }
 
@@ -695,6 +702,9 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 		GRPCStatus: int(code),
 		BytesIn:    c.bytes,
 		BytesOut:   c.out,
+	}
+	if c.cert != nil {
+		c.rec.ClientCert = c.cert.Subject
 	}
 	j.Add(&c.rec)
 }

@@ -2,6 +2,7 @@ package grpcfront_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"testing"
@@ -52,6 +53,8 @@ type opts struct {
 	maxRecv int
 	protos  map[string]string // .proto sources by name; nil: shopProto
 	http    string            // the HTTP port's address, for the gRPC port to name
+	certs   bool              // Options.ClientCerts
+	tls     *tls.Config       // Options.TLS
 }
 
 // start serves stubs (a YAML stub file's text) for shopProto on a
@@ -90,7 +93,7 @@ func start(t testing.TB, stubs string, o ...opts) *server {
 		}
 	}
 	j := journal.New(op.journal, 4096)
-	front := grpcfront.New(grpcfront.Options{Engine: store.Engine(), Protos: set, Journal: j, MaxRecvMsgSize: op.maxRecv, HTTPAddr: op.http})
+	front := grpcfront.New(grpcfront.Options{Engine: store.Engine(), Protos: set, Journal: j, MaxRecvMsgSize: op.maxRecv, HTTPAddr: op.http, ClientCerts: op.certs, TLS: op.tls})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

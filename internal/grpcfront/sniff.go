@@ -17,7 +17,8 @@ import (
 // connection are looked at (sniff) before grpc-go reads them, and what
 // grpc-go writes first (its SETTINGS) is held until then: HTTP/1.x gets a
 // one-line HTTP/1.1 answer naming the HTTP port, a TLS ClientHello a
-// close. Past those bytes, reads and writes pass straight through.
+// close (or, with Options.TLS, a TLS handshake: see tlsport.go). Past
+// those bytes, reads and writes pass straight through.
 
 // gate is what the sniff answers with, made once.
 type gate struct {
@@ -25,8 +26,11 @@ type gate struct {
 	log   *slog.Logger
 }
 
-func newGate(httpAddr string, log *slog.Logger) *gate {
+func newGate(httpAddr string, overTLS bool, log *slog.Logger) *gate {
 	msg := "This is decoy's gRPC port: it speaks HTTP/2 only (gRPC; grpcurl -plaintext). "
+	if overTLS {
+		msg = "This is decoy's gRPC port: it speaks HTTP/2 only, in cleartext or over TLS (gRPC; grpcurl -plaintext, or grpcurl with TLS). "
+	}
 	if httpAddr != "" {
 		msg += "HTTP/1.1, the HTTP stubs and gRPC-Web are served on the HTTP port, " + httpAddr + ".\n"
 	} else {
@@ -81,17 +85,10 @@ func sniffOf(b []byte) sniffKind {
 // what it read, for grpc-go. It runs on grpc-go's handshake goroutine,
 // within grpc-go's connection timeout.
 func (c *faultConn) sniff() error {
-	n := 0
-	kind := sniffMore
-	for kind == sniffMore && n < len(c.preBuf) {
-		m, err := c.Conn.Read(c.preBuf[n:])
-		n += m
-		kind = sniffOf(c.preBuf[:n])
-		if err != nil && kind == sniffMore {
-			return err
-		}
+	kind, err := c.peek()
+	if err != nil {
+		return err
 	}
-	c.pre = c.preBuf[:n]
 	c.mu.Lock()
 	c.sniffing = false
 	held := c.held
@@ -120,6 +117,37 @@ func (c *faultConn) sniff() error {
 		}
 	}
 	return nil
+}
+
+// peek reads the connection's first bytes into c.pre, once, and tells
+// what they begin.
+func (c *faultConn) peek() (sniffKind, error) {
+	if c.peeked {
+		return c.kind, nil
+	}
+	n := 0
+	kind := sniffMore
+	for kind == sniffMore && n < len(c.preBuf) {
+		m, err := c.Conn.Read(c.preBuf[n:])
+		n += m
+		kind = sniffOf(c.preBuf[:n])
+		if err != nil && kind == sniffMore {
+			return kind, err
+		}
+	}
+	c.pre = c.preBuf[:n]
+	c.peeked, c.kind = true, kind
+	return kind, nil
+}
+
+// overTLS makes c read and write through tc, the TLS connection over
+// what it wrapped, whose handshake took the bytes peek read.
+func (c *faultConn) overTLS(tc net.Conn) {
+	c.mu.Lock()
+	c.Conn = tc
+	c.pre = nil
+	c.kind = sniffHTTP2 // grpc-go's to judge what comes through TLS
+	c.mu.Unlock()
 }
 
 // Read passes reads through once the first bytes were sniffed.

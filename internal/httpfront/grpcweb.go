@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/valyala/fasthttp"
@@ -41,6 +42,13 @@ func (s *Server) grpcWebFast(ctx *fasthttp.RequestCtx) bool {
 		}
 	default:
 		return false
+	}
+	if s.mtls {
+		if t, ok := ctx.Conn().(*tlsConn); ok && t.c.cert != nil {
+			// The adapter's request context is ctx: its user values
+			// are the context's values.
+			ctx.SetUserValue(engine.ClientCertKey{}, t.c.cert)
+		}
 	}
 	s.grpcWeb(ctx)
 	return true

@@ -254,7 +254,12 @@ func New(o Options) *Server {
 		},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if tc := s.connOf(c); tc != nil {
-				return context.WithValue(ctx, connKey{}, tc)
+				ctx = context.WithValue(ctx, connKey{}, tc)
+				if tc.cert != nil {
+					// For the gRPC front door, which sees the context
+					// and not the connection.
+					ctx = context.WithValue(ctx, engine.ClientCertKey{}, tc.cert)
+				}
 			}
 			return ctx
 		},

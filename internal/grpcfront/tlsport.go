@@ -1,0 +1,113 @@
+package grpcfront
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+)
+
+// TLS on the gRPC port: with Options.TLS, a connection whose first byte
+// starts a TLS handshake record is served over TLS (the TLS port's
+// certificates and client-auth), the others in cleartext as before. The
+// handshake is made here, under the faultConn, so that what the faultConn
+// sees written is still HTTP/2 frames: faults slip their frames in
+// between grpc-go's and TLS encrypts them with the rest. grpc-go is given
+// portCreds as transport credentials, which it calls once per connection
+// before it reads the preface: they sniff the first bytes and, for TLS,
+// shake hands and report the client's certificate as the connection's
+// AuthInfo, which calls find through peer.FromContext.
+
+// handshakeTimeout bounds a TLS handshake on the gRPC port.
+const handshakeTimeout = 10 * time.Second
+
+// portCreds are the gRPC port's transport credentials.
+type portCreds struct {
+	conf *tls.Config
+	log  *slog.Logger
+}
+
+// portAuth is the AuthInfo of a TLS connection on the gRPC port.
+type portAuth struct {
+	credentials.TLSInfo
+	cert *engine.ClientCert // nil: no certificate
+}
+
+func (p portCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	fc, ok := c.(*faultConn)
+	if !ok {
+		return c, nil, nil
+	}
+	kind, err := fc.peek()
+	if err != nil || kind != sniffTLS {
+		// Cleartext, or a connection that ended: the first read acts on
+		// what was sniffed, as without TLS.
+		return fc, nil, nil
+	}
+	tc := tls.Server(&replayConn{Conn: fc.Conn, pre: fc.pre}, p.conf)
+	_ = tc.SetDeadline(time.Now().Add(handshakeTimeout))
+	if err := tc.Handshake(); err != nil {
+		if p.log.Enabled(context.Background(), slog.LevelDebug) {
+			p.log.Debug("gRPC port: TLS handshake failed", "remote", fc.RemoteAddr().String(), "err", err)
+		}
+		// grpc-go closes the connection; io.EOF keeps it from logging
+		// a handshake a client gave up as a server error.
+		return nil, nil, io.EOF
+	}
+	_ = tc.SetDeadline(time.Time{})
+	cs := tc.ConnectionState()
+	auth := &portAuth{TLSInfo: credentials.TLSInfo{State: cs, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}}
+	if len(cs.PeerCertificates) > 0 {
+		auth.cert = engine.NewClientCert(cs.PeerCertificates[0])
+	}
+	fc.overTLS(tc)
+	return fc, auth, nil
+}
+
+func (portCreds) ClientHandshake(context.Context, string, net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	return nil, nil, errors.New("decoy's gRPC port credentials serve only")
+}
+
+func (portCreds) Info() credentials.ProtocolInfo {
+	return credentials.ProtocolInfo{SecurityProtocol: "tls"}
+}
+
+func (p portCreds) Clone() credentials.TransportCredentials { return p }
+
+func (portCreds) OverrideServerName(string) error { return nil }
+
+// portCert is the client certificate of a call on the gRPC port over TLS,
+// nil for none.
+func portCert(ctx context.Context) *engine.ClientCert {
+	if pr, ok := peer.FromContext(ctx); ok {
+		if a, ok := pr.AuthInfo.(*portAuth); ok {
+			return a.cert
+		}
+	}
+	return nil
+}
+
+// replayConn reads pre, the bytes the sniff took, before the connection.
+type replayConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (r *replayConn) Read(p []byte) (int, error) {
+	if len(r.pre) > 0 {
+		n := copy(p, r.pre)
+		r.pre = r.pre[n:]
+		return n, nil
+	}
+	return r.Conn.Read(p)
+}
+
+// NetConn returns the wrapped connection (for tcpConn).
+func (r *replayConn) NetConn() net.Conn { return r.Conn }
