@@ -205,6 +205,15 @@ func newLateCount(stats *engine.Stats, j *journal.Journal, planned int64, body b
 	return &lateCount{stats: stats, j: j, planned: planned, body: body}
 }
 
+// counted is what of out, the body bytes of a response, counts with its
+// request: none when the body counts as it goes.
+func (t *lateCount) counted(out int) int {
+	if t.body {
+		return 0
+	}
+	return out
+}
+
 // holdRequest has the request counted only once answered (or closed
 // unanswered): the front door calls it before the response may go, and
 // countRequest once it knows the figures.

@@ -188,7 +188,10 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			resp = vary.Vary(&f.req, resp)
 		}
 		if resp.Behave == nil && !rq.set {
-			if tally = s.writeLargeFast(ctx, st, resp); tally != nil {
+			if len(resp.Body) > countAhead {
+				tally = s.writeLargeFast(ctx, st, resp)
+			}
+			if tally != nil {
 				out = len(resp.Body) // not Response.Body(): it would read the stream
 			} else {
 				writeFast(ctx, resp)
@@ -266,7 +269,9 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		if tc != nil && tc.stamp {
 			r.FirstIn, r.LastIn = tc.takeReceived()
 			seq := s.o.Journal.Add(r)
-			tally.recorded(seq)
+			if tally != nil {
+				tally.recorded(seq)
+			}
 			if ctx.Hijacked() {
 				// A fault writes on a goroutine of its own, and a
 				// WebSocket conversation is no longer HTTP: neither may
@@ -275,8 +280,8 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			} else {
 				tc.sentSeq = seq
 			}
-		} else {
-			tally.recorded(s.o.Journal.Add(r))
+		} else if seq := s.o.Journal.Add(r); tally != nil {
+			tally.recorded(seq)
 		}
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {

@@ -368,7 +368,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		out = len(body)
 		block := s.blocksFor().blocks.Get(resp, encodeBlock)
 		if resp.Behave == nil && !rq.set {
-			late = s.h2CountBody(w, stats, body)
+			if len(body) > countAhead {
+				late = s.h2CountBody(w, stats, body)
+			}
 			s.h2Timing(w, f, t0, 0)
 			_ = w.WriteBlock(block, body)
 			break
@@ -419,14 +421,13 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 	// detached streams, so all of elapsed is decoy's own time.
 	elapsed := time.Since(epoch) - t0
 	// A body late counts as it goes is not counted with the request.
-	counted := out
-	if late != nil && late.body {
-		counted = 0
-	}
-	if late.held() {
-		late.countRequest(index, status, in, counted, elapsed-clientTime)
-	} else {
-		stats.RecordStatus(index, status, in, counted, elapsed-clientTime)
+	switch {
+	case late == nil:
+		stats.RecordStatus(index, status, in, out, elapsed-clientTime)
+	case late.held():
+		late.countRequest(index, status, in, late.counted(out), elapsed-clientTime)
+	default:
+		stats.RecordStatus(index, status, in, late.counted(out), elapsed-clientTime)
 	}
 	if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok {
 		c.mc.Requests[metrics.HTTP2].Add(1)
@@ -443,7 +444,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		if cc := f.req.ClientCert; cc != nil {
 			f.rec.ClientCert = cc.Subject
 		}
-		late.recorded(s.o.Journal.Add(&f.rec))
+		if seq := s.o.Journal.Add(&f.rec); late != nil {
+			late.recorded(seq)
+		}
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
