@@ -173,6 +173,16 @@ func (s *Stats) Record(resp, bytesIn, bytesOut int, overhead time.Duration) {
 	s.record(bytesIn, bytesOut, overhead)
 }
 
+// AddSent counts n more response body bytes sent, for a front door that
+// counts a body as it goes out rather than when the request is recorded
+// (then it passes 0 bytes out to Record). A nil Stats records nothing.
+func (s *Stats) AddSent(n int) {
+	if s == nil || n <= 0 {
+		return
+	}
+	s.bytesOut.Add(uint64(n))
+}
+
 // record counts a request's body bytes and processing time.
 func (s *Stats) record(bytesIn, bytesOut int, overhead time.Duration) {
 	if bytesIn > 0 {

@@ -496,8 +496,13 @@ func (s *Server) send(ss grpc.ServerStream, c *call, md protoreflect.MethodDescr
 			return err
 		}
 	}
+	// Counted once grpc-go took it: a message the call was cancelled
+	// before is not sent.
+	if err := ss.SendMsg(f); err != nil {
+		return err
+	}
 	c.out += int64(len(f.b))
-	return ss.SendMsg(f)
+	return nil
 }
 
 // finish sets the trailers and returns the call's status.

@@ -47,6 +47,8 @@ type stream struct {
 	rstCode   http2.ErrCode // see rstAfter
 	extra     []byte        // header fields added with AddHeader
 	done      chan struct{}
+	onSent    func(n int64) // see CountSent
+	sent      int64         // body bytes sent, for onSent
 	timer     *time.Timer
 	delayed   struct{ block, body []byte }
 }
@@ -139,6 +141,10 @@ func (c *conn) closeStreamLocked(st *stream) {
 }
 
 func (c *conn) notifyClosed(st *stream) {
+	if f := st.onSent; f != nil {
+		st.onSent = nil
+		f(st.sent)
+	}
 	if st.done != nil {
 		select {
 		case <-st.done:
@@ -294,6 +300,24 @@ func (w *ResponseWriter) WriteBlock(block, body []byte) error {
 		c.flushLocked()
 	}
 	return nil
+}
+
+// CountSent has f told, once the stream ends (its body all sent, the
+// stream reset, or the connection gone), how many bytes of the response
+// body went out to the connection. f runs with the connection's lock held:
+// it must not block nor call the ResponseWriter. Call it before the
+// response is written.
+func (w *ResponseWriter) CountSent(f func(n int64)) {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	if st.closed || c.closed {
+		c.mu.Unlock()
+		f(0)
+		return
+	}
+	st.onSent = f
+	c.mu.Unlock()
 }
 
 // WriteResponse encodes and sends a response built per request (an
@@ -836,6 +860,7 @@ func (c *conn) sendDataLocked(st *stream, budget int) int {
 		c.reserve(9 + k)
 		c.wbuf = append(appendFrameHeader(c.wbuf, k, http2.FrameData, flags, st.id), st.pending[:k]...)
 		st.pending = st.pending[k:]
+		st.sent += n
 		c.connSend -= n
 		st.sendWin -= n
 		budget -= k

@@ -146,6 +146,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		out          = -1
 		status       = -1 // -1: the status of ctx.Response
 		fault        behave.FaultKind
+		tally        *lateCount // counts a body paced or generated as it goes
 	)
 	switch {
 	case badVersion:
@@ -187,9 +188,16 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			resp = vary.Vary(&f.req, resp)
 		}
 		if resp.Behave == nil && !rq.set {
-			writeFast(ctx, resp)
+			if len(resp.Body) > countAhead {
+				tally = s.writeLargeFast(ctx, st, resp)
+			}
+			if tally != nil {
+				out = len(resp.Body) // not Response.Body(): it would read the stream
+			} else {
+				writeFast(ctx, resp)
+			}
 		} else {
-			slept, delay, out, status, fault = s.behaveFast(ctx, st, resp, call, rq)
+			slept, delay, out, status, fault, tally = s.behaveFast(ctx, st, resp, call, rq)
 		}
 	}
 	elapsed := time.Since(epoch) - t0
@@ -216,8 +224,13 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		in = int(min(up.n, 1<<62))
 	}
 	// By the status sent, which for a WebSocket stub or a fault is not
-	// the compiled response's, and 0 when none was.
-	stats.RecordStatus(index, status, in, out, elapsed-slept)
+	// the compiled response's, and 0 when none was. A body that goes out
+	// after this (paced, generated) counts as it goes, in tally.
+	counted := out
+	if tally != nil {
+		counted = 0
+	}
+	stats.RecordStatus(index, status, in, counted, elapsed-slept)
 	tc := fastConn(ctx)
 	if tc != nil {
 		if fault != 0 && fault != behave.FaultError {
@@ -256,6 +269,9 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		if tc != nil && tc.stamp {
 			r.FirstIn, r.LastIn = tc.takeReceived()
 			seq := s.o.Journal.Add(r)
+			if tally != nil {
+				tally.recorded(seq)
+			}
 			if ctx.Hijacked() {
 				// A fault writes on a goroutine of its own, and a
 				// WebSocket conversation is no longer HTTP: neither may
@@ -264,8 +280,8 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			} else {
 				tc.sentSeq = seq
 			}
-		} else {
-			s.o.Journal.Add(r)
+		} else if seq := s.o.Journal.Add(r); tally != nil {
+			tally.recorded(seq)
 		}
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
@@ -319,6 +335,24 @@ func writeFast(ctx *fasthttp.RequestCtx, resp *engine.Response) {
 		h.AddBytesKV(resp.Headers[i].NameB, resp.Headers[i].ValueB)
 	}
 	ctx.Response.SetBodyRaw(resp.Body)
+}
+
+// writeLargeFast answers with resp when its body is larger than
+// countAhead, and returns the tally that counts what the client takes of
+// the body; nil (nothing done) for a smaller body, or one not sent. The
+// body goes straight to the connection after the head, as a paced body
+// does, without a pace: a client that abandons the download is counted
+// the bytes written before it left.
+func (s *Server) writeLargeFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response) *lateCount {
+	n := len(resp.Body)
+	if n <= countAhead || ctx.IsHead() || !bodyAllowed(resp.Status) {
+		return nil
+	}
+	writeHeadFast(ctx, resp)
+	t := newLateCount(st.Stats(), s.o.Journal, int64(n), true)
+	ctx.Response.ImmediateHeaderFlush = true
+	ctx.Response.SetBodyStream(&pacedBody{ctx: s.doneCtx, nc: ctx.Conn(), resp: resp, t: t}, n)
+	return t
 }
 
 // originPath is the path of the request target as sent. fasthttp reads an

@@ -21,8 +21,10 @@ import (
 // the delay chosen, the body bytes sent (-1: count the response body), the
 // status sent (-1: ctx.Response's; 0: none, the connection closed
 // unanswered) and the kind of fault applied (0: none), which it counts in
-// the stub's statistics.
-func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, rq requested) (slept, delay time.Duration, out, status int, fault behave.FaultKind) {
+// the stub's statistics. For a body paced or generated as it goes, out is
+// its length and t counts what of it is sent, once it ends: the caller
+// counts none of it and gives t the journal record.
+func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engine.Response, call uint64, rq requested) (slept, delay time.Duration, out, status int, fault behave.FaultKind, t *lateCount) {
 	a := decide(st, resp, call, rq)
 	delay = a.delay
 	fault = a.faultKind()
@@ -47,17 +49,20 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 			}
 			ctx.HijackSetNoResponse(true)
 			ctx.Hijack(func(net.Conn) {})
-			return time.Since(t), delay, 0, 0, fault
+			return time.Since(t), delay, 0, 0, fault, nil
 		}
 		slept = time.Since(t)
 	}
 	if a.fault != nil {
 		out, status = s.faultFast(ctx, st, resp, call, a.fault)
-		return slept, delay, out, status, fault
+		return slept, delay, out, status, fault, nil
 	}
 	if !a.streamed(resp) {
+		if t = s.writeLargeFast(ctx, st, resp); t != nil {
+			return slept, delay, len(resp.Body), -1, 0, t
+		}
 		writeFast(ctx, resp)
-		return slept, delay, -1, -1, 0
+		return slept, delay, -1, -1, 0, nil
 	}
 	writeHeadFast(ctx, resp)
 	n := resp.BodyLen()
@@ -69,8 +74,9 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 			ctx.Response.Header.SetContentLength(int(n))
 		}
 		ctx.Response.SkipBody = true
-		return slept, delay, 0, -1, 0
+		return slept, delay, 0, -1, 0, nil
 	}
+	tally := newLateCount(st.Stats(), s.o.Journal, n, true)
 	p := a.pacer
 	if p != nil && !stream {
 		// A paced body of known length: fasthttp would copy it through
@@ -78,16 +84,23 @@ func (s *Server) behaveFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *eng
 		// head and the first chunks would wait there. pacedBody sends the
 		// head at once and each chunk as its time comes.
 		ctx.Response.ImmediateHeaderFlush = true
-		ctx.Response.SetBodyStream(&pacedBody{ctx: s.doneCtx, nc: ctx.Conn(), resp: resp, p: p}, int(n))
-		return slept, delay, int(n), -1, 0
+		ctx.Response.SetBodyStream(&pacedBody{ctx: s.doneCtx, nc: ctx.Conn(), resp: resp, p: p, t: tally}, int(n))
+		return slept, delay, int(n), -1, 0, tally
 	}
 	ctx.Response.SetBodyStreamWriter(func(w *bufio.Writer) {
-		_ = sendBody(s.doneCtx, w, w.Flush, resp, p, -1)
+		// fasthttp copies what w passes on to the connection (through a
+		// pipe, for a stream): bytes still in the pipe when the client
+		// goes count as sent, at most the chunk in flight.
+		sent, err := sendBody(s.doneCtx, w, w.Flush, resp, p, -1)
+		if err == nil {
+			_ = w.Flush()
+		}
+		tally.done(bufferedSent(w, sent))
 	})
 	if !stream {
 		ctx.Response.Header.SetContentLength(int(n))
 	}
-	return slept, delay, int(n), -1, 0
+	return slept, delay, int(n), -1, 0, tally
 }
 
 // pacedBody is the body stream of a response paced by throttle, dribble
@@ -102,6 +115,7 @@ type pacedBody struct {
 	nc   net.Conn
 	resp *engine.Response
 	p    *behave.Pacer
+	t    *lateCount
 }
 
 // errPacedRead: fasthttp read a paced body instead of calling WriteTo,
@@ -117,20 +131,8 @@ func (b *pacedBody) SupportsBodyWriteTo() bool { return true }
 // fasthttp's buffered writer, is left alone. It returns the bytes sent,
 // which fasthttp checks against the Content-Length.
 func (b *pacedBody) WriteTo(io.Writer) (int64, error) {
-	cw := countingWriter{w: b.nc}
-	err := sendBody(b.ctx, &cw, nil, b.resp, b.p, -1)
-	return cw.n, err
-}
-
-// countingWriter counts what it writes to w.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
+	n, err := sendBody(b.ctx, b.nc, nil, b.resp, b.p, -1)
+	b.t.done(n)
 	return n, err
 }
 
@@ -213,7 +215,7 @@ func (s *Server) faultFast(ctx *fasthttp.RequestCtx, st *engine.Stub, resp *engi
 			_, _ = bw.Write(head)
 			// Paced as the whole body would be (throttle, dribble, a
 			// stream's interval), up to the cut.
-			_ = sendBody(s.doneCtx, bw, bw.Flush, resp, resp.Behave.Pacer, cut)
+			_, _ = sendBody(s.doneCtx, bw, bw.Flush, resp, resp.Behave.Pacer, cut)
 			_ = bw.Flush()
 		case behave.FaultHang:
 			s.hang(c, f.After)

@@ -305,6 +305,10 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		out    int
 		delay  time.Duration
 		fault  behave.FaultKind
+		// late counts what is known only later: a body larger than
+		// countAhead, paced or generated, as it goes; the request itself
+		// when its answer waits (a delay), status 0 if it never goes.
+		late *lateCount
 	)
 	// Every answer gets the server's Date, except a stub's that sets its
 	// own: one Date field either way.
@@ -364,6 +368,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		out = len(body)
 		block := s.blocksFor().blocks.Get(resp, encodeBlock)
 		if resp.Behave == nil && !rq.set {
+			if len(body) > countAhead {
+				late = s.h2CountBody(w, stats, body)
+			}
 			s.h2Timing(w, f, t0, 0)
 			_ = w.WriteBlock(block, body)
 			break
@@ -377,15 +384,20 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		}
 		switch {
 		case a.fault != nil:
-			status, out = s.h2Fault(w, a, st, resp, block, head)
+			// A fault's body counts as planned (close-mid-body: the
+			// part before the cut).
+			status, out, late = s.h2Fault(w, a, st, resp, block, head)
 		case a.streamed(resp):
 			s.h2Timing(w, f, t0, a.delay)
-			s.h2Paced(w, a, resp, block, head)
 			if !head && bodyAllowed(resp.Status) {
-				// A body generated as it goes is not in resp.Body; as on
-				// the other engines, the length planned is counted.
+				// A body generated as it goes is not in resp.Body.
 				out = int(resp.BodyLen())
 			}
+			late = newLateCount(stats, s.o.Journal, int64(out), true)
+			if a.ttfb > 0 {
+				late.holdRequest()
+			}
+			s.h2Paced(w, a, resp, block, head, late)
 		default:
 			s.h2Timing(w, f, t0, a.delay)
 			d := a.ttfb
@@ -395,13 +407,28 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 			if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok {
 				d = c.delayLeft(d)
 			}
-			s.writeBlockAfter(w, d, block, body)
+			late = s.h2CountBody(w, stats, body)
+			if d > 0 {
+				if late == nil {
+					late = newLateCount(stats, s.o.Journal, int64(len(body)), false)
+				}
+				late.holdRequest()
+			}
+			s.writeBlockAfter(w, d, block, body, late)
 		}
 	}
 	// Nothing waits on this goroutine: delays and paced bodies run on
 	// detached streams, so all of elapsed is decoy's own time.
 	elapsed := time.Since(epoch) - t0
-	stats.RecordStatus(index, status, in, out, elapsed-clientTime)
+	// A body late counts as it goes is not counted with the request.
+	switch {
+	case late == nil:
+		stats.RecordStatus(index, status, in, out, elapsed-clientTime)
+	case late.held():
+		late.countRequest(index, status, in, late.counted(out), elapsed-clientTime)
+	default:
+		stats.RecordStatus(index, status, in, late.counted(out), elapsed-clientTime)
+	}
 	if c, ok := r.Context().Value(h2ConnKey{}).(*conn); ok {
 		c.mc.Requests[metrics.HTTP2].Add(1)
 	}
@@ -417,7 +444,9 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		if cc := f.req.ClientCert; cc != nil {
 			f.rec.ClientCert = cc.Subject
 		}
-		s.o.Journal.Add(&f.rec)
+		if seq := s.o.Journal.Add(&f.rec); late != nil {
+			late.recorded(seq)
+		}
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
@@ -439,30 +468,48 @@ func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 // stream's goroutine: the headers after the wait before the first byte,
 // then the body on the pacer's schedule. It stops when the client resets
 // the stream or the server shuts down (then the stream is reset).
-func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Response, block []byte, head bool) {
+func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Response, block []byte, head bool, late *lateCount) {
 	w.Detach()
 	go func() {
 		done := w.Done()
 		if a.ttfb > 0 {
 			switch s.h2Wait(a.ttfb, done) {
 			case waitGone:
+				late.answered(false)
 				return
 			case waitLate:
+				late.answered(false)
 				w.Reset()
 				return
 			}
 		}
+		late.answered(true)
 		if w.WriteHead(block) != nil || head || !bodyAllowed(resp.Status) {
+			late.done(0)
 			return
 		}
 		ctx, cancel := s.streamCtx(done)
 		defer cancel()
-		if err := sendBody(ctx, h2Body{w}, nil, resp, a.pacer, -1); err != nil {
+		n, err := sendBody(ctx, h2Body{w}, nil, resp, a.pacer, -1)
+		late.done(n)
+		if err != nil {
 			w.Reset()
 			return
 		}
 		_ = w.WriteData(nil, true)
 	}()
+}
+
+// h2CountBody has a body larger than countAhead counted as it goes out,
+// once its stream ends, and returns the count; nil for a smaller body,
+// counted with its request.
+func (s *Server) h2CountBody(w *h2serve.ResponseWriter, stats *engine.Stats, body []byte) *lateCount {
+	if len(body) <= countAhead {
+		return nil
+	}
+	late := newLateCount(stats, s.o.Journal, int64(len(body)), true)
+	w.CountSent(late.done)
+	return late
 }
 
 // streamCtx is a context for sending a detached stream's body: done when
@@ -483,26 +530,29 @@ func (s *Server) streamCtx(done <-chan struct{}) (context.Context, context.Cance
 // goroutine: after wait, the headers, the first cut bytes of the body on
 // p's schedule, then RST_STREAM INTERNAL_ERROR. It stops when the client
 // resets the stream, and resets it when the server shuts down.
-func (s *Server) h2CutPaced(w *h2serve.ResponseWriter, wait time.Duration, resp *engine.Response, block []byte, p *behave.Pacer, cut int64) {
+func (s *Server) h2CutPaced(w *h2serve.ResponseWriter, wait time.Duration, resp *engine.Response, block []byte, p *behave.Pacer, cut int64, late *lateCount) {
 	w.Detach()
 	go func() {
 		done := w.Done()
 		if wait > 0 {
 			switch s.h2Wait(wait, done) {
 			case waitGone:
+				late.answered(false)
 				return
 			case waitLate:
+				late.answered(false)
 				w.Reset()
 				return
 			}
 		}
+		late.answered(true)
 		if w.WriteHead(block) != nil {
 			return
 		}
 		if cut > 0 {
 			ctx, cancel := s.streamCtx(done)
 			defer cancel()
-			_ = sendBody(ctx, h2Body{w}, nil, resp, p, cut)
+			_, _ = sendBody(ctx, h2Body{w}, nil, resp, p, cut)
 		}
 		w.ResetCode(http2.ErrCodeInternal)
 	}()
@@ -521,7 +571,9 @@ func (b h2Body) Write(p []byte) (int, error) {
 // writeBlockAfter sends a response after d, the stream's goroutine free
 // meanwhile; a shutdown lets it go when due, or resets the stream (see
 // h2Wait).
-func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, block, body []byte) {
+// late, when the request's count waits for the answer (d > 0), learns
+// whether it went.
+func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, block, body []byte, late *lateCount) {
 	if d <= 0 {
 		_ = w.WriteBlock(block, body)
 		return
@@ -530,9 +582,13 @@ func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, blo
 	go func() {
 		switch s.h2Wait(d, w.Done()) {
 		case waitDue:
+			late.answered(true)
 			_ = w.WriteBlock(block, body)
 		case waitLate:
+			late.answered(false)
 			w.Reset()
+		case waitGone:
+			late.answered(false)
 		}
 	}()
 }
@@ -553,7 +609,11 @@ func (s *Server) h2Timing(w *h2serve.ResponseWriter, f *h2Req, t0, delay time.Du
 // other kinds reset the stream with INTERNAL_ERROR. Everything but a hang
 // happens after the latency and the fault's After, on a detached stream
 // when there is a wait.
-func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, resp *engine.Response, block []byte, head bool) (status, out int) {
+//
+// A fault that answers (error, close-mid-body) after a wait returns late,
+// which holds the request's count until the answer goes: status 0 when
+// the stream closes first.
+func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, resp *engine.Response, block []byte, head bool) (status, out int, late *lateCount) {
 	wait := a.ttfb
 	fa := a.fault
 	var apply func()
@@ -581,7 +641,7 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 				w.Reset()
 			}
 		}()
-		return 0, 0
+		return 0, 0, nil
 	case fa.Kind == behave.FaultMalformed:
 		apply = func() { _ = w.WriteMalformed() }
 	case fa.Kind == behave.FaultCloseMidBody && resp.Behave.Pacer == nil && int64(len(resp.Body)) == resp.BodyLen():
@@ -601,25 +661,37 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 			cut = 0
 		}
 		status, out = resp.Status, int(cut)
-		s.h2CutPaced(w, wait+fa.After, resp, block, resp.Behave.Pacer, cut)
-		return status, out
+		if wait+fa.After > 0 {
+			late = newLateCount(st.Stats(), s.o.Journal, int64(out), false)
+			late.holdRequest()
+		}
+		s.h2CutPaced(w, wait+fa.After, resp, block, resp.Behave.Pacer, cut, late)
+		return status, out, late
 	default:
 		apply = func() { w.ResetCode(http2.ErrCodeInternal) }
 	}
 	if d := wait + fa.After; d > 0 {
+		if status != 0 {
+			late = newLateCount(st.Stats(), s.o.Journal, int64(out), false)
+			late.holdRequest()
+		}
 		w.Detach()
 		go func() {
 			switch s.h2Wait(d, w.Done()) {
 			case waitDue:
+				late.answered(true)
 				apply()
 			case waitLate:
+				late.answered(false)
 				w.Reset()
+			case waitGone:
+				late.answered(false)
 			}
 		}()
 	} else {
 		apply()
 	}
-	return status, out
+	return status, out, late
 }
 
 var _ h2serve.BodyStreamer = (*Server)(nil)

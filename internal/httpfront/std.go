@@ -222,19 +222,58 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodHead && bodyAllowed(resp.Status) {
 			out = int(resp.BodyLen())
 		}
-		s.countStd(r, st.Stats(), index, status, in, out, overhead)
+		// A large body, or one paced or generated as it goes, counts as it
+		// is written: what the client took of it.
+		ahead := out <= countAhead && !a.streamed(resp)
+		counted := out
+		if !ahead {
+			counted = 0
+		}
+		s.countStd(r, st.Stats(), index, status, in, counted, overhead)
 		w.WriteHeader(resp.Status)
 		switch {
 		case out > 0 && a.streamed(resp):
 			rc := http.NewResponseController(w)
 			ctx, stop := s.stdBodyCtx(r)
-			_ = sendBody(ctx, w, rc.Flush, resp, a.pacer, -1)
+			n, _ := sendBody(ctx, pieces{w}, rc.Flush, resp, a.pacer, -1)
 			stop()
+			out = int(n)
 		case out > 0:
-			_, _ = w.Write(resp.Body)
+			if ahead {
+				_, _ = w.Write(resp.Body)
+			} else {
+				out = writeCounted(w, resp.Body)
+			}
+		}
+		if !ahead {
+			st.Stats().AddSent(out)
 		}
 	}
 	s.logStd(r, start, body, in, stubID, fault, status, out)
+}
+
+// writeCounted writes body to w in pieces and returns how much of it w
+// took.
+func writeCounted(w io.Writer, body []byte) int {
+	n, _ := pieces{w}.Write(body)
+	return n
+}
+
+// pieces writes to w at most copyChunk bytes at a time: Go's HTTP/2
+// server reports none of a write the client reset midway, so what it took
+// is known to within one piece.
+type pieces struct{ w io.Writer }
+
+func (p pieces) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := p.w.Write(b[n:min(n+copyChunk, len(b))])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // drainStd follows a 413 answered over HTTP/2 before the body's end. Go's
@@ -428,7 +467,7 @@ func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stu
 			p = resp.Behave.Pacer
 		}
 		ctx, stop := s.stdBodyCtx(r)
-		_ = sendBody(ctx, w, rc.Flush, resp, p, f.CutAt(n))
+		_, _ = sendBody(ctx, w, rc.Flush, resp, p, f.CutAt(n))
 		stop()
 		_ = rc.Flush()
 	}

@@ -114,6 +114,11 @@ func TestBytesOutGenerated(t *testing.T) {
 			if es[0].BytesOut != size {
 				t.Errorf("journal: bytesOut %d, want %d", es[0].BytesOut, size)
 			}
+			// Counted as it is written: the client may have it all a
+			// moment before the last write is counted.
+			waitFor(t, "decoy_response_bytes_total to reach the body's size", func() bool {
+				return f.store.Engine().Snapshot().Get("big").Stats().Read().BytesOut >= size
+			})
 			if n := f.store.Engine().Snapshot().Get("big").Stats().Read().BytesOut; n != size {
 				t.Errorf("decoy_response_bytes_total %d, want %d", n, size)
 			}

@@ -66,7 +66,7 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 		var proto string
 		hs.Headers, proto = pickSubprotocol(resp.Headers, ctx.Request.Header.PeekAll(secProtocol))
 		if hs.Behave != nil {
-			slept, _, _, status, fault = s.behaveFast(ctx, st, &hs, call, requested{})
+			slept, _, _, status, fault, _ = s.behaveFast(ctx, st, &hs, call, requested{})
 		} else {
 			writeHeadFast(ctx, &hs)
 		}

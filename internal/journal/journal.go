@@ -222,6 +222,38 @@ func (j *Journal) Add(r *Record) uint64 {
 	return seq
 }
 
+// SentBytes sets the response body bytes of record seq to n, for a front
+// door that learns only once the response is out (or cut short) how much
+// of it was sent. It does nothing when the record is no longer held. It
+// allocates nothing.
+func (j *Journal) SentBytes(seq uint64, n int64) {
+	if j == nil || len(j.slots) == 0 || seq == 0 {
+		return
+	}
+	s := &j.slots[(seq-1)%uint64(len(j.slots))]
+	s.mu.Lock()
+	if s.v.seq == seq {
+		s.v.bytesOut = n
+	}
+	s.mu.Unlock()
+}
+
+// Answered sets the status and the response body bytes of record seq,
+// for a front door that recorded the request before its answer was sure
+// to go (status 0: closed unanswered). It does nothing when the record is
+// no longer held. It allocates nothing.
+func (j *Journal) Answered(seq uint64, status int, bytesOut int64) {
+	if j == nil || len(j.slots) == 0 || seq == 0 {
+		return
+	}
+	s := &j.slots[(seq-1)%uint64(len(j.slots))]
+	s.mu.Lock()
+	if s.v.seq == seq {
+		s.v.status, s.v.bytesOut = status, bytesOut
+	}
+	s.mu.Unlock()
+}
+
 // Sent sets the times the first and the last byte of record seq's
 // response were sent, for a front door that writes the response after
 // Add. It does nothing when the record is no longer held; a zero time
