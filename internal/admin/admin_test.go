@@ -457,8 +457,9 @@ func TestMalformedBody(t *testing.T) {
 		field string // an error must name this field, if set
 		msg   string // an error message must contain this, if set
 	}{
-		{"unknown field", "application/json", `{"request":{"hedaers":{}},"response":{}}`, "request.hedaers", "unknown field"},
-		{"unknown top-level field", "", `{"respnse":{}}`, "respnse", "unknown field"},
+		{"unknown field", "application/json", `{"request":{"hedaers":{}},"response":{}}`, "request.hedaers", `unknown field; did you mean "headers"?`},
+		{"unknown field like no other", "application/json", `{"request":{"zzzzzz":{}},"response":{}}`, "request.zzzzzz", "unknown field; known fields: body, clientCert,"},
+		{"unknown top-level field", "", `{"respnse":{}}`, "respnse", `unknown field; did you mean "response"?`},
 		{"unknown matcher field", "", `{"request":{"headers":{"X":{"equal":"1"}}},"response":{}}`, "request.headers.X.equal", "unknown field"},
 		{"unknown jsonPath field", "", `{"request":{"body":{"jsonPath":[{"path":"$.a","eq":1}]}},"response":{}}`, "request.body.jsonPath[0].eq", "unknown field"},
 		{"wrong type", "", `{"request":{},"response":{"status":"200"}}`, "response.status", "integer"},
@@ -472,7 +473,8 @@ func TestMalformedBody(t *testing.T) {
 		{"two stubs", "", `{"response":{}} {"response":{}}`, "", "one stub per request"},
 		{"empty", "", "  \n", "", "empty"},
 		{"yaml sent as json", "text/plain", "request:\n  path: /x\n", "", "application/yaml"},
-		{"yaml unknown field", "application/yaml", "request:\n  path: /x\n  methd: GET\nresponse: {}\n", "", `line 3, column 3: unknown field "methd"`},
+		{"yaml unknown field", "application/yaml", "request:\n  path: /x\n  methd: GET\nresponse: {}\n", "request.methd", `line 3, column 3: unknown field "methd"; did you mean "method"?`},
+		{"yaml unknown field in a list", "application/yaml", "responses:\n  - {status: 200}\n  - {stats: 201}\n", "responses[1].stats", `line 3, column 6: unknown field "stats"; did you mean "status"?`},
 		{"yaml wrong type", "application/yaml", "response:\n  status: [1]\n", "", "line 2"},
 		{"yaml syntax", "application/yaml", "request: [\n", "", "line 1"},
 		{"yaml fraction for an integer", "application/yaml", "request: {path: /x}\nresponse: {status: 200.5}\n", "", "line 2, column 20: status: want an integer, got 200.5"},

@@ -235,8 +235,12 @@ func diagnoseStruct(raw []byte, t reflect.Type, path string, out *[]problem.Deta
 			}
 		}
 		if !ok {
-			*out = append(*out, problem.Detail{Field: stub.Join(path, k),
-				Message: "unknown field; known fields: " + strings.Join(sortedKeys(fields), ", ")})
+			known := sortedKeys(fields)
+			msg := "unknown field; known fields: " + strings.Join(known, ", ")
+			if s := stub.Suggest(k, known); s != "" {
+				msg = "unknown field; did you mean " + strconv.Quote(s) + "? known fields: " + strings.Join(known, ", ")
+			}
+			*out = append(*out, problem.Detail{Field: stub.Join(path, k), Message: msg})
 			continue
 		}
 		diagnose(m[k], f.Type, stub.Join(path, k), out)
@@ -370,6 +374,18 @@ func decodeYAML(body []byte) (stub.Stub, error) {
 			}
 		}
 		return s, nil
+	}
+	var uf *yaml.UnknownFieldError
+	if errors.As(err, &uf) && f != nil && len(f.Docs) == 1 {
+		// Well-formed YAML that does not fit a stub: name the field's
+		// path and what it may have meant.
+		if tk := uf.GetToken(); tk != nil && tk.Position != nil {
+			if path, known, ok := stub.UnknownField(f.Docs[0].Body, tk.Position.Line, tk.Position.Column); ok {
+				key := path[strings.LastIndexAny(path, ".]")+1:]
+				return stub.Stub{}, invalid("the body is not a valid stub", problem.Detail{Field: path,
+					Message: fmt.Sprintf("line %d, column %d: %s", tk.Position.Line, tk.Position.Column, stub.UnknownFieldMessage(key, known))})
+			}
+		}
 	}
 	return stub.Stub{}, invalid("malformed YAML body", yamlDetail(err))
 }

@@ -32,6 +32,8 @@ func FuzzLoadStubBytes(f *testing.F) {
 		"",
 		"!!binary aGk=",
 		"- request: {query: {q: ~}}\n  response: {status: 99}\n",
+		"- request: {path: /a, headers: {X: {equalz: 1}}}\n  response: {staus: 1, faults: [{kind: reset, probabilty: 1}]}\n",
+		"stubs:\n  - responses: [{status: 200}, {stats: 201}]\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

@@ -328,6 +328,15 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 				p.Line = line(it.node)
 			}
 			p.Field = it.path
+			var uf *yaml.UnknownFieldError
+			if errors.As(err, &uf) {
+				// Where the key is and what it may have meant: go-yaml
+				// names only the key.
+				if path, known, ok := stub.UnknownField(it.node, p.Line, p.Col); ok {
+					key := path[strings.LastIndexAny(path, ".]")+1:]
+					p.Field, p.Msg = stub.Join(it.path, path), stub.UnknownFieldMessage(key, known)
+				}
+			}
 			probs = append(probs, p)
 			continue
 		}

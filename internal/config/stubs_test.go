@@ -284,11 +284,23 @@ func TestLoadStubsProblems(t *testing.T) {
 		{"tab indentation", map[string]string{"s.yaml": "- request:\n\tpath: /a\n"},
 			[]wantProblem{{"s.yaml", 2, "", ""}}},
 		{"unknown field", map[string]string{"s.yaml": "- request:\n    path: /a\n    methd: GET\n  response: {}\n"},
-			[]wantProblem{{"s.yaml", 3, "[0]", `unknown field "methd"`}}},
+			[]wantProblem{{"s.yaml", 3, "[0].request.methd", `unknown field "methd"; did you mean "method"?`}}},
 		{"unknown field in stubs root", map[string]string{"s.yaml": "stubs:\n  - request: {path: /a}\n    respons: {}\n"},
-			[]wantProblem{{"s.yaml", 3, "stubs[0]", `unknown field "respons"`}}},
+			[]wantProblem{{"s.yaml", 3, "stubs[0].respons", `unknown field "respons"; did you mean "response"?`}}},
 		{"unknown field in single stub", map[string]string{"s.yaml": "request: {path: /a}\nresponse: {}\nprio: 1\n"},
-			[]wantProblem{{"s.yaml", 3, "", `unknown field "prio"`}}},
+			[]wantProblem{{"s.yaml", 3, "prio", `unknown field "prio"; did you mean "priority"?`}}},
+		{"unknown field in a header matcher", map[string]string{"s.yaml": "- request: {path: /a, headers: {X-Id: {equalz: 1}}}\n  response: {}\n"},
+			[]wantProblem{{"s.yaml", 1, "[0].request.headers.X-Id.equalz", `unknown field "equalz"; did you mean "equals"?`}}},
+		{"unknown field in a fault list", map[string]string{"s.yaml": "- request: {path: /a}\n  response:\n    faults:\n      - {kind: reset, probabilty: 0.1}\n"},
+			[]wantProblem{{"s.yaml", 4, "[0].response.faults[0].probabilty", `did you mean "probability"?`}}},
+		{"unknown field in a WebSocket answer", map[string]string{"s.yaml": "- request: {path: /ws}\n  response:\n    websocket: {echoo: true}\n"},
+			[]wantProblem{{"s.yaml", 3, "[0].response.websocket.echoo", `unknown field "echoo"; did you mean "echo"?`}}},
+		{"unknown field in JSON", map[string]string{"s.json": "[{\"request\": {\"path\": \"/a\"},\n  \"response\": {\"staus\": 201}}]\n"},
+			[]wantProblem{{"s.json", 2, "[0].response.staus", `unknown field "staus"; did you mean "status"?`}}},
+		{"unknown field like no other", map[string]string{"s.yaml": "- request: {path: /a}\n  response: {zzzzzz: 1}\n"},
+			[]wantProblem{{"s.yaml", 2, "[0].response.zzzzzz", `unknown field "zzzzzz"; known fields: body, bodyBase64,`}}},
+		{"unknown field with CRLF line ends", map[string]string{"s.yaml": "- request: {path: /a}\r\n  response:\r\n    staus: 201\r\n"},
+			[]wantProblem{{"s.yaml", 3, "[0].response.staus", `did you mean "status"?`}}},
 		{"wrong type", map[string]string{"s.yaml": "- request: {path: /a}\n  response:\n    status: abc\n"},
 			[]wantProblem{{"s.yaml", 3, "[0]", `status: want an integer, got "abc"`}}},
 		{"fraction for an integer", map[string]string{"s.yaml": "- request: {path: /a}\n  response:\n    status: 200.5\n"},
@@ -347,8 +359,8 @@ func TestLoadStubsProblems(t *testing.T) {
 			"a.yaml": "- request: {path: /a}\n  response:\n    stats: 200\n- request: {path: /b}\n  respons: {}\n",
 			"b.yaml": "- request: {path: /c}\n  response: {status: x}\n",
 		}, []wantProblem{
-			{"a.yaml", 3, "[0]", `unknown field "stats"`},
-			{"a.yaml", 5, "[1]", `unknown field "respons"`},
+			{"a.yaml", 3, "[0].response.stats", `unknown field "stats"; did you mean "status"?`},
+			{"a.yaml", 5, "[1].respons", `unknown field "respons"; did you mean "response"?`},
 			{"b.yaml", 2, "[0]", `status: want an integer, got "x"`},
 		}},
 	}
@@ -595,7 +607,7 @@ func TestBuild(t *testing.T) {
 		t.Errorf("Build returned %v, %v with problems", l, store)
 	}
 	checkProblems(t, root, problemsOf(t, err), []wantProblem{
-		{"a.yaml", 3, "[0]", `unknown field "stauts"`},
+		{"a.yaml", 3, "[0].response.stauts", `unknown field "stauts"; did you mean "status"?`},
 		{"b.yaml", 4, "[1].request.pathRegex", "bad regular expression"},
 	})
 
