@@ -82,7 +82,7 @@ folder ($XDG_CONFIG_HOME/decoy, ~/.config/decoy).`,
 (a name may be a wildcard, *.example.com), signed by decoy's CA (created if
 it does not exist yet), and its key. decoy serve does not need one: it makes
 its own for any name; this is for other servers of a test set-up.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needArgs("the host names and IP addresses to certify", "decoy certs issue api.example.com '*.example.com' 10.0.0.5"),
 	}
 	client := &cobra.Command{
 		Use:   "client NAME [SAN...]",
@@ -92,7 +92,7 @@ alternative names, any SANs given (host names, IP addresses, e-mail
 addresses, URIs such as spiffe://test/alice), signed by decoy's CA (created
 if it does not exist yet), and its key. decoy serve --client-auth require
 accepts it, and stubs can match on it (request.clientCert).`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needArgs("the client's name, its certificate's common name", "decoy certs client alice"),
 	}
 	for _, c := range []*cobra.Command{issue, client} {
 		base := "decoy-server"

@@ -69,7 +69,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetArgs(args)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -80,8 +80,23 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	// Cobra's own errors: unknown command or flag, wrong arguments.
 	fmt.Fprintln(env.Stderr, "decoy:", err)
-	fmt.Fprintln(env.Stderr, "Run 'decoy --help' for usage.")
+	path := "decoy"
+	if cmd != nil {
+		path = cmd.CommandPath()
+	}
+	fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", path)
 	return ExitBadInput
+}
+
+// needArgs is cobra.MinimumNArgs(1) with an error that says what to give,
+// and how (example).
+func needArgs(what, example string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return fmt.Errorf("%s needs %s: %s", cmd.CommandPath(), what, example)
+		}
+		return nil
+	}
 }
 
 func isHelpOrVersion(a string) bool {
@@ -286,7 +301,7 @@ func newCheck(env Env) *cobra.Command {
 problem with file:line, without opening any port: .proto files are
 compiled, and gRPC stubs checked against them. It exits 0 when all is
 valid and 2 otherwise, so it fits in CI.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needArgs("the stub files and folders to check", "decoy check stubs/ more.yaml"),
 	}
 	cfg := cmd.Flags().String("config", "", "config file whose latency profiles, global latency and seed the stubs are checked with")
 	lenient := cmd.Flags().Bool("lenient", false, "check OpenAPI documents as serve --lenient loads them: the operations it would leave out are warnings")

@@ -217,7 +217,7 @@ func TestServeBadInput(t *testing.T) {
 		want     []string
 	}{
 		{"bad stub file", []string{bad}, nil, 2, []string{"bad.yaml:1", "give only one of path", "bad.yaml:2", "1000 is not an HTTP status"}},
-		{"unknown flag", []string{"--nope"}, nil, 2, []string{"unknown flag: --nope"}},
+		{"unknown flag", []string{"--nope"}, nil, 2, []string{"unknown flag: --nope", "Run 'decoy serve --help' for usage."}},
 		{"bad flag value", []string{"--max-body-bytes", "lots"}, nil, 2, []string{"max-body-bytes", "not a size"}},
 		{"bad env value", nil, map[string]string{"DECOY_READ_TIMEOUT": "soon"}, 2, []string{"DECOY_READ_TIMEOUT", "not a duration"}},
 		{"port in use", []string{"--http", busy.Addr().String()}, nil, 1, []string{"cannot listen for HTTP on " + busy.Addr().String(), "--http"}},
@@ -239,6 +239,37 @@ func TestServeBadInput(t *testing.T) {
 			got := out.String() + errOut.String()
 			if code != c.wantCode {
 				t.Fatalf("exit %d, want %d\n%s", code, c.wantCode, got)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+// TestUsageErrors: a command given the wrong arguments says what it
+// needs, and which help to read.
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"check"}, []string{"decoy check needs the stub files and folders to check: decoy check stubs/", "Run 'decoy check --help' for usage."}},
+		{[]string{"check", "--nope", "x.yaml"}, []string{"unknown flag: --nope", "Run 'decoy check --help' for usage."}},
+		{[]string{"certs", "issue"}, []string{"decoy certs issue needs the host names and IP addresses to certify: decoy certs issue api.example.com", "Run 'decoy certs issue --help' for usage."}},
+		{[]string{"certs", "client"}, []string{"decoy certs client needs the client's name", "Run 'decoy certs client --help' for usage."}},
+		{[]string{"nope"}, []string{`unknown command "nope" for "decoy"`, "Run 'decoy --help' for usage."}},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			t.Parallel()
+			e, out, errOut := env(map[string]string{"XDG_CONFIG_HOME": t.TempDir()})
+			code := cli.Main(context.Background(), c.args, e)
+			got := out.String() + errOut.String()
+			if code != cli.ExitBadInput {
+				t.Fatalf("exit %d, want %d\n%s", code, cli.ExitBadInput, got)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(got, w) {

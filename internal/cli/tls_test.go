@@ -112,7 +112,7 @@ func TestCertsBadInput(t *testing.T) {
 		{"no folder at all", nil, []string{"certs"}, "give one with --dir"},
 		{"a file as the folder", nil, []string{"certs", "--dir", file}, file},
 		{"a broken CA", nil, []string{"certs", "--dir", broken}, "ca.pem: no PEM certificate found"},
-		{"issue without hosts", nil, []string{"certs", "issue", "--dir", ca}, "requires at least 1 arg"},
+		{"issue without hosts", nil, []string{"certs", "issue", "--dir", ca}, "decoy certs issue needs the host names and IP addresses to certify"},
 		{"bad days", nil, []string{"certs", "client", "--dir", ca, "--days", "0", "x"}, "--days 0"},
 		{"unwritable output", nil, []string{"certs", "issue", "--dir", ca, "--cert", "/nonexistent/x.pem", "--key", out("u-key.pem"), "a.test"}, "/nonexistent/"},
 		{"a host name with a space", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("s.pem"), "--key", out("s-key.pem"), "bad host"}, `"bad host" is not a host name`},
