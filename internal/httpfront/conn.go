@@ -111,6 +111,10 @@ type conn struct {
 	// held: the listener holds it before its first read (handed over at
 	// once).
 	held bool
+	// aborted: Go's server set a read deadline in the past to stop a
+	// pending read (see closeNotifyConn.SetReadDeadline); the timeout that
+	// read ends with is not the client's idleness.
+	aborted atomic.Bool
 }
 
 // arrivedAgo is how long ago the bytes of the connection's latest read
@@ -352,6 +356,8 @@ func (c *conn) note(err error) {
 	end := int32(endClient)
 	var ne net.Error
 	switch {
+	case errors.As(err, &ne) && ne.Timeout() && c.aborted.Swap(false):
+		return
 	case errors.As(err, &ne) && ne.Timeout():
 		end = endServerRead
 		if c.state.Load() != connActive {
@@ -555,6 +561,15 @@ type closeNotifyConn struct {
 	*conn
 	once    sync.Once
 	onClose func()
+}
+
+// SetReadDeadline notes a deadline in the past: Go's server sets one to
+// stop its background read when a handler takes the connection over (the
+// h2c Upgrade does), and the read's timeout then says nothing about who
+// ends the connection.
+func (c *closeNotifyConn) SetReadDeadline(t time.Time) error {
+	c.conn.aborted.Store(!t.IsZero() && t.Before(time.Now()))
+	return c.conn.SetReadDeadline(t)
 }
 
 func (c *closeNotifyConn) Close() error {

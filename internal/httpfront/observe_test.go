@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +169,15 @@ func TestCloseReasons(t *testing.T) {
 				t.Fatalf("HTTP/%d", r.ProtoMajor)
 			}
 			c.CloseIdleConnections()
+		}, metrics.CloseClientEOF},
+		{"h2c Upgrade client closes", httpfront.Options{}, func(t *testing.T, f *fixture) {
+			// curl --http2 on http:// asks for the h2c Upgrade; Go's
+			// server takes the connection over from its HTTP/1.1 side.
+			out, err := exec.Command(external(t, "curl"), "-sS", "--http2", "-o", os.DevNull, "-w", "%{http_code} %{http_version}",
+				"http://"+f.http+"/users/1").CombinedOutput()
+			if err != nil || string(out) != "200 2" {
+				t.Fatalf("curl: %v %s, want 200 over HTTP/2", err, out)
+			}
 		}, metrics.CloseClientEOF},
 		{"client resets", httpfront.Options{}, func(t *testing.T, f *fixture) {
 			c := dialFront(t, f, false)
