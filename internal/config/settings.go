@@ -387,6 +387,20 @@ var Table = []Setting{
 		}},
 }
 
+// unknownSetting words a config file key that names no setting: the
+// setting it most likely misspells, or where the settings are listed.
+func unknownSetting(key string) string {
+	names := make([]string, 0, len(Table)+1)
+	for _, t := range Table {
+		names = append(names, t.Name)
+	}
+	names = append(names, "profiles")
+	if s := stub.Suggest(key, names); s != "" {
+		return fmt.Sprintf("unknown setting; did you mean %q? (see `decoy serve --help`)", s)
+	}
+	return "unknown setting; see `decoy serve --help`"
+}
+
 // Lookup finds a setting by name.
 func Lookup(name string) (Setting, bool) {
 	for _, s := range Table {
@@ -496,7 +510,7 @@ func applyFile(s *Settings, name string) Problems {
 			}
 			t, ok := Lookup(key)
 			if !ok {
-				probs = append(probs, Problem{File: name, Line: line(mv.Key), Field: key, Msg: "unknown setting; see `decoy serve --help`"})
+				probs = append(probs, Problem{File: name, Line: line(mv.Key), Field: key, Msg: unknownSetting(key)})
 				continue
 			}
 			val := unwrap(mv.Value)

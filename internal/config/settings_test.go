@@ -207,7 +207,11 @@ func TestResolveProblems(t *testing.T) {
 		want  []Problem // File "CFG" stands for the config file
 	}{
 		{"unknown setting", "http: ':1'\nprot: 9\n", nil, nil,
-			[]Problem{{File: "CFG", Line: 2, Field: "prot", Msg: "unknown setting"}}},
+			[]Problem{{File: "CFG", Line: 2, Field: "prot", Msg: "unknown setting; see `decoy serve --help`"}}},
+		{"misspelt setting", "htp: ':1'\n", nil, nil,
+			[]Problem{{File: "CFG", Line: 1, Field: "htp", Msg: "unknown setting; did you mean \"http\"? (see `decoy serve --help`)"}}},
+		{"misspelt setting with a dash missing", "journalsize: 0\n", nil, nil,
+			[]Problem{{File: "CFG", Line: 1, Field: "journalsize", Msg: `did you mean "journal-size"?`}}},
 		{"bad value", "http: ':1'\n\nread-timeout: soon\n", nil, nil,
 			[]Problem{{File: "CFG", Line: 3, Field: "read-timeout", Msg: `"soon" is not a duration`}}},
 		{"bad level", "log-level: loud\n", nil, nil,
