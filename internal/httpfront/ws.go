@@ -46,8 +46,13 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 	index, resp, call := st.Pick()
 	switch {
 	case !websocket.FastHTTPIsWebSocketUpgrade(ctx) || !ctx.Request.Header.IsHTTP11():
-		// The compiled response is the 426.
-		writeFast(ctx, resp)
+		if p := incompleteUpgrade(ctx); p != nil {
+			// An upgrade that misses a piece: say which.
+			s.writeProblemFast(ctx, p)
+		} else {
+			// The compiled response is the 426.
+			writeFast(ctx, resp)
+		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		ctx.Response.Header.Set("Upgrade", "websocket")
 		if ctx.Request.Header.IsHTTP11() {
@@ -177,6 +182,50 @@ func (s *Server) badHandshake(ctx *fasthttp.RequestCtx) bool {
 	}
 	s.writeProblemFast(ctx, p)
 	return true
+}
+
+// incompleteUpgrade is the 426 for a request that tries a WebSocket
+// upgrade (it has an Upgrade, a Connection: Upgrade or a
+// Sec-WebSocket-Key header) but misses a piece of it, naming the piece;
+// nil for a request that does not try (a browser opening the URL), which
+// gets the stub's compiled 426.
+func incompleteUpgrade(ctx *fasthttp.RequestCtx) *problem.Problem {
+	h := &ctx.Request.Header
+	upgrade, key := h.Peek("Upgrade"), h.Peek("Sec-WebSocket-Key")
+	connUpgrade := h.ConnectionUpgrade()
+	var detail string
+	switch {
+	case len(upgrade) == 0 && !connUpgrade && len(key) == 0:
+		return nil
+	case !h.IsHTTP11():
+		detail = fmt.Sprintf("a WebSocket upgrade needs HTTP/1.1 (RFC 6455 section 4.1), and this request is %s: send it as HTTP/1.1", h.Protocol())
+	case !hasToken(upgrade, "websocket"):
+		got := "is missing"
+		if len(upgrade) > 0 {
+			got = fmt.Sprintf("is %q", upgrade)
+		}
+		detail = fmt.Sprintf("the header Upgrade %s: send Upgrade: websocket with Connection: Upgrade", got)
+	default:
+		got := "is missing"
+		if c := h.Peek("Connection"); len(c) > 0 {
+			got = fmt.Sprintf("is %q, without Upgrade", c)
+		}
+		detail = fmt.Sprintf("the header Connection %s: send Connection: Upgrade with Upgrade: websocket", got)
+	}
+	p := problem.New(fasthttp.StatusUpgradeRequired, detail)
+	p.Title = "Upgrade Required"
+	return p
+}
+
+// hasToken tells whether the comma-separated header value v holds token,
+// in any case.
+func hasToken(v []byte, token string) bool {
+	for t := range bytes.SplitSeq(v, []byte(",")) {
+		if bytes.EqualFold(bytes.TrimSpace(t), []byte(token)) {
+			return true
+		}
+	}
+	return false
 }
 
 // validKey tells whether k is a Sec-WebSocket-Key: 16 bytes in base64.
