@@ -108,6 +108,15 @@ accepts it, and stubs can match on it (request.clientCert).`,
 			if *days < 1 {
 				return fail(ExitBadInput, fmt.Errorf("--days %d: want 1 or more", *days))
 			}
+			// The names first: a bad one is refused before a file, or the
+			// CA, is looked at or made.
+			names := args
+			if isClient {
+				names = args[1:]
+			}
+			if err := pki.CheckNames(names); err != nil {
+				return fail(ExitBadInput, err)
+			}
 			if !*force {
 				for _, f := range []string{*certFile, *keyFile} {
 					if _, err := os.Lstat(f); err == nil {

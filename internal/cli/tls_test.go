@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -120,6 +121,9 @@ func TestCertsBadInput(t *testing.T) {
 		{"a lone wildcard", nil, []string{"certs", "issue", "--dir", ca, "--cert", out("w.pem"), "--key", out("w-key.pem"), "*"}, `"*" is not a host name`},
 		{"a client SAN with a space", nil, []string{"certs", "client", "--dir", ca, "--cert", out("c.pem"), "--key", out("c-key.pem"), "alice", "not a san"}, `"not a san" is not a host name`},
 		{"an existing certificate", nil, []string{"certs", "issue", "--dir", ca, "--cert", existing, "--key", out("x-key.pem"), "a.test"}, existing + " exists: give --force"},
+		// The name is what to fix first: --force would not help.
+		{"a bad name and an existing certificate", nil, []string{"certs", "issue", "--dir", ca, "--cert", existing, "--key", out("x-key.pem"), "bad host"}, `"bad host" is not a host name`},
+		{"a bad client SAN and an existing certificate", nil, []string{"certs", "client", "--dir", ca, "--cert", existing, "--key", out("x-key.pem"), "alice", "a..b"}, `"a..b" is not a host name`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -129,6 +133,14 @@ func TestCertsBadInput(t *testing.T) {
 				t.Errorf("exit %d, want 2 with %q\n%s", code, c.want, out)
 			}
 		})
+	}
+	// A refused name makes no CA.
+	fresh := filepath.Join(t.TempDir(), "ca")
+	if code, out := run(t, nil, "certs", "issue", "--dir", fresh, "--cert", out("n.pem"), "--key", out("n-key.pem"), "bad host"); code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, out)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused name made the CA folder %s: %v", fresh, err)
 	}
 }
 

@@ -147,6 +147,36 @@ func (ca *CA) IssueClient(commonName string, names []string, validity time.Durat
 	return ca.issue(commonName, names, validity, x509.ExtKeyUsageClientAuth)
 }
 
+// CheckNames reports the first of names that Issue and IssueClient would
+// refuse as a subject alternative name, before any key or file is made.
+func CheckNames(names []string) error {
+	return addNames(&x509.Certificate{}, names)
+}
+
+// addNames adds names to tmpl as subject alternative names: IP addresses,
+// URIs, e-mail addresses and host names.
+func addNames(tmpl *x509.Certificate, names []string) error {
+	for _, h := range names {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return errors.New("pki: issue: empty host name")
+		}
+		// Accept "[::1]" as well as "::1".
+		if ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if u, err := url.Parse(h); err == nil && u.Scheme != "" && strings.Contains(h, "://") {
+			tmpl.URIs = append(tmpl.URIs, u)
+		} else if strings.Contains(h, "@") {
+			tmpl.EmailAddresses = append(tmpl.EmailAddresses, h)
+		} else if validDNSName(strings.ToLower(h)) {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		} else {
+			return fmt.Errorf("pki: issue: %q is not a host name, IP address, e-mail address or URI: a host name is labels of letters, digits, '-' and '_' joined by dots, with an optional leading \"*.\" wildcard label", h)
+		}
+	}
+	return nil
+}
+
 func (ca *CA) issue(commonName string, names []string, validity time.Duration, usage x509.ExtKeyUsage) (tls.Certificate, error) {
 	if ca == nil || ca.Cert == nil || ca.Key == nil {
 		return tls.Certificate{}, errors.New("pki: issue: CA has no certificate or key")
@@ -176,23 +206,8 @@ func (ca *CA) issue(commonName string, names []string, validity time.Duration, u
 		ExtKeyUsage:           []x509.ExtKeyUsage{usage},
 		BasicConstraintsValid: true,
 	}
-	for _, h := range names {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			return tls.Certificate{}, errors.New("pki: issue: empty host name")
-		}
-		// Accept "[::1]" as well as "::1".
-		if ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if u, err := url.Parse(h); err == nil && u.Scheme != "" && strings.Contains(h, "://") {
-			tmpl.URIs = append(tmpl.URIs, u)
-		} else if strings.Contains(h, "@") {
-			tmpl.EmailAddresses = append(tmpl.EmailAddresses, h)
-		} else if validDNSName(strings.ToLower(h)) {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		} else {
-			return tls.Certificate{}, fmt.Errorf("pki: issue: %q is not a host name, IP address, e-mail address or URI: a host name is labels of letters, digits, '-' and '_' joined by dots, with an optional leading \"*.\" wildcard label", h)
-		}
+	if err := addNames(tmpl, names); err != nil {
+		return tls.Certificate{}, err
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
