@@ -69,8 +69,7 @@ func TestReport(t *testing.T) {
 				"127.0.0.3: 1 connections, 12 requests, 12.00 requests per connection\n    ok: no anti-pattern seen",
 				"decoy itself",
 				"of the ", "CPUs it may use",
-				"not saturated: decoy was not the bottleneck",
-			}, []string{"SATURATED"}},
+			}, nil},
 		{"address from the environment", []string{"report"}, map[string]string{"DECOY_ADMIN": a.AdminAddr.String()}, 0,
 			[]string{"127.0.0.2: 12 connections"}, nil},
 		{"nothing listening", []string{"report", "--admin", "127.0.0.1:1"}, nil, cli.ExitRuntime,
@@ -90,6 +89,12 @@ func TestReport(t *testing.T) {
 				if !strings.Contains(text, w) {
 					t.Errorf("output lacks %q:\n%s", w, text)
 				}
+			}
+			if tt.code == 0 && !strings.Contains(text, "not saturated: decoy was not the bottleneck") &&
+				!strings.Contains(text, "SATURATED now: decoy may be the bottleneck") && !strings.Contains(text, "was saturated ") {
+				// Either verdict, as the machine running the tests has it
+				// (other tests in parallel load it), but one of them.
+				t.Errorf("output gives no saturation verdict:\n%s", text)
 			}
 			for _, w := range tt.dontWant {
 				if strings.Contains(text, w) {
