@@ -457,7 +457,7 @@ func (a *api) replaceStub(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	old, ok := a.store.Get(id)
 	if !ok {
-		return notFound(id)
+		return errorf(http.StatusNotFound, "no stub with id %q to replace; create it with POST /stubs (with \"id\": %q)", id, id)
 	}
 	s, err := decodeStub(w, r)
 	if err != nil {

@@ -264,7 +264,9 @@ func TestStubsCRUD(t *testing.T) {
 	e.do("DELETE", loc, "", nil).want(t, 204)
 	e.do("GET", loc, "", nil).want(t, 404)
 	e.do("DELETE", loc, "", nil).want(t, 404)
-	e.json("PUT", loc, `{"response":{}}`).want(t, 404)
+	if p := e.json("PUT", loc, `{"response":{}}`).want(t, 404).problem(t); !strings.Contains(p.Detail, "create it with POST /stubs") {
+		t.Errorf("PUT of a missing stub: %q does not say how to create it", p.Detail)
+	}
 	if want := []string{"hello", "seq"}; !slices.Equal(ids(e.list()), want) {
 		t.Fatalf("ids %v after delete, want %v", ids(e.list()), want)
 	}
