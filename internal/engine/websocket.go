@@ -168,7 +168,7 @@ func (s *Stub) WebSocket() *WebSocket { return s.websocket }
 // upgradeRequired is the answer of a WebSocket stub to a request it cannot
 // upgrade: 426 problem+json.
 func upgradeRequired() (status int, body []byte, contentType string) {
-	p := problem.New(426, "this stub answers WebSocket upgrades only (HTTP/1.1 GET with Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Version: 13 and Sec-WebSocket-Key)")
+	p := problem.New(426, "this stub answers WebSocket upgrades only (HTTP/1.1 GET with Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Version: 13 and Sec-WebSocket-Key); WebSocket over HTTP/2 is not served: connect over HTTP/1.1")
 	p.Title = "Upgrade Required"
 	return 426, p.JSON(), problem.ContentType
 }

@@ -257,6 +257,9 @@ func TestWebSocketNotUpgrade(t *testing.T) {
 		if tc.status == 426 && tc.c == h1 && (resp.Header.Get("Upgrade") != "websocket" || !strings.Contains(string(b), "Upgrade")) {
 			t.Errorf("426 without upgrade advice: %v %s", resp.Header, b)
 		}
+		if tc.status == 426 && tc.c == h2 && !strings.Contains(string(b), "WebSocket over HTTP/2 is not served: connect over HTTP/1.1") {
+			t.Errorf("426 over HTTP/2 does not say to connect over HTTP/1.1: %s", b)
+		}
 	}
 	if es := j.Find(journal.Filter{}); len(es) != 3 {
 		t.Errorf("journal has %d entries", len(es))
