@@ -64,7 +64,8 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			formData = append(formData, m)
 			continue
 		}
-		p := param{in: in, name: name, loc: in + "." + name, required: m["required"] == true || in == "path"}
+		p := param{in: in, name: name, loc: in + "." + name, required: m["required"] == true || in == "path",
+			empty: in == "query" && m["allowEmptyValue"] == true}
 		var sch any
 		if b.v2 {
 			s := map[string]any{}
@@ -97,6 +98,9 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		p.style, p.explode = styleOf(in, m, b.v2)
 		if p.typ == "object" {
 			p.props, _, _ = b.formFields(sch, pfile)
+			if p.style == styleDeep {
+				p.deep = b.shapeOf(sch, pfile)
+			}
 		}
 		if sm, _, err := b.f.deref(sch, pfile); err == nil && p.schema != nil && p.typ != "array" {
 			p.fast = compileSimple(sm)
@@ -292,6 +296,62 @@ func firstType(v any) string {
 		}
 	}
 	return ""
+}
+
+// maxShape bounds how deep shapeOf follows properties and items (and so
+// recursive schemas), and maxShapes how many places it reads in all (wide
+// schemas that refer to each other).
+const (
+	maxShape  = 8
+	maxShapes = 2000
+)
+
+// shapeOf reads the types of a schema at each place (its properties,
+// those of its allOf members, additionalProperties, items) for reading a
+// nested value from text. Past the bounds, values stay strings.
+func (b *builder) shapeOf(s any, file string) *shape {
+	budget := maxShapes
+	return b.shapeAt(s, file, 0, &budget)
+}
+
+func (b *builder) shapeAt(s any, file string, depth int, budget *int) *shape {
+	m, mfile, err := b.f.deref(s, file)
+	if err != nil || depth > maxShape || m == nil || *budget <= 0 {
+		return nil
+	}
+	*budget--
+	sh := &shape{typ: firstType(m["type"])}
+	var add func(m map[string]any, mfile string, level int)
+	add = func(m map[string]any, mfile string, level int) {
+		if props, ok := m["properties"].(map[string]any); ok {
+			if sh.props == nil {
+				sh.props = map[string]*shape{}
+			}
+			for _, k := range sortedKeys(props) {
+				sh.props[k] = b.shapeAt(props[k], mfile, depth+1, budget)
+			}
+		}
+		if ap, ok := m["additionalProperties"].(map[string]any); ok && sh.addl == nil {
+			sh.addl = b.shapeAt(ap, mfile, depth+1, budget)
+		}
+		if it, ok := m["items"]; ok && sh.items == nil {
+			sh.items = b.shapeAt(it, mfile, depth+1, budget)
+		}
+		if sh.typ == "" {
+			sh.typ = firstType(m["type"])
+		}
+		all, _ := m["allOf"].([]any)
+		for _, a := range all {
+			if am, afile, err := b.f.deref(a, mfile); err == nil && am != nil && level < maxShape {
+				add(am, afile, level+1)
+			}
+		}
+	}
+	add(m, mfile, 0)
+	if sh.typ == "" && sh.props != nil {
+		sh.typ = "object"
+	}
+	return sh
 }
 
 // formFields reads an object schema's properties: each one's type, the

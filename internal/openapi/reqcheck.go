@@ -108,11 +108,13 @@ type param struct {
 	in, name string
 	loc      string // "query.limit"
 	required bool
+	empty    bool   // allowEmptyValue: ?name= (or ?name) is valid
 	typ      string // JSON type the text is read as
 	itemTyp  string // for arrays
 	style    style
 	explode  bool
 	props    map[string]string // for objects: the properties' types
+	deep     *shape            // for a deepObject: the types at each place
 	schema   *jsonschema.Schema
 	fast     *simple // nil: always ask schema
 	seg      pathVar // for a path parameter: where it is (seg -1 when unknown)
@@ -215,6 +217,9 @@ func (c *reqCheck) violations(r *engine.Request) (int, []violation) {
 				vs = append(vs, violation{p.loc, "is required"})
 				status = worse(status, 400)
 			}
+			continue
+		}
+		if v == "" && p.empty {
 			continue
 		}
 		if p.style == styleLabel || p.style == styleMatrix {

@@ -91,6 +91,8 @@ func FuzzRequestCheck(f *testing.F) {
 		snapshot(f, "testdata/styles.yaml", "enforce"),
 		snapshot(f, "testdata/validate.yaml", "enforce"),
 		snapshot(f, "testdata/styles2.yaml", "report"),
+		snapshot(f, "testdata/clients.yaml", "enforce"),
+		snapshot(f, "testdata/clients2.yaml", "enforce"),
 	}
 	seeds := []struct{ method, target, headers, body string }{
 		{"GET", "/query?ids=1&ids=2&filter[lat]=1&filter[b][c]=2&at=lat,1", "X-Ids: 1,2\nX-Point: lat=1\nCookie: tags=a,b", ""},
@@ -102,6 +104,8 @@ func FuzzRequestCheck(f *testing.F) {
 		{"POST", "/api/users", "Content-Type: application/x-www-form-urlencoded", "name=a&age=%zz"},
 		{"GET", "/api/items/7?limit=1", "X-Trace: ab\nAuthorization: Bearer x", ""},
 		{"GET", "/c?ssv=1%202&multi=1&multi=x&tsv=%09", "", ""},
+		{"GET", "/deep?filter[points][0][lat]=1&filter[ids][]=2&filter[ids]=3,4&filter[more][alt]=x&filter[tags][9]=a", "", ""},
+		{"GET", "/h/1|2?e=", "X-Pipes: 1|x\nX-Ssv: 1 2", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.headers, []byte(s.body))

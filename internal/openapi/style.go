@@ -1,7 +1,9 @@
 package openapi
 
 import (
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/engine"
@@ -253,7 +255,7 @@ func (c *reqCheck) composite(p *param, r *engine.Request) (any, bool, string) {
 
 // pathParts splits a path, header or cookie value into its items by style.
 func (p *param) pathParts(raw string) ([]string, string) {
-	sep := ","
+	sep := p.style.delim() // ",", or a Swagger 2.0 ssv, tsv or pipes
 	switch p.style {
 	case styleLabel:
 		t, ok := strings.CutPrefix(raw, ".")
@@ -335,13 +337,21 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 	return p.items(strings.Split(vs[0], p.style.delim())), true, ""
 }
 
-// deepObject reads ?name[a]=1&name[b][c]=2 into {"a": 1, "b": {"c": 2}}.
+// maxDeep bounds the brackets of a deepObject key (name[a][b]...).
+const maxDeep = 32
+
+// deepObject reads ?name[a]=1&name[b][c]=2 into {"a": 1, "b": {"c": 2}},
+// each value as the type its schema gives it at that place. An array
+// property is read as clients write one: repeated (name[a]=1&name[a]=2),
+// with empty brackets (name[a][]=1, qs's "brackets") or indices
+// (name[a][0]=1, qs's default; name[a][0][b]=1 for an array of objects).
 func deepObject(p *param, r *engine.Request) (any, bool, string) {
 	qs, ok := r.Fields.(queryStringer)
 	if !ok {
 		return nil, false, ""
 	}
 	var obj map[string]any
+	var segs []string
 	q := qs.QueryString()
 	for {
 		k, v, rest, ok := nextPair(q)
@@ -353,39 +363,88 @@ func deepObject(p *param, r *engine.Request) (any, bool, string) {
 		if !ok {
 			continue
 		}
-		if obj == nil {
-			obj = map[string]any{}
-		}
-		at, first := obj, true
+		segs = segs[:0]
 		for {
 			key, after, ok := strings.Cut(tail, "]")
 			if !ok {
 				return nil, true, "malformed deepObject key " + k
 			}
+			segs = append(segs, key)
 			if after == "" {
-				if first {
-					at[key] = coerce(v, p.props[key], "")
-				} else {
-					at[key] = v
-				}
 				break
 			}
-			next, ok := strings.CutPrefix(after, "[")
-			if !ok {
+			if tail, ok = strings.CutPrefix(after, "["); !ok {
 				return nil, true, "malformed deepObject key " + k
 			}
-			sub, _ := at[key].(map[string]any)
-			if sub == nil {
-				sub = map[string]any{}
-				at[key] = sub
+			if len(segs) == maxDeep {
+				return nil, true, fmt.Sprintf("deepObject key nested deeper than %d levels: %s", maxDeep, k)
 			}
-			at, tail, first = sub, next, false
 		}
+		if obj == nil {
+			obj = map[string]any{}
+		}
+		deepSet(obj, p.deep, segs, v)
 	}
 	if obj == nil {
 		return nil, false, ""
 	}
 	return obj, true, ""
+}
+
+// deepSet puts the value v of the key path segs into obj, whose schema
+// is sh (nil: unknown, values stay strings).
+func deepSet(obj map[string]any, sh *shape, segs []string, v string) {
+	key, rest := segs[0], segs[1:]
+	sub := sh.child(key)
+	if sub != nil && sub.typ == "array" {
+		list, _ := obj[key].([]any)
+		switch {
+		case len(rest) == 0:
+			// name[a]=1&name[a]=2, or name[a]=1,2 (qs's "comma").
+			for x := range strings.SplitSeq(v, ",") {
+				list = append(list, sub.items.read(x))
+			}
+			obj[key] = list
+			return
+		case len(rest) == 1 && isIndex(rest[0]):
+			// name[a][]=1, name[a][0]=1.
+			obj[key] = append(list, sub.items.read(v))
+			return
+		case isIndex(rest[0]):
+			// name[a][0][b]=1: an item that is an object.
+			var elem map[string]any
+			if n, err := strconv.Atoi(rest[0]); err == nil && n >= 0 && n < len(list) {
+				elem, _ = list[n].(map[string]any)
+			}
+			if elem == nil {
+				elem = map[string]any{}
+				list = append(list, elem)
+			}
+			obj[key] = list
+			deepSet(elem, sub.items, rest[1:], v)
+			return
+		}
+	}
+	if len(rest) == 0 {
+		obj[key] = sub.read(v)
+		return
+	}
+	m, _ := obj[key].(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+		obj[key] = m
+	}
+	deepSet(m, sub, rest, v)
+}
+
+// isIndex reports whether a bracket holds an array index: empty or digits.
+func isIndex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // items reads array items as the item type.
@@ -418,4 +477,36 @@ func (p *param) object(parts []string, explode bool) (any, bool, string) {
 		obj[parts[i]] = coerce(parts[i+1], p.props[parts[i]], "")
 	}
 	return obj, true, ""
+}
+
+// shape is the part of a schema that tells how to read text at a place
+// of a value: the type there, and the shapes of properties and items.
+type shape struct {
+	typ   string
+	props map[string]*shape
+	addl  *shape // additionalProperties, when a schema
+	items *shape
+}
+
+// child is the shape of the property key; nil when unknown.
+func (s *shape) child(key string) *shape {
+	if s == nil {
+		return nil
+	}
+	if c, ok := s.props[key]; ok {
+		return c
+	}
+	return s.addl
+}
+
+// read reads text as the shape's type (a string when it has none).
+func (s *shape) read(v string) any {
+	if s == nil {
+		return v
+	}
+	it := ""
+	if s.items != nil {
+		it = s.items.typ
+	}
+	return coerce(v, s.typ, it)
 }
