@@ -2,8 +2,32 @@ package openapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"testing"
 )
+
+func gzipped(t testing.TB, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, _ = w.Write([]byte(s))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func deflated(t testing.TB, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	_, _ = w.Write([]byte(s))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
 
 // TestParamSerializations: query parameters as real clients serialize
 // them (qs and axios, URLSearchParams, Python's requests) are accepted,
@@ -37,6 +61,69 @@ func TestParamSerializations(t *testing.T) {
 		get("deepObject allOf typed", "/deep?filter[more][lat]=1&filter[more][alt]=x", 400, `query.filter.more.alt: expected integer, got string`),
 		get("deepObject unknown", "/deep?filter[x]=1", 400, `query.filter: unexpected x`),
 		get("deepObject too deep", "/deep?filter"+deepKey(40)+"=1", 400, `nested deeper than 32`),
+	}
+	runCases(t, "testdata/clients.yaml", tests)
+}
+
+// TestBodySerializations: bodies as real clients send them (axios and
+// URLSearchParams, form-data and curl -F, Python's requests, compressed)
+// are accepted, and the same bodies with a wrong value are still refused.
+func TestBodySerializations(t *testing.T) {
+	t.Parallel()
+	post := func(name, path, ct, body string, status int, contains ...string) reqCase {
+		return reqCase{name: name, method: "POST", path: path, headers: map[string]string{"Content-Type": ct}, body: body, status: status, contains: contains}
+	}
+	const form = "application/x-www-form-urlencoded"
+	enc := func(c reqCase, coding string) reqCase {
+		c.headers["Content-Encoding"] = coding
+		return c
+	}
+	multi := func(name string, status int, contains []string, parts ...part) reqCase {
+		body, ct := multipartBody(t, parts...)
+		return post(name, "/multi", ct, body, status, contains...)
+	}
+	tests := []reqCase{
+		// application/x-www-form-urlencoded.
+		post("form URLSearchParams", "/form", form, "n=1&tags=1&tags=2&s=a%3Bb+c", 204),
+		post("form semicolon as data (curl -d)", "/form", form, "s=a;b", 204),
+		post("form bad escape", "/form", form, "s=%zz", 400, `body: not valid form data`),
+		post("form encoding explode false", "/form", form, "csv=1,2,3", 204),
+		post("form encoding explode false item", "/form", form, "csv=1,20", 422, `body.csv.1: must be <= 10`),
+		post("form encoding pipeDelimited", "/form", form, "pipes=1%7C2", 204),
+		post("form encoding pipeDelimited item", "/form", form, "pipes=1|20", 422, `body.pipes.1: must be <= 10`),
+		post("form encoding contentType JSON", "/form", form, "js=%7B%22a%22%3A1%7D", 204),
+		post("form encoding contentType JSON schema", "/form", form, "js=%7B%22a%22%3A%22x%22%7D", 422, `body.js.a: expected integer, got string`),
+		post("form encoding contentType not JSON", "/form", form, "js=%7B", 400, `body.js: not valid JSON`),
+		post("form object brackets (axios)", "/form", form, "obj%5Ba%5D=1", 204),
+		post("form object brackets typed", "/form", form, "obj%5Ba%5D=x", 422, `body.obj.a: expected integer, got string`),
+		post("form array brackets (axios)", "/form", form, "tags%5B%5D=1&tags%5B%5D=2", 204),
+		post("form array brackets item", "/form", form, "tags%5B%5D=1&tags%5B%5D=11", 422, `body.tags.1: must be <= 10`),
+		// multipart/form-data: items that are objects or arrays are JSON.
+		multi("multipart array of objects, a part each", 204, nil, part{name: "list", ctype: "application/json", body: `{"lat":1}`}, part{name: "list", ctype: "application/json", body: `{"lat":2}`}),
+		multi("multipart array of objects, one JSON part", 204, nil, part{name: "list", ctype: "application/json", body: `[{"lat":1},{"lat":2}]`}),
+		multi("multipart array of objects, no part type", 204, nil, part{name: "list", body: `{"lat":1}`}),
+		multi("multipart array of objects item", 422, []string{`body.list.1.lat: must be <= 90`}, part{name: "list", ctype: "application/json", body: `[{"lat":1},{"lat":91}]`}),
+		multi("multipart array of objects not JSON", 400, []string{`body.list: not valid JSON`}, part{name: "list", body: `{`}),
+		multi("multipart array of arrays", 204, nil, part{name: "grid", body: `[1,2]`}, part{name: "grid", body: `[3]`}),
+		// Media types: the most specific declared type decides; a range's
+		// object schema checks a JSON body.
+		post("range: form body checked by its own type", "/ranges", form, "n=x", 422, `body.n: expected integer, got string`),
+		post("range: form body valid", "/ranges", form, "n=1", 204),
+		post("range: JSON body checked against application/*", "/ranges", "application/json", `{"lon":1}`, 422, `body.lat: is required`),
+		post("range: +json body checked against application/*", "/ranges", "application/merge-patch+json", `{"lat":91}`, 422, `body.lat: must be <= 90`),
+		post("range: JSON body valid", "/ranges", "application/json; charset=utf-8", `{"lat":1}`, 204),
+		post("range: other application type as bytes", "/ranges", "application/xml", `<a/>`, 204),
+		post("range: */* binary", "/ranges", "image/png", "\x89PNG", 204),
+		// Content-Encoding and a byte order mark.
+		enc(post("gzip JSON body", "/json", "application/json", gzipped(t, `{"lat":1}`), 204), "gzip"),
+		enc(post("gzip JSON body checked", "/json", "application/json", gzipped(t, `{"lat":91}`), 422, `body.lat: must be <= 90`), "gzip"),
+		enc(post("deflate JSON body", "/json", "application/json", deflated(t, `{"lat":1}`), 204), "deflate"),
+		enc(post("gzip form body", "/form", form, gzipped(t, "n=x"), 422, `body.n: expected integer`), "gzip"),
+		enc(post("gzip body not gzip", "/json", "application/json", `{"lat":1}`, 400, `header.Content-Encoding: the body is not valid gzip`), "gzip"),
+		enc(post("br body", "/json", "application/json", "\x1b\x00", 415, `header.Content-Encoding: \"br\" cannot be read`), "br"),
+		enc(post("identity", "/json", "application/json", `{"lat":1}`, 204), "identity"),
+		post("UTF-8 byte order mark", "/json", "application/json", "\xef\xbb\xbf{\"lat\":1}", 204),
+		post("UTF-8 byte order mark checked", "/json", "application/json", "\xef\xbb\xbf{\"lat\":91}", 422, `body.lat: must be <= 90`),
 	}
 	runCases(t, "testdata/clients.yaml", tests)
 }

@@ -154,14 +154,42 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 						bm.items = fields
 					}
 				}
-				if enc, ok := cm["encoding"].(map[string]any); ok && bm.multi {
-					for name, e := range enc {
-						em, _ := e.(map[string]any)
-						if t, ok := em["contentType"].(string); ok && t != "" {
+				if s, ok := cm["schema"]; ok && bm.form {
+					bm.shape = b.shapeOf(s, rfile)
+				}
+				if s, ok := cm["schema"]; ok && !bm.json && !bm.form && !bm.multi && isRange(mt) && structured(b, s, rfile) {
+					// A range such as application/* or */* with an
+					// object (or array) schema: a JSON body sent to it is
+					// checked against that schema.
+					bm.anyJSON = true
+					bm.schema = b.compileAt(rfile, rptr+"/content/"+escape(mt)+"/schema", s)
+				}
+				if enc, ok := cm["encoding"].(map[string]any); ok && (bm.multi || bm.form) {
+					for _, name := range sortedKeys(enc) {
+						em, _ := enc[name].(map[string]any)
+						t, _ := em["contentType"].(string)
+						switch {
+						case t != "" && bm.multi:
 							if bm.partCT == nil {
 								bm.partCT = map[string]string{}
 							}
 							bm.partCT[name] = t
+						case t != "" && strings.Contains(strings.ToLower(t), "json"):
+							if bm.jsonF == nil {
+								bm.jsonF = map[string]bool{}
+							}
+							bm.jsonF[name] = true
+						case bm.form && bm.props[name] == "array":
+							// Encoding style and explode (OpenAPI 3.1,
+							// Encoding Object): explode false sends the
+							// array as one delimited value.
+							st, explode := styleOf("query", em, false)
+							if !explode || st == styleSpace || st == stylePipe {
+								if bm.delims == nil {
+									bm.delims = map[string]string{}
+								}
+								bm.delims[name] = st.delim()
+							}
 						}
 					}
 				}
@@ -268,6 +296,29 @@ func (b *builder) compileAt(file, ptr string, node any) *jsonschema.Schema {
 		return nil
 	}
 	return s
+}
+
+// isRange reports whether a media type is a range: */* or type/*.
+func isRange(mt string) bool {
+	mt, _, _ = strings.Cut(mt, ";")
+	return strings.HasSuffix(strings.TrimSpace(mt), "/*")
+}
+
+// structured reports whether a schema describes a JSON document (an
+// object or an array) rather than the body's bytes (a string, often of
+// format binary).
+func structured(b *builder, s any, file string) bool {
+	m, _, err := b.f.deref(s, file)
+	if err != nil {
+		return false
+	}
+	switch firstType(m["type"]) {
+	case "object", "array":
+		return true
+	case "":
+		return m["properties"] != nil || m["items"] != nil
+	}
+	return false
 }
 
 // typeOf is the JSON type a parameter's text is read as (and its items').
