@@ -60,6 +60,13 @@ func TestParamSerializations(t *testing.T) {
 		get("deepObject allOf", "/deep?filter[more][lat]=1&filter[more][alt]=2", 204),
 		get("deepObject allOf typed", "/deep?filter[more][lat]=1&filter[more][alt]=x", 400, `query.filter.more.alt: expected integer, got string`),
 		get("deepObject unknown", "/deep?filter[x]=1", 400, `query.filter: unexpected x`),
+		// An exploded form object with additionalProperties takes the
+		// query parameters no other parameter names.
+		get("free-form object", "/free?a=1&b=2", 204),
+		get("free-form object typed", "/free?a=1&b=x", 400, `query.f.b: expected integer, got string`),
+		get("free-form object beside a parameter", "/free?limit=5&a=1", 204),
+		get("free-form object not sent", "/free?limit=5", 400, `query.f: is required`),
+		get("free-form object's neighbour still checked", "/free?limit=50&a=1", 400, `query.limit: must be <= 10`),
 		get("deepObject too deep", "/deep?filter"+deepKey(40)+"=1", 400, `nested deeper than 32`),
 	}
 	runCases(t, "testdata/clients.yaml", tests)

@@ -101,6 +101,11 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			if p.style == styleDeep {
 				p.deep = b.shapeOf(sch, pfile)
 			}
+			if in == "query" && p.style == styleForm && p.explode && b.freeForm(sch, pfile) {
+				// Its properties are query parameters of any name.
+				p.free = true
+				p.deep = b.shapeOf(sch, pfile)
+			}
 		}
 		if sm, _, err := b.f.deref(sch, pfile); err == nil && p.schema != nil && p.typ != "array" {
 			p.fast = compileSimple(sm)
@@ -206,6 +211,25 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		b.formData2(c, formData, op)
 	}
 	b.securityOf(c, op)
+	for i := range c.params {
+		if !c.params[i].free {
+			continue
+		}
+		// A free-form object takes the query parameters that are not
+		// another parameter's (or an API key's).
+		for j, q := range c.params {
+			if j != i && q.in == "query" {
+				c.params[i].others = append(c.params[i].others, q.name)
+			}
+		}
+		for _, alt := range c.security {
+			for _, s := range alt {
+				if s.kind == "apiKey" && s.in == "query" {
+					c.params[i].others = append(c.params[i].others, s.name)
+				}
+			}
+		}
+	}
 	if len(c.params) == 0 && c.body == nil && len(c.security) == 0 && len(c.offers) == 0 {
 		return nil
 	}
@@ -296,6 +320,25 @@ func (b *builder) compileAt(file, ptr string, node any) *jsonschema.Schema {
 		return nil
 	}
 	return s
+}
+
+// freeForm reports whether an object schema admits properties it does
+// not name (additionalProperties not false, or patternProperties).
+func (b *builder) freeForm(s any, file string) bool {
+	m, _, err := b.f.deref(s, file)
+	if err != nil {
+		return false
+	}
+	if m["patternProperties"] != nil {
+		return true
+	}
+	switch ap := m["additionalProperties"].(type) {
+	case bool:
+		return ap
+	case map[string]any:
+		return true
+	}
+	return m["properties"] == nil
 }
 
 // isRange reports whether a media type is a range: */* or type/*.

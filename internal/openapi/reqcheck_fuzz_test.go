@@ -106,6 +106,7 @@ func FuzzRequestCheck(f *testing.F) {
 		{"GET", "/c?ssv=1%202&multi=1&multi=x&tsv=%09", "", ""},
 		{"GET", "/deep?filter[points][0][lat]=1&filter[ids][]=2&filter[ids]=3,4&filter[more][alt]=x&filter[tags][9]=a", "", ""},
 		{"GET", "/h/1|2?e=", "X-Pipes: 1|x\nX-Ssv: 1 2", ""},
+		{"GET", "/free?a=1&limit=x&f=2&b=%zz", "", ""},
 		{"POST", "/form", "Content-Type: application/x-www-form-urlencoded", "obj[a]=1&tags[]=2&csv=1,2&pipes=1|2&js=%7B%7D&s=a;b"},
 		{"POST", "/ranges", "Content-Type: application/merge-patch+json", `{"lat":1}`},
 		{"POST", "/json", "Content-Type: application/json\nContent-Encoding: gzip", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\x56\xca\x49\x2c\x51\xb2\x32\xac\x05\x00\x2c\x9d\x6e\x67\x09\x00\x00\x00"},

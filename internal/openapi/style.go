@@ -3,6 +3,7 @@ package openapi
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -302,6 +303,8 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 		switch {
 		case p.style == styleDeep:
 			return deepObject(p, r)
+		case p.free:
+			return freeForm(p, r)
 		case p.explode && p.style == styleForm:
 			// Each property is a parameter of its own: ?role=admin&name=alex.
 			obj := map[string]any{}
@@ -335,6 +338,38 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 		return []any{}, true, ""
 	}
 	return p.items(strings.Split(vs[0], p.style.delim())), true, ""
+}
+
+// freeForm reads an exploded form object that admits properties of any
+// name (additionalProperties): every query parameter that is not
+// another parameter of the operation is one of its properties.
+func freeForm(p *param, r *engine.Request) (any, bool, string) {
+	qs, ok := r.Fields.(queryStringer)
+	if !ok {
+		return nil, false, ""
+	}
+	var obj map[string]any
+	q := qs.QueryString()
+	for {
+		k, v, rest, ok := nextPair(q)
+		if !ok {
+			break
+		}
+		q = rest
+		if slices.Contains(p.others, k) {
+			continue
+		}
+		if obj == nil {
+			obj = map[string]any{}
+		}
+		if _, dup := obj[k]; !dup {
+			obj[k] = p.deep.child(k).read(v)
+		}
+	}
+	if obj == nil {
+		return nil, false, ""
+	}
+	return obj, true, ""
 }
 
 // maxDeep bounds the brackets of a deepObject key (name[a][b]...).
