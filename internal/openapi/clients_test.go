@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"net/http"
 	"testing"
+
+	"github.com/decoy-dev/decoy"
 )
 
 func gzipped(t testing.TB, s string) string {
@@ -161,4 +164,45 @@ func TestCollectionFormatsPathHeader(t *testing.T) {
 		get("allowEmptyValue typed", "/h/1?e=x", nil, 400, `query.e: expected integer`),
 	}
 	runCases(t, "testdata/clients2.yaml", tests)
+}
+
+// TestRepeatedHeaderLines: an array header sent in several fields (Go's
+// Header.Add, Node's setHeader with an array) is one list, over HTTP/1.1
+// and HTTP/2.
+func TestRepeatedHeaderLines(t *testing.T) {
+	t.Parallel()
+	srv, err := decoy.Start(decoy.Options{Files: []string{"testdata/clients.yaml"}, HTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	tests := []struct {
+		name   string
+		values []string
+		status int
+	}{
+		{"two fields", []string{"1", "2"}, 204},
+		{"one field", []string{"1, 2"}, 204},
+		{"too few", []string{"1"}, 400},
+		{"item in the second field", []string{"1", "20"}, 400},
+	}
+	for _, base := range []string{srv.URL, srv.TLSURL} {
+		for _, tt := range tests {
+			req, err := http.NewRequest("GET", base+"/hdr", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range tt.values {
+				req.Header.Add("X-Ids", v)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("%s %s: %s %d, want %d", base, tt.name, resp.Proto, resp.StatusCode, tt.status)
+			}
+		}
+	}
 }

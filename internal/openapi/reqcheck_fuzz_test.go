@@ -29,6 +29,14 @@ func (f *testFields) Header(name string) (string, bool) {
 	return v[0], true
 }
 
+func (f *testFields) Values(name string, fn func(string) bool) {
+	for _, v := range f.h.Values(name) {
+		if !fn(v) {
+			return
+		}
+	}
+}
+
 func (f *testFields) Query(name string) (string, bool) {
 	v, ok := f.q[name]
 	if !ok || len(v) == 0 {

@@ -126,6 +126,33 @@ func queryValues(r *engine.Request, name string) []string {
 	}
 }
 
+// headerValues is a request's fields that also give every value of a
+// header sent in several fields. Front doors implement it.
+type headerValues interface {
+	Values(name string, f func(string) bool)
+}
+
+// headerList is the value of a header sent in several fields as one
+// comma-separated list (X-Ids: 1 and X-Ids: 2 are X-Ids: 1,2, as RFC 9110
+// section 5.3 says).
+func headerList(r *engine.Request, name string) (string, bool) {
+	hv, ok := r.Fields.(headerValues)
+	if !ok {
+		return r.Fields.Header(name)
+	}
+	var list string
+	n := 0
+	hv.Values(name, func(v string) bool {
+		if n > 0 {
+			list += ","
+		}
+		list += v
+		n++
+		return true
+	})
+	return list, n > 0
+}
+
 // cookieValues returns every value of the named cookie, in order.
 func cookieValues(r *engine.Request, name string) []string {
 	var out []string
@@ -198,7 +225,7 @@ func (c *reqCheck) composite(p *param, r *engine.Request) (any, bool, string) {
 		}
 		raw = v
 	case "header":
-		v, ok := r.Fields.Header(p.name)
+		v, ok := headerList(r, p.name)
 		if !ok {
 			return nil, false, ""
 		}
