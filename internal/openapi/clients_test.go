@@ -4,27 +4,27 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"io"
 	"net/http"
 	"testing"
 
 	"github.com/decoy-dev/decoy"
 )
 
+// gzipped and deflated compress s as a client sends a body with
+// Content-Encoding gzip or deflate.
 func gzipped(t testing.TB, s string) string {
-	t.Helper()
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	_, _ = w.Write([]byte(s))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
+	return squeezed(t, s, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
 }
 
 func deflated(t testing.TB, s string) string {
+	return squeezed(t, s, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
+}
+
+func squeezed(t testing.TB, s string, newWriter func(io.Writer) io.WriteCloser) string {
 	t.Helper()
 	var b bytes.Buffer
-	w := zlib.NewWriter(&b)
+	w := newWriter(&b)
 	_, _ = w.Write([]byte(s))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

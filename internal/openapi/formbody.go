@@ -39,7 +39,7 @@ func (m *bodyMedia) formBody(body string) (map[string]any, []violation) {
 		typ, declared := m.props[k]
 		switch {
 		case !declared:
-			if segs = bracketKey(k, segs[:0]); segs != nil {
+			if segs, _ = bracketKey(k, segs[:0]); segs != nil {
 				if t := m.props[segs[0]]; t == "object" || t == "array" {
 					deepSet(obj, m.shape, segs, rv)
 					continue
@@ -71,27 +71,4 @@ func (m *bodyMedia) formBody(body string) (map[string]any, []violation) {
 		}
 	}
 	return obj, nil
-}
-
-// bracketKey splits name[a][b] into name, a, b (appended to segs); nil
-// when k is not such a key.
-func bracketKey(k string, segs []string) []string {
-	name, tail, ok := strings.Cut(k, "[")
-	if !ok || name == "" {
-		return nil
-	}
-	segs = append(segs, name)
-	for {
-		key, after, ok := strings.Cut(tail, "]")
-		if !ok || len(segs) > maxDeep {
-			return nil
-		}
-		segs = append(segs, key)
-		if after == "" {
-			return segs
-		}
-		if tail, ok = strings.CutPrefix(after, "["); !ok {
-			return nil
-		}
-	}
 }

@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"fmt"
+	"iter"
 	"net/url"
 	"slices"
 	"strconv"
@@ -103,9 +104,28 @@ func formUnescape(s string) string {
 	return s
 }
 
+// queryPairs calls yield with each name=value pair of the request's raw
+// query string, decoded, in order; false when the fields do not give it.
+func queryPairs(r *engine.Request) (iter.Seq2[string, string], bool) {
+	qs, ok := r.Fields.(queryStringer)
+	if !ok {
+		return nil, false
+	}
+	return func(yield func(k, v string) bool) {
+		q := qs.QueryString()
+		for {
+			k, v, rest, ok := nextPair(q)
+			if !ok || !yield(k, v) {
+				return
+			}
+			q = rest
+		}
+	}, true
+}
+
 // queryValues returns every value of the named query parameter, in order.
 func queryValues(r *engine.Request, name string) []string {
-	qs, ok := r.Fields.(queryStringer)
+	pairs, ok := queryPairs(r)
 	if !ok {
 		if v, ok := r.Fields.Query(name); ok {
 			return []string{v}
@@ -113,17 +133,12 @@ func queryValues(r *engine.Request, name string) []string {
 		return nil
 	}
 	var out []string
-	q := qs.QueryString()
-	for {
-		k, v, rest, ok := nextPair(q)
-		if !ok {
-			return out
-		}
-		q = rest
+	for k, v := range pairs {
 		if k == name {
 			out = append(out, v)
 		}
 	}
+	return out
 }
 
 // headerValues is a request's fields that also give every value of a
@@ -371,18 +386,12 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 // name (additionalProperties): every query parameter that is not
 // another parameter of the operation is one of its properties.
 func freeForm(p *param, r *engine.Request) (any, bool, string) {
-	qs, ok := r.Fields.(queryStringer)
+	pairs, ok := queryPairs(r)
 	if !ok {
 		return nil, false, ""
 	}
 	var obj map[string]any
-	q := qs.QueryString()
-	for {
-		k, v, rest, ok := nextPair(q)
-		if !ok {
-			break
-		}
-		q = rest
+	for k, v := range pairs {
 		if slices.Contains(p.others, k) {
 			continue
 		}
@@ -408,49 +417,58 @@ const maxDeep = 32
 // with empty brackets (name[a][]=1, qs's "brackets") or indices
 // (name[a][0]=1, qs's default; name[a][0][b]=1 for an array of objects).
 func deepObject(p *param, r *engine.Request) (any, bool, string) {
-	qs, ok := r.Fields.(queryStringer)
+	pairs, ok := queryPairs(r)
 	if !ok {
 		return nil, false, ""
 	}
 	var obj map[string]any
 	var segs []string
-	q := qs.QueryString()
-	for {
-		k, v, rest, ok := nextPair(q)
-		if !ok {
-			break
-		}
-		q = rest
-		tail, ok := strings.CutPrefix(k, p.name+"[")
-		if !ok {
+	for k, v := range pairs {
+		if !strings.HasPrefix(k, p.name+"[") {
 			continue
 		}
-		segs = segs[:0]
-		for {
-			key, after, ok := strings.Cut(tail, "]")
-			if !ok {
-				return nil, true, "malformed deepObject key " + k
-			}
-			segs = append(segs, key)
-			if after == "" {
-				break
-			}
-			if tail, ok = strings.CutPrefix(after, "["); !ok {
-				return nil, true, "malformed deepObject key " + k
-			}
-			if len(segs) == maxDeep {
-				return nil, true, fmt.Sprintf("deepObject key nested deeper than %d levels: %s", maxDeep, k)
-			}
+		var msg string
+		if segs, msg = bracketKey(k, segs[:0]); msg == "malformed" {
+			return nil, true, "malformed deepObject key " + k
+		} else if msg != "" {
+			return nil, true, "deepObject key " + msg + " " + k
 		}
 		if obj == nil {
 			obj = map[string]any{}
 		}
-		deepSet(obj, p.deep, segs, v)
+		deepSet(obj, p.deep, segs[1:], v)
 	}
 	if obj == nil {
 		return nil, false, ""
 	}
 	return obj, true, ""
+}
+
+// bracketKey splits name[a][b] into name, a, b (appended to segs); msg
+// says why k is not such a key: "malformed", or nested deeper than
+// maxDeep.
+func bracketKey(k string, segs []string) (_ []string, msg string) {
+	name, tail, ok := strings.Cut(k, "[")
+	if !ok || name == "" {
+		return nil, "malformed"
+	}
+	segs = append(segs, name)
+	for {
+		key, after, ok := strings.Cut(tail, "]")
+		if !ok {
+			return nil, "malformed"
+		}
+		segs = append(segs, key)
+		if after == "" {
+			return segs, ""
+		}
+		if tail, ok = strings.CutPrefix(after, "["); !ok {
+			return nil, "malformed"
+		}
+		if len(segs) > maxDeep {
+			return nil, fmt.Sprintf("nested deeper than %d levels:", maxDeep)
+		}
+	}
 }
 
 // deepSet puts the value v of the key path segs into obj, whose schema
