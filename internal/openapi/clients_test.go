@@ -206,3 +206,30 @@ func TestRepeatedHeaderLines(t *testing.T) {
 		}
 	}
 }
+
+// TestValidBodyCacheKeepsEncoding: a body remembered as valid is valid
+// again only as it was sent: the same bytes claimed to be gzip are still
+// checked (and are not gzip).
+func TestValidBodyCacheKeepsEncoding(t *testing.T) {
+	t.Parallel()
+	snap := snapshot(t, "testdata/clients.yaml", "enforce")
+	body := []byte(`{"lat":1.5,"lon":-7}`)
+	for i, tt := range []struct {
+		headers string
+		status  int
+	}{
+		{"Content-Type: application/json", 0},
+		{"Content-Type: application/json", 0},
+		{"Content-Type: application/json\nContent-Encoding: gzip", 400},
+		{"Content-Type: application/json\nContent-Encoding: identity", 0},
+	} {
+		_, v := check(snap, newRequest("POST", "/json", tt.headers, body))
+		status := 0
+		if v != nil && v.Response != nil {
+			status = v.Response.Status
+		}
+		if status != tt.status {
+			t.Errorf("%d: %q: status %d, want %d", i, tt.headers, status, tt.status)
+		}
+	}
+}

@@ -432,24 +432,30 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 	if !asJSON && !m.form && !m.multi {
 		return 0, nil
 	}
-	body := r.Body
-	if ce, ok := r.Fields.Header("Content-Encoding"); ok {
-		var st int
-		var v []violation
-		if body, st, v = decoded(ce, body); v != nil {
-			return st, v
-		}
-	}
 	var inst any
 	switch {
 	case asJSON:
-		body = bytes.TrimPrefix(body, utf8BOM)
-		key := bodyKey(m.id, body)
+		// A body seen valid before, as sent (compressed or not), is
+		// valid again: nothing to decompress or parse. Whether it was
+		// compressed is part of the key.
+		id := m.id
+		ce, coded := r.Fields.Header("Content-Encoding")
+		if coded && !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+			id = ^id
+		}
+		key := bodyKey(id, r.Body)
 		slot := &validBodies[key&(uint64(len(validBodies))-1)]
 		if slot.Load() == key {
 			return 0, nil
 		}
-		inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(body))
+		body, st, vs := r.Body, 0, []violation(nil)
+		if coded {
+			body, st, vs = decoded(ce, body)
+		}
+		if vs != nil {
+			return st, vs
+		}
+		inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(bytes.TrimPrefix(body, utf8BOM)))
 		if err == nil && m.schema.Validate(inst) == nil {
 			slot.Store(key)
 			return 0, nil
@@ -458,12 +464,20 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 			return 400, []violation{{"body", "not valid JSON: " + err.Error()}}
 		}
 	case m.multi:
+		body, st, vs := plainBody(r)
+		if vs != nil {
+			return st, vs
+		}
 		obj, st, vs := m.multipart(ct, body)
 		if vs != nil {
 			return st, vs
 		}
 		inst = obj
 	default:
+		body, st, vs := plainBody(r)
+		if vs != nil {
+			return st, vs
+		}
 		obj, vs := m.formBody(string(body))
 		if vs != nil {
 			return 400, vs
@@ -511,6 +525,15 @@ func isJSONType(mt string) bool {
 }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
+
+// plainBody is the request's body with its Content-Encoding undone.
+func plainBody(r *engine.Request) ([]byte, int, []violation) {
+	ce, ok := r.Fields.Header("Content-Encoding")
+	if !ok {
+		return r.Body, 0, nil
+	}
+	return decoded(ce, r.Body)
+}
 
 // maxInflated bounds a compressed request body once decompressed.
 const maxInflated = 64 << 20
