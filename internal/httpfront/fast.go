@@ -37,6 +37,16 @@ func (f *fastReq) Header(name string) (string, bool) {
 	return b2s(v), v != nil
 }
 
+// Values calls fn with each value of the named header, in order, until
+// fn returns false.
+func (f *fastReq) Values(name string, fn func(string) bool) {
+	for _, v := range f.ctx.Request.Header.PeekAll(name) {
+		if !fn(b2s(v)) {
+			return
+		}
+	}
+}
+
 func (f *fastReq) Query(name string) (string, bool) {
 	args := f.ctx.QueryArgs()
 	if !args.Has(name) {

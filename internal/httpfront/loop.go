@@ -37,6 +37,17 @@ func (l *loopReq) Header(name string) (string, bool) {
 	return b2s(v), ok
 }
 
+// Values calls f with each value of the named header (case-insensitive),
+// in order, until f returns false.
+func (l *loopReq) Values(name string, f func(string) bool) {
+	for i := range l.r.Headers {
+		h := &l.r.Headers[i]
+		if len(h.Name) == len(name) && strings.EqualFold(b2s(h.Name), name) && !f(b2s(h.Value)) {
+			return
+		}
+	}
+}
+
 // Query reads the query string as every front door does
 // (h2serve.QueryValue).
 func (l *loopReq) Query(name string) (string, bool) {

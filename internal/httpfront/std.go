@@ -38,6 +38,16 @@ func (s *stdReq) Header(name string) (string, bool) {
 	return v[0], true
 }
 
+// Values calls f with each value of the named header, in order, until f
+// returns false.
+func (s *stdReq) Values(name string, f func(string) bool) {
+	for _, v := range s.r.Header.Values(name) {
+		if !f(v) {
+			return
+		}
+	}
+}
+
 func (s *stdReq) Query(name string) (string, bool) {
 	if s.query == nil {
 		s.query = s.r.URL.Query()

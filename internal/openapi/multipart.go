@@ -84,6 +84,23 @@ func (m *bodyMedia) multipart(ct string, body []byte) (map[string]any, int, []vi
 				obj[name] = append(l, coerce(x, m.items[name], ""))
 			}
 			continue
+		case typ == "array" && (m.items[name] == "object" || m.items[name] == "array" || isJSONPart(part.Header.Get("Content-Type"))):
+			// Items that are objects or arrays are JSON (the Encoding
+			// Object's default contentType): one part per item, or one
+			// JSON array of them all.
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+			if err != nil {
+				vs = append(vs, violation{loc, "not valid JSON: " + err.Error()})
+				status = worse(status, 400)
+				continue
+			}
+			l, _ := obj[name].([]any)
+			if all, ok := inst.([]any); ok && m.items[name] != "array" {
+				obj[name] = append(l, all...)
+			} else {
+				obj[name] = append(l, inst)
+			}
+			continue
 		case typ == "array":
 			v = coerce(string(data), m.items[name], "")
 		default:

@@ -64,7 +64,8 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 			formData = append(formData, m)
 			continue
 		}
-		p := param{in: in, name: name, loc: in + "." + name, required: m["required"] == true || in == "path"}
+		p := param{in: in, name: name, loc: in + "." + name, required: m["required"] == true || in == "path",
+			empty: in == "query" && m["allowEmptyValue"] == true}
 		var sch any
 		if b.v2 {
 			s := map[string]any{}
@@ -97,6 +98,14 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		p.style, p.explode = styleOf(in, m, b.v2)
 		if p.typ == "object" {
 			p.props, _, _ = b.formFields(sch, pfile)
+			if p.style == styleDeep {
+				p.deep = b.shapeOf(sch, pfile)
+			}
+			if in == "query" && p.style == styleForm && p.explode && b.freeForm(sch, pfile) {
+				// Its properties are query parameters of any name.
+				p.free = true
+				p.deep = b.shapeOf(sch, pfile)
+			}
 		}
 		if sm, _, err := b.f.deref(sch, pfile); err == nil && p.schema != nil && p.typ != "array" {
 			p.fast = compileSimple(sm)
@@ -150,14 +159,42 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 						bm.items = fields
 					}
 				}
-				if enc, ok := cm["encoding"].(map[string]any); ok && bm.multi {
-					for name, e := range enc {
-						em, _ := e.(map[string]any)
-						if t, ok := em["contentType"].(string); ok && t != "" {
+				if s, ok := cm["schema"]; ok && bm.form {
+					bm.shape = b.shapeOf(s, rfile)
+				}
+				if s, ok := cm["schema"]; ok && !bm.json && !bm.form && !bm.multi && isRange(mt) && structured(b, s, rfile) {
+					// A range such as application/* or */* with an
+					// object (or array) schema: a JSON body sent to it is
+					// checked against that schema.
+					bm.anyJSON = true
+					bm.schema = b.compileAt(rfile, rptr+"/content/"+escape(mt)+"/schema", s)
+				}
+				if enc, ok := cm["encoding"].(map[string]any); ok && (bm.multi || bm.form) {
+					for _, name := range sortedKeys(enc) {
+						em, _ := enc[name].(map[string]any)
+						t, _ := em["contentType"].(string)
+						switch {
+						case t != "" && bm.multi:
 							if bm.partCT == nil {
 								bm.partCT = map[string]string{}
 							}
 							bm.partCT[name] = t
+						case t != "" && strings.Contains(strings.ToLower(t), "json"):
+							if bm.jsonF == nil {
+								bm.jsonF = map[string]bool{}
+							}
+							bm.jsonF[name] = true
+						case bm.form && bm.props[name] == "array":
+							// Encoding style and explode (OpenAPI 3.1,
+							// Encoding Object): explode false sends the
+							// array as one delimited value.
+							st, explode := styleOf("query", em, false)
+							if !explode || st == styleSpace || st == stylePipe {
+								if bm.delims == nil {
+									bm.delims = map[string]string{}
+								}
+								bm.delims[name] = st.delim()
+							}
 						}
 					}
 				}
@@ -174,6 +211,25 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 		b.formData2(c, formData, op)
 	}
 	b.securityOf(c, op)
+	for i := range c.params {
+		if !c.params[i].free {
+			continue
+		}
+		// A free-form object takes the query parameters that are not
+		// another parameter's (or an API key's).
+		for j, q := range c.params {
+			if j != i && q.in == "query" {
+				c.params[i].others = append(c.params[i].others, q.name)
+			}
+		}
+		for _, alt := range c.security {
+			for _, s := range alt {
+				if s.kind == "apiKey" && s.in == "query" {
+					c.params[i].others = append(c.params[i].others, s.name)
+				}
+			}
+		}
+	}
 	if len(c.params) == 0 && c.body == nil && len(c.security) == 0 && len(c.offers) == 0 {
 		return nil
 	}
@@ -266,6 +322,48 @@ func (b *builder) compileAt(file, ptr string, node any) *jsonschema.Schema {
 	return s
 }
 
+// freeForm reports whether an object schema admits properties it does
+// not name (additionalProperties not false, or patternProperties).
+func (b *builder) freeForm(s any, file string) bool {
+	m, _, err := b.f.deref(s, file)
+	if err != nil {
+		return false
+	}
+	if m["patternProperties"] != nil {
+		return true
+	}
+	switch ap := m["additionalProperties"].(type) {
+	case bool:
+		return ap
+	case map[string]any:
+		return true
+	}
+	return m["properties"] == nil
+}
+
+// isRange reports whether a media type is a range: */* or type/*.
+func isRange(mt string) bool {
+	mt, _, _ = strings.Cut(mt, ";")
+	return strings.HasSuffix(strings.TrimSpace(mt), "/*")
+}
+
+// structured reports whether a schema describes a JSON document (an
+// object or an array) rather than the body's bytes (a string, often of
+// format binary).
+func structured(b *builder, s any, file string) bool {
+	m, _, err := b.f.deref(s, file)
+	if err != nil {
+		return false
+	}
+	switch firstType(m["type"]) {
+	case "object", "array":
+		return true
+	case "":
+		return m["properties"] != nil || m["items"] != nil
+	}
+	return false
+}
+
 // typeOf is the JSON type a parameter's text is read as (and its items').
 func (b *builder) typeOf(s any, file string) (string, string) {
 	m, mfile, err := b.f.deref(s, file)
@@ -292,6 +390,62 @@ func firstType(v any) string {
 		}
 	}
 	return ""
+}
+
+// maxShape bounds how deep shapeOf follows properties and items (and so
+// recursive schemas), and maxShapes how many places it reads in all (wide
+// schemas that refer to each other).
+const (
+	maxShape  = 8
+	maxShapes = 2000
+)
+
+// shapeOf reads the types of a schema at each place (its properties,
+// those of its allOf members, additionalProperties, items) for reading a
+// nested value from text. Past the bounds, values stay strings.
+func (b *builder) shapeOf(s any, file string) *shape {
+	budget := maxShapes
+	return b.shapeAt(s, file, 0, &budget)
+}
+
+func (b *builder) shapeAt(s any, file string, depth int, budget *int) *shape {
+	m, mfile, err := b.f.deref(s, file)
+	if err != nil || depth > maxShape || m == nil || *budget <= 0 {
+		return nil
+	}
+	*budget--
+	sh := &shape{typ: firstType(m["type"])}
+	var add func(m map[string]any, mfile string, level int)
+	add = func(m map[string]any, mfile string, level int) {
+		if props, ok := m["properties"].(map[string]any); ok {
+			if sh.props == nil {
+				sh.props = map[string]*shape{}
+			}
+			for _, k := range sortedKeys(props) {
+				sh.props[k] = b.shapeAt(props[k], mfile, depth+1, budget)
+			}
+		}
+		if ap, ok := m["additionalProperties"].(map[string]any); ok && sh.addl == nil {
+			sh.addl = b.shapeAt(ap, mfile, depth+1, budget)
+		}
+		if it, ok := m["items"]; ok && sh.items == nil {
+			sh.items = b.shapeAt(it, mfile, depth+1, budget)
+		}
+		if sh.typ == "" {
+			sh.typ = firstType(m["type"])
+		}
+		all, _ := m["allOf"].([]any)
+		for _, a := range all {
+			if am, afile, err := b.f.deref(a, mfile); err == nil && am != nil && level < maxShape {
+				add(am, afile, level+1)
+			}
+		}
+	}
+	add(m, mfile, 0)
+	if sh.typ == "" && sh.props != nil {
+		sh.typ = "object"
+	}
+	return sh
 }
 
 // formFields reads an object schema's properties: each one's type, the

@@ -2,10 +2,12 @@ package openapi
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -108,11 +110,15 @@ type param struct {
 	in, name string
 	loc      string // "query.limit"
 	required bool
+	empty    bool   // allowEmptyValue: ?name= (or ?name) is valid
 	typ      string // JSON type the text is read as
 	itemTyp  string // for arrays
 	style    style
 	explode  bool
 	props    map[string]string // for objects: the properties' types
+	deep     *shape            // for a deepObject or free-form object: the types at each place
+	free     bool              // an exploded form object that takes query parameters of any name
+	others   []string          // for free: the names of the operation's other query parameters
 	schema   *jsonschema.Schema
 	fast     *simple // nil: always ask schema
 	seg      pathVar // for a path parameter: where it is (seg -1 when unknown)
@@ -124,17 +130,20 @@ type bodyRule struct {
 }
 
 type bodyMedia struct {
-	typ    string // "application/json", "application/*", "*/*"
-	json   bool
-	form   bool
-	multi  bool // multipart/form-data
-	schema *jsonschema.Schema
-	props  map[string]string // form field types
-	items  map[string]string // form array fields: their items' type
-	binary map[string]bool   // multipart fields that are files (format: binary)
-	partCT map[string]string // multipart fields: encoding.contentType
-	delims map[string]string // array fields sent as one value: the separator (Swagger 2.0)
-	id     uint64            // tells its entries apart in validBodies
+	typ     string // "application/json", "application/*", "*/*"
+	json    bool
+	anyJSON bool // a range (*/*, application/*) whose schema a JSON body is checked against
+	form    bool
+	multi   bool // multipart/form-data
+	schema  *jsonschema.Schema
+	props   map[string]string // form field types
+	items   map[string]string // form array fields: their items' type
+	binary  map[string]bool   // multipart fields that are files (format: binary)
+	partCT  map[string]string // multipart fields: encoding.contentType
+	delims  map[string]string // array fields sent as one value: the separator (Swagger 2.0, encoding style)
+	shape   *shape            // the schema's types at each place, for name[key]=value fields
+	jsonF   map[string]bool   // urlencoded fields sent as JSON (encoding contentType)
+	id      uint64            // tells its entries apart in validBodies
 }
 
 // validBodies remembers JSON bodies found valid, by a hash of the body and
@@ -215,6 +224,9 @@ func (c *reqCheck) violations(r *engine.Request) (int, []violation) {
 				vs = append(vs, violation{p.loc, "is required"})
 				status = worse(status, 400)
 			}
+			continue
+		}
+		if v == "" && p.empty {
 			continue
 		}
 		if p.style == styleLabel || p.style == styleMatrix {
@@ -318,7 +330,7 @@ func worse(a, b int) int {
 			return 4
 		case 406:
 			return 3
-		case 415:
+		case 415, 413:
 			return 2
 		case 422:
 			return 1
@@ -398,10 +410,12 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 	mt = strings.TrimSpace(mt)
 	var err error
 	var m *bodyMedia
+	best := 0
 	for i := range b.media {
-		if mediaMatch(b.media[i].typ, mt) {
-			m = &b.media[i]
-			break
+		// The most specific declared type wins: application/json over
+		// application/* over */* (OpenAPI 3.1, Media Types).
+		if rank := mediaRank(b.media[i].typ, mt); rank > best {
+			m, best = &b.media[i], rank
 		}
 	}
 	if m == nil {
@@ -414,15 +428,34 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 	if m.schema == nil {
 		return 0, nil
 	}
+	asJSON := m.json || m.anyJSON && isJSONType(mt)
+	if !asJSON && !m.form && !m.multi {
+		return 0, nil
+	}
 	var inst any
 	switch {
-	case m.json:
-		key := bodyKey(m.id, r.Body)
+	case asJSON:
+		// A body seen valid before, as sent (compressed or not), is
+		// valid again: nothing to decompress or parse. Whether it was
+		// compressed is part of the key.
+		id := m.id
+		ce, coded := r.Fields.Header("Content-Encoding")
+		if coded && !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+			id = ^id
+		}
+		key := bodyKey(id, r.Body)
 		slot := &validBodies[key&(uint64(len(validBodies))-1)]
 		if slot.Load() == key {
 			return 0, nil
 		}
-		inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(r.Body))
+		body, st, vs := r.Body, 0, []violation(nil)
+		if coded {
+			body, st, vs = decoded(ce, body)
+		}
+		if vs != nil {
+			return st, vs
+		}
+		inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(bytes.TrimPrefix(body, utf8BOM)))
 		if err == nil && m.schema.Validate(inst) == nil {
 			slot.Store(key)
 			return 0, nil
@@ -431,35 +464,25 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 			return 400, []violation{{"body", "not valid JSON: " + err.Error()}}
 		}
 	case m.multi:
-		obj, st, vs := m.multipart(ct, r.Body)
+		body, st, vs := plainBody(r)
+		if vs != nil {
+			return st, vs
+		}
+		obj, st, vs := m.multipart(ct, body)
 		if vs != nil {
 			return st, vs
 		}
 		inst = obj
-	case m.form:
-		q, err := url.ParseQuery(string(r.Body))
-		if err != nil {
-			return 400, []violation{{"body", "not valid form data: " + err.Error()}}
+	default:
+		body, st, vs := plainBody(r)
+		if vs != nil {
+			return st, vs
 		}
-		obj := make(map[string]any, len(q))
-		for k, vs := range q {
-			t := m.props[k]
-			if t == "array" {
-				if d := m.delims[k]; d != "" && len(vs) == 1 {
-					vs = strings.Split(vs[0], d)
-				}
-				l := make([]any, len(vs))
-				for i, v := range vs {
-					l[i] = coerce(v, m.items[k], "")
-				}
-				obj[k] = l
-				continue
-			}
-			obj[k] = coerce(vs[0], t, "")
+		obj, vs := m.formBody(string(body))
+		if vs != nil {
+			return 400, vs
 		}
 		inst = obj
-	default:
-		return 0, nil
 	}
 	if err := m.schema.Validate(inst); err != nil {
 		return 422, appendErrs(nil, "body", err)
@@ -467,18 +490,82 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 	return 0, nil
 }
 
-func mediaMatch(declared, got string) bool {
+func mediaMatch(declared, got string) bool { return mediaRank(declared, got) > 0 }
+
+// mediaRank is how well the declared media type (or range) matches the
+// request's: 3 the same type, 2 its type/*, 1 */*, 0 not at all.
+func mediaRank(declared, got string) int {
 	declared, _, _ = strings.Cut(declared, ";")
 	declared = strings.TrimSpace(declared)
-	if strings.EqualFold(declared, got) || declared == "*/*" {
-		return true
+	switch {
+	case strings.EqualFold(declared, got):
+		return 3
+	case declared == "*/*":
+		return 1
 	}
 	if major, ok := strings.CutSuffix(declared, "/*"); ok {
-		return len(got) > len(major) && got[len(major)] == '/' && strings.EqualFold(got[:len(major)], major)
+		if len(got) > len(major) && got[len(major)] == '/' && strings.EqualFold(got[:len(major)], major) {
+			return 2
+		}
+		return 0
 	}
 	// AWS's JSON protocols send application/x-amz-json-1.0 or -1.1 where
 	// AWS's documents declare application/json.
-	return strings.EqualFold(declared, "application/json") && len(got) > len(amzJSON) && strings.EqualFold(got[:len(amzJSON)], amzJSON)
+	if strings.EqualFold(declared, "application/json") && len(got) > len(amzJSON) && strings.EqualFold(got[:len(amzJSON)], amzJSON) {
+		return 3
+	}
+	return 0
+}
+
+// isJSONType reports whether a request's media type is JSON:
+// application/json or a +json type.
+func isJSONType(mt string) bool {
+	return strings.EqualFold(mt, "application/json") ||
+		len(mt) > 5 && strings.EqualFold(mt[len(mt)-5:], "+json")
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// plainBody is the request's body with its Content-Encoding undone.
+func plainBody(r *engine.Request) ([]byte, int, []violation) {
+	ce, ok := r.Fields.Header("Content-Encoding")
+	if !ok {
+		return r.Body, 0, nil
+	}
+	return decoded(ce, r.Body)
+}
+
+// maxInflated bounds a compressed request body once decompressed.
+const maxInflated = 64 << 20
+
+// decoded undoes a request body's Content-Encoding (gzip, deflate or
+// identity) so that it can be validated; another coding is a 415, as RFC
+// 9110 (section 8.4) says.
+func decoded(ce string, body []byte) ([]byte, int, []violation) {
+	var rd io.ReadCloser
+	var err error
+	switch c := strings.ToLower(strings.TrimSpace(ce)); c {
+	case "", "identity":
+		return body, 0, nil
+	case "gzip", "x-gzip":
+		rd, err = gzip.NewReader(bytes.NewReader(body))
+	case "deflate":
+		rd, err = zlib.NewReader(bytes.NewReader(body))
+	default:
+		return nil, 415, []violation{{"header.Content-Encoding", fmt.Sprintf("%q cannot be read to validate the body: send it as gzip, deflate or identity", ce)}}
+	}
+	if err == nil {
+		var out []byte
+		out, err = io.ReadAll(io.LimitReader(rd, maxInflated+1))
+		rd.Close()
+		if err == nil && len(out) > maxInflated {
+			return nil, 413, []violation{{"body", fmt.Sprintf("larger than %d MiB once decompressed", maxInflated>>20)}}
+		}
+		if err == nil {
+			return out, 0, nil
+		}
+	}
+	return nil, 400, []violation{{"header.Content-Encoding", fmt.Sprintf("the body is not valid %s: %v", ce, err)}}
 }
 
 // amzJSON starts the content types of AWS's JSON protocols.

@@ -29,6 +29,14 @@ func (f *testFields) Header(name string) (string, bool) {
 	return v[0], true
 }
 
+func (f *testFields) Values(name string, fn func(string) bool) {
+	for _, v := range f.h.Values(name) {
+		if !fn(v) {
+			return
+		}
+	}
+}
+
 func (f *testFields) Query(name string) (string, bool) {
 	v, ok := f.q[name]
 	if !ok || len(v) == 0 {
@@ -91,6 +99,8 @@ func FuzzRequestCheck(f *testing.F) {
 		snapshot(f, "testdata/styles.yaml", "enforce"),
 		snapshot(f, "testdata/validate.yaml", "enforce"),
 		snapshot(f, "testdata/styles2.yaml", "report"),
+		snapshot(f, "testdata/clients.yaml", "enforce"),
+		snapshot(f, "testdata/clients2.yaml", "enforce"),
 	}
 	seeds := []struct{ method, target, headers, body string }{
 		{"GET", "/query?ids=1&ids=2&filter[lat]=1&filter[b][c]=2&at=lat,1", "X-Ids: 1,2\nX-Point: lat=1\nCookie: tags=a,b", ""},
@@ -102,6 +112,13 @@ func FuzzRequestCheck(f *testing.F) {
 		{"POST", "/api/users", "Content-Type: application/x-www-form-urlencoded", "name=a&age=%zz"},
 		{"GET", "/api/items/7?limit=1", "X-Trace: ab\nAuthorization: Bearer x", ""},
 		{"GET", "/c?ssv=1%202&multi=1&multi=x&tsv=%09", "", ""},
+		{"GET", "/deep?filter[points][0][lat]=1&filter[ids][]=2&filter[ids]=3,4&filter[more][alt]=x&filter[tags][9]=a", "", ""},
+		{"GET", "/h/1|2?e=", "X-Pipes: 1|x\nX-Ssv: 1 2", ""},
+		{"GET", "/free?a=1&limit=x&f=2&b=%zz", "", ""},
+		{"POST", "/form", "Content-Type: application/x-www-form-urlencoded", "obj[a]=1&tags[]=2&csv=1,2&pipes=1|2&js=%7B%7D&s=a;b"},
+		{"POST", "/ranges", "Content-Type: application/merge-patch+json", `{"lat":1}`},
+		{"POST", "/json", "Content-Type: application/json\nContent-Encoding: gzip", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\x56\xca\x49\x2c\x51\xb2\x32\xac\x05\x00\x2c\x9d\x6e\x67\x09\x00\x00\x00"},
+		{"POST", "/multi", "Content-Type: multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"list\"\r\n\r\n[{\"lat\":1}]\r\n--b--\r\n"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.headers, []byte(s.body))

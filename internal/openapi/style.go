@@ -1,7 +1,11 @@
 package openapi
 
 import (
+	"fmt"
+	"iter"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/engine"
@@ -100,9 +104,28 @@ func formUnescape(s string) string {
 	return s
 }
 
+// queryPairs calls yield with each name=value pair of the request's raw
+// query string, decoded, in order; false when the fields do not give it.
+func queryPairs(r *engine.Request) (iter.Seq2[string, string], bool) {
+	qs, ok := r.Fields.(queryStringer)
+	if !ok {
+		return nil, false
+	}
+	return func(yield func(k, v string) bool) {
+		q := qs.QueryString()
+		for {
+			k, v, rest, ok := nextPair(q)
+			if !ok || !yield(k, v) {
+				return
+			}
+			q = rest
+		}
+	}, true
+}
+
 // queryValues returns every value of the named query parameter, in order.
 func queryValues(r *engine.Request, name string) []string {
-	qs, ok := r.Fields.(queryStringer)
+	pairs, ok := queryPairs(r)
 	if !ok {
 		if v, ok := r.Fields.Query(name); ok {
 			return []string{v}
@@ -110,17 +133,39 @@ func queryValues(r *engine.Request, name string) []string {
 		return nil
 	}
 	var out []string
-	q := qs.QueryString()
-	for {
-		k, v, rest, ok := nextPair(q)
-		if !ok {
-			return out
-		}
-		q = rest
+	for k, v := range pairs {
 		if k == name {
 			out = append(out, v)
 		}
 	}
+	return out
+}
+
+// headerValues is a request's fields that also give every value of a
+// header sent in several fields. Front doors implement it.
+type headerValues interface {
+	Values(name string, f func(string) bool)
+}
+
+// headerList is the value of a header sent in several fields as one
+// comma-separated list (X-Ids: 1 and X-Ids: 2 are X-Ids: 1,2, as RFC 9110
+// section 5.3 says).
+func headerList(r *engine.Request, name string) (string, bool) {
+	hv, ok := r.Fields.(headerValues)
+	if !ok {
+		return r.Fields.Header(name)
+	}
+	var list string
+	n := 0
+	hv.Values(name, func(v string) bool {
+		if n > 0 {
+			list += ","
+		}
+		list += v
+		n++
+		return true
+	})
+	return list, n > 0
 }
 
 // cookieValues returns every value of the named cookie, in order.
@@ -195,7 +240,7 @@ func (c *reqCheck) composite(p *param, r *engine.Request) (any, bool, string) {
 		}
 		raw = v
 	case "header":
-		v, ok := r.Fields.Header(p.name)
+		v, ok := headerList(r, p.name)
 		if !ok {
 			return nil, false, ""
 		}
@@ -253,7 +298,7 @@ func (c *reqCheck) composite(p *param, r *engine.Request) (any, bool, string) {
 
 // pathParts splits a path, header or cookie value into its items by style.
 func (p *param) pathParts(raw string) ([]string, string) {
-	sep := ","
+	sep := p.style.delim() // ",", or a Swagger 2.0 ssv, tsv or pipes
 	switch p.style {
 	case styleLabel:
 		t, ok := strings.CutPrefix(raw, ".")
@@ -300,6 +345,8 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 		switch {
 		case p.style == styleDeep:
 			return deepObject(p, r)
+		case p.free:
+			return freeForm(p, r)
 		case p.explode && p.style == styleForm:
 			// Each property is a parameter of its own: ?role=admin&name=alex.
 			obj := map[string]any{}
@@ -335,57 +382,149 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 	return p.items(strings.Split(vs[0], p.style.delim())), true, ""
 }
 
-// deepObject reads ?name[a]=1&name[b][c]=2 into {"a": 1, "b": {"c": 2}}.
-func deepObject(p *param, r *engine.Request) (any, bool, string) {
-	qs, ok := r.Fields.(queryStringer)
+// freeForm reads an exploded form object that admits properties of any
+// name (additionalProperties): every query parameter that is not
+// another parameter of the operation is one of its properties.
+func freeForm(p *param, r *engine.Request) (any, bool, string) {
+	pairs, ok := queryPairs(r)
 	if !ok {
 		return nil, false, ""
 	}
 	var obj map[string]any
-	q := qs.QueryString()
-	for {
-		k, v, rest, ok := nextPair(q)
-		if !ok {
-			break
-		}
-		q = rest
-		tail, ok := strings.CutPrefix(k, p.name+"[")
-		if !ok {
+	for k, v := range pairs {
+		if slices.Contains(p.others, k) {
 			continue
 		}
 		if obj == nil {
 			obj = map[string]any{}
 		}
-		at, first := obj, true
-		for {
-			key, after, ok := strings.Cut(tail, "]")
-			if !ok {
-				return nil, true, "malformed deepObject key " + k
-			}
-			if after == "" {
-				if first {
-					at[key] = coerce(v, p.props[key], "")
-				} else {
-					at[key] = v
-				}
-				break
-			}
-			next, ok := strings.CutPrefix(after, "[")
-			if !ok {
-				return nil, true, "malformed deepObject key " + k
-			}
-			sub, _ := at[key].(map[string]any)
-			if sub == nil {
-				sub = map[string]any{}
-				at[key] = sub
-			}
-			at, tail, first = sub, next, false
+		if _, dup := obj[k]; !dup {
+			obj[k] = p.deep.child(k).read(v)
 		}
 	}
 	if obj == nil {
 		return nil, false, ""
 	}
 	return obj, true, ""
+}
+
+// maxDeep bounds the brackets of a deepObject key (name[a][b]...).
+const maxDeep = 32
+
+// deepObject reads ?name[a]=1&name[b][c]=2 into {"a": 1, "b": {"c": 2}},
+// each value as the type its schema gives it at that place. An array
+// property is read as clients write one: repeated (name[a]=1&name[a]=2),
+// with empty brackets (name[a][]=1, qs's "brackets") or indices
+// (name[a][0]=1, qs's default; name[a][0][b]=1 for an array of objects).
+func deepObject(p *param, r *engine.Request) (any, bool, string) {
+	pairs, ok := queryPairs(r)
+	if !ok {
+		return nil, false, ""
+	}
+	var obj map[string]any
+	var segs []string
+	for k, v := range pairs {
+		if !strings.HasPrefix(k, p.name+"[") {
+			continue
+		}
+		var msg string
+		if segs, msg = bracketKey(k, segs[:0]); msg == "malformed" {
+			return nil, true, "malformed deepObject key " + k
+		} else if msg != "" {
+			return nil, true, "deepObject key " + msg + " " + k
+		}
+		if obj == nil {
+			obj = map[string]any{}
+		}
+		deepSet(obj, p.deep, segs[1:], v)
+	}
+	if obj == nil {
+		return nil, false, ""
+	}
+	return obj, true, ""
+}
+
+// bracketKey splits name[a][b] into name, a, b (appended to segs); msg
+// says why k is not such a key: "malformed", or nested deeper than
+// maxDeep.
+func bracketKey(k string, segs []string) (_ []string, msg string) {
+	name, tail, ok := strings.Cut(k, "[")
+	if !ok || name == "" {
+		return nil, "malformed"
+	}
+	segs = append(segs, name)
+	for {
+		key, after, ok := strings.Cut(tail, "]")
+		if !ok {
+			return nil, "malformed"
+		}
+		segs = append(segs, key)
+		if after == "" {
+			return segs, ""
+		}
+		if tail, ok = strings.CutPrefix(after, "["); !ok {
+			return nil, "malformed"
+		}
+		if len(segs) > maxDeep {
+			return nil, fmt.Sprintf("nested deeper than %d levels:", maxDeep)
+		}
+	}
+}
+
+// deepSet puts the value v of the key path segs into obj, whose schema
+// is sh (nil: unknown, values stay strings).
+func deepSet(obj map[string]any, sh *shape, segs []string, v string) {
+	key, rest := segs[0], segs[1:]
+	sub := sh.child(key)
+	if sub != nil && sub.typ == "array" {
+		list, _ := obj[key].([]any)
+		switch {
+		case len(rest) == 0:
+			// name[a]=1&name[a]=2, or name[a]=1,2 (qs's "comma").
+			for x := range strings.SplitSeq(v, ",") {
+				list = append(list, sub.items.read(x))
+			}
+			obj[key] = list
+			return
+		case len(rest) == 1 && isIndex(rest[0]):
+			// name[a][]=1, name[a][0]=1.
+			obj[key] = append(list, sub.items.read(v))
+			return
+		case isIndex(rest[0]):
+			// name[a][0][b]=1: an item that is an object.
+			var elem map[string]any
+			if n, err := strconv.Atoi(rest[0]); err == nil && n >= 0 && n < len(list) {
+				elem, _ = list[n].(map[string]any)
+			}
+			if elem == nil {
+				elem = map[string]any{}
+				list = append(list, elem)
+			}
+			obj[key] = list
+			deepSet(elem, sub.items, rest[1:], v)
+			return
+		}
+	}
+	if len(rest) == 0 {
+		obj[key] = sub.read(v)
+		return
+	}
+	m, _ := obj[key].(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+		obj[key] = m
+	}
+	deepSet(m, sub, rest, v)
+}
+
+// isIndex reports whether a bracket holds an array index: empty or digits.
+func isIndex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // items reads array items as the item type.
@@ -418,4 +557,36 @@ func (p *param) object(parts []string, explode bool) (any, bool, string) {
 		obj[parts[i]] = coerce(parts[i+1], p.props[parts[i]], "")
 	}
 	return obj, true, ""
+}
+
+// shape is the part of a schema that tells how to read text at a place
+// of a value: the type there, and the shapes of properties and items.
+type shape struct {
+	typ   string
+	props map[string]*shape
+	addl  *shape // additionalProperties, when a schema
+	items *shape
+}
+
+// child is the shape of the property key; nil when unknown.
+func (s *shape) child(key string) *shape {
+	if s == nil {
+		return nil
+	}
+	if c, ok := s.props[key]; ok {
+		return c
+	}
+	return s.addl
+}
+
+// read reads text as the shape's type (a string when it has none).
+func (s *shape) read(v string) any {
+	if s == nil {
+		return v
+	}
+	it := ""
+	if s.items != nil {
+		it = s.items.typ
+	}
+	return coerce(v, s.typ, it)
 }
