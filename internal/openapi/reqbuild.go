@@ -513,7 +513,7 @@ const mediaForm = "application/x-www-form-urlencoded"
 // "". Its XML answers are written as the protocol answers, whatever the
 // method (see encodeQueryXML).
 func (b *builder) queryAction() string {
-	if _, ok := b.keyQuery["Action"]; !ok || b.key.sep != '#' {
+	if _, ok := b.keyQuery["Action"]; !ok || b.key.sep != '#' || b.ec2() {
 		return ""
 	}
 	for _, p := range b.key.parts {
@@ -522,4 +522,12 @@ func (b *builder) queryAction() string {
 		}
 	}
 	return ""
+}
+
+// ec2 reports whether the document is APIs.guru's EC2 one, whose protocol
+// (AWS's "ec2", a variant of the query protocol) answers without the
+// ActionResult element, its lists named by the document's xml objects.
+func (b *builder) ec2() bool {
+	info, _ := b.doc["info"].(map[string]any)
+	return info["x-providerName"] == "amazonaws.com" && info["x-serviceName"] == "ec2"
 }

@@ -377,3 +377,17 @@ func TestAWSQueryProtocol(t *testing.T) {
 		{name: "GET with Action in the query", path: "/?Action=DescribeTags", status: 200, contains: describe},
 	})
 }
+
+// EC2's variant of the query protocol answers without the ActionResult
+// element: its answers are not wrapped, though Action is read from a form
+// body as for the others.
+func TestEC2QueryProtocolNotWrapped(t *testing.T) {
+	t.Parallel()
+	doc := strings.Replace(queryProtocolSpec, `info: {title: query protocol, version: "2020-01-01"}`,
+		`info: {title: ec2, version: "2020-01-01", x-providerName: amazonaws.com, x-serviceName: ec2}`, 1)
+	srv := serveDoc(t, doc)
+	runRoutes(t, srv, []routeCase{
+		{name: "form body", method: "POST", path: "/", body: "Action=DeleteTags", headers: []string{"Content-Type", "application/x-www-form-urlencoded"},
+			status: 200, contains: "\n<DeleteTagsResponse><Deleted>true</Deleted></DeleteTagsResponse>"},
+	})
+}
