@@ -80,6 +80,8 @@ func TestCheck(t *testing.T) {
 		{"unknown field", "unknown.yaml", "- request: {path: /a}\n  response: {body: x}\n  respnse: {}\n", 2, []string{"unknown.yaml:3", `unknown field "respnse"`}, nil},
 		{"bad regex", "regex.yaml", "- request:\n    path: /a\n    headers:\n      X-Id: {regex: 'a(b'}\n  response: {body: x}\n", 2, []string{"regex.yaml:4", "request.headers.X-Id.regex", "missing closing )"}, nil},
 		{"missing body file", "body.yaml", "- request: {path: /a}\n  response:\n    bodyFile: nope.json\n", 2, []string{"body.yaml:3", "bodyFile", "nope.json"}, nil},
+		{"form beside json, queryOrForm without query", "form.yaml", "- request:\n    path: /a\n    body:\n      json: {a: 1}\n      form: {a: '1'}\n  response: {body: x}\n- request: {path: /b, queryOrForm: true}\n  response: {body: y}\n", 2,
+			[]string{"form.yaml:5: [0].request.body.form: a body is a form or JSON, not both", "form.yaml:7: [1].request.queryOrForm: has no query matchers"}, nil},
 		{"missing response", "noresp.yaml", "- request: {path: /a}\n", 2, []string{"noresp.yaml:1", "response: missing"}, nil},
 		{"every problem at once", "both.yaml", "- request: {path: /a}\n  response: {body: x}\n  bogus: 1\n- request: {pathRegex: '('}\n  response: {body: x}\n", 2,
 			[]string{"both.yaml:3", `unknown field "bogus"`, "both.yaml:4", "request.pathRegex"}, nil},

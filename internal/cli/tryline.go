@@ -204,6 +204,10 @@ func exampleBody(m *stub.BodyMatcher) (string, bool) {
 		}
 		b, err := json.Marshal(doc)
 		return string(b), err == nil
+	case len(m.Form) > 0:
+		// curl -d sends it as application/x-www-form-urlencoded.
+		fields, ok := exampleValues(m.Form, func(k, v string) string { return url.QueryEscape(k) + "=" + url.QueryEscape(v) })
+		return strings.Join(fields, "&"), ok
 	case m.Contains != "":
 		return m.Contains, true
 	}

@@ -34,6 +34,8 @@ func TestServeWireMockRoot(t *testing.T) {
 		{"header condition unmet", "GET", "/users/7", "", nil, 404, "", nil, false},
 		{"query matchers", "GET", "/search?q=DECOY&page=2", "", nil, 200, "found", map[string]string{"Content-Type": "text/plain"}, false},
 		{"absent query parameter present", "GET", "/search?q=decoy&page=2&debug=1", "", nil, 404, "", nil, false},
+		{"formParameters", "POST", "/login", "username=ada&password=s%3Dcret", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 200, "welcome", nil, false},
+		{"formParameters unmet", "POST", "/login", "username=bob&password=x", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 404, "", nil, false},
 		{"url with query, base64Body", "PUT", "/exact?a=1", "", nil, 201, "hello", nil, false},
 		{"auth, JSON body, bodyFileName, fixed delay", "POST", "/orders/12", `{"qty": 1, "sku": "BOOK-42", "note": "extra"}`,
 			map[string]string{"Authorization": "Basic YWRhOnNlY3JldA=="}, 202, "{\"orderId\": 7, \"status\": \"accepted\"}\n",
@@ -97,7 +99,7 @@ func TestCheckWireMock(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	for _, w := range []string{
-		"ok: 9 stubs in 2 files",
+		"ok: 10 stubs in 2 files",
 		"mappings/all.json:61: mapping \"cart has item\": not served: requiredScenarioState",
 		"mappings/all.json:68: mapping \"not json\": not served: request.headers.X-Env.doesNotMatch",
 		"mappings/all.json:48: mapping \"templated\": response.statusMessage: not supported",

@@ -37,6 +37,7 @@ const (
 	fieldHeader = iota
 	fieldQuery
 	fieldCookie
+	fieldParam // a query parameter or form field (a stub's queryOrForm)
 )
 
 // value is the request's value of the indexed field, as matchRest reads it.
@@ -46,6 +47,8 @@ func (ix *fieldIndex) value(r *Request) (string, bool) {
 		return r.Fields.Header(ix.lookup)
 	case fieldQuery:
 		return r.Fields.Query(ix.lookup)
+	case fieldParam:
+		return r.param(ix.lookup)
 	}
 	return r.Fields.Cookie(ix.lookup)
 }
@@ -64,7 +67,15 @@ func (s *Stub) conditions(kind int) []named {
 	case fieldHeader:
 		return s.headers
 	case fieldQuery:
+		if s.queryOrForm {
+			return nil
+		}
 		return s.query
+	case fieldParam:
+		if s.queryOrForm {
+			return s.query
+		}
+		return nil
 	}
 	return s.cookies
 }
@@ -94,7 +105,7 @@ func (c *candidates) index() {
 	for _, s := range c.all {
 		// A stub counts once per field, however its names are spelt.
 		seen := make(map[field]bool)
-		for kind := fieldHeader; kind <= fieldCookie; kind++ {
+		for kind := fieldHeader; kind <= fieldParam; kind++ {
 			for _, n := range s.conditions(kind) {
 				f := fieldOf(kind, n.name)
 				if _, ok := n.m.Exact(); ok && !seen[f] {

@@ -7,6 +7,8 @@ package engine
 
 import (
 	"sync/atomic"
+
+	"github.com/decoy-dev/decoy/internal/match"
 )
 
 // Fields gives a matcher access to the parts of a request that only some
@@ -39,6 +41,31 @@ type Request struct {
 	// would otherwise pay a lookup each for. Front doors build a Request
 	// afresh for each request, which clears it.
 	absentHeader string
+	// form is the body read as a form, once a stub asked for a form field
+	// (see Form): the stubs after it read the same.
+	form *match.Form
+}
+
+// Form returns the body read as a form (see match.ParseForm): parsed at
+// the first call for this body, then kept.
+func (r *Request) Form() *match.Form {
+	if r.form == nil || !r.form.Of(r.Body) {
+		var ct string
+		if r.Fields != nil {
+			ct, _ = r.Fields.Header("Content-Type")
+		}
+		r.form = match.ParseForm(ct, r.Body)
+	}
+	return r.form
+}
+
+// param returns the query parameter name, or when the query lacks it the
+// first value of the form field of that name (a stub's queryOrForm).
+func (r *Request) param(name string) (string, bool) {
+	if v, ok := r.Fields.Query(name); ok {
+		return v, true
+	}
+	return r.Form().First(name)
 }
 
 // Engine holds the snapshot in use. Readers never block; writers swap a new

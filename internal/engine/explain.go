@@ -46,9 +46,15 @@ func (s *Stub) explain(r *Request) Miss {
 		m.Reasons = append(m.Reasons, fmt.Sprintf("method is %s, want %s", r.Method, s.method))
 	}
 	for _, q := range s.query {
-		if v, ok := r.Fields.Query(q.name); !q.m.Match(v, ok) {
+		what := "query parameter "
+		v, ok := r.Fields.Query(q.name)
+		if s.queryOrForm {
+			what = "query parameter (or form field) "
+			v, ok = r.param(q.name)
+		}
+		if !q.m.Match(v, ok) {
 			m.score++
-			m.Reasons = append(m.Reasons, "query parameter "+q.name+" "+q.m.Why(v, ok))
+			m.Reasons = append(m.Reasons, what+q.name+" "+q.m.Why(v, ok))
 		}
 	}
 	for _, h := range s.headers {
@@ -67,6 +73,12 @@ func (s *Stub) explain(r *Request) Miss {
 		if why := s.body.Why(r.Body); why != "" {
 			m.score++
 			m.Reasons = append(m.Reasons, why)
+		}
+		if s.body.NeedsForm() {
+			for _, why := range s.body.WhyForm(r.Form()) {
+				m.score++
+				m.Reasons = append(m.Reasons, why)
+			}
 		}
 	}
 	if s.cert != nil {

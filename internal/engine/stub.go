@@ -65,10 +65,13 @@ type Stub struct {
 	restParam bool           // template ends with {name*}
 	pathRe    *regexp.Regexp // regex, or a template with {name*} inside a segment
 	query     []named
-	headers   []named
-	cookies   []named
-	body      *match.Body
-	cert      *certMatcher // clientCert, nil when the stub has none
+	// queryOrForm: the query matchers read a form field when the query
+	// lacks the parameter (see Request.param).
+	queryOrForm bool
+	headers     []named
+	cookies     []named
+	body        *match.Body
+	cert        *certMatcher // clientCert, nil when the stub has none
 
 	responses []*Response
 	upload    *Upload    // the response's upload settings (one response only)
@@ -289,6 +292,10 @@ func (s *Stub) compileRequest(req stub.Request) []stub.FieldError {
 	var fe []stub.FieldError
 	s.query, fe = compileNamed(req.Query, "query", false)
 	errs = append(errs, fe...)
+	s.queryOrForm = req.QueryOrForm
+	if req.QueryOrForm && len(req.Query) == 0 {
+		add("queryOrForm", []stub.FieldError{{Msg: "has no query matchers to apply to: give query, or drop queryOrForm"}})
+	}
 	s.headers, fe = compileNamed(req.Headers, "headers", true)
 	errs = append(errs, fe...)
 	s.cookies, fe = compileNamed(req.Cookies, "cookies", false)
@@ -471,7 +478,13 @@ func (s *Stub) matchMethod(method string) bool {
 // matchRest checks everything but method and path.
 func (s *Stub) matchRest(r *Request) bool {
 	for i := range s.query {
-		v, ok := r.Fields.Query(s.query[i].name)
+		var v string
+		var ok bool
+		if s.queryOrForm {
+			v, ok = r.param(s.query[i].name)
+		} else {
+			v, ok = r.Fields.Query(s.query[i].name)
+		}
 		if !s.query[i].m.Match(v, ok) {
 			return false
 		}
@@ -495,7 +508,7 @@ func (s *Stub) matchRest(r *Request) bool {
 			return false
 		}
 	}
-	if s.body != nil && !s.body.Match(r.Body) {
+	if s.body != nil && (!s.body.Match(r.Body) || s.body.NeedsForm() && !s.body.MatchForm(r.Form())) {
 		return false
 	}
 	if s.cert != nil && !s.cert.match(r.ClientCert) {

@@ -93,6 +93,9 @@ func compileWebSocket(w stub.WebSocket) (*WebSocket, []stub.FieldError) {
 			fail(f, "needs a reply, a close or both")
 		}
 		if r.Match != nil {
+			if r.Match.Form != nil {
+				fail(stub.Join(f, "match", "form"), "a WebSocket message is not a form: match it with equals, contains, regex, json or jsonPath")
+			}
 			m, fe := match.CompileBody(*r.Match)
 			for _, e := range fe {
 				fail(stub.Join(f, "match", e.Field), e.Msg)

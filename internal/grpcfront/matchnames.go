@@ -65,6 +65,9 @@ func checkMatcherNames(set *protoload.Set, s stub.Stub) []stub.FieldError {
 func renameMatcher(md protoreflect.MethodDescriptor, m stub.BodyMatcher) (stub.BodyMatcher, []stub.FieldError) {
 	var errs []stub.FieldError
 	root := rootOf(md)
+	if m.Form != nil {
+		errs = append(errs, stub.FieldError{Field: "request.body.form", Msg: "a gRPC message is not a form: match it with json or jsonPath"})
+	}
 	if m.JSON != nil {
 		var r renamer
 		m.JSON = r.value(m.JSON, root, "request.body.json")

@@ -133,6 +133,9 @@ func TestCheckReportsUnknownMatcherNames(t *testing.T) {
     body: {json: [{itemid: a}, {item_id: b}]}
 - request: {path: /not/grpc, body: {jsonPath: [{path: $.page_sise}], json: {nope: 1}}}
   response: {body: ok}
+- request:
+    path: /mn.v1.S/Upload
+    body: {form: {item_id: a}}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +150,7 @@ func TestCheckReportsUnknownMatcherNames(t *testing.T) {
 		`stubs.yaml:7: [0].request.body.jsonPath[1].path: $.filter_spec['ownr_id']: mn.v1.Filter has no field "ownr_id" (did you mean ownerId?)`,
 		`stubs.yaml:8: [0].request.body.jsonPath[2].path: $.nothing_like_it: mn.v1.FindRequest has no field "nothing_like_it" (its fields: pageSize, filterSpec, items, itemsByName)`,
 		`stubs.yaml:14: [1].request.body.json[0].itemid: mn.v1.Item has no field "itemid" (did you mean itemId?)`,
+		`stubs.yaml:19: [3].request.body.form: a gRPC message is not a form: match it with json or jsonPath`,
 	}
 	for _, w := range want {
 		if !strings.Contains(got, w) {

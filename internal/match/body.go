@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/decoy-dev/decoy/internal/stub"
@@ -24,6 +26,7 @@ type Body struct {
 	json      any
 	hasJSON   bool
 	paths     []jsonPath
+	form      []formField // by name
 	// exact is set when the stub compares an integer float64 cannot hold
 	// (2^53 or more in magnitude, as 64-bit IDs are): bodies are then
 	// decoded with json.Number and integers compared digit for digit.
@@ -92,7 +95,48 @@ func CompileBody(m stub.BodyMatcher) (*Body, []stub.FieldError) {
 		}
 		b.paths = append(b.paths, jp)
 	}
+	if m.Form != nil {
+		if len(m.Form) == 0 {
+			errs = append(errs, stub.FieldError{Field: "form", Msg: "no fields: give a matcher for at least one field (e.g. form: {Action: AssumeRole})"})
+		}
+		if m.JSON != nil || len(m.JSONPath) > 0 {
+			errs = append(errs, stub.FieldError{Field: "form", Msg: "a body is a form or JSON, not both: drop form, or json and jsonPath"})
+		}
+		for _, name := range slices.Sorted(maps.Keys(m.Form)) {
+			sm, fe := CompileString(m.Form[name])
+			for _, e := range fe {
+				errs = append(errs, stub.FieldError{Field: stub.Join("form", name, e.Field), Msg: e.Msg})
+			}
+			b.form = append(b.form, formField{name: name, m: sm})
+		}
+	}
 	return b, errs
+}
+
+// NeedsForm reports whether matching needs the body read as a form
+// (MatchForm).
+func (b *Body) NeedsForm() bool { return len(b.form) > 0 }
+
+// MatchForm reports whether the form satisfies b's form fields.
+func (b *Body) MatchForm(form *Form) bool {
+	for i := range b.form {
+		if !b.form[i].match(form) {
+			return false
+		}
+	}
+	return true
+}
+
+// WhyForm returns, for each of b's form fields form does not satisfy,
+// what differs.
+func (b *Body) WhyForm(form *Form) []string {
+	var out []string
+	for i := range b.form {
+		if !b.form[i].match(form) {
+			out = append(out, b.form[i].why(form))
+		}
+	}
+	return out
 }
 
 // normalize turns any decoded value (from YAML or JSON) into the shapes
@@ -131,7 +175,8 @@ func (b *Body) decode(body []byte) (any, bool) {
 // NeedsJSON reports whether matching needs the body parsed as JSON.
 func (b *Body) NeedsJSON() bool { return b.hasJSON || len(b.paths) > 0 }
 
-// Match reports whether body satisfies b.
+// Match reports whether body satisfies b's conditions on the raw body and
+// on JSON (all but form fields: see MatchForm).
 func (b *Body) Match(body []byte) bool { return b.Why(body) == "" }
 
 // Why returns "" when body matches, otherwise what differs.

@@ -201,11 +201,15 @@ type builder struct {
 	itemBase             string // the base path of the path item (see route)
 	keyHeaders, keyQuery map[string]stub.StringMatcher
 	keySkipped           []string
-	itemParams           []any  // the path item's parameters
-	itemPtr              string // and where they are
-	itemFile             string
-	memParams            int                 // schemas made for the validator (see memLoc)
-	check                engine.RequestCheck // of the operation being built
+	// queryForm is set while building an operation of AWS's query
+	// protocol: a POST whose path key names query parameters, which an
+	// SDK sends as fields of a form body (see queryForm in reqbuild.go).
+	queryForm  bool
+	itemParams []any  // the path item's parameters
+	itemPtr    string // and where they are
+	itemFile   string
+	memParams  int                 // schemas made for the validator (see memLoc)
+	check      engine.RequestCheck // of the operation being built
 	// generated holds the default responses whose body was generated
 	// from the schema, which vary per request (see vary.go).
 	generated map[*stub.Response]generated
@@ -383,6 +387,9 @@ type media struct {
 	example  any
 	hasEx    bool
 	named    map[string]any // examples by name (values)
+	// action is set for an XML answer of AWS's query protocol: the
+	// operation's Action, whose name wraps the body (see encodeQueryXML).
+	action string
 }
 
 // response is one declared response.
@@ -454,8 +461,13 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 	}
 	full := b.route(b.key.path)
 	req := stub.Request{Method: strings.ToUpper(method), Path: full, Headers: b.keyHeaders, Query: b.keyQuery}
+	// AWS's query protocol declares Action (and Version) in the query of
+	// a POST, where an SDK sends them as fields of a form body: a POST's
+	// query parts are read from either (see queryForm).
+	req.QueryOrForm = req.Method == "POST" && len(b.keyQuery) > 0
+	b.queryForm = req.QueryOrForm
 	b.check = b.compileCheck(full, op, ptr, file)
-	defer func() { b.check = nil }()
+	defer func() { b.check, b.queryForm = nil, false }()
 	resps, _ := op["responses"].(map[string]any)
 	var list []response
 	for _, code := range sortedKeys(resps) {
@@ -473,6 +485,15 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 			rptr = refPointer(resps[code])
 		}
 		list = append(list, b.response(code, c, r, rfile, rptr, op))
+	}
+	if action := b.queryAction(); action != "" {
+		for i := range list {
+			for j := range list[i].media {
+				if m := &list[i].media[j]; list[i].code < 300 && isXML(m.typ) {
+					m.action = action
+				}
+			}
+		}
 	}
 	b.warnDropped(ptr)
 	main := pickMain(list)

@@ -374,7 +374,7 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	if s, ok := chosen.v.(string); ok && !json {
 		out.Body = stub.Text(s) // in XML too: the document's own XML
 	} else if isXML(m.typ) {
-		out.Body = stub.Text(string(encodeXML(b.f.deref, m.schema, m.file, chosen.v)))
+		out.Body = stub.Text(string(m.encodeXML(b.f.deref, chosen.v)))
 	} else {
 		out.Body = stub.Text(string(body))
 	}

@@ -210,6 +210,9 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 	if len(formData) > 0 && c.body == nil {
 		b.formData2(c, formData, op)
 	}
+	if b.queryForm {
+		b.queryFormCheck(c)
+	}
 	b.securityOf(c, op)
 	for i := range c.params {
 		if !c.params[i].free {
@@ -632,4 +635,53 @@ func (b *builder) add405(path, ptr string, allow []string) {
 func (b *builder) memLoc() string {
 	b.memParams++
 	return fmt.Sprintf("mem:///decoy/%s/%d/param%d.json", escape(b.file), b.unit, b.memParams)
+}
+
+// queryFormCheck fits c to an operation of AWS's query protocol (a POST
+// whose path key names query parameters, /#Action=AssumeRole): an SDK
+// sends Action, Version and the operation's input as the fields of an
+// application/x-www-form-urlencoded body. The query parameters are read
+// from the query, else from that body; and the body, which APIs.guru's
+// documents declare as text/xml with the input's schema, may also be such
+// a form, taken without checking its fields against that schema (the
+// protocol flattens lists and structures into fields such as
+// Tags.member.1.Key, which the schema does not describe).
+func (b *builder) queryFormCheck(c *reqCheck) {
+	c.queryOrForm = true
+	if c.body == nil {
+		return
+	}
+	for _, m := range c.body.media {
+		if mediaMatch(m.typ, mediaForm) {
+			return // the document declares forms: checked as it says
+		}
+	}
+	c.body.media = append(c.body.media, bodyMedia{typ: mediaForm, form: true, id: bodyIDs.Add(1)})
+}
+
+// mediaForm is the media type of a URL-encoded form body.
+const mediaForm = "application/x-www-form-urlencoded"
+
+// queryAction is the Action of an operation of AWS's query protocol being
+// built (a path key /#Action=AssumeRole, Action a query parameter), else
+// "". Its XML answers are written as the protocol answers, whatever the
+// method (see encodeQueryXML).
+func (b *builder) queryAction() string {
+	if _, ok := b.keyQuery["Action"]; !ok || b.key.sep != '#' || b.ec2() {
+		return ""
+	}
+	for _, p := range b.key.parts {
+		if p.name == "Action" && p.hasValue {
+			return p.value
+		}
+	}
+	return ""
+}
+
+// ec2 reports whether the document is APIs.guru's EC2 one, whose protocol
+// (AWS's "ec2", a variant of the query protocol) answers without the
+// ActionResult element, its lists named by the document's xml objects.
+func (b *builder) ec2() bool {
+	info, _ := b.doc["info"].(map[string]any)
+	return info["x-providerName"] == "amazonaws.com" && info["x-serviceName"] == "ec2"
 }

@@ -35,7 +35,10 @@ type reqCheck struct {
 	body     *bodyRule
 	security [][]secReq // alternatives (any one suffices), each a list (all needed)
 	realm    string     // WWW-Authenticate for a 401
-	counts   [nKinds]atomic.Uint64
+	// queryOrForm: a query parameter the query lacks is read from a form
+	// body (AWS's query protocol: see queryFormCheck).
+	queryOrForm bool
+	counts      [nKinds]atomic.Uint64
 }
 
 // vkind is the kind of a violation, a label of
@@ -358,7 +361,10 @@ func (c *reqCheck) value(p *param, r *engine.Request) (string, bool) {
 		if p.style == styleDeep {
 			return "", false // a scalar cannot be a deepObject
 		}
-		return r.Fields.Query(p.name)
+		if v, ok := r.Fields.Query(p.name); ok || !c.queryOrForm {
+			return v, ok
+		}
+		return r.Form().First(p.name)
 	case "header":
 		return r.Fields.Header(p.name)
 	case "cookie":

@@ -310,3 +310,84 @@ func TestPathAndOperationServers(t *testing.T) {
 		{name: "empty servers: the document's", path: "/v1/d", status: 200, contains: `"d":1`},
 	})
 }
+
+const queryProtocolSpec = `openapi: 3.0.0
+info: {title: query protocol, version: "2020-01-01"}
+paths:
+  /#Action=DescribeTags:
+    get:
+      operationId: GET_DescribeTags
+      parameters:
+        - {name: Action, in: query, required: true, schema: {type: string, enum: [DescribeTags]}}
+      responses:
+        "200": {description: ok, content: {text/xml: {schema: {$ref: "#/components/schemas/DescribeTagsResponse"}}}}
+    post:
+      operationId: POST_DescribeTags
+      parameters:
+        - {name: Action, in: query, required: true, schema: {type: string, enum: [DescribeTags]}}
+        - {name: Version, in: query, required: true, schema: {type: string, enum: ["2020-01-01"]}}
+      requestBody: {content: {text/xml: {schema: {type: object, required: [Name], properties: {Name: {type: string}}}}}}
+      responses:
+        "200": {description: ok, content: {text/xml: {schema: {$ref: "#/components/schemas/DescribeTagsResponse"}}}}
+  /#Action=DeleteTags:
+    post:
+      operationId: POST_DeleteTags
+      parameters:
+        - {name: Action, in: query, required: true, schema: {type: string, enum: [DeleteTags]}}
+      responses:
+        "200": {description: ok, content: {text/xml: {schema: {$ref: "#/components/schemas/DeleteTagsResponse"}}}}
+components:
+  schemas:
+    DescribeTagsResponse:
+      type: object
+      example: {Tags: [{Key: a, Value: "1"}, {Key: b, Value: "2"}], Wrapped: [x]}
+      properties:
+        Tags: {type: array, items: {type: object, properties: {Key: {type: string}, Value: {type: string}}}}
+        Wrapped: {type: array, xml: {wrapped: true}, items: {type: string, xml: {name: W}}}
+    DeleteTagsResponse:
+      type: object
+      example: {Deleted: true}
+      properties: {Deleted: {type: boolean}}
+`
+
+// AWS's query protocol: the documents declare Action (and Version) in
+// the query of a POST, where an AWS SDK sends them, with the input, as
+// the fields of a form body; decoy reads them from either and answers as
+// the protocol does.
+func TestAWSQueryProtocol(t *testing.T) {
+	t.Parallel()
+	srv := serveDoc(t, queryProtocolSpec)
+	form := []string{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}
+	const describe = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<DescribeTagsResponse><DescribeTagsResult><Tags><member><Key>a</Key><Value>1</Value></member><member><Key>b</Key><Value>2</Value></member></Tags>` +
+		`<Wrapped><W>x</W></Wrapped></DescribeTagsResult><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></DescribeTagsResponse>`
+	runRoutes(t, srv, []routeCase{
+		{name: "Action in a form body", method: "POST", path: "/", body: "Action=DescribeTags&Version=2020-01-01&Name=x", headers: form, status: 200, contains: describe},
+		{name: "Action in the query", method: "POST", path: "/?Action=DescribeTags&Version=2020-01-01", status: 200, contains: describe},
+		{name: "Action in a multipart body", method: "POST", path: "/",
+			body:    "--b\r\nContent-Disposition: form-data; name=\"Action\"\r\n\r\nDeleteTags\r\n--b--\r\n",
+			headers: []string{"Content-Type", "multipart/form-data; boundary=b"}, status: 200, contains: "<DeleteTagsResult><Deleted>true</Deleted></DeleteTagsResult>"},
+		{name: "the declared text/xml body still goes", method: "POST", path: "/?Action=DescribeTags&Version=2020-01-01", body: "<x/>", headers: []string{"Content-Type", "text/xml"}, status: 200, contains: "<DescribeTagsResult>"},
+		{name: "another media type", method: "POST", path: "/?Action=DescribeTags&Version=2020-01-01", body: "{}", headers: []string{"Content-Type", "application/json"}, status: 415,
+			contains: `is not one of text/xml, application/x-www-form-urlencoded`},
+		{name: "Version from the form is checked", method: "POST", path: "/", body: "Action=DescribeTags&Version=1999", headers: form, status: 400, contains: "query.Version"},
+		{name: "Version missing", method: "POST", path: "/", body: "Action=DescribeTags", headers: form, status: 400, contains: "query.Version: is required"},
+		{name: "unknown Action", method: "POST", path: "/", body: "Action=Nope", headers: form, status: 404, contains: `query parameter (or form field) Action is \"Nope\"`},
+		{name: "GET reads the query only", path: "/", body: "Action=DescribeTags", headers: form, status: 404},
+		{name: "GET with Action in the query", path: "/?Action=DescribeTags", status: 200, contains: describe},
+	})
+}
+
+// EC2's variant of the query protocol answers without the ActionResult
+// element: its answers are not wrapped, though Action is read from a form
+// body as for the others.
+func TestEC2QueryProtocolNotWrapped(t *testing.T) {
+	t.Parallel()
+	doc := strings.Replace(queryProtocolSpec, `info: {title: query protocol, version: "2020-01-01"}`,
+		`info: {title: ec2, version: "2020-01-01", x-providerName: amazonaws.com, x-serviceName: ec2}`, 1)
+	srv := serveDoc(t, doc)
+	runRoutes(t, srv, []routeCase{
+		{name: "form body", method: "POST", path: "/", body: "Action=DeleteTags", headers: []string{"Content-Type", "application/x-www-form-urlencoded"},
+			status: 200, contains: "\n<DeleteTagsResponse><Deleted>true</Deleted></DeleteTagsResponse>"},
+	})
+}

@@ -180,7 +180,7 @@ func (v *varier) encoded(val any, b []byte) []byte {
 		return []byte(s)
 	}
 	if v.g.xml {
-		return encodeXML(v.sh.f.deref, v.g.m.schema, v.g.m.file, val)
+		return v.g.m.encodeXML(v.sh.f.deref, val)
 	}
 	return b
 }

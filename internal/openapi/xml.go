@@ -41,7 +41,11 @@ const (
 // component its $ref names, else "root". Output depends only on v and
 // the schema: properties and attributes are written in name order.
 func encodeXML(deref derefFunc, schema any, file string, v any) []byte {
-	e := xmlEncoder{deref: deref}
+	return (&xmlEncoder{deref: deref}).document(schema, file, v)
+}
+
+// document writes v, a value of the schema (in file), as an XML document.
+func (e *xmlEncoder) document(schema any, file string, v any) []byte {
 	s := e.schema(schema, file, 0)
 	name := s.xmlName()
 	if name == "" {
@@ -62,9 +66,46 @@ func encodeXML(deref derefFunc, schema any, file string, v any) []byte {
 	return e.buf.Bytes()
 }
 
+// encodeXML writes v, a value of m's schema, as an XML document: as
+// AWS's query protocol answers when m.action is set.
+func (m *media) encodeXML(deref derefFunc, v any) []byte {
+	if m.action == "" {
+		return encodeXML(deref, m.schema, m.file, v)
+	}
+	return encodeQueryXML(deref, m.schema, m.file, v, m.action)
+}
+
+// queryRequestID is the request id of the answers of AWS's query protocol.
+const queryRequestID = "00000000-0000-0000-0000-000000000000"
+
+// encodeQueryXML writes v as AWS's query protocol answers the operation
+// action: <ActionResponse><ActionResult>v</ActionResult><ResponseMetadata>
+// <RequestId>...</RequestId></ResponseMetadata></ActionResponse>. APIs.guru's
+// documents declare the result's schema alone (as ActionResponse), and an
+// AWS SDK reads the result from inside ActionResult.
+func encodeQueryXML(deref derefFunc, schema any, file string, v any, action string) []byte {
+	result := action + "Result"
+	wrapper := map[string]any{
+		"type": "object",
+		"xml":  map[string]any{"name": action + "Response"},
+		"properties": map[string]any{
+			result: schema,
+			"ResponseMetadata": map[string]any{"type": "object", "properties": map[string]any{
+				"RequestId": map[string]any{"type": "string"},
+			}},
+		},
+	}
+	val := map[string]any{result: v, "ResponseMetadata": map[string]any{"RequestId": queryRequestID}}
+	return (&xmlEncoder{deref: deref, members: true}).document(wrapper, file, val)
+}
+
 type xmlEncoder struct {
 	deref derefFunc
 	buf   bytes.Buffer
+	// members writes a list whose schema has no xml object as AWS's query
+	// protocol does: wrapped in the property's element, each item a
+	// <member>.
+	members bool
 	// scope counts the namespace prefixes declared by the open elements:
 	// a prefix is written only where it is declared, so that the output
 	// is namespace-well-formed.
@@ -235,6 +276,12 @@ func (e *xmlEncoder) element(name string, s *xmlSchema, v any, depth int) {
 // named by the items' xml name, else name; inside an element name when
 // the array is wrapped.
 func (e *xmlEncoder) array(name string, s *xmlSchema, l []any, depth int) {
+	if e.members && (s == nil || s.xml == nil) {
+		e.open(name, s, nil)
+		e.items(l, s, "member", depth+1)
+		e.close(name, s)
+		return
+	}
 	if s.flag("wrapped") {
 		e.open(name, s, nil)
 		e.items(l, s, name, depth+1)

@@ -75,6 +75,10 @@ type Request struct {
 	Cookies map[string]StringMatcher `json:"cookies,omitempty"`
 	// Body matches the request body.
 	Body *BodyMatcher `json:"body,omitempty"`
+	// QueryOrForm lets each Query matcher read, when the query string
+	// lacks the parameter, the field of that name in a form body (its
+	// first value), as servers of AWS's query protocol read Action.
+	QueryOrForm bool `json:"queryOrForm,omitempty"`
 	// ClientCert matches the certificate the client presented over TLS
 	// (with client-auth optional or require; checked against client-ca).
 	ClientCert *ClientCertMatcher `json:"clientCert,omitempty"`
@@ -198,6 +202,11 @@ type BodyMatcher struct {
 	// JSONPath lists expressions (RFC 9535) that must select a value, and
 	// what that value must be.
 	JSONPath []JSONPathMatcher `json:"jsonPath,omitempty"`
+	// Form maps the name of a field of a form body (Content-Type
+	// application/x-www-form-urlencoded, or the text fields of
+	// multipart/form-data) to a matcher. A field sent more than once
+	// matches when any of its values does.
+	Form map[string]StringMatcher `json:"form,omitempty"`
 }
 
 // JSONPathMatcher matches the value an RFC 9535 JSONPath expression selects

@@ -97,6 +97,8 @@ func (c *conv) mapping(n ast.Node, path string, index int) {
 func (c *conv) request(r obj) stub.Request {
 	var q stub.Request
 	urlKeys := 0
+	var form map[string]stub.StringMatcher // formParameters
+	var formField string
 	for _, k := range r.keys() {
 		v := r.get(k)
 		f := r.sub(k)
@@ -115,7 +117,7 @@ func (c *conv) request(r obj) stub.Request {
 				continue
 			}
 			c.url(&q, k, v, f, r)
-		case "queryParameters", "headers", "cookies":
+		case "queryParameters", "headers", "cookies", "formParameters":
 			if isNull(v) {
 				continue
 			}
@@ -156,6 +158,10 @@ func (c *conv) request(r obj) stub.Request {
 				}
 			case "cookies":
 				q.Cookies = out
+			case "formParameters":
+				if len(out) > 0 {
+					form, formField = out, f
+				}
 			}
 		case "pathParameters":
 			// Read with urlPathTemplate.
@@ -185,12 +191,23 @@ func (c *conv) request(r obj) stub.Request {
 			if items, ok := c.list(v, f); ok {
 				q.Body = c.bodyPatterns(items, f)
 			}
-		case "multipartPatterns", "formParameters", "host", "scheme", "port", "clientIp", "customMatcher":
+		case "multipartPatterns", "host", "scheme", "port", "clientIp", "customMatcher":
 			if !isNull(v) {
 				c.unsupported(f, "decoy does not match on it")
 			}
 		default:
 			c.unsupported(f, "not a request field decoy knows")
+		}
+	}
+	if form != nil {
+		// After bodyPatterns, which may come later in the mapping.
+		switch {
+		case q.Body == nil:
+			q.Body = &stub.BodyMatcher{Form: form}
+		case q.Body.JSON != nil || len(q.Body.JSONPath) > 0:
+			c.unsupported(formField, "form parameters beside a JSON body pattern (a body is a form or JSON)")
+		default:
+			q.Body.Form = form
 		}
 	}
 	if r.get("pathParameters") != nil && r.get("urlPathTemplate") == nil {

@@ -6,7 +6,7 @@
 // request costs, is the same as for stubs written in decoy's own format.
 //
 // What decoy cannot express is said, never silently dropped: a request
-// condition decoy cannot check (doesNotMatch, XML, multipart, ...) skips
+// condition decoy cannot check (doesNotMatch, XML, multipartPatterns, ...) skips
 // the mapping with a note, since serving it without the condition would
 // answer requests meant for other mappings; a response feature it lacks
 // (templating, statusMessage, webhooks) is a note and the rest is served.
