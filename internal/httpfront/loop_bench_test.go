@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/metrics"
 )
@@ -22,6 +23,14 @@ func loopGet() *h1loop.Request {
 	}
 }
 
+// loopGetOrigin is loopGet from a page on another origin.
+func loopGetOrigin() *h1loop.Request {
+	r := loopGet()
+	r.Headers = append(r.Headers, h1loop.Field{Name: []byte("Origin"), Value: []byte("http://localhost:3000")})
+	r.RawHeaders = []byte("Host: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\nOrigin: http://localhost:3000\r\n\r\n")
+	return r
+}
+
 func loopConn() *h1loop.Conn {
 	return &h1loop.Conn{Remote: netip.MustParseAddrPort("127.0.0.1:50000"), User: &conn{}}
 }
@@ -31,8 +40,11 @@ func loopConn() *h1loop.Conn {
 func BenchmarkLoopStaticStub(b *testing.B) {
 	for _, c := range staticCases {
 		b.Run(c.name, func(b *testing.B) {
-			s := benchServer(b, c.journal, c.serverTiming)
+			s := benchServerCORS(b, c.journal, c.serverTiming, c.cors)
 			h, r, lc := loopHandler{s}, loopGet(), loopConn()
+			if c.origin {
+				r = loopGetOrigin()
+			}
 			out := make([]byte, 0, 4096)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -71,5 +83,38 @@ func TestLoopStaticStubAllocs(t *testing.T) {
 	}
 	if n := lc.User.(*conn).mc.Requests[metrics.HTTP11].Load(); n != allocsWarm+allocsRuns+1 {
 		t.Errorf("connection counted %d requests, want %d", n, allocsWarm+allocsRuns+1)
+	}
+}
+
+// TestLoopStaticStubCORSAllocs: on the loops too, a page's request to a
+// static stub allocates nothing with CORS on, and carries the headers.
+func TestLoopStaticStubCORSAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
+	}
+	for _, c := range []struct {
+		name  string
+		cors  *engine.CORS
+		allow string
+	}{{"any origin", corsAny, "*"}, {"origin list", corsList, "http://localhost:3000"}} {
+		s := benchServerCORS(t, 10000, false, c.cors)
+		h, r, lc := loopHandler{s}, loopGetOrigin(), loopConn()
+		out := make([]byte, 0, 4096)
+		serve := func() {
+			var ok bool
+			if out, ok = h.Serve(lc, r, out[:0]); !ok {
+				t.Fatal("handed off")
+			}
+			lc.User.(*conn).loopSeqs = lc.User.(*conn).loopSeqs[:0]
+		}
+		for range allocsWarm {
+			serve()
+		}
+		if allocs := testing.AllocsPerRun(allocsRuns, serve); allocs != 0 {
+			t.Errorf("%s: a static-stub request on the loops allocates %v times; want 0", c.name, allocs)
+		}
+		if want := "\r\nAccess-Control-Allow-Origin: " + c.allow + "\r\n"; !bytes.Contains(out, []byte(want)) {
+			t.Errorf("%s: answer %q lacks %q", c.name, out, want)
+		}
 	}
 }
