@@ -238,7 +238,10 @@ func TestCORSOriginNotAllowed(t *testing.T) {
 		}
 		t.Skip("curl not found")
 	}
-	a := startCORS(t, func(s *config.Settings) { s.CORSOrigins = []string{"https://app.example"} })
+	a := startCORS(t, func(s *config.Settings) {
+		s.CORSOrigins = []string{"https://app.example"}
+		s.Admin = "127.0.0.1:0"
+	})
 	base := "http://" + a.HTTPAddr.String()
 	for _, args := range [][]string{
 		{base + "/users/7"},
@@ -247,5 +250,10 @@ func TestCORSOriginNotAllowed(t *testing.T) {
 	} {
 		ans := runCurl(t, curl, append([]string{"-H", "Origin: https://evil.example"}, args...)...)
 		checkCORS(t, strings.Join(args, " "), ans, "", true, false)
+	}
+	// The preflight is counted, under its own stub label.
+	m := runCurl(t, curl, "http://"+a.AdminAddr.String()+"/metrics")
+	if want := `decoy_requests_total{code="204",stub="cors-preflight"} 1`; !strings.Contains(m.raw, want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 }

@@ -440,11 +440,10 @@ func (s *Snapshot) preflight(r *Request, best *Stub) *Stub {
 
 // newPreflightStub is the stub of the preflights decoy answers: 204, made
 // per request by preflightVary.
-func newPreflightStub(snap *Snapshot, p *corsPolicy) *Stub {
+func newPreflightStub(snap *Snapshot, p *corsPolicy, stats *Stats) *Stub {
 	base := &Response{Status: 204}
 	st := &Stub{ID: PreflightID, Origin: "cors", method: "OPTIONS", calls: new(atomic.Uint64),
-		responses: []*Response{base}, stats: newStats(1), vary: preflightVary{snap, p}}
-	st.stats.status = []int{204}
+		responses: []*Response{base}, stats: stats, vary: preflightVary{snap, p}}
 	st.setImmediate()
 	return st
 }

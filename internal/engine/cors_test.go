@@ -260,19 +260,40 @@ func TestCORSPreflight(t *testing.T) {
 	}
 }
 
-// A CORS preflight is counted under the preflight stub, and a snapshot
-// without CORS has none.
+// The preflights decoy answers are counted under the preflight stub,
+// whose statistics outlive a change of stubs; it is not listed among the
+// stubs, and a snapshot without CORS has none.
 func TestCORSPreflightStats(t *testing.T) {
-	snap, errs := Compile(corsStubs(), WithCORS(&CORS{}))
+	off, errs := Compile(corsStubs())
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	st := snap.Match(rq{method: "OPTIONS", path: "/users", header: map[string]string{"Origin": "https://a.example", "Access-Control-Request-Method": "POST"}}.req())
-	if st == nil || st.ID != PreflightID || !st.Immediate() || st.Stats() == nil {
+	if off.Preflight() != nil {
+		t.Error("a preflight stub with CORS off")
+	}
+	store, err := NewStore(corsStubs(), WithCORS(&CORS{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rq{method: "OPTIONS", path: "/users", header: map[string]string{"Origin": "https://a.example", "Access-Control-Request-Method": "POST"}}.req()
+	st := store.Engine().Match(r)
+	if st == nil || st.ID != PreflightID || !st.Immediate() || st != store.Engine().Snapshot().Preflight() {
 		t.Fatalf("preflight stub %+v", st)
 	}
-	if snap.Get(PreflightID) != nil {
+	if store.Engine().Snapshot().Get(PreflightID) != nil {
 		t.Error("the preflight stub is listed among the stubs")
+	}
+	st.Stats().RecordStatus(0, 204, 0, 0, 0)
+	if _, err := store.Create(withID("more", stub.Stub{Request: stub.Request{Path: "/more"}}), "api"); err != nil {
+		t.Fatal(err)
+	}
+	next := store.Engine().Snapshot().Preflight()
+	if next == st {
+		t.Fatal("the new snapshot kept the old preflight stub (its methods would be stale)")
+	}
+	if v := next.Stats().Read(); v.Requests() != 1 {
+		n := v.Requests()
+		t.Errorf("after a change the preflight stub counts %d requests, want 1", n)
 	}
 }
 

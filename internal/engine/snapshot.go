@@ -93,7 +93,7 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 		snap.latency, snap.key = c.latency, behave.NewKey(c.seed, "")
 		if c.cors != nil {
 			snap.cors = c.cors
-			snap.preflightStub = newPreflightStub(snap, c.cors)
+			snap.preflightStub = newPreflightStub(snap, c.cors, c.preflights)
 		}
 	}
 	type ordered struct {
@@ -295,6 +295,11 @@ func (s *Snapshot) Stubs() []*Stub { return s.stubs }
 
 // Get returns the stub with the given ID.
 func (s *Snapshot) Get(id string) *Stub { return s.byID[id] }
+
+// Preflight returns the stub the CORS preflights decoy answers itself are
+// counted under (its statistics last as long as the store), or nil when
+// CORS is off.
+func (s *Snapshot) Preflight() *Stub { return s.preflightStub }
 
 // Len is the number of stubs.
 func (s *Snapshot) Len() int { return len(s.stubs) }
