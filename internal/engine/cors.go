@@ -177,6 +177,9 @@ func (p *corsPolicy) allowed(origin string) string {
 		return ""
 	}
 	if len(p.origins) == 0 {
+		if !echoable(origin) {
+			return ""
+		}
 		return origin
 	}
 	for _, o := range p.origins {
@@ -185,6 +188,24 @@ func (p *corsPolicy) allowed(origin string) string {
 		}
 	}
 	return ""
+}
+
+// maxOriginLen bounds an Origin echoed when any origin is allowed.
+const maxOriginLen = 256
+
+// echoable tells whether an Origin header can be echoed as it came, when
+// any origin is allowed: visible ASCII, as browsers serialize origins, of
+// a sane length. Others get no Access-Control-Allow-Origin.
+func echoable(origin string) bool {
+	if len(origin) > maxOriginLen {
+		return false
+	}
+	for i := 0; i < len(origin); i++ {
+		if c := origin[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // has tells whether hs holds a header named name.

@@ -159,6 +159,8 @@ func TestCORSAnswers(t *testing.T) {
 		{"credentials echo any origin", creds, "/plain", "https://any.example",
 			"Vary: Origin | Access-Control-Allow-Origin: https://any.example | Access-Control-Allow-Credentials: true | Access-Control-Expose-Headers: X-Request-Id, " + decoyExposedText},
 		{"credentials, no Origin", creds, "/plain", "", "Vary: Origin"},
+		{"credentials, an Origin that is not one", creds, "/plain", "https://a.example\x01", "Vary: Origin"},
+		{"credentials, an Origin too long", creds, "/plain", "https://" + strings.Repeat("a", 300) + ".example", "Vary: Origin"},
 		{"list, the stub's own Allow-Origin wins", list, "/own", app, "Access-Control-Allow-Origin: https://mine.example"},
 	}
 	for _, tt := range tests {
