@@ -2,14 +2,12 @@ package app_test
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/stub"
@@ -30,30 +28,27 @@ func corsStubs() []engine.Source {
 	}
 }
 
-// startCORS starts an app with the settings mod makes, its stubs compiled
-// with them as the CLI does.
-func startCORS(t *testing.T, mod func(*config.Settings)) *app.App {
+// startCORS starts an app serving corsStubs with the settings mod makes.
+func startCORS(t *testing.T, mod func(*config.Settings)) *running {
 	t.Helper()
-	set := config.Defaults()
-	set.HTTP, set.HTTPS, set.Admin = "127.0.0.1:0", "127.0.0.1:0", ""
-	set.CADir, set.Quiet = "off", true
-	mod(&set)
-	store, err := engine.NewStore(corsStubs(), set.EngineOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Start(set, store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+	return startWith(t, corsStubs(), func(s *config.Settings) {
+		s.CADir = "off"
+		mod(s)
 	})
-	return a
+}
+
+// needCurl returns curl's path; a test without it is skipped, or fails
+// with DECOY_REQUIRE_EXTERNAL=1.
+func needCurl(t *testing.T) string {
+	t.Helper()
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
+			t.Fatal("curl is required (DECOY_REQUIRE_EXTERNAL=1)")
+		}
+		t.Skip("curl not found")
+	}
+	return curl
 }
 
 // curlAnswer is an answer as curl -si printed it: the status line of the
@@ -103,13 +98,7 @@ func runCurl(t *testing.T, curl string, args ...string) curlAnswer {
 // OPTIONS answers it. With cors off none of this is there.
 func TestCORSEngines(t *testing.T) {
 	t.Parallel()
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-			t.Fatal("curl is required (DECOY_REQUIRE_EXTERNAL=1)")
-		}
-		t.Skip("curl not found")
-	}
+	curl := needCurl(t)
 	const page = "http://localhost:3000"
 	modes := []struct {
 		name  string
@@ -131,7 +120,7 @@ func TestCORSEngines(t *testing.T) {
 					m.set(s)
 					s.HTTP1Engine, s.HTTP2Engine = e.h1, e.h2
 				})
-				plain, tls := "http://"+a.HTTPAddr.String(), "https://"+a.HTTPSAddr.String()
+				plain, tls := a.http, a.https
 				ways := []struct {
 					name string
 					base string
@@ -231,18 +220,9 @@ func checkCORS(t *testing.T, what string, ans curlAnswer, allow string, vary, cr
 // answers still say they vary by Origin.
 func TestCORSOriginNotAllowed(t *testing.T) {
 	t.Parallel()
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-			t.Fatal("curl is required (DECOY_REQUIRE_EXTERNAL=1)")
-		}
-		t.Skip("curl not found")
-	}
-	a := startCORS(t, func(s *config.Settings) {
-		s.CORSOrigins = []string{"https://app.example"}
-		s.Admin = "127.0.0.1:0"
-	})
-	base := "http://" + a.HTTPAddr.String()
+	curl := needCurl(t)
+	a := startCORS(t, func(s *config.Settings) { s.CORSOrigins = []string{"https://app.example"} })
+	base := a.http
 	for _, args := range [][]string{
 		{base + "/users/7"},
 		{base + "/nothing"},
@@ -252,7 +232,7 @@ func TestCORSOriginNotAllowed(t *testing.T) {
 		checkCORS(t, strings.Join(args, " "), ans, "", true, false)
 	}
 	// The preflight is counted, under its own stub label.
-	m := runCurl(t, curl, "http://"+a.AdminAddr.String()+"/metrics")
+	m := runCurl(t, curl, a.admin+"/metrics")
 	if want := `decoy_requests_total{code="204",stub="cors-preflight"} 1`; !strings.Contains(m.raw, want) {
 		t.Errorf("/metrics lacks %s", want)
 	}

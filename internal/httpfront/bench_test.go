@@ -201,6 +201,14 @@ func requestAllocsOf(t *testing.T, s *Server, raw []byte) (*fasthttp.RequestCtx,
 	return ctx, allocs
 }
 
+// corsAllocCases are the CORS settings the allocation tests run a page's
+// request under, and the Access-Control-Allow-Origin it gets.
+var corsAllocCases = []struct {
+	name  string
+	cors  *engine.CORS
+	allow string
+}{{"any origin", corsAny, "*"}, {"origin list", corsList, "http://localhost:3000"}}
+
 // TestStaticStubCORSAllocs: with CORS on, a page's request to a static
 // stub allocates nothing either (any origin: the headers are in the
 // response; an origin list: the page's answer was made on its first
@@ -209,11 +217,7 @@ func TestStaticStubCORSAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
 	}
-	for _, c := range []struct {
-		name  string
-		cors  *engine.CORS
-		allow string
-	}{{"any origin", corsAny, "*"}, {"origin list", corsList, "http://localhost:3000"}} {
+	for _, c := range corsAllocCases {
 		s := benchServerCORS(t, 10000, false, c.cors)
 		ctx, allocs := requestAllocsOf(t, s, rawGetOrigin)
 		if allocs != 0 {

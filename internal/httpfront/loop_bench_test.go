@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/metrics"
 )
@@ -63,7 +62,24 @@ func TestLoopStaticStubAllocs(t *testing.T) {
 		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
 	}
 	s := benchServer(t, 10000, false)
-	h, r, lc := loopHandler{s}, loopGet(), loopConn()
+	lc := loopConn()
+	out, allocs := loopAllocs(t, s, loopGet(), lc)
+	if allocs != 0 {
+		t.Fatalf("a static-stub request on the loops allocates %v times; want 0", allocs)
+	}
+	if !bytes.HasPrefix(out, []byte("HTTP/1.1 200 OK\r\nServer: decoy\r\nDate: ")) || !bytes.HasSuffix(out, []byte("\r\n\r\n"+body168)) {
+		t.Fatalf("answer %q", out)
+	}
+	if n := lc.User.(*conn).mc.Requests[metrics.HTTP11].Load(); n != allocsWarm+allocsRuns+1 {
+		t.Errorf("connection counted %d requests, want %d", n, allocsWarm+allocsRuns+1)
+	}
+}
+
+// loopAllocs serves r on the loops over and over, from lc, and returns
+// the last answer and the allocations per request once warm.
+func loopAllocs(t *testing.T, s *Server, r *h1loop.Request, lc *h1loop.Conn) ([]byte, float64) {
+	t.Helper()
+	h := loopHandler{s}
 	out := make([]byte, 0, 4096)
 	serve := func() {
 		var ok bool
@@ -75,15 +91,8 @@ func TestLoopStaticStubAllocs(t *testing.T) {
 	for range allocsWarm {
 		serve()
 	}
-	if allocs := testing.AllocsPerRun(allocsRuns, serve); allocs != 0 {
-		t.Fatalf("a static-stub request on the loops allocates %v times; want 0", allocs)
-	}
-	if !bytes.HasPrefix(out, []byte("HTTP/1.1 200 OK\r\nServer: decoy\r\nDate: ")) || !bytes.HasSuffix(out, []byte("\r\n\r\n"+body168)) {
-		t.Fatalf("answer %q", out)
-	}
-	if n := lc.User.(*conn).mc.Requests[metrics.HTTP11].Load(); n != allocsWarm+allocsRuns+1 {
-		t.Errorf("connection counted %d requests, want %d", n, allocsWarm+allocsRuns+1)
-	}
+	allocs := testing.AllocsPerRun(allocsRuns, serve)
+	return out, allocs
 }
 
 // TestLoopStaticStubCORSAllocs: on the loops too, a page's request to a
@@ -92,25 +101,9 @@ func TestLoopStaticStubCORSAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
 	}
-	for _, c := range []struct {
-		name  string
-		cors  *engine.CORS
-		allow string
-	}{{"any origin", corsAny, "*"}, {"origin list", corsList, "http://localhost:3000"}} {
-		s := benchServerCORS(t, 10000, false, c.cors)
-		h, r, lc := loopHandler{s}, loopGetOrigin(), loopConn()
-		out := make([]byte, 0, 4096)
-		serve := func() {
-			var ok bool
-			if out, ok = h.Serve(lc, r, out[:0]); !ok {
-				t.Fatal("handed off")
-			}
-			lc.User.(*conn).loopSeqs = lc.User.(*conn).loopSeqs[:0]
-		}
-		for range allocsWarm {
-			serve()
-		}
-		if allocs := testing.AllocsPerRun(allocsRuns, serve); allocs != 0 {
+	for _, c := range corsAllocCases {
+		out, allocs := loopAllocs(t, benchServerCORS(t, 10000, false, c.cors), loopGetOrigin(), loopConn())
+		if allocs != 0 {
 			t.Errorf("%s: a static-stub request on the loops allocates %v times; want 0", c.name, allocs)
 		}
 		if want := "\r\nAccess-Control-Allow-Origin: " + c.allow + "\r\n"; !bytes.Contains(out, []byte(want)) {
