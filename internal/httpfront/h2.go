@@ -118,13 +118,15 @@ func (s *Server) h2Options() h2serve.Options {
 		Reject: func(w *h2serve.ResponseWriter, r *h2serve.Request, status int) {
 			s.reject(status)
 			p := problem.New(status, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
+			hs := problemHeaders
 			switch {
 			case status == 431:
 				p = problem.New(status, "the request headers exceed the limit")
 			case r.ContentLength > s.o.MaxUploadBytes && s.h2UploadStub(r) != nil:
-				p = uploadTooLarge(s.o.MaxUploadBytes)
+				// An upload its stub refuses, as on the other engines.
+				p, hs = uploadTooLarge(s.o.MaxUploadBytes), s.h2Problem(r)
 			}
-			_ = w.WriteResponse(status, problemHeaders, p.JSON())
+			_ = w.WriteResponse(status, hs, p.JSON())
 		},
 	}
 }
