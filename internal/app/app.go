@@ -221,6 +221,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			HTTPAddr:          addrOf(httpLn),
 			ClientCerts:       tlsConf != nil && tlsConf.ClientAuth != tls.NoClientCert,
 			TLS:               tlsConf,
+			WebOrigins:        s.CORSOrigins,
 		})
 		if err := reg.Register(a.grpc.Collector()); err != nil {
 			closeAll()

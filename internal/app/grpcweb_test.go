@@ -147,3 +147,51 @@ func TestGRPCWebLimitsAndContentTypeCase(t *testing.T) {
 		})
 	}
 }
+
+// TestGRPCWebCORSOrigins: with cors-origin, gRPC-Web calls and their
+// preflights get CORS headers for those origins only (the call itself is
+// answered: the browser is the one that refuses it), on the loops'
+// hand-over to fasthttp and on the body-too-large answer alike.
+func TestGRPCWebCORSOrigins(t *testing.T) {
+	t.Parallel()
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", ""
+		s.CORSOrigins = []string{"http://localhost:3000"}
+		s.MaxBodyBytes = 64
+	})
+	url := "http://" + a.HTTPAddr.String() + "/decoy.demo.v1.Users/GetUser"
+	c := &http.Client{Timeout: 10 * time.Second}
+	for _, tt := range []struct {
+		name, method, origin string
+		body                 []byte
+		allow                string
+	}{
+		{"call, allowed", "POST", "http://localhost:3000", []byte{0, 0, 0, 0, 0}, "http://localhost:3000"},
+		{"call, other origin", "POST", "https://evil.example", []byte{0, 0, 0, 0, 0}, ""},
+		{"preflight, allowed", "OPTIONS", "http://localhost:3000", nil, "http://localhost:3000"},
+		{"preflight, other origin", "OPTIONS", "https://evil.example", nil, ""},
+		{"too large, allowed", "POST", "http://localhost:3000", make([]byte, 200), "http://localhost:3000"},
+		{"too large, other origin", "POST", "https://evil.example", make([]byte, 200), ""},
+	} {
+		req, _ := http.NewRequest(tt.method, url, bytes.NewReader(tt.body))
+		req.Header.Set("Origin", tt.origin)
+		if tt.method == "OPTIONS" {
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "content-type,x-grpc-web")
+		} else {
+			req.Header.Set("Content-Type", "application/grpc-web+proto")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if want := map[string]int{"OPTIONS": 204, "POST": 200}[tt.method]; resp.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, want)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tt.allow {
+			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", tt.name, got, tt.allow)
+		}
+	}
+}

@@ -58,18 +58,19 @@ func startWith(t *testing.T, srcs []engine.Source, mod func(*config.Settings)) *
 	return startLogged(t, srcs, nil, mod)
 }
 
-// startLogged starts an app serving srcs that logs to log.
+// startLogged starts an app serving srcs that logs to log, the stubs
+// compiled with the settings, as the CLI does.
 func startLogged(t *testing.T, srcs []engine.Source, log *slog.Logger, mod func(*config.Settings)) *running {
 	t.Helper()
-	store, err := engine.NewStore(srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	set := config.Defaults()
 	set.HTTP, set.HTTPS, set.Admin = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	set.Quiet = true
 	if mod != nil {
 		mod(&set)
+	}
+	store, err := engine.NewStore(srcs, set.EngineOptions()...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	a, err := app.Start(set, store, log)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,9 +46,15 @@ type Settings struct {
 	ClientAuth string
 	// AllowCIDR lists the client networks the data ports accept
 	// connections from (nil: every client).
-	AllowCIDR      []netip.Prefix
-	MaxHeaderBytes int64
-	MaxBodyBytes   int64
+	AllowCIDR []netip.Prefix
+	// CORS answers browsers' cross-origin requests; CORSOrigins limits
+	// it to those origins (and turns it on); CORSCredentials allows
+	// requests with credentials.
+	CORS            bool
+	CORSOrigins     []string
+	CORSCredentials bool
+	MaxHeaderBytes  int64
+	MaxBodyBytes    int64
 	// MaxUploadBytes bounds an upload that a stub with upload: {discard:
 	// true} reads and throws away (MaxBodyBytes does not apply to those).
 	MaxUploadBytes   int64
@@ -115,7 +122,16 @@ type Settings struct {
 
 // EngineOptions are the settings stubs are compiled with.
 func (s Settings) EngineOptions() []engine.Option {
-	return []engine.Option{engine.WithSeed(s.Seed), engine.WithProfiles(s.Profiles), engine.WithLatency(s.LatencySpec)}
+	return []engine.Option{engine.WithSeed(s.Seed), engine.WithProfiles(s.Profiles), engine.WithLatency(s.LatencySpec), engine.WithCORS(s.CORSPolicy())}
+}
+
+// CORSPolicy is the CORS the settings ask for: nil when off (neither cors
+// nor cors-origin).
+func (s Settings) CORSPolicy() *engine.CORS {
+	if !s.CORS && len(s.CORSOrigins) == 0 {
+		return nil
+	}
+	return &engine.CORS{Origins: s.CORSOrigins, Credentials: s.CORSCredentials}
 }
 
 // SpecOptions are the settings OpenAPI documents are loaded with.
@@ -252,6 +268,28 @@ var Table = []Setting{
 			s.AllowCIDR = nets
 			return nil
 		}},
+	{Name: "cors", Kind: "bool", Default: "false", Help: "answer browsers' cross-origin requests from any origin: Access-Control-Allow-Origin on every answer, preflights answered unless a stub with method OPTIONS matches (see cors-origin)",
+		set: boolean(func(s *Settings) *bool { return &s.CORS })},
+	{Name: "cors-origin", Kind: "list", Help: "the only origins allowed cross-origin requests, comma-separated or repeated (https://app.example,http://localhost:3000), each echoed with Vary: Origin; turns cors on (default: any origin)",
+		set: func(s *Settings, v string) error {
+			var origins []string
+			for o := range strings.SplitSeq(v, ",") {
+				if strings.TrimSpace(o) == "" {
+					continue
+				}
+				n, err := engine.ParseOrigin(o)
+				if err != nil {
+					return err
+				}
+				if !slices.Contains(origins, n) {
+					origins = append(origins, n)
+				}
+			}
+			s.CORSOrigins = origins
+			return nil
+		}},
+	{Name: "cors-credentials", Kind: "bool", Default: "false", Help: "allow cross-origin requests with cookies or Authorization: Access-Control-Allow-Credentials: true, and the Origin echoed instead of *",
+		set: boolean(func(s *Settings) *bool { return &s.CORSCredentials })},
 	{Name: "max-header-bytes", Kind: "bytes", Default: "8KiB", Help: "largest request line + headers (431 beyond)",
 		set: bytesOf(func(s *Settings) *int64 { return &s.MaxHeaderBytes })},
 	{Name: "max-body-bytes", Kind: "bytes", Default: "64MiB", Help: "largest request body (413 beyond)",
@@ -473,6 +511,9 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 	}
 	if s.ClientCA != "" && s.ClientAuth == "none" {
 		probs = append(probs, Problem{File: "settings", Msg: "client-ca is given but client-auth is none: set client-auth to optional or require"})
+	}
+	if s.CORSCredentials && !s.CORS && len(s.CORSOrigins) == 0 {
+		probs = append(probs, Problem{File: "settings", Msg: "cors-credentials is set but CORS is off: turn on cors (any origin) or give cors-origin"})
 	}
 	if len(probs) > 0 {
 		return s, probs

@@ -252,6 +252,14 @@ func TestResolveProblems(t *testing.T) {
 			[]Problem{{File: "environment DECOY_ALLOW_CIDR", Msg: `"localhost" is not a network`}}},
 		{"bad CIDR in a file list", "allow-cidr:\n  - 10.0.0.0/8\n  - 300.1.1.1\n", nil, nil,
 			[]Problem{{File: "CFG", Line: 2, Field: "allow-cidr", Msg: `"300.1.1.1" is not a network`}}},
+		{"bad origin in a flag", "", nil, map[string]string{"cors-origin": "https://app.example,app.example"},
+			[]Problem{{File: "flag --cors-origin", Msg: `cors-origin: "app.example" is not an origin: want scheme://host[:port]`}}},
+		{"origin with a path in the environment", "", map[string]string{"DECOY_CORS_ORIGIN": "https://app.example/app"}, nil,
+			[]Problem{{File: "environment DECOY_CORS_ORIGIN", Msg: "no path, query or fragment"}}},
+		{"bad origin in a file list", "cors: true\ncors-origin:\n  - http://localhost:3000\n  - '*'\n", nil, nil,
+			[]Problem{{File: "CFG", Line: 3, Field: "cors-origin", Msg: "to allow any origin, turn cors on and give no cors-origin"}}},
+		{"cors-credentials without cors", "cors-credentials: true\n", nil, nil,
+			[]Problem{{File: "settings", Msg: "cors-credentials is set but CORS is off"}}},
 		{"file, env and flag together, in that order", "prot: 1\n", map[string]string{"DECOY_QUIET": "perhaps"}, map[string]string{"log-format": "xml"},
 			[]Problem{
 				{File: "CFG", Line: 1, Field: "prot", Msg: "unknown setting"},
@@ -321,6 +329,15 @@ func TestResolveConfigValues(t *testing.T) {
 		}},
 		{"mTLS", "client-auth: require\nclient-ca: c.pem\nca-dir: 'off'\n", func(s Settings) bool {
 			return s.ClientAuth == "require" && s.ClientCA == "c.pem" && s.CADir == "off"
+		}},
+		{"cors off by default", "", func(s Settings) bool { return s.CORSPolicy() == nil }},
+		{"cors for any origin", "cors: true\n", func(s Settings) bool {
+			p := s.CORSPolicy()
+			return p != nil && len(p.Origins) == 0 && !p.Credentials
+		}},
+		{"cors-origin turns cors on, origins as browsers send them", "cors-origin: [HTTPS://App.Example:443/, 'http://localhost:3000', https://app.example]\ncors-credentials: true\n", func(s Settings) bool {
+			p := s.CORSPolicy()
+			return p != nil && fmt.Sprint(p.Origins) == "[https://app.example http://localhost:3000]" && p.Credentials
 		}},
 		{"empty file", "", func(s Settings) bool { return s.HTTP == ":8080" }},
 	}

@@ -24,6 +24,9 @@ type Options struct {
 	// listed, keeps what was written). The gRPC front door uses it to
 	// accept proto field names where requests are matched as JSON.
 	BodyRewrite func(s stub.Stub, m stub.BodyMatcher) stub.BodyMatcher
+	// CORS, when not nil, answers browsers' cross-origin requests (see
+	// CORS).
+	CORS *CORS
 }
 
 // Option sets one of the Options.
@@ -57,12 +60,20 @@ type compiled struct {
 	seed    uint64
 	opts    *Options
 	latency *behave.Sampler
+	cors    *corsPolicy // nil: CORS off
+	// preflights counts the preflights decoy answers, across the
+	// snapshots built with these options.
+	preflights *Stats
 }
 
 // compileOptions checks the options themselves: the profiles and the
 // global latency.
 func compileOptions(o *Options) (*compiled, Errors) {
-	c := &compiled{seed: o.Seed, opts: o}
+	c := &compiled{seed: o.Seed, opts: o, cors: newCORSPolicy(o.CORS)}
+	if c.cors != nil {
+		c.preflights = newStats(1)
+		c.preflights.status = []int{204}
+	}
 	var errs Errors
 	for _, e := range behave.CheckProfiles(o.Profiles) {
 		errs = append(errs, Error{Index: -1, Origin: "settings", FieldError: stub.FieldError{Field: stub.Join("profiles", e.Field), Msg: e.Msg}})

@@ -24,6 +24,12 @@ type Snapshot struct {
 	// samples draw on, for answers no stub gives (see Latency).
 	latency *behave.Sampler
 	key     behave.Key
+	// cors is the CORS policy (nil: off); options are the stubs with an
+	// explicit method OPTIONS, in rank order, and preflightStub answers
+	// the preflights none of them does.
+	cors          *corsPolicy
+	options       []*Stub
+	preflightStub *Stub
 }
 
 type node struct {
@@ -85,6 +91,10 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 	}
 	if c != nil {
 		snap.latency, snap.key = c.latency, behave.NewKey(c.seed, "")
+		if c.cors != nil {
+			snap.cors = c.cors
+			snap.preflightStub = newPreflightStub(snap, c.cors, c.preflights)
+		}
 	}
 	type ordered struct {
 		s        *Stub
@@ -152,6 +162,9 @@ func build(srcs []Source, pre []*Stub, c *compiled) (*Snapshot, []*Stub, Errors)
 		s := o.s
 		s.rank = rank
 		snap.stubs = append(snap.stubs, s)
+		if snap.cors != nil && s.method == "OPTIONS" && !s.anyMethod {
+			snap.options = append(snap.options, s)
+		}
 		switch s.pathKind {
 		case kindExact:
 			c := snap.exact[s.path]
@@ -264,6 +277,9 @@ func (s *Snapshot) Match(r *Request) *Stub {
 	if len(s.scan.all) > 0 {
 		best = s.scan.first(r, best, true)
 	}
+	if s.cors != nil && r.Method == "OPTIONS" {
+		return s.preflight(r, best)
+	}
 	return best
 }
 
@@ -279,6 +295,11 @@ func (s *Snapshot) Stubs() []*Stub { return s.stubs }
 
 // Get returns the stub with the given ID.
 func (s *Snapshot) Get(id string) *Stub { return s.byID[id] }
+
+// Preflight returns the stub the CORS preflights decoy answers itself are
+// counted under (its statistics last as long as the store), or nil when
+// CORS is off.
+func (s *Snapshot) Preflight() *Stub { return s.preflightStub }
 
 // Len is the number of stubs.
 func (s *Snapshot) Len() int { return len(s.stubs) }

@@ -84,6 +84,7 @@ type Stub struct {
 	stats     *Stats // shared, like calls, by the copies of this stub in later snapshots
 	check     RequestCheck
 	vary      Varier
+	cors      *corsPolicy // the CORS policy the stub was compiled with (nil: off)
 }
 
 // RequestCheck is the check the stub's requests pass before it answers
@@ -235,6 +236,9 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		if r != nil && r.Behave != nil && (r.Behave.Random() || r.Behave.Latency != nil) {
 			s.counted = true
 		}
+	}
+	if c != nil {
+		c.cors.compileStub(s)
 	}
 	switch sp.Sequence {
 	case "", stub.SequenceStick:

@@ -73,6 +73,10 @@ type Options struct {
 	// serves TLS too, to the connections that start with a TLS
 	// handshake, with its certificates and client-auth (see tlsport.go).
 	TLS *tls.Config
+	// WebOrigins, when not empty, are the only origins whose gRPC-Web
+	// calls and preflights get CORS headers (the cors-origin setting);
+	// empty: every origin's.
+	WebOrigins []string
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,14 +97,23 @@ func IsGRPCWebPreflight(method, requestHeaders string) bool {
 	return strings.Contains(h, "x-grpc-web") || strings.Contains(h, "x-user-agent")
 }
 
-// webCORS lets browser pages on any origin call decoy with gRPC-Web, as a
-// mock serving local front-end development must: it echoes the Origin and
-// exposes the gRPC status headers.
-func webCORS(w http.ResponseWriter, r *http.Request) {
+// webCORS lets browser pages call decoy with gRPC-Web, as a mock serving
+// local front-end development must: pages on any origin, or on those of
+// WebOrigins. It echoes the Origin and exposes the gRPC status headers.
+func (s *Server) webCORS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	for _, kv := range corsHeaders(r.Header.Get("Origin")) {
+	for _, kv := range corsHeaders(s.WebOrigin(r.Header.Get("Origin"))) {
 		h.Add(kv[0], kv[1])
 	}
+}
+
+// WebOrigin is origin when gRPC-Web calls from it get CORS headers, ""
+// when they do not (it is not among Options.WebOrigins).
+func (s *Server) WebOrigin(origin string) string {
+	if len(s.o.WebOrigins) == 0 || slices.Contains(s.o.WebOrigins, origin) {
+		return origin
+	}
+	return ""
 }
 
 func corsHeaders(origin string) [][2]string {
@@ -120,7 +130,7 @@ func corsHeaders(origin string) [][2]string {
 
 // serveWeb answers one gRPC-Web call, or its CORS preflight.
 func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
-	webCORS(w, r)
+	s.webCORS(w, r)
 	if IsGRPCWebPreflight(r.Method, r.Header.Get("Access-Control-Request-Headers")) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")

@@ -184,8 +184,8 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 		var call uint64
 		index, resp, call = st.Pick()
 		vary := st.Vary()
-		if c := st.Check(); c != nil {
-			if v := c.Check(&f.req); v != nil {
+		if st.Check() != nil {
+			if v := st.Verdict(&f.req); v != nil {
 				if v.Summary != "" {
 					ctx.Response.Header.Set(engine.VerdictHeader, v.Summary)
 				}
@@ -394,6 +394,7 @@ func (s *Server) writeProblemFast(ctx *fasthttp.RequestCtx, p *problem.Problem) 
 	ctx.Response.SetStatusCode(p.Status)
 	ctx.Response.Header.SetContentType(problem.ContentType)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
+	s.corsFast(ctx)
 	ctx.Response.SetBody(p.JSON())
 }
 

@@ -79,7 +79,11 @@ func (s *Server) grpcWebTooLarge(ctx *fasthttp.RequestCtx) bool {
 	if c := fastConn(ctx); c != nil {
 		c.setCause(metrics.CloseBadRequest)
 	}
-	headers, body := grpcfront.WebStatus(ct, b2s(ctx.Request.Header.Peek("Origin")), codes.ResourceExhausted,
+	origin := b2s(ctx.Request.Header.Peek("Origin"))
+	if wo, ok := s.o.GRPC.(interface{ WebOrigin(string) string }); ok {
+		origin = wo.WebOrigin(origin)
+	}
+	headers, body := grpcfront.WebStatus(ct, origin, codes.ResourceExhausted,
 		fmt.Sprintf("grpc: received message larger than max (the request body exceeds %d bytes, max-body-bytes)", s.o.MaxBodyBytes))
 	ctx.Response.SetStatusCode(http.StatusOK)
 	for _, h := range headers {

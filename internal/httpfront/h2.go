@@ -118,13 +118,15 @@ func (s *Server) h2Options() h2serve.Options {
 		Reject: func(w *h2serve.ResponseWriter, r *h2serve.Request, status int) {
 			s.reject(status)
 			p := problem.New(status, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
+			hs := problemHeaders
 			switch {
 			case status == 431:
 				p = problem.New(status, "the request headers exceed the limit")
 			case r.ContentLength > s.o.MaxUploadBytes && s.h2UploadStub(r) != nil:
-				p = uploadTooLarge(s.o.MaxUploadBytes)
+				// An upload its stub refuses, as on the other engines.
+				p, hs = uploadTooLarge(s.o.MaxUploadBytes), s.h2Problem(r)
 			}
-			_ = w.WriteResponse(status, problemHeaders, p.JSON())
+			_ = w.WriteResponse(status, hs, p.JSON())
 		},
 	}
 }
@@ -318,7 +320,7 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		s.reject(up.u.p.Status)
 		body := up.u.p.JSON()
 		s.h2Timing(w, f, t0+clientTime, 0)
-		_ = w.WriteResponse(up.u.p.Status, problemHeaders, body)
+		_ = w.WriteResponse(up.u.p.Status, s.h2Problem(r), body)
 		stats, status, out = s.o.Engine.Unmatched(), up.u.p.Status, len(body)
 		if st != nil {
 			stubID, stats = st.ID, st.Stats()
@@ -327,21 +329,21 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		w.AddHeaderBytes("date", httpDate())
 		p := problem.New(400, rq.err.Error()+` (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)`)
 		s.h2Timing(w, f, t0, 0)
-		_ = w.WriteResponse(400, problemHeaders, p.JSON())
+		_ = w.WriteResponse(400, s.h2Problem(r), p.JSON())
 		stats, status, out = s.o.Engine.Unmatched(), 400, len(p.JSON())
 	case st == nil:
 		w.AddHeaderBytes("date", httpDate())
 		body := s.noMatch(&f.req).JSON()
 		s.h2Timing(w, f, t0, 0)
-		_ = w.WriteResponse(404, problemHeaders, body)
+		_ = w.WriteResponse(404, s.h2Problem(r), body)
 		stats, status, out = s.o.Engine.Unmatched(), 404, len(body)
 	default:
 		stubID, stats = st.ID, st.Stats()
 		var resp *engine.Response
 		var call uint64
 		index, resp, call = st.Pick()
-		if c := st.Check(); c != nil {
-			if v := c.Check(&f.req); v != nil {
+		if st.Check() != nil {
+			if v := st.Verdict(&f.req); v != nil {
 				if v.Summary != "" {
 					w.AddHeader(strings.ToLower(engine.VerdictHeader), v.Summary)
 				}
@@ -386,7 +388,7 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 		case a.fault != nil:
 			// A fault's body counts as planned (close-mid-body: the
 			// part before the cut).
-			status, out, late = s.h2Fault(w, a, st, resp, block, head)
+			status, out, late = s.h2Fault(w, r, a, st, resp, block, head)
 		case a.streamed(resp):
 			s.h2Timing(w, f, t0, a.delay)
 			if !head && bodyAllowed(resp.Status) {
@@ -613,7 +615,7 @@ func (s *Server) h2Timing(w *h2serve.ResponseWriter, f *h2Req, t0, delay time.Du
 // A fault that answers (error, close-mid-body) after a wait returns late,
 // which holds the request's count until the answer goes: status 0 when
 // the stream closes first.
-func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, resp *engine.Response, block []byte, head bool) (status, out int, late *lateCount) {
+func (s *Server) h2Fault(w *h2serve.ResponseWriter, r *h2serve.Request, a action, st *engine.Stub, resp *engine.Response, block []byte, head bool) (status, out int, late *lateCount) {
 	wait := a.ttfb
 	fa := a.fault
 	var apply func()
@@ -625,7 +627,8 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, a action, st *engine.Stub, r
 	case fa.Kind == behave.FaultError:
 		body := injectedProblem(st, fa).JSON()
 		status, out = fa.Status, len(body)
-		apply = func() { _ = w.WriteResponse(fa.Status, problemHeaders, body) }
+		hs := s.h2Problem(r)
+		apply = func() { _ = w.WriteResponse(fa.Status, hs, body) }
 	case fa.Kind == behave.FaultHang:
 		w.Detach()
 		go func() {

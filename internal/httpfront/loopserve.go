@@ -295,6 +295,8 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		out = appendLine(out, "Content-Type", "application/problem+json")
 		out = appendLine(out, "Content-Length", strconv.Itoa(len(body)))
 		out = append(out, "Cache-Control: no-store\r\n"...)
+		origin, _ := r.Header("Origin")
+		out = s.corsLoop(out, origin)
 		out = s.loopTail(out, nil, r, t0)
 	} else {
 		var (
@@ -391,8 +393,8 @@ func (s *Server) loopResponse(st *engine.Stub, r *engine.Request) (index int, re
 		}
 	}
 	vary := st.Vary()
-	if chk := st.Check(); chk != nil {
-		if v := chk.Check(r); v != nil {
+	if st.Check() != nil {
+		if v := st.Verdict(r); v != nil {
 			summary = v.Summary
 			if v.Response != nil {
 				if v.Response.Behave != nil || !s.headFor(v.Response).ok {

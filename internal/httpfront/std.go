@@ -83,6 +83,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 	// (it never matches on the body), and reads it as it arrives.
 	upStub, up := s.uploadStd(r)
 	if up.p != nil {
+		s.corsStd(w, r)
 		up.p.Write(w)
 		if up.p.Status == 413 {
 			s.drainStd(w, r)
@@ -142,6 +143,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Content-Type"] = []string{problem.ContentType}
 		h["Cache-Control"] = []string{"no-store"}
+		s.corsStd(w, r)
 		w.WriteHeader(p.Status)
 		_, _ = w.Write(pb)
 	} else {
@@ -152,8 +154,8 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 			rq = s.parseRequested(r.Header.Get(delayHeader), r.Header.Get("Prefer"))
 		}
 		vary := st.Vary()
-		if c := st.Check(); c != nil {
-			if v := c.Check(&req); v != nil {
+		if st.Check() != nil {
+			if v := st.Verdict(&req); v != nil {
 				if v.Summary != "" {
 					w.Header().Set(engine.VerdictHeader, v.Summary)
 				}
@@ -167,6 +169,7 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		}
 		if rq.err != nil {
 			s.reject(400)
+			s.corsStd(w, r)
 			problem.New(400, rq.err.Error()+" (X-Decoy-Delay: 500ms, or Prefer: delay=500 in milliseconds)").Write(w)
 			return
 		}
@@ -448,6 +451,7 @@ func bodyAllowed(status int) bool {
 func (s *Server) faultStd(w http.ResponseWriter, r *http.Request, st *engine.Stub, resp *engine.Response, call uint64, f *behave.FaultAction) {
 	switch f.Kind {
 	case behave.FaultError:
+		s.corsStd(w, r)
 		injectedProblem(st, f).Write(w)
 		return
 	case behave.FaultHang:

@@ -262,7 +262,10 @@ var overheadBounds = func() []float64 {
 	return out
 }()
 
-var unmatchedStatus = []int{404}
+var (
+	unmatchedStatus = []int{404}
+	preflightStatus = []int{204}
+)
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if e := c.src.Engine; e != nil {
@@ -285,6 +288,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				seen[vc] = true
 				c.collectViolations(ch, vc)
 			}
+		}
+		if p := e.Snapshot().Preflight(); p != nil {
+			c.collectStub(ch, p.ID, preflightStatus, p.Stats().Read())
 		}
 		c.collectStub(ch, UnmatchedStub, unmatchedStatus, e.Unmatched().Read())
 	}
