@@ -127,6 +127,7 @@ func loadStubs(paths []string, spec openapi.Options) (*Loaded, Problems) {
 			probs = append(probs, l.loadFile(p, true)...)
 			continue
 		}
+		found := 0 // files of the kinds decoy reads, stubs or .proto
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
 			if err != nil {
 				probs = append(probs, Problem{File: name, Msg: describeOpenErr(err)})
@@ -142,14 +143,21 @@ func loadStubs(paths []string, spec openapi.Options) (*Loaded, Problems) {
 			if d.IsDir() && name != p && isWireMockFiles(name) {
 				return filepath.SkipDir // WireMock's body files
 			}
+			if !d.IsDir() && strings.EqualFold(filepath.Ext(base), ".proto") {
+				found++
+			}
 			if d.IsDir() || !isStubExt(base) {
 				return nil
 			}
+			found++
 			probs = append(probs, l.loadFile(name, false)...)
 			return nil
 		})
 		if err != nil {
 			probs = append(probs, Problem{File: p, Msg: err.Error()})
+		}
+		if found == 0 && err == nil {
+			l.Notes = append(l.Notes, p+": no stub files (.yaml, .yml, .json) or .proto files in this folder: nothing is served from it")
 		}
 	}
 	l.assignIDs()
@@ -193,10 +201,15 @@ func isStubExt(name string) bool {
 
 func describeOpenErr(err error) string {
 	var pe *fs.PathError
+	path := ""
 	if errors.As(err, &pe) {
-		err = pe.Err
+		err, path = pe.Err, pe.Path
 	}
 	if errors.Is(err, fs.ErrNotExist) {
+		// A link whose target is gone is there, and says where it points.
+		if target, lerr := os.Readlink(path); path != "" && lerr == nil {
+			return fmt.Sprintf("a symbolic link to %s, which does not exist: fix or remove the link", target)
+		}
 		return "no such file or folder"
 	}
 	return err.Error()

@@ -248,6 +248,54 @@ func TestLoadStubsMissingPath(t *testing.T) {
 	}
 }
 
+// A link whose target is gone, in a folder or given by name, is named as
+// a link, with where it points.
+func TestLoadStubsDanglingLink(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "a.yaml"), []byte("- request: {path: /a}\n  response: {body: a}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "b.yaml")
+	if err := os.Symlink("gone.yaml", link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	for _, paths := range [][]string{{root}, {link}} {
+		_, err := LoadStubs(paths)
+		ps := problemsOf(t, err)
+		if len(ps) != 1 || ps[0].File != link || ps[0].Msg != "a symbolic link to gone.yaml, which does not exist: fix or remove the link" {
+			t.Errorf("LoadStubs(%q) problems = %v, want one naming the link to gone.yaml", paths, ps)
+		}
+	}
+}
+
+// A folder with nothing decoy reads in it loads, with a warning; one with
+// only .proto files (read by the gRPC loader) gets none.
+func TestLoadStubsEmptyFolder(t *testing.T) {
+	t.Parallel()
+	empty, protos := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(protos, "a.proto"), []byte(`syntax = "proto3";`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir  string
+		note bool
+	}{{empty, true}, {protos, false}}
+	for _, tt := range tests {
+		l, err := LoadStubs([]string{tt.dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.ContainsFunc(l.Notes, func(n string) bool { return strings.HasPrefix(n, tt.dir+": no stub files") })
+		if got != tt.note {
+			t.Errorf("%s: notes %q, want the empty-folder warning: %v", tt.dir, l.Notes, tt.note)
+		}
+	}
+}
+
 type wantProblem struct {
 	file  string // relative to the temp root
 	line  int
