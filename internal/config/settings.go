@@ -526,7 +526,7 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 func applyFile(s *Settings, name string) Problems {
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return Problems{{File: name, Msg: "the config file (--config, DECOY_CONFIG): " + describeOpenErr(err)}}
+		return Problems{{File: name, Msg: "the config file (--config, DECOY_CONFIG): " + DescribeOpenErr(err)}}
 	}
 	f, err := stub.ParseYAML(trimBOM(data))
 	if err != nil {

@@ -120,7 +120,7 @@ func loadStubs(paths []string, spec openapi.Options) (*Loaded, Problems) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			probs = append(probs, Problem{File: p, Msg: describeOpenErr(err)})
+			probs = append(probs, Problem{File: p, Msg: DescribeOpenErr(err)})
 			continue
 		}
 		if !info.IsDir() {
@@ -130,7 +130,7 @@ func loadStubs(paths []string, spec openapi.Options) (*Loaded, Problems) {
 		found := 0 // files of the kinds decoy reads, stubs or .proto
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
 			if err != nil {
-				probs = append(probs, Problem{File: name, Msg: describeOpenErr(err)})
+				probs = append(probs, Problem{File: name, Msg: DescribeOpenErr(err)})
 				return nil
 			}
 			base := d.Name()
@@ -199,7 +199,9 @@ func isStubExt(name string) bool {
 	return false
 }
 
-func describeOpenErr(err error) string {
+// DescribeOpenErr says why a file or folder could not be opened, in the
+// words problems use: a missing one, or a link whose target is gone.
+func DescribeOpenErr(err error) string {
 	var pe *fs.PathError
 	path := ""
 	if errors.As(err, &pe) {
@@ -218,7 +220,7 @@ func describeOpenErr(err error) string {
 func (l *Loaded) loadFile(name string, explicit bool) Problems {
 	f, err := os.Open(name)
 	if err != nil {
-		return Problems{{File: name, Msg: describeOpenErr(err)}}
+		return Problems{{File: name, Msg: DescribeOpenErr(err)}}
 	}
 	defer f.Close()
 	data := make([]byte, 0, 4096)

@@ -200,7 +200,7 @@ func Load(paths []string) (*Set, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			l.probs = append(l.probs, config.Problem{File: p, Msg: describeOpenErr(err)})
+			l.probs = append(l.probs, config.Problem{File: p, Msg: config.DescribeOpenErr(err)})
 			continue
 		}
 		if !info.IsDir() {
@@ -219,7 +219,7 @@ func Load(paths []string) (*Set, error) {
 		addIP(p)
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
 			if err != nil {
-				l.probs = append(l.probs, config.Problem{File: name, Msg: describeOpenErr(err)})
+				l.probs = append(l.probs, config.Problem{File: name, Msg: config.DescribeOpenErr(err)})
 				return nil
 			}
 			if name != p && strings.HasPrefix(d.Name(), ".") {
@@ -334,17 +334,6 @@ func (l *loader) openFS(name string) (io.ReadCloser, string, error) {
 type notFound struct{ error }
 
 func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
-
-func describeOpenErr(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return "no such file or folder"
-	}
-	return err.Error()
-}
 
 // link compiles and reads everything gathered and builds the Set.
 func (l *loader) link() (*Set, error) {
@@ -587,14 +576,14 @@ func findIn(f protoreflect.FileDescriptor, name protoreflect.FullName) protorefl
 func readSet(files *protoregistry.Files, name string) config.Problems {
 	info, err := os.Stat(name)
 	if err != nil {
-		return config.Problems{{File: name, Msg: describeOpenErr(err)}}
+		return config.Problems{{File: name, Msg: config.DescribeOpenErr(err)}}
 	}
 	if info.Size() > MaxFile {
 		return config.Problems{{File: name, Msg: fmt.Sprintf("larger than %d MiB", MaxFile>>20)}}
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return config.Problems{{File: name, Msg: describeOpenErr(err)}}
+		return config.Problems{{File: name, Msg: config.DescribeOpenErr(err)}}
 	}
 	var set descriptorpb.FileDescriptorSet
 	if err := proto.Unmarshal(b, &set); err != nil {
