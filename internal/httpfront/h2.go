@@ -474,18 +474,9 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 	w.Detach()
 	go func() {
 		done := w.Done()
-		if a.ttfb > 0 {
-			switch s.h2Wait(a.ttfb, done) {
-			case waitGone:
-				late.answered(false)
-				return
-			case waitLate:
-				late.answered(false)
-				w.Reset()
-				return
-			}
+		if !s.h2Await(w, a.ttfb, done, late) {
+			return
 		}
-		late.answered(true)
 		if w.WriteHead(block) != nil || head || !bodyAllowed(resp.Status) {
 			late.done(0)
 			return
@@ -500,6 +491,26 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 		}
 		_ = w.WriteData(nil, true)
 	}()
+}
+
+// h2Await waits d (when above 0) on a detached stream before its answer
+// and reports whether the answer may go; late learns which: answered, or
+// closed unanswered (the client reset the stream, or a shutdown that will
+// not wait for it, when the stream is reset here).
+func (s *Server) h2Await(w *h2serve.ResponseWriter, d time.Duration, done <-chan struct{}, late *lateCount) bool {
+	if d > 0 {
+		switch s.h2Wait(d, done) {
+		case waitGone:
+			late.answered(false)
+			return false
+		case waitLate:
+			late.answered(false)
+			w.Reset()
+			return false
+		}
+	}
+	late.answered(true)
+	return true
 }
 
 // h2CountBody has a body larger than countAhead counted as it goes out,
@@ -536,18 +547,9 @@ func (s *Server) h2CutPaced(w *h2serve.ResponseWriter, wait time.Duration, resp 
 	w.Detach()
 	go func() {
 		done := w.Done()
-		if wait > 0 {
-			switch s.h2Wait(wait, done) {
-			case waitGone:
-				late.answered(false)
-				return
-			case waitLate:
-				late.answered(false)
-				w.Reset()
-				return
-			}
+		if !s.h2Await(w, wait, done, late) {
+			return
 		}
-		late.answered(true)
 		if w.WriteHead(block) != nil {
 			return
 		}
@@ -582,15 +584,8 @@ func (s *Server) writeBlockAfter(w *h2serve.ResponseWriter, d time.Duration, blo
 	}
 	w.Detach()
 	go func() {
-		switch s.h2Wait(d, w.Done()) {
-		case waitDue:
-			late.answered(true)
+		if s.h2Await(w, d, w.Done(), late) {
 			_ = w.WriteBlock(block, body)
-		case waitLate:
-			late.answered(false)
-			w.Reset()
-		case waitGone:
-			late.answered(false)
 		}
 	}()
 }
@@ -680,15 +675,8 @@ func (s *Server) h2Fault(w *h2serve.ResponseWriter, r *h2serve.Request, a action
 		}
 		w.Detach()
 		go func() {
-			switch s.h2Wait(d, w.Done()) {
-			case waitDue:
-				late.answered(true)
+			if s.h2Await(w, d, w.Done(), late) {
 				apply()
-			case waitLate:
-				late.answered(false)
-				w.Reset()
-			case waitGone:
-				late.answered(false)
 			}
 		}()
 	} else {
