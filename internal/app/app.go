@@ -188,8 +188,16 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	a.Saturation = metrics.NewSaturation(metrics.SaturationOptions{Threshold: s.SaturationThreshold, Logger: log,
 		Listeners: func() []metrics.Listener { return sockets }})
 	reg, err := metrics.NewRegistry(metrics.Sources{
-		Engine:     store.Engine(),
-		Conns:      []func() metrics.ConnStats{func() metrics.ConnStats { return a.front.Stats() }},
+		Engine: store.Engine(),
+		Conns: []func() metrics.ConnStats{
+			func() metrics.ConnStats { return a.front.Stats() },
+			func() metrics.ConnStats {
+				if a.grpc == nil {
+					return metrics.ConnStats{}
+				}
+				return a.grpc.ConnStats()
+			},
+		},
 		Clients:    a.Clients,
 		Saturation: a.Saturation,
 		Refused: func() []metrics.Refused {

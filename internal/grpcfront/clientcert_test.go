@@ -15,6 +15,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/pki"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -281,6 +282,21 @@ func TestGRPCPortTLS(t *testing.T) {
 			}
 			if strings.Count(strings.Join(subjects, " "), "CN=alice,O=decoy") != 2 {
 				t.Errorf("journal clientCerts %q, want alice's twice", subjects)
+			}
+			// decoy_tls_handshakes_total counts the port's handshakes: the
+			// client without a certificate fails its own when one is
+			// required (and its channel may try again).
+			var ok, failed uint64
+			for _, hs := range s.front.ConnStats().TLSHandshakes {
+				ok += hs[metrics.HandshakeOK]
+				failed += hs[metrics.HandshakeFailed]
+			}
+			wantOK, wantFailed := uint64(3), false
+			if auth == tls.RequireAndVerifyClientCert {
+				wantOK, wantFailed = 2, true
+			}
+			if ok != wantOK || (failed > 0) != wantFailed {
+				t.Errorf("TLS handshakes: %d ok, %d failed; want %d ok, failed %v", ok, failed, wantOK, wantFailed)
 			}
 		})
 	}

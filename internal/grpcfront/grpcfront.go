@@ -100,6 +100,8 @@ type Server struct {
 	conns    conns  // the connections Serve accepted, for faults
 	gate     *gate  // answers what is not HTTP/2 on them
 	rpcs     rpcCounters
+	// handshakes counts TLS handshakes on the port (see portCreds).
+	handshakes handshakes
 	// generatedCalls numbers the calls answered with a generated message,
 	// for the global latency's samples (a stub numbers its own calls).
 	generatedCalls atomic.Uint64
@@ -122,7 +124,7 @@ func New(o Options) *Server {
 	if o.TLS != nil {
 		conf := o.TLS.Clone()
 		conf.NextProtos = []string{"h2"} // gRPC only: HTTP/1.1 is the TLS port's
-		creds = append(creds, grpc.Creds(portCreds{conf: conf, log: log}))
+		creds = append(creds, grpc.Creds(portCreds{conf: conf, log: log, hs: &s.handshakes}))
 	}
 	s.srv = grpc.NewServer(append(creds,
 		grpc.UnknownServiceHandler(s.handle),

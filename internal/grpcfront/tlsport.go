@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/metrics"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 )
@@ -32,7 +34,12 @@ const handshakeTimeout = 10 * time.Second
 type portCreds struct {
 	conf *tls.Config
 	log  *slog.Logger
+	hs   *handshakes
 }
+
+// handshakes counts the gRPC port's TLS handshakes by version and result,
+// for decoy_tls_handshakes_total.
+type handshakes [metrics.NumTLSVersions][2]atomic.Uint64
 
 // portAuth is the AuthInfo of a TLS connection on the gRPC port.
 type portAuth struct {
@@ -54,6 +61,7 @@ func (p portCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, 
 	tc := tls.Server(&replayConn{Conn: fc.Conn, pre: fc.pre}, p.conf)
 	_ = tc.SetDeadline(time.Now().Add(handshakeTimeout))
 	if err := tc.Handshake(); err != nil {
+		p.hs[metrics.TLSVersion(tc.ConnectionState().Version)][metrics.HandshakeFailed].Add(1)
 		if p.log.Enabled(context.Background(), slog.LevelDebug) {
 			p.log.Debug("gRPC port: TLS handshake failed", "remote", fc.RemoteAddr().String(), "err", err)
 		}
@@ -63,6 +71,7 @@ func (p portCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, 
 	}
 	_ = tc.SetDeadline(time.Time{})
 	cs := tc.ConnectionState()
+	p.hs[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
 	auth := &portAuth{TLSInfo: credentials.TLSInfo{State: cs, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}}
 	if len(cs.PeerCertificates) > 0 {
 		auth.cert = engine.NewClientCert(cs.PeerCertificates[0])
@@ -111,3 +120,15 @@ func (r *replayConn) Read(p []byte) (int, error) {
 
 // NetConn returns the wrapped connection (for tcpConn).
 func (r *replayConn) NetConn() net.Conn { return r.Conn }
+
+// ConnStats are the gRPC port's connection counters that decoy's metrics
+// add to the HTTP ports': its TLS handshakes.
+func (s *Server) ConnStats() metrics.ConnStats {
+	var st metrics.ConnStats
+	for v := range s.handshakes {
+		for r := range s.handshakes[v] {
+			st.TLSHandshakes[v][r] = s.handshakes[v][r].Load()
+		}
+	}
+	return st
+}
