@@ -214,7 +214,7 @@ func entryRequest(e *journal.Entry) engine.Request {
 			body = b
 		}
 	}
-	return engine.Request{Proto: e.Proto, Method: e.Method, Path: path, Body: body, Fields: &entryFields{e: e}}
+	return engine.Request{Proto: e.Proto, Method: e.Method, Path: path, Body: body, Fields: &entryFields{e: e}, ClientCert: e.Cert}
 }
 
 // entryFields reads headers, query parameters and cookies from a journal

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/decoy-dev/decoy/internal/admin"
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/problem"
 )
@@ -81,6 +82,41 @@ func TestRequestsCount(t *testing.T) {
 				t.Errorf("find %s: not newest first", tt.matcher)
 			}
 		})
+	}
+}
+
+// TestRequestsCountClientCert: a matcher on the client certificate counts
+// the requests made with it, as a stub's would match them.
+func TestRequestsCountClientCert(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	alice := &engine.ClientCert{Subject: "CN=alice,O=decoy", CommonName: "alice", Issuer: "CN=test CA", SANs: []string{"alice.test"}}
+	for _, cc := range []*engine.ClientCert{alice, alice, nil} {
+		e.journal.Add(&journal.Record{Proto: "HTTP/1.1", Method: []byte("GET"), URI: []byte("/a"), Headers: []byte("Host: h\r\n"), Status: 200, ClientCert: cc})
+	}
+	tests := []struct {
+		matcher string
+		want    int
+	}{
+		{`{"clientCert":{"commonName":"alice"}}`, 2},
+		{`{"clientCert":{"san":"alice.test"}}`, 2},
+		{`{"clientCert":{"issuer":{"contains":"test CA"}}}`, 2},
+		{`{"clientCert":{"subject":"CN=alice,O=decoy"}}`, 2},
+		{`{"clientCert":{"present":true}}`, 2},
+		{`{"clientCert":{"absent":true}}`, 1},
+		{`{"clientCert":{"commonName":"bob"}}`, 0},
+	}
+	for _, tt := range tests {
+		var got struct{ Count int }
+		e.json("POST", "/requests/count", tt.matcher).want(t, 200).decode(t, &got)
+		if got.Count != tt.want {
+			t.Errorf("%s: count %d, want %d", tt.matcher, got.Count, tt.want)
+		}
+	}
+	var found struct{ Requests []journal.Entry }
+	e.json("POST", "/requests/find", `{"clientCert":{"commonName":"alice"}}`).want(t, 200).decode(t, &found)
+	if len(found.Requests) != 2 || found.Requests[0].ClientCert != alice.Subject {
+		t.Errorf("find: %+v, want alice's 2 requests with her subject", found.Requests)
 	}
 }
 

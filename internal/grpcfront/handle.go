@@ -708,9 +708,7 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 		BytesIn:    c.bytes,
 		BytesOut:   c.out,
 	}
-	if c.cert != nil {
-		c.rec.ClientCert = c.cert.Subject
-	}
+	c.rec.ClientCert = c.cert
 	j.Add(&c.rec)
 }
 

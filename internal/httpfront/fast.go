@@ -273,9 +273,7 @@ func (s *Server) handleFast(ctx *fasthttp.RequestCtx) {
 			BytesIn:  int64(in),
 			BytesOut: int64(out),
 		}
-		if cc := f.req.ClientCert; cc != nil {
-			r.ClientCert = cc.Subject
-		}
+		r.ClientCert = f.req.ClientCert
 		if tc != nil && tc.stamp {
 			r.FirstIn, r.LastIn = tc.takeReceived()
 			seq := s.o.Journal.Add(r)

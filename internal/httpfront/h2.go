@@ -443,9 +443,7 @@ func (s *Server) serveH2(w *h2serve.ResponseWriter, r *h2serve.Request, up *h2Up
 			BodySize: int64(in), Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
 			BytesIn: int64(in), BytesOut: int64(out),
 		}
-		if cc := f.req.ClientCert; cc != nil {
-			f.rec.ClientCert = cc.Subject
-		}
+		f.rec.ClientCert = f.req.ClientCert
 		if seq := s.o.Journal.Add(&f.rec); late != nil {
 			late.recorded(seq)
 		}

@@ -345,7 +345,7 @@ func (s *Server) logStd(r *http.Request, start time.Time, body []byte, in int, s
 			Start: start, Duration: time.Since(start), Proto: r.Proto,
 			Method: []byte(r.Method), URI: []byte(r.URL.RequestURI()), Headers: []byte(hb.String()),
 			Body: body, BodySize: int64(in), Remote: remote, Stub: stubID, Fault: faultName(fault), Status: status,
-			BytesIn: int64(in), BytesOut: int64(out), ClientCert: s.stdSubject(r),
+			BytesIn: int64(in), BytesOut: int64(out), ClientCert: s.journalCert(r),
 		})
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
@@ -380,15 +380,12 @@ func stdCert(r *http.Request) *engine.ClientCert {
 	return nil
 }
 
-// stdSubject is the subject of r's client certificate, "" for none.
-func (s *Server) stdSubject(r *http.Request) string {
+// journalCert is r's client certificate for the journal, nil for none.
+func (s *Server) journalCert(r *http.Request) *engine.ClientCert {
 	if !s.mtls {
-		return ""
+		return nil
 	}
-	if cc := stdCert(r); cc != nil {
-		return cc.Subject
-	}
-	return ""
+	return stdCert(r)
 }
 
 // countStd counts a request served by Go's server, answered with status:

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/decoy-dev/decoy/internal/engine"
 )
 
 // Entry is the read view of one recorded request, as the admin API returns
@@ -50,8 +52,11 @@ type Entry struct {
 	// ClientCert is the subject of the client's TLS certificate, when it
 	// presented one ("CN=alice,O=Example").
 	ClientCert string `json:"clientCert,omitempty"`
-	Stub       string `json:"stub,omitempty"`  // "" when no stub matched
-	Fault      string `json:"fault,omitempty"` // kind of the fault injected, "" when none
+	// Cert is the whole certificate's facts, for matchers on it (verify,
+	// count); the JSON shows the subject alone.
+	Cert  *engine.ClientCert `json:"-"`
+	Stub  string             `json:"stub,omitempty"`  // "" when no stub matched
+	Fault string             `json:"fault,omitempty"` // kind of the fault injected, "" when none
 	// Status is the HTTP status of the response: 200 for every gRPC call
 	// (the status of its headers, or of a trailers-only answer).
 	Status int `json:"status"`
@@ -84,7 +89,7 @@ func (r *raw) entry() Entry {
 		HeadersTruncated:    r.hdrCut,
 		BodySize:            r.bodySize,
 		BodyTruncated:       int64(len(r.body)) < r.bodySize,
-		ClientCert:          r.cert,
+		Cert:                r.cert,
 		Stub:                r.stub,
 		Fault:               r.fault,
 		Status:              r.status,
@@ -98,6 +103,9 @@ func (r *raw) entry() Entry {
 	e.Body, e.BodyEncoding = bodyText(r.body, e.BodyTruncated)
 	if r.remote.IsValid() {
 		e.Remote = r.remote.String()
+	}
+	if r.cert != nil {
+		e.ClientCert = r.cert.Subject
 	}
 	return e
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/decoy-dev/decoy/internal/engine"
 )
 
 // Limits on what one entry keeps, so that the journal's memory stays bounded
@@ -50,10 +52,10 @@ type Record struct {
 	// used, so front doors that pass the whole body can leave it zero.
 	BodySize int64
 	Remote   netip.AddrPort
-	// ClientCert is the subject of the certificate the client presented
-	// over TLS, "" when none. It is kept as given (not copied): front
-	// doors pass a string made once per connection.
-	ClientCert string
+	// ClientCert is the certificate the client presented over TLS, nil
+	// when none. It is kept as given (not copied): front doors pass the
+	// one made for the connection.
+	ClientCert *engine.ClientCert
 	Stub       string // id of the stub that answered, "" when nothing matched
 	Fault      string // kind of the fault injected (behave.FaultKind's name), "" when none
 	// Status is the HTTP status of the response: 200 for a gRPC call.
@@ -90,7 +92,7 @@ type stored struct {
 	body     []byte
 	bodySize int64
 	remote   netip.AddrPort
-	cert     string
+	cert     *engine.ClientCert
 	stub     string
 	fault    string
 	status   int
@@ -461,7 +463,7 @@ type raw struct {
 	body     string
 	bodySize int64
 	remote   netip.AddrPort
-	cert     string
+	cert     *engine.ClientCert
 	stub     string
 	fault    string
 	status   int
