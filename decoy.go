@@ -16,7 +16,8 @@
 // file:line, as `decoy check` does), a TLS listener serving HTTP/2 and
 // HTTP/1.1 by ALPN with a certificate that Server.Client trusts, the admin
 // API, and the size of the request journal that Server.Count and
-// Server.Requests read.
+// Server.Requests read. .proto files among the files are served over gRPC
+// on Server.GRPCAddr, as `decoy serve` serves them.
 //
 // Stubs can be added while the server runs (Server.Add), and Server.Reset
 // returns to the stubs it started with. Every type of the stub model is
@@ -41,7 +42,9 @@ import (
 	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/protoload"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -134,7 +137,10 @@ type Options struct {
 	// Files are stub files and folders (YAML or JSON, folders read
 	// recursively), read exactly as `decoy serve` reads them. Relative
 	// paths are relative to the working directory, which in a test is the
-	// package's folder.
+	// package's folder. .proto files and descriptor sets (.protoset, .pb)
+	// among them, and those in the folders, are compiled too, and their
+	// services served over gRPC on Server.GRPCAddr; gRPC stubs are
+	// checked against them (docs/grpc.md).
 	Files []string
 	// Stubs are served after those of Files, in order. A stub without an
 	// ID is given "stub-N", N its position in Stubs counting from 1 (or
@@ -171,12 +177,18 @@ type Server struct {
 	URL string
 	// TLSURL is https://127.0.0.1:port when Options.HTTPS is set, else "".
 	TLSURL string
+	// GRPCAddr is the gRPC listener's address, 127.0.0.1:port, when
+	// Options.Files hold .proto files, else "". It serves cleartext
+	// HTTP/2, and TLS too with Options.HTTPS (the certificate Server.Client
+	// trusts, made for 127.0.0.1 and localhost).
+	GRPCAddr string
 	// AdminURL is the admin API's base URL when Options.Admin is set,
 	// else "".
 	AdminURL string
 
 	app       *app.App
 	transport *http.Transport
+	clientTLS *tls.Config // trusts the server's CA; nil without HTTPS
 	client    *http.Client
 
 	mu     sync.Mutex // serializes Add's choice of ids
@@ -207,8 +219,19 @@ func Start(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	if len(o.Files) > 0 {
-		l, err := config.LoadStubs(o.Files, set.SpecOptions())
+	stubPaths, protoPaths := protoload.SplitPaths(o.Files)
+	var protos *protoload.Set
+	if len(protoPaths) > 0 {
+		ps, err := protoload.Load(protoPaths)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps.Sources) > 0 {
+			protos = ps
+		}
+	}
+	if len(stubPaths) > 0 {
+		l, err := config.LoadStubs(stubPaths, set.SpecOptions())
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +259,17 @@ func Start(o Options) (*Server, error) {
 		}
 		srcs = append(srcs, engine.Source{Stub: s, Origin: fmt.Sprintf("Options.Stubs[%d]", i)})
 	}
-	store, err := engine.NewStore(srcs, set.EngineOptions()...)
+	engineOpts := set.EngineOptions()
+	if protos != nil {
+		// gRPC stubs match requests by proto field names too.
+		engineOpts = append(engineOpts, grpcfront.MatcherNames(protos))
+	}
+	store, err := engine.NewStore(srcs, engineOpts...)
+	if err == nil && protos != nil {
+		if errs := grpcfront.Check(protos, srcs); errs != nil {
+			err = errs
+		}
+	}
 	if err != nil {
 		var errs engine.Errors
 		if loaded != nil && errors.As(err, &errs) {
@@ -246,9 +279,18 @@ func Start(o Options) (*Server, error) {
 		}
 		return nil, err
 	}
+	var appOpts []app.Option
+	if protos != nil {
+		appOpts = append(appOpts, app.WithProtos(protos))
+		// Stubs added at runtime are checked against the protos too.
+		store.SetCheck(func(srcs []engine.Source) engine.Errors { return grpcfront.Check(protos, srcs) })
+	}
 
 	set.HTTP = "127.0.0.1:0"
-	set.HTTPS, set.Admin = "", ""
+	set.HTTPS, set.Admin, set.GRPC = "", "", ""
+	if protos != nil {
+		set.GRPC = "127.0.0.1:0"
+	}
 	if o.HTTPS {
 		set.HTTPS = "127.0.0.1:0"
 	}
@@ -263,7 +305,7 @@ func Start(o Options) (*Server, error) {
 	}
 	set.Quiet = true
 	set.Files = o.Files
-	a, err := app.Start(set, store, o.Logger)
+	a, err := app.Start(set, store, o.Logger, appOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +315,9 @@ func Start(o Options) (*Server, error) {
 	if a.HTTPSAddr != nil {
 		s.TLSURL = "https://" + a.HTTPSAddr.String()
 	}
+	if a.GRPCAddr != nil {
+		s.GRPCAddr = a.GRPCAddr.String()
+	}
 	if a.AdminAddr != nil {
 		s.AdminURL = "http://" + a.AdminAddr.String()
 	}
@@ -281,7 +326,8 @@ func Start(o Options) (*Server, error) {
 	if a.CAPEM != nil {
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(a.CAPEM)
-		s.transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		s.clientTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		s.transport.TLSClientConfig = s.clientTLS.Clone()
 	}
 	s.client = &http.Client{Transport: s.transport}
 	return s, nil
@@ -321,6 +367,17 @@ func (s *Server) Close() {
 // and negotiates HTTP/2 by ALPN. The same client is returned on every call,
 // and Close closes its idle connections.
 func (s *Server) Client() *http.Client { return s.client }
+
+// ClientTLSConfig returns a TLS configuration that trusts the server's
+// certificate, for clients other than Client (a gRPC client over TLS to
+// GRPCAddr: credentials.NewTLS(srv.ClientTLSConfig())). It is nil without
+// Options.HTTPS. Each call returns a new copy.
+func (s *Server) ClientTLSConfig() *tls.Config {
+	if s.clientTLS == nil {
+		return nil
+	}
+	return s.clientTLS.Clone()
+}
 
 // Add adds a stub while the server runs and returns its ID. A stub without
 // an ID is given the next free "stub-N". An invalid stub, or an ID already

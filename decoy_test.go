@@ -1,6 +1,7 @@
 package decoy_test
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,12 @@ import (
 	"github.com/decoy-dev/decoy"
 	"github.com/decoy-dev/decoy/internal/wake"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // TestMain fails the package when a goroutine outlives the tests: every
@@ -556,5 +563,87 @@ func TestNewServerClosesOnCleanup(t *testing.T) {
 	f.cleanups[0]()
 	if _, err := srv.Client().Get(srv.URL + "/users/1"); err == nil {
 		t.Error("still serving after cleanup")
+	}
+}
+
+// echoProto is a gRPC service on well-known types, so that the test's
+// client needs no generated code.
+const echoProto = `syntax = "proto3";
+package test.v1;
+import "google/protobuf/wrappers.proto";
+service Echo {
+  rpc Say(google.protobuf.StringValue) returns (google.protobuf.StringValue);
+}
+`
+
+// TestGRPC: .proto files among Files are served over gRPC on GRPCAddr,
+// in cleartext and (with HTTPS) over TLS, answered by the stubs, which are
+// checked against them at Start and on Add.
+func TestGRPC(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	proto := write("echo.proto", echoProto)
+	stubs := write("stubs.yaml", `- request: {path: /test.v1.Echo/Say, body: {json: hello}}
+  response: {body: hi}
+- request: {path: /test.v1.Echo/Say}
+  response: {grpc: {status: NOT_FOUND, message: say hello}}
+`)
+	srv, err := decoy.Start(decoy.Options{Files: []string{proto, stubs}, HTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if !strings.HasPrefix(srv.GRPCAddr, "127.0.0.1:") {
+		t.Fatalf("GRPCAddr %q, want a loopback address", srv.GRPCAddr)
+	}
+	for _, creds := range []credentials.TransportCredentials{insecure.NewCredentials(), credentials.NewTLS(srv.ClientTLSConfig())} {
+		conn, err := grpc.NewClient("passthrough:///"+srv.GRPCAddr, grpc.WithTransportCredentials(creds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out := new(wrapperspb.StringValue)
+		if err := conn.Invoke(ctx, "/test.v1.Echo/Say", wrapperspb.String("hello"), out); err != nil || out.GetValue() != "hi" {
+			t.Errorf("%s: Say(hello) = %q, %v; want hi", creds.Info().SecurityProtocol, out.GetValue(), err)
+		}
+		err = conn.Invoke(ctx, "/test.v1.Echo/Say", wrapperspb.String("bye"), out)
+		if st := status.Convert(err); st.Code() != codes.NotFound || st.Message() != "say hello" {
+			t.Errorf("%s: Say(bye) = %v, want NOT_FOUND say hello", creds.Info().SecurityProtocol, err)
+		}
+		cancel()
+		_ = conn.Close()
+	}
+	if got := srv.Count("POST", "/test.v1.Echo/Say"); got != 4 {
+		t.Errorf("Count = %d, want the 4 calls", got)
+	}
+	// A stub whose answer does not fit the method is refused at Add.
+	_, err = srv.Add(decoy.Stub{Request: decoy.Request{Path: "/test.v1.Echo/Say"},
+		Response: &decoy.Response{Body: decoy.MustJSON(map[string]any{"nope": 1})}})
+	if err == nil || !strings.Contains(err.Error(), "not a valid google.protobuf.StringValue") {
+		t.Errorf("Add with a field the output type lacks: %v, want an error naming it", err)
+	}
+
+	// Without .proto files there is no gRPC listener.
+	plain := decoy.NewServer(t, userStub())
+	if plain.GRPCAddr != "" || plain.ClientTLSConfig() != nil {
+		t.Errorf("without protos and HTTPS: GRPCAddr %q, ClientTLSConfig %v; want none", plain.GRPCAddr, plain.ClientTLSConfig())
+	}
+
+	// A stub file that does not fit the protos fails Start with its line.
+	bad := write("bad.yaml", "- request: {path: /test.v1.Echo/Say}\n  response: {body: {nope: 1}}\n")
+	if _, err := decoy.Start(decoy.Options{Files: []string{proto, bad}}); err == nil || !strings.Contains(err.Error(), "bad.yaml:2") {
+		t.Errorf("Start with a stub that does not fit: %v, want bad.yaml:2", err)
+	}
+	// A .proto file that does not compile fails Start with its line.
+	broken := write("broken.proto", "syntax = \"proto3\";\nmessage {\n")
+	if _, err := decoy.Start(decoy.Options{Files: []string{broken}}); err == nil || !strings.Contains(err.Error(), "broken.proto:2") {
+		t.Errorf("Start with a broken .proto: %v, want broken.proto:2", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -219,17 +218,7 @@ func loadAll(files []string, spec openapi.Options, opts ...engine.Option) (*engi
 	if len(files) == 0 {
 		return loadDemo(opts...)
 	}
-	var stubPaths, protoPaths []string
-	for _, f := range files {
-		if info, err := os.Stat(f); err == nil && info.IsDir() {
-			stubPaths = append(stubPaths, f)
-			protoPaths = append(protoPaths, f)
-		} else if protoload.IsProtoFile(f) {
-			protoPaths = append(protoPaths, f)
-		} else {
-			stubPaths = append(stubPaths, f)
-		}
-	}
+	stubPaths, protoPaths := protoload.SplitPaths(files)
 	var probs config.Problems
 	var set *protoload.Set
 	protosOK := true

@@ -45,6 +45,23 @@ func IsProtoFile(name string) bool {
 	return false
 }
 
+// SplitPaths sorts the paths given to decoy into those read for stubs and
+// those Load reads: a folder is both (it is searched for stub files and
+// for .proto files), a file is one or the other by IsProtoFile.
+func SplitPaths(paths []string) (stubs, protos []string) {
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && info.IsDir() {
+			stubs = append(stubs, p)
+			protos = append(protos, p)
+		} else if IsProtoFile(p) {
+			protos = append(protos, p)
+		} else {
+			stubs = append(stubs, p)
+		}
+	}
+	return stubs, protos
+}
+
 // Set is a loaded, linked set of protobuf files. It is immutable.
 type Set struct {
 	files    *protoregistry.Files
