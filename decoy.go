@@ -33,7 +33,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -167,6 +169,47 @@ type Options struct {
 	// Validation is how requests to OpenAPI routes are checked, as
 	// `decoy serve --validation`: "enforce" (also ""), "report" or "off".
 	Validation string
+	// Settings are more of `decoy serve`'s settings, by the names of its
+	// config file (docs/configuration.md) with values written as there:
+	// {"cors": "true", "latency": "20ms", "max-body-bytes": "1MiB",
+	// "client-auth": "optional", "client-ca": "testdata/ca.pem"}. The
+	// fields above, when set, take precedence. The listeners, the server's
+	// certificate, workers and reloading are the package's own: "http",
+	// "https", "admin", "grpc", "workers", "files", "watch", "quiet",
+	// "tls-cert", "tls-key", "ca-dir", "ca-cert" and "ca-key" are refused.
+	Settings map[string]string
+}
+
+// ownSettings are the settings Options.Settings may not give.
+var ownSettings = map[string]string{
+	"http": "Server.URL", "https": "Options.HTTPS", "admin": "Options.Admin", "grpc": "Options.Files with .proto files",
+	"workers": "one process", "files": "Options.Files", "watch": "Server.Add and Server.Reset", "quiet": "Options.Logger",
+	"tls-cert": "Options.HTTPS", "tls-key": "Options.HTTPS", "ca-dir": "Options.HTTPS", "ca-cert": "Options.HTTPS", "ca-key": "Options.HTTPS",
+}
+
+// applySettings applies o.Settings to set, in name order, so that the
+// first error is the same every run.
+func applySettings(set *config.Settings, given map[string]string) error {
+	for _, name := range slices.Sorted(maps.Keys(given)) {
+		if own, ok := ownSettings[name]; ok {
+			return fmt.Errorf("decoy: Options.Settings: %q is the package's own (use %s)", name, own)
+		}
+		s, ok := config.Lookup(name)
+		if !ok {
+			names := make([]string, 0, len(config.Table))
+			for _, t := range config.Table {
+				names = append(names, t.Name)
+			}
+			if near := stub.Suggest(name, names); near != "" {
+				return fmt.Errorf("decoy: Options.Settings: no setting %q; did you mean %q?", name, near)
+			}
+			return fmt.Errorf("decoy: Options.Settings: no setting %q (see docs/configuration.md)", name)
+		}
+		if err := s.Set(set, given[name]); err != nil {
+			return fmt.Errorf("decoy: Options.Settings: %w", err)
+		}
+	}
+	return nil
 }
 
 // Server is a decoy serving on loopback until Close.
@@ -210,6 +253,9 @@ func Start(o Options) (*Server, error) {
 	var srcs []engine.Source
 	var loaded *config.Loaded
 	set := config.Defaults()
+	if err := applySettings(&set, o.Settings); err != nil {
+		return nil, err
+	}
 	if o.Seed != 0 {
 		set.Seed = o.Seed
 	}

@@ -647,3 +647,39 @@ func TestGRPC(t *testing.T) {
 		t.Errorf("Start with a broken .proto: %v, want broken.proto:2", err)
 	}
 }
+
+// TestSettings: Options.Settings gives decoy serve's settings by name,
+// and refuses unknown ones and those the package owns.
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	srv, err := decoy.Start(decoy.Options{Stubs: []decoy.Stub{userStub()}, Settings: map[string]string{"cors": "true", "max-body-bytes": "10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	resp, _ := get(t, srv.Client(), srv.URL+"/users/1")
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Errorf("cors: Access-Control-Allow-Origin %q, want *", got)
+	}
+	post, err := srv.Client().Post(srv.URL+"/users/1", "text/plain", strings.NewReader("more than ten bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = post.Body.Close()
+	if post.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("max-body-bytes 10: a 19-byte body got %d, want 413", post.StatusCode)
+	}
+	for _, tc := range []struct {
+		settings map[string]string
+		want     string
+	}{
+		{map[string]string{"corss": "true"}, `no setting "corss"; did you mean "cors"?`},
+		{map[string]string{"http": "127.0.0.1:8080"}, `"http" is the package's own`},
+		{map[string]string{"workers": "2"}, `"workers" is the package's own`},
+		{map[string]string{"max-body-bytes": "lots"}, "max-body-bytes"},
+	} {
+		if _, err := decoy.Start(decoy.Options{Settings: tc.settings}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Settings %v: %v, want an error with %q", tc.settings, err, tc.want)
+		}
+	}
+}
