@@ -44,19 +44,51 @@ type Request struct {
 	// form is the body read as a form, once a stub asked for a form field
 	// (see Form): the stubs after it read the same.
 	form *match.Form
+	// plain is the body with its Content-Encoding undone, once a stub's
+	// body matcher asked for it (see PlainBody); plainOf is the Body it
+	// was made from.
+	plain, plainOf []byte
+	plainDone       bool
 }
 
 // Form returns the body read as a form (see match.ParseForm): parsed at
 // the first call for this body, then kept.
 func (r *Request) Form() *match.Form {
-	if r.form == nil || !r.form.Of(r.Body) {
+	body := r.PlainBody()
+	if r.form == nil || !r.form.Of(body) {
 		var ct string
 		if r.Fields != nil {
 			ct, _ = r.Fields.Header("Content-Type")
 		}
-		r.form = match.ParseForm(ct, r.Body)
+		r.form = match.ParseForm(ct, body)
 	}
 	return r.form
+}
+
+// PlainBody returns the body as body matchers see it: with its
+// Content-Encoding (gzip, deflate) undone, as the client's data was before
+// it compressed it. A body in another coding, one that does not inflate,
+// or one larger than match.MaxInflated once inflated is returned as sent.
+// It is inflated at the first call for this body, then kept.
+func (r *Request) PlainBody() []byte {
+	if r.plainDone && sameBytes(r.plainOf, r.Body) {
+		return r.plain
+	}
+	r.plain, r.plainOf, r.plainDone = r.Body, r.Body, true
+	if r.Fields == nil || len(r.Body) == 0 {
+		return r.plain
+	}
+	if ce, ok := r.Fields.Header("Content-Encoding"); ok {
+		if out, err := match.Inflate(ce, r.Body); err == nil {
+			r.plain = out
+		}
+	}
+	return r.plain
+}
+
+// sameBytes reports whether a and b are the same slice of memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // param returns the query parameter name, or when the query lacks it the

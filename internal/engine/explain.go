@@ -70,7 +70,7 @@ func (s *Stub) explain(r *Request) Miss {
 		}
 	}
 	if s.body != nil {
-		if why := s.body.Why(r.Body); why != "" {
+		if why := s.body.Why(r.PlainBody()); why != "" {
 			m.score++
 			m.Reasons = append(m.Reasons, why)
 		}

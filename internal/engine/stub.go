@@ -512,7 +512,7 @@ func (s *Stub) matchRest(r *Request) bool {
 			return false
 		}
 	}
-	if s.body != nil && (!s.body.Match(r.Body) || s.body.NeedsForm() && !s.body.MatchForm(r.Form())) {
+	if s.body != nil && (!s.body.Match(r.PlainBody()) || s.body.NeedsForm() && !s.body.MatchForm(r.Form())) {
 		return false
 	}
 	if s.cert != nil && !s.cert.match(r.ClientCert) {

@@ -2,11 +2,9 @@ package openapi
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"regexp"
 	"sort"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/match"
 	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -541,35 +540,18 @@ func plainBody(r *engine.Request) ([]byte, int, []violation) {
 	return decoded(ce, r.Body)
 }
 
-// maxInflated bounds a compressed request body once decompressed.
-const maxInflated = 64 << 20
-
 // decoded undoes a request body's Content-Encoding (gzip, deflate or
 // identity) so that it can be validated; another coding is a 415, as RFC
 // 9110 (section 8.4) says.
 func decoded(ce string, body []byte) ([]byte, int, []violation) {
-	var rd io.ReadCloser
-	var err error
-	switch c := strings.ToLower(strings.TrimSpace(ce)); c {
-	case "", "identity":
-		return body, 0, nil
-	case "gzip", "x-gzip":
-		rd, err = gzip.NewReader(bytes.NewReader(body))
-	case "deflate":
-		rd, err = zlib.NewReader(bytes.NewReader(body))
-	default:
+	out, err := match.Inflate(ce, body)
+	switch {
+	case err == nil:
+		return out, 0, nil
+	case errors.Is(err, match.ErrCoding):
 		return nil, 415, []violation{{"header.Content-Encoding", fmt.Sprintf("%q cannot be read to validate the body: send it as gzip, deflate or identity", ce)}}
-	}
-	if err == nil {
-		var out []byte
-		out, err = io.ReadAll(io.LimitReader(rd, maxInflated+1))
-		rd.Close()
-		if err == nil && len(out) > maxInflated {
-			return nil, 413, []violation{{"body", fmt.Sprintf("larger than %d MiB once decompressed", maxInflated>>20)}}
-		}
-		if err == nil {
-			return out, 0, nil
-		}
+	case errors.Is(err, match.ErrInflatedSize):
+		return nil, 413, []violation{{"body", err.Error()}}
 	}
 	return nil, 400, []violation{{"header.Content-Encoding", fmt.Sprintf("the body is not valid %s: %v", ce, err)}}
 }
