@@ -528,7 +528,11 @@ func applyFile(s *Settings, name string) Problems {
 	if err != nil {
 		return Problems{{File: name, Msg: "the config file (--config, DECOY_CONFIG): " + DescribeOpenErr(err)}}
 	}
-	f, err := stub.ParseYAML(trimBOM(data))
+	data = trimBOM(data)
+	if p := jsonSyntax(name, data); p != nil {
+		return Problems{*p}
+	}
+	f, err := stub.ParseYAML(data)
 	if err != nil {
 		return Problems{yamlProblem(name, err)}
 	}

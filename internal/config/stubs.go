@@ -245,6 +245,9 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 	if isSpec(data) {
 		return l.loadSpec(name, data)
 	}
+	if p := jsonSyntax(name, data); p != nil {
+		return Problems{*p}
+	}
 	file, err := stub.ParseYAML(data)
 	if err != nil {
 		return Problems{yamlProblem(name, err)}
