@@ -48,7 +48,7 @@ type Request struct {
 	// body matcher asked for it (see PlainBody); plainOf is the Body it
 	// was made from.
 	plain, plainOf []byte
-	plainDone       bool
+	plainDone      bool
 }
 
 // Form returns the body read as a form (see match.ParseForm): parsed at
