@@ -42,7 +42,12 @@ func FuzzLoadStubBytes(f *testing.F) {
 		if len(data) > 8<<10 {
 			return
 		}
-		const name = "fuzz.yaml"
+		// A .json name checks the JSON syntax first, then reads on as a
+		// .yaml does.
+		name := "fuzz.yaml"
+		if len(data) > 0 && data[0]&1 == 1 {
+			name = "fuzz.json"
+		}
 		l, err := LoadStubBytes(name, data)
 		if err != nil {
 			var ps Problems
