@@ -53,8 +53,10 @@ type Settings struct {
 	CORS            bool
 	CORSOrigins     []string
 	CORSCredentials bool
-	MaxHeaderBytes  int64
-	MaxBodyBytes    int64
+	// CORSMaxAge is how long browsers may keep a preflight's answer.
+	CORSMaxAge     time.Duration
+	MaxHeaderBytes int64
+	MaxBodyBytes   int64
 	// MaxUploadBytes bounds an upload that a stub with upload: {discard:
 	// true} reads and throws away (MaxBodyBytes does not apply to those).
 	MaxUploadBytes   int64
@@ -131,7 +133,7 @@ func (s Settings) CORSPolicy() *engine.CORS {
 	if !s.CORS && len(s.CORSOrigins) == 0 {
 		return nil
 	}
-	return &engine.CORS{Origins: s.CORSOrigins, Credentials: s.CORSCredentials}
+	return &engine.CORS{Origins: s.CORSOrigins, Credentials: s.CORSCredentials, MaxAge: s.CORSMaxAge}
 }
 
 // SpecOptions are the settings OpenAPI documents are loaded with.
@@ -290,6 +292,8 @@ var Table = []Setting{
 		}},
 	{Name: "cors-credentials", Kind: "bool", Default: "false", Help: "allow cross-origin requests with cookies or Authorization: Access-Control-Allow-Credentials: true, and the Origin echoed instead of *",
 		set: boolean(func(s *Settings) *bool { return &s.CORSCredentials })},
+	{Name: "cors-max-age", Kind: "duration", Default: "10m", Help: "how long browsers may keep the answer to a preflight (Access-Control-Max-Age, whole seconds; 0: not at all; browsers cap it, Chromium at 2h)",
+		set: dur(func(s *Settings) *time.Duration { return &s.CORSMaxAge })},
 	{Name: "max-header-bytes", Kind: "bytes", Default: "8KiB", Help: "largest request line + headers (431 beyond)",
 		set: bytesOf(func(s *Settings) *int64 { return &s.MaxHeaderBytes })},
 	{Name: "max-body-bytes", Kind: "bytes", Default: "64MiB", Help: "largest request body (413 beyond)",

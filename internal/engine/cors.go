@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"sync"
 	"sync/atomic"
 )
@@ -24,6 +25,10 @@ type CORS struct {
 	// Authorization): answers echo the request's Origin, never "*", and
 	// add Access-Control-Allow-Credentials: true.
 	Credentials bool
+	// MaxAge is how long a browser may keep a preflight's answer
+	// (Access-Control-Max-Age, in whole seconds; 0 asks it not to keep
+	// it).
+	MaxAge time.Duration
 }
 
 // WithCORS answers browsers' cross-origin requests as c says (nil: CORS
@@ -41,11 +46,6 @@ const (
 	hdrRequestMethod    = "Access-Control-Request-Method"
 	hdrRequestHeaders   = "Access-Control-Request-Headers"
 )
-
-// PreflightMaxAge is how long, in seconds, a browser may keep a preflight
-// answer decoy gives (browsers cap it: Chromium at 7200). Short, so that
-// stubs added or changed while a page runs are seen soon.
-const PreflightMaxAge = 600
 
 // PreflightID is the stub ID that the preflights decoy answers itself are
 // counted and journaled under.
@@ -149,13 +149,15 @@ type corsPolicy struct {
 	echo bool
 	// own is what decoy's own answers (problems) get when not echo.
 	own []Header
+	// maxAge is Access-Control-Max-Age's value.
+	maxAge string
 }
 
 func newCORSPolicy(c *CORS) *corsPolicy {
 	if c == nil {
 		return nil
 	}
-	p := &corsPolicy{origins: slices.Clone(c.Origins), creds: c.Credentials}
+	p := &corsPolicy{origins: slices.Clone(c.Origins), creds: c.Credentials, maxAge: strconv.Itoa(int(c.MaxAge / time.Second))}
 	p.echo = len(p.origins) > 0 || p.creds
 	if !p.echo {
 		p.own = []Header{header(hdrAllowOrigin, "*"), header(hdrExposeHeaders, strings.Join(decoyExposed, ", "))}
@@ -490,7 +492,7 @@ func (v preflightVary) Vary(r *Request, base *Response) *Response {
 		if asked = strings.TrimSpace(asked); asked != "" && !strings.ContainsAny(asked, "\r\n\x00") {
 			out.Headers = append(out.Headers, header(hdrAllowHeaders, strings.Clone(asked)))
 		}
-		out.Headers = append(out.Headers, header(hdrMaxAge, strconv.Itoa(PreflightMaxAge)))
+		out.Headers = append(out.Headers, header(hdrMaxAge, v.p.maxAge))
 	}
 	vary := "Access-Control-Request-Method, Access-Control-Request-Headers"
 	if v.p.echo {

@@ -3,6 +3,7 @@ package engine
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -212,25 +213,29 @@ func TestCORSPreflight(t *testing.T) {
 		status int
 		want   string
 	}{
+		{"max age 0: browsers keep nothing", &CORS{}, pre("/users", app, "POST", ""), PreflightID, 204,
+			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: POST | Access-Control-Max-Age: 0 | " + varyAll},
+		{"max age in whole seconds", &CORS{MaxAge: 90*time.Second + 500*time.Millisecond}, pre("/users", app, "POST", ""), PreflightID, 204,
+			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: POST | Access-Control-Max-Age: 90 | " + varyAll},
 		{"off: no preflight", nil, pre("/users", app, "POST", ""), "", 0, ""},
-		{"a method the path accepts", &CORS{}, pre("/users", app, "POST", "Content-Type, X-Token"), PreflightID, 204,
+		{"a method the path accepts", &CORS{MaxAge: 10 * time.Minute}, pre("/users", app, "POST", "Content-Type, X-Token"), PreflightID, 204,
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: POST | Access-Control-Allow-Headers: Content-Type, X-Token | Access-Control-Max-Age: 600 | " + varyAll},
-		{"the methods of a template", &CORS{}, pre("/users/7", app, "DELETE", ""), PreflightID, 204,
+		{"the methods of a template", &CORS{MaxAge: 10 * time.Minute}, pre("/users/7", app, "DELETE", ""), PreflightID, 204,
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: GET, HEAD, DELETE | Access-Control-Max-Age: 600 | " + varyAll},
-		{"a method no stub on the path accepts", &CORS{}, pre("/users", app, "PUT", ""), PreflightID, 204,
+		{"a method no stub on the path accepts", &CORS{MaxAge: 10 * time.Minute}, pre("/users", app, "PUT", ""), PreflightID, 204,
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: POST | Access-Control-Max-Age: 600 | " + varyAll},
-		{"no stub on the path", &CORS{}, pre("/nothing", app, "PATCH", ""), PreflightID, 204,
+		{"no stub on the path", &CORS{MaxAge: 10 * time.Minute}, pre("/nothing", app, "PATCH", ""), PreflightID, 204,
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: PATCH | Access-Control-Max-Age: 600 | " + varyAll},
-		{"a stub for any method", &CORS{}, pre("/any", app, "PUT", ""), PreflightID, 204,
+		{"a stub for any method", &CORS{MaxAge: 10 * time.Minute}, pre("/any", app, "PUT", ""), PreflightID, 204,
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: PUT | Access-Control-Max-Age: 600 | " + varyAll},
-		{"a stub with method OPTIONS wins", &CORS{}, pre("/custom", app, "PUT", ""), "options", 200, ""},
-		{"OPTIONS without Access-Control-Request-Method is no preflight", &CORS{}, pre("/any", app, "", ""), "anything", 200, ""},
-		{"OPTIONS without Origin is no preflight", &CORS{}, pre("/users", "", "POST", ""), "", 0, ""},
-		{"list, allowed", &CORS{Origins: []string{app}}, pre("/users", app, "POST", ""), PreflightID, 204,
+		{"a stub with method OPTIONS wins", &CORS{MaxAge: 10 * time.Minute}, pre("/custom", app, "PUT", ""), "options", 200, ""},
+		{"OPTIONS without Access-Control-Request-Method is no preflight", &CORS{MaxAge: 10 * time.Minute}, pre("/any", app, "", ""), "anything", 200, ""},
+		{"OPTIONS without Origin is no preflight", &CORS{MaxAge: 10 * time.Minute}, pre("/users", "", "POST", ""), "", 0, ""},
+		{"list, allowed", &CORS{Origins: []string{app}, MaxAge: 10 * time.Minute}, pre("/users", app, "POST", ""), PreflightID, 204,
 			"Access-Control-Allow-Origin: https://app.example | Access-Control-Allow-Methods: POST | Access-Control-Max-Age: 600 | Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers"},
-		{"list, not allowed", &CORS{Origins: []string{app}}, pre("/users", "https://evil.example", "POST", ""), PreflightID, 204,
+		{"list, not allowed", &CORS{Origins: []string{app}, MaxAge: 10 * time.Minute}, pre("/users", "https://evil.example", "POST", ""), PreflightID, 204,
 			"Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers"},
-		{"credentials", &CORS{Credentials: true}, pre("/users", app, "POST", "authorization"), PreflightID, 204,
+		{"credentials", &CORS{Credentials: true, MaxAge: 10 * time.Minute}, pre("/users", app, "POST", "authorization"), PreflightID, 204,
 			"Access-Control-Allow-Origin: https://app.example | Access-Control-Allow-Credentials: true | Access-Control-Allow-Methods: POST | Access-Control-Allow-Headers: authorization | Access-Control-Max-Age: 600 | Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers"},
 	}
 	for _, tt := range tests {
