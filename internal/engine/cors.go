@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // CORS lets pages of other origins call decoy from a browser: answers

@@ -103,8 +103,9 @@ func (r *GenReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// generate makes a deterministic body in memory.
-func generate(g stub.Generate) ([]byte, error) {
+// Generate makes a deterministic body in memory: g's size (at most
+// MaxInMemoryGenerated) of its pattern, the same bytes on every run.
+func Generate(g stub.Generate) ([]byte, error) {
 	gen, err := newGenerator(g)
 	if err != nil {
 		return nil, err

@@ -136,7 +136,7 @@ func compileResponse(r stub.Response, dir string, field string, c *compiled) (*R
 			}
 			out.Behave.Generated = gen
 		default:
-			out.Body, _ = generate(*r.Generate)
+			out.Body, _ = Generate(*r.Generate)
 		}
 		contentType = "application/octet-stream"
 		if r.Generate.Pattern == "text" {

@@ -2,6 +2,7 @@ package grpcfront
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -45,6 +47,15 @@ func jsonToMessage(raw []byte, md protoreflect.MessageDescriptor, types resolver
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
+	if c.generated {
+		// The checker put the generated values in place of their
+		// {generate: ...}: protojson reads them from here.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, []stub.FieldError{{Field: field, Msg: err.Error()}}
+		}
+		raw = b
+	}
 	m := dynamicpb.NewMessage(md)
 	if err := (protojson.UnmarshalOptions{Resolver: types}).Unmarshal(raw, m); err != nil {
 		return nil, []stub.FieldError{{Field: field, Msg: fmt.Sprintf("not a valid %s: %s", md.FullName(), cleanProtoErr(err))}}
@@ -72,6 +83,8 @@ func cleanProtoErr(err error) string {
 // the well-known types to protojson.
 type checker struct {
 	errs []stub.FieldError
+	// generated: a {generate: ...} value was replaced by what it makes.
+	generated bool
 }
 
 const maxDepth = 64
@@ -131,7 +144,7 @@ func (c *checker) message(v any, md protoreflect.MessageDescriptor, field string
 			c.fail(f, "unknown field %q in %s (its fields: %s)", k, md.FullName(), fieldNames(md))
 			continue
 		}
-		c.field(obj[k], fd, f, depth)
+		obj[k] = c.field(obj[k], fd, f, depth)
 	}
 }
 
@@ -147,16 +160,18 @@ func fieldNames(md protoreflect.MessageDescriptor) string {
 	return strings.Join(names, ", ")
 }
 
-func (c *checker) field(v any, fd protoreflect.FieldDescriptor, field string, depth int) {
+// field checks the value v of the field fd, and returns it, or what
+// replaces it (a generated value).
+func (c *checker) field(v any, fd protoreflect.FieldDescriptor, field string, depth int) any {
 	if v == nil {
-		return // null: the field's default
+		return v // null: the field's default
 	}
 	switch {
 	case fd.IsMap():
 		obj, ok := v.(map[string]any)
 		if !ok {
 			c.fail(field, "want a JSON object (a map), got %s", kindOf(v))
-			return
+			return v
 		}
 		keys := make([]string, 0, len(obj))
 		for k := range obj {
@@ -170,13 +185,13 @@ func (c *checker) field(v any, fd protoreflect.FieldDescriptor, field string, de
 				c.fail(f, "a map value cannot be null")
 				continue
 			}
-			c.single(obj[k], fd.MapValue(), f, depth)
+			obj[k] = c.single(obj[k], fd.MapValue(), f, depth)
 		}
 	case fd.IsList():
 		arr, ok := v.([]any)
 		if !ok {
 			c.fail(field, "want a JSON array (a repeated field), got %s", kindOf(v))
-			return
+			return v
 		}
 		for i, e := range arr {
 			f := field + "[" + strconv.Itoa(i) + "]"
@@ -184,11 +199,12 @@ func (c *checker) field(v any, fd protoreflect.FieldDescriptor, field string, de
 				c.fail(f, "a list element cannot be null")
 				continue
 			}
-			c.single(e, fd, f, depth)
+			arr[i] = c.single(e, fd, f, depth)
 		}
 	default:
-		c.single(v, fd, field, depth)
+		return c.single(v, fd, field, depth)
 	}
+	return v
 }
 
 func (c *checker) mapKey(k string, fd protoreflect.FieldDescriptor, field string) {
@@ -207,7 +223,18 @@ func (c *checker) mapKey(k string, fd protoreflect.FieldDescriptor, field string
 	}
 }
 
-func (c *checker) single(v any, fd protoreflect.FieldDescriptor, field string, depth int) {
+// single checks one value of the field fd (a list's element, a map's
+// value) and returns it, or what replaces it.
+func (c *checker) single(v any, fd protoreflect.FieldDescriptor, field string, depth int) any {
+	if g, ok := generateOf(v); ok && (fd.Kind() == protoreflect.BytesKind || fd.Kind() == protoreflect.StringKind) {
+		return c.generate(g, fd.Kind(), field)
+	}
+	c.one(v, fd, field, depth)
+	return v
+}
+
+// one checks one value of the field fd.
+func (c *checker) one(v any, fd protoreflect.FieldDescriptor, field string, depth int) {
 	switch fd.Kind() {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		c.message(v, fd.Message(), field, depth+1)
@@ -230,11 +257,11 @@ func (c *checker) single(v any, fd protoreflect.FieldDescriptor, field string, d
 		}
 	case protoreflect.StringKind:
 		if _, ok := v.(string); !ok {
-			c.fail(field, "want a string, got %s", kindOf(v))
+			c.fail(field, "want a string, or {generate: {size: ...}}, got %s", kindOf(v))
 		}
 	case protoreflect.BytesKind:
 		if _, ok := v.(string); !ok {
-			c.fail(field, "want base64 text (bytes), got %s", kindOf(v))
+			c.fail(field, "want base64 text (bytes), or {generate: {size: ...}}, got %s", kindOf(v))
 		}
 	case protoreflect.BoolKind:
 		if _, ok := v.(bool); !ok {
@@ -334,4 +361,54 @@ func messageJSON(dst []byte, m proto.Message, types resolver) ([]byte, error) {
 		return dst, err
 	}
 	return buf.Bytes(), nil
+}
+
+// generateOf reports whether v is a {generate: {...}} value, and gives
+// what is inside.
+func generateOf(v any) (any, bool) {
+	obj, ok := v.(map[string]any)
+	if !ok || len(obj) != 1 {
+		return nil, false
+	}
+	g, ok := obj["generate"]
+	return g, ok
+}
+
+// generate makes the value a {generate: {size, pattern, seed}} stands for
+// in a bytes field (its base64, as protojson reads bytes) or a string
+// field, as a stub's HTTP body is generated: the same bytes every run.
+// A string field takes the text pattern only, the one that is UTF-8.
+func (c *checker) generate(spec any, k protoreflect.Kind, field string) any {
+	field = stub.Join(field, "generate")
+	b, err := json.Marshal(spec)
+	if err != nil {
+		c.fail(field, "%v", err)
+		return ""
+	}
+	var g stub.Generate
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		c.fail(field, "want {size: 300KiB, pattern: random, zeros or text, seed: 1}: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return ""
+	}
+	if k == protoreflect.StringKind {
+		if g.Pattern == "" {
+			g.Pattern = "text"
+		}
+		if g.Pattern != "text" {
+			c.fail(field, "pattern %q: a string field takes the text pattern (UTF-8); use a bytes field for %s", g.Pattern, g.Pattern)
+			return ""
+		}
+	}
+	out, err := engine.Generate(g)
+	if err != nil {
+		c.fail(field, "%v", err)
+		return ""
+	}
+	c.generated = true
+	if k == protoreflect.StringKind {
+		return string(out)
+	}
+	return base64.StdEncoding.EncodeToString(out)
 }
