@@ -257,7 +257,7 @@ func (c *checker) one(v any, fd protoreflect.FieldDescriptor, field string, dept
 		}
 	case protoreflect.StringKind:
 		if _, ok := v.(string); !ok {
-			c.fail(field, "want a string, or {generate: {size: ...}}, got %s", kindOf(v))
+			c.fail(field, "want a string, got %s", kindOf(v))
 		}
 	case protoreflect.BytesKind:
 		if _, ok := v.(string); !ok {

@@ -1,194 +1,141 @@
-package grpcfront
+package grpcfront_test
 
 import (
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 
-	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/protoload"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
+	"github.com/decoy-dev/decoy/internal/stub"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-// Generated answers must be valid messages that any client can print as
-// JSON: well-known types with rules of their own (Value needs a kind, Any
-// a type URL), proto2 required fields, groups, maps, oneofs and recursion.
-func TestGeneratedIsValidJSON(t *testing.T) {
-	set, err := protoload.LoadSources(map[string]string{"kitchen.proto": `syntax = "proto2";
-package kitchen;
-import "google/protobuf/any.proto";
-import "google/protobuf/struct.proto";
-import "google/protobuf/wrappers.proto";
-message Node {
-  required string id = 1;
-  optional Node left = 2;
-  repeated Node children = 3;
-  optional group Meta = 4 { optional string k = 5; }
-  map<string, Node> by_name = 6;
-  oneof choice { string s = 7; int64 n = 8; }
-  optional google.protobuf.Any extra = 9;
-  repeated google.protobuf.Any details = 10;
-  optional google.protobuf.Struct attrs = 11;
-  optional google.protobuf.Value val = 12;
-  repeated google.protobuf.Value vals = 13;
-  optional google.protobuf.ListValue list = 14;
-  optional google.protobuf.StringValue sv = 15;
-  required Inner inner = 16;
+const blobProto = `syntax = "proto3";
+package blob.v1;
+message Req { int32 size = 1; }
+message Blob {
+  bytes data = 1;
+  string text = 2;
+  repeated bytes parts = 3;
+  map<string, bytes> named = 4;
+  int32 n = 5;
 }
-message Inner { required int32 x = 1; }
-`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := set.Types().FindMessageByName("kitchen.Node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for seed := uint64(0); seed < 20; seed++ {
-		b, m := generated(md.Descriptor(), seed)
-		if len(b) == 0 {
-			t.Fatalf("seed %d: empty encoding", seed)
-		}
-		back := dynamicpb.NewMessage(md.Descriptor())
-		if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(b, back); err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		if _, err := (protojson.MarshalOptions{Resolver: set.Types()}).Marshal(m); err != nil {
-			t.Errorf("seed %d: not printable as JSON: %v", seed, err)
-		}
-		b2, _ := generated(md.Descriptor(), seed)
-		if string(b2) != string(b) {
-			t.Errorf("seed %d: not deterministic", seed)
-		}
-	}
+service Blobs {
+  rpc Get(Req) returns (Blob);
+  rpc Stream(Req) returns (stream Blob);
 }
+`
 
-// TestGeneratedOperationsAndStatuses: a generated google.longrunning.Operation
-// is done with a response of the method's operation_info response_type
-// when decoy knows that type, and otherwise not done and holds no result;
-// a google.rpc.Status has a google.rpc.Code (1 to 16). Same seed, same
-// answer.
-func TestGeneratedOperationsAndStatuses(t *testing.T) {
-	set, err := protoload.LoadSources(map[string]string{"t/v1/jobs.proto": `syntax = "proto3";
-package t.v1;
-import "google/longrunning/operations.proto";
-import "google/rpc/status.proto";
-service Jobs {
-  rpc Start(Req) returns (google.longrunning.Operation) {
-    option (google.longrunning.operation_info) = {response_type: "Job" metadata_type: "t.v1.JobMeta"};
-  }
-  rpc Unknown(Req) returns (google.longrunning.Operation) {
-    option (google.longrunning.operation_info) = {response_type: "NoSuchJob"};
-  }
-  rpc Plain(Req) returns (google.longrunning.Operation);
-  rpc Check(Req) returns (Job);
-}
-message Req {}
-message Job { string id = 1; google.rpc.Status st = 2; repeated google.rpc.Status more = 3; }
-message JobMeta { int32 progress = 1; }
-`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := set.Services()[0]
-	for _, sd := range set.Services() {
-		if sd.FullName() == "t.v1.Jobs" {
-			svc = sd
-		}
-	}
-	method := func(name string) protoreflect.MethodDescriptor { return svc.Methods().ByName(protoreflect.Name(name)) }
-	opOf := func(t *testing.T, b []byte) (*longrunningpb.Operation, string) {
-		t.Helper()
-		op := new(longrunningpb.Operation)
-		if err := proto.Unmarshal(b, op); err != nil {
-			t.Fatal(err)
-		}
-		js, err := protojson.MarshalOptions{Resolver: set.Types()}.Marshal(op)
-		if err != nil {
-			t.Fatalf("not printable as JSON: %v", err)
-		}
-		return op, string(js)
-	}
-	for seed := uint64(0); seed < 20; seed++ {
-		b := generatedAnswer(method("Start"), set, seed, nil)
-		if string(generatedAnswer(method("Start"), set, seed, nil)) != string(b) {
-			t.Fatalf("seed %d: not deterministic", seed)
-		}
-		op, js := opOf(t, b)
-		if !op.GetDone() || op.GetResponse().GetTypeUrl() != "type.googleapis.com/t.v1.Job" || op.GetError() != nil ||
-			op.GetMetadata().GetTypeUrl() != "type.googleapis.com/t.v1.JobMeta" || !strings.HasPrefix(op.GetName(), "operations/") {
-			t.Errorf("seed %d: Start: %s", seed, js)
-		}
-		for _, m := range []string{"Unknown", "Plain"} {
-			op, js := opOf(t, generatedAnswer(method(m), set, seed, nil))
-			if op.GetDone() || op.GetResult() != nil {
-				t.Errorf("seed %d: %s: %s", seed, m, js)
-			}
-		}
-		_, job := generated(method("Check").Output(), seed)
-		fs := job.Descriptor().Fields()
-		code := fs.ByName("st").Message().Fields().ByName("code")
-		codes := []int64{job.Get(fs.ByName("st")).Message().Get(code).Int()}
-		more := job.Get(fs.ByName("more")).List()
-		for i := 0; i < more.Len(); i++ {
-			codes = append(codes, more.Get(i).Message().Get(code).Int())
-		}
-		for _, c := range codes {
-			if c < 1 || c > 16 {
-				t.Errorf("seed %d: google.rpc.Status code %d", seed, c)
-			}
-		}
-	}
-}
-
-// TestGeneratedLastPage: a generated list answer has no next_page_token
-// (nextPageToken in JSON), so clients that page until it is empty stop;
-// other strings are generated as usual.
-func TestGeneratedLastPage(t *testing.T) {
+// TestGenerateFields: {generate: ...} in a bytes or string field of a
+// stub's message makes that many bytes at load, as an HTTP stub's
+// generate does: the same bytes on every run, in single fields, lists,
+// maps and streamed messages.
+func TestGenerateFields(t *testing.T) {
 	t.Parallel()
-	set, err := protoload.LoadSources(map[string]string{"list.proto": `syntax = "proto2";
-package list;
-message ListTopicsResponse {
-  repeated string topics = 1;
-  optional string next_page_token = 2;
-  optional string page_token_hint = 3;
-}
-message Camel { optional string nextPageToken = 1; }
-message Required { required string next_page_token = 1; }
-`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name     string
-		required bool   // the token is set, empty
-		other    string // a string field that is generated
-	}{
-		{"list.ListTopicsResponse", false, "page_token_hint"},
-		{"list.Camel", false, ""},
-		{"list.Required", true, ""},
-	} {
-		mt, err := set.Types().FindMessageByName(protoreflect.FullName(tc.name))
+	s := start(t, `
+- request: {path: /blob.v1.Blobs/Get}
+  response:
+    body:
+      data: {generate: {size: 300KiB, pattern: zeros}}
+      text: {generate: {size: 100}}
+      parts: [{generate: {size: 3}}, "AAE="]
+      named: {x: {generate: {size: 5, pattern: random, seed: 7}}}
+- request: {path: /blob.v1.Blobs/Stream}
+  response:
+    grpc:
+      stream:
+        - body: {data: {generate: {size: 1MiB}}}
+        - body: {data: {generate: {size: 1MiB}}, n: 2}
+`, opts{protos: map[string]string{"blob/v1/blob.proto": blobProto}})
+	gen := func(g stub.Generate) []byte {
+		b, err := engine.Generate(g)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fields := mt.Descriptor().Fields()
-		token := fields.ByJSONName("nextPageToken")
-		for seed := uint64(0); seed < 10; seed++ {
-			b, _ := generated(mt.Descriptor(), seed)
-			m := dynamicpb.NewMessage(mt.Descriptor())
-			if err := proto.Unmarshal(b, m); err != nil {
-				t.Fatal(err)
+		return b
+	}
+	out := s.out(t, "blob.v1.Blob")
+	if err := s.conn.Invoke(ctx(t), "/blob.v1.Blobs/Get", s.msg(t, "blob.v1.Req", `{}`), out); err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) protoreflect.Value {
+		return out.Get(out.Descriptor().Fields().ByName(protoreflect.Name(name)))
+	}
+	if data := get("data").Bytes(); len(data) != 300<<10 || !bytes.Equal(data, make([]byte, 300<<10)) {
+		t.Errorf("data: %d bytes, want 300 KiB of zeros", len(data))
+	}
+	if text := get("text").String(); text != string(gen(stub.Generate{Size: 100, Pattern: "text"})) || !strings.HasPrefix(text, "decoy generated text") {
+		t.Errorf("text %q, want 100 bytes of the text pattern", text)
+	}
+	parts := get("parts").List()
+	if parts.Len() != 2 || !bytes.Equal(parts.Get(0).Bytes(), gen(stub.Generate{Size: 3})) || !bytes.Equal(parts.Get(1).Bytes(), []byte{0, 1}) {
+		t.Errorf("parts %v, want 3 random bytes and 00 01", parts)
+	}
+	named := get("named").Map().Get(protoreflect.ValueOfString("x").MapKey())
+	if !bytes.Equal(named.Bytes(), gen(stub.Generate{Size: 5, Pattern: "random", Seed: 7})) {
+		t.Errorf("named[x] % x, want seed 7's 5 random bytes", named.Bytes())
+	}
+
+	st, err := s.conn.NewStream(ctx(t), &grpc.StreamDesc{ServerStreams: true}, "/blob.v1.Blobs/Stream", grpc.MaxCallRecvMsgSize(4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SendMsg(s.msg(t, "blob.v1.Req", `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.CloseSend()
+	want := gen(stub.Generate{Size: 1 << 20})
+	for i := range 3 {
+		m := s.out(t, "blob.v1.Blob")
+		err := st.RecvMsg(m)
+		if i == 2 {
+			if err != io.EOF {
+				t.Errorf("a third message: %v, want the end of the stream", err)
 			}
-			if m.Has(token) != tc.required || m.Get(token).String() != "" {
-				t.Errorf("%s, seed %d: next page token %q (set: %v)", tc.name, seed, m.Get(token).String(), m.Has(token))
-			}
-			if tc.other != "" && m.Get(fields.ByName(protoreflect.Name(tc.other))).String() == "" {
-				t.Errorf("%s, seed %d: %s not generated", tc.name, seed, tc.other)
-			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := m.Get(m.Descriptor().Fields().ByName("data")).Bytes(); !bytes.Equal(d, want) {
+			t.Errorf("message %d: %d bytes, want 1 MiB of the random pattern", i, len(d))
+		}
+	}
+}
+
+// TestGenerateFieldsBadInput: a {generate: ...} that cannot be made is a
+// problem at its file and line, naming the field.
+func TestGenerateFieldsBadInput(t *testing.T) {
+	t.Parallel()
+	set, err := protoload.LoadSources(map[string]string{"blob/v1/blob.proto": blobProto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{"{data: {generate: {size: 1KiB, patern: zeros}}}", `stubs.yaml:3: [0].response.body.data.generate: want {size: 300KiB, pattern: random, zeros or text, seed: 1}: unknown field "patern"`},
+		{"{text: {generate: {size: 10, pattern: random}}}", `stubs.yaml:3: [0].response.body.text.generate: pattern "random": a string field takes the text pattern`},
+		{"{data: {generate: {size: 9MiB}}}", `stubs.yaml:3: [0].response.body.data.generate: size 9437184 is above the 8388608 bytes made in memory`},
+		{"{data: {generate: {size: 1, pattern: stripes}}}", `stubs.yaml:3: [0].response.body.data.generate: pattern "stripes": want random, zeros or text`},
+		{"{n: {generate: {size: 1}}}", `stubs.yaml:3: [0].response.body.n: want an integer, got an object`},
+		{"{data: {generate: {size: 1}, other: 2}}", `stubs.yaml:3: [0].response.body.data: want base64 text (bytes), or {generate: {size: ...}}, got an object`},
+	} {
+		yaml := "- request: {path: /blob.v1.Blobs/Get}\n  response:\n    body: " + tc.body + "\n"
+		l, _, err := config.BuildBytes("stubs.yaml", []byte(yaml))
+		if err != nil {
+			t.Fatalf("%s: the engine refused the stub: %v", tc.body, err)
+		}
+		errs := grpcfront.Check(set, l.Sources)
+		if errs == nil {
+			t.Errorf("%s: no problem reported", tc.body)
+			continue
+		}
+		if got := l.Locate(errs).Error(); !strings.Contains(got, tc.want) {
+			t.Errorf("%s:\n%s\nwant %q", tc.body, got, tc.want)
 		}
 	}
 }
