@@ -75,6 +75,16 @@ func TestParamSerializations(t *testing.T) {
 		get("free-form object beside a parameter", "/free?limit=5&a=1", 204),
 		get("free-form object not sent", "/free?limit=5", 400, `query.f: is required`),
 		get("free-form object's neighbour still checked", "/free?limit=50&a=1", 400, `query.limit: must be <= 10`),
+		// A free-form object takes only what no other parameter declares:
+		// not a deepObject's keys, an exploded object's properties, a
+		// query API key or a query part of the path key.
+		get("free-form beside a deepObject", "/free2?api_key=k&a=1&d[a]=x", 204),
+		get("free-form beside an exploded object", "/free2?api_key=k&a=1&lat=1.5&lon=-2.25", 204),
+		get("free-form beside a scalar and a key", "/free2?api_key=k&key=x&b=2", 204),
+		get("free-form still typed beside them", "/free2?api_key=k&d[a]=x&lat=1.5&b=x", 400, `query.f.b: expected integer, got string`),
+		get("exploded object still typed", "/free2?api_key=k&lat=north", 400, `query.pos.lat: expected number, got string`),
+		get("free-form beside the path key's query part", "/free3?x-id=Get&a=1", 204),
+		get("free-form beside the path key, typed", "/free3?x-id=Get&a=x", 400, `query.f.a: expected integer, got string`),
 		get("deepObject too deep", "/deep?filter"+deepKey(40)+"=1", 400, `nested deeper than 32`),
 	}
 	runCases(t, "testdata/clients.yaml", tests)

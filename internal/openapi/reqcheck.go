@@ -120,7 +120,8 @@ type param struct {
 	props    map[string]string // for objects: the properties' types
 	deep     *shape            // for a deepObject or free-form object: the types at each place
 	free     bool              // an exploded form object that takes query parameters of any name
-	others   []string          // for free: the names of the operation's other query parameters
+	others   []string          // for free: the query parameters others take (see freeOthers)
+	brackets []string          // for free: "name[" of the operation's deepObject parameters
 	schema   *jsonschema.Schema
 	fast     *simple // nil: always ask schema
 	seg      pathVar // for a path parameter: where it is (seg -1 when unknown)

@@ -383,8 +383,9 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 }
 
 // freeForm reads an exploded form object that admits properties of any
-// name (additionalProperties): every query parameter that is not
-// another parameter of the operation is one of its properties.
+// name (additionalProperties): every query parameter that no other
+// parameter of the operation takes (see freeOthers) is one of its
+// properties.
 func freeForm(p *param, r *engine.Request) (any, bool, string) {
 	pairs, ok := queryPairs(r)
 	if !ok {
@@ -392,7 +393,7 @@ func freeForm(p *param, r *engine.Request) (any, bool, string) {
 	}
 	var obj map[string]any
 	for k, v := range pairs {
-		if slices.Contains(p.others, k) {
+		if slices.Contains(p.others, k) || slices.ContainsFunc(p.brackets, func(b string) bool { return strings.HasPrefix(k, b) }) {
 			continue
 		}
 		if obj == nil {
