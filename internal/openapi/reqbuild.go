@@ -19,7 +19,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 	if b.o.Validation == "off" {
 		return nil
 	}
-	c := &reqCheck{report: b.o.Validation == "report"}
+	c := &reqCheck{report: b.o.Validation == "report", aws: b.aws}
 	vars := pathVars(full)
 	c.stub = b.checkLabel(full, op, ptr)
 	c.offers = b.offers(op, file)
@@ -677,27 +677,3 @@ func (b *builder) queryFormCheck(c *reqCheck) {
 
 // mediaForm is the media type of a URL-encoded form body.
 const mediaForm = "application/x-www-form-urlencoded"
-
-// queryAction is the Action of an operation of AWS's query protocol being
-// built (a path key /#Action=AssumeRole, Action a query parameter), else
-// "". Its XML answers are written as the protocol answers, whatever the
-// method (see encodeQueryXML).
-func (b *builder) queryAction() string {
-	if _, ok := b.keyQuery["Action"]; !ok || b.key.sep != '#' || b.ec2() {
-		return ""
-	}
-	for _, p := range b.key.parts {
-		if p.name == "Action" && p.hasValue {
-			return p.value
-		}
-	}
-	return ""
-}
-
-// ec2 reports whether the document is APIs.guru's EC2 one, whose protocol
-// (AWS's "ec2", a variant of the query protocol) answers without the
-// ActionResult element, its lists named by the document's xml objects.
-func (b *builder) ec2() bool {
-	info, _ := b.doc["info"].(map[string]any)
-	return info["x-providerName"] == "amazonaws.com" && info["x-serviceName"] == "ec2"
-}

@@ -37,7 +37,10 @@ type reqCheck struct {
 	// queryOrForm: a query parameter the query lacks is read from a form
 	// body (AWS's query protocol: see queryFormCheck).
 	queryOrForm bool
-	counts      [nKinds]atomic.Uint64
+	// aws: an operation of AWS's query protocol, whose refusals are the
+	// protocol's errors (see aws.go).
+	aws    *awsOp
+	counts [nKinds]atomic.Uint64
 }
 
 // vkind is the kind of a violation, a label of
@@ -292,6 +295,15 @@ func (c *reqCheck) verdict(status int, vs []violation) *engine.Verdict {
 	}, sum.String())
 	if c.report {
 		return &engine.Verdict{Summary: summary}
+	}
+	if c.aws != nil {
+		missing := false
+		for _, v := range vs {
+			missing = missing || isMissing(v.msg)
+		}
+		resp := c.aws.refusal(status, missing, summary)
+		resp.Headers = append(resp.Headers, header("Cache-Control", "no-store"))
+		return &engine.Verdict{Response: resp}
 	}
 	p := problem.New(status, summary)
 	p.Title = "Request does not match the OpenAPI document"

@@ -150,7 +150,8 @@ func TestIsXML(t *testing.T) {
 }
 
 // FuzzEncodeXML: whatever the value and the schema's xml names, the
-// output is one well-formed XML element.
+// output is one well-formed XML element, as decoy writes XML and as it
+// writes AWS's answers.
 func FuzzEncodeXML(f *testing.F) {
 	f.Add(`{"a":[1,{"b":"<&"}],"c":null}`, "name", "p", "urn:x", true, false)
 	f.Add(`[1,[2,[3]]]`, "", "", "", false, true)
@@ -168,5 +169,10 @@ func FuzzEncodeXML(f *testing.F) {
 		files := newFiles()
 		out := encodeXML(files.deref, schema, "/doc.yaml", v)
 		wellFormed(t, out)
+		// As AWS's query protocol (or EC2's, by attr) answers, and errors.
+		op := &awsOp{action: xmlName(name), ec2: attr, ns: ns}
+		schema["additionalProperties"] = prop
+		wellFormed(t, op.encode(files.deref, schema, "/doc.yaml", v))
+		wellFormed(t, op.declaredError(400, xmlName(prefix), v))
 	})
 }
