@@ -1,7 +1,6 @@
 package openapi
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -33,9 +32,7 @@ components:
     NsOut: {type: object, xml: {namespace: "https://sts.amazonaws.com/doc/2011-06-15/"}, properties: {A: {type: string}}}
     Exception: {}
 `
-	f := newFiles()
-	f.docs["/doc.yaml"] = xmlDoc(t, "openapi: 3.0.3\n"+comps)
-	ref := func(n string) any { return map[string]any{"$ref": "#/components/schemas/" + n} }
+	f, ref := xmlFixture(t, "3.0.3", comps)
 	const value = `{"Regions":[{"Name":"eu-west-1"}],"Flat":["a","b"],"Named":["x"],"Attrs":{"b":"2","a":"<1>"},"FlatMap":{"k":"v"},"Token":"t"}`
 	const rid = "00000000-0000-0000-0000-000000000000"
 	tests := []struct {
@@ -64,10 +61,8 @@ components:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := json.NewDecoder(strings.NewReader(tt.value))
-			d.UseNumber()
-			var v any
-			if err := d.Decode(&v); err != nil {
+			v, err := jsonValue(tt.value)
+			if err != nil {
 				t.Fatal(err)
 			}
 			got := tt.op.encode(f.deref, tt.schema, "/doc.yaml", v)
