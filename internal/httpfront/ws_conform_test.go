@@ -3,7 +3,10 @@ package httpfront_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -16,7 +19,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/httpfront"
+	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/pki"
 )
 
 // The conformance tests speak raw RFC 6455 frames to the real server over
@@ -135,7 +141,13 @@ type wsConn struct {
 // (RFC 6455 section 4.2.2), no extension.
 func wsOpen(t *testing.T, addr, path string, extra ...string) *wsConn {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
+	return wsOpenWith(t, func() (net.Conn, error) { return net.Dial("tcp", addr) }, path, extra...)
+}
+
+// wsOpenWith is wsOpen on a connection from dial.
+func wsOpenWith(t *testing.T, dial func() (net.Conn, error), path string, extra ...string) *wsConn {
+	t.Helper()
+	nc, err := dial()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +290,12 @@ type wsCase struct {
 // must find the end of the stream: decoy closes the TCP connection
 // (section 7.1.1) and sends nothing after its close frame.
 func (c wsCase) run(t *testing.T, addr, path string) {
-	conn := wsOpen(t, addr, path)
+	c.runWith(t, func() (net.Conn, error) { return net.Dial("tcp", addr) }, path)
+}
+
+// runWith is run on a connection from dial.
+func (c wsCase) runWith(t *testing.T, dial func() (net.Conn, error), path string) {
+	conn := wsOpenWith(t, dial, path)
 	clientClosed := false
 	var all []byte
 	for _, o := range c.send {
@@ -637,6 +654,80 @@ func TestWebSocketMessageLimit(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.run(t, addr, "/ws/echo")
+		})
+	}
+}
+
+// TestWebSocketDeclinesCompression: a client that offers permessage-deflate
+// (as browsers, Node's ws and Python's websockets do) gets a 101 without
+// the extension (wsOpen checks), and its uncompressed messages are echoed;
+// a frame then sent compressed (RSV1) is refused, as no extension was
+// agreed.
+func TestWebSocketDeclinesCompression(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startWS(t, httpfront.Options{})
+	const offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+	for _, path := range []string{"/ws/echo", "/ws/chat"} {
+		conn := wsOpen(t, addr, path, offer)
+		compressed := text("ping")
+		compressed.b0 |= 0x40
+		if _, err := conn.nc.Write(append(text("ping").bytes(), compressed.bytes()...)); err != nil {
+			t.Fatal(err)
+		}
+		want := []in{echoText("ping"), closed(1002)}
+		if path == "/ws/chat" {
+			want[0] = echoText("pong")
+		}
+		for i, w := range want {
+			m, err := conn.next()
+			if err != nil || !equal(m, w) {
+				t.Fatalf("%s: message %d: %v %v, want %v", path, i, m, err, w)
+			}
+		}
+	}
+}
+
+// TestWebSocketConformanceTLS plays the cases on the TLS port (HTTP/1.1 by
+// ALPN): the same answers, and the end of the stream after the closing
+// handshake. The largest cases are left to the plaintext test.
+func TestWebSocketConformanceTLS(t *testing.T) {
+	t.Parallel()
+	_, store, err := config.BuildBytes("ws.yaml", []byte(wsStubs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.CertPEM)
+	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024),
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.ServeTLS(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	dial := func() (net.Conn, error) {
+		return tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}})
+	}
+	for _, c := range echoCases() {
+		if strings.HasPrefix(c.name, "9 ") || strings.HasPrefix(c.name, "10 ") {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.runWith(t, dial, "/ws/echo")
 		})
 	}
 }
