@@ -3,10 +3,8 @@ package httpfront_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha1"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -21,8 +19,6 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/httpfront"
-	"github.com/decoy-dev/decoy/internal/journal"
-	"github.com/decoy-dev/decoy/internal/pki"
 )
 
 // The conformance tests speak raw RFC 6455 frames to the real server over
@@ -696,30 +692,9 @@ func TestWebSocketConformanceTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := pki.NewCA("test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.Issue([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(ca.CertPEM)
-	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024),
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.ServeTLS(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	f := startStore(t, store, httpfront.Options{})
 	dial := func() (net.Conn, error) {
-		return tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}})
+		return tls.Dial("tcp", f.https, &tls.Config{RootCAs: f.roots, NextProtos: []string{"http/1.1"}})
 	}
 	for _, c := range echoCases() {
 		if strings.HasPrefix(c.name, "9 ") || strings.HasPrefix(c.name, "10 ") {
