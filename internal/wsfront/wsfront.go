@@ -7,7 +7,6 @@ package wsfront
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,14 +175,16 @@ func (cv *conv) read() {
 	r := newReader(cv.c.UnderlyingConn(), cv.limit)
 	for {
 		op, p, err := r.next()
-		var f *failure
-		switch {
-		case errors.As(err, &f):
+		// next returns a breach as a bare *failure (a type assertion,
+		// unlike errors.As, costs no allocation per message).
+		if f, ok := err.(*failure); ok {
 			cv.closeWith(f.code, f.reason, EndProtocol)
 			if !f.closing {
 				_ = r.untilClose()
 			}
 			return
+		}
+		switch {
 		case err != nil:
 			return // the connection's: its end, a reset, a deadline
 		case op == opClose:
