@@ -26,124 +26,243 @@ var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
 // Check looks at the first request of a connection, b (from its first
 // byte; it may hold more than the request), for what makes it no request
-// at all: a first line that is no HTTP/1.x request line, a request line
-// and headers longer than maxHeader, or a request line or header field
-// that breaks RFC 9112's grammar in a way every HTTP/1.1 server must
-// refuse with 400 (a header line without a colon, white space before
-// the colon, a control character, two Content-Lengths or Hosts, a
-// Content-Length that is no number, HTTP/1.1 without Host, both
-// Content-Length and Transfer-Encoding, chunked framing broken in the
-// part of the body that has arrived). It finds nothing wrong in what it
-// does not look at (obs-fold after a field, versions other than 1.0 and
-// 1.1, trailers): the full server judges those. A transfer coding other
-// than chunked is refused with 501. A line that ends in a bare LF is
-// refused with 400: RFC 9112 section 2.2 lets a server take it as a line
-// end, but the full server does not, and would wait for a CRLF that
-// never comes. Each line is judged as soon as it is in, as the full
-// server does. Check decides the same from the same bytes wherever it
-// runs, so that the loop and the full server refuse a connection's first
-// request alike; it allocates nothing.
+// at all: a first line that is no HTTP/1.x request line (NotHTTP), a
+// request line longer than maxHeader (414) or a request line and headers
+// longer than it (431), an HTTP version decoy does not speak (505), a
+// transfer coding other than chunked before a final chunked (501), or a
+// request line, header field or chunked framing that breaks RFC 9112's
+// grammar (400; see checkHead and chunkScanner for the rules). A prefix
+// of the HTTP/2 preface is no one's business here. Each line is judged as
+// soon as it is in, so what has not arrived yet is not refused. Check
+// decides the same from the same bytes wherever it runs (the loops, before
+// fasthttp, over TLS; Gate applies the same rules to every later request),
+// so that every engine refuses alike; it allocates nothing.
 func Check(b []byte, maxHeader int) Verdict {
 	k := min(len(b), len(h2Preface))
 	if bytes.Equal(b[:k], h2Preface[:k]) {
 		return Verdict{}
 	}
-	// The request line, after any empty lines (RFC 9112 section 2.2).
-	// Each line is judged as soon as it is in, as the full server does.
+	h := checkHead(b, maxHeader)
+	if h.v.Status != 0 || h.end < 0 || !h.chunked {
+		return h.v
+	}
+	var cs chunkScanner
+	_, v, _ := cs.scan(b[h.end:], maxHeader)
+	return v
+}
+
+// Later is v for a request after the first on a connection: bytes that
+// are no request line there come from a client that spoke HTTP/1.1
+// before, and are refused with 400 rather than closed on without a word.
+func (v Verdict) Later() Verdict {
+	if v.Status == NotHTTP {
+		return Verdict{Status: 400, Why: "the request line is no HTTP/1.x request line (method, target and HTTP/1.1 or HTTP/1.0)", Quote: v.Quote}
+	}
+	return v
+}
+
+// head is what checkHead found in a request's start.
+type head struct {
+	v Verdict
+	// end is the offset of the body (past the empty line), -1 while the
+	// header block is not all in.
+	end int
+	// length is the Content-Length (-1 without one), chunked tells a
+	// chunked body; upgrade tells a request after which the connection
+	// may speak another protocol (Upgrade, CONNECT).
+	length           int64
+	chunked, upgrade bool
+}
+
+// checkHead judges a request line and header block, b, from the
+// request's first byte (empty lines before it are skipped, as RFC 9112
+// section 2.2 allows). Refused with 400: a request line that is not
+// method, target and version one space apart, a method that is no token,
+// a target of none of RFC 9112's forms or with a control character or a
+// '#'; a malformed HTTP version; a line that ends in a bare CR or a bare
+// LF (RFC 9112 section 2.2 lets a server take a bare LF as a line end,
+// but every engine then has to, and fasthttp does not); white space
+// before the first header field or before a colon; a header line without
+// a colon, with a name that is no token, with a control character in its
+// value, or folded onto the line before (obs-fold, section 5.2); two
+// Host, Content-Length or Transfer-Encoding fields; an empty Host (as
+// nginx and fasthttp refuse it); HTTP/1.1 without Host; a Content-Length
+// that is no number; Transfer-Encoding in HTTP/1.0, with chunked not last
+// or given twice (section 6.3), or beside Content-Length (the shape of
+// request smuggling, which section 6.1 lets a server refuse). HTTP/2.0
+// and other versions but 1.0 and 1.1 get 505.
+func checkHead(b []byte, maxHeader int) head {
+	h := head{end: -1, length: -1}
+	start := len(b)
 	var line []byte
 	for {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			return unfinished(b, maxHeader)
+			h.v = unfinished(b, maxHeader, false)
+			return h
 		}
 		l, crlfEnd := bytes.CutSuffix(b[:i], crlf[:1])
 		if len(l) == 0 {
 			b = b[i+1:]
 			continue
 		}
-		if !IsRequestLine(l) {
-			return Verdict{Status: NotHTTP}
+		start -= len(b)
+		if i+1 > maxHeader {
+			h.v = Verdict{Status: 414}
+			return h
 		}
-		if !crlfEnd {
-			return bareLFVerdict(l)
+		version := checkVersion(l)
+		switch {
+		case version.Status == NotHTTP || version.Status == 400:
+			h.v = version
+			return h
+		case !crlfEnd:
+			h.v = bareLFVerdict(l)
+			return h
 		}
 		if v := checkRequestLine(l); v.Status != 0 {
-			return v
+			h.v = v
+			return h
+		}
+		if version.Status != 0 {
+			h.v = version // 505
+			return h
 		}
 		line = l
 		break
 	}
-	http11 := line[len(line)-1] == '1'
+	method := line[:bytes.IndexByte(line, ' ')]
+	h.upgrade = string(method) == "CONNECT"
+	version := line[len(line)-len("HTTP/1.1"):]
+	http11 := version[7] == '1'
 	hosts, lengths := 0, 0
 	var te []byte
 	end := len(line) + 2 // through the line judged last
 	if len(b) > end && (b[end] == ' ' || b[end] == '\t') {
 		// RFC 9112 section 2.2: reject, or consume each such line unread.
-		return Verdict{Status: 400, Why: "white space between the request line and the first header field", Quote: line}
+		h.v = Verdict{Status: 400, Why: "white space between the request line and the first header field", Quote: line}
+		return h
 	}
 	for {
 		i := bytes.IndexByte(b[end:], '\n')
 		if i < 0 {
-			return unfinished(b, maxHeader)
+			h.v = unfinished(b, maxHeader, true)
+			return h
+		}
+		if end+i+1 > maxHeader {
+			h.v = Verdict{Status: 431}
+			return h
 		}
 		if i == 0 || b[end+i-1] != '\r' {
-			return bareLFVerdict(b[end : end+i])
+			h.v = bareLFVerdict(b[end : end+i])
+			return h
 		}
 		hl := b[end : end+i-1]
 		end += i + 1
-		if end > maxHeader {
-			return unfinished(b, maxHeader)
-		}
 		if len(hl) == 0 {
 			break // the end of the header block
 		}
 		if hl[0] == ' ' || hl[0] == '\t' {
-			return Verdict{} // obs-fold: the full server's rules
+			h.v = Verdict{Status: 400, Why: "a header field is folded onto the line before (obs-fold); send it on one line", Quote: hl}
+			return h
 		}
 		if v := checkField(hl); v.Status != 0 {
-			return v
+			h.v = v
+			return h
 		}
 		name, value, _ := bytes.Cut(hl, []byte(":"))
 		value = trimOWS(value)
 		switch {
 		case equalFold(name, "host"):
 			if hosts++; hosts > 1 {
-				return Verdict{Status: 400, Why: "more than one Host header field", Quote: hl}
+				h.v = Verdict{Status: 400, Why: "more than one Host header field", Quote: hl}
+				return h
+			}
+			if len(value) == 0 {
+				h.v = Verdict{Status: 400, Why: "the Host header field is empty", Quote: hl}
+				return h
 			}
 		case equalFold(name, "content-length"):
 			if lengths++; lengths > 1 {
-				return Verdict{Status: 400, Why: "more than one Content-Length header field", Quote: hl}
+				h.v = Verdict{Status: 400, Why: "more than one Content-Length header field", Quote: hl}
+				return h
 			}
-			if len(value) == 0 || !allDigits(value) {
-				return Verdict{Status: 400, Why: "Content-Length is not a number", Quote: hl}
+			if len(value) == 0 || len(value) > 18 || !allDigits(value) {
+				h.v = Verdict{Status: 400, Why: "Content-Length is not a number", Quote: hl}
+				return h
 			}
+			h.length = int64(parseDigits(value))
 		case equalFold(name, "transfer-encoding"):
 			if te != nil {
-				return Verdict{Status: 400, Why: "more than one Transfer-Encoding header field", Quote: hl}
+				h.v = Verdict{Status: 400, Why: "more than one Transfer-Encoding header field", Quote: hl}
+				return h
 			}
 			if !http11 {
 				// RFC 9112 section 6.1: faulty framing.
-				return Verdict{Status: 400, Why: "Transfer-Encoding in an HTTP/1.0 request", Quote: hl}
+				h.v = Verdict{Status: 400, Why: "Transfer-Encoding in an HTTP/1.0 request", Quote: hl}
+				return h
 			}
-			if !equalFold(value, "chunked") {
-				// RFC 9112 section 6.1: 501 for a coding not understood.
-				return Verdict{Status: 501, Why: "a transfer coding other than chunked", Quote: hl}
+			if v := checkCodings(value); v.Status != 0 {
+				v.Quote = hl
+				h.v = v
+				return h
 			}
 			te = hl
+		case equalFold(name, "upgrade"):
+			h.upgrade = true
 		}
 	}
 	if http11 && hosts == 0 {
-		return Verdict{Status: 400, Why: "an HTTP/1.1 request without a Host header field", Quote: line}
+		h.v = Verdict{Status: 400, Why: "an HTTP/1.1 request without a Host header field", Quote: line}
+		return h
 	}
-	if te == nil {
-		return Verdict{}
-	}
-	if lengths > 0 {
+	if te != nil && lengths > 0 {
 		// RFC 9112 section 6.1 lets a server refuse this, the shape of
 		// request smuggling, rather than read it by Transfer-Encoding.
-		return Verdict{Status: 400, Why: "both Transfer-Encoding and Content-Length", Quote: te}
+		h.v = Verdict{Status: 400, Why: "both Transfer-Encoding and Content-Length", Quote: te}
+		return h
 	}
-	return checkChunks(b[end:])
+	h.end, h.chunked = start+end, te != nil
+	return h
+}
+
+// checkCodings judges a Transfer-Encoding value (a list of transfer
+// codings, white space trimmed): chunked must come last and once (RFC
+// 9112 section 6.3: 400 otherwise), and decoy decodes no other coding
+// (section 6.1: 501).
+func checkCodings(value []byte) Verdict {
+	chunked, other := 0, false
+	last := []byte(nil)
+	for len(value) > 0 {
+		var c []byte
+		c, value, _ = bytes.Cut(value, []byte(","))
+		c = trimOWS(c)
+		if len(c) == 0 {
+			continue // empty list elements are ignored (RFC 9110 section 5.6.1)
+		}
+		name, _, _ := bytes.Cut(c, []byte(";"))
+		name = trimOWS(name)
+		if !isToken(name) {
+			return Verdict{Status: 400, Why: "a transfer coding is no token"}
+		}
+		if equalFold(name, "chunked") {
+			chunked++
+		} else {
+			other = true
+		}
+		last = name
+	}
+	switch {
+	case last == nil:
+		return Verdict{Status: 400, Why: "Transfer-Encoding names no transfer coding"}
+	case !equalFold(last, "chunked"):
+		return Verdict{Status: 400, Why: "chunked is not the final transfer coding, so the body's end cannot be told"}
+	case chunked > 1:
+		return Verdict{Status: 400, Why: "chunked is applied more than once"}
+	case other:
+		return Verdict{Status: 501, Why: "a transfer coding other than chunked"}
+	}
+	return Verdict{}
 }
 
 // bareLFWhy is the Why of a refusal of a line that ends in a bare LF.
@@ -154,20 +273,15 @@ func bareLFVerdict(l []byte) Verdict {
 	return Verdict{Status: 400, Why: bareLFWhy, Quote: l}
 }
 
-// isBareLF reports whether v refuses a line that ends in a bare LF. The
-// full server judges such a request by rules of its own: it takes a bare
-// LF after the request line, and ends the header block at a CRLFCRLF
-// only, waiting for one until its read timeout.
-func (v Verdict) isBareLF() bool {
-	return v.Status == 400 && v.Why == bareLFWhy
-}
-
-// unfinished is Check's verdict on a request line and headers not all in:
-// 431 once they pass maxHeader, unless perhaps an upgrade to h2c (the
-// HTTP/2 server's to refuse).
-func unfinished(b []byte, maxHeader int) Verdict {
-	if len(b) < maxHeader || bytes.Contains(b, []byte("h2c")) {
+// unfinished is the verdict on a request line and headers not all in:
+// nothing while they fit in maxHeader; past it 414 while the request line
+// is not all in (lineDone false), 431 otherwise.
+func unfinished(b []byte, maxHeader int, lineDone bool) Verdict {
+	switch {
+	case len(b) < maxHeader:
 		return Verdict{}
+	case !lineDone:
+		return Verdict{Status: 414}
 	}
 	return Verdict{Status: 431}
 }
@@ -184,9 +298,7 @@ func checkField(hl []byte) Verdict {
 		return Verdict{Status: 400, Why: "white space between a header field's name and its colon", Quote: hl}
 	}
 	for _, c := range hl[:colon] {
-		if !tchar[c] && c != ' ' {
-			// (A space inside a name is let through by some servers;
-			// it is left to the full server.)
+		if !tchar[c] {
 			return Verdict{Status: 400, Why: "a header field name has a character a token may not have", Quote: hl}
 		}
 	}
@@ -198,60 +310,8 @@ func checkField(hl []byte) Verdict {
 	return Verdict{}
 }
 
-// checkChunks looks at as much of a chunked body as has arrived for a
-// chunk-size line that is no hexadecimal number, or chunk data not
-// followed by CRLF; it stops at the last chunk (the trailers are the full
-// server's).
-func checkChunks(b []byte) Verdict {
-	for {
-		i := bytes.Index(b, crlf)
-		if i < 0 {
-			return Verdict{}
-		}
-		line := b[:i]
-		size, _, _ := bytes.Cut(line, []byte(";"))
-		size = bytes.TrimRight(size, " \t")
-		n, ok := parseHex(size)
-		if !ok {
-			return Verdict{Status: 400, Why: "a chunk size is not a hexadecimal number", Quote: line}
-		}
-		if n == 0 {
-			return Verdict{}
-		}
-		b = b[i+2:]
-		if uint64(len(b)) < n+2 {
-			return Verdict{}
-		}
-		if b[n] != '\r' || b[n+1] != '\n' {
-			return Verdict{Status: 400, Why: "a chunk's data is not followed by CRLF", Quote: b[n:min(uint64(len(b)), n+16)]}
-		}
-		b = b[n+2:]
-	}
-}
-
-// parseHex reads a chunk size: 1 to 15 hexadecimal digits.
-func parseHex(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 15 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		switch {
-		case '0' <= c && c <= '9':
-			n = n<<4 | uint64(c-'0')
-		case 'a' <= c && c <= 'f':
-			n = n<<4 | uint64(c-'a'+10)
-		case 'A' <= c && c <= 'F':
-			n = n<<4 | uint64(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return n, true
-}
-
-// checkRequestLine checks a request line that ends in an HTTP/1.x version
-// (IsRequestLine): method SP request-target SP HTTP-version.
+// checkRequestLine checks a request line that ends in an HTTP version
+// (checkVersion): method SP request-target SP HTTP-version.
 func checkRequestLine(line []byte) Verdict {
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 || !isToken(line[:sp]) {
@@ -266,6 +326,10 @@ func checkRequestLine(line []byte) Verdict {
 	for _, c := range target {
 		if c < ' ' || c == 0x7f {
 			return Verdict{Status: 400, Why: "the request target has a control character", Quote: line}
+		}
+		if c == '#' {
+			// A fragment is the client's own (RFC 9110 section 4.2.5).
+			return Verdict{Status: 400, Why: "the request target has a '#' (a fragment is never sent)", Quote: line}
 		}
 	}
 	if !targetForm(method, target) {
@@ -299,13 +363,46 @@ func targetForm(method, target []byte) bool {
 	return true
 }
 
-// IsRequestLine reports whether line (without its line end) ends in an
-// HTTP/1.x version, as every HTTP/1.0 and HTTP/1.1 request line does
-// ("GET / HTTP/1.1").
-func IsRequestLine(line []byte) bool {
+// checkVersion judges the HTTP version that ends a request line (without
+// its line end): nothing for HTTP/1.0 and HTTP/1.1; 505 for any other
+// HTTP/d.d (HTTP/2.0, and HTTP/1.2-1.9, which RFC 9110 section 6.2 would
+// have served as HTTP/1.1: decoy's engines do not agree on what they
+// would be); 400 for a last word that starts as a version and is none;
+// NotHTTP for a line that ends in no version at all (HTTP/0.9, another
+// protocol) or is the start of the HTTP/2 preface.
+func checkVersion(line []byte) Verdict {
 	i := bytes.LastIndexByte(line, ' ')
 	v := line[i+1:]
-	return i > 0 && len(v) == len("HTTP/1.1") && bytes.HasPrefix(v, []byte("HTTP/1.")) && v[7] >= '0' && v[7] <= '9'
+	switch {
+	case !bytes.HasPrefix(v, []byte("HTTP/")) || string(line) == "PRI * HTTP/2.0":
+		return Verdict{Status: NotHTTP, Quote: line}
+	case i <= 0 || len(v) != len("HTTP/1.1") || !isDigit(v[5]) || v[6] != '.' || !isDigit(v[7]):
+		return Verdict{Status: 400, Why: "the HTTP version is malformed (HTTP/1.1 or HTTP/1.0)", Quote: line}
+	case v[5] == '1' && (v[7] == '0' || v[7] == '1'):
+		return Verdict{}
+	}
+	return Verdict{Status: 505, Why: "HTTP version " + versions[v[5]-'0'][v[7]-'0'] + " is not supported: decoy speaks HTTP/1.0, HTTP/1.1 and HTTP/2 (negotiated over TLS, or h2c)", Quote: line}
+}
+
+// versions are the names of HTTP/d.d, without allocating for them.
+var versions = func() (t [10][10]string) {
+	for i := range 10 {
+		for j := range 10 {
+			t[i][j] = "HTTP/" + string(rune('0'+i)) + "." + string(rune('0'+j))
+		}
+	}
+	return t
+}()
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// parseDigits reads up to 18 decimal digits (allDigits).
+func parseDigits(b []byte) uint64 {
+	var n uint64
+	for _, c := range b {
+		n = n*10 + uint64(c-'0')
+	}
+	return n
 }
 
 func allDigits(b []byte) bool {

@@ -19,8 +19,8 @@
 // Handler declines (a stub that waits, a fault) — hands its connection off:
 // the loop forgets it and gives Options.HandOff a net.Conn for it, with
 // the bytes read but not answered, and the full server serves it from that
-// request on. A connection's first request that Check finds malformed is
-// refused on the loop instead (Options.Refuse).
+// request on. A request that Check finds malformed is refused on the loop
+// instead (Options.Refuse).
 package h1loop
 
 import (
@@ -63,16 +63,14 @@ type Options struct {
 	// with the reason.
 	Opened func(c *Conn) bool
 	Closed func(c *Conn, why Reason)
-	// Refuse, when set, answers on the loop a connection's first request
-	// that Check finds malformed (or too large), instead of handing the
+	// Refuse, when set, answers on the loop a request that Check finds
+	// malformed (or too large), instead of handing the
 	// connection off: it appends the whole answer (ending the connection)
 	// to out and returns it; the loop writes it and closes the connection
 	// (Closed is told Refused). A first line that is no HTTP/1.x request
-	// line closes the connection without an answer. Later requests of a
-	// connection are handed off, except those with a bare LF line end,
-	// which are refused after the answers before them (the full server may
-	// wait for a CRLFCRLF that never comes); without Refuse, every request
-	// is handed off.
+	// line closes the connection without an answer; on a later request it
+	// is refused (Verdict.Later). Without Refuse, every request is handed
+	// off.
 	Refuse func(c *Conn, v Verdict, out []byte) []byte
 	// Sent is told when the answers of a read are all written: start is
 	// when the first write began, end when the last one returned
@@ -109,7 +107,7 @@ const (
 	IdleTimeout                  // no request within IdleTimeout
 	ReadTimeout                  // a request not all read within ReadTimeout
 	Shutdown                     // the server shut down
-	Refused                      // its first request was malformed (Options.Refuse)
+	Refused                      // a request was malformed (Options.Refuse)
 )
 
 // Conn is a connection a loop serves. Its fields other than User belong
@@ -851,14 +849,15 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 		st, n := parse(buf, r, o.MaxHeaderBytes, o.MaxBodyBytes)
 		if st != parsed {
 			if v := Check(buf, o.MaxHeaderBytes); v.Status != 0 {
-				if o.Refuse != nil && (!c.answered || v.isBareLF()) {
-					// The connection's first request: refused here,
-					// rather than handed off only to be refused (a
-					// burst of them cost the well-behaved connections
-					// a goroutine each). A later one with a bare LF is
-					// refused here too, after the answers before it:
-					// the full server may wait for a CRLFCRLF until
-					// its read timeout.
+				if o.Refuse != nil {
+					// Refused here, after the answers before it, rather
+					// than handed off only to be refused (a burst of
+					// them cost the well-behaved connections a
+					// goroutine each), by the rules every engine
+					// applies (the full server's Gate).
+					if c.answered {
+						v = v.Later()
+					}
 					l.refuse(c, out, v)
 					return nil, false
 				}

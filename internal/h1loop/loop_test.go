@@ -413,7 +413,8 @@ func TestBufferedCopies(t *testing.T) {
 // TestRefuse: with Options.Refuse, a connection's malformed first request
 // is answered on the loop and the connection closed (Refused); bytes that
 // are no HTTP/1.x request are closed without an answer, as soon as their
-// first line is in; a malformed later request is handed off as before.
+// first line is in; a malformed later request is refused after the
+// answers before it, and bytes that are no request after an answer too.
 func TestRefuse(t *testing.T) {
 	t.Parallel()
 	refuse := func(_ *Conn, v Verdict, out []byte) []byte {
@@ -423,7 +424,7 @@ func TestRefuse(t *testing.T) {
 	h := serve(t, Options{Refuse: refuse, MaxHeaderBytes: 1 << 10})
 	for i, tt := range []struct{ in, want string }{
 		{"GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", `400 a header line has no colon "no colon"`},
-		{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", `400 a chunk size is not a hexadecimal number "zz"`},
+		{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", `400 a chunk size is not a hexadecimal number of 1 to 15 digits "zz\r\n"`},
 		{"GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 2<<10) + "\r\n\r\n", `431  ""`},
 		{"hello world\r\n\r\n", ""},
 		{"hello world\r\n", ""}, // no more needed to know
@@ -443,16 +444,19 @@ func TestRefuse(t *testing.T) {
 			t.Errorf("%q: closed for %v, want Refused", tt.in, r[i])
 		}
 	}
-	c := h.dial(t)
-	fmt.Fprint(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n")
-	select {
-	case got := <-h.handed:
-		got.nc.Close()
-		if !strings.HasSuffix(got.pending, "/a") || !strings.HasPrefix(got.buffered, "GET / HTTP/1.1\r\nHost: x\r\nno colon") {
-			t.Errorf("pending %q, buffered %q", got.pending, got.buffered)
+	for _, tt := range []struct{ in, want string }{
+		{"GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", `400 a header line has no colon "no colon"`},
+		{"hello world\r\n", `400 the request line is no HTTP/1.x request line (method, target and HTTP/1.1 or HTTP/1.0) "hello world"`},
+	} {
+		c := h.dial(t)
+		fmt.Fprint(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"+tt.in)
+		all, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.in, err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a malformed second request was not handed off")
+		if first, second, _ := strings.Cut(string(all), "HTTP/1.1 400 X"); !strings.HasSuffix(first, "/a") || !strings.HasSuffix(second, tt.want) {
+			t.Errorf("later %q: answered %q, want /a's answer, then the body %q", tt.in, all, tt.want)
+		}
 	}
 }
 

@@ -115,7 +115,39 @@ type conn struct {
 	// pending read (see closeNotifyConn.SetReadDeadline); the timeout that
 	// read ends with is not the client's idleness.
 	aborted atomic.Bool
+
+	// gate, while fasthttp serves the connection in plaintext, judges each
+	// request in what is read before fasthttp parses it (see gatedRead).
+	gate *h1loop.Gate
 }
+
+// errRefused is what a read returns once the connection's gate found a
+// request malformed: fasthttp then answers it (fastError, in the gate's
+// words) and closes the connection.
+var errRefused = errors.New("malformed HTTP request")
+
+// gatedRead passes on what g lets through of the n bytes just read into
+// p, by the rules h1loop.Check applies to a first request: a malformed
+// request after the first, which fasthttp would judge by rules of its own
+// (and frame differently from the loops: the shape of request smuggling),
+// is refused in decoy's words as the loops refuse it. The read that finds
+// it passes on the bytes before it, and the next read fails.
+func gatedRead(g *h1loop.Gate, p []byte, n int, err error) (int, error) {
+	if g == nil || n == 0 {
+		return n, err
+	}
+	k, v := g.Feed(p[:n])
+	switch {
+	case v.Status == 0:
+		return n, err
+	case k == 0:
+		return 0, errRefused
+	}
+	return k, nil
+}
+
+// refused reports whether g found a request malformed.
+func refused(g *h1loop.Gate) bool { return g != nil && g.Verdict().Status != 0 }
 
 // arrivedAgo is how long ago the bytes of the connection's latest read
 // arrived, by the kernel's timestamp; 0 when unknown. For a request read
@@ -157,6 +189,14 @@ const (
 )
 
 func (c *conn) Read(p []byte) (int, error) {
+	if refused(c.gate) {
+		return 0, errRefused
+	}
+	n, err := c.read(p)
+	return gatedRead(c.gate, p, n, err)
+}
+
+func (c *conn) read(p []byte) (int, error) {
 	if len(c.buf) > 0 {
 		n := copy(p, c.buf)
 		c.buf = c.buf[n:]
@@ -387,9 +427,20 @@ type tlsConn struct {
 	// frames, once the connection is a WebSocket, follows what it reads.
 	frames *wsfront.Frames
 	stall  frameStall
+	// gate judges each request (see gatedRead); the connection under it
+	// reads TLS records, which no gate looks at.
+	gate *h1loop.Gate
 }
 
 func (t *tlsConn) Read(p []byte) (int, error) {
+	if refused(t.gate) {
+		return 0, errRefused
+	}
+	n, err := t.read(p)
+	return gatedRead(t.gate, p, n, err)
+}
+
+func (t *tlsConn) read(p []byte) (int, error) {
 	if t.buf != nil || t.err != nil {
 		n := copy(p, t.buf)
 		t.buf = t.buf[n:]

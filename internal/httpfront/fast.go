@@ -414,7 +414,10 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	var p *problem.Problem
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
+	c := fastConn(ctx)
 	switch {
+	case refused(fastGate(ctx)):
+		p = s.refusal(fastGate(ctx).Verdict())
 	case errors.As(err, &small):
 		p = s.tooLarge()
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -428,11 +431,9 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		p = problem.New(400, "malformed HTTP request: "+err.Error())
 	}
-	if p.Status != 408 {
+	if p.Status != 408 && c != nil {
 		// fasthttp closes the connection after this answer.
-		if c := fastConn(ctx); c != nil {
-			c.setCause(metrics.CloseBadRequest)
-		}
+		c.setCause(metrics.CloseBadRequest)
 	}
 	s.reject(p.Status)
 	ctx.Response.SetStatusCode(p.Status)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/valyala/fasthttp"
 )
@@ -306,6 +307,17 @@ func tcpConn(c net.Conn) *net.TCPConn {
 
 // fastConn is the accepted connection under a request, nil when there is
 // none (a test's in-memory connection).
+// fastGate is the gate of the connection ctx came on, nil for none.
+func fastGate(ctx *fasthttp.RequestCtx) *h1loop.Gate {
+	switch c := ctx.Conn().(type) {
+	case *conn:
+		return c.gate
+	case *tlsConn:
+		return c.gate
+	}
+	return nil
+}
+
 func fastConn(ctx *fasthttp.RequestCtx) *conn {
 	switch c := ctx.Conn().(type) {
 	case *conn:

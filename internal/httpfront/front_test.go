@@ -61,6 +61,12 @@ func startSources(t *testing.T, srcs []engine.Source, o httpfront.Options) *fixt
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startStore(t, store, o)
+}
+
+// startStore serves the stubs of store as startSources does.
+func startStore(t *testing.T, store *engine.Store, o httpfront.Options) *fixture {
+	t.Helper()
 	ca, err := pki.NewCA("test CA")
 	if err != nil {
 		t.Fatal(err)

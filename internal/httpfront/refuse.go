@@ -11,13 +11,12 @@ import (
 	"github.com/decoy-dev/decoy/internal/problem"
 )
 
-// Refusals of malformed requests. A connection's first request is checked
-// with h1loop.Check by whichever HTTP/1.1 engine reads it (the loops, or
-// serveConn before fasthttp, over TLS too), and refused in decoy's words,
-// the same bytes from both; later requests are fasthttp's to refuse
-// (fastError), but for one with a bare LF line end, which the loops
-// refuse as they refuse a first one (fasthttp may wait for a CRLFCRLF
-// until read-timeout).
+// Refusals of malformed requests. Every HTTP/1.x request is judged by
+// h1loop's rules whichever engine reads it: the loops (h1loop.Check),
+// serveConn before fasthttp for a connection's first request (over TLS
+// too), and the gate of a connection fasthttp serves for every request
+// (gatedRead, answered through fastError). All refuse in decoy's words,
+// the same bytes from each.
 
 // quoteMax is how much of the offending part of a request a refusal quotes.
 const quoteMax = 64

@@ -235,7 +235,10 @@ func New(o Options) *Server {
 		IdleTimeout:       o.IdleTimeout,
 		Protocols:         protocols,
 		HTTP2:             &http.HTTP2Config{MaxReadFrameSize: 1 << 20},
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// OPTIONS * goes to the stubs (a 404 when none answers it), as
+		// on every other engine, rather than Go's own 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ConnState: func(c net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateActive:
@@ -327,6 +330,11 @@ func (s *Server) fastState(nc net.Conn, st fasthttp.ConnState) {
 // is c itself or its TLS layer.
 func (s *Server) serveFast(c *conn, nc net.Conn) {
 	c.stamp = s.o.Journal.Cap() > 0
+	if t, ok := nc.(*tlsConn); ok {
+		t.gate = h1loop.NewGate(s.o.MaxHeaderBytes)
+	} else {
+		c.gate = h1loop.NewGate(s.o.MaxHeaderBytes)
+	}
 	_ = s.fastFor().ServeConn(nc)
 	if c.ws.Load() {
 		// A WebSocket conversation holds the connection open: it stays

@@ -78,6 +78,15 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 		s.o.GRPC.ServeHTTP(w, r)
 		return
 	}
+	if r.ProtoMajor == 1 {
+		// An h2c Upgrade Go's server declined (no HTTP2-Settings): it is
+		// answered over HTTP/1.1, and the connection closes after it, so
+		// that every later request on it is read by the engines that
+		// judge requests alike (h1loop.Check; Go's server frames some
+		// that they refuse, such as Content-Length beside
+		// Transfer-Encoding, and keeps the connection).
+		w.Header().Set("Connection", "close")
+	}
 	start := time.Now()
 	// A stub that discards uploads is matched before the body is read
 	// (it never matches on the body), and reads it as it arrives.
@@ -115,9 +124,6 @@ func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
 	req := engine.Request{Proto: r.Proto, Method: r.Method, Path: stdPath(r), Body: body, Fields: &stdReq{r: r}}
 	if s.mtls {
 		req.ClientCert = stdCert(r)
-	}
-	if s.draining.Load() && r.ProtoMajor == 1 {
-		w.Header().Set("Connection", "close")
 	}
 	st := upStub
 	if st == nil {

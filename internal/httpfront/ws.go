@@ -18,9 +18,13 @@ import (
 )
 
 // wsUpgrader answers WebSocket handshakes: any origin (decoy is a mock),
-// no compression, handshake errors as problem+json.
+// no compression (permessage-deflate is declined: see docs/websocket.md),
+// handshake errors as problem+json. wsfront reads the client's frames
+// itself, so the library's read buffer is never used: it gets the
+// smallest the library takes, not 4 KiB per connection.
 var wsUpgrader = websocket.FastHTTPUpgrader{
-	CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
+	ReadBufferSize: 1,
+	CheckOrigin:    func(*fasthttp.RequestCtx) bool { return true },
 	Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
 		writeProblemFastStatic(ctx, problem.New(status, reason.Error()))
 	},

@@ -204,7 +204,10 @@ type builder struct {
 	// queryForm is set while building an operation of AWS's query
 	// protocol: a POST whose path key names query parameters, which an
 	// SDK sends as fields of a form body (see queryForm in reqbuild.go).
-	queryForm  bool
+	queryForm bool
+	// aws is the operation being built when it is one of AWS's query
+	// protocol (see aws.go).
+	aws        *awsOp
 	itemParams []any  // the path item's parameters
 	itemPtr    string // and where they are
 	itemFile   string
@@ -387,15 +390,18 @@ type media struct {
 	example  any
 	hasEx    bool
 	named    map[string]any // examples by name (values)
-	// action is set for an XML answer of AWS's query protocol: the
-	// operation's Action, whose name wraps the body (see encodeQueryXML).
-	action string
+	// aws is set for an XML answer of an operation of AWS's query
+	// protocol, written as the protocol answers (see aws.go); errCode
+	// is the error code of an error answer.
+	aws     *awsOp
+	errCode string
 }
 
 // response is one declared response.
 type response struct {
 	code    int
 	key     string
+	desc    string // its description
 	media   []media
 	headers map[string]stub.HeaderValues
 }
@@ -466,8 +472,9 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 	// query parts are read from either (see queryForm).
 	req.QueryOrForm = req.Method == "POST" && len(b.keyQuery) > 0
 	b.queryForm = req.QueryOrForm
+	b.aws = b.awsOperation(op, file)
 	b.check = b.compileCheck(full, op, ptr, file)
-	defer func() { b.check, b.queryForm = nil, false }()
+	defer func() { b.check, b.queryForm, b.aws = nil, false, nil }()
 	resps, _ := op["responses"].(map[string]any)
 	var list []response
 	for _, code := range sortedKeys(resps) {
@@ -486,11 +493,18 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		}
 		list = append(list, b.response(code, c, r, rfile, rptr, op))
 	}
-	if action := b.queryAction(); action != "" {
+	if b.aws != nil {
+		// Its XML answers as the protocol writes them: a success wrapped
+		// in ActionResponse, an error as ErrorResponse (see aws.go).
 		for i := range list {
 			for j := range list[i].media {
-				if m := &list[i].media[j]; list[i].code < 300 && isXML(m.typ) {
-					m.action = action
+				m := &list[i].media[j]
+				switch {
+				case !isXML(m.typ):
+				case list[i].code < 300:
+					m.aws = b.aws
+				case list[i].code >= 400:
+					m.aws, m.errCode = b.aws, b.aws.exceptionName(list[i].code, m.schema, list[i].desc)
 				}
 			}
 		}
@@ -592,15 +606,17 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		}
 	}
 	// A Prefer: example= or code= that none of the stubs above took names
-	// an answer the operation does not declare: a 400 that says so. Each
-	// comes after the stubs of its priority, which win ties by order.
+	// an answer the operation does not declare: a 400 that says so (for
+	// AWS's query protocol, a code=N from 400 to 599 is AWS's common
+	// error of that status instead: see preferMiss.Vary). Each comes
+	// after the stubs of its priority, which win ties by order.
 	opName := strings.ToUpper(method) + " " + path
 	for _, m := range []struct {
 		miss     *preferMiss
 		priority int
 	}{
-		{&preferMiss{name: "example", op: opName, declared: declaredExamples(list)}, PriorityPrefer - 1},
-		{&preferMiss{name: "code", op: opName, declared: declaredCodes(list)}, PriorityPrefer},
+		{&preferMiss{name: "example", op: opName, declared: declaredExamples(list), aws: b.aws}, PriorityPrefer - 1},
+		{&preferMiss{name: "code", op: opName, declared: declaredCodes(list), aws: b.aws}, PriorityPrefer},
 	} {
 		pr := req
 		pr.Headers = withHeader(req.Headers, "Prefer", stub.StringMatcher{Regex: preferAnyRe(m.miss.name)})

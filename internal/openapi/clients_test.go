@@ -54,7 +54,12 @@ func TestParamSerializations(t *testing.T) {
 		get("deepObject qs indices (axios default)", "/deep?filter%5Bids%5D%5B0%5D=1&filter%5Bids%5D%5B1%5D=2&filter%5Btags%5D%5B0%5D=a", 204),
 		get("deepObject qs brackets", "/deep?filter[ids][]=1&filter[ids][]=2&filter[n]=3&filter[on]=true", 204),
 		get("deepObject qs repeat", "/deep?filter[ids]=1&filter[ids]=2", 204),
-		get("deepObject qs comma", "/deep?filter[ids]=1,2", 204),
+		// A comma is data: one value is one item (OpenAPI defines no
+		// arrays in a deepObject; qs's opt-in "comma" format is not read).
+		get("deepObject comma is data, not a separator", "/deep?filter[ids]=1,2", 400, `query.filter.ids.0: expected integer, got string`),
+		get("deepObject comma in a string item", "/deep?filter[tags]=a,b,c", 204),
+		get("deepObject comma in repeated items", "/deep?filter[tags]=a,b&filter[tags]=c", 204),
+		get("deepObject repeated items still counted", "/deep?filter[tags]=a&filter[tags]=b&filter[tags]=c", 400, `query.filter.tags`),
 		get("deepObject array item", "/deep?filter[ids][]=1&filter[ids][]=20", 400, `query.filter.ids.1: must be <= 10`),
 		get("deepObject array too long", "/deep?filter[tags][0]=a&filter[tags][1]=b&filter[tags][2]=c", 400, `query.filter.tags`),
 		get("deepObject array of objects", "/deep?filter[points][0][lat]=1&filter[points][0][lon]=2&filter[points][1][lat]=3", 204),
@@ -70,6 +75,16 @@ func TestParamSerializations(t *testing.T) {
 		get("free-form object beside a parameter", "/free?limit=5&a=1", 204),
 		get("free-form object not sent", "/free?limit=5", 400, `query.f: is required`),
 		get("free-form object's neighbour still checked", "/free?limit=50&a=1", 400, `query.limit: must be <= 10`),
+		// A free-form object takes only what no other parameter declares:
+		// not a deepObject's keys, an exploded object's properties, a
+		// query API key or a query part of the path key.
+		get("free-form beside a deepObject", "/free2?api_key=k&a=1&d[a]=x", 204),
+		get("free-form beside an exploded object", "/free2?api_key=k&a=1&lat=1.5&lon=-2.25", 204),
+		get("free-form beside a scalar and a key", "/free2?api_key=k&key=x&b=2", 204),
+		get("free-form still typed beside them", "/free2?api_key=k&d[a]=x&lat=1.5&b=x", 400, `query.f.b: expected integer, got string`),
+		get("exploded object still typed", "/free2?api_key=k&lat=north", 400, `query.pos.lat: expected number, got string`),
+		get("free-form beside the path key's query part", "/free3?x-id=Get&a=1", 204),
+		get("free-form beside the path key, typed", "/free3?x-id=Get&a=x", 400, `query.f.a: expected integer, got string`),
 		get("deepObject too deep", "/deep?filter"+deepKey(40)+"=1", 400, `nested deeper than 32`),
 	}
 	runCases(t, "testdata/clients.yaml", tests)
@@ -106,6 +121,8 @@ func TestBodySerializations(t *testing.T) {
 		post("form encoding contentType not JSON", "/form", form, "js=%7B", 400, `body.js: not valid JSON`),
 		post("form object brackets (axios)", "/form", form, "obj%5Ba%5D=1", 204),
 		post("form object brackets typed", "/form", form, "obj%5Ba%5D=x", 422, `body.obj.a: expected integer, got string`),
+		post("form object array repeated", "/form", form, "obj%5Bids%5D=1&obj%5Bids%5D=2", 204),
+		post("form object array: a comma is data", "/form", form, "obj%5Bids%5D=1,2", 422, `body.obj.ids.0: expected integer, got string`),
 		post("form array brackets (axios)", "/form", form, "tags%5B%5D=1&tags%5B%5D=2", 204),
 		post("form array brackets item", "/form", form, "tags%5B%5D=1&tags%5B%5D=11", 422, `body.tags.1: must be <= 10`),
 		// multipart/form-data: items that are objects or arrays are JSON.

@@ -76,18 +76,34 @@ type preferMiss struct {
 	name     string // "code" or "example"
 	op       string // "GET /items/{id}"
 	declared string // "200, 404" or "dog, cat (200), notFound (404)"
+	aws      *awsOp // an operation of AWS's query protocol: answered as its error
 }
 
 // missStub is the stub response of m, with the detail it has when the
 // request's value cannot be read.
 func (m *preferMiss) missStub() *stub.Response {
+	ct := problem.ContentType
+	if m.aws != nil {
+		ct = "text/xml"
+	}
 	return &stub.Response{Status: 400, Headers: map[string]stub.HeaderValues{
-		"Content-Type":  {problem.ContentType},
+		"Content-Type":  {ct},
 		"Cache-Control": {"no-store"},
 	}, Body: stub.Text(string(m.body("")))}
 }
 
 func (m *preferMiss) body(asked string) []byte {
+	if m.aws != nil {
+		return m.aws.refusal(400, false, m.detail(asked)).Body
+	}
+	p := problem.New(400, m.detail(asked))
+	p.Type = "https://github.com/decoy-dev/decoy/blob/main/docs/openapi.md#per-request-control-prism-compatible"
+	p.Title = "Prefer asks for an answer the operation does not declare"
+	return p.JSON()
+}
+
+// detail says what the operation declares.
+func (m *preferMiss) detail(asked string) string {
 	pref := "Prefer: " + m.name + "="
 	if asked != "" {
 		pref += asked
@@ -103,10 +119,7 @@ func (m *preferMiss) body(asked string) []byte {
 			detail = fmt.Sprintf("%s: %s declares the examples %s", pref, m.op, m.declared)
 		}
 	}
-	p := problem.New(400, detail)
-	p.Type = "https://github.com/decoy-dev/decoy/blob/main/docs/openapi.md#per-request-control-prism-compatible"
-	p.Title = "Prefer asks for an answer the operation does not declare"
-	return p.JSON()
+	return detail
 }
 
 var _ engine.Varier = (*preferMiss)(nil)
@@ -126,6 +139,11 @@ func (m *preferMiss) Vary(r *engine.Request, base *engine.Response) *engine.Resp
 		return base
 	}
 	nr := *base
+	if n, err := strconv.Atoi(asked); err == nil && m.aws != nil && m.name == "code" && n >= 400 && n <= 599 {
+		nr.Status = n
+		nr.Body = m.aws.preferError(n, m.declared)
+		return &nr
+	}
 	nr.Body = m.body(asked)
 	return &nr
 }

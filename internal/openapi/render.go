@@ -19,6 +19,7 @@ import (
 
 func (b *builder) response(key string, code int, r map[string]any, file, ptr string, op map[string]any) response {
 	out := response{code: code, key: key, headers: map[string]stub.HeaderValues{}}
+	out.desc, _ = r["description"].(string)
 	if b.v2 {
 		types := strList(op["produces"])
 		if len(types) == 0 {
@@ -359,6 +360,16 @@ func (b *builder) render1(r *response, m *media, key string, mode renderMode, na
 	}
 	if json && m.schema != nil && b.o.KeepRendered {
 		b.res.Rendered = append(b.res.Rendered, Rendered{File: m.file, Pointer: m.schemaAt, Body: body, From: chosen.from, Named: mode == renderNamed})
+	}
+	if m.errCode != "" {
+		// An error of AWS's query protocol: the document's own XML (an
+		// example that is a string), else the protocol's error, fixed.
+		if s, ok := chosen.v.(string); ok && (chosen.from == "example" || strings.HasPrefix(chosen.from, "example ")) {
+			out.Body = stub.Text(s)
+		} else {
+			out.Body = stub.Text(string(m.aws.declaredError(r.code, m.errCode, chosen.v)))
+		}
+		return out
 	}
 	// A generated body varies with the request (see vary.go) in every
 	// media type, not only JSON ones, and in the Prefer: dynamic=true

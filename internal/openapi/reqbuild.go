@@ -2,6 +2,8 @@ package openapi
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +19,7 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 	if b.o.Validation == "off" {
 		return nil
 	}
-	c := &reqCheck{report: b.o.Validation == "report"}
+	c := &reqCheck{report: b.o.Validation == "report", aws: b.aws}
 	vars := pathVars(full)
 	c.stub = b.checkLabel(full, op, ptr)
 	c.offers = b.offers(op, file)
@@ -215,22 +217,8 @@ func (b *builder) compileCheck(full string, op map[string]any, ptr, file string)
 	}
 	b.securityOf(c, op)
 	for i := range c.params {
-		if !c.params[i].free {
-			continue
-		}
-		// A free-form object takes the query parameters that are not
-		// another parameter's (or an API key's).
-		for j, q := range c.params {
-			if j != i && q.in == "query" {
-				c.params[i].others = append(c.params[i].others, q.name)
-			}
-		}
-		for _, alt := range c.security {
-			for _, s := range alt {
-				if s.kind == "apiKey" && s.in == "query" {
-					c.params[i].others = append(c.params[i].others, s.name)
-				}
-			}
+		if c.params[i].free {
+			b.freeOthers(c, &c.params[i])
 		}
 	}
 	if len(c.params) == 0 && c.body == nil && len(c.security) == 0 && len(c.offers) == 0 {
@@ -323,6 +311,34 @@ func (b *builder) compileAt(file, ptr string, node any) *jsonschema.Schema {
 		return nil
 	}
 	return s
+}
+
+// freeOthers lists what the free-form object p must leave to others:
+// the operation's other query parameters by name, a deepObject's
+// name[key] keys, an exploded form object's properties, a query API
+// key, and the query parts of the path key (/a?x-id=Get).
+func (b *builder) freeOthers(c *reqCheck, p *param) {
+	for j := range c.params {
+		q := &c.params[j]
+		if q == p || q.in != "query" {
+			continue
+		}
+		p.others = append(p.others, q.name)
+		switch {
+		case q.style == styleDeep:
+			p.brackets = append(p.brackets, q.name+"[")
+		case q.typ == "object" && q.explode && q.style == styleForm && !q.free:
+			p.others = append(p.others, slices.Sorted(maps.Keys(q.props))...)
+		}
+	}
+	for _, alt := range c.security {
+		for _, s := range alt {
+			if s.kind == "apiKey" && s.in == "query" {
+				p.others = append(p.others, s.name)
+			}
+		}
+	}
+	p.others = append(p.others, slices.Sorted(maps.Keys(b.keyQuery))...)
 }
 
 // freeForm reports whether an object schema admits properties it does
@@ -661,27 +677,3 @@ func (b *builder) queryFormCheck(c *reqCheck) {
 
 // mediaForm is the media type of a URL-encoded form body.
 const mediaForm = "application/x-www-form-urlencoded"
-
-// queryAction is the Action of an operation of AWS's query protocol being
-// built (a path key /#Action=AssumeRole, Action a query parameter), else
-// "". Its XML answers are written as the protocol answers, whatever the
-// method (see encodeQueryXML).
-func (b *builder) queryAction() string {
-	if _, ok := b.keyQuery["Action"]; !ok || b.key.sep != '#' || b.ec2() {
-		return ""
-	}
-	for _, p := range b.key.parts {
-		if p.name == "Action" && p.hasValue {
-			return p.value
-		}
-	}
-	return ""
-}
-
-// ec2 reports whether the document is APIs.guru's EC2 one, whose protocol
-// (AWS's "ec2", a variant of the query protocol) answers without the
-// ActionResult element, its lists named by the document's xml objects.
-func (b *builder) ec2() bool {
-	info, _ := b.doc["info"].(map[string]any)
-	return info["x-providerName"] == "amazonaws.com" && info["x-serviceName"] == "ec2"
-}

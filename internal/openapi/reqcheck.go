@@ -37,7 +37,10 @@ type reqCheck struct {
 	// queryOrForm: a query parameter the query lacks is read from a form
 	// body (AWS's query protocol: see queryFormCheck).
 	queryOrForm bool
-	counts      [nKinds]atomic.Uint64
+	// aws: an operation of AWS's query protocol, whose refusals are the
+	// protocol's errors (see aws.go).
+	aws    *awsOp
+	counts [nKinds]atomic.Uint64
 }
 
 // vkind is the kind of a violation, a label of
@@ -120,7 +123,8 @@ type param struct {
 	props    map[string]string // for objects: the properties' types
 	deep     *shape            // for a deepObject or free-form object: the types at each place
 	free     bool              // an exploded form object that takes query parameters of any name
-	others   []string          // for free: the names of the operation's other query parameters
+	others   []string          // for free: the query parameters others take (see freeOthers)
+	brackets []string          // for free: "name[" of the operation's deepObject parameters
 	schema   *jsonschema.Schema
 	fast     *simple // nil: always ask schema
 	seg      pathVar // for a path parameter: where it is (seg -1 when unknown)
@@ -209,11 +213,11 @@ func (c *reqCheck) violations(r *engine.Request) (int, []violation) {
 			case msg != "":
 				vs = append(vs, violation{p.loc, msg})
 			case p.schema != nil:
-				err := p.schema.Validate(inst)
-				if err == nil {
+				bad := validate(p.schema, inst, p.loc)
+				if bad == nil {
 					continue
 				}
-				vs = appendErrs(vs, p.loc, err)
+				vs = append(vs, bad...)
 			default:
 				continue
 			}
@@ -244,8 +248,8 @@ func (c *reqCheck) violations(r *engine.Request) (int, []violation) {
 			if err != nil {
 				vs = append(vs, violation{p.loc, "not valid JSON: " + err.Error()})
 				status = worse(status, 400)
-			} else if err := p.schema.Validate(inst); err != nil {
-				vs = appendErrs(vs, p.loc, err)
+			} else if bad := validate(p.schema, inst, p.loc); bad != nil {
+				vs = append(vs, bad...)
 				status = worse(status, 400)
 			}
 			continue
@@ -253,8 +257,8 @@ func (c *reqCheck) violations(r *engine.Request) (int, []violation) {
 		if p.schema == nil || (p.fast != nil && p.fast.ok(v)) {
 			continue
 		}
-		if err := p.schema.Validate(coerce(v, p.typ, p.itemTyp)); err != nil {
-			vs = appendErrs(vs, p.loc, err)
+		if bad := validate(p.schema, coerce(v, p.typ, p.itemTyp), p.loc); bad != nil {
+			vs = append(vs, bad...)
 			status = worse(status, 400)
 		}
 	}
@@ -291,6 +295,15 @@ func (c *reqCheck) verdict(status int, vs []violation) *engine.Verdict {
 	}, sum.String())
 	if c.report {
 		return &engine.Verdict{Summary: summary}
+	}
+	if c.aws != nil {
+		missing := false
+		for _, v := range vs {
+			missing = missing || isMissing(v.msg)
+		}
+		resp := c.aws.refusal(status, missing, summary)
+		resp.Headers = append(resp.Headers, header("Cache-Control", "no-store"))
+		return &engine.Verdict{Response: resp}
 	}
 	p := problem.New(status, summary)
 	p.Title = "Request does not match the OpenAPI document"
@@ -438,6 +451,7 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 		return 0, nil
 	}
 	var inst any
+	var key uint64 // of a JSON body, in validBodies
 	switch {
 	case asJSON:
 		// A body seen valid before, as sent (compressed or not), is
@@ -448,7 +462,7 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 		if coded && !strings.EqualFold(strings.TrimSpace(ce), "identity") {
 			id = ^id
 		}
-		key := bodyKey(id, r.Body)
+		key = bodyKey(id, r.Body)
 		slot := &validBodies[key&(uint64(len(validBodies))-1)]
 		if slot.Load() == key {
 			return 0, nil
@@ -461,10 +475,6 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 			return st, vs
 		}
 		inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(bytes.TrimPrefix(body, utf8BOM)))
-		if err == nil && m.schema.Validate(inst) == nil {
-			slot.Store(key)
-			return 0, nil
-		}
 		if err != nil {
 			return 400, []violation{{"body", "not valid JSON: " + err.Error()}}
 		}
@@ -489,8 +499,11 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 		}
 		inst = obj
 	}
-	if err := m.schema.Validate(inst); err != nil {
-		return 422, appendErrs(nil, "body", err)
+	if bad := validate(m.schema, inst, "body"); bad != nil {
+		return 422, bad
+	}
+	if asJSON {
+		validBodies[key&(uint64(len(validBodies))-1)].Store(key)
 	}
 	return 0, nil
 }
@@ -586,12 +599,15 @@ func coerce(v, typ, item string) any {
 	return v
 }
 
+// isNumber reports whether v is a number's decimal text, of any size (a
+// number past float64's range is still a number: the validator reads it
+// exactly).
 func isNumber(v string) bool {
 	if v == "" {
 		return false
 	}
 	_, err := strconv.ParseFloat(v, 64)
-	return err == nil && !strings.ContainsAny(v, "xXpP_ ") && !strings.EqualFold(v, "nan") && !strings.Contains(strings.ToLower(v), "inf")
+	return (err == nil || errors.Is(err, strconv.ErrRange)) && !strings.ContainsAny(v, "xXpP_ ") && !strings.EqualFold(v, "nan") && !strings.Contains(strings.ToLower(v), "inf")
 }
 
 // appendErrs flattens a validation error into violations at loc.
@@ -646,6 +662,13 @@ func describe(k jsonschema.ErrorKind) string {
 		return fmt.Sprintf("must match %s", k.Want)
 	case *kind.AdditionalProperties:
 		return "unexpected " + strings.Join(k.Properties, ", ")
+	case *kind.Format:
+		switch k.Want {
+		case "int32":
+			return "must fit format int32 (" + intRange(32) + ")"
+		case "int64":
+			return "must fit format int64 (" + intRange(64) + ")"
+		}
 	}
 	return k.LocalizedString(printer)
 }
@@ -678,6 +701,10 @@ type simple struct {
 	min, max       float64
 	hasMin, hasMax bool
 	exMin, exMax   bool
+	// minI and maxI are the bounds as int64 when they are integers
+	// that fit: an integer is compared with them exactly.
+	minI, maxI     int64
+	intMin, intMax bool
 	minLen, maxLen int
 	enum           []string
 	re             *regexp.Regexp
@@ -714,38 +741,51 @@ func compileSimple(m map[string]any) *simple {
 	default:
 		return nil
 	}
-	num := func(k string) (float64, bool, bool) {
-		n, ok := m[k].(json.Number)
-		if !ok {
+	var bad bool
+	// num reads a bound: as a float64 only when that is exact enough
+	// (at most 15 significant digits, which float64 keeps apart), and as
+	// an int64 when it is an integer that fits; else the schema is not
+	// simple, and the validator compares exactly.
+	num := func(k string) (f float64, i int64, isInt, ok bool) {
+		n, isNum := m[k].(json.Number)
+		if !isNum {
 			_, isBool := m[k].(bool)
-			return 0, false, !isBool && m[k] != nil
+			bad = bad || !isBool && m[k] != nil
+			return 0, 0, false, false
 		}
 		f, err := n.Float64()
-		return f, err == nil, err != nil
+		i, ierr := n.Int64()
+		if err != nil || ierr != nil && sigDigits(string(n)) > 15 {
+			bad = true
+			return 0, 0, false, false
+		}
+		return f, i, ierr == nil, true
 	}
-	var bad bool
-	var b1, b2 bool
-	if s.min, s.hasMin, b1 = num("minimum"); b1 {
-		bad = true
-	}
-	if s.max, s.hasMax, b2 = num("maximum"); b2 {
-		bad = true
-	}
+	s.min, s.minI, s.intMin, s.hasMin = num("minimum")
+	s.max, s.maxI, s.intMax, s.hasMax = num("maximum")
 	if m["exclusiveMinimum"] == true {
 		s.exMin = true
-	} else if f, ok, _ := num("exclusiveMinimum"); ok {
-		s.min, s.hasMin, s.exMin = f, true, true
+	} else if f, i, isInt, ok := num("exclusiveMinimum"); ok {
+		s.min, s.minI, s.intMin, s.hasMin, s.exMin = f, i, isInt, true, true
 	}
 	if m["exclusiveMaximum"] == true {
 		s.exMax = true
-	} else if f, ok, _ := num("exclusiveMaximum"); ok {
-		s.max, s.hasMax, s.exMax = f, true, true
+	} else if f, i, isInt, ok := num("exclusiveMaximum"); ok {
+		s.max, s.maxI, s.intMax, s.hasMax, s.exMax = f, i, isInt, true, true
 	}
-	if f, ok, _ := num("minLength"); ok {
-		s.minLen = int(f)
+	if s.typ == "number" && (s.hasMin && s.intMin && sigDigits(strconv.FormatInt(s.minI, 10)) > 15 ||
+		s.hasMax && s.intMax && sigDigits(strconv.FormatInt(s.maxI, 10)) > 15) {
+		bad = true // a number is compared as a float64, which this bound is not
 	}
-	if f, ok, _ := num("maxLength"); ok {
-		s.maxLen = int(f)
+	if n, ok := m["minLength"].(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			s.minLen = int(i)
+		}
+	}
+	if n, ok := m["maxLength"].(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			s.maxLen = int(i)
+		}
 	}
 	if e, ok := m["enum"].([]any); ok {
 		for _, v := range e {
@@ -781,20 +821,32 @@ func withBound(m map[string]any, k string, v int64) map[string]any {
 // ok reports whether the text v certainly satisfies the schema.
 func (s *simple) ok(v string) bool {
 	switch s.typ {
-	case "integer", "number":
-		var f float64
-		if s.typ == "integer" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return false
-			}
-			f = float64(n)
-		} else {
-			if !isNumber(v) {
-				return false
-			}
-			f, _ = strconv.ParseFloat(v, 64)
+	case "integer":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return false
 		}
+		// An integer is compared exactly: with an int64 bound as it is,
+		// with another as a float64 only while float64 holds it exactly.
+		const exact = 1 << 53
+		if (s.hasMin && !s.intMin || s.hasMax && !s.intMax) && (n > exact || n < -exact) {
+			return false
+		}
+		f := float64(n)
+		if s.hasMin && (s.intMin && (n < s.minI || s.exMin && n == s.minI) || !s.intMin && (f < s.min || s.exMin && f == s.min)) {
+			return false
+		}
+		if s.hasMax && (s.intMax && (n > s.maxI || s.exMax && n == s.maxI) || !s.intMax && (f > s.max || s.exMax && f == s.max)) {
+			return false
+		}
+		return true
+	case "number":
+		// Past 15 significant digits, float64 may not tell a value from
+		// its bound: the validator compares it.
+		if !isNumber(v) || sigDigits(v) > 15 {
+			return false
+		}
+		f, _ := strconv.ParseFloat(v, 64)
 		if s.hasMin && (f < s.min || (s.exMin && f == s.min)) {
 			return false
 		}

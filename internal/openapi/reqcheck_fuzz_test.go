@@ -101,6 +101,7 @@ func FuzzRequestCheck(f *testing.F) {
 		snapshot(f, "testdata/styles2.yaml", "report"),
 		snapshot(f, "testdata/clients.yaml", "enforce"),
 		snapshot(f, "testdata/clients2.yaml", "enforce"),
+		snapshot(f, "testdata/numbers.yaml", "enforce"),
 	}
 	seeds := []struct{ method, target, headers, body string }{
 		{"GET", "/query?ids=1&ids=2&filter[lat]=1&filter[b][c]=2&at=lat,1", "X-Ids: 1,2\nX-Point: lat=1\nCookie: tags=a,b", ""},
@@ -119,6 +120,8 @@ func FuzzRequestCheck(f *testing.F) {
 		{"POST", "/ranges", "Content-Type: application/merge-patch+json", `{"lat":1}`},
 		{"POST", "/json", "Content-Type: application/json\nContent-Encoding: gzip", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\x56\xca\x49\x2c\x51\xb2\x32\xac\x05\x00\x2c\x9d\x6e\x67\x09\x00\x00\x00"},
 		{"POST", "/multi", "Content-Type: multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"list\"\r\n\r\n[{\"lat\":1}]\r\n--b--\r\n"},
+		{"GET", "/n?i64=9223372036854775808&i32=1e9&capped=9007199254740993&x=1e-99999&ids=1E+2", "", ""},
+		{"POST", "/n", "Content-Type: application/json", `{"x":1e10000000,"max":-1e400,"mult":1.5e1,"any":[0e99999]}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.headers, []byte(s.body))

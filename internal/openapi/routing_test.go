@@ -379,15 +379,22 @@ func TestAWSQueryProtocol(t *testing.T) {
 }
 
 // EC2's variant of the query protocol answers without the ActionResult
-// element: its answers are not wrapped, though Action is read from a form
-// body as for the others.
-func TestEC2QueryProtocolNotWrapped(t *testing.T) {
+// element: the output's members right in <ActionResponse>, after a
+// requestId, every list wrapped with <item> items; Action is read from
+// a form body as for the others.
+func TestEC2QueryProtocol(t *testing.T) {
 	t.Parallel()
 	doc := strings.Replace(queryProtocolSpec, `info: {title: query protocol, version: "2020-01-01"}`,
 		`info: {title: ec2, version: "2020-01-01", x-providerName: amazonaws.com, x-serviceName: ec2}`, 1)
 	srv := serveDoc(t, doc)
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	const rid = "<requestId>00000000-0000-0000-0000-000000000000</requestId>"
 	runRoutes(t, srv, []routeCase{
-		{name: "form body", method: "POST", path: "/", body: "Action=DeleteTags", headers: []string{"Content-Type", "application/x-www-form-urlencoded"},
-			status: 200, contains: "\n<DeleteTagsResponse><Deleted>true</Deleted></DeleteTagsResponse>"},
+		{name: "form body", method: "POST", path: "/", body: "Action=DeleteTags", headers: form,
+			status: 200, contains: "\n<DeleteTagsResponse>" + rid + "<Deleted>true</Deleted></DeleteTagsResponse>"},
+		{name: "lists of items", method: "POST", path: "/", body: "Action=DescribeTags&Version=2020-01-01", headers: form,
+			status: 200, contains: "\n<DescribeTagsResponse>" + rid + "<Tags><item><Key>a</Key><Value>1</Value></item><item><Key>b</Key><Value>2</Value></item></Tags><Wrapped><W>x</W></Wrapped></DescribeTagsResponse>"},
+		{name: "a refusal is EC2's error", method: "POST", path: "/", body: "Action=DescribeTags", headers: form,
+			status: 400, contains: "<Response><Errors><Error><Code>MissingParameter</Code><Message>1 violation: query.Version: is required</Message></Error></Errors><RequestID>"},
 	})
 }

@@ -383,8 +383,9 @@ func (c *reqCheck) queryComposite(p *param, r *engine.Request) (any, bool, strin
 }
 
 // freeForm reads an exploded form object that admits properties of any
-// name (additionalProperties): every query parameter that is not
-// another parameter of the operation is one of its properties.
+// name (additionalProperties): every query parameter that no other
+// parameter of the operation takes (see freeOthers) is one of its
+// properties.
 func freeForm(p *param, r *engine.Request) (any, bool, string) {
 	pairs, ok := queryPairs(r)
 	if !ok {
@@ -392,7 +393,7 @@ func freeForm(p *param, r *engine.Request) (any, bool, string) {
 	}
 	var obj map[string]any
 	for k, v := range pairs {
-		if slices.Contains(p.others, k) {
+		if slices.Contains(p.others, k) || slices.ContainsFunc(p.brackets, func(b string) bool { return strings.HasPrefix(k, b) }) {
 			continue
 		}
 		if obj == nil {
@@ -415,7 +416,8 @@ const maxDeep = 32
 // each value as the type its schema gives it at that place. An array
 // property is read as clients write one: repeated (name[a]=1&name[a]=2),
 // with empty brackets (name[a][]=1, qs's "brackets") or indices
-// (name[a][0]=1, qs's default; name[a][0][b]=1 for an array of objects).
+// (name[a][0]=1, qs's default; name[a][0][b]=1 for an array of objects);
+// a value with a comma is one item.
 func deepObject(p *param, r *engine.Request) (any, bool, string) {
 	pairs, ok := queryPairs(r)
 	if !ok {
@@ -480,11 +482,11 @@ func deepSet(obj map[string]any, sh *shape, segs []string, v string) {
 		list, _ := obj[key].([]any)
 		switch {
 		case len(rest) == 0:
-			// name[a]=1&name[a]=2, or name[a]=1,2 (qs's "comma").
-			for x := range strings.SplitSeq(v, ",") {
-				list = append(list, sub.items.read(x))
-			}
-			obj[key] = list
+			// name[a]=1&name[a]=2: each value one item. A comma is data
+			// (name[a]=1,2 is the item "1,2"): OpenAPI defines no
+			// arrays in a deepObject, and qs writes commas only when
+			// asked to (arrayFormat "comma").
+			obj[key] = append(list, sub.items.read(v))
 			return
 		case len(rest) == 1 && isIndex(rest[0]):
 			// name[a][]=1, name[a][0]=1.

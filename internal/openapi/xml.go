@@ -67,45 +67,22 @@ func (e *xmlEncoder) document(schema any, file string, v any) []byte {
 }
 
 // encodeXML writes v, a value of m's schema, as an XML document: as
-// AWS's query protocol answers when m.action is set.
+// AWS's query protocol answers when m.aws is set (see aws.go).
 func (m *media) encodeXML(deref derefFunc, v any) []byte {
-	if m.action == "" {
+	if m.aws == nil {
 		return encodeXML(deref, m.schema, m.file, v)
 	}
-	return encodeQueryXML(deref, m.schema, m.file, v, m.action)
-}
-
-// queryRequestID is the request id of the answers of AWS's query protocol.
-const queryRequestID = "00000000-0000-0000-0000-000000000000"
-
-// encodeQueryXML writes v as AWS's query protocol answers the operation
-// action: <ActionResponse><ActionResult>v</ActionResult><ResponseMetadata>
-// <RequestId>...</RequestId></ResponseMetadata></ActionResponse>. APIs.guru's
-// documents declare the result's schema alone (as ActionResponse), and an
-// AWS SDK reads the result from inside ActionResult.
-func encodeQueryXML(deref derefFunc, schema any, file string, v any, action string) []byte {
-	result := action + "Result"
-	wrapper := map[string]any{
-		"type": "object",
-		"xml":  map[string]any{"name": action + "Response"},
-		"properties": map[string]any{
-			result: schema,
-			"ResponseMetadata": map[string]any{"type": "object", "properties": map[string]any{
-				"RequestId": map[string]any{"type": "string"},
-			}},
-		},
-	}
-	val := map[string]any{result: v, "ResponseMetadata": map[string]any{"RequestId": queryRequestID}}
-	return (&xmlEncoder{deref: deref, members: true}).document(wrapper, file, val)
+	return m.aws.encode(deref, m.schema, m.file, v)
 }
 
 type xmlEncoder struct {
 	deref derefFunc
 	buf   bytes.Buffer
-	// members writes a list whose schema has no xml object as AWS's query
-	// protocol does: wrapped in the property's element, each item a
-	// <member>.
-	members bool
+	// aws writes as AWS's query protocol (or EC2's) does: a property's
+	// xml object read from its allOf members too, lists wrapped in the
+	// property's element, each item a <member> (EC2: an <item>) unless
+	// its xml object names it, and (query) maps as <entry> items.
+	aws awsMode
 	// scope counts the namespace prefixes declared by the open elements:
 	// a prefix is written only where it is declared, so that the output
 	// is namespace-well-formed.
@@ -123,6 +100,8 @@ type xmlSchema struct {
 	pfile map[string]string
 	items any
 	ifile string
+	addl  any // additionalProperties, a schema or true
+	afile string
 	enc   *xmlEncoder
 	depth int
 }
@@ -154,8 +133,51 @@ func (e *xmlEncoder) schema(node any, file string, depth int) *xmlSchema {
 	if s.xml == nil {
 		s.xml, _ = m["xml"].(map[string]any)
 	}
+	if e.aws != awsNone {
+		s.xml = e.allOfXML(s.xml, m, mfile)
+	}
 	e.collect(s, m, mfile, depth)
 	return s
+}
+
+// allOfXML adds to own (a schema's xml object) what the schema m's allOf
+// members say, as AWS's documents write a property: {allOf: [{$ref:
+// RegionList}, {xml: {name: regionInfo}}]}, the property's name in the
+// member beside the $ref, the type's own (a list's wrapped: false) at
+// the $ref. own wins, then the members beside, then the $refs.
+func (e *xmlEncoder) allOfXML(own, m map[string]any, file string) map[string]any {
+	all, _ := m["allOf"].([]any)
+	if len(all) == 0 {
+		return own
+	}
+	out := maps.Clone(own)
+	add := func(x map[string]any) {
+		for k, v := range x {
+			if _, set := out[k]; !set {
+				if out == nil {
+					out = map[string]any{}
+				}
+				out[k] = v
+			}
+		}
+	}
+	for _, ref := range []bool{false, true} {
+		for _, a := range all {
+			am, ok := a.(map[string]any)
+			if !ok || (am["$ref"] != nil) != ref {
+				continue
+			}
+			if ref {
+				if am, _, _ = e.deref(a, file); am == nil {
+					continue
+				}
+			}
+			if x, ok := am["xml"].(map[string]any); ok {
+				add(x)
+			}
+		}
+	}
+	return out
 }
 
 func (e *xmlEncoder) collect(s *xmlSchema, m map[string]any, file string, depth int) {
@@ -171,6 +193,9 @@ func (e *xmlEncoder) collect(s *xmlSchema, m map[string]any, file string, depth 
 	}
 	if it, ok := m["items"]; ok && s.items == nil {
 		s.items, s.ifile = it, file
+	}
+	if ap, ok := m["additionalProperties"]; ok && ap != false && s.addl == nil {
+		s.addl, s.afile = ap, file
 	}
 	for _, kw := range []string{"allOf", "oneOf", "anyOf"} {
 		l, _ := m[kw].([]any)
@@ -232,6 +257,10 @@ func (e *xmlEncoder) qname(name string, s *xmlSchema) string {
 func (e *xmlEncoder) element(name string, s *xmlSchema, v any, depth int) {
 	switch x := v.(type) {
 	case map[string]any:
+		if e.aws == awsQuery && s.isMap() {
+			e.entries(name, s, x, depth)
+			return
+		}
 		keys := slices.Sorted(maps.Keys(x))
 		var attrs []xmlAttr
 		var children []string
@@ -248,18 +277,7 @@ func (e *xmlEncoder) element(name string, s *xmlSchema, v any, depth int) {
 			children = append(children, k)
 		}
 		e.open(name, s, attrs)
-		for _, k := range children {
-			ps := s.propOf(k)
-			cn := k
-			if n := ps.xmlName(); n != "" {
-				cn = n
-			}
-			if l, ok := x[k].([]any); ok {
-				e.array(cn, ps, l, depth+1)
-				continue
-			}
-			e.element(cn, ps, x[k], depth+1)
-		}
+		e.children(s, x, children, depth)
 		e.close(name, s)
 	case []any:
 		e.array(name, s, x, depth)
@@ -272,11 +290,92 @@ func (e *xmlEncoder) element(name string, s *xmlSchema, v any, depth int) {
 	}
 }
 
+// children writes the properties keys of x, a value of s, as elements.
+func (e *xmlEncoder) children(s *xmlSchema, x map[string]any, keys []string, depth int) {
+	for _, k := range keys {
+		ps := s.propOf(k)
+		cn := k
+		if n := ps.xmlName(); n != "" {
+			cn = n
+		}
+		if l, ok := x[k].([]any); ok {
+			e.array(cn, ps, l, depth+1)
+			continue
+		}
+		e.element(cn, ps, x[k], depth+1)
+	}
+}
+
+// content writes v, a value of s, as the content of an element: an
+// object's properties as its children (attributes too), a list's items,
+// a scalar's text.
+func (e *xmlEncoder) content(s *xmlSchema, v any, depth int) {
+	switch x := v.(type) {
+	case map[string]any:
+		e.children(s, x, slices.Sorted(maps.Keys(x)), depth)
+	case []any:
+		item := "member"
+		if e.aws == awsEC2 {
+			item = xmlDefaultItem
+		}
+		e.items(x, s, item, depth)
+	case nil:
+	default:
+		e.escape(text(v))
+	}
+}
+
+// isMap reports whether s is a map: an object whose properties are all
+// additionalProperties.
+func (s *xmlSchema) isMap() bool {
+	return s != nil && s.addl != nil && len(s.props) == 0
+}
+
+// entries writes a map as AWS's query protocol does: in the element
+// name, each pair an <entry> of <key> and <value> (a map whose xml
+// object says wrapped: false, which the protocol writes with names the
+// documents do not give, is written as an object).
+func (e *xmlEncoder) entries(name string, s *xmlSchema, x map[string]any, depth int) {
+	if s.xml["wrapped"] == false {
+		e.open(name, s, nil)
+		e.children(s, x, slices.Sorted(maps.Keys(x)), depth)
+		e.close(name, s)
+		return
+	}
+	var vs *xmlSchema
+	if depth < xmlMaxDepth {
+		vs = e.schema(s.addl, s.afile, s.depth+1)
+	}
+	e.open(name, s, nil)
+	for _, k := range slices.Sorted(maps.Keys(x)) {
+		e.buf.WriteString("<entry><key>")
+		e.escape(k)
+		e.buf.WriteString("</key>")
+		if l, ok := x[k].([]any); ok {
+			e.array("value", vs, l, depth+2)
+		} else {
+			e.element("value", vs, x[k], depth+2)
+		}
+		e.buf.WriteString("</entry>")
+	}
+	e.close(name, s)
+}
+
 // array writes the items of a property named name: each as an element
 // named by the items' xml name, else name; inside an element name when
 // the array is wrapped.
 func (e *xmlEncoder) array(name string, s *xmlSchema, l []any, depth int) {
-	if e.members && (s == nil || s.xml == nil) {
+	switch {
+	case e.aws == awsEC2:
+		// EC2 wraps every list, its items <item> unless named.
+		e.open(name, s, nil)
+		e.items(l, s, xmlDefaultItem, depth+1)
+		e.close(name, s)
+		return
+	case e.aws == awsQuery && (s == nil || s.xml["wrapped"] != false):
+		// The query protocol wraps a list, its items <member> unless
+		// named, but for a flattened one (wrapped: false), whose items
+		// are the property's elements.
 		e.open(name, s, nil)
 		e.items(l, s, "member", depth+1)
 		e.close(name, s)
@@ -296,7 +395,7 @@ func (e *xmlEncoder) items(l []any, s *xmlSchema, name string, depth int) {
 	in := name
 	if n := is.xmlName(); n != "" {
 		in = n
-	} else if s != nil {
+	} else if s != nil && e.aws == awsNone {
 		if r := refName(s.items); r != "" && name == xmlDefaultItem {
 			in = r
 		}

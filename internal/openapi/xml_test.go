@@ -38,6 +38,24 @@ func wellFormed(t testing.TB, doc []byte) {
 	}
 }
 
+// jsonValue decodes a JSON value as decoy holds one: numbers as
+// json.Number.
+func jsonValue(s string) (any, error) {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var v any
+	err := d.Decode(&v)
+	return v, err
+}
+
+// xmlFixture serves the components (YAML) as the document /doc.yaml of
+// that OpenAPI version: its files, and a $ref to one of its schemas.
+func xmlFixture(t testing.TB, version, comps string) (*files, func(string) any) {
+	f := newFiles()
+	f.docs["/doc.yaml"] = xmlDoc(t, "openapi: "+version+"\n"+comps)
+	return f, func(n string) any { return map[string]any{"$ref": "#/components/schemas/" + n} }
+}
+
 // xmlDoc decodes a YAML/JSON document for the table below.
 func xmlDoc(t testing.TB, s string) any {
 	t.Helper()
@@ -80,10 +98,7 @@ components:
         - {$ref: '#/components/schemas/Base'}
         - {type: object, properties: {n: {type: string, xml: {name: Name}}}}
 `
-	doc := xmlDoc(t, "openapi: 3.1.0\n"+comps)
-	f := newFiles()
-	f.docs["/doc.yaml"] = doc
-	ref := func(n string) any { return map[string]any{"$ref": "#/components/schemas/" + n} }
+	f, ref := xmlFixture(t, "3.1.0", comps)
 	tests := []struct {
 		name   string
 		schema any
@@ -118,10 +133,8 @@ components:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := json.NewDecoder(strings.NewReader(tt.value))
-			d.UseNumber()
-			var v any
-			if err := d.Decode(&v); err != nil {
+			v, err := jsonValue(tt.value)
+			if err != nil {
 				t.Fatal(err)
 			}
 			got := encodeXML(f.deref, tt.schema, "/doc.yaml", v)
@@ -150,16 +163,15 @@ func TestIsXML(t *testing.T) {
 }
 
 // FuzzEncodeXML: whatever the value and the schema's xml names, the
-// output is one well-formed XML element.
+// output is one well-formed XML element, as decoy writes XML and as it
+// writes AWS's answers.
 func FuzzEncodeXML(f *testing.F) {
 	f.Add(`{"a":[1,{"b":"<&"}],"c":null}`, "name", "p", "urn:x", true, false)
 	f.Add(`[1,[2,[3]]]`, "", "", "", false, true)
 	f.Add(`"\u0001\ud800"`, "1a b", "xml", "", true, true)
 	f.Fuzz(func(t *testing.T, value, name, prefix, ns string, attr, wrapped bool) {
-		d := json.NewDecoder(strings.NewReader(value))
-		d.UseNumber()
-		var v any
-		if d.Decode(&v) != nil {
+		v, err := jsonValue(value)
+		if err != nil {
 			return
 		}
 		x := map[string]any{"name": name, "prefix": prefix, "namespace": ns, "attribute": attr, "wrapped": wrapped}
@@ -168,5 +180,10 @@ func FuzzEncodeXML(f *testing.F) {
 		files := newFiles()
 		out := encodeXML(files.deref, schema, "/doc.yaml", v)
 		wellFormed(t, out)
+		// As AWS's query protocol (or EC2's, by attr) answers, and errors.
+		op := &awsOp{action: xmlName(name), ec2: attr, ns: ns}
+		schema["additionalProperties"] = prop
+		wellFormed(t, op.encode(files.deref, schema, "/doc.yaml", v))
+		wellFormed(t, op.declaredError(400, xmlName(prefix), v))
 	})
 }

@@ -2,35 +2,24 @@ package wsfront
 
 import "sync/atomic"
 
-// Frames follows the headers of the frames a client sends, read from the
-// connection under the WebSocket library, to tell what the library does
-// not: the length of a close frame's payload, and a 64-bit length with its
-// most significant bit set. The library reads a close frame of 1 byte (a
-// broken close code, RFC 6455 section 5.5.1) as one without a code, and
-// would answer it as such; it reads such a length as a message over the
-// read limit, and sends nothing. Serve fails the connection with 1002 in
-// both cases (RFC 6455 section 5.2: the bit MUST be 0).
+// Frames follows the headers of the frames a client sends, as the bytes
+// are read from the connection, to tell whether the client is in the
+// middle of a frame (Partial): a front door bounds how long a client may
+// stall inside a frame, while a conversation may rest between frames as
+// long as it likes.
 //
 // Feed must see every byte the client sends after the handshake, in
-// order, from one goroutine; LastClose may be called from any.
+// order, from one goroutine; Closing may be called from any.
 type Frames struct {
 	hdr  [14]byte // the header being read
 	n    int      // bytes of hdr read
 	skip uint64   // payload bytes still to pass over
-	last atomic.Int64
 	// closing: Serve owns the connection's deadlines (see Closing).
 	closing atomic.Bool
-	// badLength: a frame's 64-bit length had its most significant bit
-	// set. Nothing after it is followed: the connection is failed.
-	badLength atomic.Bool
 }
 
 // NewFrames returns a Frames that has seen no frame.
-func NewFrames() *Frames {
-	f := &Frames{}
-	f.last.Store(-1)
-	return f
-}
+func NewFrames() *Frames { return &Frames{} }
 
 // Feed follows b, the next bytes the client sent.
 func (f *Frames) Feed(b []byte) {
@@ -44,22 +33,12 @@ func (f *Frames) Feed(b []byte) {
 			b = b[k:]
 			continue
 		}
-		if f.badLength.Load() {
-			return
-		}
 		f.hdr[f.n] = b[0]
 		f.n++
 		b = b[1:]
 		size, length, ok := f.header()
-		if ok && f.n == 3 && f.hdr[1]&0x7f == 127 && f.hdr[2]&0x80 != 0 {
-			f.badLength.Store(true)
-			return
-		}
 		if !ok || f.n < size {
 			continue
-		}
-		if f.hdr[0]&0x0f == 0x8 {
-			f.last.Store(int64(min(length, 1<<62)))
 		}
 		f.n, f.skip = 0, length
 	}
@@ -111,19 +90,4 @@ func (f *Frames) close() {
 	if f != nil {
 		f.closing.Store(true)
 	}
-}
-
-// LastClose returns the payload length of the last close frame the client
-// sent, or -1 when it sent none.
-func (f *Frames) LastClose() int64 {
-	if f == nil {
-		return -1
-	}
-	return f.last.Load()
-}
-
-// BadLength tells whether the client sent a frame whose 64-bit payload
-// length has its most significant bit set (false for a nil Frames).
-func (f *Frames) BadLength() bool {
-	return f != nil && f.badLength.Load()
 }

@@ -22,24 +22,27 @@ func frame(op byte, n int) []byte {
 	return append(append(b, 0, 0, 0, 0), make([]byte, n)...)
 }
 
-func TestFramesLastClose(t *testing.T) {
+func TestFramesPartial(t *testing.T) {
 	t.Parallel()
 	cat := func(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
 	tests := []struct {
 		name string
 		in   []byte
-		want int64
+		want bool
 	}{
-		{"nothing", nil, -1},
-		{"a message", frame(1, 5), -1},
-		{"empty close", frame(8, 0), 0},
-		{"1-byte close", frame(8, 1), 1},
-		{"close with a code", frame(8, 2), 2},
-		{"after a 16-bit length", cat(frame(2, 300), frame(8, 1)), 1},
-		{"after a 64-bit length", cat(frame(2, 70000), frame(8, 1)), 1},
-		{"after a ping and a fragment", cat(frame(9, 3), []byte{0x01, 0x82, 0, 0, 0, 0, 'a', 'b'}, frame(0, 2), frame(8, 2)), 2},
-		{"the last of two", cat(frame(8, 1), frame(8, 0)), 0},
-		{"a header not all in", frame(8, 1)[:3], -1},
+		{"nothing", nil, false},
+		{"a whole message", frame(1, 5), false},
+		{"a whole close", frame(8, 2), false},
+		{"one header byte", frame(1, 5)[:1], true},
+		{"a header without its mask", frame(1, 5)[:2], true},
+		{"a header without its 16-bit length", frame(2, 300)[:3], true},
+		{"a header without its 64-bit length", frame(2, 70000)[:9], true},
+		{"a payload not all in", frame(1, 5)[:8], true},
+		{"a 16-bit length, whole", frame(2, 300), false},
+		{"a 64-bit length, whole", frame(2, 70000), false},
+		{"after a ping and a fragment", cat(frame(9, 3), []byte{0x01, 0x82, 0, 0, 0, 0, 'a', 'b'}, frame(0, 2)), false},
+		{"a 64-bit length with its top bit set", []byte{0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}, true},
+		{"an unmasked frame, whole", []byte{0x81, 0x02, 'h', 'i'}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,49 +53,14 @@ func TestFramesLastClose(t *testing.T) {
 			for i := range tt.in {
 				g.Feed(tt.in[i : i+1])
 			}
-			if f.LastClose() != tt.want || g.LastClose() != tt.want {
-				t.Errorf("LastClose %d (whole), %d (bytewise), want %d", f.LastClose(), g.LastClose(), tt.want)
+			if f.Partial() != tt.want || g.Partial() != tt.want {
+				t.Errorf("Partial %v (whole), %v (bytewise), want %v", f.Partial(), g.Partial(), tt.want)
 			}
 		})
 	}
 	var none *wsfront.Frames
-	if none.LastClose() != -1 {
-		t.Error("a nil Frames saw a close")
-	}
-}
-
-func TestFramesBadLength(t *testing.T) {
-	t.Parallel()
-	long := func(top byte) []byte { return []byte{0x82, 0x80 | 127, top, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0} }
-	tests := []struct {
-		name string
-		in   []byte
-		want bool
-	}{
-		{"nothing", nil, false},
-		{"a 64-bit length", frame(2, 70000), false},
-		{"the largest length allowed", long(0x7f), false},
-		{"the top bit set", long(0x80), true},
-		{"the top bit set, after a message", append(frame(1, 5), long(0xff)...), true},
-		{"a 16-bit length is not 64-bit", []byte{0x82, 0x80 | 126, 0xff, 0xff}, false},
-		{"a payload byte is not a length", append([]byte{0x82, 0x81, 0, 0, 0, 0}, 0xff), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := wsfront.NewFrames()
-			f.Feed(tt.in)
-			g := wsfront.NewFrames()
-			for i := range tt.in {
-				g.Feed(tt.in[i : i+1])
-			}
-			if f.BadLength() != tt.want || g.BadLength() != tt.want {
-				t.Errorf("BadLength %v (whole), %v (bytewise), want %v", f.BadLength(), g.BadLength(), tt.want)
-			}
-		})
-	}
-	var none *wsfront.Frames
-	if none.BadLength() {
-		t.Error("a nil Frames saw a bad length")
+	if none.Closing() {
+		t.Error("a nil Frames is closing")
 	}
 }
 
@@ -109,8 +77,8 @@ func FuzzFrames(f *testing.F) {
 		for s := int(step) + 1; len(b) > 0; b = b[min(s, len(b)):] {
 			parts.Feed(b[:min(s, len(b))])
 		}
-		if whole.LastClose() != parts.LastClose() {
-			t.Errorf("whole %d, in parts %d", whole.LastClose(), parts.LastClose())
+		if whole.Partial() != parts.Partial() {
+			t.Errorf("Partial: whole %v, in parts %v", whole.Partial(), parts.Partial())
 		}
 	})
 }

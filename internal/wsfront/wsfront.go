@@ -6,14 +6,10 @@ package wsfront
 
 import (
 	"context"
-	"errors"
-	"io"
-	"net"
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/wake"
@@ -66,30 +62,20 @@ type conv struct {
 	in     atomic.Int64
 	out    atomic.Int64
 	frames *Frames
+	limit  int64 // the largest message read, in bytes; 0: no limit
 }
 
 // Serve holds the conversation ws on c until it ends: the client closes,
 // the script or the stub closes, the connection fails, or ctx ends (then
-// the client gets close 1001). Messages over limit bytes end it with 1009,
-// a malformed frame with 1002. frames, when not nil, follows the bytes
-// the client sends (see Frames): a close frame whose payload is 1 byte,
-// or a 64-bit length with its top bit set, then gets 1002 too. Serve
-// returns when every goroutine it started has ended; it does not close c.
+// the client gets close 1001). Serve reads what the client sends itself,
+// from c's connection, and holds it to RFC 6455 (see reader): a frame it
+// does not allow fails the conversation with 1002, text or a close reason
+// that is not UTF-8 with 1007, a message over limit bytes (when limit is
+// above 0) with 1009. frames, when not nil, follows the bytes the client
+// sends (see Frames). Serve returns when every goroutine it started has
+// ended; it does not close c.
 func Serve(ctx context.Context, c *websocket.Conn, ws *engine.WebSocket, limit int64, frames *Frames) Counts {
-	cv := &conv{c: c, ws: ws, stop: make(chan struct{}), frames: frames}
-	if limit > 0 {
-		c.SetReadLimit(limit)
-	}
-	c.SetCloseHandler(func(code int, _ string) error {
-		// As the library's own handler: the client's code echoed,
-		// without its reason; but half a code is a protocol error.
-		reason, end := "", EndClient
-		if code == websocket.CloseNoStatusReceived && frames.LastClose() == 1 {
-			code, reason, end = websocket.CloseProtocolError, "a close frame's payload is one byte", EndProtocol
-		}
-		cv.closeWith(code, reason, end)
-		return nil
-	})
+	cv := &conv{c: c, ws: ws, stop: make(chan struct{}), frames: frames, limit: limit}
 	readDone := make(chan struct{})
 	go func() { defer close(readDone); cv.read() }()
 	pushDone := make(chan struct{})
@@ -176,71 +162,69 @@ func (cv *conv) push() {
 	}
 }
 
-// read takes client messages until the connection ends, answering them
-// when the stub echoes or has a script. The library answers a client's
-// close frame, and sends 1002 on a malformed frame and 1009 on a message
-// over the limit. A text message that is not UTF-8 fails the connection
-// with 1007 (RFC 6455 section 8.1). Once decoy has sent its close frame,
-// for whatever reason, what the client sends is read until its close and
-// not answered.
+// read takes client messages until the conversation ends, answering
+// them when the stub echoes or has a script, and pings with pongs. A
+// client's close frame is answered with its code. A client that breaks
+// RFC 6455 gets the close code for it (see reader). Once decoy has sent
+// its close frame, for whatever reason, what the client sends is read and
+// dropped until its close frame: decoy then closes the connection, first,
+// as RFC 6455 section 7.1.1 asks of a server, and with nothing of the
+// client's left unread (which would turn the close into a reset, and a
+// reset can discard the close frame before the client reads it).
 func (cv *conv) read() {
+	r := newReader(cv.c.UnderlyingConn(), cv.limit)
 	for {
-		kind, b, err := cv.c.ReadMessage()
-		if err != nil {
-			var ce *websocket.CloseError
-			switch {
-			case errors.Is(err, websocket.ErrReadLimit) && cv.frames.BadLength():
-				// The library reads a 64-bit length with its top bit set
-				// as a message over the limit, and sends nothing.
-				cv.closeWith(websocket.CloseProtocolError, "a 64-bit payload length has its most significant bit set", EndProtocol)
-				cv.linger()
-			case errors.Is(err, websocket.ErrReadLimit):
-				// The library sent 1009 already.
-				cv.once.Do(func() { cv.end.Store(int32(EndProtocol)) })
-				cv.linger()
-			case errors.As(err, &ce), isConnErr(err):
-			default:
-				// The library sent 1002 for a malformed frame: its
-				// other errors are the connection's, or a close frame.
-				cv.once.Do(func() { cv.end.Store(int32(EndProtocol)) })
+		op, p, err := r.next()
+		// next returns a breach as a bare *failure (a type assertion,
+		// unlike errors.As, costs no allocation per message).
+		if f, ok := err.(*failure); ok {
+			cv.closeWith(f.code, f.reason, EndProtocol)
+			if !f.closing {
+				_ = r.untilClose()
 			}
 			return
 		}
-		cv.in.Add(1)
-		if cv.closed.Load() {
-			continue
-		}
-		if kind == websocket.TextMessage && !utf8.Valid(b) {
-			cv.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not UTF-8", EndProtocol)
-			continue
-		}
 		switch {
-		case cv.ws.Echo:
-			if cv.send(kind, b) != nil {
-				return
+		case err != nil:
+			return // the connection's: its end, a reset, a deadline
+		case op == opClose:
+			// The client's code echoed, without its reason; none for
+			// none (FormatCloseMessage sends 1005 as an empty payload).
+			code := websocket.CloseNoStatusReceived
+			if len(p) >= 2 {
+				code = int(binary.BigEndian.Uint16(p))
 			}
-		case len(cv.ws.Script) > 0:
-			if !cv.answer(b) {
+			cv.closeWith(code, "", EndClient)
+			return
+		case cv.closed.Load():
+			_ = r.untilClose()
+			return
+		case op == opPing:
+			_ = cv.c.WriteControl(websocket.PongMessage, p, time.Now().Add(CloseWait))
+		case op == opPong:
+		default:
+			cv.in.Add(1)
+			if !cv.reply(op, p) {
 				return
 			}
 		}
 	}
 }
 
-// linger reads and drops what the client still sends, until it closes or
-// CloseWait has passed, after a close frame sent while the client was in
-// the middle of a message. Closing at once, with its bytes unread, would
-// reset the connection, and a reset can discard the close frame before
-// the client reads it. Shutting down the sending side first tells the
-// client nothing more comes.
-func (cv *conv) linger() {
-	nc := cv.c.UnderlyingConn()
-	cv.frames.close()
-	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
+// reply answers one client message as the stub says: echo or script;
+// false when the connection is done for.
+func (cv *conv) reply(op byte, p []byte) bool {
+	switch {
+	case cv.ws.Echo:
+		kind := websocket.TextMessage
+		if op == opBinary {
+			kind = websocket.BinaryMessage
+		}
+		return cv.send(kind, p) == nil
+	case len(cv.ws.Script) > 0:
+		return cv.answer(p)
 	}
-	_ = nc.SetReadDeadline(time.Now().Add(CloseWait))
-	_, _ = io.Copy(io.Discard, nc)
+	return true
 }
 
 // answer runs the script on one client message; false when the
@@ -260,13 +244,4 @@ func (cv *conv) answer(b []byte) bool {
 		return true
 	}
 	return true
-}
-
-// isConnErr tells whether err, from ReadMessage, is the connection's (a
-// read that failed, timed out or found the end of the stream) rather than
-// the library's verdict on a malformed frame.
-func isConnErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

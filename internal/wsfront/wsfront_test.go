@@ -16,7 +16,7 @@ import (
 
 // serve runs Serve for ws behind a net/http server on 127.0.0.1 and
 // returns a connected client and the conversation's counts when it ends.
-func serve(t *testing.T, ctx context.Context, ws *engine.WebSocket, limit int64) (*websocket.Conn, <-chan wsfront.Counts) {
+func serve(t testing.TB, ctx context.Context, ws *engine.WebSocket, limit int64) (*websocket.Conn, <-chan wsfront.Counts) {
 	t.Helper()
 	counts := make(chan wsfront.Counts, 1)
 	up := websocket.Upgrader{}
