@@ -381,6 +381,16 @@ func (w *ResponseWriter) Detach() {
 	c.mu.Unlock()
 }
 
+// Sent is how many bytes of the response body went out to the connection
+// so far, in DATA frames: for a body written in parts, what a part cut
+// short by a reset still took.
+func (w *ResponseWriter) Sent() int64 {
+	c := w.st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return w.st.sent
+}
+
 // Done returns a channel closed when the stream or the connection ends
 // (the client reset it, the connection closed, or the response went out).
 func (w *ResponseWriter) Done() <-chan struct{} {

@@ -482,11 +482,13 @@ func (s *Server) h2Paced(w *h2serve.ResponseWriter, a action, resp *engine.Respo
 		ctx, cancel := s.streamCtx(done)
 		defer cancel()
 		n, err := sendBody(ctx, h2Body{w}, nil, resp, a.pacer, -1)
-		late.done(n)
 		if err != nil {
 			w.Reset()
+			// A part the reset cut short counts what of it went out.
+			late.done(max(n, w.Sent()))
 			return
 		}
+		late.done(n)
 		_ = w.WriteData(nil, true)
 	}()
 }
