@@ -1,6 +1,7 @@
 package decoy_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +11,10 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // Serve one stub and call it, as a client under test would.
@@ -159,4 +164,31 @@ func ExampleServer_Requests() {
 	// unmatched: 1
 	// GET /search q=mock 200 [example]
 	// GET /search q=decoy 200 [example]
+}
+
+// .proto files among Files are served over gRPC on GRPCAddr, answered by
+// the gRPC stubs of the same files (here gRPC's interop test service,
+// whose Empty messages are google.protobuf.Empty on the wire).
+func ExampleStart_gRPC() {
+	srv, err := decoy.Start(decoy.Options{Files: []string{"examples/grpc-interop"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	conn, err := grpc.NewClient(srv.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	err = conn.Invoke(ctx, "/grpc.testing.TestService/EmptyCall", &emptypb.Empty{}, &emptypb.Empty{})
+	fmt.Println("EmptyCall:", status.Code(err))
+	err = conn.Invoke(ctx, "/grpc.testing.TestService/UnimplementedCall", &emptypb.Empty{}, &emptypb.Empty{})
+	fmt.Println("UnimplementedCall:", status.Code(err))
+	fmt.Println("calls:", srv.Count("POST", "/grpc.testing.TestService/*"))
+	// Output:
+	// EmptyCall: OK
+	// UnimplementedCall: Unimplemented
+	// calls: 2
 }
