@@ -196,11 +196,7 @@ func applySettings(set *config.Settings, given map[string]string) error {
 		}
 		s, ok := config.Lookup(name)
 		if !ok {
-			names := make([]string, 0, len(config.Table))
-			for _, t := range config.Table {
-				names = append(names, t.Name)
-			}
-			if near := stub.Suggest(name, names); near != "" {
+			if near := config.SuggestSetting(name); near != "" {
 				return fmt.Errorf("decoy: Options.Settings: no setting %q; did you mean %q?", name, near)
 			}
 			return fmt.Errorf("decoy: Options.Settings: no setting %q (see docs/configuration.md)", name)

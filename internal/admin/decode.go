@@ -105,7 +105,7 @@ func decodeJSON(body []byte, ct string) (stub.Stub, error) {
 	err := dec.Decode(&s)
 	if err == nil {
 		if _, err := dec.Token(); err != io.EOF {
-			line, col := position(body, int(dec.InputOffset()))
+			line, col := stub.Position(body, int(dec.InputOffset()))
 			return stub.Stub{}, invalid("malformed JSON body", problem.Detail{
 				Message: fmt.Sprintf("line %d, column %d: unexpected data after the stub (send one stub per request)", line, col)})
 		}
@@ -118,11 +118,11 @@ func decodeJSON(body []byte, ct string) (stub.Stub, error) {
 	var syn *json.SyntaxError
 	switch {
 	case errors.As(err, &syn):
-		line, col := position(body, int(syn.Offset))
+		line, col := stub.Position(body, int(syn.Offset))
 		return stub.Stub{}, invalid("malformed JSON body"+hint, problem.Detail{
 			Message: fmt.Sprintf("line %d, column %d: %s", line, col, syn.Error())})
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		line, col := position(body, len(body))
+		line, col := stub.Position(body, len(body))
 		return stub.Stub{}, invalid("malformed JSON body"+hint, problem.Detail{
 			Message: fmt.Sprintf("line %d, column %d: unexpected end of the body", line, col)})
 	}
@@ -139,14 +139,6 @@ func decodeJSON(body []byte, ct string) (stub.Stub, error) {
 		details = append(details, d)
 	}
 	return stub.Stub{}, invalid("the body is not a valid stub", details...)
-}
-
-// position returns the 1-based line and column of byte offset off in b.
-func position(b []byte, off int) (line, col int) {
-	off = min(max(off, 0), len(b))
-	line = 1 + bytes.Count(b[:off], []byte("\n"))
-	col = off - bytes.LastIndexByte(b[:off], '\n')
-	return line, col
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

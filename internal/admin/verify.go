@@ -301,7 +301,7 @@ func decodeStrict(body []byte, v any) error {
 	err := dec.Decode(v)
 	if err == nil {
 		if _, err := dec.Token(); err != io.EOF {
-			line, col := position(body, int(dec.InputOffset()))
+			line, col := stub.Position(body, int(dec.InputOffset()))
 			return invalid("malformed JSON body", problem.Detail{
 				Message: fmt.Sprintf("line %d, column %d: unexpected data after the object", line, col)})
 		}
@@ -310,10 +310,10 @@ func decodeStrict(body []byte, v any) error {
 	var syn *json.SyntaxError
 	switch {
 	case errors.As(err, &syn):
-		line, col := position(body, int(syn.Offset))
+		line, col := stub.Position(body, int(syn.Offset))
 		return invalid("malformed JSON body", problem.Detail{Message: fmt.Sprintf("line %d, column %d: %s", line, col, syn.Error())})
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		line, col := position(body, len(body))
+		line, col := stub.Position(body, len(body))
 		return invalid("malformed JSON body", problem.Detail{Message: fmt.Sprintf("line %d, column %d: unexpected end of the body", line, col)})
 	}
 	var details []problem.Detail

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+
+	"github.com/decoy-dev/decoy/internal/stub"
 )
 
 // jsonSyntax checks that a .json file holds JSON. decoy reads every file
@@ -25,20 +27,12 @@ func jsonSyntax(name string, data []byte) *Problem {
 		return nil // the YAML reader's own bound says it better
 	}
 	if errors.As(err, &se) {
-		p.Line, p.Col = lineCol(data, int(se.Offset)-1)
+		p.Line, p.Col = stub.Position(data, int(se.Offset)-1)
 		p.Msg += ": " + se.Error()
 	} else if err != nil {
-		p.Line, p.Col = lineCol(data, len(data))
+		p.Line, p.Col = stub.Position(data, len(data))
 		p.Msg += ": " + err.Error()
 	}
 	p.Msg += " (a .json file must be strict JSON, without trailing commas or comments; name it .yaml to write YAML)"
 	return p
-}
-
-// lineCol is the 1-based line and column of the byte at off in data.
-func lineCol(data []byte, off int) (line, col int) {
-	off = max(0, min(off, len(data)))
-	before := data[:off]
-	line = 1 + bytes.Count(before, []byte("\n"))
-	return line, off - bytes.LastIndexByte(before, '\n')
 }

@@ -432,15 +432,20 @@ var Table = []Setting{
 // unknownSetting words a config file key that names no setting: the
 // setting it most likely misspells, or where the settings are listed.
 func unknownSetting(key string) string {
-	names := make([]string, 0, len(Table)+1)
-	for _, t := range Table {
-		names = append(names, t.Name)
-	}
-	names = append(names, "profiles")
-	if s := stub.Suggest(key, names); s != "" {
+	if s := SuggestSetting(key, "profiles"); s != "" {
 		return fmt.Sprintf("unknown setting; did you mean %q? (see `decoy serve --help`)", s)
 	}
 	return "unknown setting; see `decoy serve --help`"
+}
+
+// SuggestSetting is the setting (or one of more, other names taken where
+// name was given) that name most likely misspells, "" when none is close.
+func SuggestSetting(name string, more ...string) string {
+	names := make([]string, 0, len(Table)+len(more))
+	for _, t := range Table {
+		names = append(names, t.Name)
+	}
+	return stub.Suggest(name, append(names, more...))
 }
 
 // Lookup finds a setting by name.

@@ -46,9 +46,8 @@ type Request struct {
 	form *match.Form
 	// plain is the body with its Content-Encoding undone, once a stub's
 	// body matcher asked for it (see PlainBody); plainOf is the Body it
-	// was made from.
+	// was made from (nil until then).
 	plain, plainOf []byte
-	plainDone      bool
 }
 
 // Form returns the body read as a form (see match.ParseForm): parsed at
@@ -71,13 +70,13 @@ func (r *Request) Form() *match.Form {
 // or one larger than match.MaxInflated once inflated is returned as sent.
 // It is inflated at the first call for this body, then kept.
 func (r *Request) PlainBody() []byte {
-	if r.plainDone && sameBytes(r.plainOf, r.Body) {
+	if len(r.Body) == 0 || r.Fields == nil {
+		return r.Body
+	}
+	if sameBytes(r.plainOf, r.Body) {
 		return r.plain
 	}
-	r.plain, r.plainOf, r.plainDone = r.Body, r.Body, true
-	if r.Fields == nil || len(r.Body) == 0 {
-		return r.plain
-	}
+	r.plain, r.plainOf = r.Body, r.Body
 	if ce, ok := r.Fields.Header("Content-Encoding"); ok {
 		if out, err := match.Inflate(ce, r.Body); err == nil {
 			r.plain = out

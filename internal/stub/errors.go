@@ -1,6 +1,7 @@
 package stub
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -55,4 +56,13 @@ func At(node ast.Node, err error) error {
 	}
 	p := node.GetToken().Position
 	return &PosError{Line: p.Line, Col: p.Column, Err: err}
+}
+
+// Position returns the 1-based line and column of byte offset off in b
+// (clamped to b), for problems found in a JSON or YAML text by offset.
+func Position(b []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(b))
+	line = 1 + bytes.Count(b[:off], []byte("\n"))
+	col = off - bytes.LastIndexByte(b[:off], '\n')
+	return line, col
 }
