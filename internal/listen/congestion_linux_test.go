@@ -33,38 +33,17 @@ func kernelDefault(t *testing.T) string {
 	return d[0]
 }
 
-// congestion reads the congestion control of a socket.
-func congestion(t *testing.T, sc syscall.Conn) string {
-	t.Helper()
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var name string
-	var gerr error
-	if err := rc.Control(func(fd uintptr) {
-		name, gerr = unix.GetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION)
-	}); err != nil || gerr != nil {
-		t.Fatal(err, gerr)
-	}
-	return name
-}
-
 // accepted connects to ln and returns the congestion control of the
 // connection ln accepts.
 func accepted(t *testing.T, ln net.Listener) string {
 	t.Helper()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	var name string
+	var err error
+	onAccepted(t, ln, func(fd int) { name, err = unix.GetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_CONGESTION) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	a, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	return congestion(t, a.(*net.TCPConn))
+	return name
 }
 
 // TestCongestionNamed: every algorithm the kernel has, set on the
