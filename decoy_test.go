@@ -677,6 +677,9 @@ func TestSettings(t *testing.T) {
 		{map[string]string{"http": "127.0.0.1:8080"}, `"http" is the package's own`},
 		{map[string]string{"workers": "2"}, `"workers" is the package's own`},
 		{map[string]string{"max-body-bytes": "lots"}, "max-body-bytes"},
+		{map[string]string{"tcp-congestion": "new reno"}, `"new reno" is not a TCP congestion control algorithm`},
+		// Refused by the kernel (or, off Linux, by decoy) as it listens.
+		{map[string]string{"tcp-congestion": "nosuchcc"}, `tcp-congestion "nosuchcc"`},
 	} {
 		if _, err := decoy.Start(decoy.Options{Settings: tc.settings}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Settings %v: %v, want an error with %q", tc.settings, err, tc.want)

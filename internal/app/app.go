@@ -133,11 +133,12 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 		if addr == "" {
 			return nil, nil
 		}
-		ln, err := ports.Open(addr, a.shared && flag != "admin")
+		ln, err := ports.OpenWith(addr, ports.Options{Shared: a.shared && flag != "admin", Congestion: s.TCPCongestion})
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("cannot listen for %s on %s: %w (choose another address with --%s, or \"\" to turn it off)", what, addr, errors.Unwrap(err), flag)
+			return nil, ports.OpenFailed(what, addr, flag, err)
 		}
+		log.Debug("listening", "for", what, "addr", ln.Addr().String(), "tcp-congestion", ports.CongestionOf(ln))
 		lns = append(lns, ln)
 		return ln, nil
 	}
@@ -169,10 +170,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			if sc, ok := (*ln).(syscall.Conn); ok {
 				sockets = append(sockets, metrics.Listener{Name: name, Socket: sc})
 			}
-			l := ports.New(name, *ln)
-			if a.shared {
-				l = ports.NewShared(name, *ln)
-			}
+			l := ports.NewWith(name, *ln, ports.Options{Shared: a.shared, Congestion: s.TCPCongestion})
 			// Each data port has its own allow-list, counted apart.
 			l.SetAllow(ports.NewAllow(s.AllowCIDR))
 			ctl = append(ctl, l)

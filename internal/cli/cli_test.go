@@ -223,6 +223,8 @@ func TestServeBadInput(t *testing.T) {
 		{"bad flag value", []string{"--max-body-bytes", "lots"}, nil, 2, []string{"max-body-bytes", "not a size"}},
 		{"bad env value", nil, map[string]string{"DECOY_READ_TIMEOUT": "soon"}, 2, []string{"DECOY_READ_TIMEOUT", "not a duration"}},
 		{"port in use", []string{"--http", busy.Addr().String()}, nil, 1, []string{"cannot listen for HTTP on " + busy.Addr().String(), "--http"}},
+		{"bad tcp-congestion", []string{"--tcp-congestion", "new reno"}, nil, 2, []string{"flag --tcp-congestion", `"new reno" is not a TCP congestion control algorithm`}},
+		{"tcp-congestion the kernel refuses", []string{"--tcp-congestion", "nosuchcc"}, nil, 1, []string{"cannot listen for HTTP on 127.0.0.1:0", `tcp-congestion "nosuchcc"`, "tcp-congestion auto"}},
 		{"cert without key", []string{"--tls-cert", "x.pem"}, nil, 2, []string{"tls-cert and tls-key go together"}},
 		{"client-auth without the TLS port", []string{"--client-auth", "require"}, nil, 2, []string{"client-auth is require but the TLS port is off"}},
 		{"every listener off", []string{"--http", "", good}, nil, 2, []string{"every listener is off"}},

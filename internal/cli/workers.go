@@ -57,7 +57,7 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 	}
 	sup, err := workers.Start(workers.Options{
 		N: n, Exe: exe, Args: os.Args[1:], Env: os.Environ(),
-		HTTP: s.HTTP, HTTPS: s.HTTPS, GRPC: grpcAddr, Admin: s.Admin,
+		HTTP: s.HTTP, HTTPS: s.HTTPS, GRPC: grpcAddr, Admin: s.Admin, Congestion: s.TCPCongestion,
 		Cert: cert, CA: true, ShutdownTimeout: s.ShutdownTimeout, Version: app.Version,
 		Log: log, Stdout: out, Stderr: env.Stderr,
 	})

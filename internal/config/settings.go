@@ -47,6 +47,10 @@ type Settings struct {
 	// AllowCIDR lists the client networks the data ports accept
 	// connections from (nil: every client).
 	AllowCIDR []netip.Prefix
+	// TCPCongestion is the TCP congestion control of the listening
+	// sockets: auto, system or an algorithm's name (see
+	// listen.Options.Congestion).
+	TCPCongestion string
 	// CORS answers browsers' cross-origin requests; CORSOrigins limits
 	// it to those origins (and turns it on); CORSCredentials allows
 	// requests with credentials.
@@ -268,6 +272,15 @@ var Table = []Setting{
 				return err
 			}
 			s.AllowCIDR = nets
+			return nil
+		}},
+	{Name: "tcp-congestion", Kind: "string", Default: "auto", Help: "TCP congestion control of decoy's listening sockets, which their connections keep: auto (cubic, or reno, in place of a BBR kernel default, whose pacing slows loopback transfers; any other default kept), system (the kernel's default), or an algorithm the kernel has (cubic, reno, ...)",
+		set: func(s *Settings, v string) error {
+			cc, err := listen.ParseCongestion(v)
+			if err != nil {
+				return err
+			}
+			s.TCPCongestion = cc
 			return nil
 		}},
 	{Name: "cors", Kind: "bool", Default: "false", Help: "answer browsers' cross-origin requests from any origin: Access-Control-Allow-Origin on every answer, preflights answered unless a stub with method OPTIONS matches (see cors-origin)",

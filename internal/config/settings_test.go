@@ -402,3 +402,61 @@ func TestResolveFiles(t *testing.T) {
 		})
 	}
 }
+
+// tcp-congestion from a flag, the environment or the config file: the
+// keywords in any case, an algorithm's name as given, and a name of the
+// wrong shape refused where it was given (the kernel judges the rest when
+// decoy listens).
+func TestTCPCongestion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, from, value string
+		want              string // the setting; "" when it must be refused
+		err               string // part of the problem
+	}{
+		{"default", "", "", "auto", ""},
+		{"flag auto", "flag", "AUTO", "auto", ""},
+		{"flag system", "flag", "system", "system", ""},
+		{"flag name", "flag", "reno", "reno", ""},
+		{"env name", "env", " cubic ", "cubic", ""},
+		{"file name", "file", "bbr", "bbr", ""},
+		{"file keyword", "file", "System", "system", ""},
+		{"flag empty", "flag", "", "", `"": want auto, system, or the name of a TCP congestion control algorithm`},
+		{"flag space", "flag", "new reno", "", `"new reno" is not a TCP congestion control algorithm: a name has no spaces`},
+		{"env too long", "env", "averyveryverylongname", "", "at most 15 bytes"},
+		{"file empty", "file", "''", "", `want auto, system`},
+		{"file null", "file", "", "", `want auto, system`},
+		{"file space", "file", "'cu bic'", "", "no spaces"},
+		{"file list", "file", "[cubic, reno]", "", "must be a single value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var cfg string
+			env, flags := map[string]string{}, map[string]string{}
+			where := Problem{File: "settings"}
+			switch tt.from {
+			case "flag":
+				flags["tcp-congestion"] = tt.value
+				where = Problem{File: "flag --tcp-congestion"}
+			case "env":
+				env["DECOY_TCP_CONGESTION"] = tt.value
+				where = Problem{File: "environment DECOY_TCP_CONGESTION"}
+			case "file":
+				cfg = filepath.Join(writeTree(t, map[string]string{"decoy.yaml": "quiet: true\ntcp-congestion: " + tt.value + "\n"}), "decoy.yaml")
+				where = Problem{File: cfg, Line: 2, Field: "tcp-congestion"}
+			}
+			s, err := Resolve(cfg, envOf(env), flags)
+			if tt.want != "" {
+				if err != nil || s.TCPCongestion != tt.want {
+					t.Fatalf("TCPCongestion = %q, %v; want %q", s.TCPCongestion, err, tt.want)
+				}
+				return
+			}
+			ps := problemsOf(t, err)
+			if len(ps) != 1 || ps[0].File != where.File || ps[0].Line != where.Line || ps[0].Field != where.Field || !strings.Contains(ps[0].Msg, tt.err) {
+				t.Fatalf("problems %+v, want one at %+v with %q", ps, where, tt.err)
+			}
+		})
+	}
+}

@@ -1,8 +1,8 @@
 // Package doctor checks a host against the troubleshooting matrix of
 // decoy's brief: the open-file limit against the connections wanted, the
 // listen and SYN queues, the ephemeral port range and TIME_WAIT reuse for
-// a load generator on the same host, connection tracking, dropped
-// packets, and the CPUs (count, affinity, cgroup quota, frequency
+// a load generator on the same host, the default congestion control,
+// connection tracking, dropped packets, and the CPUs (count, affinity, cgroup quota, frequency
 // governor, load). Each finding says what was found, why it matters and
 // the exact fix: a `sysctl -w` command, a line for /etc/sysctl.d, a
 // `ulimit`, a systemd `LimitNOFILE=`.
@@ -147,6 +147,7 @@ func Check(h Host, o Options) Report {
 		c.listenDrops(),
 		c.portRange(),
 		c.windowScaling(),
+		c.congestion(),
 		c.twReuse(),
 		c.conntrack(),
 		c.netdevBacklog(),
@@ -491,6 +492,26 @@ func (c checker) windowScaling() Finding {
 	}
 	f.Level = Fix
 	f.Fix = sysctlFix(name, 1)
+	return f
+}
+
+// congestion reports the kernel's default congestion control: when it is
+// BBR, which decoy's listeners replace (tcp-congestion auto) but other
+// programs here keep.
+func (c checker) congestion() Finding {
+	const check, name = "congestion-control", "net.ipv4.tcp_congestion_control"
+	v, err := c.sysctl(name)
+	if err != nil {
+		return unreadable(check, name, err)
+	}
+	f := Finding{Check: check, Level: OK, Found: name + " = " + v}
+	if !strings.HasPrefix(v, "bbr") {
+		f.Why = "decoy's connections keep the kernel's default (tcp-congestion auto replaces only BBR)"
+		return f
+	}
+	f.Found += ": decoy's listening sockets take cubic instead (tcp-congestion auto, the default)"
+	f.Why = "BBR paces every send on the kernel's timers when the interface has no fq qdisc (loopback has none): a 100 MB download over loopback took 35-54 ms under BBR, 16-17 ms with cubic; other programs on this host still send with BBR"
+	f.Fix = []string{"sudo sysctl -w net.ipv4.tcp_congestion_control=cubic    # only if other programs here must not be paced by BBR either (a load generator sending large bodies, a server compared with decoy)"}
 	return f
 }
 

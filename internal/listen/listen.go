@@ -26,8 +26,9 @@ type Listener struct {
 	name  string
 	addr  net.Addr
 	delay atomic.Int64 // first-read delay, ns
-	// shared: the socket is opened with SO_REUSEPORT (again on resume).
-	shared bool
+	// opts: how the socket is opened again on resume (SO_REUSEPORT,
+	// congestion control).
+	opts Options
 	// allow, when set, refuses clients from other networks as they are
 	// accepted (SetAllow).
 	allow atomic.Pointer[Allow]
@@ -189,7 +190,7 @@ func (l *Listener) Resume() error {
 	case l.ln != nil:
 		return nil
 	}
-	ln, err := Open(l.addr.String(), l.shared)
+	ln, err := OpenWith(l.addr.String(), l.opts)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s again: %w", l.addr, err)
 	}

@@ -53,7 +53,7 @@ func TestSharedResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := listen.NewShared("http", ln)
+	l := listen.NewWith("http", ln, listen.Options{Shared: true})
 	serve(t, l)
 	if err := l.Pause(); err != nil {
 		t.Fatal(err)

@@ -97,21 +97,24 @@ func TestReserve(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = shared.Close() })
 	tests := []struct {
-		name, addr string
-		wantErr    bool
+		name, addr, cc string
+		wantErr        string // part of the error; "" when it must succeed
 	}{
-		{"off", "", false},
-		{"port 0 made concrete", "127.0.0.1:0", false},
-		{"in use", busy.Addr().String(), true},
-		{"in use by another decoy's workers", shared.Addr().String(), true},
-		{"not an address", "nonsense", true},
+		{"off", "", "", ""},
+		{"port 0 made concrete", "127.0.0.1:0", "", ""},
+		{"with a congestion control", "127.0.0.1:0", "auto", ""},
+		{"in use", busy.Addr().String(), "", "choose another address with --http"},
+		{"in use by another decoy's workers", shared.Addr().String(), "", "choose another address with --http"},
+		{"not an address", "nonsense", "", "nonsense"},
+		// Refused here, before any worker starts.
+		{"a congestion control the kernel lacks", "127.0.0.1:0", "nosuchcc", `tcp-congestion "nosuchcc"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, bound, err := reserve(tc.addr, "http")
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("reserve(%q): %v, want error %v", tc.addr, err, tc.wantErr)
+			got, bound, err := reserve(tc.addr, "http", tc.cc)
+			if (err != nil) != (tc.wantErr != "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("reserve(%q): %v, want error %q", tc.addr, err, tc.wantErr)
 			}
 			if err != nil || tc.addr == "" {
 				if got != "" || bound != nil {

@@ -39,6 +39,9 @@ type Options struct {
 	// Admin is the address of the admin API the supervisor serves ("":
 	// none).
 	Admin string
+	// Congestion is the workers' tcp-congestion (listen.Options), which
+	// the supervisor's own sockets take too.
+	Congestion string
 	// Cert is the TLS key pair every worker presents on HTTPS when the user
 	// gave none (zero: the user's own tls-cert and tls-key apply).
 	Cert tls.Certificate
@@ -113,13 +116,13 @@ func Start(o Options) (_ *Supervisor, err error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	plan := Plan{}
-	if plan.HTTP, s.HTTPAddr, err = reserve(o.HTTP, "http"); err != nil {
+	if plan.HTTP, s.HTTPAddr, err = reserve(o.HTTP, "http", o.Congestion); err != nil {
 		return nil, err
 	}
-	if plan.HTTPS, s.HTTPSAddr, err = reserve(o.HTTPS, "https"); err != nil {
+	if plan.HTTPS, s.HTTPSAddr, err = reserve(o.HTTPS, "https", o.Congestion); err != nil {
 		return nil, err
 	}
-	if plan.GRPC, s.GRPCAddr, err = reserve(o.GRPC, "grpc"); err != nil {
+	if plan.GRPC, s.GRPCAddr, err = reserve(o.GRPC, "grpc", o.Congestion); err != nil {
 		return nil, err
 	}
 	if len(o.Cert.Certificate) > 0 && plan.HTTPS != "" {
@@ -138,10 +141,10 @@ func Start(o Options) (_ *Supervisor, err error) {
 	s.proxy = newProxy(s, o.Version, s.log)
 	var adminLn net.Listener
 	if o.Admin != "" {
-		adminLn, err = net.Listen("tcp", o.Admin)
+		adminLn, err = listen.OpenWith(o.Admin, listen.Options{Congestion: o.Congestion})
 		if err != nil {
 			s.cleanup()
-			return nil, fmt.Errorf("cannot listen for the admin API on %s: %w (choose another address with --admin, or \"\" to turn it off)", o.Admin, errors.Unwrap(err))
+			return nil, listen.OpenFailed("the admin API", o.Admin, "admin", err)
 		}
 		s.AdminAddr = adminLn.Addr()
 		// Served at once: /ready says 503 until every worker serves.
@@ -418,9 +421,10 @@ func exitText(err error) string {
 // concrete free port, so that every worker opens the same one. It opens
 // the address once without SO_REUSEPORT, which fails when anything listens
 // there, another decoy's workers included (they would otherwise share the
-// port silently), then closes it. It returns the address and, when addr is
-// not empty, the address as bound.
-func reserve(addr, flag string) (string, net.Addr, error) {
+// port silently), then closes it. It opens it with the workers' congestion
+// control, so that one the kernel refuses stops decoy here. It returns the
+// address and, when addr is not empty, the address as bound.
+func reserve(addr, flag, congestion string) (string, net.Addr, error) {
 	if addr == "" {
 		return "", nil, nil
 	}
@@ -428,9 +432,9 @@ func reserve(addr, flag string) (string, net.Addr, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("--%s %q: %w", flag, addr, err)
 	}
-	ln, err := listen.Open(addr, false)
+	ln, err := listen.OpenWith(addr, listen.Options{Congestion: congestion})
 	if err != nil {
-		return "", nil, fmt.Errorf("cannot listen for %s on %s: %w (choose another address with --%s, or \"\" to turn it off)", flag, addr, errors.Unwrap(err), flag)
+		return "", nil, listen.OpenFailed(flag, addr, flag, err)
 	}
 	a := ln.Addr()
 	_ = ln.Close()
