@@ -400,6 +400,10 @@ wait_ready() {
 	die "$name (pid $pid) not answering $url after 10 s; log: $logfile"
 }
 
+# NS_EXEC, when a script sets it, is the command (ip netns exec NAME) that
+# runs a command in the network namespace its servers listen in.
+NS_EXEC=()
+
 # wait_port NAME PID PORT LOG: wait (at most 15 s) until something accepts
 # TCP connections on 127.0.0.1:PORT, failing with the log if PID exits.
 wait_port() {
@@ -409,7 +413,7 @@ wait_port() {
 			tail -n 20 "$logfile" >&2 || true
 			die "$name (pid $pid) exited during start-up; log: $logfile"
 		fi
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		if "${NS_EXEC[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
 			return
 		fi
 		sleep 0.1

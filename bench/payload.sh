@@ -16,6 +16,14 @@
 #   ROUNDS=5              downloads per server
 #   SERVER_CPU=0 CLIENT_CPU=1
 #   DECOY_BIN=path        use this decoy binary instead of building ./cmd/decoy
+#   NETNS_CC=reno         run both servers and curl in a network namespace
+#                         of their own whose default TCP congestion control
+#                         is this one (needs root and ip). nginx cannot
+#                         choose its own: under a BBR default the kernel
+#                         paces its sendfile (its slow mode, see
+#                         docs/BENCHMARKS.md), while decoy's listeners
+#                         replace BBR (tcp-congestion auto). In a namespace
+#                         with reno neither is paced.
 #   KEEP_TMP=1            keep the temporary directory
 set -euo pipefail
 
@@ -39,10 +47,26 @@ bench_init
 check_idle
 build_decoy
 
+# NS_EXEC runs a command in the namespace (lib.sh's wait_port uses it too).
+NS_EXEC=()
+if [[ -n ${NETNS_CC:-} ]]; then
+	require_tools "Debian: apt-get install -y iproute2" ip
+	NETNS=decoy-bench-$$
+	ip netns add "$NETNS" || die "cannot create network namespace $NETNS (needs root)"
+	NS_EXEC=(ip netns exec "$NETNS")
+	"${NS_EXEC[@]}" ip link set lo up
+	"${NS_EXEC[@]}" sysctl -qw "net.ipv4.tcp_congestion_control=$NETNS_CC" ||
+		die "cannot set $NETNS_CC as the namespace's congestion control (available: $(cat /proc/sys/net/ipv4/tcp_available_congestion_control))"
+fi
+
 # The payloads: random bytes (incompressible), in $TMP for decoy and one
 # copy in tmpfs for nginx.
 SHM=$(mktemp -d /dev/shm/decoy-bench.XXXXXX)
-cleanup_shm() { rm -rf "$SHM"; bench_cleanup; }
+cleanup_shm() {
+	rm -rf "$SHM"
+	bench_cleanup
+	if [[ -n ${NETNS:-} ]]; then ip netns delete "$NETNS" 2>/dev/null || true; fi
+}
 trap cleanup_shm EXIT
 log "writing $FILES x $SIZE_MB MB of payloads"
 : >"$TMP/stubs.yaml"
@@ -56,7 +80,7 @@ total_mb=$((FILES * SIZE_MB))
 
 # decoy, with every payload loaded.
 DPORT=$(free_port)
-taskset -c "$SERVER_CPU" "$DECOY_BIN" serve --quiet --http "127.0.0.1:$DPORT" --https "" --admin "" --grpc "" \
+"${NS_EXEC[@]}" taskset -c "$SERVER_CPU" "$DECOY_BIN" serve --quiet --http "127.0.0.1:$DPORT" --https "" --admin "" --grpc "" \
 	--journal-size 0 "$TMP/stubs.yaml" >"$TMP/decoy.log" 2>&1 &
 DPID=$!
 started "$DPID"
@@ -91,7 +115,7 @@ http {
     }
 }
 EOF
-taskset -c "$SERVER_CPU" nginx -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/stdout.log" 2>&1 &
+"${NS_EXEC[@]}" taskset -c "$SERVER_CPU" nginx -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/stdout.log" 2>&1 &
 NPID=$!
 started "$NPID"
 wait_port nginx "$NPID" "$NPORT" "$TMP/nginx/error.log"
@@ -99,7 +123,7 @@ wait_port nginx "$NPID" "$NPORT" "$TMP/nginx/error.log"
 # download NAME PORT: seconds for one GET /p0 into /dev/null, checking the size.
 download() {
 	local name=$1 port=$2 out
-	out=$(timeout 120 taskset -c "$CLIENT_CPU" curl -sf -o /dev/null -w '%{size_download} %{time_total}' \
+	out=$(timeout 120 "${NS_EXEC[@]}" taskset -c "$CLIENT_CPU" curl -sf -o /dev/null -w '%{size_download} %{time_total}' \
 		"http://127.0.0.1:$port/p0") || die "$name: download failed"
 	read -r size secs <<<"$out"
 	((size == SIZE_MB * 1000000)) || die "$name sent $size bytes, not $((SIZE_MB * 1000000))"
@@ -129,6 +153,11 @@ dmin=$(sort -g "$TMP/decoy.times" | head -1)
 nmin=$(sort -g "$TMP/nginx.times" | head -1)
 
 echo "# $(machine_line); $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n ${NETNS_CC:-} ]]; then
+	echo "# both servers and curl in a network namespace whose default congestion control is $NETNS_CC"
+else
+	echo "# the kernel's default congestion control: $(cat /proc/sys/net/ipv4/tcp_congestion_control) (decoy's listeners: its tcp-congestion setting, auto by default)"
+fi
 awk -v files="$FILES" -v size="$SIZE_MB" -v total="$total_mb" -v rss="$rss_kib" -v parts="$rss_parts" 'BEGIN {
 	limit = 1.2 * total + 100
 	split(parts, p, " ")
