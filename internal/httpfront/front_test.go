@@ -102,14 +102,20 @@ func startStore(t *testing.T, store *engine.Store, o httpfront.Options) *fixture
 	return f
 }
 
+// clientTimeout bounds each request of the fixture's clients: only a hang
+// should reach it. Tests move bodies of several MiB, over TLS, under the
+// race detector, on a 2-CPU CI machine that may be busy: one such body
+// took 10 s there.
+const clientTimeout = 60 * time.Second
+
 func (f *fixture) h1() *http.Client {
-	return &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	return &http.Client{Transport: &http.Transport{}, Timeout: clientTimeout}
 }
 
 func (f *fixture) h2c() *http.Client {
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: p}}
+	return &http.Client{Timeout: clientTimeout, Transport: &http.Transport{Protocols: p}}
 }
 
 func (f *fixture) tlsClient(h2 bool) *http.Client {
@@ -117,7 +123,7 @@ func (f *fixture) tlsClient(h2 bool) *http.Client {
 	if !h2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	return &http.Client{Transport: tr, Timeout: clientTimeout}
 }
 
 func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
