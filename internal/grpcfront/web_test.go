@@ -162,3 +162,57 @@ func TestGRPCWeb(t *testing.T) {
 		})
 	}
 }
+
+// A gRPC-Web call's grpc-timeout is its deadline: the longest one the
+// protocol allows (99999999H, past time.Duration's range) leaves the call
+// time to be answered, as on a native call, and one already past ends it
+// with DEADLINE_EXCEEDED.
+func TestGRPCWebTimeout(t *testing.T) {
+	t.Parallel()
+	s := start(t, unaryStubs)
+	hs := httptest.NewServer(s.front)
+	t.Cleanup(hs.Close)
+	req, err := proto.Marshal(s.msg(t, "shop.v1.GetUserRequest", `{"id": 42}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		timeout string
+		status  string
+		msgs    int
+	}{
+		{"", "grpc-status:0\r\n", 1},
+		{"10S", "grpc-status:0\r\n", 1},
+		{"99999999H", "grpc-status:0\r\n", 1},
+		{"2562048H", "grpc-status:0\r\n", 1},
+		{"9300000000000m", "grpc-status:0\r\n", 1},
+		{"not a timeout", "grpc-status:0\r\n", 1},
+		{"0n", "grpc-status:4\r\n", 0},
+	} {
+		t.Run(tc.timeout, func(t *testing.T) {
+			t.Parallel()
+			r, err := http.NewRequest("POST", hs.URL+getUser, bytes.NewReader(webBody(req)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Header.Set("Content-Type", "application/grpc-web+proto")
+			r.Header.Set("X-Tenant", "acme")
+			if tc.timeout != "" {
+				r.Header.Set("Grpc-Timeout", tc.timeout)
+			}
+			resp, err := hs.Client().Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs, trailer := webFrames(t, b)
+			if len(msgs) != tc.msgs || !strings.HasPrefix(trailer, tc.status) {
+				t.Errorf("%d messages, trailers %q; want %d, %q", len(msgs), trailer, tc.msgs, tc.status)
+			}
+		})
+	}
+}
