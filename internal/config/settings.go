@@ -550,6 +550,11 @@ func applyFile(s *Settings, name string) Problems {
 	if err != nil {
 		return Problems{{File: name, Msg: "the config file (--config, DECOY_CONFIG): " + DescribeOpenErr(err)}}
 	}
+	return applyConfig(s, name, data)
+}
+
+// applyConfig applies the config file name, whose content is data.
+func applyConfig(s *Settings, name string, data []byte) Problems {
 	data = trimBOM(data)
 	if p := jsonSyntax(name, data); p != nil {
 		return Problems{*p}

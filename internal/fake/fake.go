@@ -744,7 +744,10 @@ func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any,
 	}
 	out := map[string]any{}
 	props := map[string]any{}
+	// required united: each name once, so that a schema that requires
+	// itself through a oneOf does not grow by a copy a level.
 	var req []any
+	reqd := map[string]bool{}
 	add := func(m map[string]any, b string) {
 		for k, v := range m {
 			switch k {
@@ -763,8 +766,12 @@ func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any,
 					}
 				}
 			case "required":
-				if l, ok := v.([]any); ok {
-					req = append(req, l...)
+				l, _ := v.([]any)
+				for _, r := range l {
+					if k, ok := r.(string); ok && !reqd[k] {
+						reqd[k] = true
+						req = append(req, k)
+					}
 				}
 			case "minimum", "minLength", "minItems", "exclusiveMinimum", "minProperties":
 				out[k] = maxNum(out[k], v)
@@ -829,12 +836,6 @@ func (g *gen) flatten(s map[string]any, base string, depth int) (map[string]any,
 	// additionalProperties of one member applies to the properties the
 	// others add: an optional one it does not admit is left out, a
 	// required one must satisfy both.
-	reqd := map[string]bool{}
-	for _, r := range req {
-		if k, ok := r.(string); ok {
-			reqd[k] = true
-		}
-	}
 	for _, c := range closed {
 		for k, pv := range props {
 			if c.declared[k] || c.ap == true {

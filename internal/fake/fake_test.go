@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -206,6 +207,66 @@ func TestEndless(t *testing.T) {
 		}
 		if tt.endless && (v == nil || !strings.Contains(err.Error(), "#/$defs/n")) {
 			t.Errorf("%s: value %v, err %v: want a value and the schema named", tt.name, v, err)
+		}
+	}
+}
+
+// TestFlattenRequiredOnce: an allOf's required names are united, each
+// once, in the order first seen; entries that are not names are dropped.
+func TestFlattenRequiredOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, schema string
+		want         string
+	}{
+		{"disjoint", `{"allOf":[{"required":["a"]},{"required":["b"]}]}`, `["a","b"]`},
+		{"shared", `{"allOf":[{"required":["id","a"]},{"required":["id","b","a"]}]}`, `["id","a","b"]`},
+		{"repeated in one member", `{"required":["a","a"],"allOf":[{"required":["a"]}]}`, `["a"]`},
+		{"not names", `{"allOf":[{"required":[1,"a",null]},{"required":"b"}]}`, `["a"]`},
+		{"none", `{"allOf":[{"type":"object"}]}`, `null`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var s map[string]any
+			if err := json.Unmarshal([]byte(tt.schema), &s); err != nil {
+				t.Fatal(err)
+			}
+			g := &gen{o: Options{MaxDepth: 6}}
+			out, _ := g.flatten(s, "mem", 0)
+			if got, _ := json.Marshal(out["required"]); string(got) != tt.want {
+				t.Errorf("required = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSelfRequiringChoice: a oneOf (or anyOf) whose alternative is the
+// schema itself with a required property adds a level at each turn; each
+// level used to copy every required name of the levels before, so that
+// one 46-byte schema took about 12 GB of allocations and 10 s. It is
+// given up as too large, with work bounded as for any schema. Not
+// parallel: the allocations counted are the process's.
+func TestSelfRequiringChoice(t *testing.T) {
+	for _, schema := range []string{
+		`{"oneOf":[{"$ref":"object","required":["x"]}]}`,
+		`{"oneOf":[{"$ref":"#","required":["x","y"]},{"type":"object","required":["x"]}]}`,
+		`{"anyOf":[{"allOf":[{"$ref":"#"},{"required":["x"]}]}]}`,
+		`{"oneOf":[{"$ref":"#","required":[1]}]}`,
+	} {
+		var tree any
+		if err := json.Unmarshal([]byte(schema), &tree); err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		v, err := Generate(tree, "mem", "k", Options{Seed: 1, Resolve: resolver(tree)})
+		runtime.ReadMemStats(&after)
+		if v != nil || !errors.Is(err, errTooLarge) {
+			t.Errorf("%s: %v, %v; want no value and %v", schema, v, err, errTooLarge)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 512<<20 {
+			t.Errorf("%s: %d MiB allocated, want at most 512", schema, n>>20)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"slices"
@@ -272,7 +273,9 @@ func decodeBinHeader(v string) ([]byte, error) {
 }
 
 // parseTimeout reads a grpc-timeout value: a number and a unit (H, M, S,
-// m, u, n).
+// m, u, n). A timeout past time.Duration's range (99999999H, which the
+// protocol allows) is the longest one, as grpc-go reads it on native
+// calls, not a product that wraps around to a deadline already past.
 func parseTimeout(v string) (time.Duration, bool) {
 	if len(v) < 2 {
 		return 0, false
@@ -281,10 +284,25 @@ func parseTimeout(v string) (time.Duration, bool) {
 	if err != nil || n < 0 {
 		return 0, false
 	}
-	unit := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second,
-		'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[v[len(v)-1]]
-	if unit == 0 {
+	var unit time.Duration
+	switch v[len(v)-1] {
+	case 'H':
+		unit = time.Hour
+	case 'M':
+		unit = time.Minute
+	case 'S':
+		unit = time.Second
+	case 'm':
+		unit = time.Millisecond
+	case 'u':
+		unit = time.Microsecond
+	case 'n':
+		unit = time.Nanosecond
+	default:
 		return 0, false
+	}
+	if n > int64(math.MaxInt64/unit) {
+		return math.MaxInt64, true
 	}
 	return time.Duration(n) * unit, true
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"math"
+	"math/big"
 	"testing"
+	"time"
 )
 
 // FuzzParseWebBody: any gRPC-Web request body is split into messages or
@@ -50,4 +53,70 @@ func TestDecodeWebTextChunks(t *testing.T) {
 	if _, err := decodeWebText([]byte("AAA")); err == nil {
 		t.Error("3 characters decoded")
 	}
+}
+
+func TestParseTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"1S", time.Second, true},
+		{"250m", 250 * time.Millisecond, true},
+		{"0n", 0, true},
+		{"2H", 2 * time.Hour, true},
+		{"5u", 5 * time.Microsecond, true},
+		{"3M", 3 * time.Minute, true},
+		{"2562047H", 2562047 * time.Hour, true},
+		// Past time.Duration's range: the longest timeout, not a
+		// product wrapped around to a deadline already past.
+		{"2562048H", math.MaxInt64, true},
+		{"99999999H", math.MaxInt64, true},
+		{"9300000000000m", math.MaxInt64, true},
+		{"S", 0, false},
+		{"", 0, false},
+		{"10", 0, false},
+		{"10s", 0, false},
+		{"-1S", 0, false},
+		{"1.5S", 0, false},
+		{"99999999999999999999n", 0, false},
+	} {
+		d, ok := parseTimeout(tt.in)
+		if d != tt.want || ok != tt.ok {
+			t.Errorf("parseTimeout(%q) = %v, %v; want %v, %v", tt.in, d, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzParseTimeout: any grpc-timeout header a gRPC-Web client sends is
+// refused or read as its number times its unit, at most the longest
+// duration: never a negative one or one wrapped around.
+func FuzzParseTimeout(f *testing.F) {
+	for _, s := range []string{"1S", "250m", "99999999H", "2562048H", "0n", "+5M", "-1S", "10x", "H"} {
+		f.Add(s)
+	}
+	units := map[byte]int64{'H': int64(time.Hour), 'M': int64(time.Minute), 'S': int64(time.Second),
+		'm': int64(time.Millisecond), 'u': int64(time.Microsecond), 'n': 1}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := parseTimeout(v)
+		if !ok {
+			return
+		}
+		if d < 0 {
+			t.Fatalf("parseTimeout(%q) = %v", v, d)
+		}
+		unit, known := units[v[len(v)-1]]
+		n, isNum := new(big.Int).SetString(v[:len(v)-1], 10)
+		if !known || !isNum || n.Sign() < 0 {
+			t.Fatalf("parseTimeout(%q) = %v, accepted", v, d)
+		}
+		want := n.Mul(n, big.NewInt(unit))
+		if !want.IsInt64() {
+			want.SetInt64(math.MaxInt64)
+		}
+		if int64(d) != want.Int64() {
+			t.Fatalf("parseTimeout(%q) = %d, want %v", v, d, want)
+		}
+	})
 }

@@ -48,6 +48,29 @@ func webBody(msgs ...[]byte) []byte {
 	return b
 }
 
+// webPost posts body to path on hs with the headers given as name, value
+// pairs, and returns the answer and its body.
+func webPost(t *testing.T, hs *httptest.Server, path string, body []byte, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	r, err := http.NewRequest("POST", hs.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	resp, err := hs.Client().Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
 func TestGRPCWeb(t *testing.T) {
 	t.Parallel()
 	s := start(t, unaryStubs)
@@ -97,22 +120,7 @@ func TestGRPCWeb(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := http.NewRequest("POST", hs.URL+tc.method, bytes.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Header.Set("Content-Type", tc.ct)
-			r.Header.Set("X-Tenant", "acme")
-			r.Header.Set("X-Grpc-Web", "1")
-			resp, err := hs.Client().Do(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, b := webPost(t, hs, tc.method, tc.body, "Content-Type", tc.ct, "X-Tenant", "acme", "X-Grpc-Web", "1")
 			if resp.StatusCode != tc.code {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.code, b)
 			}
@@ -158,6 +166,47 @@ func TestGRPCWeb(t *testing.T) {
 				if !strings.Contains(all, w) {
 					t.Errorf("no %q in %q", w, all)
 				}
+			}
+		})
+	}
+}
+
+// A gRPC-Web call's grpc-timeout is its deadline: the longest one the
+// protocol allows (99999999H, past time.Duration's range) leaves the call
+// time to be answered, as on a native call, and one already past ends it
+// with DEADLINE_EXCEEDED.
+func TestGRPCWebTimeout(t *testing.T) {
+	t.Parallel()
+	s := start(t, unaryStubs)
+	hs := httptest.NewServer(s.front)
+	t.Cleanup(hs.Close)
+	req, err := proto.Marshal(s.msg(t, "shop.v1.GetUserRequest", `{"id": 42}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		timeout string
+		status  string
+		msgs    int
+	}{
+		{"", "grpc-status:0\r\n", 1},
+		{"10S", "grpc-status:0\r\n", 1},
+		{"99999999H", "grpc-status:0\r\n", 1},
+		{"2562048H", "grpc-status:0\r\n", 1},
+		{"9300000000000m", "grpc-status:0\r\n", 1},
+		{"not a timeout", "grpc-status:0\r\n", 1},
+		{"0n", "grpc-status:4\r\n", 0},
+	} {
+		t.Run(tc.timeout, func(t *testing.T) {
+			t.Parallel()
+			h := []string{"Content-Type", "application/grpc-web+proto", "X-Tenant", "acme"}
+			if tc.timeout != "" {
+				h = append(h, "Grpc-Timeout", tc.timeout)
+			}
+			_, b := webPost(t, hs, getUser, webBody(req), h...)
+			msgs, trailer := webFrames(t, b)
+			if len(msgs) != tc.msgs || !strings.HasPrefix(trailer, tc.status) {
+				t.Errorf("%d messages, trailers %q; want %d, %q", len(msgs), trailer, tc.msgs, tc.status)
 			}
 		})
 	}
