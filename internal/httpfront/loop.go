@@ -88,8 +88,7 @@ func decodePath(buf *[]byte, raw []byte) string {
 // fasthttp writes it: pre runs to "Date: ", mid from the date's end
 // through Content-Length, hdrs are the stub's header lines and cookies its
 // Set-Cookie lines, which fasthttp writes last. ok is false for a
-// response the loop leaves to fasthttp (a status without a body, headers
-// fasthttp treats specially).
+// response the loop leaves to fasthttp (a body too large, a Trailer).
 type h1Head struct {
 	pre, mid, hdrs, cookies []byte
 	ok                      bool
@@ -100,17 +99,24 @@ type h1Head struct {
 // response itself.
 const loopBodyOut = 64 << 10
 
-// renderHead renders r's header; see h1Head.
+// renderHead renders r's header; see h1Head. A stub's Server replaces
+// decoy's (the last one given, unless empty) and its Date is left out, the
+// current date going out instead: what fasthttp does with them.
 func renderHead(r *engine.Response) *h1Head {
 	h := &h1Head{}
-	if !bodyAllowed(r.Status) || r.Status < 200 || r.Status > 999 || len(r.Body) > loopBodyOut {
+	noBody := !bodyAllowed(r.Status)
+	if r.Status < 200 || r.Status > 999 || len(r.Body) > loopBodyOut || noBody && len(r.Body) > 0 {
 		return h
 	}
 	var ce []byte
+	server := "decoy"
 	for i := range r.Headers {
 		name := r.Headers[i].Name
 		switch {
-		case strings.EqualFold(name, "server"), strings.EqualFold(name, "date"), strings.EqualFold(name, "trailer"):
+		case strings.EqualFold(name, "server"):
+			server = r.Headers[i].Value
+		case strings.EqualFold(name, "date"):
+		case strings.EqualFold(name, "trailer"):
 			return h
 		case strings.EqualFold(name, "set-cookie"):
 			h.cookies = appendLine(h.cookies, "Set-Cookie", r.Headers[i].Value)
@@ -121,14 +127,20 @@ func renderHead(r *engine.Response) *h1Head {
 			h.hdrs = appendLine(h.hdrs, name, r.Headers[i].Value)
 		}
 	}
-	h.pre = statusLine(r.Status)
-	h.pre = append(h.pre, "Server: decoy\r\nDate: "...)
+	if server == "" {
+		server = "decoy"
+	}
+	h.pre = appendLine(statusLine(r.Status), "Server", server)
+	h.pre = append(h.pre, "Date: "...)
 	h.mid = append(h.mid, "\r\n"...)
 	if r.ContentType != "" {
 		h.mid = appendLine(h.mid, "Content-Type", r.ContentType)
 	}
 	h.mid = append(h.mid, ce...)
-	h.mid = appendLine(h.mid, "Content-Length", strconv.Itoa(len(r.Body)))
+	if !noBody {
+		// A 204 or 304 goes without one, as fasthttp sends it.
+		h.mid = appendLine(h.mid, "Content-Length", strconv.Itoa(len(r.Body)))
+	}
 	h.ok = true
 	return h
 }

@@ -22,7 +22,8 @@ import (
 
 // loopStubs cover what the loop renders itself: headers in the order the
 // stub gives them, cookies (which fasthttp writes last), Content-Encoding
-// (which it writes after Content-Type), statuses, sequences, and matching
+// (which it writes after Content-Type), a stub's Server and Date, statuses,
+// sequences, and matching
 // on the query, cookies, headers and a body.
 func loopStubs() []engine.Source {
 	json, _ := stub.JSONValue([]byte(`{"id":42}`))
@@ -44,6 +45,13 @@ func loopStubs() []engine.Source {
 			Responses: []stub.Response{{Body: stub.Text("one")}, {Status: 500, Body: stub.Text("two")}}}},
 		{Stub: stub.Stub{ID: "empty", Request: stub.Request{Path: "/empty"},
 			Response: &stub.Response{Status: 204}}},
+		{Stub: stub.Stub{ID: "server", Request: stub.Request{Path: "/server"},
+			Response: &stub.Response{Body: stub.Text("s"), Headers: map[string]stub.HeaderValues{
+				"Server": {"Apache/2.4", "nginx/1.22.1"}, "Date": {"Tue, 01 Jan 2030 00:00:00 GMT"}, "X-A": {"b"}}}}},
+		{Stub: stub.Stub{ID: "not-modified", Request: stub.Request{Path: "/etag"},
+			Response: &stub.Response{Status: 304, Headers: map[string]stub.HeaderValues{"ETag": {`"v1"`}, "Content-Type": {"text/html"}}}}},
+		{Stub: stub.Stub{ID: "server-empty", Request: stub.Request{Path: "/server-empty"},
+			Response: &stub.Response{Body: stub.Text("s"), Headers: map[string]stub.HeaderValues{"Server": {""}}}}},
 		{Stub: stub.Stub{ID: "slow", Request: stub.Request{Path: "/slow"},
 			Response: &stub.Response{Body: stub.Text("late"), Delay: new(stub.Duration(20 * time.Millisecond))}}},
 	}
@@ -89,6 +97,11 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\npen",
 		"GET /seq HTTP/1.1\r\nHost: x\r\n\r\nGET /seq HTTP/1.1\r\nHost: x\r\n\r\nGET /seq HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /empty HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HEAD /empty HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /empty HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		"GET /etag HTTP/1.1\r\nHost: x\r\n\r\nGET /empty HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /server HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /server-empty HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n",
