@@ -156,11 +156,15 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 	ws := &webStream{w: w, text: text, ct: ct}
 	ctx := r.Context()
 	if v := r.Header.Get("grpc-timeout"); v != "" {
-		if d, ok := parseTimeout(v); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d)
-			defer cancel()
+		d, err := parseTimeout(v)
+		if err != nil {
+			// As grpc-go answers a native call.
+			ws.end(status.Errorf(codes.Internal, "malformed grpc-timeout: %v", err))
+			return
 		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
 	}
 	md := metadata.MD{}
 	for k, vs := range r.Header {
@@ -272,17 +276,17 @@ func decodeBinHeader(v string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(v)
 }
 
-// parseTimeout reads a grpc-timeout value: a number and a unit (H, M, S,
-// m, u, n). A timeout past time.Duration's range (99999999H, which the
-// protocol allows) is the longest one, as grpc-go reads it on native
-// calls, not a product that wraps around to a deadline already past.
-func parseTimeout(v string) (time.Duration, bool) {
-	if len(v) < 2 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
+// parseTimeout reads a grpc-timeout value: at most 8 digits and a unit (H,
+// M, S, m, u, n), refused as grpc-go refuses it on native calls. A timeout
+// past time.Duration's range (99999999H, which the protocol allows) is the
+// longest one, as grpc-go reads it, not a product that wraps around to a
+// deadline already past.
+func parseTimeout(v string) (time.Duration, error) {
+	switch {
+	case len(v) < 2:
+		return 0, fmt.Errorf("timeout string is too short: %q", v)
+	case len(v) > 9:
+		return 0, fmt.Errorf("timeout string is too long (at most 8 digits and a unit): %q", v)
 	}
 	var unit time.Duration
 	switch v[len(v)-1] {
@@ -299,12 +303,16 @@ func parseTimeout(v string) (time.Duration, bool) {
 	case 'n':
 		unit = time.Nanosecond
 	default:
-		return 0, false
+		return 0, fmt.Errorf("timeout unit is not recognized (want H, M, S, m, u or n): %q", v)
 	}
-	if n > int64(math.MaxInt64/unit) {
-		return math.MaxInt64, true
+	n, err := strconv.ParseUint(v[:len(v)-1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("timeout is not a number: %q", v)
 	}
-	return time.Duration(n) * unit, true
+	if n > uint64(math.MaxInt64/unit) {
+		return math.MaxInt64, nil
+	}
+	return time.Duration(n) * unit, nil
 }
 
 // webStream is one gRPC-Web call as a grpc.ServerStream.

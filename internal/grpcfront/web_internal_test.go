@@ -73,25 +73,29 @@ func TestParseTimeout(t *testing.T) {
 		// product wrapped around to a deadline already past.
 		{"2562048H", math.MaxInt64, true},
 		{"99999999H", math.MaxInt64, true},
-		{"9300000000000m", math.MaxInt64, true},
+		{"00000001S", time.Second, true},
+		// Refused, as grpc-go refuses them.
+		{"999999999H", 0, false},
+		{"9300000000000m", 0, false},
 		{"S", 0, false},
 		{"", 0, false},
 		{"10", 0, false},
 		{"10s", 0, false},
 		{"-1S", 0, false},
+		{"+1S", 0, false},
 		{"1.5S", 0, false},
 		{"99999999999999999999n", 0, false},
 	} {
-		d, ok := parseTimeout(tt.in)
-		if d != tt.want || ok != tt.ok {
-			t.Errorf("parseTimeout(%q) = %v, %v; want %v, %v", tt.in, d, ok, tt.want, tt.ok)
+		d, err := parseTimeout(tt.in)
+		if d != tt.want || (err == nil) != tt.ok {
+			t.Errorf("parseTimeout(%q) = %v, %v; want %v, ok %v", tt.in, d, err, tt.want, tt.ok)
 		}
 	}
 }
 
 // FuzzParseTimeout: any grpc-timeout header a gRPC-Web client sends is
-// refused or read as its number times its unit, at most the longest
-// duration: never a negative one or one wrapped around.
+// refused or read as its number (at most 8 digits) times its unit, at most
+// the longest duration: never a negative one or one wrapped around.
 func FuzzParseTimeout(f *testing.F) {
 	for _, s := range []string{"1S", "250m", "99999999H", "2562048H", "0n", "+5M", "-1S", "10x", "H"} {
 		f.Add(s)
@@ -99,9 +103,12 @@ func FuzzParseTimeout(f *testing.F) {
 	units := map[byte]int64{'H': int64(time.Hour), 'M': int64(time.Minute), 'S': int64(time.Second),
 		'm': int64(time.Millisecond), 'u': int64(time.Microsecond), 'n': 1}
 	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := parseTimeout(v)
-		if !ok {
+		d, err := parseTimeout(v)
+		if err != nil {
 			return
+		}
+		if len(v) > 9 {
+			t.Fatalf("parseTimeout(%q) = %v, accepted past 8 digits", v, d)
 		}
 		if d < 0 {
 			t.Fatalf("parseTimeout(%q) = %v", v, d)

@@ -173,8 +173,8 @@ func TestGRPCWeb(t *testing.T) {
 
 // A gRPC-Web call's grpc-timeout is its deadline: the longest one the
 // protocol allows (99999999H, past time.Duration's range) leaves the call
-// time to be answered, as on a native call, and one already past ends it
-// with DEADLINE_EXCEEDED.
+// time to be answered, as on a native call, one already past ends it with
+// DEADLINE_EXCEEDED, and a malformed one with INTERNAL.
 func TestGRPCWebTimeout(t *testing.T) {
 	t.Parallel()
 	s := start(t, unaryStubs)
@@ -193,9 +193,11 @@ func TestGRPCWebTimeout(t *testing.T) {
 		{"10S", "grpc-status:0\r\n", 1},
 		{"99999999H", "grpc-status:0\r\n", 1},
 		{"2562048H", "grpc-status:0\r\n", 1},
-		{"9300000000000m", "grpc-status:0\r\n", 1},
-		{"not a timeout", "grpc-status:0\r\n", 1},
 		{"0n", "grpc-status:4\r\n", 0},
+		// Malformed: INTERNAL, as grpc-go answers a native call.
+		{"9300000000000m", "grpc-status:13\r\ngrpc-message:malformed grpc-timeout", 0},
+		{"not a timeout", "grpc-status:13\r\ngrpc-message:malformed grpc-timeout", 0},
+		{"10x", "grpc-status:13\r\ngrpc-message:malformed grpc-timeout", 0},
 	} {
 		t.Run(tc.timeout, func(t *testing.T) {
 			t.Parallel()
