@@ -5,7 +5,9 @@
 # runs pinned to CPU 0, wrk runs pinned to CPU 1, and the script reports the
 # server's CPU time per request (read from /proc), which is what separates
 # fast servers once the single wrk core is the bottleneck. Runs alternate
-# (nginx, decoy, nginx, decoy, ...) so that machine drift hits both alike.
+# (nginx, decoy, then decoy, nginx, ...) so that machine drift hits both
+# alike, and the summary gives decoy/nginx ratios of CPU per request and of
+# the p99 per round.
 # See bench/README.md for the method and the columns.
 #
 # Usage: bench/http1-nginx.sh            (from anywhere in the repository)
@@ -173,7 +175,7 @@ measure() {
 summary() {
 	echo
 	printf '%s\n' "${ROWS[@]}" | awk -v order="$SERVERS" '
-		{ n[$1]++; rps[$1] += $2; cpu[$1] += $5; c1[$1] += $7; cpus[$1, n[$1]] = $5 }
+		{ n[$1]++; rps[$1] += $2; cpu[$1] += $5; c1[$1] += $7; cpus[$1, n[$1]] = $5; p99s[$1, n[$1]] = $4 }
 		END {
 			printf "%-6s  %5s  %10s  %14s  %14s\n", "server", "runs", "mean req/s", "mean us CPU/req", "mean c=1 p50 us"
 			k = split(order, names, " ")
@@ -194,6 +196,20 @@ summary() {
 				med = (m % 2) ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
 				printf "\nratio decoy/nginx of mean us CPU per request: %.2f  (per round: %s; median %.2f)\n",
 					(cpu["decoy"] / n["decoy"]) / (cpu["nginx"] / n["nginx"]), per, med
+				# The p99 by round: with the core of wrk the limit, single
+				# rounds of either server move a lot, so what counts is
+				# how often the p99 of decoy is the lower, and the median
+				# ratio.
+				per = ""
+				lower = 0
+				for (i = 1; i <= m; i++) {
+					q[i] = p99s["decoy", i] / p99s["nginx", i]
+					lower += q[i] < 1
+					per = per sprintf("%s%.2f", (i > 1 ? ", " : ""), q[i])
+				}
+				for (i = 2; i <= m; i++) for (j = i; j > 1 && q[j - 1] > q[j]; j--) { t = q[j]; q[j] = q[j - 1]; q[j - 1] = t }
+				med = (m % 2) ? q[(m + 1) / 2] : (q[m / 2] + q[m / 2 + 1]) / 2
+				printf "ratio decoy/nginx of p99: decoy the lower in %d of %d rounds (per round: %s; median %.2f)\n", lower, m, per, med
 			}
 			if (n["nginx"] && n["fasthttp"])
 				printf "ratio fasthttp/nginx of mean us CPU per request: %.2f\n", (cpu["fasthttp"] / n["fasthttp"]) / (cpu["nginx"] / n["nginx"])
@@ -223,9 +239,12 @@ log "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //')${DECOY_BIN:+; decoy: $
 echo
 printf '%-5s  %-6s  %10s  %8s  %8s  %12s  %7s  %10s\n' \
 	round server req/s "p50 us" "p99 us" "us CPU/req" "RSS MiB" "c=1 p50 us"
+# Each round starts with the next server in turn (nginx decoy, decoy nginx,
+# ...), so that neither always runs first after a pause.
+read -r -a order <<<"$SERVERS"
 for ((r = 1; r <= ROUNDS; r++)); do
-	for s in $SERVERS; do
-		measure "$s" "$r"
+	for ((k = 0; k < ${#order[@]}; k++)); do
+		measure "${order[(r - 1 + k) % ${#order[@]}]}" "$r"
 	done
 done
 summary
