@@ -116,6 +116,7 @@ func renderHead(r *engine.Response) *h1Head {
 		case strings.EqualFold(name, "server"):
 			server = r.Headers[i].Value
 		case strings.EqualFold(name, "date"):
+			// Left out: the current date goes out, as from fasthttp.
 		case strings.EqualFold(name, "trailer"):
 			return h
 		case strings.EqualFold(name, "set-cookie"):
