@@ -206,6 +206,9 @@ func TestLoopConnectionBooks(t *testing.T) {
 	if st.Accepted != uint64(len(raws)) || st.Open != 0 || closed != st.Accepted {
 		t.Errorf("accepted %d, open %d, closed %d; want %d, 0, %d", st.Accepted, st.Open, closed, len(raws), len(raws))
 	}
+	if st.LoopHandOffs != 2 {
+		t.Errorf("%d connections handed off, want 2 (the two that ask for /slow)", st.LoopHandOffs)
+	}
 	// Every answer has its sent times, the loop's that were still to be
 	// written when it handed the connection over included.
 	es := jr.Find(journal.Filter{Path: "/users/1"})

@@ -186,6 +186,7 @@ func (s *Server) loopSent(c *h1loop.Conn, start, end int64) {
 // HTTP/2 server, for h2c), as if it had been accepted here: the answers
 // the loop made are written first, the bytes it read are read first.
 func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []byte) {
+	s.loopHandOffs.Add(1)
 	tc := c.User.(*conn)
 	if w := s.holder.Load(); tc.held && w != nil {
 		nc = (*w).Hold(nc)

@@ -163,7 +163,8 @@ type Server struct {
 	perConnSum   uint64                                         // guarded by mu
 	h2Streams    [len(metrics.RequestsPerConnBounds) + 1]uint64 // guarded by mu
 	slowWrites   atomic.Uint64
-	h2StreamsSum uint64 // guarded by mu
+	loopHandOffs atomic.Uint64 // connections the loops gave to fasthttp
+	h2StreamsSum uint64        // guarded by mu
 	handshakes   [metrics.NumTLSVersions][2]atomic.Uint64
 	rejected     [len(metrics.RejectedCodes)]atomic.Uint64
 }
@@ -697,6 +698,7 @@ func (s *Server) Stats() metrics.ConnStats {
 	st.PerConn, st.PerConnSum = s.perConn, s.perConnSum
 	st.H2Streams, st.H2StreamsSum = s.h2Streams, s.h2StreamsSum
 	st.SlowWrites = s.slowWrites.Load()
+	st.LoopHandOffs = s.loopHandOffs.Load()
 	s.mu.Unlock()
 	for v := range s.handshakes {
 		for r := range s.handshakes[v] {

@@ -115,6 +115,10 @@ type ConnStats struct {
 	// SlowWrites counts writes to a connection that took a second or more
 	// (the front door's threshold): the client was not reading.
 	SlowWrites uint64
+	// LoopHandOffs counts plaintext HTTP/1.1 connections that the epoll
+	// loops gave to the full server (fasthttp) because of a request they
+	// do not answer themselves.
+	LoopHandOffs uint64
 }
 
 // Why a connection closed, as indexes into ConnStats.Closed. The first

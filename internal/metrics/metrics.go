@@ -180,7 +180,7 @@ type collector struct {
 	violations                              *prometheus.Desc
 
 	accepted, open, closed, tlsHandshakes, httpRequests, perConn, rejected *prometheus.Desc
-	h2Streams, slowWrites, idle, slowReading                               *prometheus.Desc
+	h2Streams, slowWrites, idle, slowReading, loopHandOffs                 *prometheus.Desc
 
 	clientsTracked, clientsEvicted, clientFindings *prometheus.Desc
 	refused                                        *prometheus.Desc
@@ -230,6 +230,8 @@ func newCollector(src Sources) *collector {
 			"Streams answered per HTTP/2 connection, observed when the connection closes.", nil, nil),
 		slowWrites: d("decoy_slow_reader_writes_total",
 			"Writes to a data connection that took a second or more because the client did not read fast enough.", nil, nil),
+		loopHandOffs: d("decoy_http1_loop_handoffs_total",
+			"Plaintext HTTP/1.1 connections decoy's epoll loops gave to its full HTTP server, from a request they do not answer themselves (a delay or a fault, a chunked or large request body, an upgrade, an answer over 64 KiB) on: such connections cost more per request.", nil, nil),
 		rejected: d("decoy_rejected_requests_total",
 			"Requests that could not be read, by the status answered: 400 malformed, 408 too slow, 413 body too large, 431 headers too large.", []string{"code"}, nil),
 		refused: d("decoy_connections_refused_total",
@@ -246,7 +248,7 @@ func newCollector(src Sources) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.bytesIn, c.bytesOut, c.processing, c.uploadBytes, c.uploadRate,
 		c.injectedDelay, c.faults, c.violations, c.delayLate,
-		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected, c.h2Streams, c.slowWrites,
+		c.accepted, c.open, c.closed, c.tlsHandshakes, c.httpRequests, c.perConn, c.rejected, c.h2Streams, c.slowWrites, c.loopHandOffs,
 		c.idle, c.slowReading,
 		c.clientsTracked, c.clientsEvicted, c.clientFindings, c.refused} {
 		ch <- d
@@ -440,6 +442,7 @@ func (c *collector) collectConns(ch chan<- prometheus.Metric) {
 	}
 	send(ch, c.accepted, prometheus.CounterValue, float64(s.Accepted))
 	send(ch, c.slowWrites, prometheus.CounterValue, float64(s.SlowWrites))
+	send(ch, c.loopHandOffs, prometheus.CounterValue, float64(s.LoopHandOffs))
 	send(ch, c.open, prometheus.GaugeValue, float64(s.Open))
 	send(ch, c.idle, prometheus.GaugeValue, float64(s.Idle))
 	send(ch, c.slowReading, prometheus.GaugeValue, float64(s.SlowReading))
@@ -525,6 +528,7 @@ func add(a *ConnStats, b ConnStats) {
 	}
 	a.H2StreamsSum += b.H2StreamsSum
 	a.SlowWrites += b.SlowWrites
+	a.LoopHandOffs += b.LoopHandOffs
 }
 
 // send emits a constant metric; a label value Prometheus refuses (a stub

@@ -77,7 +77,7 @@ func TestCollector(t *testing.T) {
 	}
 	eng.Unmatched().Record(0, 0, 300, 40*time.Microsecond)
 
-	conns := ConnStats{Accepted: 9, Open: 2, PerConnSum: 30, Idle: 1, SlowReading: 1}
+	conns := ConnStats{Accepted: 9, Open: 2, PerConnSum: 30, Idle: 1, SlowReading: 1, LoopHandOffs: 3}
 	conns.Closed[CloseClientEOF] = 4
 	conns.Closed[CloseClientReset] = 1
 	conns.Closed[CloseIdleTimeout] = 2
@@ -116,6 +116,7 @@ func TestCollector(t *testing.T) {
 		{"decoy_connections_open", nil, 2},
 		{"decoy_connections_idle", nil, 1},
 		{"decoy_connections_slow_reading", nil, 1},
+		{"decoy_http1_loop_handoffs_total", nil, 3},
 		{"decoy_connections_closed_total", map[string]string{"by": "client", "reason": "eof"}, 4},
 		{"decoy_connections_closed_total", map[string]string{"by": "client", "reason": "reset"}, 1},
 		{"decoy_connections_closed_total", map[string]string{"by": "client", "reason": "asked-close"}, 0},
