@@ -27,6 +27,8 @@
 #   DECOY_BIN=path     use this decoy binary instead of building ./cmd/decoy
 #   DECOY_FLAGS=...    more flags for decoy serve (e.g. "--journal-size 0")
 #   DECOY_SOURCE=openapi  decoy serves the body as an OpenAPI example (default: a stub)
+#   STUB_HEADERS="Server: nginx/1.22.1"  more headers on decoy's stub (YAML
+#                      flow-map entries, comma-separated)
 #   TLS_CIPHERSUITE=TLS_AES_128_GCM_SHA256  nginx's TLS 1.3 suite (MODE=tls)
 #   RESULTS_TSV=path   also append one tab-separated line per run to this file
 #   KEEP_TMP=1         keep the temporary directory (configs, logs) for inspection

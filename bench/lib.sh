@@ -326,7 +326,8 @@ EOF
 # and starts decoy pinned to SERVER_CPU with FLAGS (listeners: give every one
 # of --http, --https, --admin, empty to turn it off) and DECOY_FLAGS (a
 # space-separated list, e.g. "--journal-size 0"). STUB_LATENCY (e.g. 100ms)
-# gives the stub a fixed latency; STUB_FILES (space-separated paths) are
+# gives the stub a fixed latency; STUB_HEADERS (YAML flow-map entries, e.g.
+# "Server: nginx/1.22.1") adds headers to its answer; STUB_FILES (space-separated paths) are
 # served beside it. DECOY_SOURCE=openapi serves BODY as the example of an
 # OpenAPI 3.0 operation instead of a native stub (requests are then checked
 # against the document too). Sets SERVER_PID, SERVER_LOG.
@@ -352,7 +353,7 @@ EOF
 - request: {method: GET, path: $PATH_UNDER_TEST}
   response:
     status: 200
-    headers: {Content-Type: application/json}
+    headers: {Content-Type: application/json${STUB_HEADERS:+, $STUB_HEADERS}}
     body: '$BODY'
 EOF
 	fi
