@@ -107,6 +107,13 @@ type Behaviour struct {
 	Generated *Generator
 }
 
+// LatencyOnly reports whether the behaviour is at most a latency before
+// the whole body (nil is): no fault, pacing, spread latency or generated
+// body.
+func (b *Behaviour) LatencyOnly() bool {
+	return b == nil || b.Faults == nil && b.Pacer == nil && b.Generated == nil && !b.Spread
+}
+
 // Random reports whether the behaviour draws on the seed, so the stub must
 // number its calls.
 func (b *Behaviour) Random() bool {

@@ -79,6 +79,7 @@ type Stub struct {
 	repeat    bool
 	counted   bool // number every call: a sequence, or a random behaviour
 	immediate bool // every response goes out at once and whole (see Immediate)
+	whole     bool // every response goes out whole, at once or after a latency (see Whole)
 	key       behave.Key
 	calls     *atomic.Uint64
 	stats     *Stats // shared, like calls, by the copies of this stub in later snapshots
@@ -139,12 +140,22 @@ func (s *Stub) Pick() (index int, r *Response, call uint64) {
 // wait. (A Check's or a Varier's response derives from these.)
 func (s *Stub) Immediate() bool { return s.immediate }
 
-// setImmediate works out Immediate from the responses.
+// Whole tells that every response of the stub goes out whole, at once or
+// after a latency drawn before it: no fault, throttle, dribble, spread
+// latency or generated body, no upload to read, no WebSocket. A front door
+// may answer such a stub from a loop that holds the answer until due.
+func (s *Stub) Whole() bool { return s.whole }
+
+// setImmediate works out Immediate and Whole from the responses.
 func (s *Stub) setImmediate() {
 	s.immediate = s.upload == nil && s.websocket == nil
+	s.whole = s.immediate
 	for _, r := range s.responses {
 		if r == nil || r.Behave != nil {
 			s.immediate = false
+		}
+		if r == nil || !r.Behave.LatencyOnly() {
+			s.whole = false
 		}
 	}
 }

@@ -135,7 +135,13 @@ type Conn struct {
 	nodelay  bool
 	answered bool
 	refused  bool    // closing after a refusal
-	written  Written // asked of and taken by the socket, until past the limits
+	held     *[]byte // an answer held until due (see held.go)
+	due      int64   // when held is due (Now)
+	// Reads with arrival timestamps (stamp.go): asked for, on, and when
+	// the bytes of the latest read arrived (Now; 0 unknown).
+	stampTried, stamps bool
+	arrived            int64
+	written            Written // asked of and taken by the socket, until past the limits
 }
 
 // WritingSince is when the write of answers the client has not taken yet
@@ -148,7 +154,7 @@ func (c *Conn) Idle() bool { return c.idle.Load() }
 
 // publish makes the connection's state visible to Server.Conns.
 func (c *Conn) publish() {
-	c.idle.Store(c.answered && c.partial == nil && c.pending == nil)
+	c.idle.Store(c.answered && c.partial == nil && c.pending == nil && c.held == nil)
 	c.writing.Store(c.writeAt)
 }
 
@@ -286,6 +292,7 @@ type loop struct {
 	epfd  int
 	evfd  int          // an eventfd: written when adds or stopping change
 	tfd   int          // a timerfd: ticks for timeouts
+	dfd   int          // a timerfd: the earliest held answer is due
 	lnfds map[int]bool // the listening sockets it accepts on
 	// admits are the allow-lists of the listening sockets that have one
 	// (see ListenAdmit).
@@ -306,6 +313,7 @@ type loop struct {
 	n        int     // connections held
 	rbuf     []byte
 	wbuf     []byte
+	oob      [stampOOB]byte
 	req      Request
 	stop     bool
 	// again holds connections that may have more to read (see readable);
@@ -317,6 +325,17 @@ type loop struct {
 	// sweepNext is the next entry of conns to check for timeouts; -1
 	// when no pass is under way (see sweep).
 	sweepNext int
+	// Answers held until due (held.go): the connections by due time, how
+	// many hold one, and when dfd is set to go off (0: not set).
+	timers timers
+	nheld  int
+	armed  int64
+	// A drain other goroutines asked for (under mu), and the loop's own:
+	// draining, and until when held answers may be sent (0: no limit).
+	drainAsked bool
+	drainAt    int64
+	draining   bool
+	drainBy    int64
 }
 
 // readQuantum is the most a loop reads from one connection at a time
@@ -346,7 +365,7 @@ func (s *Server) newLoop() (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{s: s, epfd: epfd, evfd: -1, tfd: -1, events: make([]unix.EpollEvent, 256), lnfds: map[int]bool{}, admits: map[int]func(netip.Addr) bool{}, sweepNext: -1}
+	l := &loop{s: s, epfd: epfd, evfd: -1, tfd: -1, dfd: -1, events: make([]unix.EpollEvent, 256), lnfds: map[int]bool{}, admits: map[int]func(netip.Addr) bool{}, sweepNext: -1}
 	fail := func(err error) (*loop, error) {
 		l.closeFDs()
 		return nil, err
@@ -364,7 +383,10 @@ func (s *Server) newLoop() (*loop, error) {
 	if err := unix.TimerfdSettime(l.tfd, 0, &l.tick, nil); err != nil {
 		return fail(err)
 	}
-	for _, fd := range []int{l.evfd, l.tfd} {
+	if l.dfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+		return fail(err)
+	}
+	for _, fd := range []int{l.evfd, l.tfd, l.dfd} {
 		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(fd)}); err != nil {
 			return fail(err)
 		}
@@ -409,8 +431,16 @@ func (l *loop) listen() (stop bool) {
 	_, _ = unix.Read(l.evfd, b[:])
 	l.mu.Lock()
 	adds, stop := l.adds, l.stopping
+	drain, by := l.drainAsked, l.drainAt
 	l.adds = nil
 	l.mu.Unlock()
+	if drain && !l.draining {
+		for _, a := range adds {
+			_ = unix.Close(a.fd)
+		}
+		l.drain(by)
+		return stop
+	}
 	for _, a := range adds {
 		fd := a.fd
 		l.lnfds[fd] = true
@@ -454,7 +484,7 @@ func (l *loop) closeFDs() {
 	for fd := range l.lnfds {
 		_ = unix.Close(fd)
 	}
-	for _, fd := range []int{l.evfd, l.tfd} {
+	for _, fd := range []int{l.evfd, l.tfd, l.dfd} {
 		if fd >= 0 {
 			_ = unix.Close(fd)
 		}
@@ -502,9 +532,15 @@ func (l *loop) run() {
 				for i := range n {
 					l.event(&l.events[i])
 				}
+				if l.due() {
+					l.release()
+				}
 				l.runAgain()
 				if l.sweepNext >= 0 {
 					l.sweep()
+				}
+				if l.draining && l.drained() {
+					l.stop = true
 				}
 				if l.stop {
 					return true
@@ -531,17 +567,22 @@ func (l *loop) run() {
 			busy = Now()
 		}
 	}
+	for _, c := range l.open() {
+		l.close(c, Shutdown)
+	}
+}
+
+// open lists the connections the loop holds.
+func (l *loop) open() []*Conn {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	var open []*Conn
 	for _, c := range l.conns {
 		if c != nil {
 			open = append(open, c)
 		}
 	}
-	l.mu.Unlock()
-	for _, c := range open {
-		l.close(c, Shutdown)
-	}
+	return open
 }
 
 // The calls a loop makes for each connection never block, so they go to
@@ -606,6 +647,11 @@ func (l *loop) event(ev *unix.EpollEvent) {
 	case fd == l.evfd:
 		l.stop = l.listen()
 		return
+	case fd == l.dfd:
+		// The timer need not be read: setting it again clears it, and
+		// each expiry is a new edge.
+		l.release()
+		return
 	case fd == l.tfd:
 		var b [8]byte
 		_, _ = unix.Read(l.tfd, b[:])
@@ -637,7 +683,7 @@ func (l *loop) event(ev *unix.EpollEvent) {
 		c.hup = true
 	}
 	if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 || c.blocked {
-		if c.pending != nil {
+		if c.pending != nil || c.held != nil {
 			c.blocked = true
 			c.publish()
 			return
@@ -766,7 +812,13 @@ func (l *loop) readable(c *Conn) {
 		return
 	}
 	space := l.rbuf[len(buf):min(cap(l.rbuf), len(buf)+readQuantum)]
-	n, e := recv(c.fd, space)
+	var n uintptr
+	var e syscall.Errno
+	if c.stamps {
+		n, e, c.arrived = recvStamped(c.fd, space, &l.oob)
+	} else {
+		n, e = recv(c.fd, space)
+	}
 	switch {
 	case e == unix.EAGAIN:
 		l.keep(c, buf)
@@ -815,7 +867,7 @@ func (l *loop) runAgain() {
 		if c.fd < 0 || l.conns[c.fd] != c {
 			continue // closed or handed off since
 		}
-		if c.pending != nil {
+		if c.pending != nil || c.held != nil {
 			c.blocked = true
 		} else {
 			l.readable(c)
@@ -883,7 +935,8 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 			l.handOff(c, out, buf[:min(len(buf), o.MaxHeaderBytes)])
 			return nil, false
 		}
-		r.ReadAt, r.DoneAt = c.inFirst, l.now
+		r.ReadAt, r.DoneAt, r.ArrivedAt, r.Due = c.inFirst, l.now, c.arrived, 0
+		mark := len(out)
 		res, served := o.Handler.Serve(c, r, out)
 		if !served {
 			l.handOff(c, out, buf)
@@ -893,6 +946,14 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 		buf = buf[n:]
 		c.inFirst = l.now
 		c.answered = true
+		if r.Due != 0 && r.Due > Now() {
+			// Held until due; the requests after it wait (backlog).
+			l.hold(c, out[mark:], r.Due)
+			out = out[:mark]
+			c.closing = r.Close
+			c.backlog = len(buf) > 0 && !r.Close
+			break
+		}
 		if r.Close {
 			c.closing = true
 			break
@@ -907,7 +968,7 @@ func (l *loop) answer(c *Conn, buf []byte) (rest []byte, ok bool) {
 		return nil, false
 	}
 	if c.closing {
-		if c.pending == nil {
+		if c.pending == nil && c.held == nil {
 			l.close(c, AskedClose)
 		}
 		return nil, false
@@ -976,7 +1037,7 @@ func (l *loop) flush(c *Conn) bool {
 	}
 	c.pending, c.writeAt = nil, 0
 	c.since = l.now
-	if c.closing {
+	if c.closing && c.held == nil {
 		l.close(c, l.closeReason(c))
 		return false
 	}
@@ -984,8 +1045,11 @@ func (l *loop) flush(c *Conn) bool {
 }
 
 func (l *loop) closeReason(c *Conn) Reason {
-	if c.refused {
+	switch {
+	case c.refused:
 		return Refused
+	case l.draining:
+		return Shutdown
 	}
 	return AskedClose
 }
@@ -1018,6 +1082,11 @@ func (l *loop) forget(c *Conn) {
 		*c.partial = (*c.partial)[:0]
 		partialPool.Put(c.partial)
 		c.partial = nil
+	}
+	if c.held != nil {
+		putHeld(c.held)
+		c.held, c.due = nil, 0
+		l.nheld--
 	}
 }
 
@@ -1121,7 +1190,7 @@ func (l *loop) sweep() {
 		l.sweepNext = -1
 	}
 	for _, c := range part {
-		if c == nil || c.pending != nil {
+		if c == nil || c.pending != nil || c.held != nil {
 			continue
 		}
 		switch {

@@ -126,19 +126,8 @@ func (h *harness) reasons(t *testing.T, n int) []Reason {
 
 func readBodies(t *testing.T, br *bufio.Reader, n int) []string {
 	t.Helper()
-	var out []string
-	for range n {
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(b))
-	}
-	return out
+	bodies, _ := readTimed(t, br, n)
+	return bodies
 }
 
 func TestPipelinedAndInPieces(t *testing.T) {

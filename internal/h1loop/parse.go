@@ -40,6 +40,15 @@ type Request struct {
 	// returned, and DoneAt the read that completed it (monotonic, as
 	// Now reports).
 	ReadAt, DoneAt int64
+	// ArrivedAt is when the bytes of the read that completed the request
+	// reached the machine (the kernel's timestamp, as Now), on a
+	// connection read with them (Conn.StampArrivals); 0 when unknown.
+	ArrivedAt int64
+	// Due, when the Handler sets it later than Now, holds the answer it
+	// appended until then (as Now): the answers before it are written
+	// at once, this one when due, and the requests after it are read and
+	// served once it is written. The loop sets it to 0 before each Serve.
+	Due int64
 }
 
 // Header returns the value of the first field named name (in any case).

@@ -1,7 +1,6 @@
 package httpfront
 
 import (
-	"encoding/binary"
 	"io"
 	"net"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/decoy-dev/decoy/internal/h1loop"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,35 +103,12 @@ func (c *conn) readArrival(p []byte) (int, error) {
 	if n == 0 && len(p) > 0 {
 		return 0, io.EOF
 	}
-	if sec, nsec, ok := timestampNS(a.oob[:a.oobn]); ok {
+	if sec, nsec, ok := h1loop.TimestampNS(a.oob[:a.oobn]); ok {
 		a.last = arrivedAt(time.Now(), sec, nsec)
 	} else {
 		a.last = 0
 	}
 	return n, nil
-}
-
-// timestampNS finds the SCM_TIMESTAMPNS control message in oob.
-func timestampNS(oob []byte) (sec, nsec int64, ok bool) {
-	const hdr = int(unsafe.Sizeof(unix.Cmsghdr{}))
-	for len(oob) >= hdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		l := int(h.Len)
-		if l < hdr || l > len(oob) {
-			return 0, 0, false
-		}
-		if h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS && l >= hdr+16 {
-			d := oob[hdr:l]
-			return int64(binary.NativeEndian.Uint64(d)), int64(binary.NativeEndian.Uint64(d[8:])), true
-		}
-		// Control messages are aligned to the size of a word.
-		l = (l + 7) &^ 7
-		if l >= len(oob) {
-			break
-		}
-		oob = oob[l:]
-	}
-	return 0, 0, false
 }
 
 // arrivedAt converts a kernel timestamp (wall clock) into time since

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/decoy-dev/decoy/internal/h1loop"
 	"golang.org/x/sys/unix"
 )
 
@@ -106,7 +107,7 @@ func TestTimestampNS(t *testing.T) {
 		{"wrong level", msg(unix.SOL_IP, unix.SO_TIMESTAMPNS, ts), false},
 	}
 	for _, c := range cases {
-		sec, nsec, ok := timestampNS(c.oob)
+		sec, nsec, ok := h1loop.TimestampNS(c.oob)
 		if ok != c.ok || (ok && (sec != 1700000000 || nsec != 123456789)) {
 			t.Errorf("%s: %d, %d, %v; want ok=%v", c.name, sec, nsec, ok, c.ok)
 		}

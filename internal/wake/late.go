@@ -26,8 +26,12 @@ var late struct {
 // (the runtime's timers, the scheduler, the CPU), with no network in it.
 // Front doors call it when an injected delay ends. It costs a clock read
 // and two atomic additions.
-func Observe(start time.Time, d time.Duration) {
-	l := max(time.Since(start)-d, 0)
+func Observe(start time.Time, d time.Duration) { ObserveLate(time.Since(start) - d) }
+
+// ObserveLate records a wait that ended l after it was due (a negative l
+// counts as 0), for a front door that times its waits itself.
+func ObserveLate(l time.Duration) {
+	l = max(l, 0)
 	late.sum.Add(int64(l))
 	i := 0
 	for i < len(LateBounds) && l > LateBounds[i] {
