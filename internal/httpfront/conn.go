@@ -105,6 +105,9 @@ type conn struct {
 	// loopSeqs are the journal records whose answers a loop is writing
 	// (while a loop serves the connection; Conn is nil until then).
 	loopSeqs []uint64
+	// loopHold is the count of a request whose answer a loop holds until
+	// due (h1loop.Request.Due), settled once it is written or dropped.
+	loopHold loopHold
 	// resumed: a loop answered requests on the connection before it
 	// handed it over, so it is HTTP/1.x whatever comes next.
 	resumed bool

@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -60,5 +61,26 @@ func TestDelayedStubAllocs(t *testing.T) {
 	}
 	if got := ctx.Response.StatusCode(); got != 200 || len(ctx.Response.Body()) != len(body168) {
 		t.Fatalf("status %d, %d body bytes", got, len(ctx.Response.Body()))
+	}
+}
+
+// TestLoopDelayedStubAllocs: on the loops, a delayed stub's answer is
+// rendered at once, for the loop to hold until due, with no allocation;
+// the request says when.
+func TestLoopDelayedStubAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items: allocation counts mean nothing")
+	}
+	r := loopGet()
+	r.DoneAt = 1000
+	out, allocs := loopAllocs(t, delayServer(t, 10000, 50*time.Millisecond), r, loopConn())
+	if allocs != 0 {
+		t.Fatalf("a delayed-stub request on the loops allocates %v times; want 0", allocs)
+	}
+	if want := r.DoneAt + int64(50*time.Millisecond); r.Due != want {
+		t.Errorf("Due %d, want %d (read at %d, 50 ms)", r.Due, want, r.DoneAt)
+	}
+	if !bytes.HasSuffix(out, []byte("\r\n\r\n"+body168)) {
+		t.Errorf("answer %q", out)
 	}
 }

@@ -54,6 +54,13 @@ func loopStubs() []engine.Source {
 			Response: &stub.Response{Body: stub.Text("s"), Headers: map[string]stub.HeaderValues{"Server": {""}}}}},
 		{Stub: stub.Stub{ID: "slow", Request: stub.Request{Path: "/slow"},
 			Response: &stub.Response{Body: stub.Text("late"), Delay: new(stub.Duration(20 * time.Millisecond))}}},
+		{Stub: stub.Stub{ID: "slow-seq", Request: stub.Request{Path: "/slow-seq"},
+			Responses: []stub.Response{{Body: stub.Text("at once")}, {Status: 202, Body: stub.Text("later"),
+				Latency: &stub.Latency{Uniform: &stub.Uniform{Min: stub.Duration(time.Millisecond), Max: stub.Duration(5 * time.Millisecond)}}}}}},
+		// Paced bodies are fasthttp's: the loops hand their connections
+		// over.
+		{Stub: stub.Stub{ID: "paced", Request: stub.Request{Path: "/paced"},
+			Response: &stub.Response{Body: stub.Text("paced"), Throttle: 1 << 20}}},
 	}
 }
 
@@ -104,6 +111,18 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		"GET /server-empty HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"HEAD /slow HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		"GET /slow-seq HTTP/1.1\r\nHost: x\r\n\r\nGET /slow-seq HTTP/1.1\r\nHost: x\r\n\r\nGET /slow-seq HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /paced HTTP/1.1\r\nHost: x\r\n\r\n",
+		// Delays a client asks for (held on the loop), one clamped, one
+		// malformed (refused by fasthttp), one replacing the stub's.
+		"GET /users/42 HTTP/1.1\r\nHost: x\r\nX-Decoy-Delay: 10ms\r\n\r\n",
+		"GET /users/42 HTTP/1.1\r\nHost: x\r\nPrefer: delay=5\r\n\r\nGET /users/43 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/42 HTTP/1.1\r\nHost: x\r\nX-Decoy-Delay: 2s\r\n\r\n",
+		"GET /users/42 HTTP/1.1\r\nHost: x\r\nX-Decoy-Delay: soon\r\n\r\n",
+		"GET /slow HTTP/1.1\r\nHost: x\r\nX-Decoy-Delay: 1ms\r\n\r\n",
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /paced HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /users/1 HTTP/1.0\r\n\r\n",
 		"GET /users/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
@@ -147,7 +166,7 @@ func TestLoopAnswersAsFasthttp(t *testing.T) {
 		// take the answer with it, with either engine.)
 		bigHeader(8<<10 - 100), bigHeader(8<<10 - 1), bigHeader(8 << 10),
 		// Handed off with over 1 KiB unanswered (a pooled copy).
-		"GET /slow HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 3000) + "\r\n\r\n",
+		"GET /paced HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 3000) + "\r\n\r\n",
 	} {
 		loop := exchange(t, addrs[httpfront.HTTP1Loop], raw+end)
 		fast := exchange(t, addrs[httpfront.HTTP1Fasthttp], raw+end)
@@ -185,10 +204,11 @@ func TestLoopConnectionBooks(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
 	const end = "GET /users/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 	raws := []string{
-		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n",                                      // the loop's
-		"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",                                         // handed off
-		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n", // both
-		"BROKEN\r\n\r\n", // no HTTP/1.x request: closed on the loop
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n",                                       // the loop's
+		"GET /paced HTTP/1.1\r\nHost: x\r\n\r\n",                                         // handed off
+		"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /paced HTTP/1.1\r\nHost: x\r\n\r\n", // both
+		"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",                                          // held on the loop
+		"BROKEN\r\n\r\n",                                                                 // no HTTP/1.x request: closed on the loop
 	}
 	for _, raw := range raws {
 		exchange(t, ln.Addr().String(), raw+end)
@@ -207,7 +227,7 @@ func TestLoopConnectionBooks(t *testing.T) {
 		t.Errorf("accepted %d, open %d, closed %d; want %d, 0, %d", st.Accepted, st.Open, closed, len(raws), len(raws))
 	}
 	if st.LoopHandOffs != 2 {
-		t.Errorf("%d connections handed off, want 2 (the two that ask for /slow)", st.LoopHandOffs)
+		t.Errorf("%d connections handed off, want 2 (the two that ask for /paced)", st.LoopHandOffs)
 	}
 	// Every answer has its sent times, the loop's that were still to be
 	// written when it handed the connection over included.
@@ -220,10 +240,20 @@ func TestLoopConnectionBooks(t *testing.T) {
 			t.Errorf("entry %d: sent %d..%d", e.Seq, e.ResponseFirstByteUS, e.ResponseLastByteUS)
 		}
 	}
-	// Two, two, three, and none on the last: a request that cannot be
-	// read is rejected (and the connection closed), not counted.
-	if got := st.Requests[metrics.HTTP11]; got != 7 {
-		t.Errorf("HTTP/1.1 requests %d, want 7", got)
+	// The answer held 20 ms on the loop was sent no sooner after the
+	// request was read, and the record's duration includes the delay
+	// (which counts from the read, a little before the record starts).
+	es = jr.Find(journal.Filter{Path: "/slow"})
+	if len(es) != 1 {
+		t.Fatalf("%d journal entries for /slow, want 1", len(es))
+	}
+	if e := es[0]; e.Status != 200 || e.DurationUS < 19000 || e.ResponseFirstByteUS-e.RequestLastByteUS < 20000 {
+		t.Errorf("/slow: status %d, duration %d µs, sent %d µs after read; want 200, about 20 ms, at least 20 ms", e.Status, e.DurationUS, e.ResponseFirstByteUS-e.RequestLastByteUS)
+	}
+	// Two, two, three, two, and none on the last: a request that cannot
+	// be read is rejected (and the connection closed), not counted.
+	if got := st.Requests[metrics.HTTP11]; got != 9 {
+		t.Errorf("HTTP/1.1 requests %d, want 9", got)
 	}
 }
 
@@ -289,7 +319,8 @@ func startEngine(t *testing.T, eng string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng})
+	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), HTTP1Engine: eng,
+		DelayHeader: true, MaxRequestedDelay: 50 * time.Millisecond})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -346,4 +377,37 @@ func (s *syncBuf) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestLoopDelaysCounted: every delayed request the loops answer counts
+// once, with its status, whether it was held or came due before the loop
+// could hold it (a delay of a microsecond, pipelined behind another).
+func TestLoopDelaysCounted(t *testing.T) {
+	t.Parallel()
+	store, err := engine.NewStore(loopStubs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), Journal: journal.New(100, 1024), DelayHeader: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	const tiny = "GET /users/42 HTTP/1.1\r\nHost: x\r\nX-Decoy-Delay: 1us\r\n\r\n"
+	got := exchange(t, ln.Addr().String(), tiny+tiny+tiny+"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if n := strings.Count(got, "HTTP/1.1 200 OK\r\n"); n != 4 {
+		t.Fatalf("%d answers, want 4:\n%s", n, got)
+	}
+	snap := store.Engine().Snapshot()
+	if n := snap.Get("user").Stats().Count(); n != 3 {
+		t.Errorf("stub user counted %d requests, want 3", n)
+	}
+	if n := snap.Get("slow").Stats().Count(); n != 1 {
+		t.Errorf("stub slow counted %d requests, want 1", n)
+	}
+	if st := srv.Stats(); st.LoopHandOffs != 0 {
+		t.Errorf("%d connections handed off, want none", st.LoopHandOffs)
+	}
 }

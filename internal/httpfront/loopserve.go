@@ -15,6 +15,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
+	"github.com/decoy-dev/decoy/internal/wake"
 )
 
 // loopBodyBytes is the largest request body the loops read whole; larger
@@ -158,9 +159,12 @@ var loopReasons = [...]int{
 	h1loop.Refused:        metrics.CloseBadRequest,
 }
 
-// loopClosed closes the books of a connection a loop closed.
+// loopClosed closes the books of a connection a loop closed. An answer it
+// held for later and did not write counts as none (status 0), as on
+// fasthttp when a shutdown cuts a delay.
 func (s *Server) loopClosed(c *h1loop.Conn, why h1loop.Reason) {
 	tc := c.User.(*conn)
+	tc.loopHold.settle(s.o.Journal, false)
 	reason := loopReasons[why]
 	if why == h1loop.AskedClose && s.draining.Load() {
 		reason = metrics.CloseShutdown
@@ -172,14 +176,54 @@ func (s *Server) loopClosed(c *h1loop.Conn, why h1loop.Reason) {
 // times they were sent.
 func (s *Server) loopSent(c *h1loop.Conn, start, end int64) {
 	tc := c.User.(*conn)
-	if len(tc.loopSeqs) == 0 {
+	held := c.Holding()
+	if !held && tc.loopHold.on {
+		// How late the held answer went out: decoy's timing error.
+		wake.ObserveLate(time.Duration(start - tc.loopHold.due))
+		tc.loopHold.settle(s.o.Journal, true)
+	}
+	seqs := tc.loopSeqs
+	if len(seqs) == 0 {
 		return
 	}
+	// An answer held for later has the last record; it goes when due.
+	if held && tc.loopHold.on && tc.loopHold.seq != 0 {
+		seqs = seqs[:len(seqs)-1]
+	}
 	first, last := h1loop.At(start), h1loop.At(end)
-	for _, seq := range tc.loopSeqs {
+	for _, seq := range seqs {
 		s.o.Journal.Sent(seq, first, last)
 	}
-	tc.loopSeqs = tc.loopSeqs[:0]
+	tc.loopSeqs = append(tc.loopSeqs[:0], tc.loopSeqs[len(seqs):]...)
+}
+
+// loopHold is the count of a request whose answer a loop holds: it counts
+// when written (or handed over with its connection), or as unanswered
+// when the connection closes first.
+type loopHold struct {
+	on            bool
+	stats         *engine.Stats
+	index, status int
+	in, out       int
+	overhead      time.Duration
+	due           int64  // when the answer was due (h1loop.Now)
+	seq           uint64 // its journal record, 0 without one
+}
+
+// settle counts the request held, as answered (sent) or not.
+func (h *loopHold) settle(j *journal.Journal, sent bool) {
+	if !h.on {
+		return
+	}
+	status, out := h.status, h.out
+	if !sent {
+		status, out = 0, 0
+		if h.seq != 0 {
+			j.Answered(h.seq, 0, 0)
+		}
+	}
+	h.stats.RecordStatus(h.index, status, h.in, out, h.overhead)
+	*h = loopHold{}
 }
 
 // loopHandOff serves a connection a loop let go with fasthttp (or Go's
@@ -191,7 +235,8 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 	if w := s.holder.Load(); tc.held && w != nil {
 		nc = (*w).Hold(nc)
 	}
-	seqs := tc.loopSeqs // records whose answers are in pending
+	tc.loopHold.settle(s.o.Journal, true) // written: it is in pending
+	seqs := tc.loopSeqs                   // records whose answers are in pending
 	tc.Conn, tc.buf, tc.loopBuf, tc.loopSeqs = nc, buffered, buffered, nil
 	tc.resumed = tc.mc.Total() > 0
 	s.mu.Lock()
@@ -222,8 +267,9 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 	}()
 }
 
-// loopHandler answers requests on the loops: those whose stub answers at
-// once and whole; the rest go to fasthttp with their connection.
+// loopHandler answers requests on the loops: those whose stub answers
+// whole, at once or after a latency (the loop holds the answer until due);
+// the rest go to fasthttp with their connection.
 type loopHandler struct{ s *Server }
 
 const crlf = "\r\n"
@@ -245,10 +291,11 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 	if s.grpcWeb != nil && isGRPCWeb(r) {
 		return out, handingOff(c, r)
 	}
+	var rq requested
 	if s.o.DelayHeader {
 		xd, _ := r.Header(delayHeader)
 		pf, _ := r.Header("Prefer")
-		if rq := s.parseRequested(b2s(xd), b2s(pf)); rq.set || rq.err != nil {
+		if rq = s.parseRequested(b2s(xd), b2s(pf)); rq.err != nil {
 			return out, handingOff(c, r)
 		}
 	}
@@ -285,6 +332,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		status int
 		body   []byte
 		stubID string
+		delay  time.Duration
 	)
 	if st := s.o.Engine.Match(&lr.req); st == nil {
 		p := s.noMatch(&lr.req)
@@ -298,27 +346,49 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		out = append(out, "Cache-Control: no-store\r\n"...)
 		origin, _ := r.Header("Origin")
 		out = s.corsLoop(out, origin)
-		out = s.loopTail(out, nil, r, t0)
+		out = s.loopTail(out, nil, r, t0, 0)
 	} else {
 		var (
 			resp    *engine.Response
 			hd      *h1Head
 			summary string
+			call    uint64
 			ok      bool
 		)
-		if index, resp, hd, summary, ok = s.loopResponse(st, &lr.req); !ok {
+		if index, resp, hd, summary, call, ok = s.loopResponse(st, &lr.req, &rq); !ok {
 			return out, handingOff(c, r)
 		}
 		stubID, stats = st.ID, st.Stats()
 		status, body = resp.Status, resp.Body
+		sentAt := r.DoneAt
+		if resp.Behave != nil || rq.set {
+			// Held until due, and dated then. The delay counts from the
+			// request's arrival when the kernel says (from the
+			// connection's second delay on, as delayLeft does on
+			// fasthttp), else from the turn of the loop that read it.
+			delay = decide(st, resp, call, rq).delay
+			stats.RecordInjected(delay, 0)
+			if delay > 0 {
+				from := r.DoneAt
+				if r.ArrivedAt > 0 {
+					from = r.ArrivedAt
+				}
+				r.Due = from + int64(delay)
+				sentAt = r.Due
+				c.StampArrivals()
+			}
+		}
 		out = append(out, hd.pre...)
-		out = append(out, httpDateAt(h1loop.At(r.DoneAt))...)
+		out = append(out, httpDateAt(h1loop.At(sentAt))...)
 		out = append(out, hd.mid...)
 		if summary != "" {
 			out = appendLine(out, engine.VerdictHeader, summary)
 		}
+		if rq.clamped != "" {
+			out = appendLine(out, clampedHeader, rq.clamped)
+		}
 		out = append(out, hd.hdrs...)
-		out = s.loopTail(out, hd.cookies, r, t0)
+		out = s.loopTail(out, hd.cookies, r, t0, delay)
 	}
 	sent := len(body)
 	if string(r.Method) == http.MethodHead {
@@ -327,8 +397,19 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		out = append(out, body...)
 	}
 	elapsed := time.Since(epoch) - t0
-	stats.RecordStatus(index, status, len(r.Body), sent, elapsed)
 	tc := c.User.(*conn)
+	// The request's time in decoy, as the journal and the access log
+	// give it, ends when the answer goes.
+	took := elapsed
+	if r.Due != 0 {
+		took += max(time.Duration(r.Due-h1loop.Now()), 0)
+		// One still unsettled came due before the loop could hold it:
+		// it is in out, with this one.
+		tc.loopHold.settle(s.o.Journal, true)
+		tc.loopHold = loopHold{on: true, stats: stats, index: index, status: status, in: len(r.Body), out: sent, overhead: elapsed, due: r.Due}
+	} else {
+		stats.RecordStatus(index, status, len(r.Body), sent, elapsed)
+	}
 	tc.mc.Requests[version].Add(1)
 	if asked {
 		tc.mc.AskedClose.Add(1)
@@ -339,7 +420,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 	if journalOn {
 		rec := journal.Record{
 			Start:    start,
-			Duration: elapsed,
+			Duration: took,
 			Proto:    proto,
 			Method:   r.Method,
 			URI:      r.URI,
@@ -354,12 +435,16 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 			FirstIn:  h1loop.At(r.ReadAt),
 			LastIn:   h1loop.At(r.DoneAt),
 		}
-		tc.loopSeqs = append(tc.loopSeqs, s.o.Journal.Add(&rec))
+		seq := s.o.Journal.Add(&rec)
+		tc.loopSeqs = append(tc.loopSeqs, seq)
+		if tc.loopHold.on {
+			tc.loopHold.seq = seq
+		}
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		s.o.AccessLog.Log(lv, &accesslog.Request{
 			Method: string(r.Method), Path: strings.Clone(lr.req.Path), Stub: stubID,
-			Status: status, Duration: elapsed, Proto: proto,
+			Status: status, Duration: took, Proto: proto,
 			Remote: c.Remote.String(),
 		})
 	}
@@ -383,14 +468,14 @@ func isGRPCWeb(r *h1loop.Request) bool {
 // loopResponse chooses the response of st, a stub that matched r, as
 // handleFast does (Check, Pick, Vary), when the loop can send it: ok is
 // false, before anything is counted, for a stub or a response that needs
-// fasthttp.
-func (s *Server) loopResponse(st *engine.Stub, r *engine.Request) (index int, resp *engine.Response, hd *h1Head, summary string, ok bool) {
-	if !st.Immediate() {
-		return 0, nil, nil, "", false
+// fasthttp. A Check's response drops the requested delay rq, as there.
+func (s *Server) loopResponse(st *engine.Stub, r *engine.Request, rq *requested) (index int, resp *engine.Response, hd *h1Head, summary string, call uint64, ok bool) {
+	if !st.Whole() {
+		return 0, nil, nil, "", 0, false
 	}
 	for _, sr := range st.Responses() {
 		if !s.headFor(sr).ok {
-			return 0, nil, nil, "", false
+			return 0, nil, nil, "", 0, false
 		}
 	}
 	vary := st.Vary()
@@ -398,14 +483,14 @@ func (s *Server) loopResponse(st *engine.Stub, r *engine.Request) (index int, re
 		if v := st.Verdict(r); v != nil {
 			summary = v.Summary
 			if v.Response != nil {
-				if v.Response.Behave != nil || !s.headFor(v.Response).ok {
-					return 0, nil, nil, "", false
+				if !v.Response.Behave.LatencyOnly() || !s.headFor(v.Response).ok {
+					return 0, nil, nil, "", 0, false
 				}
-				resp, vary = v.Response, nil
+				resp, vary, *rq = v.Response, nil, requested{}
 			}
 		}
 	}
-	index, picked, _ := st.Pick()
+	index, picked, call := st.Pick()
 	if resp == nil {
 		resp = picked
 	}
@@ -414,15 +499,16 @@ func (s *Server) loopResponse(st *engine.Stub, r *engine.Request) (index int, re
 		// the body differs), so it renders as its base does.
 		resp = vary.Vary(r, resp)
 	}
-	return index, resp, s.headFor(resp), summary, true
+	return index, resp, s.headFor(resp), summary, call, true
 }
 
-// loopTail ends a response header: the headers added per request, the
-// stub's cookies, the connection's fate and the blank line.
-func (s *Server) loopTail(out, cookies []byte, r *h1loop.Request, t0 time.Duration) []byte {
+// loopTail ends a response header: the headers added per request (with
+// the injected delay in Server-Timing), the stub's cookies, the
+// connection's fate and the blank line.
+func (s *Server) loopTail(out, cookies []byte, r *h1loop.Request, t0, delay time.Duration) []byte {
 	if s.o.ServerTiming {
 		out = append(out, "Server-Timing: "...)
-		out = appendServerTiming(out, time.Since(epoch)-t0, 0)
+		out = appendServerTiming(out, time.Since(epoch)-t0, delay)
 		out = append(out, crlf...)
 	}
 	if s.o.Saturation.Saturated() {

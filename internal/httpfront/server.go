@@ -736,16 +736,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	h1 := s.h1
 	s.mu.Unlock()
-	if h1 != nil {
-		// The loops answer nothing later: no request is in flight there.
-		h1.Shutdown()
-	}
+	h1Done := make(chan struct{})
+	go func() {
+		defer close(h1Done)
+		if h1 != nil {
+			// The loops close their connections, but send the answers
+			// they hold for a delay first when due in time, as
+			// sleepDelay does.
+			t, _ := ctx.Deadline()
+			h1.Drain(t)
+		}
+	}()
 
 	stdDone := make(chan error, 1)
 	go func() { stdDone <- s.std.Shutdown(ctx); _ = s.slow.Close() }()
 
 	all := make(chan struct{})
-	go func() { s.wg.Wait(); close(all) }()
+	go func() { s.wg.Wait(); <-h1Done; close(all) }()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -772,6 +779,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			<-stdDone
 			return nil
 		case <-ctx.Done():
+			if h1 != nil {
+				h1.Shutdown()
+			}
 			s.mu.Lock()
 			for c := range s.conns {
 				_ = c.Close()
