@@ -362,7 +362,7 @@ var Table = []Setting{
 		set: boolean(func(s *Settings) *bool { return &s.Quiet })},
 	{Name: "watch", Kind: "bool", Default: "true", Help: "reload the stub files and OpenAPI documents when they change; files that do not load leave the running stubs as they are (.proto files are read at start only)",
 		set: boolean(func(s *Settings) *bool { return &s.Watch })},
-	{Name: "http1-engine", Kind: "string", Default: "loop", Help: "plaintext HTTP/1.1 server: loop (decoy's epoll loops for answers sent at once, fasthttp for the rest; fastest) or fasthttp (every connection)",
+	{Name: "http1-engine", Kind: "string", Default: "loop", Help: "plaintext HTTP/1.1 server: loop (decoy's epoll loops for answers sent whole, at once or after a delay; fasthttp for the rest; fastest) or fasthttp (every connection)",
 		set: oneOf(func(s *Settings) *string { return &s.HTTP1Engine }, "loop", "fasthttp")},
 	{Name: "http2-engine", Kind: "string", Default: "decoy", Help: "HTTP/2 server: decoy (its own connection loop, fastest) or go (Go's net/http)",
 		set: oneOf(func(s *Settings) *string { return &s.HTTP2Engine }, "decoy", "go")},
