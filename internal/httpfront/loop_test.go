@@ -2,6 +2,8 @@ package httpfront_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -409,5 +411,51 @@ func TestLoopDelaysCounted(t *testing.T) {
 	}
 	if st := srv.Stats(); st.LoopHandOffs != 0 {
 		t.Errorf("%d connections handed off, want none", st.LoopHandOffs)
+	}
+}
+
+// TestAccessLogHeldAnswer: the access log's line of an answer the loop
+// holds says what became of it: 200 once written, 0 when a shutdown
+// closed it unanswered.
+func TestAccessLogHeldAnswer(t *testing.T) {
+	t.Parallel()
+	store, err := engine.NewStore([]engine.Source{
+		{Stub: stub.Stub{ID: "soon", Request: stub.Request{Path: "/soon"},
+			Response: &stub.Response{Body: stub.Text("on time"), Delay: new(stub.Duration(10 * time.Millisecond))}}},
+		{Stub: stub.Stub{ID: "later", Request: stub.Request{Path: "/later"},
+			Response: &stub.Response{Body: stub.Text("too late"), Delay: new(stub.Duration(time.Hour))}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf syncBuf
+	al := accesslog.New(slog.New(slog.NewJSONHandler(&buf, nil)), 1)
+	jr := journal.New(100, 1024)
+	srv := httpfront.New(httpfront.Options{Engine: store.Engine(), AccessLog: al, Journal: jr})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	if got := exchange(t, ln.Addr().String(), "GET /soon HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasSuffix(got, "on time") {
+		t.Fatalf("/soon: %q", got)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n")
+	// The journal has the request once the loop has read it and holds
+	// its answer.
+	waitFor(t, "the request read", func() bool { return len(jr.Find(journal.Filter{Path: "/later"})) == 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+	got := buf.String()
+	for _, want := range []string{`"path":"/soon","stub":"soon","status":200`, `"path":"/later","stub":"later","status":0`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("access log lacks %s:\n%s", want, got)
+		}
 	}
 }

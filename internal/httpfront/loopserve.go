@@ -2,6 +2,7 @@ package httpfront
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -164,7 +165,7 @@ var loopReasons = [...]int{
 // fasthttp when a shutdown cuts a delay.
 func (s *Server) loopClosed(c *h1loop.Conn, why h1loop.Reason) {
 	tc := c.User.(*conn)
-	tc.loopHold.settle(s.o.Journal, false)
+	tc.loopHold.settle(s, false)
 	reason := loopReasons[why]
 	if why == h1loop.AskedClose && s.draining.Load() {
 		reason = metrics.CloseShutdown
@@ -180,7 +181,7 @@ func (s *Server) loopSent(c *h1loop.Conn, start, end int64) {
 	if !held && tc.loopHold.on {
 		// How late the held answer went out: decoy's timing error.
 		wake.ObserveLate(time.Duration(start - tc.loopHold.due))
-		tc.loopHold.settle(s.o.Journal, true)
+		tc.loopHold.settle(s, true)
 	}
 	seqs := tc.loopSeqs
 	if len(seqs) == 0 {
@@ -208,10 +209,13 @@ type loopHold struct {
 	overhead      time.Duration
 	due           int64  // when the answer was due (h1loop.Now)
 	seq           uint64 // its journal record, 0 without one
+	// The access log's line, when sampled, logged with the outcome.
+	log   *accesslog.Request
+	level slog.Level
 }
 
 // settle counts the request held, as answered (sent) or not.
-func (h *loopHold) settle(j *journal.Journal, sent bool) {
+func (h *loopHold) settle(s *Server, sent bool) {
 	if !h.on {
 		return
 	}
@@ -219,10 +223,14 @@ func (h *loopHold) settle(j *journal.Journal, sent bool) {
 	if !sent {
 		status, out = 0, 0
 		if h.seq != 0 {
-			j.Answered(h.seq, 0, 0)
+			s.o.Journal.Answered(h.seq, 0, 0)
 		}
 	}
 	h.stats.RecordStatus(h.index, status, h.in, out, h.overhead)
+	if h.log != nil {
+		h.log.Status = status
+		s.o.AccessLog.Log(h.level, h.log)
+	}
 	*h = loopHold{}
 }
 
@@ -235,8 +243,8 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 	if w := s.holder.Load(); tc.held && w != nil {
 		nc = (*w).Hold(nc)
 	}
-	tc.loopHold.settle(s.o.Journal, true) // written: it is in pending
-	seqs := tc.loopSeqs                   // records whose answers are in pending
+	tc.loopHold.settle(s, true) // written: it is in pending
+	seqs := tc.loopSeqs         // records whose answers are in pending
 	tc.Conn, tc.buf, tc.loopBuf, tc.loopSeqs = nc, buffered, buffered, nil
 	tc.resumed = tc.mc.Total() > 0
 	s.mu.Lock()
@@ -405,7 +413,7 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		took += max(time.Duration(r.Due-h1loop.Now()), 0)
 		// One still unsettled came due before the loop could hold it:
 		// it is in out, with this one.
-		tc.loopHold.settle(s.o.Journal, true)
+		tc.loopHold.settle(s, true)
 		tc.loopHold = loopHold{on: true, stats: stats, index: index, status: status, in: len(r.Body), out: sent, overhead: elapsed, due: r.Due}
 	} else {
 		stats.RecordStatus(index, status, len(r.Body), sent, elapsed)
@@ -442,11 +450,17 @@ func (h loopHandler) Serve(c *h1loop.Conn, r *h1loop.Request, out []byte) ([]byt
 		}
 	}
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
-		s.o.AccessLog.Log(lv, &accesslog.Request{
+		ar := &accesslog.Request{
 			Method: string(r.Method), Path: strings.Clone(lr.req.Path), Stub: stubID,
 			Status: status, Duration: took, Proto: proto,
 			Remote: c.Remote.String(),
-		})
+		}
+		if r.Due != 0 {
+			// Logged once written, or as unanswered (status 0).
+			tc.loopHold.log, tc.loopHold.level = ar, lv
+		} else {
+			s.o.AccessLog.Log(lv, ar)
+		}
 	}
 	return out, true
 }
