@@ -12,7 +12,12 @@
 # due in bursts of one per connection). It reports the lateness of each
 # answer (the time from writing the request to having read the answer, minus
 # the delay) at p50/p90/p99/p99.9/max from a histogram, and checks every
-# answer's status and body size. wrk reports p50/p99 only. delayload runs
+# answer's status and body size. It also reports the lateness on arrival
+# (wire_*): the same, but to the kernel's timestamp of the answer reaching
+# the client's socket, which leaves out the time the answer then waited for
+# the client to read it. When answers come due in bursts (together) a
+# single-threaded client reads the last of a burst late however punctual the
+# server was; the lateness on arrival is the server's alone. wrk reports p50/p99 only. delayload runs
 # its default engine: on Linux, epoll (one thread, one epoll instance, no
 # goroutine per connection), so that the client adds as little lateness as
 # it can.
@@ -264,8 +269,8 @@ done
 # The per-case lines to paste into a table: median [min-max] over the rounds.
 echo
 echo "# per case over $ROUNDS rounds: median [min-max]"
-printf '%-18s %-10s %6s %6s %-22s %-22s %-22s %-22s %6s %-19s %s\n' \
-	case client conns delay share_% late_p50_ms late_p99_ms late_p999_ms errors drops/retr/steal_ms load
+printf '%-18s %-10s %6s %6s %-22s %-22s %-22s %-22s %-22s %-22s %6s %-19s %s\n' \
+	case client conns delay share_% late_p50_ms late_p99_ms late_p999_ms wire_p50_ms wire_p99_ms errors drops/retr/steal_ms load
 for name in $CASES; do
 	case_params "$name"
 	awk -v n="$name" -v cl="$CLIENT" -v c="$CONNS" -v d="${DELAY_MS}ms" '
@@ -285,10 +290,11 @@ for name in $CASES; do
 		$1 == "RUN" && field("label") == n {
 			m++; s[m] = field("share_pct"); p50[m] = field("late_p50_ms"); p99[m] = field("late_p99_ms")
 			p999[m] = field("late_p999_ms"); e += field("errors"); l = l (l ? "," : "") field("load")
+			w50[m] = field("wire_p50_ms"); w99[m] = field("wire_p99_ms")
 			dr += field("drops"); rt += field("retrans"); st += field("steal_ms")
 		}
 		END {
 			if (m == 0) exit
-			printf "%-18s %-10s %6d %6s %-22s %-22s %-22s %-22s %6d %-19s %s\n", n, cl, c, d, stat(s, m), stat(p50, m), stat(p99, m), stat(p999, m), e, dr "/" rt "/" st, l
+			printf "%-18s %-10s %6d %6s %-22s %-22s %-22s %-22s %-22s %-22s %6d %-19s %s\n", n, cl, c, d, stat(s, m), stat(p50, m), stat(p99, m), stat(p999, m), stat(w50, m), stat(w99, m), e, dr "/" rt "/" st, l
 		}' "$TMP/runs.txt"
 done

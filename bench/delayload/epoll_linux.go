@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/decoy-dev/decoy/internal/h1loop"
 )
 
 const defaultEngine = "epoll"
@@ -33,6 +35,7 @@ type econn struct {
 	sent  int       // request bytes written
 	out   bool      // registered for EPOLLOUT (a partly written request)
 	t0    time.Time // when the request's write began
+	wire  time.Time // when the last segment read so far reached this machine (kernel timestamp; zero: unknown)
 	since time.Time // when connect began
 	ans   answerReader
 }
@@ -53,7 +56,8 @@ type eloop struct {
 	conns []econn
 	evs   []unix.EpollEvent
 	buf   []byte
-	live  int // connections not done
+	oob   [64]byte // a read's control message: the arrival timestamp
+	live  int      // connections not done
 }
 
 // runEpoll runs the epoll engine on the calling goroutine.
@@ -208,6 +212,8 @@ func (l *eloop) connect(i, family int, src net.IP, sa unix.Sockaddr) (done bool,
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		return false, fmt.Errorf("TCP_NODELAY: %w", err)
 	}
+	// Arrival timestamps (see read); without them, no wire lateness.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	if src != nil {
 		// Let connect choose the port, so that ports are unique per
 		// (source, destination) pair rather than per source address.
@@ -321,10 +327,13 @@ func (l *eloop) write(i int) {
 }
 
 // read reads what has come of connection i's answer; when that ends it,
-// it counts the answer and sends the next request.
+// it counts the answer and sends the next request. Two latenesses are
+// counted: at the read (what the client saw), and on arrival (the kernel's
+// timestamp of the answer's last segment reaching this machine, which
+// leaves out the time the answer waited for this client to get to it).
 func (l *eloop) read(i int, w *window) {
 	c := &l.conns[i]
-	n, err := unix.Read(c.fd, l.buf)
+	n, oobn, _, _, err := unix.Recvmsg(c.fd, l.buf, l.oob[:], 0)
 	t1 := time.Now() // before any other work: this may be the answer's last byte
 	switch {
 	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
@@ -336,6 +345,7 @@ func (l *eloop) read(i int, w *window) {
 		l.fail(i, fmt.Errorf("the server closed the connection: %w", io.ErrUnexpectedEOF))
 		return
 	}
+	c.wire = arrival(l.oob[:oobn])
 	done, err := c.ans.feed(l.buf[:n], l.o.status, l.o.bodyBytes)
 	if err != nil {
 		l.fail(i, err)
@@ -348,8 +358,22 @@ func (l *eloop) read(i int, w *window) {
 	if !t1.Before(w.mStart) && t1.Before(w.mEnd) {
 		l.res.counted.Add(1)
 		l.res.late.add((t1.Sub(c.t0) - l.o.delay).Microseconds())
+		if !c.wire.IsZero() {
+			// Both wall clock: the timestamp has no monotonic reading.
+			l.res.wire.add((c.wire.Sub(c.t0.Round(0)) - l.o.delay).Microseconds())
+		}
 	}
 	l.send(i, w.mEnd)
+}
+
+// arrival returns the time of the SCM_TIMESTAMPNS control message in oob
+// (a recvmsg's); zero when there is none.
+func arrival(oob []byte) time.Time {
+	sec, nsec, ok := h1loop.TimestampNS(oob)
+	if !ok {
+		return time.Time{}
+	}
+	return time.Unix(sec, nsec)
 }
 
 // fail counts err and gives connection i up.

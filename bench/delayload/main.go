@@ -18,12 +18,18 @@
 // them all in the same instant.
 //
 // For each request it measures the time from writing the request to having
-// read the whole answer, minus -delay: the lateness. It checks every answer's
-// status (-status) and body size (Content-Length, and -body-bytes when set);
-// a wrong answer or a connection error counts as an error (the connection is
-// not used again). Latenesses go into a histogram (log-linear buckets, under
-// 0.8 % relative error, no allocation per request). Requests that end in the
-// first -warmup are not counted; then it measures for -duration, lets the
+// read the whole answer, minus -delay: the lateness. The epoll engine also
+// measures the lateness on arrival: the same, but to the kernel's timestamp
+// (SO_TIMESTAMPNS) of the answer's last segment reaching the client's
+// socket. The difference is the time the answer waited for the client to
+// read it, which is the client's: when answers come due in bursts, a
+// single-threaded client reads the last of a burst late however punctual
+// the server was. It checks every answer's status (-status) and body size
+// (Content-Length, and -body-bytes when set); a wrong answer or a
+// connection error counts as an error (the connection is not used again).
+// Latenesses go into histograms (log-linear buckets, under 0.8 % relative
+// error, no allocation per request). Requests that end in the first
+// -warmup are not counted; then it measures for -duration, lets the
 // requests in flight finish (at most one delay plus -grace), and prints a
 // report and one SUMMARY line of key=value pairs.
 //
@@ -217,6 +223,7 @@ func (h *hist) quantile(q float64) uint64 {
 // result is what the connections measured, shared by all of them.
 type result struct {
 	late        hist
+	wire        hist         // lateness on arrival at the client's machine (epoll engine only)
 	counted     atomic.Int64 // answers ending inside the measured window
 	all         atomic.Int64 // answers in all
 	errs        atomic.Int64
@@ -511,6 +518,13 @@ func report(w io.Writer, o *options, res *result) {
 		o.duration, o.warmup, n, res.all.Load(), rps, 100*rps/bound, bound)
 	fmt.Fprintf(w, "lateness (answer time minus %v), ms: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %.2f\n",
 		o.delay, ms(h.quantile(0.50)), ms(h.quantile(0.90)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max.Load()), mean)
+	wire := &res.wire
+	wp50, wp99, wp999 := "-", "-", "-"
+	if wire.n.Load() > 0 {
+		wp50, wp99, wp999 = ms(wire.quantile(0.50)), ms(wire.quantile(0.99)), ms(wire.quantile(0.999))
+		fmt.Fprintf(w, "lateness on arrival (the kernel's timestamp of the answer's last segment, %d answers), ms: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
+			wire.n.Load(), wp50, ms(wire.quantile(0.90)), wp99, wp999, ms(wire.max.Load()))
+	}
 	if e := h.early.Load(); e > 0 {
 		fmt.Fprintf(w, "WARNING: %d answers came sooner than the delay: is the server delaying by %v?\n", e, o.delay)
 	}
@@ -539,10 +553,10 @@ func report(w io.Writer, o *options, res *result) {
 	if cpuShare > 80 {
 		fmt.Fprintln(w, "WARNING: the client used more than 80% of a core: the figures may measure the client rather than the server")
 	}
-	fmt.Fprintf(w, "SUMMARY label=%s conns=%d delay_ms=%g start=%s rps=%.0f bound=%.0f share_pct=%.1f late_p50_ms=%s late_p90_ms=%s late_p99_ms=%s late_p999_ms=%s late_max_ms=%s errors=%d client_cpu_pct=%.1f server_cpu_pct=%s server_us_per_req=%s server_runq_ms=%s client_runq_ms=%s engine=%s\n",
+	fmt.Fprintf(w, "SUMMARY label=%s conns=%d delay_ms=%g start=%s rps=%.0f bound=%.0f share_pct=%.1f late_p50_ms=%s late_p90_ms=%s late_p99_ms=%s late_p999_ms=%s late_max_ms=%s errors=%d client_cpu_pct=%.1f server_cpu_pct=%s server_us_per_req=%s server_runq_ms=%s client_runq_ms=%s engine=%s wire_p50_ms=%s wire_p99_ms=%s wire_p999_ms=%s\n",
 		labelOr(o.label), o.conns, float64(o.delay)/float64(time.Millisecond), o.start, rps, bound, 100*rps/bound,
 		ms(h.quantile(0.50)), ms(h.quantile(0.90)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max.Load()),
-		res.errs.Load(), cpuShare, srvShare, srvPerReq, waited(res.serverWait), waited(res.clientWait), o.engine)
+		res.errs.Load(), cpuShare, srvShare, srvPerReq, waited(res.serverWait), waited(res.clientWait), o.engine, wp50, wp99, wp999)
 }
 
 func labelOr(s string) string {
