@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -101,6 +102,9 @@ type conn struct {
 	// arrival timestamps (see arrivals); arrOff: enabling was tried.
 	arr    *arrivals
 	arrOff bool
+	// rio reads and writes a TCP connection's socket without the
+	// runtime's system-call entry (see rawIO); nil: through Conn.
+	rio *rawIO
 
 	// loopSeqs are the journal records whose answers a loop is writing
 	// (while a loop serves the connection; Conn is nil until then).
@@ -216,9 +220,12 @@ func (c *conn) read(p []byte) (int, error) {
 		n   int
 		err error
 	)
-	if c.arr != nil {
+	switch {
+	case c.arr != nil:
 		n, err = c.readArrival(p)
-	} else {
+	case c.rio != nil:
+		n, err = c.rio.Read(p)
+	default:
 		n, err = c.Conn.Read(p)
 	}
 	if n > 0 && c.stamp {
@@ -267,7 +274,7 @@ func (c *conn) received() {
 
 func (c *conn) Write(p []byte) (int, error) {
 	if c.slow == nil && !c.stamp {
-		n, err := c.lowat.write(c.Conn, p)
+		n, err := c.lowat.write(c.Conn, c.writer(), p)
 		if err != nil {
 			c.note(err)
 		}
@@ -278,7 +285,7 @@ func (c *conn) Write(p []byte) (int, error) {
 	if c.slow != nil {
 		c.writing.Store(int64(t0))
 	}
-	n, err := c.lowat.write(c.Conn, p)
+	n, err := c.lowat.write(c.Conn, c.writer(), p)
 	t1 := time.Since(epoch)
 	if c.slow != nil {
 		c.writing.Store(0)
@@ -296,6 +303,24 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.note(err)
 	}
 	return n, err
+}
+
+// useRawIO has c read and write its socket with raw system calls (see
+// rawIO), when Conn is a TCP connection. Call it when Conn is set, before
+// the connection is read.
+func (c *conn) useRawIO() {
+	c.rio = nil
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		c.rio = newRawIO(tc)
+	}
+}
+
+// writer is what c's writes go through.
+func (c *conn) writer() io.Writer {
+	if c.rio != nil {
+		return c.rio
+	}
+	return c.Conn
 }
 
 // takeReceived returns when the request being handled began and finished

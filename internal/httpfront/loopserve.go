@@ -246,6 +246,7 @@ func (s *Server) loopHandOff(c *h1loop.Conn, nc net.Conn, pending, buffered []by
 	tc.loopHold.settle(s, true) // written: it is in pending
 	seqs := tc.loopSeqs         // records whose answers are in pending
 	tc.Conn, tc.buf, tc.loopBuf, tc.loopSeqs = nc, buffered, buffered, nil
+	tc.useRawIO()
 	tc.resumed = tc.mc.Total() > 0
 	s.mu.Lock()
 	if s.draining.Load() {

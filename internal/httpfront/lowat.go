@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"io"
 	"net"
 	"sync/atomic"
 
@@ -21,16 +22,17 @@ type lowatWrites struct {
 // so that it can rise within a large body.
 const lowatPiece = 1 << 20
 
-// write writes p to nc, setting TCP_NOTSENT_LOWAT when the connection's
-// writes pass the limits with it.
-func (w *lowatWrites) write(nc net.Conn, p []byte) (int, error) {
+// write writes p to nc through wr (nc itself, or what writes its socket),
+// setting TCP_NOTSENT_LOWAT when the connection's writes pass the limits
+// with it.
+func (w *lowatWrites) write(nc net.Conn, wr io.Writer, p []byte) (int, error) {
 	if passes(&w.asked, len(p), h1loop.NotSentFirst) {
 		setNotSentLowat(nc, h1loop.NotSentFirst)
 	}
 	total := 0
 	for w.took.Load() <= h1loop.ReaderAfter {
 		k := min(len(p), lowatPiece)
-		n, err := nc.Write(p[:k])
+		n, err := wr.Write(p[:k])
 		total += n
 		if passes(&w.took, n, h1loop.ReaderAfter) {
 			setNotSentLowat(nc, h1loop.NotSentMost)
@@ -40,7 +42,7 @@ func (w *lowatWrites) write(nc net.Conn, p []byte) (int, error) {
 			return total, err
 		}
 	}
-	n, err := nc.Write(p)
+	n, err := wr.Write(p)
 	return total + n, err
 }
 

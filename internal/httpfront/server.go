@@ -437,6 +437,7 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 			// counts slow writes itself, on the writes it makes.
 			tc.Conn, tc.slow = newRateConn(c, s.o.ConnectionRate, &s.slowWrites, s.o.SlowWrite), nil
 		}
+		tc.useRawIO()
 		if !s.track(tc) {
 			_ = c.Close()
 			continue
