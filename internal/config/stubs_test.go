@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"github.com/goccy/go-yaml/ast"
 )
 
 func fieldError(field, msg string) stub.FieldError { return stub.FieldError{Field: field, Msg: msg} }
@@ -699,5 +701,68 @@ func TestNoRequestNoted(t *testing.T) {
 	}
 	if len(l.Notes) != 1 || !strings.Contains(l.Notes[0], "s.yaml:1: [0]: no request") {
 		t.Errorf("Notes = %q, want one for the stub on line 1", l.Notes)
+	}
+}
+
+// TestLoadManyStubs loads lists long enough to be decoded in parts on
+// several CPUs (see decodeStubs): every stub comes out in its place, an
+// alias finds an anchor in another part, and a stub that does not decode
+// is reported at its line, whichever part it is in.
+func TestLoadManyStubs(t *testing.T) {
+	t.Parallel()
+	const n = 4 * decodePart
+	list := func(bad int) []byte {
+		var b strings.Builder
+		b.WriteString("- id: s0\n  request: {path: /s0}\n  response: &r {status: 201, body: shared}\n") // line 1
+		for i := 1; i < n; i++ {
+			fmt.Fprintf(&b, "- id: s%d\n  request: {path: /s%d}\n", i, i)
+			switch {
+			case i == bad:
+				b.WriteString("  respons: {status: 200}\n")
+			case i%2 == 0:
+				b.WriteString("  response: *r\n")
+			default:
+				b.WriteString("  response: {<<: *r, body: own}\n")
+			}
+		}
+		return []byte(b.String())
+	}
+	l, err := LoadStubBytes("many.yaml", list(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Sources) != n {
+		t.Fatalf("%d stubs, want %d", len(l.Sources), n)
+	}
+	snap, errs := engine.Compile(l.Sources)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	for i := range n {
+		want := "own"
+		if i%2 == 0 {
+			want = "shared"
+		}
+		src := l.Sources[i]
+		s := snap.Get(fmt.Sprintf("s%d", i))
+		if src.Origin != fmt.Sprintf("many.yaml:%d", 3*i+1) || s == nil || s.Responses()[0].Status != 201 || string(s.Responses()[0].Body) != want {
+			t.Fatalf("stub %d: origin %s, %+v; want status 201 and body %q", i, src.Origin, s, want)
+		}
+	}
+	for _, bad := range []int{1, n / 2, n - 1} {
+		// Each stub but the misspelt one decoded in its part.
+		f, err := stub.ParseYAML(list(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range decodeStubs(f.Docs[0].Body.(*ast.SequenceNode).Values) {
+			if (s == nil) != (i == bad) || s != nil && s.ID != fmt.Sprintf("s%d", i) {
+				t.Fatalf("stub %d of a list with %d misspelt decoded as %+v", i, bad, s)
+			}
+		}
+		_, err = LoadStubBytes("many.yaml", list(bad))
+		if ps := problemsOf(t, err); len(ps) != 1 || ps[0].Line != 3*bad+3 || !strings.Contains(ps[0].Msg, "respons") {
+			t.Errorf("stub %d misspelt: problems %v, want one at line %d", bad, ps, 3*bad+3)
+		}
 	}
 }
