@@ -17,10 +17,10 @@
 # the client's socket, which leaves out the time the answer then waited for
 # the client to read it. When answers come due in bursts (together) a
 # single-threaded client reads the last of a burst late however punctual the
-# server was; the lateness on arrival is the server's alone. wrk reports p50/p99 only. delayload runs
-# its default engine: on Linux, epoll (one thread, one epoll instance, no
-# goroutine per connection), so that the client adds as little lateness as
-# it can.
+# server was; the lateness on arrival is the server's alone. wrk reports
+# p50/p99 only. delayload runs its default engine: on Linux, epoll (one
+# thread, one epoll instance, no goroutine per connection), so that the
+# client adds as little lateness as it can.
 #
 # Cases (CASES, in this order each round; ROUNDS rounds, a fresh decoy for
 # every run):

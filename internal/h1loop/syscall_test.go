@@ -52,8 +52,8 @@ func BenchmarkSocketCalls(b *testing.B) {
 	b.Run("sendto-recvfrom", func(b *testing.B) {
 		c, s := socketPair(b)
 		for b.Loop() {
-			_, _ = send(c, msg)
-			_, _ = recv(s, buf)
+			_, _ = Send(c, msg)
+			_, _ = Recv(s, buf)
 		}
 	})
 }

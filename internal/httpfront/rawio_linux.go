@@ -6,16 +6,17 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"unsafe"
 
+	"github.com/decoy-dev/decoy/internal/h1loop"
 	"golang.org/x/sys/unix"
 )
 
-// rawIO reads and writes a TCP connection's socket with recvfrom(2) and
-// sendto(2) made directly (RawSyscall), waiting in Go's poller through the
-// connection's syscall.RawConn when the socket is not ready: what
-// net.TCPConn does, without the runtime's system-call entry around each
-// call. The sockets are non-blocking, so neither call can hold the thread.
+// rawIO reads and writes a TCP connection's socket with the loops'
+// recvfrom(2) and sendto(2), made directly (h1loop.Recv, h1loop.Send),
+// waiting in Go's poller through the connection's syscall.RawConn when the
+// socket is not ready: what net.TCPConn does, without the runtime's
+// system-call entry around each call. The sockets are non-blocking, so
+// neither call can hold the thread.
 //
 // The entry and its exit cost a little on every call, and the entry wakes
 // the runtime's monitor thread whenever that sleeps because the process
@@ -52,7 +53,7 @@ func newRawIO(tc *net.TCPConn) *rawIO {
 	r := &rawIO{raw: raw, local: tc.LocalAddr(), remote: tc.RemoteAddr()}
 	r.readFn = func(fd uintptr) bool {
 		for {
-			n, _, e := syscall.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&r.rp[0])), uintptr(len(r.rp)), 0, 0, 0)
+			n, e := h1loop.Recv(int(fd), r.rp)
 			switch e {
 			case unix.EINTR:
 				continue
@@ -69,7 +70,7 @@ func newRawIO(tc *net.TCPConn) *rawIO {
 		for r.wn < len(r.wp) {
 			p := r.wp[r.wn:]
 			p = p[:min(len(p), maxRawIO)]
-			n, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
+			n, e := h1loop.Send(int(fd), p)
 			switch e {
 			case 0:
 				r.wn += int(n)
