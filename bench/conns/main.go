@@ -86,6 +86,7 @@ type options struct {
 	warmup     int
 	maxRSSMiB  float64
 	maxP99us   int64
+	engine     string
 
 	// the abuse round
 	abuse            bool
@@ -133,6 +134,7 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 100, "requests on one connection before the baseline")
 	flag.Float64Var(&o.maxRSSMiB, "max-rss-mib", 0, "fail when the server's resident memory (all its processes) passes this while the connections are held (0: no bound)")
 	flag.Int64Var(&o.maxP99us, "max-p99-us", 0, "fail when a round's p99 latency passes this, in µs (0: no bound)")
+	flag.StringVar(&o.engine, "engine", defaultEngine, "how a client process runs a round: epoll (Linux: one thread, raw sockets, latency also on arrival) or goroutines (a goroutine per request)")
 	flag.BoolVar(&o.abuse, "abuse", false, "after the rounds, one more round while an abuser process sends malformed requests, holds half-open and silent connections and stops reading answers")
 	flag.StringVar(&o.abuseAddr, "abuse-addr", "", "where the abuser aims (empty: -addr); aimed at another server on the server's CPU, a control run that measures what the abuse costs the machine and the load generator rather than the server under test")
 	flag.IntVar(&o.abuseConns, "abuse-conns", 2000, "most connections the abuser holds at once (its own process and open-file budget)")
@@ -187,6 +189,7 @@ type report struct {
 	Errors int     `json:"errors"`
 	First  string  `json:"first,omitempty"` // the first error
 	Lat    []int64 `json:"lat,omitempty"`   // µs, one per answered request
+	Wire   []int64 `json:"wire,omitempty"`  // µs to the answer's arrival (kernel timestamp), when known
 	Ms     int64   `json:"ms"`              // how long the phase took
 }
 
@@ -195,6 +198,7 @@ type report struct {
 type client struct {
 	c  net.Conn
 	br *bufio.Reader
+	fd int // the socket, for the epoll engine
 }
 
 func runChild(o options) error {
@@ -231,7 +235,16 @@ func runChild(o options) error {
 				firstErr.CompareAndSwap(nil, err.Error())
 				return
 			}
-			clients[i] = &client{c: c, br: bufio.NewReaderSize(c, 1024)}
+			fd := -1
+			if o.engine == "epoll" {
+				if fd, err = rawFD(c.(*net.TCPConn)); err != nil {
+					_ = c.Close()
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					return
+				}
+			}
+			clients[i] = &client{c: c, br: bufio.NewReaderSize(c, 1024), fd: fd}
 		}()
 	}
 	wg.Wait()
@@ -255,7 +268,11 @@ func runChild(o options) error {
 			if len(cmd) > 1 {
 				rate, _ = strconv.ParseFloat(cmd[1], 64)
 			}
-			if err := out.Encode(childRound(o, clients, req, rate)); err != nil {
+			round := childRound
+			if o.engine == "epoll" {
+				round = epollRound
+			}
+			if err := out.Encode(round(o, clients, req, rate)); err != nil {
 				return err
 			}
 		case "close":
@@ -295,7 +312,7 @@ func childRound(o options, clients []*client, req []byte, rate float64) report {
 			continue
 		}
 		if rate > 0 {
-			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+			time.Sleep(time.Until(start.Add(offset(i, rate))))
 		}
 		wg.Add(1)
 		go func() {
@@ -317,6 +334,12 @@ func childRound(o options, clients []*client, req []byte, rate float64) report {
 		r.Lat = append(r.Lat, lat[i])
 	}
 	return r
+}
+
+// offset is when the i-th request of a round at rate requests/s is due,
+// from the round's start.
+func offset(i int, rate float64) time.Duration {
+	return time.Duration(float64(i) / rate * float64(time.Second))
 }
 
 // ask writes the request on cl and reads the whole answer: its latency in µs.
@@ -527,6 +550,8 @@ type roundResult struct {
 	max      int64
 	after    sample
 	lat      []int64 // every answer's latency, sorted
+	wire     []int64 // every answer's latency on arrival (when known), sorted
+	w50, w99 int64
 }
 
 // percentiles returns the p50, p99 and max of sorted latencies.
@@ -558,10 +583,13 @@ func sumRound(label string, rs []report) roundResult {
 			rr.first = x.First
 		}
 		lat = append(lat, x.Lat...)
+		rr.wire = append(rr.wire, x.Wire...)
 	}
 	slices.Sort(lat)
+	slices.Sort(rr.wire)
 	rr.lat = lat
 	rr.p50, rr.p99, rr.max = percentiles(lat)
+	rr.w50, rr.w99, _ = percentiles(rr.wire)
 	return rr
 }
 
@@ -603,6 +631,9 @@ func startAbuser(o options, self string) (*childProc, error) {
 func runParent(o options) (bool, error) {
 	if o.conns <= 0 || o.perProc <= 0 {
 		return false, errors.New("-conns and -per-proc must be positive")
+	}
+	if o.engine != "goroutines" && (o.engine != "epoll" || defaultEngine != "epoll") {
+		return false, fmt.Errorf("-engine %q: want goroutines, or epoll (Linux only)", o.engine)
 	}
 	if _, err := parseSources(o.sources); err != nil {
 		return false, err
@@ -681,7 +712,7 @@ func runParent(o options) (bool, error) {
 		cmd := exec.Command(self, "-child", "-child-id", strconv.Itoa(id), "-child-conns", strconv.Itoa(n),
 			"-addr", o.addr, "-path", o.path, "-per-proc", strconv.Itoa(o.perProc), "-sources", o.sources,
 			"-timeout", o.timeout.String(), "-dial-parallel", strconv.Itoa(o.dialPar),
-			"-status", strconv.Itoa(o.status), "-body-bytes", strconv.Itoa(o.bodyBytes))
+			"-status", strconv.Itoa(o.status), "-body-bytes", strconv.Itoa(o.bodyBytes), "-engine", o.engine)
 		cmd.Stderr = os.Stderr
 		in, err := cmd.StdinPipe()
 		if err != nil {
@@ -770,7 +801,7 @@ func runParent(o options) (bool, error) {
 	// abused rounds alternate and the machine's own hiccups, which come and
 	// go over seconds, fall on both.
 	var abuses []abuseReport
-	var cleanLat, abuseLat []int64
+	var cleanLat, abuseLat, cleanWire, abuseWire []int64
 	for a := 1; o.abuse && a <= max(o.abuseRounds, 1); a++ {
 		if a > 1 {
 			time.Sleep(o.hold)
@@ -779,6 +810,7 @@ func runParent(o options) (bool, error) {
 			}
 		}
 		cleanLat = append(cleanLat, rounds[len(rounds)-1].lat...)
+		cleanWire = append(cleanWire, rounds[len(rounds)-1].wire...)
 		if abuser, err = startAbuser(o, self); err != nil {
 			return false, err
 		}
@@ -795,6 +827,7 @@ func runParent(o options) (bool, error) {
 			return false, err
 		}
 		abuseLat = append(abuseLat, rounds[len(rounds)-1].lat...)
+		abuseWire = append(abuseWire, rounds[len(rounds)-1].wire...)
 		if _, err := io.WriteString(abuser.in, "stop\n"); err != nil {
 			return false, fmt.Errorf("abuser: %w", err)
 		}
@@ -855,9 +888,13 @@ func runParent(o options) (bool, error) {
 		fmt.Printf(" (first error: %s)", first)
 	}
 	fmt.Println()
-	fmt.Printf("\n%-11s  %9s  %7s  %9s  %8s  %8s  %8s\n", "round", "answered", "errors", "took ms", "p50 us", "p99 us", "max us")
+	fmt.Printf("\n%-11s  %9s  %7s  %9s  %8s  %8s  %8s  %12s  %12s\n", "round", "answered", "errors", "took ms", "p50 us", "p99 us", "max us", "arrived p50", "arrived p99")
 	for _, rr := range rounds {
-		fmt.Printf("%-11s  %9d  %7d  %9d  %8d  %8d  %8d\n", strings.TrimPrefix(rr.label, "round "), rr.ok, rr.errs, rr.ms, rr.p50, rr.p99, rr.max)
+		w50, w99 := "-", "-"
+		if len(rr.wire) > 0 {
+			w50, w99 = strconv.FormatInt(rr.w50, 10), strconv.FormatInt(rr.w99, 10)
+		}
+		fmt.Printf("%-11s  %9d  %7d  %9d  %8d  %8d  %8d  %12s  %12s\n", strings.TrimPrefix(rr.label, "round "), rr.ok, rr.errs, rr.ms, rr.p50, rr.p99, rr.max, w50, w99)
 		if rr.first != "" {
 			fmt.Printf("        first error: %s\n", rr.first)
 		}
@@ -889,6 +926,14 @@ func runParent(o options) (bool, error) {
 			fmt.Printf(" p%g %d -> %d (x%s);", float64(pm)/10, c, a, ratio(a, c))
 		}
 		fmt.Println()
+		if len(cleanWire) > 0 && len(abuseWire) > 0 {
+			slices.Sort(cleanWire)
+			slices.Sort(abuseWire)
+			c50, c99, _ := percentiles(cleanWire)
+			a50, a99, _ := percentiles(abuseWire)
+			fmt.Printf("the same on arrival (to the kernel's timestamp of each answer reaching the client's socket): p50 %d -> %d us (x%s), p99 %d -> %d us (x%s)\n",
+				c50, a50, ratio(a50, c50), c99, a99, ratio(a99, c99))
+		}
 		abuseVerdicts = append(abuseVerdicts, fmt.Sprintf("bound: every well-behaved request answered during the abuse rounds: %s", passFail(answered == o.conns*len(abuses))))
 		abuseVerdicts = append(abuseVerdicts, fmt.Sprintf("bound: every malformed request rejected (4xx) or closed, none hung, every held connection made: %s", passFail(abuseOK)))
 		if o.maxAbuseRatio > 0 {

@@ -10,10 +10,11 @@ import (
 	"os"
 	"runtime"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/decoy-dev/decoy/bench/internal/answer"
+	"github.com/decoy-dev/decoy/bench/internal/rawpoll"
 	"github.com/decoy-dev/decoy/internal/h1loop"
 )
 
@@ -37,7 +38,7 @@ type econn struct {
 	t0    time.Time // when the request's write began
 	wire  time.Time // when the last segment read so far reached this machine (kernel timestamp; zero: unknown)
 	since time.Time // when connect began
-	ans   answerReader
+	ans   answer.Reader
 }
 
 // eloop is the epoll engine: one goroutine locked to its OS thread, raw
@@ -100,31 +101,11 @@ func (l *eloop) ctl(op, i int, events uint32) error {
 }
 
 // wait waits for events at most d (rounded up to a millisecond), and
-// returns them.
-//
-// The wait is a raw system call (epoll_pwait with no signal mask, which
-// every architecture has): the goroutine keeps its P while it blocks.
-// Through the runtime's system-call entry, every wait that blocks for more
-// than a few tens of µs has its P taken back by the runtime's monitor
-// thread, which is woken on the way in and out: two or three context
-// switches per wait on the client's CPU. Raw, the monitor only looks every
-// 10 ms. The runtime can still preempt the loop: its signal interrupts
-// the wait (EINTR) and the loop goes on once other goroutines (the
-// window's sampler) have run. The loop allocates nothing, so the garbage
-// collector seldom needs to stop it.
+// returns them: a raw epoll_pwait, so that the loop keeps its P (see
+// rawpoll.Wait). The loop allocates nothing, so the garbage collector
+// seldom needs to stop it.
 func (l *eloop) wait(d time.Duration) ([]unix.EpollEvent, error) {
-	ms := 0
-	if d > 0 {
-		ms = int(min((d+time.Millisecond-1)/time.Millisecond, 1000))
-	}
-	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.ep), uintptr(unsafe.Pointer(&l.evs[0])), uintptr(len(l.evs)), uintptr(ms), 0, 0)
-	switch e {
-	case 0:
-		return l.evs[:n], nil
-	case unix.EINTR:
-		return nil, nil
-	}
-	return nil, fmt.Errorf("epoll_pwait: %w", e)
+	return rawpoll.Wait(l.ep, l.evs, d)
 }
 
 // dialTimeout is how long a connect may take, as in the goroutine engine.
@@ -346,7 +327,7 @@ func (l *eloop) read(i int, w *window) {
 		return
 	}
 	c.wire = arrival(l.oob[:oobn])
-	done, err := c.ans.feed(l.buf[:n], l.o.status, l.o.bodyBytes)
+	done, err := c.ans.Feed(l.buf[:n], l.o.status, l.o.bodyBytes)
 	if err != nil {
 		l.fail(i, err)
 		return

@@ -68,6 +68,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/decoy-dev/decoy/bench/internal/answer"
 	"github.com/decoy-dev/decoy/bench/internal/loopback"
 )
 
@@ -477,7 +478,7 @@ func loop(c *net.TCPConn, req []byte, o *options, res *result, mStart, mEnd time
 		if _, err := c.Write(req); err != nil {
 			return err
 		}
-		if err := readAnswer(br, o.status, o.bodyBytes); err != nil {
+		if err := answer.Read(br, o.status, o.bodyBytes); err != nil {
 			return err
 		}
 		t1 := time.Now()

@@ -1,4 +1,7 @@
-package main
+// Package answer reads the HTTP/1.1 answers of the bench clients: one at a
+// time, with a Content-Length body, checking the status and the body size,
+// from a bufio.Reader or fed in pieces as nonblocking reads return them.
+package answer
 
 import (
 	"bufio"
@@ -9,13 +12,13 @@ import (
 	"math"
 )
 
-// maxHead bounds an answer's status line and headers: a longer head is an
+// MaxHead bounds an answer's status line and headers: a longer head is an
 // error rather than a buffer that grows without end.
-const maxHead = 16 << 10
+const MaxHead = 16 << 10
 
 var (
-	errChunked = errors.New("the answer has no Content-Length (chunked or read to close): delayload reads Content-Length answers only")
-	errHead    = fmt.Errorf("the answer's status line and headers are longer than %d bytes", maxHead)
+	errChunked = errors.New("the answer has no Content-Length (chunked or read to close): only Content-Length answers are read")
+	errHead    = fmt.Errorf("the answer's status line and headers are longer than %d bytes", MaxHead)
 	clName     = []byte("content-length:")
 )
 
@@ -73,9 +76,9 @@ func checkBody(n, bodyBytes int) error {
 	return nil
 }
 
-// readAnswer reads one HTTP/1.1 answer with a Content-Length body from br,
+// Read reads one HTTP/1.1 answer with a Content-Length body from br,
 // checking its status and (when bodyBytes >= 0) its body size.
-func readAnswer(br *bufio.Reader, status, bodyBytes int) error {
+func Read(br *bufio.Reader, status, bodyBytes int) error {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
 		return fmt.Errorf("reading the status line: %w", err)
@@ -110,13 +113,13 @@ func readAnswer(br *bufio.Reader, status, bodyBytes int) error {
 	return nil
 }
 
-// parseAnswer parses the beginning of an HTTP/1.1 answer held in b: the
+// Parse parses the beginning of an HTTP/1.1 answer held in b: the
 // status line and the headers up to the empty line. While they are not all
 // in b it returns head 0 and no error (more bytes are needed); then head is
 // their length in bytes and body the Content-Length. It checks the status
 // and (when bodyBytes >= 0) the body size, and looks at nothing past
-// len(b). Line ends are LF or CRLF, as readAnswer reads them.
-func parseAnswer(b []byte, status, bodyBytes int) (head, body int, err error) {
+// len(b). Line ends are LF or CRLF, as Read reads them.
+func Parse(b []byte, status, bodyBytes int) (head, body int, err error) {
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		return incomplete(b)
@@ -149,35 +152,35 @@ func parseAnswer(b []byte, status, bodyBytes int) (head, body int, err error) {
 }
 
 func incomplete(b []byte) (int, int, error) {
-	if len(b) > maxHead {
+	if len(b) > MaxHead {
 		return 0, 0, errHead
 	}
 	return 0, 0, nil
 }
 
-// answerReader follows one answer as it arrives in pieces, in as many
+// Reader follows one answer as it arrives in pieces, in as many
 // reads as it takes: it keeps the bytes of an unfinished head (status line
 // and headers), then only counts the body bytes. Its zero value waits for
 // the start of an answer; after an answer it is ready for the next.
-type answerReader struct {
+type Reader struct {
 	head    []byte // the bytes of the answer while its head is unfinished
 	gotHead bool   // the head has been parsed; left counts the body
 	left    int    // the answer's bytes still to come, once gotHead
 }
 
-// feed takes the next bytes read. It reports done when they end the
+// Feed takes the next bytes read. It reports done when they end the
 // answer; bytes past the end of the answer are an error, since only one
 // request is ever in flight.
-func (a *answerReader) feed(data []byte, status, bodyBytes int) (done bool, err error) {
+func (a *Reader) Feed(data []byte, status, bodyBytes int) (done bool, err error) {
 	if !a.gotHead {
 		b := data
 		if len(a.head) > 0 {
 			a.head = append(a.head, data...)
 			b = a.head
 		}
-		head, body, err := parseAnswer(b, status, bodyBytes)
+		head, body, err := Parse(b, status, bodyBytes)
 		if err != nil {
-			a.reset()
+			a.Reset()
 			return false, err
 		}
 		if head == 0 {
@@ -197,14 +200,15 @@ func (a *answerReader) feed(data []byte, status, bodyBytes int) (done bool, err 
 		return false, nil
 	case a.left < 0:
 		extra := -a.left
-		a.reset()
+		a.Reset()
 		return false, fmt.Errorf("%d bytes past the end of the answer (one request was in flight)", extra)
 	}
-	a.reset()
+	a.Reset()
 	return true, nil
 }
 
-func (a *answerReader) reset() {
+// Reset makes a ready for a new answer, dropping what it held.
+func (a *Reader) Reset() {
 	a.head = a.head[:0]
 	a.gotHead = false
 	a.left = 0
