@@ -42,6 +42,12 @@
 # twice (250 s, the default with ABUSE=1).
 # The script exits 1 when any of that, or a bound, fails (RESULT: FAIL).
 #
+# With SERVER=nginx the same rounds run against nginx instead (the
+# reference: WORKERS worker processes, each its own listening socket with
+# reuseport, as decoy's workers have, the same body), so that decoy's p99
+# can be set beside the machine's own on the same day; nginx has no admin
+# API, so goroutines and heap are not sampled, nor is ABUSE run.
+#
 # It changes no system setting: it prints the limits and sysctls the run
 # depends on, warns about those too low, and stops when one would make the
 # run fail. See bench/README.md for the method and the output.
@@ -52,6 +58,8 @@
 #                      or with workers about CONNS / WORKERS + 10 % each)
 #   WORKERS=1          decoy processes sharing the port (--workers); the
 #                      50,000-connection run: WORKERS=3 CONNS=50000
+#   SERVER=decoy       the server under test: decoy, or nginx (the reference,
+#                      with WORKERS worker processes)
 #   MAX_RSS_MIB=       fail when decoy's RSS (all processes) passes this while
 #                      the connections are held (empty: no bound; e.g. 1024)
 #   MAX_P99_US=        fail when a round's p99 passes this, in µs (e.g. 5000)
@@ -65,6 +73,12 @@
 #                      runtime forces a GC every 2 minutes of no allocation;
 #                      heap and RSS only fall after one)
 #   SERVER_CPU=0 CLIENT_CPU=1  the CPUs to pin decoy and the clients to
+#   ENGINE=epoll       how each client process runs a round: epoll (one
+#                      thread, raw sockets; each latency also measured to the
+#                      answer's arrival, the kernel's timestamp, printed as
+#                      "arrived p50/p99") or goroutines (a goroutine per
+#                      request, whose scheduling on the client's CPU counts
+#                      in what it measures)
 #   DECOY_BIN=path     use this decoy binary instead of building ./cmd/decoy
 #   DECOY_FLAGS="--journal-size 0"  more flags for decoy serve (the default
 #                      leaves the journal, a fixed amount of memory, out of
@@ -103,6 +117,7 @@ set -euo pipefail
 
 CONNS=${CONNS:-19000}
 WORKERS=${WORKERS:-1}
+SERVER=${SERVER:-decoy}
 MAX_RSS_MIB=${MAX_RSS_MIB:-0}
 MAX_P99_US=${MAX_P99_US:-0}
 PER_PROC=${PER_PROC:-9500}
@@ -113,6 +128,7 @@ HOLD=${HOLD:-5}
 SETTLE=${SETTLE:-$([[ ${ABUSE:-} == 1 ]] && echo 250 || echo 130)}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+ENGINE=${ENGINE:-epoll}
 DECOY_FLAGS=${DECOY_FLAGS---journal-size 0}
 ABUSE=${ABUSE:-}
 ABUSE_CONNS=${ABUSE_CONNS:-}
@@ -143,6 +159,9 @@ check_prereqs() {
 	[[ $MAX_RSS_MIB =~ ^[0-9]+$ && $MAX_P99_US =~ ^[0-9]+$ ]] || die "MAX_RSS_MIB and MAX_P99_US: want whole numbers (0: no bound)"
 	[[ $ABUSE == "" || $ABUSE == 0 || $ABUSE == 1 ]] || die "ABUSE=$ABUSE: want 1 (or empty)"
 	[[ $ABUSE == 1 ]] || ABUSE=
+	[[ $SERVER == decoy || $SERVER == nginx ]] || die "SERVER=$SERVER: want decoy or nginx"
+	[[ $SERVER == decoy || -z $ABUSE ]] || die "ABUSE=1 runs against decoy only (SERVER=nginx has no large body to abuse)"
+	[[ $ENGINE == epoll || $ENGINE == goroutines ]] || die "ENGINE=$ENGINE: want epoll or goroutines"
 	[[ -z $ABUSE_CONNS || ($ABUSE_CONNS =~ ^[0-9]+$ && $ABUSE_CONNS -ge 20) ]] || die "ABUSE_CONNS=$ABUSE_CONNS: want a whole number, at least 20"
 	[[ $ABUSE_RATE =~ ^[0-9]+$ && $MAX_GOROUTINES_OVER =~ ^[0-9]+$ && $MAX_HEAP_OVER_MIB =~ ^[0-9]+$ ]] ||
 		die "ABUSE_RATE, MAX_GOROUTINES_OVER and MAX_HEAP_OVER_MIB: want whole numbers"
@@ -154,6 +173,7 @@ check_prereqs() {
 	require_tools "Debian: apt-get install -y curl util-linux coreutils; Go from /usr/local/go/bin" \
 		go taskset curl getconf timeout awk
 	require_cpus
+	[[ $SERVER == decoy ]] || require_tools "Debian: apt-get install -y nginx" nginx
 	local s
 	for s in $SOURCES; do
 		[[ $s =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "SOURCES: $s is not a 127.x.y.z loopback address"
@@ -270,37 +290,49 @@ check_prereqs
 check_limits
 check_idle
 bench_init
-build_decoy
+[[ $SERVER == nginx ]] || build_decoy
 go_build ./bench/conns "$TMP/conns"
 
 port=$(free_port)
-admin=$(free_port)
-while [[ $admin == "$port" ]]; do admin=$(free_port); done
-extra_stubs=()
-if [[ -n $ABUSE ]]; then
-	# The large body the abuser asks for and never reads: 4 MiB made at load
-	# and held once, so decoy's baseline is 4 MiB more than without ABUSE.
-	cat >"$TMP/abuse-stubs.yaml" <<EOF
-- request: {method: GET, path: $LARGE_PATH}
-  response:
-    generate: {size: 4MiB, pattern: random, seed: 1}
-EOF
-	extra_stubs=("$TMP/abuse-stubs.yaml")
-fi
-start_decoy --workers "$WORKERS" --http "127.0.0.1:$port" --https "" --admin "127.0.0.1:$admin" \
-	"${extra_stubs[@]+"${extra_stubs[@]}"}"
-wait_ready decoy "$SERVER_PID" "http://127.0.0.1:$port$PATH_UNDER_TEST" "$SERVER_LOG"
-# With workers, the admin API is ready once every worker serves.
-for ((i = 0; i < 300; i++)); do
-	curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$admin/ready" && break
-	sleep 0.1
-done
-# grep reads it all (no -q): with pipefail, a grep that quits at the first
-# match can fail the pipeline on curl's broken pipe.
-curl -sf --max-time 5 "http://127.0.0.1:$admin/metrics" | grep '^go_goroutines ' >/dev/null ||
-	die "decoy's admin API does not serve go_goroutines on /metrics"
+if [[ $SERVER == nginx ]]; then
+	# Each worker its own listening socket (reuseport), as decoy's workers
+	# have; room for its share of the connections, as check_limits allows.
+	per_worker=$CONNS
+	((WORKERS == 1)) || per_worker=$(((CONNS * 11 + WORKERS * 10 - 1) / (WORKERS * 10)))
+	NGINX_WORKERS=$WORKERS NGINX_CONNS=$per_worker start_nginx "$port" "reuseport backlog=4096"
+	wait_ready nginx "$SERVER_PID" "http://127.0.0.1:$port$PATH_UNDER_TEST" "$SERVER_LOG"
+	metrics_url=
+	log "nginx (pid $SERVER_PID, $WORKERS worker process(es)) on CPU $SERVER_CPU: HTTP 127.0.0.1:$port (the reference: no admin API, goroutines and heap not sampled)"
+else
+	admin=$(free_port)
+	while [[ $admin == "$port" ]]; do admin=$(free_port); done
+	extra_stubs=()
+	if [[ -n $ABUSE ]]; then
+		# The large body the abuser asks for and never reads: 4 MiB made at load
+		# and held once, so decoy's baseline is 4 MiB more than without ABUSE.
+		cat >"$TMP/abuse-stubs.yaml" <<-EOF
+	- request: {method: GET, path: $LARGE_PATH}
+	  response:
+	    generate: {size: 4MiB, pattern: random, seed: 1}
+	EOF
+		extra_stubs=("$TMP/abuse-stubs.yaml")
+	fi
+	start_decoy --workers "$WORKERS" --http "127.0.0.1:$port" --https "" --admin "127.0.0.1:$admin" \
+		"${extra_stubs[@]+"${extra_stubs[@]}"}"
+	wait_ready decoy "$SERVER_PID" "http://127.0.0.1:$port$PATH_UNDER_TEST" "$SERVER_LOG"
+	# With workers, the admin API is ready once every worker serves.
+	for ((i = 0; i < 300; i++)); do
+		curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$admin/ready" && break
+		sleep 0.1
+	done
+	# grep reads it all (no -q): with pipefail, a grep that quits at the first
+	# match can fail the pipeline on curl's broken pipe.
+	curl -sf --max-time 5 "http://127.0.0.1:$admin/metrics" | grep '^go_goroutines ' >/dev/null ||
+		die "decoy's admin API does not serve go_goroutines on /metrics"
 
-log "decoy (pid $SERVER_PID, $WORKERS worker process(es)) on CPU $SERVER_CPU: HTTP 127.0.0.1:$port, admin 127.0.0.1:$admin, flags: ${DECOY_FLAGS:-(none)}"
+	log "decoy (pid $SERVER_PID, $WORKERS worker process(es)) on CPU $SERVER_CPU: HTTP 127.0.0.1:$port, admin 127.0.0.1:$admin, flags: ${DECOY_FLAGS:-(none)}"
+	metrics_url=http://127.0.0.1:$admin/metrics
+fi
 log "clients on CPU $CLIENT_CPU: $CONNS connections, at most $PER_PROC per process, from: $SOURCES"
 abuse_args=()
 if [[ -n $ABUSE ]]; then
@@ -320,8 +352,8 @@ timeout "$budget" taskset -c "$CLIENT_CPU" "$TMP/conns" \
 	-addr "127.0.0.1:$port" -path "$PATH_UNDER_TEST" -conns "$CONNS" -per-proc "$PER_PROC" \
 	-sources "$sources_csv" -rate "$RATE" -rounds "$ROUNDS" -hold "${HOLD}s" -settle "${SETTLE}s" \
 	-dial-parallel "$DIAL_PARALLEL" -server-pid "$SERVER_PID" \
-	-metrics "http://127.0.0.1:$admin/metrics" -body-bytes "${#BODY}" \
-	-max-rss-mib "$MAX_RSS_MIB" -max-p99-us "$MAX_P99_US" \
+	-metrics "$metrics_url" -body-bytes "${#BODY}" \
+	-max-rss-mib "$MAX_RSS_MIB" -max-p99-us "$MAX_P99_US" -engine "$ENGINE" \
 	-max-goroutines-over "$MAX_GOROUTINES_OVER" -max-heap-over-mib "$MAX_HEAP_OVER_MIB" \
 	"${abuse_args[@]+"${abuse_args[@]}"}" &
 client=$!
@@ -332,26 +364,34 @@ wait "$client" || rc=$?
 forget "$client"
 ((rc == 0 || rc == 2)) || die "the client (bench/conns) failed (status $rc) or ran past ${budget}s"
 
-# decoy's own view: what it accepted, and whether it logged trouble.
-echo
-curl -sf --max-time 5 "http://127.0.0.1:$admin/metrics" |
-	awk '/^decoy_(connections_(accepted_total|open|closed_total|slow_reading)|rejected_requests_total|slow_reader_writes_total|clients_tracked)/ { print "decoy metrics: " $0 }'
-if ((WORKERS > 1)); then
-	# Each worker logs its own admin API at start (and again if restarted:
-	# the last line wins).
-	declare -A worker_admin=()
-	while read -r id addr; do
-		worker_admin[$id]=$addr
-	done < <(sed -n 's/.*msg="decoy serving" worker=\([0-9]*\) .* admin=\([0-9.:]*\).*/\1 \2/p' "$SERVER_LOG")
-	for id in $(printf '%s\n' "${!worker_admin[@]}" | sort -n); do
-		curl -sf --max-time 5 "http://${worker_admin[$id]}/metrics" |
-			awk -v w="$id" '/^decoy_connections_accepted_total / { print "worker " w ": connections accepted " $2 }'
-	done
-	awk '/msg="worker exited/ { n++ } END { print "worker restarts: " n + 0 }' "$SERVER_LOG"
-fi
-if grep -Eiq 'level=(WARN|ERROR)' "$SERVER_LOG"; then
-	log "decoy logged warnings or errors:"
-	grep -Ei 'level=(WARN|ERROR)' "$SERVER_LOG" | sort | uniq -c | sort -rn | sed -n 1,10p >&2
+if [[ $SERVER == nginx ]]; then
+	# nginx's own view: warnings (such as running short of connections).
+	if grep -Eq '\[(warn|error|crit|alert|emerg)\]' "$SERVER_LOG"; then
+		log "nginx logged warnings or errors:"
+		sed -E 's/^[0-9\/: ]+//; s/[0-9]+#[0-9]+: //' "$SERVER_LOG" | sort | uniq -c | sort -rn | sed -n 1,10p >&2
+	fi
+else
+	# decoy's own view: what it accepted, and whether it logged trouble.
+	echo
+	curl -sf --max-time 5 "http://127.0.0.1:$admin/metrics" |
+		awk '/^decoy_(connections_(accepted_total|open|closed_total|slow_reading)|rejected_requests_total|slow_reader_writes_total|clients_tracked)/ { print "decoy metrics: " $0 }'
+	if ((WORKERS > 1)); then
+		# Each worker logs its own admin API at start (and again if restarted:
+		# the last line wins).
+		declare -A worker_admin=()
+		while read -r id addr; do
+			worker_admin[$id]=$addr
+		done < <(sed -n 's/.*msg="decoy serving" worker=\([0-9]*\) .* admin=\([0-9.:]*\).*/\1 \2/p' "$SERVER_LOG")
+		for id in $(printf '%s\n' "${!worker_admin[@]}" | sort -n); do
+			curl -sf --max-time 5 "http://${worker_admin[$id]}/metrics" |
+				awk -v w="$id" '/^decoy_connections_accepted_total / { print "worker " w ": connections accepted " $2 }'
+		done
+		awk '/msg="worker exited/ { n++ } END { print "worker restarts: " n + 0 }' "$SERVER_LOG"
+	fi
+	if grep -Eiq 'level=(WARN|ERROR)' "$SERVER_LOG"; then
+		log "decoy logged warnings or errors:"
+		grep -Ei 'level=(WARN|ERROR)' "$SERVER_LOG" | sort | uniq -c | sort -rn | sed -n 1,10p >&2
+	fi
 fi
 stop_server "$SERVER_PID"
-((rc == 0)) || die "RESULT: FAIL (a request unanswered, a bound not met, or decoy not back to its baseline; see above)"
+((rc == 0)) || die "RESULT: FAIL (a request unanswered, a bound not met, or $SERVER not back to its baseline; see above)"

@@ -272,15 +272,26 @@ tls_params() {
 # "http2", "ssl", "ssl http2"); EXTRA is added to the server block (TLS
 # settings). Starts nginx pinned to SERVER_CPU in the foreground (daemon
 # off), so its PID is the master's. Sets SERVER_PID and SERVER_LOG.
+# NGINX_WORKERS (default 1) sets worker_processes; NGINX_CONNS (default
+# 4096) is how many connections one worker must hold at once: nginx starts
+# closing idle keep-alive connections when fewer than 1/16 of its
+# worker_connections are free, so worker_connections is set above that.
 start_nginx() {
 	local port=$1 flags=$2 extra=${3:-} dir=$TMP/nginx
+	local conns=${NGINX_CONNS:-4096} files
+	local wc=$((conns * 17 / 16 + 256))
+	# Its open files: the hard limit (which a worker may raise its soft one
+	# to), or the connections and a few when that is unlimited.
+	files=$(ulimit -Hn)
+	[[ $files =~ ^[0-9]+$ ]] || files=$((conns + 64))
 	mkdir -p "$dir/tmp"
 	cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-1};
+worker_rlimit_nofile $files;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections $wc; }
 http {
     access_log off;
     # Keep connections for the whole run (nginx closes them after 1,000
