@@ -22,7 +22,16 @@
 # thread, one epoll instance, no goroutine per connection), so that the
 # client adds as little lateness as it can.
 #
-# Cases (CASES, in this order each round; ROUNDS rounds, a fresh decoy for
+# With SERVERS="decoy nginx", every case runs against nginx too, right
+# after decoy: the reference for what this machine allows. nginx (1 worker,
+# pinned like decoy) delays the answer with the echo module's echo_sleep,
+# then answers the same body from its own location (echo_exec), with a
+# Content-Length; its timers have a millisecond's resolution, so its
+# median lateness is not decoy's to match, but its tail shows what 10,000
+# timers and connections cost on this machine, clients and all. Needs
+# Debian's libnginx-mod-http-echo.
+#
+# Cases (CASES, in this order each round; ROUNDS rounds, a fresh server for
 # every run):
 #   10k-1s-spread       delayload, 10,000 connections x 1 s   (bound 10,000/s)
 #   10k-1s-together     the same, all connections started at once
@@ -41,6 +50,8 @@
 # Usage: bench/delay-accuracy.sh
 # Environment:
 #   CASES="..."     the cases above to run (default: all five)
+#   SERVERS=decoy   the servers to run each case against: decoy, nginx, or
+#                   both ("decoy nginx", alternated within each round)
 #   ROUNDS=3        runs of each case
 #   DURATION=10     seconds of measured load per run
 #   WARMUP=3        seconds of unmeasured load first (at least 2 delays)
@@ -69,6 +80,9 @@ SOURCES=${SOURCES:-127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PROFILE=${PROFILE:-}
+SERVERS=${SERVERS:-decoy}
+# Where nginx's echo module is (Debian's libnginx-mod-http-echo).
+NGINX_ECHO_MODULE=/usr/lib/nginx/modules/ngx_http_echo_module.so
 
 BENCH_NAME=delay-accuracy
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -87,7 +101,7 @@ case_params() {
 }
 
 check_prereqs() {
-	local v c max_conns=0 need_wrk=
+	local v c max_conns=0 need_wrk= need_nginx=
 	for v in ROUNDS DURATION WARMUP; do
 		[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v=${!v}: want a positive whole number"
 	done
@@ -97,11 +111,19 @@ check_prereqs() {
 		[[ $CLIENT != wrk ]] || need_wrk=1
 	done
 	local s
+	for s in $SERVERS; do
+		[[ $s == decoy || $s == nginx ]] || die "SERVERS: $s is not decoy or nginx"
+	done
+	if [[ " $SERVERS " == *" nginx "* ]]; then
+		need_nginx=1
+		[[ -r $NGINX_ECHO_MODULE ]] || die "nginx's echo module ($NGINX_ECHO_MODULE) is missing: apt-get install -y libnginx-mod-http-echo"
+	fi
 	for s in $SOURCES; do
 		[[ $s =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "SOURCES: $s is not a 127.x.y.z loopback address"
 	done
 	local -a tools=(go taskset curl getconf timeout awk)
 	[[ -z $need_wrk ]] || tools+=(wrk)
+	[[ -z $need_nginx ]] || tools+=(nginx)
 	[[ -z $PROFILE ]] || tools+=(perf)
 	require_tools "Debian: apt-get install -y wrk curl util-linux coreutils linux-perf; Go from /usr/local/go/bin" "${tools[@]}"
 	require_cpus
@@ -121,14 +143,25 @@ check_prereqs() {
 		die "ephemeral port range $lo-$hi is too small for $max_conns connections over $nsrc source addresses; add SOURCES"
 }
 
-# start_delayed DELAY_MS: decoy serving BODY on PATH_UNDER_TEST after
-# DELAY_MS, pinned to SERVER_CPU. Sets SERVER_PID and PORT.
+# start_delayed SERVER DELAY_MS: decoy (or nginx) serving BODY after
+# DELAY_MS, pinned to SERVER_CPU. Sets SERVER_PID, PORT and DELAY_PATH
+# (where the delayed answer is: PATH_UNDER_TEST for decoy).
 start_delayed() {
-	local delay_ms=$1
+	local server=$1 delay_ms=$2
 	PORT=$(free_port)
-	STUB_LATENCY=${delay_ms}ms start_decoy --http "127.0.0.1:$PORT" --https "" --admin "" --grpc ""
+	DELAY_PATH=$PATH_UNDER_TEST
+	if [[ $server == nginx ]]; then
+		DELAY_PATH=/delayed$PATH_UNDER_TEST
+		NGINX_MAIN="load_module $NGINX_ECHO_MODULE;" NGINX_CONNS=$((CONNS + 100)) start_nginx "$PORT" "backlog=4096" "
+        location = $DELAY_PATH {
+            echo_sleep $(awk -v d="$delay_ms" 'BEGIN { printf "%.3f", d / 1000 }');
+            echo_exec $PATH_UNDER_TEST;
+        }"
+	else
+		STUB_LATENCY=${delay_ms}ms start_decoy --http "127.0.0.1:$PORT" --https "" --admin "" --grpc ""
+	fi
 	# The probe waits for the delay too: allow it a second more.
-	wait_ready decoy "$SERVER_PID" "http://127.0.0.1:$PORT$PATH_UNDER_TEST" "$SERVER_LOG" \
+	wait_ready "$server" "$SERVER_PID" "http://127.0.0.1:$PORT$DELAY_PATH" "$SERVER_LOG" \
 		--max-time "$((delay_ms / 1000 + 2))"
 }
 
@@ -168,7 +201,7 @@ emit() { echo "$1" | tee -a "$TMP/runs.txt"; }
 # background (after the warm-up). Sets PERF_PID.
 PERF_PID=
 profile_start() {
-	[[ -n $PROFILE ]] || return 0
+	[[ -n $PROFILE && $SERVER == decoy ]] || return 0
 	(sleep "$((WARMUP + 1))" && exec perf record -q -F 997 -g -p "$SERVER_PID" -o "$TMP/$1.perf" -- sleep "$((DURATION - 1))") \
 		>"$TMP/$1.perf.log" 2>&1 &
 	PERF_PID=$!
@@ -187,38 +220,44 @@ profile_end() {
 
 # run_delayload NAME ROUND: one delayload run; prints its RUN line.
 run_delayload() {
-	local name=$1 round=$2 out=$TMP/$1-$2.txt
+	local name=$1 round=$2 out=$TMP/$SERVER-$1-$2.txt
 	local deadline=$((WARMUP + DURATION + DELAY_MS / 1000 + 60))
-	profile_start "$name-$round"
-	local l0 l1
+	profile_start "$SERVER-$name-$round"
+	# delayload reads one process's CPU time: nginx's is its worker's.
+	local l0 l1 cpu_pid=$SERVER_PID p
+	if [[ $SERVER == nginx ]]; then
+		for p in $(tree_pids "$SERVER_PID"); do
+			[[ $p == "$SERVER_PID" ]] || cpu_pid=$p
+		done
+	fi
 	l0=$(net_losses)
-	timeout "$deadline" taskset -c "$CLIENT_CPU" "$DELAYLOAD" -addr "127.0.0.1:$PORT" -path "$PATH_UNDER_TEST" \
+	timeout "$deadline" taskset -c "$CLIENT_CPU" "$DELAYLOAD" -addr "127.0.0.1:$PORT" -path "$DELAY_PATH" \
 		-conns "$CONNS" -delay "${DELAY_MS}ms" -start "$START" -duration "${DURATION}s" -warmup "${WARMUP}s" \
-		-sources "${SOURCES// /,}" -status 200 -body-bytes "${#BODY}" -server-pid "$SERVER_PID" \
-		-label "$name" >"$out" 2>&1 || { cat "$out" >&2; die "delayload failed ($name, round $round)"; }
+		-sources "${SOURCES// /,}" -status 200 -body-bytes "${#BODY}" -server-pid "$cpu_pid" \
+		-label "$name" >"$out" 2>&1 || { cat "$out" >&2; die "delayload failed ($SERVER, $name, round $round)"; }
 	l1=$(net_losses)
 	grep -v '^SUMMARY' "$out" | sed 's/^/#   /' >&2
 	local summary
 	summary=$(awk '/^SUMMARY / { sub(/^SUMMARY /, ""); print }' "$out")
 	[[ -n $summary ]] || die "delayload printed no SUMMARY ($out)"
-	emit "RUN round=$round $summary load=$LOAD $(losses_kv "$l0" "$l1")"
-	profile_end "$name-$round"
+	emit "RUN round=$round server=$SERVER $summary load=$LOAD $(losses_kv "$l0" "$l1")"
+	profile_end "$SERVER-$name-$round"
 }
 
 # run_wrk NAME ROUND: one wrk run (after WARMUP seconds of unmeasured load);
 # prints its RUN line in delayload's terms.
 run_wrk() {
-	local name=$1 round=$2 out=$TMP/$1-$2.txt
+	local name=$1 round=$2 out=$TMP/$SERVER-$1-$2.txt
 	timeout "$((WARMUP + 30))" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s \
-		"http://127.0.0.1:$PORT$PATH_UNDER_TEST" >"$TMP/$name-$round-warmup.txt" 2>&1 ||
-		{ cat "$TMP/$name-$round-warmup.txt" >&2; die "wrk failed"; }
-	profile_start "$name-$round"
+		"http://127.0.0.1:$PORT$DELAY_PATH" >"$TMP/$SERVER-$name-$round-warmup.txt" 2>&1 ||
+		{ cat "$TMP/$SERVER-$name-$round-warmup.txt" >&2; die "wrk failed"; }
+	profile_start "$SERVER-$name-$round"
 	# The warm-up ran wrk once already: the profile starts 1 s into this run.
 	local t0 t1 l0 l1
 	l0=$(net_losses)
 	t0=$(tree_ticks "$SERVER_PID")
 	timeout "$((DURATION + 30))" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency \
-		"http://127.0.0.1:$PORT$PATH_UNDER_TEST" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+		"http://127.0.0.1:$PORT$DELAY_PATH" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
 	t1=$(tree_ticks "$SERVER_PID")
 	l1=$(net_losses)
 	sed 's/^/#   /' "$out" >&2
@@ -228,14 +267,14 @@ run_wrk() {
 	p50=$(wrk_stat "$out" p50)
 	p99=$(wrk_stat "$out" p99)
 	errors=$(wrk_stat "$out" errors)
-	emit "$(awk -v r="$round" -v n="$name" -v c="$CONNS" -v d="$DELAY_MS" -v rps="$rps" -v p50="$p50" -v p99="$p99" \
+	emit "$(awk -v r="$round" -v srv="$SERVER" -v n="$name" -v c="$CONNS" -v d="$DELAY_MS" -v rps="$rps" -v p50="$p50" -v p99="$p99" \
 		-v e="$errors" -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v req="$requests" -v dur="$DURATION" -v load="$LOAD $(losses_kv "$l0" "$l1")" 'BEGIN {
 		b = c * 1000 / d
-		printf "RUN round=%d label=%s conns=%d delay_ms=%d start=together(wrk) rps=%d bound=%d share_pct=%.1f late_p50_ms=%.2f late_p90_ms=- late_p99_ms=%.2f late_p999_ms=- late_max_ms=- errors=%d client_cpu_pct=- server_cpu_pct=%.1f server_us_per_req=%.1f load=%s\n",
-			r, n, c, d, rps, b, 100 * rps / b, (p50 - d * 1000) / 1000, (p99 - d * 1000) / 1000, e,
+		printf "RUN round=%d server=%s label=%s conns=%d delay_ms=%d start=together(wrk) rps=%d bound=%d share_pct=%.1f late_p50_ms=%.2f late_p90_ms=- late_p99_ms=%.2f late_p999_ms=- late_max_ms=- errors=%d client_cpu_pct=- server_cpu_pct=%.1f server_us_per_req=%.1f load=%s\n",
+			r, srv, n, c, d, rps, b, 100 * rps / b, (p50 - d * 1000) / 1000, (p99 - d * 1000) / 1000, e,
 			100 * t / hz / dur, (req > 0 ? t / hz * 1e6 / req : 0), load
 	}')"
-	profile_end "$name-$round"
+	profile_end "$SERVER-$name-$round"
 }
 
 check_prereqs
@@ -254,26 +293,29 @@ echo "# decoy on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $DURATION s measure
 for ((round = 1; round <= ROUNDS; round++)); do
 	for name in $CASES; do
 		case_params "$name"
-		LOAD=$(cut -d' ' -f1 /proc/loadavg)
-		log "round $round: $name ($CLIENT, $CONNS connections x $DELAY_MS ms, start $START; load average $LOAD)"
-		start_delayed "$DELAY_MS"
-		if [[ $CLIENT == wrk ]]; then
-			run_wrk "$name" "$round"
-		else
-			run_delayload "$name" "$round"
-		fi
-		stop_server "$SERVER_PID"
+		for SERVER in $SERVERS; do
+			LOAD=$(cut -d' ' -f1 /proc/loadavg)
+			log "round $round: $name against $SERVER ($CLIENT, $CONNS connections x $DELAY_MS ms, start $START; load average $LOAD)"
+			start_delayed "$SERVER" "$DELAY_MS"
+			if [[ $CLIENT == wrk ]]; then
+				run_wrk "$name" "$round"
+			else
+				run_delayload "$name" "$round"
+			fi
+			stop_server "$SERVER_PID"
+		done
 	done
 done
 
 # The per-case lines to paste into a table: median [min-max] over the rounds.
 echo
 echo "# per case over $ROUNDS rounds: median [min-max]"
-printf '%-18s %-10s %6s %6s %-22s %-22s %-22s %-22s %-22s %-22s %6s %-19s %s\n' \
-	case client conns delay share_% late_p50_ms late_p99_ms late_p999_ms wire_p50_ms wire_p99_ms errors drops/retr/steal_ms load
+printf '%-18s %-6s %-10s %6s %6s %-22s %-22s %-22s %-22s %-22s %-22s %6s %-19s %s\n' \
+	case server client conns delay share_% late_p50_ms late_p99_ms late_p999_ms wire_p50_ms wire_p99_ms errors drops/retr/steal_ms load
 for name in $CASES; do
 	case_params "$name"
-	awk -v n="$name" -v cl="$CLIENT" -v c="$CONNS" -v d="${DELAY_MS}ms" '
+	for SERVER in $SERVERS; do
+	awk -v n="$name" -v srv="$SERVER" -v cl="$CLIENT" -v c="$CONNS" -v d="${DELAY_MS}ms" '
 		function field(k,   i, kv) {
 			for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] }
 			return "-"
@@ -287,7 +329,7 @@ for name in $CASES; do
 			x = med(a, m)
 			return sprintf("%s [%s-%s]", x, a[1], a[m])
 		}
-		$1 == "RUN" && field("label") == n {
+		$1 == "RUN" && field("label") == n && field("server") == srv {
 			m++; s[m] = field("share_pct"); p50[m] = field("late_p50_ms"); p99[m] = field("late_p99_ms")
 			p999[m] = field("late_p999_ms"); e += field("errors"); l = l (l ? "," : "") field("load")
 			w50[m] = field("wire_p50_ms"); w99[m] = field("wire_p99_ms")
@@ -295,6 +337,7 @@ for name in $CASES; do
 		}
 		END {
 			if (m == 0) exit
-			printf "%-18s %-10s %6d %6s %-22s %-22s %-22s %-22s %-22s %-22s %6d %-19s %s\n", n, cl, c, d, stat(s, m), stat(p50, m), stat(p99, m), stat(p999, m), stat(w50, m), stat(w99, m), e, dr "/" rt "/" st, l
+			printf "%-18s %-6s %-10s %6d %6s %-22s %-22s %-22s %-22s %-22s %-22s %6d %-19s %s\n", n, srv, cl, c, d, stat(s, m), stat(p50, m), stat(p99, m), stat(p999, m), stat(w50, m), stat(w99, m), e, dr "/" rt "/" st, l
 		}' "$TMP/runs.txt"
+	done
 done

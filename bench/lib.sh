@@ -272,6 +272,7 @@ tls_params() {
 # "http2", "ssl", "ssl http2"); EXTRA is added to the server block (TLS
 # settings). Starts nginx pinned to SERVER_CPU in the foreground (daemon
 # off), so its PID is the master's. Sets SERVER_PID and SERVER_LOG.
+# NGINX_MAIN is added to the main context (load_module lines).
 # NGINX_WORKERS (default 1) sets worker_processes; NGINX_CONNS (default
 # 4096) is how many connections one worker must hold at once: nginx starts
 # closing idle keep-alive connections when fewer than 1/16 of its
@@ -286,6 +287,7 @@ start_nginx() {
 	[[ $files =~ ^[0-9]+$ ]] || files=$((conns + 64))
 	mkdir -p "$dir/tmp"
 	cat >"$dir/nginx.conf" <<EOF
+${NGINX_MAIN:-}
 worker_processes ${NGINX_WORKERS:-1};
 worker_rlimit_nofile $files;
 daemon off;
