@@ -64,6 +64,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/decoy-dev/decoy/bench/internal/answer"
 	"github.com/decoy-dev/decoy/bench/internal/loopback"
 )
 
@@ -366,7 +367,7 @@ func ask(o options, cl *client, req []byte) (int64, error) {
 		return 0, fmt.Errorf("body of %d bytes, want %d", n, o.bodyBytes)
 	}
 	if resp.Close {
-		return 0, errors.New("the server closed the connection after answering")
+		return 0, answer.ErrClose
 	}
 	return d.Microseconds(), nil
 }

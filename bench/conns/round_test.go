@@ -90,6 +90,9 @@ func TestRound(t *testing.T) {
 			{"wrong status", func(int) *string { return ptr("HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n") }, 0, 1, 3, "status 503"},
 			{"wrong size", func(int) *string { return ptr("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell") }, 0, 1, 3, "body of 4 bytes"},
 			{"closed", func(int) *string { return ptr("") }, 0, 1, 3, "EOF"},
+			{"Connection: close", func(int) *string {
+				return ptr("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello")
+			}, 0, 1, 3, "Connection: close"},
 			{"never answered", func(int) *string { return nil }, 0, 1, 3, "i/o timeout"},
 			{"closed in the second round", func(n int) *string {
 				if n == 0 {

@@ -16,10 +16,15 @@ import (
 // error rather than a buffer that grows without end.
 const MaxHead = 16 << 10
 
+// ErrClose is the error for an answer that closes its connection: the
+// bench clients keep theirs open and measure keep-alive.
+var ErrClose = errors.New("the answer closes the connection (Connection: close); the clients keep theirs open")
+
 var (
 	errChunked = errors.New("the answer has no Content-Length (chunked or read to close): only Content-Length answers are read")
 	errHead    = fmt.Errorf("the answer's status line and headers are longer than %d bytes", MaxHead)
 	clName     = []byte("content-length:")
+	connName   = []byte("connection:")
 )
 
 // checkStatusLine checks an HTTP/1.x status line (with its line end) and
@@ -58,6 +63,20 @@ func contentLength(line []byte) (n int, ok bool, err error) {
 	return n, true, nil
 }
 
+// closes reports whether a header line is a Connection header with the
+// close option.
+func closes(line []byte) bool {
+	if len(line) <= len(connName) || !bytes.EqualFold(line[:len(connName)], connName) {
+		return false
+	}
+	for opt := range bytes.SplitSeq(line[len(connName):], []byte(",")) {
+		if bytes.EqualFold(bytes.TrimSpace(opt), []byte("close")) {
+			return true
+		}
+	}
+	return false
+}
+
 // blankLine reports whether a line (with its line end) is the empty line
 // that ends the headers.
 func blankLine(line []byte) bool {
@@ -86,7 +105,7 @@ func Read(br *bufio.Reader, status, bodyBytes int) error {
 	if err := checkStatusLine(line, status); err != nil {
 		return err
 	}
-	n := -1
+	n, closing := -1, false
 	for {
 		line, err = br.ReadSlice('\n')
 		if err != nil {
@@ -100,9 +119,13 @@ func Read(br *bufio.Reader, status, bodyBytes int) error {
 		} else if ok {
 			n = v
 		}
+		closing = closing || closes(line)
 	}
 	if err := checkBody(n, bodyBytes); err != nil {
 		return err
+	}
+	if closing {
+		return ErrClose
 	}
 	if _, err := br.Discard(n); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -127,7 +150,7 @@ func Parse(b []byte, status, bodyBytes int) (head, body int, err error) {
 	if err := checkStatusLine(b[:i+1], status); err != nil {
 		return 0, 0, err
 	}
-	n := -1
+	n, closing := -1, false
 	pos := i + 1
 	for {
 		j := bytes.IndexByte(b[pos:], '\n')
@@ -144,9 +167,13 @@ func Parse(b []byte, status, bodyBytes int) (head, body int, err error) {
 		} else if ok {
 			n = v
 		}
+		closing = closing || closes(line)
 	}
 	if err := checkBody(n, bodyBytes); err != nil {
 		return 0, 0, err
+	}
+	if closing {
+		return 0, 0, ErrClose
 	}
 	return pos, n, nil
 }

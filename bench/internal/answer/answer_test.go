@@ -23,6 +23,8 @@ func TestRead(t *testing.T) {
 		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", 200, -1, "unexpected EOF"},
 		{"garbage", "SSH-2.0-OpenSSH\r\n", 200, -1, "malformed status line"},
 		{"bad length", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", 200, -1, "malformed Content-Length"},
+		{"closes", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: Close\r\n\r\n", 200, -1, "Connection: close"},
+		{"keep-alive", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n", 200, -1, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -68,6 +70,8 @@ func TestParse(t *testing.T) {
 		{"letters in status", "HTTP/1.1 2x0 OK\r\n", 200, -1, 0, 0, "malformed status line"},
 		{"bad length", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", 200, -1, 0, 0, "malformed Content-Length"},
 		{"huge length", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", 200, -1, 0, 0, "malformed Content-Length"},
+		{"closes", "HTTP/1.1 200 OK\r\nconnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n", 200, -1, 0, 0, "Connection: close"},
+		{"closed is not close", "HTTP/1.1 200 OK\r\nConnection: closed\r\nContent-Length: 0\r\n\r\n", 200, -1, 38 + 20, 0, ""},
 		{"head too long", "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", MaxHead), 200, -1, 0, 0, "longer than"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
