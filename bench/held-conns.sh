@@ -46,7 +46,8 @@
 # reference: WORKERS worker processes, each its own listening socket with
 # reuseport, as decoy's workers have, the same body), so that decoy's p99
 # can be set beside the machine's own on the same day; nginx has no admin
-# API, so goroutines and heap are not sampled, nor is ABUSE run.
+# API, so goroutines and heap are not sampled. With ABUSE, nginx serves the
+# large body from a file.
 #
 # It changes no system setting: it prints the limits and sysctls the run
 # depends on, warns about those too low, and stops when one would make the
@@ -160,7 +161,6 @@ check_prereqs() {
 	[[ $ABUSE == "" || $ABUSE == 0 || $ABUSE == 1 ]] || die "ABUSE=$ABUSE: want 1 (or empty)"
 	[[ $ABUSE == 1 ]] || ABUSE=
 	[[ $SERVER == decoy || $SERVER == nginx ]] || die "SERVER=$SERVER: want decoy or nginx"
-	[[ $SERVER == decoy || -z $ABUSE ]] || die "ABUSE=1 runs against decoy only (SERVER=nginx has no large body to abuse)"
 	[[ $ENGINE == epoll || $ENGINE == goroutines ]] || die "ENGINE=$ENGINE: want epoll or goroutines"
 	[[ -z $ABUSE_CONNS || ($ABUSE_CONNS =~ ^[0-9]+$ && $ABUSE_CONNS -ge 20) ]] || die "ABUSE_CONNS=$ABUSE_CONNS: want a whole number, at least 20"
 	[[ $ABUSE_RATE =~ ^[0-9]+$ && $MAX_GOROUTINES_OVER =~ ^[0-9]+$ && $MAX_HEAP_OVER_MIB =~ ^[0-9]+$ ]] ||
@@ -297,9 +297,20 @@ port=$(free_port)
 if [[ $SERVER == nginx ]]; then
 	# Each worker its own listening socket (reuseport), as decoy's workers
 	# have; room for its share of the connections, as check_limits allows.
-	per_worker=$CONNS
-	((WORKERS == 1)) || per_worker=$(((CONNS * 11 + WORKERS * 10 - 1) / (WORKERS * 10)))
-	NGINX_WORKERS=$WORKERS NGINX_CONNS=$per_worker start_nginx "$port" "reuseport backlog=4096"
+	# With ABUSE, also the abuser's connections, and the large body it asks
+	# for: 4 MiB of random bytes in a file.
+	per_worker=$((CONNS + ${ABUSE_CONNS:-0}))
+	((WORKERS == 1)) || per_worker=$(((per_worker * 11 + WORKERS * 10 - 1) / (WORKERS * 10)))
+	nginx_extra=
+	if [[ -n $ABUSE ]]; then
+		mkdir -p "$TMP/www${LARGE_PATH%/*}"
+		head -c 4194304 /dev/urandom >"$TMP/www$LARGE_PATH"
+		# nginx's worker runs as another user (nobody, when started as root).
+		chmod a+x "$TMP"
+		chmod -R a+rX "$TMP/www"
+		nginx_extra="        location = $LARGE_PATH { root $TMP/www; }"
+	fi
+	NGINX_WORKERS=$WORKERS NGINX_CONNS=$per_worker start_nginx "$port" "reuseport backlog=4096" "$nginx_extra"
 	wait_ready nginx "$SERVER_PID" "http://127.0.0.1:$port$PATH_UNDER_TEST" "$SERVER_LOG"
 	metrics_url=
 	log "nginx (pid $SERVER_PID, $WORKERS worker process(es)) on CPU $SERVER_CPU: HTTP 127.0.0.1:$port (the reference: no admin API, goroutines and heap not sampled)"
@@ -337,7 +348,7 @@ log "clients on CPU $CLIENT_CPU: $CONNS connections, at most $PER_PROC per proce
 abuse_args=()
 if [[ -n $ABUSE ]]; then
 	size=$(curl -sf --max-time 10 -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port$LARGE_PATH") ||
-		die "decoy does not serve the large body at $LARGE_PATH"
+		die "$SERVER does not serve the large body at $LARGE_PATH"
 	log "abuser on CPU $ABUSE_CPU: at most $ABUSE_CONNS connections, malformed requests at $ABUSE_RATE/s, from: $ABUSE_SOURCES; large body $LARGE_PATH: $size bytes"
 	abuse_args=(-abuse -abuse-conns "$ABUSE_CONNS" -abuse-rate "$ABUSE_RATE" -abuse-sources "${ABUSE_SOURCES// /,}"
 		-abuse-timeout "${ABUSE_TIMEOUT}s" -abuse-addr "$ABUSE_ADDR" -abuse-cpu "$ABUSE_CPU" -abuse-nice "$ABUSE_NICE" -abuse-rounds "$ABUSE_ROUNDS" -abuse-kinds "$ABUSE_KINDS" -large-path "$LARGE_PATH" -max-abuse-p99-ratio "$MAX_ABUSE_P99_RATIO")
@@ -368,7 +379,7 @@ if [[ $SERVER == nginx ]]; then
 	# nginx's own view: warnings (such as running short of connections).
 	if grep -Eq '\[(warn|error|crit|alert|emerg)\]' "$SERVER_LOG"; then
 		log "nginx logged warnings or errors:"
-		sed -E 's/^[0-9\/: ]+//; s/[0-9]+#[0-9]+: //' "$SERVER_LOG" | sort | uniq -c | sort -rn | sed -n 1,10p >&2
+		sed -E 's/^[0-9\/: ]+//; s/[0-9]+#[0-9]+: //; s/\*[0-9]+ //; s/, client: [^,]+//' "$SERVER_LOG" | sort | uniq -c | sort -rn | sed -n 1,10p >&2
 	fi
 else
 	# decoy's own view: what it accepted, and whether it logged trouble.
