@@ -101,7 +101,7 @@ case_params() {
 }
 
 check_prereqs() {
-	local v c max_conns=0 need_wrk= need_nginx=
+	local v c max_conns=0 need_wrk='' need_nginx=''
 	for v in ROUNDS DURATION WARMUP; do
 		[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v=${!v}: want a positive whole number"
 	done
