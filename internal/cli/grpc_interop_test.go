@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"debug/buildinfo"
 	"go/build"
@@ -69,6 +70,16 @@ func interopClient(t *testing.T) string {
 	return ""
 }
 
+// cancelRace is how cancel_after_begin fails when the client loses a race
+// of its own: grpc-go's client cancels the call's context, then sends the
+// end of its stream without looking at that context, and hands over a
+// message that has arrived before the context's error. When the client's
+// goroutine that resets the stream runs late (a busy machine), the server
+// sees the stream's end first and answers it, as grpc-go's own interop
+// server does, and the answer reaches the client before it reads: OK, not
+// CANCELLED. A server that answers OK every time still fails all tries.
+var cancelRace = []byte("CloseAndRecv() got error code 0, want 1")
+
 // TestGRPCInteropClient serves examples/grpc-interop through the CLI and
 // runs grpc-go's interop client against it for every case the example
 // passes: in cleartext, and over TLS (decoy's CA, a certificate for the
@@ -119,9 +130,17 @@ func TestGRPCInteropClient(t *testing.T) {
 					}, tg.args...)
 					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 					defer cancel()
-					out, err := exec.CommandContext(ctx, client, args...).CombinedOutput()
-					if err != nil {
+					for try := 1; ; try++ {
+						out, err := exec.CommandContext(ctx, client, args...).CombinedOutput()
+						if err == nil {
+							break
+						}
+						if c == "cancel_after_begin" && try < 3 && bytes.Contains(out, cancelRace) {
+							t.Logf("try %d lost the client's own race, again: %s", try, out)
+							continue
+						}
 						t.Errorf("interop client %s: %v\n%s", c, err, out)
+						break
 					}
 				})
 			}
