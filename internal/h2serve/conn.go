@@ -871,6 +871,8 @@ func (c *conn) handleData(flags http2.Flags, id uint32, p []byte) error {
 				return nil
 			}
 		}
+	case st.req.Streamed && st.bodyShut:
+		// The handler reads no more: dropped, its credit given back below.
 	case st.req.Streamed:
 		st.keep(data)
 		c.bodyArrived(st)
@@ -894,7 +896,7 @@ func (c *conn) handleData(flags http2.Flags, id uint32, p []byte) error {
 		}
 		return nil
 	}
-	if st.req.Streamed {
+	if st.req.Streamed && !st.bodyShut {
 		// The data's credit goes back as the handler reads it (ReadBody);
 		// the padding's at once.
 		st.recvUnack += flen - int64(len(data))

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -92,35 +94,67 @@ func FuzzServeConn(f *testing.F) {
 		}
 		_ = w.WriteBlock(blk, body)
 	})
-	f.Fuzz(func(t *testing.T, frames []byte, step uint8) {
-		in := append([]byte(preface), 0, 0, 0, byte(http2.FrameSettings), 0, 0, 0, 0, 0)
-		c := &scriptConn{in: append(in, frames...), step: int(step) + 1}
-		done := make(chan error, 1)
-		go func() { done <- ServeConn(context.Background(), c, h, Options{ReadTimeout: time.Second}) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("ServeConn still serving 10 s after the client's bytes ended")
-		}
-		fr := http2.NewFramer(nil, bytes.NewReader(c.out.Bytes()))
-		fr.SetMaxReadFrameSize(1 << 24)
-		goaways := 0
+	f.Fuzz(func(t *testing.T, frames []byte, step uint8) { fuzzServe(t, h, frames, step) })
+}
+
+// FuzzServeHTTP is FuzzServeConn with every request answered by a
+// net/http Handler through ServeHTTP, bodies streamed: one that reads the
+// body as it writes it back, flushing, and ends with a trailer.
+func FuzzServeHTTP(f *testing.F) {
+	seeds := fuzzFrames()
+	for i, s := range seeds {
+		f.Add(s, uint8(0))
+		f.Add(bytes.Join(seeds[:i+1], nil), uint8(7))
+	}
+	h := bridge{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-N")
+		buf := make([]byte, 100)
+		n := 0
 		for {
-			fm, err := fr.ReadFrame()
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) && c.out.Len() >= 1<<20 {
+			k, err := r.Body.Read(buf)
+			n += k
+			_, _ = w.Write(buf[:k])
+			w.(http.Flusher).Flush()
+			if err != nil {
 				break
 			}
-			if err != nil {
-				t.Fatalf("the server wrote a frame that does not parse: %v", err)
-			}
-			if _, ok := fm.(*http2.GoAwayFrame); ok {
-				goaways++
-			}
 		}
-		if goaways > 1 {
-			t.Errorf("%d GOAWAY frames, want at most 1", goaways)
+		w.Header().Set("X-N", strconv.Itoa(n))
+	})}
+	f.Fuzz(func(t *testing.T, frames []byte, step uint8) { fuzzServe(t, h, frames, step) })
+}
+
+// fuzzServe serves the client preface, an empty SETTINGS and frames, in
+// reads of step+1 bytes, with h; it fails the test when ServeConn does not
+// end, or writes a frame that does not parse or a second GOAWAY.
+func fuzzServe(t *testing.T, h Handler, frames []byte, step uint8) {
+	in := append([]byte(preface), 0, 0, 0, byte(http2.FrameSettings), 0, 0, 0, 0, 0)
+	c := &scriptConn{in: append(in, frames...), step: int(step) + 1}
+	done := make(chan error, 1)
+	go func() { done <- ServeConn(context.Background(), c, h, Options{ReadTimeout: time.Second}) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("ServeConn still serving 10 s after the client's bytes ended")
+	}
+	fr := http2.NewFramer(nil, bytes.NewReader(c.out.Bytes()))
+	fr.SetMaxReadFrameSize(1 << 24)
+	goaways := 0
+	for {
+		fm, err := fr.ReadFrame()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) && c.out.Len() >= 1<<20 {
+			break
 		}
-	})
+		if err != nil {
+			t.Fatalf("the server wrote a frame that does not parse: %v", err)
+		}
+		if _, ok := fm.(*http2.GoAwayFrame); ok {
+			goaways++
+		}
+	}
+	if goaways > 1 {
+		t.Errorf("%d GOAWAY frames, want at most 1", goaways)
+	}
 }
 
 // TestFuzzSeedsAnswered: the seeds, sent together a few bytes at a time,

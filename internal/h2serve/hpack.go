@@ -69,6 +69,22 @@ func EncodeHeaderBlock(status int, headers [][2]string, contentLength int) []byt
 	return b
 }
 
+// EncodeTrailerBlock encodes a trailing header block: fields in order,
+// names lowercased, pseudo-header and connection-specific fields dropped,
+// with the static table and literals without indexing (see
+// EncodeHeaderBlock), for ResponseWriter.WriteTrailers.
+func EncodeTrailerBlock(fields [][2]string) []byte {
+	var b []byte
+	for _, f := range fields {
+		name := lower(f[0])
+		if connectionSpecific(name) || name == "" || name[0] == ':' {
+			continue
+		}
+		b = appendField(b, name, f[1], true)
+	}
+	return b
+}
+
 // AppendHeaderField appends one header field (name lowercased) to an HPACK
 // header block as a literal without indexing, not Huffman-coded: cheap
 // enough per request. Appended after a block from EncodeHeaderBlock, it adds

@@ -41,6 +41,7 @@ type stream struct {
 	more      bool          // the pending DATA is not the end of the body
 	waiting   bool          // a WriteData call waits for pending to go out
 	readWait  bool          // a ReadBody call waits for data
+	bodyShut  bool          // CloseBody: the handler reads no more of the body
 	in        []byte        // streamed request body received, not yet read
 	inOff     int           // what ReadBody has taken of in
 	rstAfter  bool          // the body ends with RST_STREAM rstCode, not END_STREAM
@@ -48,6 +49,7 @@ type stream struct {
 	extra     []byte        // header fields added with AddHeader
 	done      chan struct{}
 	onSent    func(n int64) // see CountSent
+	afterDone func()        // see AfterDone
 	sent      int64         // body bytes sent, for onSent
 	timer     *time.Timer
 	delayed   struct{ block, body []byte }
@@ -144,6 +146,10 @@ func (c *conn) notifyClosed(st *stream) {
 	if f := st.onSent; f != nil {
 		st.onSent = nil
 		f(st.sent)
+	}
+	if f := st.afterDone; f != nil {
+		st.afterDone = nil
+		f()
 	}
 	if st.done != nil {
 		select {
@@ -391,6 +397,24 @@ func (w *ResponseWriter) Sent() int64 {
 	return w.st.sent
 }
 
+// AfterDone has f called once the stream or the connection ends (the
+// client reset it, the connection closed, or the response went out), at
+// once when it already has: what Done tells, without a goroutine to wait
+// on the channel. f runs with the connection's lock held: it must not
+// block nor call the ResponseWriter. A later call replaces f.
+func (w *ResponseWriter) AfterDone(f func()) {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	if st.closed || c.closed {
+		c.mu.Unlock()
+		f()
+		return
+	}
+	st.afterDone = f
+	c.mu.Unlock()
+}
+
 // Done returns a channel closed when the stream or the connection ends
 // (the client reset it, the connection closed, or the response went out).
 func (w *ResponseWriter) Done() <-chan struct{} {
@@ -510,19 +534,12 @@ func (w *ResponseWriter) ReadBody(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	for {
+		if st.bodyShut {
+			return 0, ErrBodyClosed
+		}
 		if len(st.in) > st.inOff {
 			n := st.take(p)
-			if !st.recvDone && !st.closed && !c.closed {
-				st.recvUnack += int64(n)
-				if st.recvUnack >= int64(c.o.StreamWindow/2) {
-					_ = c.fr.WriteWindowUpdate(st.id, uint32(st.recvUnack))
-					st.recvWin += st.recvUnack
-					st.recvUnack = 0
-					if !c.batching {
-						c.flushLocked()
-					}
-				}
-			}
+			c.giveBackLocked(st, n)
 			return n, nil
 		}
 		switch {
@@ -542,6 +559,49 @@ func (w *ResponseWriter) ReadBody(p []byte) (int, error) {
 	}
 }
 
+// giveBackLocked returns n bytes of a streamed body, read or dropped, to
+// the client as flow-control credit: a WINDOW_UPDATE once half the
+// stream's window is owed.
+func (c *conn) giveBackLocked(st *stream, n int) {
+	if n <= 0 || st.recvDone || st.closed || c.closed {
+		return
+	}
+	st.recvUnack += int64(n)
+	if st.recvUnack >= int64(c.o.StreamWindow/2) {
+		_ = c.fr.WriteWindowUpdate(st.id, uint32(st.recvUnack))
+		st.recvWin += st.recvUnack
+		st.recvUnack = 0
+		if !c.batching {
+			c.flushLocked()
+		}
+	}
+}
+
+// ErrBodyClosed is ReadBody's error once the handler has called
+// CloseBody.
+var ErrBodyClosed = errors.New("h2serve: request body closed by handler")
+
+// CloseBody tells that the handler reads no more of a streamed body: a
+// ReadBody call waiting returns ErrBodyClosed, as does every later one,
+// and what arrives after is dropped, its flow-control credit given back at
+// once. A response that ends before the body does tells the client to
+// stop sending (RST_STREAM NO_ERROR), as always.
+func (w *ResponseWriter) CloseBody() {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !st.req.Streamed || st.bodyShut {
+		return
+	}
+	st.bodyShut = true
+	c.giveBackLocked(st, len(st.in)-st.inOff)
+	st.in, st.inOff = nil, 0
+	if st.readWait {
+		c.cond.Broadcast()
+	}
+}
+
 // ErrNotOpen is WriteData's error on a stream whose headers did not go
 // out with WriteHead.
 var ErrNotOpen = errors.New("h2serve: WriteData without WriteHead")
@@ -551,6 +611,13 @@ var ErrNotOpen = errors.New("h2serve: WriteData without WriteHead")
 // 204 and 304 the stream ends with the headers, and WriteData then
 // reports ErrStreamClosed.
 func (w *ResponseWriter) WriteHead(block []byte) error {
+	return w.WriteHeadData(block, nil)
+}
+
+// WriteHeadData is WriteHead, then WriteData(p, false) when p is not
+// empty: one write to the connection carries both where the windows
+// allow.
+func (w *ResponseWriter) WriteHeadData(block, p []byte) error {
 	st := w.st
 	c := st.c
 	c.mu.Lock()
@@ -570,6 +637,9 @@ func (w *ResponseWriter) WriteHead(block []byte) error {
 	} else {
 		st.open = true
 	}
+	if len(p) > 0 && !noBody {
+		return c.writeDataLocked(st, p, false)
+	}
 	if !c.batching {
 		c.flushLocked()
 	}
@@ -587,6 +657,11 @@ func (w *ResponseWriter) WriteData(p []byte, end bool) error {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.writeDataLocked(st, p, end)
+}
+
+// writeDataLocked is WriteData with c.mu held.
+func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 	if c.closed || st.closed {
 		return ErrStreamClosed
 	}
@@ -628,6 +703,33 @@ func (w *ResponseWriter) WriteData(p []byte, end bool) error {
 	switch {
 	case end && !st.sendDone, !end && (st.closed || c.closed):
 		return ErrStreamClosed
+	}
+	return nil
+}
+
+// WriteTrailers ends a stream opened with WriteHead with a trailing
+// header block (header fields only, no pseudo-header: see
+// EncodeTrailerBlock) after the body WriteData sent, which has gone out by
+// then.
+func (w *ResponseWriter) WriteTrailers(block []byte) error {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || st.closed {
+		return ErrStreamClosed
+	}
+	if !st.open {
+		return ErrNotOpen
+	}
+	if len(st.pending) > 0 {
+		return ErrAnswered // a WriteData call is still sending
+	}
+	st.open = false
+	c.writeHeaders(st.id, block, nil, true)
+	c.endStreamLocked(st)
+	if !c.batching {
+		c.flushLocked()
 	}
 	return nil
 }

@@ -1,0 +1,343 @@
+package h2serve
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bridge serves every request with a net/http Handler through ServeHTTP,
+// streaming the bodies of POST requests.
+type bridge struct{ h http.Handler }
+
+func (b bridge) StreamBody(r *Request) bool { return r.Method == http.MethodPost }
+
+func (b bridge) ServeH2(w *ResponseWriter, r *Request) { ServeHTTP(r.Context(), b.h, w, r) }
+
+func startBridge(t *testing.T, h http.HandlerFunc) *testServer {
+	t.Helper()
+	return startServer(t, bridge{h}, Options{})
+}
+
+// postPipe sends a POST to s whose body is what the test writes to the
+// pipe returned, and returns the response once its headers are in.
+func postPipe(t *testing.T, ctx context.Context, s *testServer) (*http.Response, *io.PipeWriter) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+s.addr+"/x", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := goClient(0).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp, pw
+}
+
+// TestServeHTTPResponse: what a net/http handler writes reaches a Go
+// client as net/http's own HTTP/2 server would send it.
+func TestServeHTTPResponse(t *testing.T) {
+	t.Parallel()
+	big := bigData[:1<<20]
+	cases := []struct {
+		name     string
+		method   string
+		h        http.HandlerFunc
+		status   int
+		header   map[string]string // "" : absent
+		body     []byte
+		trailers map[string]string
+	}{
+		{"body sniffed, its length sent", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-A", "1")
+			_, _ = io.WriteString(w, "hello")
+		}, 200, map[string]string{"X-A": "1", "Content-Type": "text/plain; charset=utf-8", "Content-Length": "5"}, []byte("hello"), nil},
+		{"status without a body", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+		}, 201, map[string]string{"Content-Length": "0"}, nil, nil},
+		{"nothing written", "GET", func(w http.ResponseWriter, r *http.Request) {}, 200, map[string]string{"Content-Length": "0"}, nil, nil},
+		{"header changed after WriteHeader", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Early", "1")
+			w.WriteHeader(http.StatusAccepted)
+			w.Header().Set("X-Late", "1")
+		}, 202, map[string]string{"X-Early": "1", "X-Late": ""}, nil, nil},
+		{"declared trailers", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Trailer", "X-T1, X-T2")
+			w.Header().Set("Content-Type", "application/grpc")
+			_, _ = w.Write([]byte("abc"))
+			w.Header().Set("X-T1", "one")
+			w.Header().Set("X-T2", "two")
+		}, 200, map[string]string{"Trailer": "", "Content-Type": "application/grpc"}, []byte("abc"), map[string]string{"X-T1": "one", "X-T2": "two"}},
+		{"trailers named with the prefix after a flush", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.(http.Flusher).Flush()
+			w.Header().Set(http.TrailerPrefix+"X-Status", "0")
+		}, 200, map[string]string{"Content-Length": ""}, nil, map[string]string{"X-Status": "0"}},
+		{"a large body written in parts", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			for b := big; len(b) > 0; b = b[min(len(b), 4096):] {
+				_, _ = w.Write(b[:min(len(b), 4096)])
+			}
+		}, 200, nil, big, nil},
+		{"HEAD", "HEAD", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			if _, err := io.WriteString(w, "not sent"); !errors.Is(err, http.ErrBodyNotAllowed) {
+				panic(fmt.Sprintf("write on HEAD: %v", err))
+			}
+		}, 200, nil, nil, nil},
+		{"204 with trailers", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+			w.Header().Set(http.TrailerPrefix+"X-Never", "1")
+		}, 204, nil, nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := startBridge(t, tc.h)
+			req, err := http.NewRequest(tc.method, "http://"+s.addr+"/x", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := goClient(0).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || resp.ProtoMajor != 2 {
+				t.Errorf("%s %d, want HTTP/2 %d", resp.Proto, resp.StatusCode, tc.status)
+			}
+			for k, v := range tc.header {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			if !bytes.Equal(b, tc.body) {
+				t.Errorf("body of %d bytes, want %d", len(b), len(tc.body))
+			}
+			if len(resp.Trailer) != len(tc.trailers) {
+				t.Errorf("trailers %v, want %v", resp.Trailer, tc.trailers)
+			}
+			for k, v := range tc.trailers {
+				if got := resp.Trailer.Get(k); got != v {
+					t.Errorf("trailer %s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+// TestServeHTTPRequest: the handler gets the request as net/http has it.
+func TestServeHTTPRequest(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	s := startBridge(t, func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		got <- fmt.Sprintf("%s %s %s %q %q host=%s proto=%s/%d tls=%v remote=%v len=%d body=%s err=%v",
+			r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Values("X-Multi"), r.Header.Get("Content-Type"),
+			r.Host, r.Proto, r.ProtoMajor, r.TLS != nil, r.RemoteAddr != "", r.ContentLength, b, err)
+	})
+	req, err := http.NewRequest("POST", "http://"+s.addr+"/a%20b/c?q=1&r=2", strings.NewReader("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Add("X-Multi", "1")
+	req.Header.Add("X-Multi", "2")
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := goClient(0).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := fmt.Sprintf(`POST /a b/c q=1&r=2 ["1" "2"] "text/plain" host=%s proto=HTTP/2.0/2 tls=false remote=true len=7 body=payload err=<nil>`, s.addr)
+	if g := <-got; g != want {
+		t.Errorf("the handler saw\n%s\nwant\n%s", g, want)
+	}
+}
+
+// TestServeHTTPFullDuplex: a handler reads the body while it answers, as
+// gRPC's bidirectional streams do: each piece the client sends is echoed
+// before the client sends the next.
+func TestServeHTTPFullDuplex(t *testing.T) {
+	t.Parallel()
+	s := startBridge(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		buf := make([]byte, 64)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				_, _ = w.Write(buf[:n])
+				w.(http.Flusher).Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	resp, pw := postPipe(t, ctx, s)
+	for i := range 5 {
+		msg := fmt.Sprintf("piece %d;", i)
+		if _, err := io.WriteString(pw, msg); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, len(msg))
+		if _, err := io.ReadFull(resp.Body, b); err != nil || string(b) != msg {
+			t.Fatalf("echo %d: %q, %v; want %q", i, b, err, msg)
+		}
+	}
+	pw.Close()
+	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
+		t.Errorf("after the client's end: %q, %v; want the end", rest, err)
+	}
+}
+
+// TestServeHTTPUnreadBody: a handler that answers without reading the body
+// the client is still sending: the client gets the answer, and the rest of
+// its body is refused with RST_STREAM NO_ERROR, not left to block.
+func TestServeHTTPUnreadBody(t *testing.T) {
+	t.Parallel()
+	s := startBridge(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "early")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		// More than every window, and never ended: only the reset stops it.
+		for range 64 {
+			if _, err := pw.Write(bigData[:1<<20]); err != nil {
+				return
+			}
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+s.addr+"/x", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := goClient(0).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "early" || err != nil {
+		t.Errorf("%d %q %v, want 200 early", resp.StatusCode, b, err)
+	}
+}
+
+// TestServeHTTPClientGone: the request's context ends when the client
+// resets the stream, and a Read waiting for the body returns.
+func TestServeHTTPClientGone(t *testing.T) {
+	t.Parallel()
+	ended := make(chan error, 1)
+	s := startBridge(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		_, err := r.Body.Read(make([]byte, 10)) // the client sends nothing
+		<-r.Context().Done()
+		ended <- err
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	resp, _ := postPipe(t, ctx, s)
+	cancel()
+	resp.Body.Close()
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Error("the body's Read returned no error")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler did not learn that the client left")
+	}
+}
+
+// TestServeHTTPPanic: a handler that panics before answering gets a 500
+// sent; after its headers went out, or with http.ErrAbortHandler, the
+// stream is reset; the connection serves on.
+func TestServeHTTPPanic(t *testing.T) {
+	t.Parallel()
+	s := startBridge(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/before":
+			panic("before")
+		case "/after":
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			panic("after")
+		case "/abort":
+			_, _ = io.WriteString(w, "part")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		_, _ = io.WriteString(w, "fine")
+	})
+	c := goClient(0)
+	get := func(path string) (int, string, error) {
+		resp, err := c.Get("http://" + s.addr + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+	if code, _, err := get("/before"); code != 500 || err != nil {
+		t.Errorf("/before: %d %v, want 500", code, err)
+	}
+	for _, p := range []string{"/after", "/abort"} {
+		if _, _, err := get(p); err == nil {
+			t.Errorf("%s: no error, want the stream reset", p)
+		}
+	}
+	if code, body, err := get("/ok"); code != 200 || body != "fine" || err != nil {
+		t.Errorf("/ok after the panics: %d %q %v", code, body, err)
+	}
+}
+
+// TestServeHTTPCloseBody: a handler that reads the body on a goroutine of
+// its own, answers, then closes the body and waits for that goroutine, as
+// grpc-go's ServeHTTP does before its trailers go out, is not left
+// waiting by a client that has not ended its body.
+func TestServeHTTPCloseBody(t *testing.T) {
+	t.Parallel()
+	s := startBridge(t, func(w http.ResponseWriter, r *http.Request) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = io.Copy(io.Discard, r.Body)
+		}()
+		w.Header().Set("Trailer", "X-Status")
+		_, _ = io.WriteString(w, "answer")
+		w.(http.Flusher).Flush()
+		r.Body.Close()
+		select {
+		case <-done:
+			w.Header().Set("X-Status", "0")
+		case <-time.After(20 * time.Second):
+			// A watchdog, so that the test fails rather than hangs.
+			w.Header().Set("X-Status", "the body's Read still waits after Close")
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	resp, _ := postPipe(t, ctx, s)
+	b, err := io.ReadAll(resp.Body)
+	if string(b) != "answer" || err != nil || resp.Trailer.Get("X-Status") != "0" {
+		t.Errorf("%q %v, trailers %v: want the answer and its trailer", b, err, resp.Trailer)
+	}
+}
