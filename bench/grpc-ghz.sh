@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/grpc-ghz.sh: decoy against a compiled-in grpc-go server, unary gRPC
-# over h2c on loopback, with ghz.
+# over h2c on loopback, with ghz; and decoy's other ports, which serve the
+# same calls: the HTTP port (h2c, decoy's own HTTP/2 loop) and the TLS port.
 #
 # The service is
 #   service Bench { rpc Get(google.protobuf.Int64Value) returns (google.protobuf.StringValue); }
@@ -10,6 +11,9 @@
 # StringValue (the 168-byte JSON text of the HTTP benchmarks). The server
 # runs pinned to CPU 0, ghz to CPU 1; the script reports requests/s, p50/p99
 # and the server's CPU time per call from /proc, interleaving the servers.
+# The servers: grpcref; decoy (its gRPC port, grpc-go's own transport);
+# decoy-http (the same calls on decoy's HTTP port, h2c); decoy-https (on its
+# TLS port, ghz --skipTLS: TLS costs CPU the others do not pay).
 # ghz's single core is usually the limit, so compare CPU per call too.
 # See bench/README.md for the method and the columns.
 #
@@ -19,7 +23,8 @@
 #   CONCURRENCY=50     ghz -c (workers); CONNECTIONS=1 ghz --connections
 #   WARMUP=20000       calls of an unmeasured ghz run before each measurement (0: none)
 #   ROUNDS=3           how many times each server is measured
-#   SERVERS="grpcref decoy"  which servers to run, in order
+#   SERVERS="grpcref decoy"  which servers to run, in order: grpcref, decoy,
+#                      decoy-http, decoy-https
 #   SERVER_CPU=0 CLIENT_CPU=1  the CPUs to pin server and ghz to
 #   DECOY_BIN=path     use this decoy binary instead of building ./cmd/decoy
 #   DECOY_FLAGS="--journal-size 0"  more flags for decoy serve (the default
@@ -70,7 +75,10 @@ check_prereqs() {
 	require_cpus
 	local s
 	for s in $SERVERS; do
-		[[ $s == grpcref || $s == decoy ]] || die "unknown server in SERVERS: $s (want grpcref and/or decoy)"
+		case $s in
+		grpcref | decoy | decoy-http | decoy-https) ;;
+		*) die "unknown server in SERVERS: $s (want grpcref, decoy, decoy-http, decoy-https)" ;;
+		esac
 	done
 }
 
@@ -107,12 +115,17 @@ start() {
 		started "$SERVER_PID"
 		SERVER_LOG=$TMP/grpcref.log
 		;;
-	decoy)
-		local -a extra=()
+	decoy*)
+		local -a extra=() ports=(--http "" --https "" --grpc "")
 		# shellcheck disable=SC2206 # DECOY_FLAGS is a list of words on purpose
 		[[ -z $DECOY_FLAGS ]] || extra=($DECOY_FLAGS)
-		taskset -c "$SERVER_CPU" "$DECOY_BIN" serve --quiet --http "" --https "" --admin "" \
-			--grpc "127.0.0.1:$port" "${extra[@]+"${extra[@]}"}" \
+		case $server in
+		decoy) ports[5]=127.0.0.1:$port ;;
+		decoy-http) ports[1]=127.0.0.1:$port ;;
+		decoy-https) ports[3]=127.0.0.1:$port ;;
+		esac
+		taskset -c "$SERVER_CPU" "$DECOY_BIN" serve --quiet --admin "" \
+			"${ports[@]}" "${extra[@]+"${extra[@]}"}" \
 			"$TMP/proto/bench/v1/bench.proto" "$TMP/stubs.yaml" >"$TMP/decoy.log" 2>&1 &
 		SERVER_PID=$!
 		started "$SERVER_PID"
@@ -121,10 +134,14 @@ start() {
 	esac
 }
 
+# TLS is set (by measure) while the server under test is decoy-https.
+TLS=0
+
 # run_ghz N PORT OUTFILE: ghz pinned to CLIENT_CPU, JSON report, bounded by timeout.
 run_ghz() {
-	local n=$1 port=$2 out=$3
-	timeout 600 taskset -c "$CLIENT_CPU" "$GHZ" --insecure \
+	local n=$1 port=$2 out=$3 mode=--insecure # ghz's word for cleartext
+	((TLS == 0)) || mode=--skipTLS
+	timeout 600 taskset -c "$CLIENT_CPU" "$GHZ" "$mode" \
 		--proto "$TMP/proto/bench/v1/bench.proto" --import-paths "$TMP/proto" \
 		--call "$METHOD" -d "$REQUEST_JSON" \
 		-c "$CONCURRENCY" --connections "$CONNECTIONS" -n "$n" \
@@ -147,7 +164,9 @@ wait_grpc() {
 	done
 	if [[ -n $GRPCURL ]]; then
 		local got
-		got=$(timeout 10 "$GRPCURL" -plaintext -import-path "$TMP/proto" -proto bench/v1/bench.proto \
+		local mode=-plaintext
+		((TLS == 0)) || mode=-insecure
+		got=$(timeout 10 "$GRPCURL" "$mode" -import-path "$TMP/proto" -proto bench/v1/bench.proto \
 			-d "$REQUEST_JSON" "127.0.0.1:$port" bench.v1.Bench/Get | jq -r .) ||
 			die "$name: grpcurl could not call $METHOD"
 		[[ $got == "$BODY" ]] || die "$name answered a different StringValue: $got"
@@ -161,6 +180,8 @@ ROWS=() # one "server rps p50 p99 cpu_us rss_mib" line per run
 
 measure() {
 	local server=$1 round=$2 port
+	TLS=0
+	[[ $server != decoy-https ]] || TLS=1
 	port=$(free_port)
 	start "$port" "$server"
 	wait_grpc "$server" "$SERVER_PID" "$port"
@@ -187,7 +208,7 @@ measure() {
 	((errors == 0)) || log "WARNING: $server round $round: $errors calls failed: $(jq -c '.errorDistribution' "$out.json")"
 	cpu_us=$(us_per "$((after - before))" "$ok")
 	rss_mib=$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')
-	printf '%-5s  %-7s  %10s  %8s  %8s  %12s  %7s  %7s\n' \
+	printf '%-5s  %-11s  %10s  %8s  %8s  %12s  %7s  %7s\n' \
 		"$round" "$server" "$rps" "$p50" "$p99" "$cpu_us" "$rss_mib" "$errors"
 	ROWS+=("$server $rps $p50 $p99 $cpu_us $rss_mib")
 	if [[ -n $RESULTS_TSV ]]; then
@@ -201,22 +222,24 @@ summary() {
 	printf '%s\n' "${ROWS[@]}" | awk -v order="$SERVERS" '
 		{ n[$1]++; rps[$1] += $2; cpu[$1] += $5; cpus[$1, n[$1]] = $5; rpss[$1, n[$1]] = $2 }
 		END {
-			printf "%-7s  %5s  %10s  %15s\n", "server", "runs", "mean req/s", "mean us CPU/req"
+			printf "%-11s  %5s  %10s  %15s\n", "server", "runs", "mean req/s", "mean us CPU/req"
 			k = split(order, names, " ")
 			for (j = 1; j <= k; j++) if ((s = names[j]) in n && !(s in done)) {
 				done[s] = 1
-				printf "%-7s  %5d  %10.0f  %15.1f\n", s, n[s], rps[s] / n[s], cpu[s] / n[s]
+				printf "%-11s  %5d  %10.0f  %15.1f\n", s, n[s], rps[s] / n[s], cpu[s] / n[s]
 			}
-			if (n["grpcref"] && n["decoy"]) {
+			if (!n["grpcref"]) exit
+			for (j = 1; j <= k; j++) if ((s = names[j]) != "grpcref" && n[s] && !(s in shown)) {
+				shown[s] = 1
 				per = ""; perc = ""
-				for (i = 1; i <= n["decoy"] && i <= n["grpcref"]; i++) {
-					per = per sprintf("%s%.2f", (i > 1 ? ", " : ""), rpss["decoy", i] / rpss["grpcref", i])
-					perc = perc sprintf("%s%.2f", (i > 1 ? ", " : ""), cpus["decoy", i] / cpus["grpcref", i])
+				for (i = 1; i <= n[s] && i <= n["grpcref"]; i++) {
+					per = per sprintf("%s%.2f", (i > 1 ? ", " : ""), rpss[s, i] / rpss["grpcref", i])
+					perc = perc sprintf("%s%.2f", (i > 1 ? ", " : ""), cpus[s, i] / cpus["grpcref", i])
 				}
-				printf "\nratio decoy/grpcref of mean requests/s:         %.2f  (per round: %s)\n",
-					(rps["decoy"] / n["decoy"]) / (rps["grpcref"] / n["grpcref"]), per
-				printf "ratio decoy/grpcref of mean us CPU per request: %.2f  (per round: %s)\n",
-					(cpu["decoy"] / n["decoy"]) / (cpu["grpcref"] / n["grpcref"]), perc
+				printf "\nratio %s/grpcref of mean requests/s:         %.2f  (per round: %s)\n",
+					s, (rps[s] / n[s]) / (rps["grpcref"] / n["grpcref"]), per
+				printf "ratio %s/grpcref of mean us CPU per request: %.2f  (per round: %s)\n",
+					s, (cpu[s] / n[s]) / (cpu["grpcref"] / n["grpcref"]), perc
 			}
 		}'
 }
@@ -226,13 +249,13 @@ check_idle
 bench_init
 write_files
 case " $SERVERS " in *" grpcref "*) go_build ./bench/grpcref "$TMP/grpcref" ;; esac
-case " $SERVERS " in *" decoy "*) build_decoy ;; esac
+case " $SERVERS " in *" decoy"*) build_decoy ;; esac
 
-log "unary $METHOD (Int64Value $REQUEST_JSON -> ${#BODY}-byte StringValue), h2c on 127.0.0.1"
+log "unary $METHOD (Int64Value $REQUEST_JSON -> ${#BODY}-byte StringValue), on 127.0.0.1 (decoy-https over TLS, the others h2c)"
 log "server on CPU $SERVER_CPU, ghz -c $CONCURRENCY --connections $CONNECTIONS -n $REQUESTS on CPU $CLIENT_CPU (after $WARMUP warm-up calls), $ROUNDS rounds of: $SERVERS"
 log "ghz: $GHZ; decoy flags: ${DECOY_FLAGS:-(none)}${DECOY_BIN:+; decoy: $DECOY_BIN}"
 echo
-printf '%-5s  %-7s  %10s  %8s  %8s  %12s  %7s  %7s\n' \
+printf '%-5s  %-11s  %10s  %8s  %8s  %12s  %7s  %7s\n' \
 	round server req/s "p50 us" "p99 us" "us CPU/req" "RSS MiB" errors
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in $SERVERS; do

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -162,9 +163,11 @@ func TestGRPCGzipClient(t *testing.T) {
 	}
 }
 
-// TestGRPCOnHTTPPort: a native gRPC call to the HTTP port (h2c) gets a gRPC
-// status at once that says where gRPC is served; a stream (reflection, as
-// grpcurl list asks) waited for ever, and a unary call got the stubs' 404.
+// TestGRPCOnHTTPPort: the HTTP port serves native gRPC over h2c, as the
+// gRPC port does: a unary call, and server reflection (a stream, as
+// grpcurl list asks). Without .proto files a call there gets UNIMPLEMENTED
+// at once, saying why, rather than the stubs' 404 or, for a stream, a wait
+// for the end of a body its client never ends.
 func TestGRPCOnHTTPPort(t *testing.T) {
 	t.Parallel()
 	a := startGRPC(t, func(s *config.Settings) {
@@ -177,18 +180,63 @@ func TestGRPCOnHTTPPort(t *testing.T) {
 	defer cc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", wrapperspb.Int64(42), &emptypb.Empty{})
-	if s := status.Convert(err); s.Code() != codes.Unimplemented || !strings.Contains(s.Message(), "gRPC port") {
-		t.Errorf("a call on the HTTP port: %v, want UNIMPLEMENTED naming the gRPC port", err)
+	// The answer is read as an Empty: its fields stay as raw bytes.
+	var raw emptypb.Empty
+	if err := cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", wrapperspb.Int64(42), &raw); err != nil {
+		t.Errorf("a call on the HTTP port: %v", err)
+	}
+	// No stubs: a generated User, with an email.
+	if b := raw.ProtoReflect().GetUnknown(); !bytes.Contains(b, []byte("@example.com")) {
+		t.Errorf("the call's answer %q, want a generated user", b)
 	}
 	st, err := cc.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ServerReflectionRequest{list_services: "*"} (field 7), as raw bytes.
+	list := &emptypb.Empty{}
+	list.ProtoReflect().SetUnknown(protoreflect.RawFields{0x3a, 0x01, '*'})
+	if err := st.SendMsg(list); err != nil {
+		t.Fatal(err)
+	}
+	var resp emptypb.Empty
+	if err := st.RecvMsg(&resp); err != nil {
+		t.Fatalf("reflection on the HTTP port: %v", err)
+	}
+	if b := resp.ProtoReflect().GetUnknown(); !bytes.Contains(b, []byte("decoy.demo.v1.Users")) {
+		t.Errorf("reflection's list %q does not name decoy.demo.v1.Users", b)
+	}
+
+	// Without .proto files.
+	store, err := engine.NewStore(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := config.Defaults()
+	set.Quiet = true
+	set.HTTP, set.HTTPS, set.Admin, set.GRPC = "127.0.0.1:0", "", "", ""
+	plain, err := app.Start(set, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Shutdown(context.Background())
+	cc2, err := grpc.NewClient("passthrough:///"+plain.HTTPAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc2.Close()
+	err = cc2.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", wrapperspb.Int64(42), &raw)
+	if s := status.Convert(err); s.Code() != codes.Unimplemented || !strings.Contains(s.Message(), ".proto") {
+		t.Errorf("a call without .proto files: %v, want UNIMPLEMENTED saying none is loaded", err)
+	}
+	st2, err := cc2.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The stream's request body never ends: the answer must not wait for it.
-	err = st.RecvMsg(&emptypb.Empty{})
-	if s := status.Convert(err); s.Code() != codes.FailedPrecondition || !strings.Contains(s.Message(), "gRPC port") {
-		t.Errorf("reflection on the HTTP port: %v, want FAILED_PRECONDITION naming the gRPC port", err)
+	err = st2.RecvMsg(&resp)
+	if s := status.Convert(err); s.Code() != codes.FailedPrecondition || !strings.Contains(s.Message(), ".proto") {
+		t.Errorf("reflection without .proto files: %v, want FAILED_PRECONDITION saying none is loaded", err)
 	}
 }
 

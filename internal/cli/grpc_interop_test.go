@@ -83,7 +83,8 @@ var cancelRace = []byte("CloseAndRecv() got error code 0, want 1")
 // TestGRPCInteropClient serves examples/grpc-interop through the CLI and
 // runs grpc-go's interop client against it for every case the example
 // passes: in cleartext, and over TLS (decoy's CA, a certificate for the
-// name the client asks for) on the gRPC port and on the TLS port.
+// name the client asks for) on the gRPC port and on the TLS port, and in
+// cleartext on the HTTP port.
 func TestGRPCInteropClient(t *testing.T) {
 	t.Parallel()
 	client := interopClient(t)
@@ -94,8 +95,8 @@ func TestGRPCInteropClient(t *testing.T) {
 	}
 	ca := filepath.Join(xdg, "decoy", pki.CACertFile)
 	a, _ := serve(t, vars, interopExample)
-	if a.GRPCAddr == nil || a.HTTPSAddr == nil {
-		t.Fatal("no gRPC or TLS listener")
+	if a.GRPCAddr == nil || a.HTTPSAddr == nil || a.HTTPAddr == nil {
+		t.Fatal("no gRPC, TLS or HTTP listener")
 	}
 	tlsArgs := []string{"--use_tls", "--use_test_ca", "--ca_file=" + ca, "--server_host_override=foo.test.google.fr"}
 	targets := []struct {
@@ -106,6 +107,7 @@ func TestGRPCInteropClient(t *testing.T) {
 		{"h2c", a.GRPCAddr, nil},
 		{"tls-grpc-port", a.GRPCAddr, tlsArgs},
 		{"tls-port", a.HTTPSAddr, tlsArgs},
+		{"h2c-http-port", a.HTTPAddr, nil},
 	}
 	for _, tg := range targets {
 		host, port, err := net.SplitHostPort(tg.addr.String())
@@ -113,7 +115,7 @@ func TestGRPCInteropClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The targets run side by side, each one's cases one after the
-		// other: 54 clients started at once, on a machine busy with the
+		// other: 72 clients started at once, on a machine busy with the
 		// rest of the tests, would test the machine.
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()

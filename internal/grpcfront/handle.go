@@ -17,8 +17,10 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/wake"
+	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -550,8 +552,10 @@ func (s *Server) wait(ctx context.Context, c *call, d time.Duration) error {
 // by waiting until the client gives up (or f.After passes). The faults
 // that break a connection or a stream act on the call's HTTP/2 connection
 // when it is one decoy accepted itself (the cleartext port): see
-// faultConn. Over TLS on the HTTP port, served by net/http, they end the
-// call with UNAVAILABLE, what a client sees when its connection breaks.
+// faultConn. On the HTTP and HTTPS ports, served by decoy's HTTP/2 loop
+// through ServeHTTP, the h2 faults act on the call's stream and
+// connection there; the others end the call with UNAVAILABLE, what a
+// client sees when its connection breaks.
 func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) error {
 	h2 := f.H2.RSTStream || f.H2.GOAWAY
 	switch {
@@ -573,6 +577,16 @@ func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) erro
 	}
 	if err := s.wait(ctx, c, f.After); err != nil {
 		return err
+	}
+	if w := h2serve.WriterOf(ctx); w != nil && h2 && !isWeb(ctx) {
+		// A native call on decoy's own HTTP/2 loop (the HTTP and HTTPS
+		// ports).
+		if f.H2.RSTStream {
+			w.ResetCode(http2.ErrCode(f.H2.Code))
+			return status.Errorf(rstCode(f.H2.Code), "decoy reset the stream (RST_STREAM %d)", f.H2.Code)
+		}
+		w.GoAway(http2.ErrCode(f.H2.Code))
+		return status.Error(codes.Unavailable, "decoy sent GOAWAY")
 	}
 	fc := s.conns.of(ctx)
 	if fc == nil {
@@ -613,6 +627,12 @@ func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) erro
 		fc.inject(nil, fc.closeWrite)
 	}
 	return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
+}
+
+// isWeb reports whether ctx is a gRPC-Web call's.
+func isWeb(ctx context.Context) bool {
+	_, web := grpc.ServerTransportStreamFromContext(ctx).(webTransport)
+	return web
 }
 
 // deadlineSlack is how close to its deadline (grpc-timeout) a call that

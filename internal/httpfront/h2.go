@@ -14,6 +14,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
@@ -140,8 +141,8 @@ var problemHeaders = [][2]string{{"content-type", problem.ContentType}, {"cache-
 // handed over: the loop answers it 413 at once, before its body, through
 // Options.Reject, and reads and drops what the client sends meanwhile.
 func (s *Server) StreamBody(r *h2serve.Request) bool {
-	if nativeGRPC(r) {
-		return true // answered at once by ServeH2, without its body
+	if nativeGRPC(r) || s.o.GRPC != nil && s.grpcWebH2(r) {
+		return true // the gRPC front door reads it as it comes
 	}
 	st := s.h2UploadStub(r)
 	if st == nil {
@@ -176,12 +177,42 @@ func nativeGRPC(r *h2serve.Request) bool {
 	return len(ct) == len(grpcCT) || ct[len(grpcCT)] == '+' || ct[len(grpcCT)] == ';'
 }
 
-// grpcElsewhere answers a native gRPC call to decoy's HTTP/2 loop (h2c on
-// the HTTP port) at once, with UNIMPLEMENTED and where gRPC is served:
-// stubs answer HTTP here, and a stream would otherwise wait for ever for
-// the end of a body its client never ends. Server reflection gets
-// FAILED_PRECONDITION instead, which grpcurl shows with its message (it
-// takes UNIMPLEMENTED there for a server without reflection).
+// grpcWebH2 reports whether r is a gRPC-Web call or its CORS preflight.
+func (s *Server) grpcWebH2(r *h2serve.Request) bool {
+	switch r.Method {
+	case http.MethodPost:
+		ct, _ := r.Header("content-type")
+		return grpcfront.IsGRPCWeb(ct)
+	case http.MethodOptions:
+		h, _ := r.Header("access-control-request-headers")
+		return grpcfront.IsGRPCWebPreflight(r.Method, h)
+	}
+	return false
+}
+
+// serveGRPCH2 hands a gRPC call (native or gRPC-Web) that came to decoy's
+// HTTP/2 loop to the gRPC front door, through net/http's interface, as Go's
+// HTTP/2 server would; it reports whether r was one.
+func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool {
+	if r.Method != http.MethodPost && r.Method != http.MethodOptions || !nativeGRPC(r) && !s.grpcWebH2(r) {
+		return false
+	}
+	ctx := r.Context()
+	if c, ok := ctx.Value(h2ConnKey{}).(*conn); ok && c.cert != nil {
+		// For the gRPC front door, which sees the context and not the
+		// connection.
+		ctx = context.WithValue(ctx, engine.ClientCertKey{}, c.cert)
+	}
+	h2serve.ServeHTTP(ctx, s.o.GRPC, w, r)
+	return true
+}
+
+// grpcElsewhere answers a native gRPC call to decoy's HTTP/2 loop when no
+// .proto file is loaded, at once, with UNIMPLEMENTED: stubs answer HTTP
+// here, and a stream would otherwise wait for ever for the end of a body
+// its client never ends. Server reflection gets FAILED_PRECONDITION
+// instead, which grpcurl shows with its message (it takes UNIMPLEMENTED
+// there for a server without reflection).
 func (s *Server) grpcElsewhere(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	code := "12" // UNIMPLEMENTED
 	if strings.HasPrefix(r.Path, "/grpc.reflection.") {
@@ -190,7 +221,7 @@ func (s *Server) grpcElsewhere(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	_ = w.WriteResponse(200, [][2]string{
 		{"content-type", "application/grpc"},
 		{"grpc-status", code},
-		{"grpc-message", "this is decoy's HTTP port: it serves HTTP stubs and gRPC-Web; native gRPC is served on the gRPC port (--grpc, :50051 by default) and over TLS on the HTTPS port"},
+		{"grpc-message", "decoy serves no gRPC here: no .proto file or descriptor set is loaded (give them to decoy serve beside the stubs to serve gRPC)"},
 	}, nil)
 }
 
@@ -207,6 +238,9 @@ type h2Upload struct {
 // path writes a header block encoded once per response and the body as it
 // is, allocating nothing.
 func (s *Server) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
+	if s.o.GRPC != nil && s.serveGRPCH2(w, r) {
+		return
+	}
 	if r.Streamed && nativeGRPC(r) {
 		s.grpcElsewhere(w, r)
 		return

@@ -589,7 +589,7 @@ func (s *Server) serveConn(c *conn, useTLS bool) {
 		c.h2.Store(cs.NegotiatedProtocol == "h2")
 		c.inFirst = c.inLast
 		c.stamp = c.stamp && cs.NegotiatedProtocol != "h2"
-		if cs.NegotiatedProtocol == "h2" && s.o.GRPC == nil && s.useDecoyH2() {
+		if cs.NegotiatedProtocol == "h2" && s.useDecoyH2() {
 			s.serveDecoyH2(c, tc)
 			s.untrack(c)
 			return

@@ -74,7 +74,7 @@ func (s *stdReq) QueryString() string { return s.r.URL.RawQuery }
 // handleStd serves requests that arrive over HTTP/2 (and the h2c Upgrade
 // request itself).
 func (s *Server) handleStd(w http.ResponseWriter, r *http.Request) {
-	if s.o.GRPC != nil && (r.ProtoMajor == 2 && r.TLS != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") || isGRPCWebStd(r)) {
+	if s.o.GRPC != nil && (r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") || isGRPCWebStd(r)) {
 		s.o.GRPC.ServeHTTP(w, r)
 		return
 	}
