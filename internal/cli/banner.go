@@ -25,11 +25,15 @@ func printBanner(w io.Writer, a *app.App, l *config.Loaded, isDemo bool) {
 	snap := a.Store.Engine().Snapshot()
 	fmt.Fprintf(w, "decoy %s: %d stubs from %s\n\n", app.Version, snap.Len(), from)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	grpcToo := ""
+	if a.Protos != nil {
+		grpcToo = ", gRPC"
+	}
 	if a.HTTPAddr != nil {
-		fmt.Fprintf(tw, "  http\thttp://%s\tHTTP/1.1, h2c\n", hostPort(a.HTTPAddr))
+		fmt.Fprintf(tw, "  http\thttp://%s\tHTTP/1.1, h2c%s\n", hostPort(a.HTTPAddr), grpcToo)
 	}
 	if a.HTTPSAddr != nil {
-		fmt.Fprintf(tw, "  https\thttps://%s\tHTTP/2 and HTTP/1.1 (ALPN); %s\n", hostPort(a.HTTPSAddr), tlsSource(a))
+		fmt.Fprintf(tw, "  https\thttps://%s\tHTTP/2 and HTTP/1.1 (ALPN)%s; %s\n", hostPort(a.HTTPSAddr), grpcToo, tlsSource(a))
 	}
 	if a.AdminAddr != nil {
 		fmt.Fprintf(tw, "  admin\thttp://%s\t/stubs /requests /health /openapi.json\n", hostPort(a.AdminAddr))

@@ -151,8 +151,15 @@ func TestServeGRPCDemo(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `"name": "Ada Lovelace"`) {
 		t.Errorf("demo GetUser: %v\n%s", err, out)
 	}
-	if !strings.Contains(banner.String(), `grpcurl -plaintext -d '{"id":42}' `) {
+	if !strings.Contains(banner.String(), `grpcurl -plaintext -d '{"id":42}' `) || !strings.Contains(banner.String(), "HTTP/1.1, h2c, gRPC") {
 		t.Errorf("banner:\n%s", banner.String())
+	}
+	// The HTTP and TLS ports answer the same calls.
+	for _, args := range [][]string{{"-plaintext", a.HTTPAddr.String()}, {"-insecure", a.HTTPSAddr.String()}} {
+		out, err := exec.Command(grpcurl, args[0], "-d", `{"id": 42}`, args[1], "decoy.demo.v1.Users/GetUser").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"name": "Ada Lovelace"`) {
+			t.Errorf("demo GetUser on %s: %v\n%s", args[1], err, out)
+		}
 	}
 }
 
