@@ -208,6 +208,14 @@ func (l serviceList) GetServiceInfo() map[string]grpc.ServiceInfo {
 
 // Serve accepts HTTP/2 connections on ln until Shutdown: cleartext, and
 // TLS when Options.TLS is set.
+// Unary reports whether path names a method of the loaded .proto files
+// whose call is unary: one message each way, its answer written at once
+// at its end (health and reflection are not looked up).
+func (s *Server) Unary(path string) bool {
+	md := s.o.Protos.Method(path)
+	return md != nil && !md.IsStreamingClient() && !md.IsStreamingServer()
+}
+
 func (s *Server) Serve(ln net.Listener) error {
 	if s.closed.Load() {
 		_ = ln.Close()

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // bridge serves every request with a net/http Handler through ServeHTTP,
@@ -339,5 +343,100 @@ func TestServeHTTPCloseBody(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	if string(b) != "answer" || err != nil || resp.Trailer.Get("X-Status") != "0" {
 		t.Errorf("%q %v, trailers %v: want the answer and its trailer", b, err, resp.Trailer)
+	}
+}
+
+// countConn counts the writes to a connection.
+type countConn struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countConn) Write(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestCoalesce: a stream's headers, data and trailers go out in one write
+// to the connection with Coalesce, in one per part without it.
+func TestCoalesce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		coalesce bool
+		writes   int64
+	}{{false, 2}, {true, 1}} {
+		t.Run(fmt.Sprint("coalesce=", tc.coalesce), func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			gate, wrote := make(chan struct{}), make(chan int64, 1)
+			var cc *countConn
+			h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+				w.Detach()
+				if tc.coalesce {
+					w.Coalesce()
+				}
+				go func() {
+					<-gate // the connection's reader is idle by then
+					before := cc.n.Load()
+					_ = w.WriteHeadData(EncodeHeaderBlock(200, [][2]string{{"content-type", "application/grpc"}}, -1), []byte("message"))
+					_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"grpc-status", "0"}}))
+					wrote <- cc.n.Load() - before
+				}()
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				cc = &countConn{Conn: c}
+				_ = ServeConn(ctx, cc, h, Options{})
+			}()
+			rc := dialRaw(t, ln.Addr().String())
+			rc.get(1, "/")
+			if err := rc.fr.WritePing(false, [8]byte{1}); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				if p, ok := rc.next().(*http2.PingFrame); ok && p.IsAck() {
+					break
+				}
+			}
+			close(gate)
+			status, body, rst := rc.response(1, false)
+			if status != "200" || string(body) != "message" || rst != nil {
+				t.Fatalf("%s %q %v, want 200 with the message", status, body, rst)
+			}
+			if n := <-wrote; n != tc.writes {
+				t.Errorf("%d writes to the connection, want %d", n, tc.writes)
+			}
+		})
+	}
+}
+
+// TestCoalesceFlowControl: a coalesced body larger than the client's
+// windows still goes out as the client gives credit.
+func TestCoalesceFlowControl(t *testing.T) {
+	t.Parallel()
+	body := bigData[:300<<10]
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.Detach()
+		w.Coalesce()
+		go func() {
+			_ = w.WriteHeadData(EncodeHeaderBlock(200, nil, -1), body)
+			_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"grpc-status", "0"}}))
+		}()
+	})
+	s := startServer(t, h, Options{})
+	rc := dialRaw(t, s.addr)
+	rc.get(1, "/")
+	status, got, rst := rc.response(1, true)
+	if status != "200" || !bytes.Equal(got, body) || rst != nil {
+		t.Errorf("%s, %d bytes, %v: want 200 and the %d bytes", status, len(got), rst, len(body))
 	}
 }

@@ -50,6 +50,7 @@ type stream struct {
 	done      chan struct{}
 	onSent    func(n int64) // see CountSent
 	afterDone func()        // see AfterDone
+	lazy      bool          // see Coalesce
 	sent      int64         // body bytes sent, for onSent
 	timer     *time.Timer
 	delayed   struct{ block, body []byte }
@@ -640,10 +641,25 @@ func (w *ResponseWriter) WriteHeadData(block, p []byte) error {
 	if len(p) > 0 && !noBody {
 		return c.writeDataLocked(st, p, false)
 	}
-	if !c.batching {
+	if !c.batching && (!st.lazy || noBody) {
 		c.flushLocked()
 	}
 	return nil
+}
+
+// Coalesce lets the writes of a stream that ends soon after them wait for
+// the write that ends it: WriteHead, WriteHeadData and WriteData then put
+// their frames in the connection's buffer without writing it out, unless
+// they have to wait for flow control; the stream's end (WriteTrailers, or
+// WriteData with end set), another stream's write or the connection's next
+// flush sends them. A unary gRPC answer, headers, message and trailers,
+// then goes out in one write instead of two. Call it on a detached stream
+// before its first write.
+func (w *ResponseWriter) Coalesce() {
+	c := w.st.c
+	c.mu.Lock()
+	w.st.lazy = true
+	c.mu.Unlock()
 }
 
 // WriteData sends p as DATA frames on a stream opened with WriteHead, and
@@ -689,7 +705,7 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 		c.enqueue(st)
 		c.kickLocked()
 	}
-	if !c.batching {
+	if !c.batching && (!st.lazy || end || len(st.pending) > 0) {
 		c.flushLocked()
 	}
 	if c.cond == nil {
