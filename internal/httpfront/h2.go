@@ -203,8 +203,9 @@ func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool
 		// connection.
 		ctx = context.WithValue(ctx, engine.ClientCertKey{}, c.cert)
 	}
-	if u, ok := s.o.GRPC.(interface{ Unary(string) bool }); ok && r.Method == http.MethodPost && nativeGRPC(r) && u.Unary(r.Path) {
-		// Headers, message and trailers in one write.
+	if u, ok := s.o.GRPC.(interface{ Unary(string) bool }); ok && r.Method == http.MethodPost && u.Unary(r.Path) {
+		// Headers, message and trailers (or gRPC-Web's trailer block) in
+		// one write.
 		w.Coalesce()
 	}
 	h2serve.ServeHTTP(ctx, s.o.GRPC, w, r)
