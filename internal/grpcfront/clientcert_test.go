@@ -286,14 +286,23 @@ func TestGRPCPortTLS(t *testing.T) {
 			// decoy_tls_handshakes_total counts the port's handshakes: the
 			// client without a certificate fails its own when one is
 			// required (and its channel may try again).
-			var ok, failed uint64
-			for _, hs := range s.front.ConnStats().TLSHandshakes {
-				ok += hs[metrics.HandshakeOK]
-				failed += hs[metrics.HandshakeFailed]
-			}
 			wantOK, wantFailed := uint64(3), false
 			if auth == tls.RequireAndVerifyClientCert {
 				wantOK, wantFailed = 2, true
+			}
+			// The server counts a failed handshake once its Handshake call
+			// returns, which may be after the client saw the alert it
+			// sent: wait for it (bounded).
+			var ok, failed uint64
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				ok, failed = 0, 0
+				for _, hs := range s.front.ConnStats().TLSHandshakes {
+					ok += hs[metrics.HandshakeOK]
+					failed += hs[metrics.HandshakeFailed]
+				}
+				if (failed > 0) == wantFailed || time.Now().After(deadline) {
+					break
+				}
 			}
 			if ok != wantOK || (failed > 0) != wantFailed {
 				t.Errorf("TLS handshakes: %d ok, %d failed; want %d ok, failed %v", ok, failed, wantOK, wantFailed)
