@@ -206,6 +206,16 @@ func TestGRPCOnHTTPPort(t *testing.T) {
 	if b := resp.ProtoReflect().GetUnknown(); !bytes.Contains(b, []byte("decoy.demo.v1.Users")) {
 		t.Errorf("reflection's list %q does not name decoy.demo.v1.Users", b)
 	}
+	// A message that does not parse (a length past its end): INTERNAL at
+	// once, and the connection serves on.
+	bad := &emptypb.Empty{}
+	bad.ProtoReflect().SetUnknown(protoreflect.RawFields{0x0a, 0x7f, 'x'})
+	if err := cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", bad, &raw); status.Code(err) != codes.Internal {
+		t.Errorf("a malformed message on the HTTP port: %v, want INTERNAL", err)
+	}
+	if err := cc.Invoke(ctx, "/decoy.demo.v1.Users/GetUser", wrapperspb.Int64(42), &raw); err != nil {
+		t.Errorf("a call after the malformed one: %v", err)
+	}
 
 	// Without .proto files.
 	store, err := engine.NewStore(nil)

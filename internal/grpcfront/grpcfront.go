@@ -206,8 +206,6 @@ func (l serviceList) GetServiceInfo() map[string]grpc.ServiceInfo {
 	return m
 }
 
-// Serve accepts HTTP/2 connections on ln until Shutdown: cleartext, and
-// TLS when Options.TLS is set.
 // Unary reports whether path names a method of the loaded .proto files
 // whose call is unary: one message each way, its answer written at once
 // at its end (health and reflection are not looked up).
@@ -216,6 +214,8 @@ func (s *Server) Unary(path string) bool {
 	return md != nil && !md.IsStreamingClient() && !md.IsStreamingServer()
 }
 
+// Serve accepts HTTP/2 connections on ln until Shutdown: cleartext, and
+// TLS when Options.TLS is set.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.closed.Load() {
 		_ = ln.Close()

@@ -54,15 +54,8 @@ func connectionSpecific(lowerName string) bool {
 // ResponseWriter.WriteBlock for every request. Values are Huffman-coded where
 // that is shorter.
 func EncodeHeaderBlock(status int, headers [][2]string, contentLength int) []byte {
-	b := appendStatus(nil, status)
 	withLength := contentLength >= 0 && status >= 200 && status != 204
-	for _, h := range headers {
-		name := lower(h[0])
-		if connectionSpecific(name) || withLength && name == "content-length" || name == "" || name[0] == ':' {
-			continue
-		}
-		b = appendField(b, name, h[1], true)
-	}
+	b := appendFields(appendStatus(nil, status), headers, withLength)
 	if withLength {
 		b = appendField(b, "content-length", strconv.Itoa(contentLength), false)
 	}
@@ -74,10 +67,17 @@ func EncodeHeaderBlock(status int, headers [][2]string, contentLength int) []byt
 // with the static table and literals without indexing (see
 // EncodeHeaderBlock), for ResponseWriter.WriteTrailers.
 func EncodeTrailerBlock(fields [][2]string) []byte {
-	var b []byte
+	return appendFields(nil, fields, false)
+}
+
+// appendFields appends fields as EncodeHeaderBlock encodes them: names
+// lowercased, pseudo-header and connection-specific fields (and
+// content-length when noLength) dropped, values Huffman-coded where
+// shorter.
+func appendFields(b []byte, fields [][2]string, noLength bool) []byte {
 	for _, f := range fields {
 		name := lower(f[0])
-		if connectionSpecific(name) || name == "" || name[0] == ':' {
+		if connectionSpecific(name) || noLength && name == "content-length" || name == "" || name[0] == ':' {
 			continue
 		}
 		b = appendField(b, name, f[1], true)

@@ -219,8 +219,7 @@ func TestServeHTTPUnreadBody(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	pr, pw := io.Pipe()
-	defer pw.Close()
+	resp, pw := postPipe(t, ctx, s) // the answer comes before the body
 	go func() {
 		// More than every window, and never ended: only the reset stops it.
 		for range 64 {
@@ -229,15 +228,6 @@ func TestServeHTTPUnreadBody(t *testing.T) {
 			}
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+s.addr+"/x", pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := goClient(0).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(b) != "early" || err != nil {
 		t.Errorf("%d %q %v, want 200 early", resp.StatusCode, b, err)
