@@ -97,9 +97,12 @@ type Server struct {
 	stopping context.Context
 	stop     context.CancelFunc
 	known    string // the services, for UNIMPLEMENTED messages
-	conns    conns  // the connections Serve accepted, for faults
-	gate     *gate  // answers what is not HTTP/2 on them
-	rpcs     rpcCounters
+	// builtin holds the services grpc-go serves itself (health,
+	// reflection), which ServeH2 leaves to ServeHTTP.
+	builtin map[string]bool
+	conns   conns // the connections Serve accepted, for faults
+	gate    *gate // answers what is not HTTP/2 on them
+	rpcs    rpcCounters
 	// handshakes counts TLS handshakes on the port (see portCreds).
 	handshakes handshakes
 	// generatedCalls numbers the calls answered with a generated message,
@@ -162,6 +165,10 @@ func New(o Options) *Server {
 	}
 	reflectionv1.RegisterServerReflectionServer(s.srv, reflectionV1{reflection.NewServerV1(ro)})
 	reflectionv1alpha.RegisterServerReflectionServer(s.srv, reflectionV1alpha{reflection.NewServer(ro)})
+	s.builtin = map[string]bool{}
+	for name := range s.srv.GetServiceInfo() {
+		s.builtin[name] = true
+	}
 	resourcesOf(o.Protos) // the resource types, read at load
 	s.current()
 	return s

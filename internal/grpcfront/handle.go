@@ -65,6 +65,7 @@ type call struct {
 	n       uint64
 	json    bool               // the messages are JSON (application/grpc+json)
 	cert    *engine.ClientCert // the client's certificate over TLS, nil for none
+	remote  net.Addr           // the client's address, nil when unknown
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -73,10 +74,15 @@ var callPool = sync.Pool{New: func() any { return new(call) }}
 type mdFields struct {
 	ctx context.Context
 	md  metadata.MD
+	h2  *h2Stream // the call's stream on decoy's HTTP/2 loop, if it is one
 }
 
 func (f *mdFields) load() {
-	if f.md == nil {
+	switch {
+	case f.md != nil:
+	case f.h2 != nil:
+		f.md = f.h2.metadata()
+	default:
 		f.md, _ = metadata.FromIncomingContext(f.ctx)
 		if f.md == nil {
 			f.md = metadata.MD{}
@@ -85,11 +91,14 @@ func (f *mdFields) load() {
 }
 
 func (f *mdFields) Header(name string) (string, bool) {
-	f.load()
 	key := strings.ToLower(name)
 	if key == "host" {
 		key = ":authority"
 	}
+	if f.md == nil && f.h2 != nil {
+		return f.h2.lookup(key)
+	}
+	f.load()
 	v := f.md[key]
 	if len(v) == 0 {
 		return "", false
@@ -107,6 +116,12 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	path, _ := grpc.MethodFromServerStream(ss)
 	c := callPool.Get().(*call)
 	c.fields.ctx = ss.Context()
+	if hs, ok := ss.(*h2Stream); ok {
+		c.fields.h2 = hs
+		c.remote = hs.remote()
+	} else if pr, ok := peer.FromContext(c.fields.ctx); ok {
+		c.remote = pr.Addr
+	}
 	if s.o.ClientCerts {
 		// Through the TLS port, or on the gRPC port's own TLS.
 		if c.cert = engine.ClientCertFrom(c.fields.ctx); c.cert == nil {
@@ -142,8 +157,8 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	s.record(ss.Context(), c, path, start, elapsed, code)
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		var remote string
-		if pr, ok := peer.FromContext(ss.Context()); ok && pr.Addr != nil {
-			remote = pr.Addr.String()
+		if c.remote != nil {
+			remote = c.remote.String()
 		}
 		s.o.AccessLog.Log(lv, &accesslog.Request{
 			Method: "POST", Path: path, Stub: c.stubID, Status: int(code),
@@ -578,7 +593,7 @@ func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) erro
 	if err := s.wait(ctx, c, f.After); err != nil {
 		return err
 	}
-	if w := h2serve.WriterOf(ctx); w != nil && h2 && !isWeb(ctx) {
+	if w := streamWriter(ctx); w != nil && h2 && !isWeb(ctx) {
 		// A native call on decoy's own HTTP/2 loop (the HTTP and HTTPS
 		// ports).
 		if f.H2.RSTStream {
@@ -627,6 +642,15 @@ func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) erro
 		fc.inject(nil, fc.closeWrite)
 	}
 	return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
+}
+
+// streamWriter is the ResponseWriter of the stream of ctx's call on
+// decoy's own HTTP/2 loop, nil for a call elsewhere.
+func streamWriter(ctx context.Context) *h2serve.ResponseWriter {
+	if t, ok := grpc.ServerTransportStreamFromContext(ctx).(h2Transport); ok {
+		return t.hs.w
+	}
+	return h2serve.WriterOf(ctx)
 }
 
 // isWeb reports whether ctx is a gRPC-Web call's.
@@ -703,10 +727,8 @@ func (s *Server) record(ctx context.Context, c *call, path string, start time.Ti
 		}
 	}
 	var remote netip.AddrPort
-	if pr, ok := peer.FromContext(ctx); ok {
-		if a, ok := pr.Addr.(*net.TCPAddr); ok {
-			remote = a.AddrPort()
-		}
+	if a, ok := c.remote.(*net.TCPAddr); ok {
+		remote = a.AddrPort()
 	}
 	c.rec = journal.Record{
 		Start:    start,

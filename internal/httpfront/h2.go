@@ -203,6 +203,9 @@ func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool
 		// connection.
 		ctx = context.WithValue(ctx, engine.ClientCertKey{}, c.cert)
 	}
+	if s.grpcH2 != nil && r.Streamed && nativeGRPC(r) && s.grpcH2.ServeH2(ctx, w, r) {
+		return true
+	}
 	if u, ok := s.o.GRPC.(interface{ Unary(string) bool }); ok && r.Method == http.MethodPost && u.Unary(r.Path) {
 		// Headers, message and trailers (or gRPC-Web's trailer block) in
 		// one write.
@@ -210,6 +213,12 @@ func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool
 	}
 	h2serve.ServeHTTP(ctx, s.o.GRPC, w, r)
 	return true
+}
+
+// grpcH2Of is h as a GRPCH2, nil when it is not one.
+func grpcH2Of(h http.Handler) GRPCH2 {
+	g, _ := h.(GRPCH2)
+	return g
 }
 
 // grpcElsewhere answers a native gRPC call to decoy's HTTP/2 loop when no

@@ -24,6 +24,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/h1loop"
+	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/wake"
@@ -65,9 +66,10 @@ type Options struct {
 	// (HTTP2Decoy, the default) or Go's net/http (HTTP2Go). Either way,
 	// the h2c Upgrade goes through Go's server.
 	HTTP2Engine string
-	// GRPC, when set, answers gRPC requests (Content-Type application/grpc)
-	// that arrive over TLS HTTP/2, so one TLS port serves REST and gRPC.
-	// TLS HTTP/2 connections then go to Go's server.
+	// GRPC, when set, answers the gRPC calls (Content-Type
+	// application/grpc) and gRPC-Web calls that reach the HTTP and HTTPS
+	// ports, so one port serves REST and gRPC. When it is also a GRPCH2,
+	// native calls on decoy's own HTTP/2 loop go to its ServeH2 first.
 	GRPC http.Handler
 	// DelayHeader honours a delay the client asks for with
 	// "X-Decoy-Delay: 500ms" or "Prefer: delay=500" (milliseconds). It
@@ -111,6 +113,13 @@ const (
 	handshakeTimeout      = 10 * time.Second
 )
 
+// GRPCH2 is a gRPC front door that serves native gRPC calls on decoy's
+// own HTTP/2 loop without net/http (grpcfront.Server): ServeH2 reports
+// false for a call it leaves to ServeHTTP.
+type GRPCH2 interface {
+	ServeH2(ctx context.Context, w *h2serve.ResponseWriter, r *h2serve.Request) bool
+}
+
 // Server is the HTTP front door. One Server can serve several listeners.
 type Server struct {
 	o   Options
@@ -131,7 +140,10 @@ type Server struct {
 	// grpcWeb serves gRPC-Web requests arriving over HTTP/1.1 (nil
 	// without .proto files).
 	grpcWeb fasthttp.RequestHandler
-	handed  sync.Map // TLS connection given to std → the tracked raw connection
+	// grpcH2 serves native gRPC calls on decoy's HTTP/2 loop itself, when
+	// GRPC can (see GRPCH2); nil otherwise.
+	grpcH2 GRPCH2
+	handed sync.Map // TLS connection given to std → the tracked raw connection
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -201,6 +213,7 @@ func New(o Options) *Server {
 		o:         o,
 		log:       log,
 		grpcWeb:   newGRPCWeb(o.GRPC),
+		grpcH2:    grpcH2Of(o.GRPC),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		done:      make(chan struct{}),

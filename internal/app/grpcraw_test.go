@@ -1,0 +1,177 @@
+package app_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decoy-dev/decoy/internal/app"
+	"github.com/decoy-dev/decoy/internal/config"
+	"github.com/decoy-dev/decoy/internal/demo"
+	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// rawGRPC sends one gRPC call to addr as HTTP/2 frames written by hand
+// (h2c), so that it can break the protocol's rules: extra header fields,
+// and the request body as given, ended (END_STREAM) or not. It returns
+// the answer's header fields (every block, in order) and the code of an
+// RST_STREAM, if one came.
+func rawGRPC(t *testing.T, addr, path string, extra [][2]string, body []byte, end bool) (fields map[string]string, rst http2.ErrCode, reset bool) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	base := [][2]string{
+		{":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", addr},
+		{"content-type", "application/grpc"}, {"te", "trailers"},
+	}
+	base = slices.DeleteFunc(base, func(f [2]string) bool {
+		return slices.ContainsFunc(extra, func(e [2]string) bool { return e[0] == f[0] })
+	})
+	for _, f := range append(base, extra...) {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: len(body) == 0 && end}); err != nil {
+		t.Fatal(err)
+	}
+	if len(body) > 0 {
+		if err := fr.WriteData(1, end, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fields = map[string]string{}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading the answer: %v (so far %v)", err, fields)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		case *http2.MetaHeadersFrame:
+			if f.StreamID != 1 {
+				continue
+			}
+			for _, hf := range f.Fields {
+				fields[hf.Name] = hf.Value
+			}
+			if f.StreamEnded() {
+				return fields, 0, false
+			}
+		case *http2.DataFrame:
+			if f.StreamID == 1 && f.StreamEnded() {
+				return fields, 0, false
+			}
+		case *http2.RSTStreamFrame:
+			if f.StreamID == 1 {
+				return fields, f.ErrCode, true
+			}
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY %v (so far %v)", f.ErrCode, fields)
+		}
+	}
+}
+
+// grpcPrefix is the length prefix of a message of n bytes with flag.
+func grpcPrefix(flag byte, n int) []byte {
+	b := []byte{flag, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(b[1:], uint32(n))
+	return b
+}
+
+// TestGRPCMalformedCallsOnEveryPort: calls that break gRPC's rules end
+// with the status grpc-go gives them, on the gRPC port and on the HTTP
+// port (decoy's own HTTP/2 loop), and the connection serves on.
+func TestGRPCMalformedCallsOnEveryPort(t *testing.T) {
+	t.Parallel()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := engine.NewStore(nil, grpcfront.MatcherNames(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := config.Defaults()
+	s.Quiet = true
+	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", "127.0.0.1:0"
+	s.MaxBodyBytes = 1 << 10
+	a, err := app.Start(s, store, nil, app.WithProtos(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Shutdown(ctx)
+	})
+	const getUser = "/decoy.demo.v1.Users/GetUser"
+	msg := []byte{0x08, 0x2a} // {"id": 42}
+	ok := append(grpcPrefix(0, len(msg)), msg...)
+	for _, tc := range []struct {
+		name   string
+		extra  [][2]string
+		body   []byte
+		status string // grpc-status
+		http   string // :status, when not 200
+	}{
+		{"ordinary", nil, ok, "0", ""},
+		{"compressed flag without grpc-encoding", nil, append(grpcPrefix(1, len(msg)), msg...), "13", ""},
+		{"unknown flag", nil, append(grpcPrefix(2, len(msg)), msg...), "13", ""},
+		{"body ends inside the prefix", nil, ok[:3], "13", ""},
+		{"body ends inside the message", nil, ok[:6], "13", ""},
+		{"message over the limit", nil, grpcPrefix(0, 1<<10+1), "8", ""},
+		{"no message", nil, nil, "13", ""},
+		{"two messages", nil, append(append([]byte(nil), ok...), ok...), "13", ""},
+		{"not protobuf", nil, append(grpcPrefix(0, 2), 0x0a, 0x05), "13", ""},
+		{"unknown method", nil, ok, "12", ""},
+		{"subtype not served", [][2]string{{"content-type", "application/grpc+thrift"}}, ok, "12", ""},
+		{"malformed grpc-timeout", [][2]string{{"grpc-timeout", "soon"}}, ok, "13", "400"},
+		{"binary metadata not base64", [][2]string{{"x-key-bin", "!!"}}, ok, "13", "400"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, port := range []struct {
+				name string
+				addr net.Addr
+			}{{"grpc", a.GRPCAddr}, {"http", a.HTTPAddr}} {
+				path := getUser
+				if tc.name == "unknown method" {
+					path = "/decoy.demo.v1.Users/Nope"
+				}
+				extra := tc.extra
+				fields, code, reset := rawGRPC(t, port.addr.String(), path, extra, tc.body, true)
+				wantHTTP := cmp.Or(tc.http, "200")
+				if reset || fields["grpc-status"] != tc.status || fields[":status"] != wantHTTP {
+					t.Errorf("%s port: %v (reset %v %v), want :status %s, grpc-status %s", port.name, fields, reset, code, wantHTTP, tc.status)
+				}
+				if tc.name == "compressed flag without grpc-encoding" && !strings.Contains(fields["grpc-message"], "compressed flag") {
+					t.Errorf("%s port: grpc-message %q, want the compressed flag named", port.name, fields["grpc-message"])
+				}
+			}
+		})
+	}
+}
