@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +175,63 @@ func TestGRPCMalformedCallsOnEveryPort(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzGRPCCallOnHTTPPort sends gRPC calls whose body, grpc-timeout and
+// binary metadata are arbitrary to the HTTP port, where decoy's own
+// HTTP/2 loop reads them: each call ends with a gRPC status (or, for a
+// header HTTP/2 forbids, a reset stream), never a hang or a crash, and
+// an ordinary call is answered after it.
+func FuzzGRPCCallOnHTTPPort(f *testing.F) {
+	set, err := demo.Protos()
+	if err != nil {
+		f.Fatal(err)
+	}
+	store, err := engine.NewStore(nil, grpcfront.MatcherNames(set))
+	if err != nil {
+		f.Fatal(err)
+	}
+	s := config.Defaults()
+	s.Quiet = true
+	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", ""
+	s.MaxBodyBytes = 1 << 10
+	a, err := app.Start(s, store, nil, app.WithProtos(set))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Shutdown(ctx)
+	})
+	msg := append(grpcPrefix(0, 2), 0x08, 0x2a)
+	f.Add(msg, "", "", false)
+	f.Add(append(grpcPrefix(1, 2), 0x08, 0x2a), "1S", "AQI=", false)
+	f.Add(append(append([]byte(nil), msg...), msg...), "99999999H", "!!", true)
+	f.Add(grpcPrefix(0, 1<<20), "0n", "", false)
+	f.Add(msg[:4], "1m", "", true)
+	addr := a.HTTPAddr.String()
+	f.Fuzz(func(t *testing.T, body []byte, timeout, bin string, stream bool) {
+		var extra [][2]string
+		if timeout != "" {
+			extra = append(extra, [2]string{"grpc-timeout", timeout})
+		}
+		if bin != "" {
+			extra = append(extra, [2]string{"x-fuzz-bin", bin})
+		}
+		path := "/decoy.demo.v1.Users/GetUser"
+		if stream {
+			path = "/decoy.demo.v1.Users/Chat"
+		}
+		fields, _, reset := rawGRPC(t, addr, path, extra, body, true)
+		if !reset {
+			code, err := strconv.Atoi(fields["grpc-status"])
+			if err != nil || code < 0 || code > 16 {
+				t.Fatalf("no gRPC status: %v", fields)
+			}
+		}
+		if fields, _, _ := rawGRPC(t, addr, "/decoy.demo.v1.Users/GetUser", nil, msg, true); fields["grpc-status"] != "0" {
+			t.Fatalf("an ordinary call after it: %v", fields)
+		}
+	})
 }
