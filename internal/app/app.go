@@ -228,6 +228,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			ClientCerts:       tlsConf != nil && tlsConf.ClientAuth != tls.NoClientCert,
 			TLS:               tlsConf,
 			WebOrigins:        s.CORSOrigins,
+			Transport:         s.GRPCEngine,
 		})
 		if err := reg.Register(a.grpc.Collector()); err != nil {
 			closeAll()

@@ -28,20 +28,8 @@ import (
 // RST_STREAM, if one came.
 func rawGRPC(t *testing.T, addr, path string, extra [][2]string, body []byte, end bool) (fields map[string]string, rst http2.ErrCode, reset bool) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
-		t.Fatal(err)
-	}
-	fr := http2.NewFramer(c, c)
+	fr := dialH2(t, addr)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if err := fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
 	base := [][2]string{
@@ -95,6 +83,27 @@ func rawGRPC(t *testing.T, addr, path string, extra [][2]string, body []byte, en
 			t.Fatalf("GOAWAY %v (so far %v)", f.ErrCode, fields)
 		}
 	}
+}
+
+// dialH2 opens an HTTP/2 connection in cleartext, closed when the test
+// ends, and sends the preface and SETTINGS; reads and writes fail after
+// 10 s.
+func dialH2(t *testing.T, addr string) *http2.Framer {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return fr
 }
 
 // grpcPrefix is the length prefix of a message of n bytes with flag.
@@ -234,4 +243,58 @@ func FuzzGRPCCallOnHTTPPort(f *testing.F) {
 			t.Fatalf("an ordinary call after it: %v", fields)
 		}
 	})
+}
+
+// TestGRPCPortPolicesPings: on the gRPC port, with either engine, a
+// client that pings more often than once a second with no call answered
+// between is told to stop (GOAWAY ENHANCE_YOUR_CALM "too_many_pings"),
+// as by a grpc-go server, after its third PING too soon (acknowledged
+// too).
+func TestGRPCPortPolicesPings(t *testing.T) {
+	t.Parallel()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, engineName := range []string{"decoy", "go"} {
+		t.Run(engineName, func(t *testing.T) {
+			store, err := engine.NewStore(nil, grpcfront.MatcherNames(set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := config.Defaults()
+			s.Quiet = true
+			s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "", "", "127.0.0.1:0"
+			s.GRPCEngine = engineName
+			a, err := app.Start(s, store, nil, app.WithProtos(set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = a.Shutdown(ctx)
+			}()
+			fr := dialH2(t, a.GRPCAddr.String())
+			for i := range 4 {
+				_ = fr.WritePing(false, [8]byte{byte(i)})
+			}
+			acks := 0
+			for {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					t.Fatalf("after %d PING ACKs: %v, want GOAWAY", acks, err)
+				}
+				switch f := f.(type) {
+				case *http2.PingFrame:
+					acks++
+				case *http2.GoAwayFrame:
+					if f.ErrCode != http2.ErrCodeEnhanceYourCalm || string(f.DebugData()) != "too_many_pings" || acks != 4 {
+						t.Errorf("GOAWAY %v %q after %d PING ACKs, want ENHANCE_YOUR_CALM too_many_pings after 4", f.ErrCode, f.DebugData(), acks)
+					}
+					return
+				}
+			}
+		})
+	}
 }

@@ -13,7 +13,8 @@ import (
 // TestDemoH2spec runs the HTTP/2 conformance suite h2spec against the
 // built-in demo as `decoy serve` starts it, .proto file and all: every
 // case passes on the HTTP port (h2c) and on the TLS port, which also
-// carry the demo's gRPC service. It runs alone (not in parallel): some
+// carry the demo's gRPC service, and on the gRPC port, in cleartext and
+// over TLS. It runs alone (not in parallel): some
 // cases wait for an answer, and a machine busy with the other tests could
 // make them time out.
 func TestDemoH2spec(t *testing.T) {
@@ -26,7 +27,10 @@ func TestDemoH2spec(t *testing.T) {
 		name string
 		addr net.Addr
 		tls  []string
-	}{{"http", a.HTTPAddr, nil}, {"https", a.HTTPSAddr, []string{"-t", "-k"}}} {
+	}{
+		{"http", a.HTTPAddr, nil}, {"https", a.HTTPSAddr, []string{"-t", "-k"}},
+		{"grpc", a.GRPCAddr, nil}, {"grpc-tls", a.GRPCAddr, []string{"-t", "-k"}},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			host, port, _ := net.SplitHostPort(tc.addr.String())
 			args := append([]string{"-h", host, "-p", port, "-P", "/users/1", "-o", "10"}, tc.tls...)

@@ -88,6 +88,7 @@ type Settings struct {
 	Watch        bool
 	HTTP2Engine  string
 	HTTP1Engine  string
+	GRPCEngine   string
 	ServerTiming bool
 	// LeanIdle releases an idle HTTP/1.1 connection's buffers while it
 	// waits for its next request.
@@ -366,6 +367,8 @@ var Table = []Setting{
 		set: oneOf(func(s *Settings) *string { return &s.HTTP1Engine }, "loop", "fasthttp")},
 	{Name: "http2-engine", Kind: "string", Default: "decoy", Help: "HTTP/2 server: decoy (its own connection loop, fastest) or go (Go's net/http)",
 		set: oneOf(func(s *Settings) *string { return &s.HTTP2Engine }, "decoy", "go")},
+	{Name: "grpc-engine", Kind: "string", Default: "decoy", Help: "gRPC transport: decoy (its own HTTP/2 loop, on the gRPC port and for native calls on the HTTP ports; fastest) or go (grpc-go's own)",
+		set: oneOf(func(s *Settings) *string { return &s.GRPCEngine }, "decoy", "go")},
 	{Name: "connection-rate", Kind: "rate", Default: "0", Help: "most bytes per second written on each data connection, HTTP/1.1 and HTTP/2 (256KiB/s, 8Mbps; 0: no cap)",
 		set: func(s *Settings, v string) error {
 			if t := strings.TrimSpace(v); t == "0" || t == "" {

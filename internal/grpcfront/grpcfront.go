@@ -77,6 +77,9 @@ type Options struct {
 	// calls and preflights get CORS headers (the cors-origin setting);
 	// empty: every origin's.
 	WebOrigins []string
+	// Transport serves the gRPC port, and native calls on the HTTP
+	// ports: EngineDecoy (the default, "") or EngineGo.
+	Transport string
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default.
@@ -100,6 +103,15 @@ type Server struct {
 	// builtin holds the services grpc-go serves itself (health,
 	// reflection), which ServeH2 leaves to ServeHTTP.
 	builtin map[string]bool
+	// creds make the TLS handshakes of the gRPC port (Options.TLS set).
+	creds portCreds
+	// The gRPC port's listeners and connections on decoy's loop
+	// (EngineDecoy); loopCtx ends when Shutdown begins.
+	loopMu  sync.Mutex
+	lns     []net.Listener
+	loopWG  sync.WaitGroup
+	loopCtx context.Context
+	endLoop context.CancelFunc
 	conns   conns // the connections Serve accepted, for faults
 	gate    *gate // answers what is not HTTP/2 on them
 	rpcs    rpcCounters
@@ -127,8 +139,10 @@ func New(o Options) *Server {
 	if o.TLS != nil {
 		conf := o.TLS.Clone()
 		conf.NextProtos = []string{"h2"} // gRPC only: HTTP/1.1 is the TLS port's
-		creds = append(creds, grpc.Creds(portCreds{conf: conf, log: log, hs: &s.handshakes}))
+		s.creds = portCreds{conf: conf, log: log, hs: &s.handshakes}
+		creds = append(creds, grpc.Creds(s.creds))
 	}
+	s.loopCtx, s.endLoop = context.WithCancel(context.Background())
 	s.srv = grpc.NewServer(append(creds,
 		grpc.UnknownServiceHandler(s.handle),
 		grpc.ForceServerCodecV2(newCodec()),
@@ -228,6 +242,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 		return grpc.ErrServerStopped
 	}
+	if s.o.Transport != EngineGo {
+		return s.serveLoop(ln)
+	}
 	// What a faultConn sees written is HTTP/2 frames, not TLS records:
 	// a TLS connection's handshake is made under it (portCreds).
 	err := s.srv.Serve(&faultListener{Listener: ln, conns: &s.conns, gate: s.gate})
@@ -246,13 +263,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
 	s.health.Shutdown()
 	stopped := make(chan struct{})
-	go func() { s.srv.GracefulStop(); close(stopped) }()
+	go func() {
+		s.shutdownLoop()
+		s.srv.GracefulStop()
+		close(stopped)
+	}()
 	select {
 	case <-stopped:
 		close(s.done)
 		return nil
 	case <-ctx.Done():
 		close(s.done) // ends delays in progress
+		s.closeLoopConns()
 		s.srv.Stop()
 		<-stopped
 		return ctx.Err()

@@ -604,6 +604,9 @@ func (s *Server) fault(ctx context.Context, c *call, f *behave.FaultAction) erro
 		return status.Error(codes.Unavailable, "decoy sent GOAWAY")
 	}
 	fc := s.conns.of(ctx)
+	if t, ok := grpc.ServerTransportStreamFromContext(ctx).(h2Transport); ok {
+		fc, _ = t.hs.r.Conn().(*faultConn) // on the gRPC port
+	}
 	if fc == nil {
 		return status.Errorf(codes.Unavailable, "decoy injected a %s fault", f.Kind)
 	}

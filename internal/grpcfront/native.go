@@ -41,7 +41,7 @@ import (
 // service grpc-go serves itself (health, reflection), or whose messages
 // are compressed (grpc-encoding other than identity).
 func (s *Server) ServeH2(ctx context.Context, w *h2serve.ResponseWriter, r *h2serve.Request) bool {
-	if r.Method != "POST" || !r.Streamed || s.builtin[serviceOf(r.RawPath)] {
+	if s.o.Transport == EngineGo || r.Method != "POST" || !r.Streamed || s.builtin[serviceOf(r.RawPath)] {
 		return false
 	}
 	if enc, ok := r.Header("grpc-encoding"); ok && enc != "identity" {

@@ -1,6 +1,7 @@
 package grpcfront
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -101,7 +102,9 @@ func (c *faultConn) sniff() error {
 		}
 		return errNotHTTP2
 	case sniffHTTP1:
-		_, _ = c.Conn.Write(c.gate.http1)
+		if c.requestLine() {
+			_, _ = c.Conn.Write(c.gate.http1)
+		} // else a broken HTTP/2 preface, say: closed without an answer
 		if tc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 			_ = tc.CloseWrite()
 		}
@@ -117,6 +120,28 @@ func (c *faultConn) sniff() error {
 		}
 	}
 	return nil
+}
+
+// requestLine reads on to the end of the first line of what sniffed as
+// HTTP/1.x and reports whether it is a request line (it ends with
+// HTTP/1.0 or HTTP/1.1): anything else, such as a client preface that
+// is not HTTP/2's, is not answered in HTTP/1.1 but closed on.
+func (c *faultConn) requestLine() bool {
+	line := append([]byte(nil), c.pre...)
+	var buf [512]byte
+	for bytes.IndexByte(line, '\n') < 0 && len(line) < 8<<10 {
+		n, err := c.Conn.Read(buf[:])
+		line = append(line, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	i := bytes.IndexByte(line, '\n')
+	if i < 0 {
+		return false
+	}
+	l := bytes.TrimSuffix(line[:i], []byte("\r"))
+	return bytes.HasSuffix(l, []byte(" HTTP/1.1")) || bytes.HasSuffix(l, []byte(" HTTP/1.0"))
 }
 
 // peek reads the connection's first bytes into c.pre, once, and tells

@@ -58,6 +58,23 @@ func (p portCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, 
 		// what was sniffed, as without TLS.
 		return fc, nil, nil
 	}
+	cs, ok := p.handshake(fc)
+	if !ok {
+		// grpc-go closes the connection; io.EOF keeps it from logging
+		// a handshake a client gave up as a server error.
+		return nil, nil, io.EOF
+	}
+	auth := &portAuth{TLSInfo: credentials.TLSInfo{State: cs, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}}
+	if len(cs.PeerCertificates) > 0 {
+		auth.cert = engine.NewClientCert(cs.PeerCertificates[0])
+	}
+	return fc, auth, nil
+}
+
+// handshake makes the TLS handshake of fc, whose first bytes (in fc.pre)
+// start one, and has fc read and write through TLS after it; it counts
+// the handshake, and logs a failure at debug level.
+func (p portCreds) handshake(fc *faultConn) (tls.ConnectionState, bool) {
 	tc := tls.Server(&replayConn{Conn: fc.Conn, pre: fc.pre}, p.conf)
 	_ = tc.SetDeadline(time.Now().Add(handshakeTimeout))
 	if err := tc.Handshake(); err != nil {
@@ -65,19 +82,27 @@ func (p portCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, 
 		if p.log.Enabled(context.Background(), slog.LevelDebug) {
 			p.log.Debug("gRPC port: TLS handshake failed", "remote", fc.RemoteAddr().String(), "err", err)
 		}
-		// grpc-go closes the connection; io.EOF keeps it from logging
-		// a handshake a client gave up as a server error.
-		return nil, nil, io.EOF
+		return tls.ConnectionState{}, false
 	}
 	_ = tc.SetDeadline(time.Time{})
 	cs := tc.ConnectionState()
 	p.hs[metrics.TLSVersion(cs.Version)][metrics.HandshakeOK].Add(1)
-	auth := &portAuth{TLSInfo: credentials.TLSInfo{State: cs, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}}
-	if len(cs.PeerCertificates) > 0 {
-		auth.cert = engine.NewClientCert(cs.PeerCertificates[0])
-	}
 	fc.overTLS(tc)
-	return fc, auth, nil
+	return cs, true
+}
+
+// portTLS makes the TLS handshake of a connection to the gRPC port served
+// by decoy's loop: the client's certificate (nil for none), and whether
+// the handshake succeeded.
+func (s *Server) portTLS(fc *faultConn) (*engine.ClientCert, bool) {
+	cs, ok := s.creds.handshake(fc)
+	if !ok {
+		return nil, false
+	}
+	if len(cs.PeerCertificates) > 0 {
+		return engine.NewClientCert(cs.PeerCertificates[0]), true
+	}
+	return nil, true
 }
 
 func (portCreds) ClientHandshake(context.Context, string, net.Conn) (net.Conn, credentials.AuthInfo, error) {

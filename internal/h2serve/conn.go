@@ -98,6 +98,13 @@ type Options struct {
 	// WriteTimeout closes a connection whose write has been blocked this
 	// long (a peer that stopped reading). Default 30 s.
 	WriteTimeout time.Duration
+	// MinPingInterval, when set, polices the client's PINGs as grpc-go's
+	// keepalive enforcement does: a PING that comes sooner than this after
+	// the previous one, with no HEADERS or DATA sent since, is a strike,
+	// and the third strike ends the connection (after its ACK) with GOAWAY
+	// ENHANCE_YOUR_CALM "too_many_pings" (which gRPC clients read as the
+	// sign to ping less). Zero answers every PING.
+	MinPingInterval time.Duration
 	// Reject answers a request the server refuses before the handler sees
 	// it: 431 (header list too large) or 413 (body too large). r holds what
 	// was read of the request. Nil sends the status with an empty body.
@@ -222,6 +229,32 @@ type conn struct {
 	scratch    []byte // header blocks larger than a frame
 	rscratch   []byte // header blocks built by WriteResponse
 	lastActive int64  // monotonic ns when the last stream closed
+	// PING policing (Options.MinPingInterval): when the last PING came,
+	// how many came too soon, and whether HEADERS or DATA went out since.
+	lastPing      int64
+	pingStrikes   int
+	sentSincePing bool
+}
+
+// maxPingStrikes is how many PINGs may come too soon before the
+// connection ends (grpc-go's figure).
+const maxPingStrikes = 2
+
+// tooManyPings counts a PING against Options.MinPingInterval and
+// reports whether the connection must end for it; c.mu is held.
+func (c *conn) tooManyPings() bool {
+	now := nanotime()
+	if c.sentSincePing {
+		c.sentSincePing = false
+		c.pingStrikes = 0
+		c.lastPing = now
+		return false
+	}
+	if c.lastPing != 0 && time.Duration(now-c.lastPing) < c.o.MinPingInterval {
+		c.pingStrikes++
+	}
+	c.lastPing = now
+	return c.pingStrikes > maxPingStrikes
 }
 
 // writerTo lets the Framer append to the connection's write buffer.
@@ -627,8 +660,13 @@ func (c *conn) handleFrame(typ http2.FrameType, flags http2.Flags, id uint32, p 
 		if len(p) != 8 {
 			return connErr(http2.ErrCodeFrameSize, "PING length")
 		}
-		if !flags.Has(http2.FlagPingAck) {
-			_ = c.fr.WritePing(true, [8]byte(p))
+		if flags.Has(http2.FlagPingAck) {
+			return nil
+		}
+		_ = c.fr.WritePing(true, [8]byte(p))
+		if c.o.MinPingInterval > 0 && c.tooManyPings() {
+			// Acknowledged first, as grpc-go does.
+			return connErr(http2.ErrCodeEnhanceYourCalm, "too_many_pings")
 		}
 		return nil
 	case http2.FrameRSTStream:

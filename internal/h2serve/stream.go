@@ -931,6 +931,7 @@ func appendFrameHeader(b []byte, length int, typ http2.FrameType, flags http2.Fl
 // is larger than the peer's frame size) holding a pending table size
 // update, block and extra.
 func (c *conn) writeHeaders(id uint32, block, extra []byte, endStream bool) {
+	c.sentSincePing = true
 	var tsu [8]byte
 	t := tsu[:0]
 	if c.tsu {
@@ -973,6 +974,7 @@ func (c *conn) writeHeaders(id uint32, block, extra []byte, endStream bool) {
 // frames, within the windows and the peer's frame size. It reports how many
 // bytes it sent.
 func (c *conn) sendDataLocked(st *stream, budget int) int {
+	c.sentSincePing = true
 	sent := 0
 	for len(st.pending) > 0 && budget > 0 {
 		n := min(int64(len(st.pending)), c.connSend, st.sendWin, int64(c.peerFrame), int64(budget))

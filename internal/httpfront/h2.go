@@ -197,7 +197,10 @@ func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool
 	if r.Method != http.MethodPost && r.Method != http.MethodOptions || !nativeGRPC(r) && !s.grpcWebH2(r) {
 		return false
 	}
-	ctx := r.Context()
+	// The connection's context ends when a graceful shutdown begins; a
+	// call in flight goes on until its stream ends (at the latest when
+	// shutdown-timeout closes the connection).
+	ctx := context.WithoutCancel(r.Context())
 	if c, ok := ctx.Value(h2ConnKey{}).(*conn); ok && c.cert != nil {
 		// For the gRPC front door, which sees the context and not the
 		// connection.
