@@ -103,7 +103,7 @@ func TestGRPCWebOverTLS(t *testing.T) {
 
 // startGRPC starts an app serving the demo's .proto files and no stubs,
 // with the listeners mod sets and the engine options opts.
-func startGRPC(t *testing.T, mod func(*config.Settings), opts ...engine.Option) *app.App {
+func startGRPC(t testing.TB, mod func(*config.Settings), opts ...engine.Option) *app.App {
 	t.Helper()
 	set, err := demo.Protos()
 	if err != nil {

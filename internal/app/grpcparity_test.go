@@ -71,10 +71,11 @@ const parityStubs = `
   response: {grpc: {echo: true}}
 `
 
-// TestGRPCPortsAgree: a call answered on decoy's HTTP/2 loop (the HTTP port
-// in cleartext, the TLS port) ends as the same call on the gRPC port, whose
-// transport is grpc-go's own: the same status code, message and details,
-// the same header and trailer metadata, the same messages.
+// TestGRPCPortsAgree: a call answered on decoy's HTTP/2 loop (the gRPC port
+// in cleartext and over TLS, the HTTP port, the TLS port) ends as the same
+// call on a gRPC port whose transport is grpc-go's own (grpc-engine go):
+// the same status code, message and details, the same header and trailer
+// metadata, the same messages.
 func TestGRPCPortsAgree(t *testing.T) {
 	t.Parallel()
 	set, err := demo.Protos()
@@ -92,26 +93,34 @@ func TestGRPCPortsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := config.Defaults()
-	s.Quiet = true
-	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "127.0.0.1:0", "", "127.0.0.1:0"
-	s.MaxBodyBytes = 64 << 10 // the largest request message
-	a, err := app.Start(s, store, nil, app.WithProtos(set))
-	if err != nil {
-		t.Fatal(err)
+	start := func(grpcEngine string) *app.App {
+		s := config.Defaults()
+		s.Quiet = true
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "127.0.0.1:0", "", "127.0.0.1:0"
+		s.MaxBodyBytes = 64 << 10 // the largest request message
+		s.GRPCEngine = grpcEngine
+		a, err := app.Start(s, store, nil, app.WithProtos(set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = a.Shutdown(ctx)
+		})
+		return a
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-	})
+	// The reference: grpc-go's own transport on the gRPC port.
+	ref, a := start("go"), start("decoy")
 	tlsCreds := credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})
 	ports := []struct {
 		name  string
 		addr  net.Addr
 		creds credentials.TransportCredentials
 	}{
+		{"grpc-go's", ref.GRPCAddr, insecure.NewCredentials()},
 		{"grpc", a.GRPCAddr, insecure.NewCredentials()},
+		{"grpc over TLS", a.GRPCAddr, tlsCreds},
 		{"http", a.HTTPAddr, insecure.NewCredentials()},
 		{"https", a.HTTPSAddr, tlsCreds},
 	}
@@ -251,10 +260,10 @@ func TestGRPCPortsAgree(t *testing.T) {
 				}
 				// A deadline's message is the client's own.
 				if tc.want != codes.DeadlineExceeded && o.msg != ref.msg {
-					t.Errorf("%s port: message %q, the gRPC port's %q", p.name, o.msg, ref.msg)
+					t.Errorf("%s port: message %q, grpc-go's %q", p.name, o.msg, ref.msg)
 				}
 				if o.details != ref.details || o.header != ref.header || o.trailer != ref.trailer || !slices.Equal(o.msgs, ref.msgs) {
-					t.Errorf("%s port:\n %+v\nthe gRPC port:\n %+v", p.name, o, ref)
+					t.Errorf("%s port:\n %+v\ngrpc-go's:\n %+v", p.name, o, ref)
 				}
 			}
 		})

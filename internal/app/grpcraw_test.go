@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"encoding/binary"
 	"net"
 	"slices"
@@ -12,11 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
-	"github.com/decoy-dev/decoy/internal/demo"
-	"github.com/decoy-dev/decoy/internal/engine"
-	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -114,30 +109,16 @@ func grpcPrefix(flag byte, n int) []byte {
 }
 
 // TestGRPCMalformedCallsOnEveryPort: calls that break gRPC's rules end
-// with the status grpc-go gives them, on the gRPC port and on the HTTP
-// port (decoy's own HTTP/2 loop), and the connection serves on.
+// with the status grpc-go's own transport gives them (on a gRPC port with
+// grpc-engine go), on the gRPC port and on the HTTP port, both on decoy's
+// own HTTP/2 loop.
 func TestGRPCMalformedCallsOnEveryPort(t *testing.T) {
 	t.Parallel()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := engine.NewStore(nil, grpcfront.MatcherNames(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := config.Defaults()
-	s.Quiet = true
-	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", "127.0.0.1:0"
-	s.MaxBodyBytes = 1 << 10
-	a, err := app.Start(s, store, nil, app.WithProtos(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
+	ref := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC, s.MaxBodyBytes, s.GRPCEngine = "", "", "", "127.0.0.1:0", 1<<10, "go"
+	})
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC, s.MaxBodyBytes = "127.0.0.1:0", "", "", "127.0.0.1:0", 1<<10
 	})
 	const getUser = "/decoy.demo.v1.Users/GetUser"
 	msg := []byte{0x08, 0x2a} // {"id": 42}
@@ -167,7 +148,7 @@ func TestGRPCMalformedCallsOnEveryPort(t *testing.T) {
 			for _, port := range []struct {
 				name string
 				addr net.Addr
-			}{{"grpc", a.GRPCAddr}, {"http", a.HTTPAddr}} {
+			}{{"grpc-go's", ref.GRPCAddr}, {"grpc", a.GRPCAddr}, {"http", a.HTTPAddr}} {
 				path := getUser
 				if tc.name == "unknown method" {
 					path = "/decoy.demo.v1.Users/Nope"
@@ -192,26 +173,8 @@ func TestGRPCMalformedCallsOnEveryPort(t *testing.T) {
 // header HTTP/2 forbids, a reset stream), never a hang or a crash, and
 // an ordinary call is answered after it.
 func FuzzGRPCCallOnHTTPPort(f *testing.F) {
-	set, err := demo.Protos()
-	if err != nil {
-		f.Fatal(err)
-	}
-	store, err := engine.NewStore(nil, grpcfront.MatcherNames(set))
-	if err != nil {
-		f.Fatal(err)
-	}
-	s := config.Defaults()
-	s.Quiet = true
-	s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "", "", ""
-	s.MaxBodyBytes = 1 << 10
-	a, err := app.Start(s, store, nil, app.WithProtos(set))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
+	a := startGRPC(f, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC, s.MaxBodyBytes = "127.0.0.1:0", "", "", "", 1<<10
 	})
 	msg := append(grpcPrefix(0, 2), 0x08, 0x2a)
 	f.Add(msg, "", "", false)
@@ -252,29 +215,11 @@ func FuzzGRPCCallOnHTTPPort(f *testing.F) {
 // too).
 func TestGRPCPortPolicesPings(t *testing.T) {
 	t.Parallel()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, engineName := range []string{"decoy", "go"} {
 		t.Run(engineName, func(t *testing.T) {
-			store, err := engine.NewStore(nil, grpcfront.MatcherNames(set))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := config.Defaults()
-			s.Quiet = true
-			s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "", "", "127.0.0.1:0"
-			s.GRPCEngine = engineName
-			a, err := app.Start(s, store, nil, app.WithProtos(set))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = a.Shutdown(ctx)
-			}()
+			a := startGRPC(t, func(s *config.Settings) {
+				s.HTTP, s.HTTPS, s.Admin, s.GRPC, s.GRPCEngine = "", "", "", "127.0.0.1:0", engineName
+			})
 			fr := dialH2(t, a.GRPCAddr.String())
 			for i := range 4 {
 				_ = fr.WritePing(false, [8]byte{byte(i)})
