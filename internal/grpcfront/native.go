@@ -169,7 +169,11 @@ func (hs *h2Stream) SendMsg(m any) error {
 	}
 	hs.out = append(hs.out[:0], 0, 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(hs.out[1:], uint32(len(f.b)))
-	hs.out = append(hs.out, f.b...)
+	rest := f.b
+	if len(f.b) <= copyMsgBytes {
+		// Prefix and message in one DATA frame.
+		hs.out, rest = append(hs.out, f.b...), nil
+	}
 	var err error
 	if hs.headSent {
 		err = hs.w.WriteData(hs.out, false)
@@ -177,11 +181,17 @@ func (hs *h2Stream) SendMsg(m any) error {
 		hs.headSent = true
 		err = hs.w.WriteHeadData(hs.headBlock(), hs.out)
 	}
-	if cap(hs.out) > 64<<10 {
-		hs.out = nil
+	if err == nil && len(rest) > 0 {
+		// A large message goes from where it is: the connection copies
+		// it into its buffer as the windows let it.
+		err = hs.w.WriteData(rest, false)
 	}
 	return hs.failed(err)
 }
+
+// copyMsgBytes is the largest message SendMsg copies behind its length
+// prefix; a larger one is written apart, uncopied.
+const copyMsgBytes = 16 << 10
 
 // failed is the status of a write error: the client cancelled, its
 // deadline passed, or the connection ended.
