@@ -11,9 +11,11 @@ import (
 // The benchmarks make real calls over loopback with a grpc-go client, so
 // their figures (time and allocations) hold the client's share too; the
 // client sends and receives raw bytes so that its share is the same for
-// every benchmark. The health check is the yardstick: a handler compiled
-// into grpc-go, with generated code, answering a message of the same size
-// as the stubbed one (2 bytes). Run with:
+// every benchmark. The health check is a handler compiled into grpc-go,
+// with generated code, answering a message of the same size as the
+// stubbed one (2 bytes), reached through grpc-go's ServeHTTP on decoy's
+// loop. bench/grpc-ghz.sh measures the server's share alone, beside a
+// grpc-go server. Run with:
 //
 //	go test -run '^$' -bench . -benchmem ./internal/grpcfront/
 

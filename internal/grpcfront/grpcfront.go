@@ -1,6 +1,5 @@
-// Package grpcfront is decoy's gRPC front door. One grpc-go server serves
-// every method of the loaded .proto files through a single generic handler
-// (grpc.UnknownServiceHandler) that never needs generated code: a call
+// Package grpcfront is decoy's gRPC front door. One generic handler serves
+// every method of the loaded .proto files without generated code: a call
 // becomes an engine.Request (Proto "gRPC", Method "POST", Path
 // "/pkg.Service/Method", Body the request message as compact protojson,
 // metadata as headers), the engine picks the stub, and the answer goes out
@@ -9,10 +8,18 @@
 // type. The server also offers reflection (v1 and v1alpha) and the standard
 // health service, and records every call in the journal.
 //
-// On its own cleartext listener the server wraps each connection
-// (faultConn) so that faults can reset it, or slip an RST_STREAM or a
-// GOAWAY between grpc-go's frames. It counts calls by method and status
-// for Prometheus (Collector), and answers gRPC-Web through ServeHTTP.
+// The calls reach the handler through decoy's own HTTP/2 loop (h2serve):
+// on the gRPC port, which Serve runs on it, and on the HTTP ports, whose
+// loop hands native calls to ServeH2; h2Stream is the handler's
+// grpc.ServerStream there. Health, reflection and compressed calls, and
+// gRPC-Web, go through a grpc-go server's ServeHTTP. With Options.Transport
+// EngineGo, grpc-go's own transport serves the gRPC port (the handler is
+// its grpc.UnknownServiceHandler) and ServeHTTP every call on the HTTP
+// ports.
+//
+// The gRPC port wraps each connection (faultConn) so that faults can reset
+// it, or slip an RST_STREAM or a GOAWAY between the frames written on it.
+// It counts calls by method and status for Prometheus (Collector).
 //
 // Check compiles gRPC stubs against the .proto files at load, so that a
 // response field that does not exist is reported with file:line.
