@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/rawio"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
 )
@@ -78,6 +79,8 @@ func (l *faultListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Reads and writes without the runtime's system-call entry.
+	c = rawio.Wrap(c)
 	fc := &faultConn{Conn: c, conns: l.conns, gate: l.gate, sniffing: true, key: connKey{c.LocalAddr().String(), c.RemoteAddr().String()}}
 	l.conns.add(fc)
 	return fc, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
+	"github.com/decoy-dev/decoy/internal/rawio"
 	"github.com/decoy-dev/decoy/internal/wsfront"
 )
 
@@ -103,8 +104,8 @@ type conn struct {
 	arr    *arrivals
 	arrOff bool
 	// rio reads and writes a TCP connection's socket without the
-	// runtime's system-call entry (see rawIO); nil: through Conn.
-	rio *rawIO
+	// runtime's system-call entry (see package rawio); nil: through Conn.
+	rio *rawio.IO
 
 	// loopSeqs are the journal records whose answers a loop is writing
 	// (while a loop serves the connection; Conn is nil until then).
@@ -306,12 +307,12 @@ func (c *conn) Write(p []byte) (int, error) {
 }
 
 // useRawIO has c read and write its socket with raw system calls (see
-// rawIO), when Conn is a TCP connection. Call it when Conn is set, before
-// the connection is read.
+// package rawio), when Conn is a TCP connection. Call it when Conn is
+// set, before the connection is read.
 func (c *conn) useRawIO() {
 	c.rio = nil
 	if tc, ok := c.Conn.(*net.TCPConn); ok {
-		c.rio = newRawIO(tc)
+		c.rio = rawio.New(tc)
 	}
 }
 

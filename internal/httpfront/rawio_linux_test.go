@@ -16,18 +16,19 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/pki"
+	"github.com/decoy-dev/decoy/internal/rawio"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection: the server's
-// end read and written through rawIO, and the client's.
-func tcpPair(t *testing.T) (*net.TCPConn, *rawIO, net.Conn) {
+// end read and written through rawio.IO, and the client's.
+func tcpPair(t *testing.T) (*net.TCPConn, *rawio.IO, net.Conn) {
 	t.Helper()
 	client, c := loopbackPair(t)
 	tc := c.Conn.(*net.TCPConn)
-	r := newRawIO(tc)
+	r := rawio.New(tc)
 	if r == nil {
-		t.Fatal("newRawIO: nil for a TCP connection")
+		t.Fatal("rawio.New: nil for a TCP connection")
 	}
 	return tc, r, client
 }
@@ -36,9 +37,9 @@ func TestRawIO(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		run  func(t *testing.T, tc *net.TCPConn, r *rawIO, client net.Conn)
+		run  func(t *testing.T, tc *net.TCPConn, r *rawio.IO, client net.Conn)
 	}{
-		{"read what the peer wrote", func(t *testing.T, _ *net.TCPConn, r *rawIO, client net.Conn) {
+		{"read what the peer wrote", func(t *testing.T, _ *net.TCPConn, r *rawio.IO, client net.Conn) {
 			if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +49,7 @@ func TestRawIO(t *testing.T) {
 				t.Fatalf("read %q, %v", b[:n], err)
 			}
 		}},
-		{"a read waits for the bytes", func(t *testing.T, _ *net.TCPConn, r *rawIO, client net.Conn) {
+		{"a read waits for the bytes", func(t *testing.T, _ *net.TCPConn, r *rawio.IO, client net.Conn) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
@@ -62,13 +63,13 @@ func TestRawIO(t *testing.T) {
 				t.Fatalf("read %q, %v", b[:n], err)
 			}
 		}},
-		{"the peer's close is io.EOF", func(t *testing.T, _ *net.TCPConn, r *rawIO, client net.Conn) {
+		{"the peer's close is io.EOF", func(t *testing.T, _ *net.TCPConn, r *rawio.IO, client net.Conn) {
 			client.Close()
 			if n, err := r.Read(make([]byte, 8)); n != 0 || err != io.EOF {
 				t.Fatalf("read %d, %v; want 0, io.EOF", n, err)
 			}
 		}},
-		{"a read deadline is a timeout", func(t *testing.T, tc *net.TCPConn, r *rawIO, _ net.Conn) {
+		{"a read deadline is a timeout", func(t *testing.T, tc *net.TCPConn, r *rawio.IO, _ net.Conn) {
 			_ = tc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 			_, err := r.Read(make([]byte, 8))
 			var ne net.Error
@@ -76,13 +77,13 @@ func TestRawIO(t *testing.T) {
 				t.Fatalf("read error %v, want a timeout", err)
 			}
 		}},
-		{"a read after close is net.ErrClosed", func(t *testing.T, tc *net.TCPConn, r *rawIO, _ net.Conn) {
+		{"a read after close is net.ErrClosed", func(t *testing.T, tc *net.TCPConn, r *rawio.IO, _ net.Conn) {
 			tc.Close()
 			if _, err := r.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
 				t.Fatalf("read error %v, want net.ErrClosed", err)
 			}
 		}},
-		{"an empty read or write does nothing", func(t *testing.T, _ *net.TCPConn, r *rawIO, _ net.Conn) {
+		{"an empty read or write does nothing", func(t *testing.T, _ *net.TCPConn, r *rawio.IO, _ net.Conn) {
 			if n, err := r.Read(nil); n != 0 || err != nil {
 				t.Fatalf("read %d, %v", n, err)
 			}
@@ -90,7 +91,7 @@ func TestRawIO(t *testing.T) {
 				t.Fatalf("write %d, %v", n, err)
 			}
 		}},
-		{"a write larger than the socket's buffers goes whole", func(t *testing.T, _ *net.TCPConn, r *rawIO, client net.Conn) {
+		{"a write larger than the socket's buffers goes whole", func(t *testing.T, _ *net.TCPConn, r *rawio.IO, client net.Conn) {
 			want := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB
 			got := make(chan []byte)
 			go func() {
@@ -105,7 +106,7 @@ func TestRawIO(t *testing.T) {
 				t.Fatalf("the peer read %d bytes, not what was written", len(b))
 			}
 		}},
-		{"a write to a reset connection fails", func(t *testing.T, _ *net.TCPConn, r *rawIO, client net.Conn) {
+		{"a write to a reset connection fails", func(t *testing.T, _ *net.TCPConn, r *rawio.IO, client net.Conn) {
 			_ = client.(*net.TCPConn).SetLinger(0)
 			client.Close() // a reset
 			var err error
@@ -122,7 +123,7 @@ func TestRawIO(t *testing.T) {
 				t.Fatalf("write error %#v, want a *net.OpError of a write", err)
 			}
 		}},
-		{"a write deadline is a timeout", func(t *testing.T, tc *net.TCPConn, r *rawIO, _ net.Conn) {
+		{"a write deadline is a timeout", func(t *testing.T, tc *net.TCPConn, r *rawio.IO, _ net.Conn) {
 			// The peer reads nothing: the buffers fill, then the deadline.
 			_ = tc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 			n, err := r.Write(make([]byte, 64<<20))
@@ -142,7 +143,7 @@ func TestRawIO(t *testing.T) {
 }
 
 // TestRawIOServed checks that the connections served by goroutines (TLS
-// here) read and write through rawIO, and those under a rate cap do not.
+// here) read and write through rawio.IO, and those under a rate cap do not.
 func TestRawIOServed(t *testing.T) {
 	t.Parallel()
 	ca, err := pki.NewCA("test CA")
@@ -193,7 +194,7 @@ func TestRawIOServed(t *testing.T) {
 			want = 0
 		}
 		if n == 0 || raw != want {
-			t.Errorf("rate %d: %d of %d connections through rawIO, want %d", rate, raw, n, want)
+			t.Errorf("rate %d: %d of %d connections through rawio.IO, want %d", rate, raw, n, want)
 		}
 		tr.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -202,7 +203,7 @@ func TestRawIOServed(t *testing.T) {
 	}
 }
 
-// TestRawIOAllocs: a read and a write through rawIO allocate nothing.
+// TestRawIOAllocs: a read and a write through rawio.IO allocate nothing.
 func TestRawIOAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")

@@ -1,4 +1,4 @@
-package httpfront
+package rawio
 
 import (
 	"io"
@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawIO reads and writes a TCP connection's socket with the loops'
+// IO reads and writes a TCP connection's socket with the loops'
 // recvfrom(2) and sendto(2), made directly (h1loop.Recv, h1loop.Send),
 // waiting in Go's poller through the connection's syscall.RawConn when the
 // socket is not ready: what net.TCPConn does, without the runtime's
@@ -21,10 +21,11 @@ import (
 // The entry and its exit cost a little on every call, and the entry wakes
 // the runtime's monitor thread whenever that sleeps because the process
 // was idle (see package h1loop, whose loops make their calls the same
-// way). This is for the connections served by goroutines: TLS, and those
-// the loops hand over. On TLS HTTP/1.1 keep-alive it took decoy's CPU per
-// request from 1.02 to 0.94 of nginx's (docs/BENCHMARKS.md).
-type rawIO struct {
+// way). This is for the connections served by goroutines: TLS, those the
+// loops hand over, and the gRPC port's. On TLS HTTP/1.1 keep-alive it took
+// decoy's CPU per request from 1.02 to 0.94 of nginx's
+// (docs/BENCHMARKS.md).
+type IO struct {
 	raw           syscall.RawConn
 	local, remote net.Addr // for errors
 
@@ -44,13 +45,13 @@ type rawIO struct {
 // maxRawIO is the most one call reads or writes, as in package net.
 const maxRawIO = 1 << 30
 
-// newRawIO returns raw reads and writes for tc's socket, or nil.
-func newRawIO(tc *net.TCPConn) *rawIO {
+// New returns raw reads and writes for tc's socket, or nil.
+func New(tc *net.TCPConn) *IO {
 	raw, err := tc.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	r := &rawIO{raw: raw, local: tc.LocalAddr(), remote: tc.RemoteAddr()}
+	r := &IO{raw: raw, local: tc.LocalAddr(), remote: tc.RemoteAddr()}
 	r.readFn = func(fd uintptr) bool {
 		for {
 			n, e := h1loop.Recv(int(fd), r.rp)
@@ -89,7 +90,7 @@ func newRawIO(tc *net.TCPConn) *rawIO {
 
 // Read reads into p as net.TCPConn does: io.EOF when the peer has closed,
 // the poller's error on a deadline or a closed connection.
-func (r *rawIO) Read(p []byte) (int, error) {
+func (r *IO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -112,7 +113,7 @@ func (r *rawIO) Read(p []byte) (int, error) {
 
 // Write writes all of p as net.TCPConn does, or returns the error that
 // stopped it and what was written before.
-func (r *rawIO) Write(p []byte) (int, error) {
+func (r *IO) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
