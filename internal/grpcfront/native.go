@@ -20,9 +20,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Native gRPC calls that reach decoy's own HTTP/2 loop (the HTTP and
-// HTTPS ports) are served here, on the loop's stream, by the same handler
-// as the gRPC port's: h2Stream is the grpc.ServerStream of such a call.
+// Native gRPC calls that reach decoy's own HTTP/2 loop (the gRPC port,
+// see loop.go, and the HTTP and HTTPS ports) are served here, on the
+// loop's stream, by the handler grpc-go's transport calls with
+// EngineGo: h2Stream is the grpc.ServerStream of such a call.
 // It reads the length-prefixed messages from the stream's body as they
 // arrive and writes the answer as grpc-go's HTTP/2 transport does:
 // headers with the first message, the messages, and trailers with the
@@ -109,8 +110,7 @@ func (s *Server) serveH2(ctx context.Context, w *h2serve.ResponseWriter, r *h2se
 }
 
 // h2Stream is a native gRPC call on decoy's HTTP/2 loop as a
-// grpc.ServerStream, and as its grpc.ServerTransportStream (the method
-// name, the content subtype).
+// grpc.ServerStream; h2Transport is its grpc.ServerTransportStream.
 type h2Stream struct {
 	s   *Server
 	ctx context.Context
