@@ -15,6 +15,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/demo"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -105,11 +106,29 @@ func TestGRPCWebOverTLS(t *testing.T) {
 // with the listeners mod sets and the engine options opts.
 func startGRPC(t testing.TB, mod func(*config.Settings), opts ...engine.Option) *app.App {
 	t.Helper()
+	return startGRPCStubs(t, "", mod, opts...)
+}
+
+// startGRPCStubs is startGRPC with the stubs of a YAML document.
+func startGRPCStubs(t testing.TB, stubs string, mod func(*config.Settings), opts ...engine.Option) *app.App {
+	t.Helper()
 	set, err := demo.Protos()
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := engine.NewStore(nil, opts...)
+	var srcs []engine.Source
+	if stubs != "" {
+		l, err := config.LoadStubBytes("stubs.yaml", []byte(stubs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := grpcfront.Check(set, l.Sources); errs != nil {
+			t.Fatal(l.Locate(errs))
+		}
+		srcs = l.Sources
+		opts = append(opts, grpcfront.MatcherNames(set))
+	}
+	store, err := engine.NewStore(srcs, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -285,3 +285,53 @@ func mdString(md metadata.MD) string {
 	slices.Sort(kv)
 	return strings.Join(kv, " ")
 }
+
+// TestGRPCStreamBurstsLeaveBeforeAWait: the messages of a server stream
+// that follow one another at once may wait in the connection's buffer for
+// the last of their burst, but that one goes out before a wait: here the
+// client gets the first two while the stream waits an hour for the third,
+// on every port.
+func TestGRPCStreamBurstsLeaveBeforeAWait(t *testing.T) {
+	t.Parallel()
+	a := startGRPCStubs(t, `
+- request: {path: /decoy.demo.v1.Users/ListUsers}
+  response:
+    grpc:
+      stream: [{body: {id: 1}}, {body: {id: 2}}, {body: {id: 3}, delay: 1h}]
+`, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "127.0.0.1:0", "127.0.0.1:0", "", "127.0.0.1:0"
+	})
+	for _, p := range []struct {
+		name  string
+		addr  net.Addr
+		creds credentials.TransportCredentials
+	}{
+		{"grpc", a.GRPCAddr, insecure.NewCredentials()},
+		{"http", a.HTTPAddr, insecure.NewCredentials()},
+		{"https", a.HTTPSAddr, credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			cc, err := grpc.NewClient("passthrough:///"+p.addr.String(), grpc.WithTransportCredentials(p.creds))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cs, err := cc.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/decoy.demo.v1.Users/ListUsers")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cs.SendMsg(&emptypb.Empty{}); err != nil {
+				t.Fatal(err)
+			}
+			_ = cs.CloseSend()
+			for i := 1; i <= 2; i++ {
+				var out emptypb.Empty
+				if err := cs.RecvMsg(&out); err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+			}
+		})
+	}
+}

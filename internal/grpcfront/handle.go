@@ -473,7 +473,7 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 	case p.echo:
 		// grpc-go writes the message after SendMsg returns: send a copy,
 		// not the buffer the next message will be read into.
-		return s.send(ss, c, md, &frame{b: append([]byte(nil), c.in.b...)})
+		return s.send(ss, c, md, &frame{b: append([]byte(nil), c.in.b...)}, false)
 	case p.generate:
 		n := 1
 		if md.IsStreamingServer() && (!md.IsStreamingClient() || p.push) {
@@ -481,7 +481,7 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 		}
 		for i := 0; i < n; i++ {
 			b := generatedAnswer(md, s.o.Protos, c.seed+uint64(i), c.in.b)
-			if err := s.send(ss, c, md, &frame{b: b}); err != nil {
+			if err := s.send(ss, c, md, &frame{b: b}, i+1 < n); err != nil {
 				return err
 			}
 		}
@@ -498,7 +498,7 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 					return err
 				}
 			}
-			if err := s.send(ss, c, md, p.msgs[i].f); err != nil {
+			if err := s.send(ss, c, md, p.msgs[i].f, p.nextAtOnce(r, i)); err != nil {
 				return err
 			}
 		}
@@ -506,16 +506,37 @@ func (s *Server) reply(ctx context.Context, ss grpc.ServerStream, c *call, md pr
 	return nil
 }
 
-func (s *Server) send(ss grpc.ServerStream, c *call, md protoreflect.MethodDescriptor, f *frame) error {
+// nextAtOnce tells whether another message follows the i-th of round r
+// of p's stream with no wait between.
+func (p *plan) nextAtOnce(r, i int) bool {
+	switch {
+	case i+1 < len(p.msgs):
+		d := p.msgs[i+1].delay
+		return d == 0 && p.interval == 0
+	case r+1 < p.repeat:
+		d := p.msgs[0].delay
+		return d == 0 && p.interval == 0
+	}
+	return false
+}
+
+// send sends f; more says that another message follows at once.
+func (s *Server) send(ss grpc.ServerStream, c *call, md protoreflect.MethodDescriptor, f *frame, more bool) error {
 	if c.json {
 		var err error
 		if f, err = s.jsonOut(f, md.Output()); err != nil {
 			return err
 		}
 	}
-	// Counted once grpc-go took it: a message the call was cancelled
-	// before is not sent.
-	if err := ss.SendMsg(f); err != nil {
+	// Counted once the transport took it: a message the call was
+	// cancelled before is not sent.
+	var err error
+	if hs, ok := ss.(*h2Stream); ok {
+		err = hs.sendMsg(f, more)
+	} else {
+		err = ss.SendMsg(f)
+	}
+	if err != nil {
 		return err
 	}
 	c.out += int64(len(f.b))

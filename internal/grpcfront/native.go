@@ -159,7 +159,13 @@ func (hs *h2Stream) SendHeader(md metadata.MD) error {
 func (hs *h2Stream) SetTrailer(md metadata.MD) { hs.trailer = metadata.Join(hs.trailer, md) }
 
 // SendMsg sends a frame: the headers go with the first.
-func (hs *h2Stream) SendMsg(m any) error {
+func (hs *h2Stream) SendMsg(m any) error { return hs.sendMsg(m, false) }
+
+// sendMsg is SendMsg; more says that another message follows at once, so
+// that this one may wait in the connection's buffer for it (see
+// h2serve.ResponseWriter.WriteDataHeld): a burst of messages leaves in as
+// few writes as the buffer allows, the last one sending them all.
+func (hs *h2Stream) sendMsg(m any, more bool) error {
 	f, ok := m.(*frame)
 	if !ok {
 		return status.Errorf(codes.Internal, "grpc: cannot send a %T", m)
@@ -174,17 +180,29 @@ func (hs *h2Stream) SendMsg(m any) error {
 		// Prefix and message in one DATA frame.
 		hs.out, rest = append(hs.out, f.b...), nil
 	}
+	hold := more || len(rest) > 0
 	var err error
-	if hs.headSent {
-		err = hs.w.WriteData(hs.out, false)
-	} else {
+	switch {
+	case !hs.headSent:
 		hs.headSent = true
-		err = hs.w.WriteHeadData(hs.headBlock(), hs.out)
+		if hold {
+			err = hs.w.WriteHeadDataHeld(hs.headBlock(), hs.out)
+		} else {
+			err = hs.w.WriteHeadData(hs.headBlock(), hs.out)
+		}
+	case hold:
+		err = hs.w.WriteDataHeld(hs.out)
+	default:
+		err = hs.w.WriteData(hs.out, false)
 	}
 	if err == nil && len(rest) > 0 {
 		// A large message goes from where it is: the connection copies
 		// it into its buffer as the windows let it.
-		err = hs.w.WriteData(rest, false)
+		if more {
+			err = hs.w.WriteDataHeld(rest)
+		} else {
+			err = hs.w.WriteData(rest, false)
+		}
 	}
 	return hs.failed(err)
 }

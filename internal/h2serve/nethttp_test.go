@@ -348,14 +348,16 @@ func (c *countConn) Write(p []byte) (int, error) {
 }
 
 // TestCoalesce: a stream's headers, data and trailers go out in one write
-// to the connection with Coalesce, in one per part without it.
+// to the connection with Coalesce, in one per part without it; parts
+// written held wait for the next part that is not.
 func TestCoalesce(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		coalesce bool
+		held     bool // the body in three parts, the first two held
 		writes   int64
-	}{{false, 2}, {true, 1}} {
-		t.Run(fmt.Sprint("coalesce=", tc.coalesce), func(t *testing.T) {
+	}{{false, false, 2}, {true, false, 1}, {false, true, 2}} {
+		t.Run(fmt.Sprint("coalesce=", tc.coalesce, ",held=", tc.held), func(t *testing.T) {
 			t.Parallel()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -372,7 +374,15 @@ func TestCoalesce(t *testing.T) {
 				go func() {
 					<-gate // the connection's reader is idle by then
 					before := cc.n.Load()
-					_ = w.WriteHeadData(EncodeHeaderBlock(200, [][2]string{{"content-type", "application/grpc"}}, -1), []byte("message"))
+					head := EncodeHeaderBlock(200, [][2]string{{"content-type", "application/grpc"}}, -1)
+					if tc.held {
+						// Held, held, then one write sends all three.
+						_ = w.WriteHeadDataHeld(head, []byte("mes"))
+						_ = w.WriteDataHeld([]byte("sa"))
+						_ = w.WriteData([]byte("ge"), false)
+					} else {
+						_ = w.WriteHeadData(head, []byte("message"))
+					}
 					_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"grpc-status", "0"}}))
 					wrote <- cc.n.Load() - before
 				}()

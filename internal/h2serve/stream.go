@@ -619,6 +619,19 @@ func (w *ResponseWriter) WriteHead(block []byte) error {
 // empty: one write to the connection carries both where the windows
 // allow.
 func (w *ResponseWriter) WriteHeadData(block, p []byte) error {
+	return w.writeHeadData(block, p, false)
+}
+
+// WriteHeadDataHeld is WriteHeadData for a stream with more to send at
+// once: what the windows let go stays in the connection's buffer, as
+// with Coalesce, until a write that is not held (or a full buffer, or
+// another stream's write) sends it. A burst of messages then leaves in
+// as few writes as the buffer allows.
+func (w *ResponseWriter) WriteHeadDataHeld(block, p []byte) error {
+	return w.writeHeadData(block, p, true)
+}
+
+func (w *ResponseWriter) writeHeadData(block, p []byte, hold bool) error {
 	st := w.st
 	c := st.c
 	c.mu.Lock()
@@ -639,9 +652,9 @@ func (w *ResponseWriter) WriteHeadData(block, p []byte) error {
 		st.open = true
 	}
 	if len(p) > 0 && !noBody {
-		return c.writeDataLocked(st, p, false)
+		return c.writeDataLocked(st, p, false, hold)
 	}
-	if !c.batching && (!st.lazy || noBody) {
+	if !c.batching && (!(st.lazy || hold) || noBody) {
 		c.flushLocked()
 	}
 	return nil
@@ -673,11 +686,22 @@ func (w *ResponseWriter) WriteData(p []byte, end bool) error {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.writeDataLocked(st, p, end)
+	return c.writeDataLocked(st, p, end, false)
 }
 
-// writeDataLocked is WriteData with c.mu held.
-func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
+// WriteDataHeld is WriteData(p, false) for a stream with more to send at
+// once: see WriteHeadDataHeld.
+func (w *ResponseWriter) WriteDataHeld(p []byte) error {
+	st := w.st
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeDataLocked(st, p, false, true)
+}
+
+// writeDataLocked is WriteData with c.mu held; hold leaves what goes out
+// at once in the buffer.
+func (c *conn) writeDataLocked(st *stream, p []byte, end, hold bool) error {
 	if c.closed || st.closed {
 		return ErrStreamClosed
 	}
@@ -705,7 +729,7 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 		c.enqueue(st)
 		c.kickLocked()
 	}
-	if !c.batching && (!st.lazy || end || len(st.pending) > 0) {
+	if !c.batching && (!(st.lazy || hold) || end || len(st.pending) > 0) {
 		c.flushLocked()
 	}
 	if c.cond == nil {
