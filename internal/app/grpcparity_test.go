@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -196,6 +197,20 @@ func TestGRPCPortsAgree(t *testing.T) {
 			return o
 		}
 	}
+	health := func(service string) func(cc *grpc.ClientConn) outcome {
+		return func(cc *grpc.ClientConn) outcome {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var out healthpb.HealthCheckResponse
+			err := cc.Invoke(ctx, healthpb.Health_Check_FullMethodName, &healthpb.HealthCheckRequest{Service: service}, &out)
+			st := status.Convert(err)
+			o := outcome{code: st.Code(), msg: st.Message()}
+			if err == nil {
+				o.msgs = []string{out.GetStatus().String()}
+			}
+			return o
+		}
+	}
 	chat := func(text string) proto.Message {
 		var b []byte
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
@@ -243,6 +258,9 @@ func TestGRPCPortsAgree(t *testing.T) {
 		}},
 		{"unknown method", stream("/decoy.demo.v1.Users/Nope", []proto.Message{&emptypb.Empty{}}), codes.Unimplemented, nil},
 		{"unknown service", stream("/no.Such/Method", []proto.Message{&emptypb.Empty{}}), codes.Unimplemented, nil},
+		{"health check", health(""), codes.OK, func(o outcome) bool { return len(o.msgs) == 1 && o.msgs[0] == "SERVING" }},
+		{"health of a service", health("decoy.demo.v1.Users"), codes.OK, func(o outcome) bool { return len(o.msgs) == 1 && o.msgs[0] == "SERVING" }},
+		{"health of no service", health("no.Such"), codes.NotFound, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ref outcome

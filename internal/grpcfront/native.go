@@ -15,6 +15,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/h2serve"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -30,7 +31,8 @@ import (
 // status (or one header block, "Trailers-Only", when no message went
 // out). One goroutine a call, where grpc-go's handler transport
 // (ServeHTTP) takes four. The services grpc-go serves itself (health,
-// reflection) and compressed calls still go through ServeHTTP.
+// reflection; but Health/Check is answered here) and compressed calls
+// still go through ServeHTTP.
 
 // ServeH2 serves a native gRPC call (Content-Type application/grpc,
 // application/grpc+proto or application/grpc+json) that arrived on one
@@ -39,22 +41,61 @@ import (
 // carries the client's certificate, engine.ClientCertKey, when the port
 // asks for one) ended when the stream or the connection does. It reports
 // false, having done nothing, for a call to leave to ServeHTTP: one to a
-// service grpc-go serves itself (health, reflection), or whose messages
-// are compressed (grpc-encoding other than identity).
+// service grpc-go serves itself (reflection, health's Watch; Check is
+// answered here), or whose messages are compressed (grpc-encoding other
+// than identity).
 func (s *Server) ServeH2(ctx context.Context, w *h2serve.ResponseWriter, r *h2serve.Request) bool {
-	if s.o.Transport == EngineGo || r.Method != "POST" || !r.Streamed || s.builtin[serviceOf(r.RawPath)] {
+	if s.o.Transport == EngineGo || r.Method != "POST" || !r.Streamed ||
+		s.builtin[serviceOf(r.RawPath)] && r.RawPath != healthpb.Health_Check_FullMethodName {
 		return false
 	}
 	if enc, ok := r.Header("grpc-encoding"); ok && enc != "identity" {
 		return false
 	}
 	w.Detach()
-	if md := s.o.Protos.Method(r.RawPath); md != nil && !md.IsStreamingClient() && !md.IsStreamingServer() {
+	if md := s.o.Protos.Method(r.RawPath); md != nil && !md.IsStreamingClient() && !md.IsStreamingServer() || r.RawPath == healthpb.Health_Check_FullMethodName {
 		// Headers, message and trailers in one write.
 		w.Coalesce()
 	}
 	go s.serveH2(ctx, w, r)
 	return true
+}
+
+// healthCheck answers grpc.health.v1.Health/Check on the loop, with the
+// health service grpc-go serves elsewhere: load balancers and probes ask
+// it often, and ghz users measure with it. (Watch, a stream, goes to
+// ServeHTTP.)
+func (s *Server) healthCheck(hs *h2Stream) error {
+	if kind, sub := contentSubtype(hs.ctx); kind != subtypeProto {
+		return errSubtype(sub, healthName, false)
+	}
+	var in frame
+	if err := hs.RecvMsg(&in); err != nil {
+		if errors.Is(err, io.EOF) {
+			return status.Error(codes.Internal, "the client sent no request message")
+		}
+		return err
+	}
+	var more frame
+	if err := hs.RecvMsg(&more); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return err
+		}
+		return errTooMany
+	}
+	req := new(healthpb.HealthCheckRequest)
+	if err := proto.Unmarshal(in.b, req); err != nil {
+		return status.Errorf(codes.Internal, "grpc: error unmarshalling request: %v", err)
+	}
+	resp, err := healthServer{Server: s.health, stopping: s.stopping}.Check(hs.ctx, req)
+	if err != nil {
+		return err
+	}
+	b, err := proto.Marshal(resp)
+	if err != nil {
+		return status.Errorf(codes.Internal, "grpc: error marshalling response: %v", err)
+	}
+	return hs.SendMsg(&frame{b: b})
 }
 
 // serviceOf is the service of a method path, /package.Service/Method.
@@ -103,6 +144,10 @@ func (s *Server) serveH2(ctx context.Context, w *h2serve.ResponseWriter, r *h2se
 				err = status.Errorf(codes.Internal, "decoy failed on this call: %v", p)
 			}
 		}()
+		if r.RawPath == healthpb.Health_Check_FullMethodName {
+			err = s.healthCheck(hs)
+			return
+		}
 		err = s.handle(nil, hs)
 	}()
 	w.CloseBody()
