@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"net"
 	"slices"
@@ -241,5 +242,31 @@ func TestGRPCPortPolicesPings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGRPCPortShutdownWithSilentClient: a graceful shutdown does not
+// wait for a client that connected to the gRPC port and said nothing (its
+// preface, or its TLS handshake, has 10 s to come): it ends well within
+// a 5 s shutdown timeout.
+func TestGRPCPortShutdownWithSilentClient(t *testing.T) {
+	t.Parallel()
+	a := startGRPC(t, func(s *config.Settings) {
+		s.HTTP, s.HTTPS, s.Admin, s.GRPC = "", "", "", "127.0.0.1:0"
+	})
+	c, err := net.Dial("tcp", a.GRPCAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The connection is accepted once a call on another one is answered.
+	fields, _, _ := rawGRPC(t, a.GRPCAddr.String(), "/decoy.demo.v1.Users/GetUser", nil, append(grpcPrefix(0, 2), 0x08, 0x2a), true)
+	if fields["grpc-status"] != "0" {
+		t.Fatalf("a call: %v", fields)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v, want it done before its timeout", err)
 	}
 }

@@ -94,20 +94,29 @@ func (s *Server) serveLoopConn(fc *faultConn) {
 		_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: 2 * time.Minute, Interval: 20 * time.Second, Count: 3})
 	}
 	ctx := s.loopCtx
-	_ = fc.Conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	raw := fc.Conn
+	_ = raw.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	// A shutdown does not wait for a client that has not spoken yet, or
+	// is in its TLS handshake.
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetReadDeadline(time.Now()) })
 	kind, err := fc.peek()
 	if err != nil {
+		stop()
 		return
 	}
-	_ = fc.Conn.SetReadDeadline(time.Time{})
+	_ = raw.SetReadDeadline(time.Time{})
 	if kind == sniffTLS && s.o.TLS != nil {
 		cert, ok := s.portTLS(fc)
 		if !ok {
+			stop()
 			return
 		}
 		if cert != nil {
 			ctx = context.WithValue(ctx, engine.ClientCertKey{}, cert)
 		}
+	}
+	if !stop() {
+		return // shutting down
 	}
 	// Cleartext: the loop's first read acts on the sniffed bytes
 	// (faultConn.sniff): HTTP/1.x is answered, TLS without a
