@@ -118,9 +118,9 @@ func (s *Server) serveLoopConn(fc *faultConn) {
 	if !stop() {
 		return // shutting down
 	}
-	// Cleartext: the loop's first read acts on the sniffed bytes
-	// (faultConn.sniff): HTTP/1.x is answered, TLS without a
-	// certificate closed.
+	// In cleartext, the loop's first read acts on the sniffed bytes
+	// (faultConn.sniff): HTTP/1.x is answered, and a TLS handshake on a
+	// port that serves no TLS is closed.
 	err = h2serve.ServeConn(ctx, fc, loopHandler{s}, h2serve.Options{
 		MaxConcurrentStreams: loopMaxStreams,
 		MaxHeaderListSize:    loopMaxHeaderList,
