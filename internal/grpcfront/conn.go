@@ -3,6 +3,7 @@ package grpcfront
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"reflect"
 	"sync"
@@ -234,6 +235,19 @@ func (c *faultConn) Close() error {
 	conn := c.Conn
 	c.mu.Unlock()
 	return conn.Close()
+}
+
+// CloseWrite ends what the server sends, when the connection under c can
+// (TCP, TLS): decoy's HTTP/2 loop then reads what the client still sends
+// for a moment before it closes, so that closing does not reset the
+// connection under an answer the client has not read.
+func (c *faultConn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("grpcfront: the connection cannot be half-closed")
 }
 
 // NetConn returns the wrapped connection.

@@ -3,6 +3,7 @@ package grpcfront
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"testing"
 
@@ -148,5 +149,50 @@ func BenchmarkFaultConnWrite(b *testing.B) {
 				_, _ = c.Write(batch)
 			}
 		})
+	}
+}
+
+// TestFaultConnCloseWrite: a faultConn half-closes the TCP connection
+// under it, so that decoy's HTTP/2 loop can read what the client still
+// sends before it closes (a close with unread bytes resets the
+// connection, and the client may lose the last answer): the client reads
+// EOF and can still write.
+func TestFaultConnCloseWrite(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := &faultConn{Conn: sc, conns: &conns{}}
+	defer fc.Close()
+	cw, ok := any(fc).(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("a faultConn cannot be half-closed")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := client.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("the client read %d, %v: want EOF", n, err)
+	}
+	if _, err := client.Write([]byte("PING")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(fc, buf); err != nil || string(buf) != "PING" {
+		t.Errorf("the server read %q, %v after its half-close", buf, err)
+	}
+	if err := (&faultConn{Conn: &bufConn{}, conns: &conns{}}).CloseWrite(); err == nil {
+		t.Error("a connection without CloseWrite was half-closed")
 	}
 }
