@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/decoy-dev/decoy/internal/h2serve"
@@ -163,10 +162,9 @@ type h2Stream struct {
 	r   *h2serve.Request
 	sub string // content subtype: "", "proto", "json", ...
 
-	header, trailer metadata.MD
-	headSent        bool
-	out             []byte // a message's length prefix and bytes
-	eof             bool   // the request body has ended
+	answerMD
+	out []byte // a message's length prefix and bytes
+	eof bool   // the request body has ended
 }
 
 var _ grpc.ServerStream = (*h2Stream)(nil)
@@ -185,14 +183,6 @@ func (t h2Transport) SetHeader(md metadata.MD) error  { return t.hs.SetHeader(md
 func (t h2Transport) SendHeader(md metadata.MD) error { return t.hs.SendHeader(md) }
 func (t h2Transport) SetTrailer(md metadata.MD) error { t.hs.SetTrailer(md); return nil }
 
-func (hs *h2Stream) SetHeader(md metadata.MD) error {
-	if hs.headSent {
-		return errors.New("grpc: the headers were already sent")
-	}
-	hs.header = metadata.Join(hs.header, md)
-	return nil
-}
-
 func (hs *h2Stream) SendHeader(md metadata.MD) error {
 	if err := hs.SetHeader(md); err != nil {
 		return err
@@ -200,8 +190,6 @@ func (hs *h2Stream) SendHeader(md metadata.MD) error {
 	hs.headSent = true
 	return hs.failed(hs.w.WriteHead(hs.headBlock()))
 }
-
-func (hs *h2Stream) SetTrailer(md metadata.MD) { hs.trailer = metadata.Join(hs.trailer, md) }
 
 // SendMsg sends a frame: the headers go with the first.
 func (hs *h2Stream) SendMsg(m any) error { return hs.sendMsg(m, false) }
@@ -367,32 +355,8 @@ func (hs *h2Stream) headBlock() []byte {
 // appendMetadata appends md's fields to a header block, binary values in
 // base64 as grpc-go sends them; the fields gRPC reserves are left out.
 func appendMetadata(b []byte, md metadata.MD) []byte {
-	for k, vs := range md {
-		if reservedHeader(k) {
-			continue
-		}
-		for _, v := range vs {
-			if strings.HasSuffix(k, "-bin") {
-				v = base64.RawStdEncoding.EncodeToString([]byte(v))
-			}
-			b = h2serve.AppendHeaderField(b, k, v)
-		}
-	}
+	eachMetadata(md, base64.RawStdEncoding, func(k, v string) { b = h2serve.AppendHeaderField(b, k, v) })
 	return b
-}
-
-// reservedHeader tells the fields gRPC itself sets, which metadata may
-// not carry (grpc-go's isReservedHeader).
-func reservedHeader(k string) bool {
-	if k == "" || k[0] == ':' {
-		return true
-	}
-	switch k {
-	case "content-type", "user-agent", "grpc-message-type", "grpc-encoding",
-		"grpc-message", "grpc-status", "grpc-timeout", "grpc-status-details-bin", "te":
-		return true
-	}
-	return false
 }
 
 // end ends the call with err's status (nil: OK): in the trailers after
@@ -420,15 +384,7 @@ func (hs *h2Stream) end(err error) {
 // statusBlock appends the trailer fields of st (grpc-status, grpc-message,
 // grpc-status-details-bin) and the trailer metadata md to b.
 func statusBlock(b []byte, st *status.Status, md metadata.MD) []byte {
-	b = h2serve.AppendHeaderField(b, "grpc-status", strconv.Itoa(int(st.Code())))
-	if msg := st.Message(); msg != "" {
-		b = h2serve.AppendHeaderField(b, "grpc-message", encodeGRPCMessage(msg))
-	}
-	if len(st.Details()) > 0 {
-		if p, err := proto.Marshal(st.Proto()); err == nil {
-			b = h2serve.AppendHeaderField(b, "grpc-status-details-bin", base64.RawStdEncoding.EncodeToString(p))
-		}
-	}
+	eachStatusField(st, func(k, v string) { b = h2serve.AppendHeaderField(b, k, v) })
 	return appendMetadata(b, md)
 }
 

@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 )
 
 // gRPC-Web (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md)
@@ -68,12 +67,9 @@ func WebStatus(contentType, origin string, code codes.Code, msg string) (headers
 	ct := webResponseType(contentType)
 	headers = append(headers, [2]string{"Content-Type", ct})
 	headers = append(headers, corsHeaders(origin)...)
-	var b strings.Builder
-	fmt.Fprintf(&b, "grpc-status:%d\r\n", code)
-	if msg != "" {
-		fmt.Fprintf(&b, "grpc-message:%s\r\n", encodeGRPCMessage(msg))
-	}
-	return headers, webBlock(hasPrefixFold(ct, webTextContentType), webTrailerFlag, []byte(b.String()))
+	var b []byte
+	eachStatusField(status.New(code, msg), func(k, v string) { b = appendWebField(b, k, v) })
+	return headers, webBlock(hasPrefixFold(ct, webTextContentType), webTrailerFlag, b)
 }
 
 // ServeHTTP serves gRPC requests that arrive through a Go net/http HTTP/2
@@ -317,27 +313,17 @@ func parseTimeout(v string) (time.Duration, error) {
 
 // webStream is one gRPC-Web call as a grpc.ServerStream.
 type webStream struct {
-	ctx     context.Context
-	w       http.ResponseWriter
-	text    bool
-	ct      string
-	msgs    [][]byte // the request's messages not yet read
-	header  metadata.MD
-	trailer metadata.MD
-	wrote   bool // the response head is out
+	ctx  context.Context
+	w    http.ResponseWriter
+	text bool
+	ct   string
+	msgs [][]byte // the request's messages not yet read
+	answerMD
 }
 
 var _ grpc.ServerStream = (*webStream)(nil)
 
 func (ws *webStream) Context() context.Context { return ws.ctx }
-
-func (ws *webStream) SetHeader(md metadata.MD) error {
-	if ws.wrote {
-		return errors.New("grpc: the headers were already sent")
-	}
-	ws.header = metadata.Join(ws.header, md)
-	return nil
-}
 
 func (ws *webStream) SendHeader(md metadata.MD) error {
 	if err := ws.SetHeader(md); err != nil {
@@ -346,8 +332,6 @@ func (ws *webStream) SendHeader(md metadata.MD) error {
 	ws.writeHead()
 	return nil
 }
-
-func (ws *webStream) SetTrailer(md metadata.MD) { ws.trailer = metadata.Join(ws.trailer, md) }
 
 func (ws *webStream) SendMsg(m any) error {
 	f, ok := m.(*frame)
@@ -380,20 +364,13 @@ func (ws *webStream) RecvMsg(m any) error {
 
 // writeHead sends the status line and the response metadata, once.
 func (ws *webStream) writeHead() {
-	if ws.wrote {
+	if ws.headSent {
 		return
 	}
-	ws.wrote = true
+	ws.headSent = true
 	h := ws.w.Header()
 	h.Set("Content-Type", ws.ct)
-	for k, vs := range ws.header {
-		for _, v := range vs {
-			if strings.HasSuffix(k, "-bin") {
-				v = base64.StdEncoding.EncodeToString([]byte(v))
-			}
-			h.Add(k, v)
-		}
-	}
+	eachMetadata(ws.header, base64.StdEncoding, h.Add)
 	ws.w.WriteHeader(http.StatusOK)
 }
 
@@ -418,26 +395,19 @@ func webBlock(text bool, flag byte, b []byte) []byte {
 // end sends the trailers block with the call's status.
 func (ws *webStream) end(err error) {
 	ws.writeHead()
-	st := status.Convert(err)
-	var b strings.Builder
-	fmt.Fprintf(&b, "grpc-status:%d\r\n", st.Code())
-	if msg := st.Message(); msg != "" {
-		fmt.Fprintf(&b, "grpc-message:%s\r\n", encodeGRPCMessage(msg))
-	}
-	if len(st.Details()) > 0 {
-		if p, err := proto.Marshal(st.Proto()); err == nil {
-			fmt.Fprintf(&b, "grpc-status-details-bin:%s\r\n", base64.RawStdEncoding.EncodeToString(p))
-		}
-	}
-	for k, vs := range ws.trailer {
-		for _, v := range vs {
-			if strings.HasSuffix(k, "-bin") {
-				v = base64.StdEncoding.EncodeToString([]byte(v))
-			}
-			fmt.Fprintf(&b, "%s:%s\r\n", k, v)
-		}
-	}
-	ws.writeBlock(webTrailerFlag, []byte(b.String()))
+	var b []byte
+	add := func(k, v string) { b = appendWebField(b, k, v) }
+	eachStatusField(status.Convert(err), add)
+	eachMetadata(ws.trailer, base64.StdEncoding, add)
+	ws.writeBlock(webTrailerFlag, b)
+}
+
+// appendWebField appends a field of gRPC-Web's trailer block.
+func appendWebField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ':')
+	b = append(b, value...)
+	return append(b, "\r\n"...)
 }
 
 // encodeGRPCMessage percent-encodes a status message as gRPC does: the
