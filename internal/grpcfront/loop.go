@@ -10,6 +10,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/h2serve"
+	"github.com/decoy-dev/decoy/internal/listen"
 )
 
 // Engines of the gRPC port (Options.Engine).
@@ -61,11 +62,16 @@ func (s *Server) serveLoop(ln net.Listener) error {
 			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// Out of file descriptors, say: wait, as net/http does.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
+			if listen.Retryable(err) {
+				// Out of file descriptors, say: wait a little, as the
+				// HTTP ports do.
+				backoff = listen.NextBackoff(backoff)
+				s.log.Warn("gRPC port: accept failed; retrying", "err", err, "backoff", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-s.loopCtx.Done():
+					return nil
+				}
 				continue
 			}
 			return err
@@ -74,13 +80,6 @@ func (s *Server) serveLoop(ln net.Listener) error {
 		s.loopWG.Add(1)
 		go s.serveLoopConn(c.(*faultConn))
 	}
-}
-
-// isTemporary reports whether an Accept error passes (EMFILE, ENFILE,
-// ECONNABORTED: the errors net.Error's deprecated Temporary names).
-func isTemporary(err error) bool {
-	t, ok := err.(interface{ Temporary() bool })
-	return ok && t.Temporary()
 }
 
 // serveLoopConn serves one connection: TLS when it starts with a

@@ -26,6 +26,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/journal"
+	"github.com/decoy-dev/decoy/internal/listen"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/wake"
 	"github.com/valyala/fasthttp"
@@ -425,14 +426,9 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 			if s.draining.Load() {
 				return http.ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+			if listen.Retryable(err) {
 				// EMFILE and friends: back off briefly, never for long.
-				if backoff == 0 {
-					backoff = time.Millisecond
-				} else if backoff < 50*time.Millisecond {
-					backoff *= 2
-				}
+				backoff = listen.NextBackoff(backoff)
 				s.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
 				select {
 				case <-time.After(backoff):
@@ -458,11 +454,6 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 		s.o.Clients.Open(&tc.mc, addrPort(c.RemoteAddr()).Addr())
 		go s.serveConn(tc, useTLS)
 	}
-}
-
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
 }
 
 func (s *Server) track(c *conn) bool {
