@@ -164,7 +164,7 @@ func (h loopHandler) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	// call in flight goes on until its stream ends (the shutdown's time
 	// up closes the connection).
 	ctx := context.WithoutCancel(r.Context())
-	if ct, _ := r.Header("content-type"); isNativeGRPC(ct) && h.s.ServeH2(ctx, w, r) {
+	if ct, _ := r.Header("content-type"); IsNativeGRPC(ct) && h.s.ServeH2(ctx, w, r) {
 		return
 	}
 	// Health, reflection, compressed calls; and what is not gRPC, which
@@ -172,10 +172,10 @@ func (h loopHandler) ServeH2(w *h2serve.ResponseWriter, r *h2serve.Request) {
 	h2serve.ServeHTTP(ctx, h.s, w, r)
 }
 
-// isNativeGRPC reports whether a Content-Type is native gRPC's:
+// IsNativeGRPC reports whether a Content-Type is native gRPC's:
 // application/grpc, alone or with a subtype (+proto, +json) or
-// parameters.
-func isNativeGRPC(ct string) bool {
+// parameters, in any case. It does not allocate.
+func IsNativeGRPC(ct string) bool {
 	const grpcCT = "application/grpc"
 	if !hasPrefixFold(ct, grpcCT) {
 		return false

@@ -169,12 +169,8 @@ func (s *Server) h2UploadStub(r *h2serve.Request) *engine.Stub {
 // nativeGRPC reports whether r is a native gRPC call (application/grpc,
 // or application/grpc+proto and the like; not gRPC-Web).
 func nativeGRPC(r *h2serve.Request) bool {
-	ct, ok := r.Header("content-type")
-	const grpcCT = "application/grpc"
-	if !ok || len(ct) < len(grpcCT) || !strings.EqualFold(ct[:len(grpcCT)], grpcCT) {
-		return false
-	}
-	return len(ct) == len(grpcCT) || ct[len(grpcCT)] == '+' || ct[len(grpcCT)] == ';'
+	ct, _ := r.Header("content-type")
+	return grpcfront.IsNativeGRPC(ct)
 }
 
 // grpcWebH2 reports whether r is a gRPC-Web call or its CORS preflight.
@@ -194,7 +190,11 @@ func (s *Server) grpcWebH2(r *h2serve.Request) bool {
 // HTTP/2 loop to the gRPC front door, through net/http's interface, as Go's
 // HTTP/2 server would; it reports whether r was one.
 func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool {
-	if r.Method != http.MethodPost && r.Method != http.MethodOptions || !nativeGRPC(r) && !s.grpcWebH2(r) {
+	if r.Method != http.MethodPost && r.Method != http.MethodOptions {
+		return false // the REST stubs' GETs, without a header scan
+	}
+	native := nativeGRPC(r)
+	if !native && !s.grpcWebH2(r) {
 		return false
 	}
 	// The connection's context ends when a graceful shutdown begins; a
@@ -206,7 +206,7 @@ func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool
 		// connection.
 		ctx = context.WithValue(ctx, engine.ClientCertKey{}, c.cert)
 	}
-	if s.grpcH2 != nil && r.Streamed && nativeGRPC(r) && s.grpcH2.ServeH2(ctx, w, r) {
+	if s.grpcH2 != nil && r.Streamed && native && s.grpcH2.ServeH2(ctx, w, r) {
 		return true
 	}
 	if u, ok := s.o.GRPC.(interface{ Unary(string) bool }); ok && r.Method == http.MethodPost && u.Unary(r.Path) {
