@@ -154,7 +154,7 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	c.stats.RecordStatus(c.index, http.StatusOK, int(c.bytes), int(c.out), elapsed-c.waited)
 	code := endCode(ss.Context(), status.Code(err))
 	s.rpcs.add(path, code)
-	s.record(ss.Context(), c, path, start, elapsed, code)
+	s.record(c, path, start, elapsed, code)
 	if lv, ok := s.o.AccessLog.Sampled(); ok {
 		var remote string
 		if c.remote != nil {
@@ -723,7 +723,7 @@ func rstCode(h2 uint32) codes.Code {
 }
 
 // record adds the call to the journal.
-func (s *Server) record(ctx context.Context, c *call, path string, start time.Time, elapsed time.Duration, code codes.Code) {
+func (s *Server) record(c *call, path string, start time.Time, elapsed time.Duration, code codes.Code) {
 	j := s.o.Journal
 	if j.Cap() == 0 {
 		return
