@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -307,40 +308,56 @@ func TestStampArrivals(t *testing.T) {
 	}
 }
 
-// timestampsOn makes sure the kernel timestamps what it receives: it turns
-// that on for the whole machine when the first socket asks, a little
-// later (a deferred work item). A UDP socket on loopback asks and sends to
-// itself until its datagrams come stamped; it stays open for the test.
+// timestampsOn makes sure the kernel timestamps what TCP receives: it
+// turns that on for the whole machine when the first socket asks, a
+// little later (a deferred work item, late on a busy machine). A loopback
+// TCP connection asks and sends to itself until its bytes come stamped;
+// it stays open for the test. (A UDP socket would not do: the kernel
+// stamps a datagram when it is read if it came unstamped.)
 func timestampsOn(t *testing.T) {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = unix.Close(fd) })
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	self, err := unix.Getsockname(fd)
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil || serr != nil {
+		t.Fatal(err, serr)
 	}
 	b, oob := make([]byte, 8), make([]byte, stampOOB)
 	for range 10000 {
-		if err := unix.Sendto(fd, []byte("x"), 0, self); err != nil {
+		if _, err := client.Write([]byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		_, oobn, _, _, err := unix.Recvmsg(fd, b, oob, 0)
-		if err != nil {
-			t.Fatal(err)
+		var oobn int
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			_, oobn, _, _, rerr = unix.Recvmsg(int(fd), b, oob, 0)
+			return rerr != unix.EAGAIN
+		}); err != nil || rerr != nil {
+			t.Fatal(err, rerr)
 		}
 		if _, _, ok := TimestampNS(oob[:oobn]); ok {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Skip("the kernel timestamps nothing received")
+	t.Skip("the kernel timestamps nothing TCP receives")
 }
