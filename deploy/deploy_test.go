@@ -23,6 +23,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/cli"
 	"github.com/decoy-dev/decoy/internal/doctor"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/goccy/go-yaml"
 )
 
@@ -90,25 +91,6 @@ func startDecoy(t *testing.T, args ...string) *backend {
 func (b *backend) served(t *testing.T) int {
 	t.Helper()
 	return b.journaled(t, "/users/42")
-}
-
-// need returns the path of an external program, skipping the test when it
-// is missing, except under CI (DECOY_REQUIRE_EXTERNAL=1) where it fails.
-func need(t *testing.T, name string, paths ...string) string {
-	t.Helper()
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-		t.Fatalf("%s is required (DECOY_REQUIRE_EXTERNAL=1) but not installed", name)
-	}
-	t.Skipf("%s is not installed", name)
-	return ""
 }
 
 func freePort(t *testing.T) string {
@@ -280,7 +262,7 @@ func balance(t *testing.T, front string, b1, b2 *backend) {
 
 func TestHAProxy(t *testing.T) {
 	t.Parallel()
-	bin := need(t, "haproxy", "/usr/sbin/haproxy")
+	bin := external.Program(t, "haproxy", "/usr/sbin/haproxy")
 	b1, b2 := startFleet(t)
 	front := freePort(t)
 	cfg := read(t, "haproxy/haproxy.cfg")
@@ -319,7 +301,7 @@ func TestHAProxy(t *testing.T) {
 
 func TestNGINX(t *testing.T) {
 	t.Parallel()
-	bin := need(t, "nginx", "/usr/sbin/nginx")
+	bin := external.Program(t, "nginx", "/usr/sbin/nginx")
 	b1, b2 := startFleet(t)
 	front := freePort(t)
 	conf := read(t, "nginx/decoy.conf")

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -35,20 +35,6 @@ func startCORS(t *testing.T, mod func(*config.Settings)) *running {
 		s.CADir = "off"
 		mod(s)
 	})
-}
-
-// needCurl returns curl's path; a test without it is skipped, or fails
-// with DECOY_REQUIRE_EXTERNAL=1.
-func needCurl(t *testing.T) string {
-	t.Helper()
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-			t.Fatal("curl is required (DECOY_REQUIRE_EXTERNAL=1)")
-		}
-		t.Skip("curl not found")
-	}
-	return curl
 }
 
 // curlAnswer is an answer as curl -si printed it: the status line of the
@@ -98,7 +84,7 @@ func runCurl(t *testing.T, curl string, args ...string) curlAnswer {
 // OPTIONS answers it. With cors off none of this is there.
 func TestCORSEngines(t *testing.T) {
 	t.Parallel()
-	curl := needCurl(t)
+	curl := external.Program(t, "curl")
 	const page = "http://localhost:3000"
 	modes := []struct {
 		name  string
@@ -220,7 +206,7 @@ func checkCORS(t *testing.T, what string, ans curlAnswer, allow string, vary, cr
 // answers still say they vary by Origin.
 func TestCORSOriginNotAllowed(t *testing.T) {
 	t.Parallel()
-	curl := needCurl(t)
+	curl := external.Program(t, "curl")
 	a := startCORS(t, func(s *config.Settings) { s.CORSOrigins = []string{"https://app.example"} })
 	base := a.http
 	for _, args := range [][]string{

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/decoy-dev/decoy/internal/external"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +24,7 @@ import (
 // control tcp-congestion asks for, as ss sees them on decoy's side.
 func TestServeTCPCongestion(t *testing.T) {
 	t.Parallel()
-	ss := external(t, "ss")
+	ss := external.Program(t, "ss")
 	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control")
 	if err != nil {
 		t.Skipf("the kernel's default congestion control: %v", err)

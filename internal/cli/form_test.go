@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/decoy-dev/decoy/internal/external"
 )
 
 const formStubs = `- id: assume
@@ -36,7 +38,7 @@ const formStubs = `- id: assume
 // status code last, after a newline).
 func curlOut(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(external(t, "curl"), append([]string{"-s", "-w", "\n%{http_code}"}, args...)...).Output()
+	out, err := exec.Command(external.Program(t, "curl"), append([]string{"-s", "-w", "\n%{http_code}"}, args...)...).Output()
 	if err != nil {
 		t.Fatalf("curl %q: %v", args, err)
 	}
@@ -45,7 +47,7 @@ func curlOut(t *testing.T, args ...string) string {
 
 func TestServeFormStubs(t *testing.T) {
 	t.Parallel()
-	external(t, "curl")
+	external.Program(t, "curl")
 	file := write(t, t.TempDir(), "stubs.yaml", formStubs)
 	for _, engine := range []string{"loop", "fasthttp"} {
 		t.Run(engine, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/pki"
 )
 
@@ -63,7 +64,7 @@ func interopClient(t *testing.T) string {
 		t.Logf("%s: %s %s", p, info.Main.Path, info.Main.Version)
 		return p
 	}
-	if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
+	if external.Required() {
 		t.Fatalf("grpc-go's interop client is required (DECOY_REQUIRE_EXTERNAL=1) but not installed (looked for %v)", paths)
 	}
 	t.Skipf("grpc-go's interop client is not installed (looked for %v)", paths)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/pki"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -178,7 +179,7 @@ func TestGRPCClientCert(t *testing.T) {
 		t.Run(m.mode+"/grpcurl", func(t *testing.T) {
 			t.Parallel()
 			if grpcurl == "" {
-				external(t, "grpcurl")
+				external.Program(t, "grpcurl")
 			}
 			a, _ := serve(t, vars, "--client-auth", m.mode, proto, stubs)
 			for _, addr := range []string{a.HTTPSAddr.String(), a.GRPCAddr.String()} {

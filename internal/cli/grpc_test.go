@@ -12,23 +12,10 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/cli"
+	"github.com/decoy-dev/decoy/internal/external"
 )
 
 const grpcExample = "../../examples/grpc"
-
-// external returns the path of an external program, skipping the test when
-// it is missing, except under CI (DECOY_REQUIRE_EXTERNAL=1) where it fails.
-func external(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-			t.Fatalf("%s is required (DECOY_REQUIRE_EXTERNAL=1) but not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 func TestCheckGRPC(t *testing.T) {
 	t.Parallel()
@@ -73,7 +60,7 @@ func TestCheckGRPC(t *testing.T) {
 // to it with the real grpcurl, as docs/grpc.md does.
 func TestServeGRPCWithGrpcurl(t *testing.T) {
 	t.Parallel()
-	grpcurl := external(t, "grpcurl")
+	grpcurl := external.Program(t, "grpcurl")
 	a, banner := serve(t, nil, "--quiet=false", grpcExample)
 	if a.GRPCAddr == nil {
 		t.Fatal("no gRPC listener")
@@ -142,7 +129,7 @@ func TestServeGRPCWithGrpcurl(t *testing.T) {
 // TestServeGRPCDemo: the built-in demo includes its gRPC service.
 func TestServeGRPCDemo(t *testing.T) {
 	t.Parallel()
-	grpcurl := external(t, "grpcurl")
+	grpcurl := external.Program(t, "grpcurl")
 	a, banner := serve(t, nil, "--quiet=false")
 	if a.GRPCAddr == nil {
 		t.Fatal("the demo serves no gRPC")
@@ -200,7 +187,7 @@ func TestGRPCDocExamples(t *testing.T) {
 // port keeps working), so one TLS port serves both.
 func TestGRPCOverTLSPort(t *testing.T) {
 	t.Parallel()
-	grpcurl := external(t, "grpcurl")
+	grpcurl := external.Program(t, "grpcurl")
 	a, _ := serve(t, nil)
 	https := a.HTTPSAddr.String()
 	out, err := exec.Command(grpcurl, "-insecure", "-d", `{"id": 42}`, https, "decoy.demo.v1.Users/GetUser").CombinedOutput()

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/decoy-dev/decoy/internal/external"
 )
 
 // TestServeCompressedBody: curl sends a gzip body (Content-Encoding:
@@ -15,7 +17,7 @@ import (
 // the same way.
 func TestServeCompressedBody(t *testing.T) {
 	t.Parallel()
-	external(t, "curl")
+	external.Program(t, "curl")
 	dir := t.TempDir()
 	file := write(t, dir, "stubs.yaml", `- request: {method: POST, path: /orders, body: {jsonPath: [{path: $.item, equals: book}]}}
   response: {body: ordered}

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/decoy-dev/decoy/internal/external"
 )
 
 // TestDemoH2spec runs the HTTP/2 conformance suite h2spec against the
@@ -49,17 +51,12 @@ func TestDemoH2spec(t *testing.T) {
 	}
 }
 
-// h2specTool finds h2spec on PATH or where `go install` puts it.
+// h2specTool finds h2spec where `go install` puts it or on PATH.
 func h2specTool(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("h2spec"); err == nil {
-		return p
-	}
+	var paths []string
 	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "h2spec")
-		if _, err := exec.LookPath(p); err == nil {
-			return p
-		}
+		paths = append(paths, filepath.Join(strings.TrimSpace(string(out)), "bin", "h2spec"))
 	}
-	return external(t, "h2spec")
+	return external.Program(t, "h2spec", paths...)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/cli"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/pki"
 )
 
@@ -340,7 +341,7 @@ func TestServeTLSBadInput(t *testing.T) {
 // for mutual TLS.
 func TestCurlTLS(t *testing.T) {
 	t.Parallel()
-	curl := external(t, "curl")
+	curl := external.Program(t, "curl")
 	dir := newCA(t)
 	work := t.TempDir()
 	cert, key := filepath.Join(work, "alice.pem"), filepath.Join(work, "alice-key.pem")

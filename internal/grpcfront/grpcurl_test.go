@@ -1,31 +1,18 @@
 package grpcfront_test
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
-)
 
-// external returns the path of an external program, skipping the test
-// when it is missing (failing it with DECOY_REQUIRE_EXTERNAL=1).
-func external(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-			t.Fatalf("%s is required (DECOY_REQUIRE_EXTERNAL=1) but not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+	"github.com/decoy-dev/decoy/internal/external"
+)
 
 // TestGrpcurlStreamsAndFaults: push, afterMessages and a stream reset as
 // grpcurl shows them.
 func TestGrpcurlStreamsAndFaults(t *testing.T) {
 	t.Parallel()
-	grpcurl := external(t, "grpcurl")
+	grpcurl := external.Program(t, "grpcurl")
 	s := start(t, `
 - request: {path: /shop.v1.Users/Chat}
   response:

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/external"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -680,7 +681,7 @@ func TestHandlerPanic(t *testing.T) {
 }
 
 func TestCurl(t *testing.T) {
-	curl := needTool(t, "curl")
+	curl := external.Program(t, "curl")
 	s := startServer(t, testHandler(), Options{})
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
@@ -716,7 +717,7 @@ func TestCurl(t *testing.T) {
 }
 
 func TestH2load(t *testing.T) {
-	h2load := needTool(t, "h2load")
+	h2load := external.Program(t, "h2load")
 	s := startServer(t, testHandler(), Options{})
 	up := filepath.Join(t.TempDir(), "up")
 	_ = os.WriteFile(up, bigData[:100_000], 0o600)
@@ -747,7 +748,7 @@ const h2specFloor = 145
 
 func TestH2spec(t *testing.T) {
 	home, _ := os.UserHomeDir()
-	h2spec := needTool(t, "h2spec", filepath.Join(home, "go", "bin", "h2spec"))
+	h2spec := external.Program(t, "h2spec", filepath.Join(home, "go", "bin", "h2spec"))
 	s := startServer(t, testHandler(), Options{})
 	cmd := exec.Command(h2spec, "-h", "127.0.0.1", "-p", s.port(), "-o", "2")
 	b, _ := cmd.CombinedOutput() // it exits non-zero when a case fails

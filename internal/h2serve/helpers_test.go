@@ -8,8 +8,6 @@ import (
 	"hash/crc32"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,25 +165,6 @@ func (s *testServer) stop(t testing.TB) {
 func (s *testServer) port() string {
 	_, p, _ := net.SplitHostPort(s.addr)
 	return p
-}
-
-// needTool finds an external tool, skipping the test when it is missing
-// (failing it when DECOY_REQUIRE_EXTERNAL=1).
-func needTool(t *testing.T, name string, alt ...string) string {
-	t.Helper()
-	for _, n := range append([]string{name}, alt...) {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-		if _, err := os.Stat(n); err == nil {
-			return n
-		}
-	}
-	if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-		t.Fatalf("%s is not installed (DECOY_REQUIRE_EXTERNAL=1)", name)
-	}
-	t.Skipf("%s is not installed", name)
-	return ""
 }
 
 // rawClient speaks HTTP/2 frame by frame.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -206,13 +207,7 @@ func TestRequestedDelay(t *testing.T) {
 // TestFaultsCurl: each fault as curl sees it, by its exit code.
 func TestFaultsCurl(t *testing.T) {
 	t.Parallel()
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-			t.Fatal("curl is required")
-		}
-		t.Skip("curl not found")
-	}
+	curl := external.Program(t, "curl")
 	base, _ := startBehave(t, httpfront.Options{})
 	for _, tt := range []struct {
 		path string

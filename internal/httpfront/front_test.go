@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/pki"
@@ -483,24 +483,10 @@ func TestConcurrentChanges(t *testing.T) {
 	wg.Wait()
 }
 
-// external returns the path of an external program, skipping the test when
-// it is missing, except under CI (DECOY_REQUIRE_EXTERNAL=1) where it fails.
-func external(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1" {
-			t.Fatalf("%s is required (DECOY_REQUIRE_EXTERNAL=1) but not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
 // TestCurl talks to the server with curl over every protocol.
 func TestCurl(t *testing.T) {
 	t.Parallel()
-	curl := external(t, "curl")
+	curl := external.Program(t, "curl")
 	f := start(t, httpfront.Options{})
 	cases := []struct {
 		name string

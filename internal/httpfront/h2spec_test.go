@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 )
 
@@ -53,20 +54,9 @@ func TestH2specOnBothPorts(t *testing.T) {
 	}
 }
 
-// h2specPath finds h2spec on PATH or where `go install` puts it.
+// h2specPath finds h2spec where `go install` puts it or on PATH.
 func h2specPath(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("h2spec"); err == nil {
-		return p
-	}
 	home, _ := os.UserHomeDir()
-	if p := filepath.Join(home, "go", "bin", "h2spec"); fileExists(p) {
-		return p
-	}
-	return external(t, "h2spec")
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
+	return external.Program(t, "h2spec", filepath.Join(home, "go", "bin", "h2spec"))
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
@@ -177,7 +178,7 @@ func TestCloseReasons(t *testing.T) {
 		{"h2c Upgrade client closes", httpfront.Options{}, func(t *testing.T, f *fixture) {
 			// curl --http2 on http:// asks for the h2c Upgrade; Go's
 			// server takes the connection over from its HTTP/1.1 side.
-			out, err := exec.Command(external(t, "curl"), "-sS", "--http2", "-o", os.DevNull, "-w", "%{http_code} %{http_version}",
+			out, err := exec.Command(external.Program(t, "curl"), "-sS", "--http2", "-o", os.DevNull, "-w", "%{http_code} %{http_version}",
 				"http://"+f.http+"/users/1").CombinedOutput()
 			if err != nil || string(out) != "200 2" {
 				t.Fatalf("curl: %v %s, want 200 over HTTP/2", err, out)

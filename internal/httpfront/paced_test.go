@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
@@ -103,7 +104,7 @@ func ptr[T any](v T) *T { return &v }
 // reset that followed the answer first and exit 92 without it.
 func TestH2BodyTooLargeCurl(t *testing.T) {
 	t.Parallel()
-	curl := external(t, "curl")
+	curl := external.Program(t, "curl")
 	file := filepath.Join(t.TempDir(), "body")
 	if err := os.WriteFile(file, bytes.Repeat([]byte("a"), 3<<20), 0o600); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/stub"
@@ -159,7 +160,7 @@ func TestBytesSentAbandonedPaced(t *testing.T) {
 // output leaves after 1 MiB (at least that much is counted).
 func TestBytesSentCurlHTTP2Abandoned(t *testing.T) {
 	t.Parallel()
-	curl := external(t, "curl")
+	curl := external.Program(t, "curl")
 	const size = 50 << 20
 	srcs := []engine.Source{{Stub: stub.Stub{ID: "big", Request: stub.Request{Path: "/big"},
 		Response: &stub.Response{Body: stub.Text(strings.Repeat("z", size))}}}}

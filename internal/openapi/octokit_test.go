@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/decoy-dev/decoy/internal/external"
 )
 
 // octokitPackage holds GitHub's OpenAPI documents.
@@ -16,7 +18,7 @@ const octokitPackage = "@octokit/openapi@23.0.2"
 // validator of the corpus tests. It needs npm (skipped with -short, and
 // without npm unless DECOY_REQUIRE_EXTERNAL=1).
 func TestGitHubSpecValidates(t *testing.T) {
-	root := npmPackage(t, octokitPackage)
+	root := external.NPMPackage(t, octokitPackage)
 	var cs corpusStats
 	res := cs.check(t, filepath.Join(root, "generated", "api.github.com.json"), root)
 	if res == nil {
@@ -31,7 +33,7 @@ func TestGitHubSpecValidates(t *testing.T) {
 // The target is under 5 s. It needs npm (skipped with -short, and
 // without npm unless DECOY_REQUIRE_EXTERNAL=1).
 func TestGitHubSpecLoads(t *testing.T) {
-	doc := filepath.Join(npmPackage(t, octokitPackage), "generated", "api.github.com.json")
+	doc := filepath.Join(external.NPMPackage(t, octokitPackage), "generated", "api.github.com.json")
 	tests := []struct {
 		validation string
 		minStubs   int
