@@ -2,6 +2,8 @@ package protoload_test
 
 import (
 	"errors"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,6 +28,40 @@ func FuzzLoadSources(f *testing.F) {
 	const b = "syntax = \"proto3\";\npackage b;\nmessage Req { string id = 1; }\n"
 	f.Fuzz(func(t *testing.T, src string) {
 		_, err := protoload.LoadSources(map[string]string{"a.proto": src, "b.proto": b})
+		if err == nil {
+			return
+		}
+		var probs config.Problems
+		if !errors.As(err, &probs) || len(probs) == 0 {
+			t.Fatalf("%v (%T), want problems", err, err)
+		}
+		for _, p := range probs {
+			if p.File == "" || strings.TrimSpace(p.Msg) == "" {
+				t.Errorf("a problem without its file or message: %+v", p)
+			}
+		}
+	})
+}
+
+// FuzzLoadFolder: whatever the files of a folder import and declare
+// (their names are chosen from those imports, see nameFolder), loading
+// the folder does not panic, and what does not load is reported as
+// problems that each name a file.
+func FuzzLoadFolder(f *testing.F) {
+	f.Add("syntax = \"proto3\";\npackage p.v1;\nimport \"p/v1/y.proto\";\nservice S { rpc M(Y) returns (Y); }\n",
+		"syntax = \"proto3\";\npackage p.v1;\nmessage Y {}\n")
+	f.Add("syntax = \"proto3\";\npackage q;\nimport \"v1/y.proto\";\nimport \"../y.proto\";\n",
+		"syntax = \"proto3\";\npackage p.v1;\nimport public \"y.proto\";\nimport weak \"x.proto\";\n")
+	f.Add("import \"/\";\nimport \"\";\nimport \"p//v1/./x.proto\";\n", "package ..;\nimport \"v1\";\n")
+	dir := f.TempDir()
+	n := 0
+	f.Fuzz(func(t *testing.T, x, y string) {
+		n++
+		root := filepath.Join(dir, strconv.Itoa(n))
+		folder := filepath.Join(root, "p", "v1")
+		write(t, root, "p/v1/x.proto", x)
+		write(t, root, "p/v1/y.proto", y)
+		_, err := protoload.Load([]string{folder})
 		if err == nil {
 			return
 		}

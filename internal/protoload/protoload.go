@@ -171,6 +171,7 @@ type loader struct {
 	importPaths []string
 	compile     []string          // names to compile, relative to an import path
 	real        map[string]string // name → the path it was read from
+	found       map[string]string // name → the file given or found in a folder under it
 	sets        []string          // descriptor set files
 	sources     []string
 	probs       config.Problems
@@ -179,14 +180,15 @@ type loader struct {
 
 // Load reads .proto files, descriptor sets (.protoset, .pb) and folders.
 // A folder is an import path: every .proto and .protoset file under it is
-// loaded, .proto files named relative to it. A .proto file given alone is
+// loaded, .proto files named as the imports among them name them (see
+// nameFolder), which is relative to the folder unless they say otherwise. A .proto file given alone is
 // named relative to the folder above its package's path when its folder
 // ends with that path (api/shop/v1/users.proto in package shop.v1 is
 // shop/v1/users.proto under api), else relative to its own folder; that
 // folder becomes an import path too.
 // Every problem in every file is reported, with file:line:col.
 func Load(paths []string) (*Set, error) {
-	l := &loader{real: map[string]string{}}
+	l := &loader{real: map[string]string{}, found: map[string]string{}}
 	seenIP := map[string]bool{}
 	addIP := func(dir string) {
 		if !seenIP[dir] {
@@ -204,6 +206,7 @@ func Load(paths []string) (*Set, error) {
 		first, ok := seenName[name]
 		if !ok {
 			seenName[name] = file
+			l.found[name] = file
 			l.compile = append(l.compile, name)
 			return
 		}
@@ -234,6 +237,7 @@ func Load(paths []string) (*Set, error) {
 			continue
 		}
 		addIP(p)
+		var found []string
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
 			if err != nil {
 				l.probs = append(l.probs, config.Problem{File: name, Msg: config.DescribeOpenErr(err)})
@@ -250,12 +254,7 @@ func Load(paths []string) (*Set, error) {
 			}
 			switch strings.ToLower(filepath.Ext(name)) {
 			case ".proto":
-				rel, err := filepath.Rel(p, name)
-				if err != nil {
-					l.probs = append(l.probs, config.Problem{File: name, Msg: err.Error()})
-					return nil
-				}
-				addCompile(filepath.ToSlash(rel), name)
+				found = append(found, name)
 			case ".protoset":
 				l.sets = append(l.sets, name)
 			}
@@ -263,6 +262,13 @@ func Load(paths []string) (*Set, error) {
 		})
 		if err != nil {
 			l.probs = append(l.probs, config.Problem{File: p, Msg: err.Error()})
+		}
+		named := nameFolder(p, found)
+		for _, f := range named {
+			addIP(f.root)
+		}
+		for _, f := range named {
+			addCompile(f.name, f.path)
 		}
 	}
 	l.open = l.openFS
@@ -330,6 +336,10 @@ func LoadSources(srcs map[string]string) (*Set, error) {
 
 // openFS finds name in the import paths.
 func (l *loader) openFS(name string) (io.ReadCloser, string, error) {
+	if p, ok := l.found[name]; ok {
+		f, err := os.Open(p)
+		return f, p, err
+	}
 	var firstErr error
 	for _, ip := range l.importPaths {
 		p := filepath.Join(ip, filepath.FromSlash(name))
