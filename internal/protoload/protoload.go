@@ -172,6 +172,9 @@ type loader struct {
 	compile     []string          // names to compile, relative to an import path
 	real        map[string]string // name → the path it was read from
 	found       map[string]string // name → the file given or found in a folder under it
+	// mu guards real and the problems the compiler reports: its
+	// goroutines may still call back after Compile has returned an error.
+	mu sync.Mutex
 	sets        []string          // descriptor set files
 	sources     []string
 	probs       config.Problems
@@ -365,7 +368,6 @@ func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
 // link compiles and reads everything gathered and builds the Set.
 func (l *loader) link() (*Set, error) {
 	files := new(protoregistry.Files)
-	var mu sync.Mutex
 	if len(l.compile) > 0 {
 		res := protocompile.ResolverFunc(func(name string) (protocompile.SearchResult, error) {
 			rc, real, err := l.open(name)
@@ -379,9 +381,9 @@ func (l *loader) link() (*Set, error) {
 				}
 				return protocompile.SearchResult{}, err
 			}
-			mu.Lock()
+			l.mu.Lock()
 			l.real[name] = real
-			mu.Unlock()
+			l.mu.Unlock()
 			return protocompile.SearchResult{Source: limitReader(rc)}, nil
 		})
 		var compileProbs config.Problems
@@ -390,9 +392,9 @@ func (l *loader) link() (*Set, error) {
 			SourceInfoMode: protocompile.SourceInfoStandard,
 			Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
 				pos := err.GetPosition()
-				mu.Lock()
+				l.mu.Lock()
+				defer l.mu.Unlock()
 				file := l.real[pos.Filename]
-				mu.Unlock()
 				if file == "" {
 					file = pos.Filename
 				}
@@ -401,6 +403,8 @@ func (l *loader) link() (*Set, error) {
 			}, nil),
 		}
 		out, err := comp.Compile(context.Background(), l.compile...)
+		l.mu.Lock()
+		defer l.mu.Unlock()
 		switch {
 		case len(compileProbs) > 0:
 			sort.SliceStable(compileProbs, func(i, j int) bool {
