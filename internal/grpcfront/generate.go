@@ -100,7 +100,8 @@ func (g *gen) fill(m protoreflect.Message, depth int) {
 		// A Value must hold one of its kinds to be valid JSON.
 		m.Set(md.Fields().ByName("string_value"), protoreflect.ValueOfString("value-"+strconv.Itoa(1+g.rng.IntN(1000))))
 		return
-	case "google.protobuf.Struct", "google.protobuf.ListValue", "google.protobuf.FieldMask", "google.protobuf.Empty":
+	case "google.protobuf.Struct", "google.protobuf.ListValue", "google.protobuf.FieldMask", "google.protobuf.Empty",
+		anyName: // an Any of a type of its own choosing would name one no client can resolve
 		return // left empty: always valid
 	case "google.rpc.Status":
 		// code is a google.rpc.Code (an int32 in the message): one of

@@ -52,6 +52,7 @@ type opts struct {
 	journal int // journal capacity
 	maxRecv int
 	protos  map[string]string // .proto sources by name; nil: shopProto
+	set     *protoload.Set    // the .proto files, loaded (instead of protos)
 	http    string            // the HTTP port's address, for the gRPC port to name
 	certs   bool              // Options.ClientCerts
 	tls     *tls.Config       // Options.TLS
@@ -71,6 +72,9 @@ func start(t testing.TB, stubs string, o ...opts) *server {
 		if set, err = protoload.LoadSources(op.protos); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if op.set != nil {
+		set = op.set
 	}
 	var store *engine.Store
 	if stubs == "" {

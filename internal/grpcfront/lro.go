@@ -145,6 +145,11 @@ func (g *gen) pack(m protoreflect.Message, fd protoreflect.FieldDescriptor, md p
 	if fd == nil || fd.Message() == nil || fd.Message().FullName() != anyName {
 		return false
 	}
+	if md.FullName() == anyName {
+		// operation_info names Any itself ("metadata_type:
+		// google.protobuf.Any"): any type at all, so none.
+		return false
+	}
 	inner := dynamicpb.NewMessage(md)
 	g.fill(inner, depth+1)
 	b, err := proto.MarshalOptions{Deterministic: true, AllowPartial: true}.Marshal(inner.Interface())
