@@ -174,11 +174,11 @@ type loader struct {
 	found       map[string]string // name → the file given or found in a folder under it
 	// mu guards real and the problems the compiler reports: its
 	// goroutines may still call back after Compile has returned an error.
-	mu sync.Mutex
-	sets        []string          // descriptor set files
-	sources     []string
-	probs       config.Problems
-	open        func(name string) (io.ReadCloser, string, error)
+	mu      sync.Mutex
+	sets    []string // descriptor set files
+	sources []string
+	probs   config.Problems
+	open    func(name string) (io.ReadCloser, string, error)
 }
 
 // Load reads .proto files, descriptor sets (.protoset, .pb) and folders.
