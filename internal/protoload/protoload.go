@@ -182,13 +182,12 @@ type loader struct {
 }
 
 // Load reads .proto files, descriptor sets (.protoset, .pb) and folders.
-// A folder is an import path: every .proto and .protoset file under it is
-// loaded, .proto files named as the imports among them name them (see
-// nameFolder), which is relative to the folder unless they say otherwise. A .proto file given alone is
-// named relative to the folder above its package's path when its folder
-// ends with that path (api/shop/v1/users.proto in package shop.v1 is
-// shop/v1/users.proto under api), else relative to its own folder; that
-// folder becomes an import path too.
+// Every .proto and .protoset file under a folder is loaded. A .proto file
+// is named as its importers name it, which the imports among the files
+// say (see nameFolder): relative to the folder unless they say otherwise,
+// for a file given alone relative to the folder above its package's path
+// (api/shop/v1/users.proto in package shop.v1 is shop/v1/users.proto
+// under api). The folders it is named from are import paths.
 // Every problem in every file is reported, with file:line:col.
 func Load(paths []string) (*Set, error) {
 	l := &loader{real: map[string]string{}, found: map[string]string{}}
@@ -229,9 +228,11 @@ func Load(paths []string) (*Set, error) {
 		if !info.IsDir() {
 			switch strings.ToLower(filepath.Ext(p)) {
 			case ".proto":
-				root, name := rootOf(p)
-				addIP(root)
-				addCompile(name, p)
+				// Named as a folder's files are, with itself alone in it.
+				for _, f := range nameFolder(filepath.Dir(p), []string{p}) {
+					addIP(f.root)
+					addCompile(f.name, f.path)
+				}
 			case ".protoset", ".pb":
 				l.sets = append(l.sets, p)
 			default:
@@ -289,34 +290,6 @@ func sameFile(a, b string) bool {
 	ba, erra := os.ReadFile(a)
 	bb, errb := os.ReadFile(b)
 	return erra == nil && errb == nil && bytes.Equal(ba, bb)
-}
-
-var packageRe = regexp.MustCompile(`(?m)^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*;`)
-
-// rootOf finds the import path of a .proto file given alone: when its
-// folder ends with its package's path (api/shop/v1/users.proto in package
-// shop.v1), the folder above it, so that imports such as
-// "shop/v1/common.proto" resolve as they do in the project; otherwise its
-// own folder.
-func rootOf(p string) (root, name string) {
-	dir, base := filepath.Dir(p), filepath.Base(p)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return dir, base // the compiler reports it
-	}
-	m := packageRe.FindSubmatch(b)
-	if m == nil {
-		return dir, base
-	}
-	pkgDir := strings.ReplaceAll(string(m[1]), ".", "/")
-	d := filepath.ToSlash(filepath.Clean(dir))
-	switch {
-	case d == pkgDir:
-		return ".", pkgDir + "/" + base
-	case strings.HasSuffix(d, "/"+pkgDir):
-		return filepath.FromSlash(strings.TrimSuffix(d, "/"+pkgDir)), pkgDir + "/" + base
-	}
-	return dir, base
 }
 
 // LoadSources compiles .proto sources held in memory, keyed by file name

@@ -25,9 +25,11 @@ import (
 // which an imported name is a file (the imports reach out of the folder
 // given into the project around it). Files that no import names take the
 // deepest such root above them; failing that, the folder above their
-// package's path when that folder holds the one given (as for a file
-// given alone, see rootOf); failing that, the folder given. Every root
-// is an import path.
+// package's path when that folder holds the one given; failing that, the
+// folder given. Every root is an import path. A .proto file given alone
+// is named as if it were alone in its folder.
+
+var packageRe = regexp.MustCompile(`(?m)^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*;`)
 
 var importRe = regexp.MustCompile(`(?m)^\s*import\s+(?:(?:public|weak)\s+)?"([^"]+)"\s*;`)
 
@@ -115,25 +117,24 @@ func nameFolder(dir string, paths []string) []folderFile {
 // maxAbove is how many folders above the one given rootsAbove looks in.
 const maxAbove = 16
 
-// rootsAbove returns the folders above dir (slash form, absolute) in
-// which an imported name is a file: the roots of the project that dir
+// rootsAbove returns dir and the folders above it (slash form, absolute)
+// in which an imported name is a file: the roots of the project that dir
 // lies in, such as the folder above google/ for a folder of googleapis
 // that imports google/api/annotations.proto.
 func rootsAbove(dir string, imported map[string]bool) []string {
 	var roots []string
-	d := dir
-	for range maxAbove {
-		up := path.Dir(d)
-		if up == d {
-			break
-		}
-		d = up
+	for d, i := dir, 0; i <= maxAbove; i++ {
 		for name := range imported {
 			if st, err := os.Stat(filepath.FromSlash(path.Join(d, name))); err == nil && st.Mode().IsRegular() {
 				roots = append(roots, d)
 				break
 			}
 		}
+		up := path.Dir(d)
+		if up == d {
+			break
+		}
+		d = up
 	}
 	return roots
 }

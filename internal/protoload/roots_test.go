@@ -12,7 +12,7 @@ import (
 // TestFolderNames: a folder's files are named as the imports among them
 // name them, whichever folder of the project is given: the import root,
 // a folder inside it, a service's own folder, or a repository holding
-// its own root and a vendored one.
+// its own root and a vendored one; and so is a file given alone.
 func TestFolderNames(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -70,6 +70,17 @@ package proj.a.v1;
 import "proj/b/v1/b.proto";
 service A { rpc Get(proj.b.v1.B) returns (proj.b.v1.B); }
 `)
+	// A file that imports its neighbour by its bare name, in a folder
+	// that is its package's path.
+	write(t, dir, "near/pkg/v1/x.proto", `syntax = "proto3";
+package pkg.v1;
+import "y.proto";
+service X { rpc Get(Y) returns (Y); }
+`)
+	write(t, dir, "near/pkg/v1/y.proto", `syntax = "proto3";
+package pkg.v1;
+message Y {}
+`)
 	p := func(s string) string { return filepath.Join(dir, filepath.FromSlash(s)) }
 	for _, tc := range []struct {
 		name    string
@@ -96,6 +107,12 @@ service A { rpc Get(proj.b.v1.B) returns (proj.b.v1.B); }
 			[]string{"tools/v2/echo.proto"}, []string{"/tools.v2.Echo/Ping"}},
 		{"an import from a sibling folder", []string{p("side/proj/a/v1beta")},
 			[]string{"proj/a/v1beta/a.proto", "proj/b/v1/b.proto"}, []string{"/proj.a.v1.A/Get"}},
+		{"a file alone, importing from a sibling folder", []string{p("side/proj/a/v1beta/a.proto")},
+			[]string{"proj/a/v1beta/a.proto", "proj/b/v1/b.proto"}, []string{"/proj.a.v1.A/Get"}},
+		{"a file alone, importing its neighbour", []string{p("near/pkg/v1/x.proto")},
+			[]string{"x.proto", "y.proto"}, []string{"/pkg.v1.X/Get"}},
+		{"a file alone, no imports: the package's path", []string{p("lone/tools/v2/echo.proto")},
+			[]string{"tools/v2/echo.proto"}, []string{"/tools.v2.Echo/Ping"}},
 		{"no imports, no package path", []string{p("odd")},
 			[]string{"misc/thing.proto"}, []string{"/elsewhere.Odd/Do"}},
 	} {
