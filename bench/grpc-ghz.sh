@@ -11,20 +11,28 @@
 # StringValue (the 168-byte JSON text of the HTTP benchmarks). The server
 # runs pinned to CPU 0, ghz to CPU 1; the script reports requests/s, p50/p99
 # and the server's CPU time per call from /proc, interleaving the servers.
-# The servers: grpcref; decoy (its gRPC port, grpc-go's own transport);
+# The servers: grpcref; decoy (its gRPC port, on decoy's own HTTP/2 loop);
+# decoy-go (the gRPC port on grpc-go's transport, --grpc-engine go);
 # decoy-http (the same calls on decoy's HTTP port, h2c); decoy-https (on its
 # TLS port, ghz --skipTLS: TLS costs CPU the others do not pay).
+# CALL picks the call: get (the 168-byte answer), big (an answer of
+# REPLY_BYTES, 1 MiB by default; grpcref -reply-bytes) or health
+# (grpc.health.v1.Health/Check for "", grpc-go's health service in grpcref;
+# ghz reads the descriptors by server reflection).
 # ghz's single core is usually the limit, so compare CPU per call too.
 # See bench/README.md for the method and the columns.
 #
 # Usage: bench/grpc-ghz.sh               (from anywhere in the repository)
 # Environment:
-#   REQUESTS=200000    calls per measured ghz run (ghz -n)
+#   CALL=get           get, big or health (see above)
+#   REPLY_BYTES=1048576  the size of the answer with CALL=big
+#   REQUESTS=200000    calls per measured ghz run (ghz -n; 5000 with CALL=big)
 #   CONCURRENCY=50     ghz -c (workers); CONNECTIONS=1 ghz --connections
-#   WARMUP=20000       calls of an unmeasured ghz run before each measurement (0: none)
+#   WARMUP=20000       calls of an unmeasured ghz run before each measurement
+#                      (0: none; 500 with CALL=big)
 #   ROUNDS=3           how many times each server is measured
 #   SERVERS="grpcref decoy"  which servers to run, in order: grpcref, decoy,
-#                      decoy-http, decoy-https
+#                      decoy-go, decoy-http, decoy-https
 #   SERVER_CPU=0 CLIENT_CPU=1  the CPUs to pin server and ghz to
 #   DECOY_BIN=path     use this decoy binary instead of building ./cmd/decoy
 #   DECOY_FLAGS="--journal-size 0"  more flags for decoy serve (the default
@@ -35,6 +43,12 @@
 #   KEEP_TMP=1         keep the temporary directory (configs, logs) for inspection
 set -euo pipefail
 
+CALL=${CALL:-get}
+REPLY_BYTES=${REPLY_BYTES:-1048576}
+if [[ $CALL == big ]]; then
+	REQUESTS=${REQUESTS:-5000}
+	WARMUP=${WARMUP:-500}
+fi
 REQUESTS=${REQUESTS:-200000}
 CONCURRENCY=${CONCURRENCY:-50}
 CONNECTIONS=${CONNECTIONS:-1}
@@ -53,6 +67,15 @@ BENCH_NAME=grpc-ghz
 
 METHOD=bench.v1.Bench.Get
 REQUEST_JSON=42 # the Int64Value every call sends
+case $CALL in
+get) ;;
+big) ;; # BODY becomes REPLY_BYTES of 'x' after the checks
+health)
+	METHOD=grpc.health.v1.Health.Check
+	REQUEST_JSON='{}'
+	;;
+*) die "CALL=$CALL: want get, big or health" ;;
+esac
 
 find_go_tool() { # NAME: NAME on PATH, else in GOPATH/bin
 	if command -v "$1" >/dev/null 2>&1; then
@@ -76,8 +99,8 @@ check_prereqs() {
 	local s
 	for s in $SERVERS; do
 		case $s in
-		grpcref | decoy | decoy-http | decoy-https) ;;
-		*) die "unknown server in SERVERS: $s (want grpcref, decoy, decoy-http, decoy-https)" ;;
+		grpcref | decoy | decoy-go | decoy-http | decoy-https) ;;
+		*) die "unknown server in SERVERS: $s (want grpcref, decoy, decoy-go, decoy-http, decoy-https)" ;;
 		esac
 	done
 }
@@ -109,7 +132,9 @@ start() {
 	local port=$1 server=$2
 	case $server in
 	grpcref)
-		taskset -c "$SERVER_CPU" "$TMP/grpcref" -addr "127.0.0.1:$port" -reply "$BODY" \
+		local -a reply=(-reply "$BODY")
+		[[ $CALL != big ]] || reply=(-reply-bytes "$REPLY_BYTES")
+		taskset -c "$SERVER_CPU" "$TMP/grpcref" -addr "127.0.0.1:$port" "${reply[@]}" \
 			>"$TMP/grpcref.log" 2>&1 &
 		SERVER_PID=$!
 		started "$SERVER_PID"
@@ -121,6 +146,7 @@ start() {
 		[[ -z $DECOY_FLAGS ]] || extra=($DECOY_FLAGS)
 		case $server in
 		decoy) ports[5]=127.0.0.1:$port ;;
+		decoy-go) ports[5]=127.0.0.1:$port extra+=(--grpc-engine go) ;;
 		decoy-http) ports[1]=127.0.0.1:$port ;;
 		decoy-https) ports[3]=127.0.0.1:$port ;;
 		esac
@@ -141,8 +167,9 @@ TLS=0
 run_ghz() {
 	local n=$1 port=$2 out=$3 mode=--insecure # ghz's word for cleartext
 	((TLS == 0)) || mode=--skipTLS
-	timeout 600 taskset -c "$CLIENT_CPU" "$GHZ" "$mode" \
-		--proto "$TMP/proto/bench/v1/bench.proto" --import-paths "$TMP/proto" \
+	local -a proto=(--proto "$TMP/proto/bench/v1/bench.proto" --import-paths "$TMP/proto")
+	[[ $CALL != health ]] || proto=() # by server reflection
+	timeout 600 taskset -c "$CLIENT_CPU" "$GHZ" "$mode" "${proto[@]+"${proto[@]}"}" \
 		--call "$METHOD" -d "$REQUEST_JSON" \
 		-c "$CONCURRENCY" --connections "$CONNECTIONS" -n "$n" \
 		-O json -o "$out" "127.0.0.1:$port" 2>"$out.err" ||
@@ -162,14 +189,21 @@ wait_grpc() {
 		((i < 49)) || die "$name does not answer $METHOD: $(jq -c '.errorDistribution' "$TMP/probe.json")"
 		sleep 0.2
 	done
-	if [[ -n $GRPCURL ]]; then
+	if [[ -n $GRPCURL && $CALL == health ]]; then
+		local got mode=-plaintext
+		((TLS == 0)) || mode=-insecure
+		got=$(timeout 10 "$GRPCURL" "$mode" -d '{}' "127.0.0.1:$port" grpc.health.v1.Health/Check | jq -r .status) ||
+			die "$name: grpcurl could not call $METHOD"
+		[[ $got == SERVING ]] || die "$name answered health status $got, want SERVING"
+		log "$name ready on 127.0.0.1:$port: health SERVING (checked with grpcurl)"
+	elif [[ -n $GRPCURL ]]; then
 		local got
 		local mode=-plaintext
 		((TLS == 0)) || mode=-insecure
-		got=$(timeout 10 "$GRPCURL" "$mode" -import-path "$TMP/proto" -proto bench/v1/bench.proto \
+		got=$(timeout 10 "$GRPCURL" "$mode" -max-msg-sz $((REPLY_BYTES + 1024)) -import-path "$TMP/proto" -proto bench/v1/bench.proto \
 			-d "$REQUEST_JSON" "127.0.0.1:$port" bench.v1.Bench/Get | jq -r .) ||
 			die "$name: grpcurl could not call $METHOD"
-		[[ $got == "$BODY" ]] || die "$name answered a different StringValue: $got"
+		[[ $got == "$BODY" ]] || die "$name answered a different StringValue (${#got} bytes)"
 		log "$name ready on 127.0.0.1:$port: answers the ${#BODY}-byte StringValue (checked with grpcurl)"
 	else
 		log "$name ready on 127.0.0.1:$port (grpcurl not installed: the answer's content is not checked)"
@@ -245,13 +279,18 @@ summary() {
 }
 
 check_prereqs
+[[ $CALL != big ]] || BODY=$(head -c "$REPLY_BYTES" /dev/zero | tr '\0' x)
 check_idle
 bench_init
 write_files
 case " $SERVERS " in *" grpcref "*) go_build ./bench/grpcref "$TMP/grpcref" ;; esac
 case " $SERVERS " in *" decoy"*) build_decoy ;; esac
 
-log "unary $METHOD (Int64Value $REQUEST_JSON -> ${#BODY}-byte StringValue), on 127.0.0.1 (decoy-https over TLS, the others h2c)"
+if [[ $CALL == health ]]; then
+	log "unary $METHOD (service \"\" -> SERVING), on 127.0.0.1 (decoy-https over TLS, the others h2c)"
+else
+	log "unary $METHOD (Int64Value $REQUEST_JSON -> ${#BODY}-byte StringValue), on 127.0.0.1 (decoy-https over TLS, the others h2c)"
+fi
 log "server on CPU $SERVER_CPU, ghz -c $CONCURRENCY --connections $CONNECTIONS -n $REQUESTS on CPU $CLIENT_CPU (after $WARMUP warm-up calls), $ROUNDS rounds of: $SERVERS"
 log "ghz: $GHZ; decoy flags: ${DECOY_FLAGS:-(none)}${DECOY_BIN:+; decoy: $DECOY_BIN}"
 echo

@@ -12,9 +12,12 @@
 // descriptor is built at start so that server reflection can describe it
 // (grpcurl list, ghz without --proto). Every call decodes the request and
 // answers the same StringValue, the one decoy's stub in bench/grpc-ghz.sh
-// answers.
+// answers. grpc-go's health service answers grpc.health.v1.Health/Check
+// ("" and bench.v1.Bench SERVING), as decoy does.
 //
 // Usage: grpcref -addr 127.0.0.1:50052 -reply TEXT
+//
+//	grpcref -addr 127.0.0.1:50052 -reply-bytes 1048576   (that many 'x')
 package main
 
 import (
@@ -25,9 +28,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -97,7 +103,11 @@ func registerDescriptor() error {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:50052", "address to listen on (cleartext HTTP/2)")
 	reply := flag.String("reply", "hello", "the StringValue every call answers")
+	replyBytes := flag.Int("reply-bytes", 0, "answer a StringValue of this many 'x' instead of -reply")
 	flag.Parse()
+	if *replyBytes > 0 {
+		*reply = strings.Repeat("x", *replyBytes)
+	}
 	log.SetFlags(0)
 	log.SetPrefix("grpcref: ")
 
@@ -110,6 +120,9 @@ func main() {
 	}
 	srv := grpc.NewServer()
 	srv.RegisterService(&benchServiceDesc, &server{reply: *reply})
+	hs := health.NewServer() // "" SERVING
+	hs.SetServingStatus("bench.v1.Bench", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
 
 	sig := make(chan os.Signal, 1)
