@@ -130,11 +130,11 @@ const (
 	preface        = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 	initialWindow  = 65535
 	maxWindow      = 1<<31 - 1
-	maxOutFrame    = 16384    // largest DATA payload sent
-	inlineQuantum  = 64 << 10 // DATA bytes written inline per response, and per stream per pump turn
-	flushAt        = 32 << 10 // flush the write buffer once it holds this much
-	recentClosed   = 32       // closed stream IDs remembered to tell STREAM_CLOSED from PROTOCOL_ERROR
-	maxFree        = 64       // recycled streams kept per connection
+	maxOutFrame    = 16384                 // largest DATA payload sent
+	inlineQuantum  = 64 << 10              // DATA bytes written inline per response, and per stream per pump turn
+	flushAt        = 8 * (maxOutFrame + 9) // flush the write buffer before it holds more: eight full DATA frames, about 128 KiB
+	recentClosed   = 32                    // closed stream IDs remembered to tell STREAM_CLOSED from PROTOCOL_ERROR
+	maxFree        = 64                    // recycled streams kept per connection
 	lingerTimeout  = time.Second
 	maxKeptBodyCap = 64 << 10 // a recycled stream keeps a body buffer up to this size
 )

@@ -440,3 +440,60 @@ func TestCoalesceFlowControl(t *testing.T) {
 		t.Errorf("%s, %d bytes, %v: want 200 and the %d bytes", status, len(got), rst, len(body))
 	}
 }
+
+// TestLargeBodyFewWrites: a large body leaves in writes of several DATA
+// frames, not one write per frame. With windows that let 1 MiB go at
+// once, it takes about 16 writes (64 KiB a turn of the pump); with the
+// write buffer flushed as each 16 KiB frame joins it, it took 65.
+func TestLargeBodyFewWrites(t *testing.T) {
+	t.Parallel()
+	body := bigData[:1<<20]
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	gate, wrote := make(chan struct{}), make(chan int64, 1)
+	var cc *countConn
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.Detach()
+		go func() {
+			<-gate // the connection's reader is idle by then
+			before := cc.n.Load()
+			_ = w.WriteHeadData(EncodeHeaderBlock(200, nil, -1), body)
+			_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"x-done", "1"}}))
+			wrote <- cc.n.Load() - before
+		}()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		cc = &countConn{Conn: c}
+		_ = ServeConn(ctx, cc, h, Options{})
+	}()
+	rc := dialRaw(t, ln.Addr().String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 8 << 20})
+	if err := rc.fr.WriteWindowUpdate(0, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	rc.get(1, "/")
+	if err := rc.fr.WritePing(false, [8]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if p, ok := rc.next().(*http2.PingFrame); ok && p.IsAck() {
+			break
+		}
+	}
+	close(gate)
+	status, got, rst := rc.response(1, true)
+	if status != "200" || !bytes.Equal(got, body) || rst != nil {
+		t.Fatalf("%s, %d bytes, %v: want 200 and the %d bytes", status, len(got), rst, len(body))
+	}
+	if n := <-wrote; n > 20 {
+		t.Errorf("%d writes to the connection for 1 MiB, want at most 20", n)
+	}
+}
