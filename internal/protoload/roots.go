@@ -1,6 +1,7 @@
 package protoload
 
 import (
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -57,7 +58,7 @@ func nameFolder(dir string, paths []string) []folderFile {
 			return relativeTo(dir, paths)
 		}
 		abs[i] = filepath.ToSlash(a)
-		b, err := os.ReadFile(p)
+		b, err := readHead(p)
 		if err != nil {
 			continue // the compiler reports it
 		}
@@ -137,6 +138,17 @@ func rootsAbove(dir string, imported map[string]bool) []string {
 		d = up
 	}
 	return roots
+}
+
+// readHead reads the file at p, up to MaxFile bytes (the compiler
+// refuses larger files).
+func readHead(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFile))
 }
 
 // relativeTo names every file relative to dir.
