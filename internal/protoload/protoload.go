@@ -371,7 +371,7 @@ func (l *loader) link() (*Set, error) {
 				if file == "" {
 					file = pos.Filename
 				}
-				compileProbs = append(compileProbs, config.Problem{File: file, Line: pos.Line, Col: pos.Col, Msg: err.Unwrap().Error()})
+				compileProbs = append(compileProbs, config.Problem{File: file, Line: pos.Line, Col: pos.Col, Msg: withHint(err.Unwrap().Error())})
 				return nil // keep going: report every error
 			}, nil),
 		}
@@ -425,6 +425,16 @@ func (l *loader) link() (*Set, error) {
 		return nil, l.probs
 	}
 	return build(files, l.sources), nil
+}
+
+// withHint adds to a compiler's message what the user can do about it.
+func withHint(msg string) string {
+	if strings.HasPrefix(msg, "edition value ") && strings.Contains(msg, "not recognized") {
+		// protocompile reads editions up to 2023; Go's protodesc, which
+		// reads descriptor sets, knows later ones.
+		return msg + " (decoy compiles .proto files of editions up to 2023; for a later edition, give it a descriptor set: protoc --include_imports --descriptor_set_out=api.protoset, or buf build -o api.protoset)"
+	}
+	return msg
 }
 
 // where guesses which file a positionless compile error is about.

@@ -200,6 +200,8 @@ func TestBadProtos(t *testing.T) {
 		{"unknown type", "types.proto", "syntax = \"proto3\";\npackage x;\nmessage A {\n  Strng s = 1;\n}\nservice S { rpc M(A) returns (A); }\n",
 			[]string{`types.proto:4:3: field x.A.s: unknown type Strng`}},
 		{"editions are supported", "ed.proto", "edition = \"2023\";\npackage x;\nmessage A { string s = 1; }\n", nil},
+		{"a later edition: how to load it", "ed24.proto", "edition = \"2024\";\npackage x;\nmessage A { string s = 1; }\n",
+			[]string{`ed24.proto:1:11: edition value "2024" not recognized; should be one of ["2023"] (decoy compiles .proto files of editions up to 2023; for a later edition, give it a descriptor set: protoc --include_imports`}},
 		// protocompile accepts these, protoc and Go's protodesc do not: a
 		// client would fail to use the descriptors reflection serves.
 		{"proto2 map of a closed enum without 0", "cmap.proto", "syntax = \"proto2\";\npackage x;\nenum Closed { C_ONE = 1; }\nmessage A {\n  map<string, Closed> cmap = 1;\n}\n",
@@ -304,5 +306,36 @@ func TestSameImportNameInTwoFolders(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadEdition2024Set: a descriptor set of a later edition than the
+// compiler reads (as protoc or buf build it) loads, which the compiler's
+// error for such a .proto file tells the user.
+func TestLoadEdition2024Set(t *testing.T) {
+	t.Parallel()
+	field := &descriptorpb.FieldDescriptorProto{Name: proto.String("a"), Number: proto.Int32(1), JsonName: proto.String("a"),
+		Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()}
+	fdp := &descriptorpb.FileDescriptorProto{
+		Name: proto.String("x/v1/x.proto"), Package: proto.String("x.v1"),
+		Syntax: proto.String("editions"), Edition: descriptorpb.Edition_EDITION_2024.Enum(),
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("M"), Field: []*descriptorpb.FieldDescriptorProto{field}}},
+		Service: []*descriptorpb.ServiceDescriptorProto{{Name: proto.String("S"), Method: []*descriptorpb.MethodDescriptorProto{
+			{Name: proto.String("Get"), InputType: proto.String(".x.v1.M"), OutputType: proto.String(".x.v1.M")}}}},
+	}
+	b, err := proto.Marshal(&descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{fdp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "x.protoset")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := protoload.Load([]string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := set.Method("/x.v1.S/Get"); md == nil || md.ParentFile().Syntax() != protoreflect.Editions {
+		t.Errorf("methods %v", set.Methods())
 	}
 }
