@@ -3,6 +3,7 @@ package grpcfront
 import (
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,13 +35,24 @@ func (a *answerMD) SetHeader(md metadata.MD) error {
 func (a *answerMD) SetTrailer(md metadata.MD) { a.trailer = metadata.Join(a.trailer, md) }
 
 // eachMetadata calls f with each field of md that gRPC does not reserve,
-// a binary value (a name ending in -bin) in base64 with enc.
+// in the order of their names, a binary value (a name ending in -bin) in
+// base64 with enc.
 func eachMetadata(md metadata.MD, enc *base64.Encoding, f func(name, value string)) {
-	for k, vs := range md {
+	var one [1]string
+	keys := one[:0]
+	if len(md) > 1 {
+		keys = make([]string, 0, len(md))
+	}
+	for k := range md {
+		keys = append(keys, k)
+	}
+	// In the order of their names, the same on every answer.
+	slices.Sort(keys)
+	for _, k := range keys {
 		if reservedHeader(k) {
 			continue
 		}
-		for _, v := range vs {
+		for _, v := range md[k] {
 			if strings.HasSuffix(k, "-bin") {
 				v = enc.EncodeToString([]byte(v))
 			}
