@@ -94,16 +94,6 @@ func IsGRPCWebPreflight(method, requestHeaders string) bool {
 	return strings.Contains(h, "x-grpc-web") || strings.Contains(h, "x-user-agent")
 }
 
-// webCORS lets browser pages call decoy with gRPC-Web, as a mock serving
-// local front-end development must: pages on any origin, or on those of
-// WebOrigins. It echoes the Origin and exposes the gRPC status headers.
-func (s *Server) webCORS(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	for _, kv := range corsHeaders(s.WebOrigin(r.Header.Get("Origin"))) {
-		h.Add(kv[0], kv[1])
-	}
-}
-
 // WebOrigin is origin when gRPC-Web calls from it get CORS headers, ""
 // when they do not (it is not among Options.WebOrigins).
 func (s *Server) WebOrigin(origin string) string {
@@ -125,33 +115,74 @@ func corsHeaders(origin string) [][2]string {
 	}
 }
 
-// serveWeb answers one gRPC-Web call, or its CORS preflight.
+// A WebRequest is a gRPC-Web call, or its CORS preflight, as the server
+// that received it holds it; ServeWeb reads what it needs through it. Its
+// strings may be the server's own memory: ServeWeb is done with them when
+// it returns.
+type WebRequest interface {
+	Method() string
+	// Path is the request's path, percent-decoded: /package.Service/Method.
+	Path() string
+	// Header is the first value of the header field name (in lower case),
+	// "" when there is none.
+	Header(name string) string
+	// VisitHeaders calls f with each header field, its name in lower case
+	// (pseudo-header fields and Host left out).
+	VisitHeaders(f func(name, value string))
+	// Host is the Host header, or HTTP/2's :authority.
+	Host() string
+	// RemoteAddr is the client's address, host:port.
+	RemoteAddr() string
+	// Body is the request body, at most limit bytes of it.
+	Body(limit int64) ([]byte, error)
+}
+
+// A WebResponse is where ServeWeb writes its answer: header fields, then
+// the status (WriteHeader sends them), then the body in parts.
+type WebResponse interface {
+	AddHeader(name, value string)
+	WriteHeader(code int)
+	WriteBody(b []byte)
+	// Flush sends what the body holds so far, where the server streams.
+	Flush()
+}
+
+// serveWeb answers one gRPC-Web call, or its CORS preflight, that came
+// through net/http.
 func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
-	s.webCORS(w, r)
-	if IsGRPCWebPreflight(r.Method, r.Header.Get("Access-Control-Request-Headers")) {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
-			h.Set("Access-Control-Allow-Headers", rh)
+	s.ServeWeb(r.Context(), httpWebResponse{w}, httpWebRequest{r})
+}
+
+// ServeWeb answers one gRPC-Web call, or its CORS preflight, with ctx
+// (which carries the client's certificate, engine.ClientCertKey, when the
+// port asks for one) ended when the call must end. It returns when the
+// answer is written.
+func (s *Server) ServeWeb(ctx context.Context, w WebResponse, r WebRequest) {
+	for _, kv := range corsHeaders(s.WebOrigin(r.Header("origin"))) {
+		w.AddHeader(kv[0], kv[1])
+	}
+	if IsGRPCWebPreflight(r.Method(), r.Header("access-control-request-headers")) {
+		w.AddHeader("Access-Control-Allow-Methods", "POST, OPTIONS")
+		if rh := r.Header("access-control-request-headers"); rh != "" {
+			w.AddHeader("Access-Control-Allow-Headers", rh)
 		}
-		h.Set("Access-Control-Max-Age", "86400")
+		w.AddHeader("Access-Control-Max-Age", "86400")
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	ct := webResponseType(r.Header.Get("Content-Type"))
+	ct := webResponseType(r.Header("content-type"))
 	text := strings.HasPrefix(ct, webTextContentType)
 	if sub, ok := strings.CutPrefix(strings.TrimPrefix(strings.TrimPrefix(ct, webTextContentType), webContentType), "+"); ok && sub != "proto" {
-		http.Error(w, "decoy serves gRPC-Web with protobuf messages only (application/grpc-web+proto, application/grpc-web-text)", http.StatusUnsupportedMediaType)
+		webError(w, "decoy serves gRPC-Web with protobuf messages only (application/grpc-web+proto, application/grpc-web-text)", http.StatusUnsupportedMediaType)
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "gRPC-Web calls are POST requests", http.StatusMethodNotAllowed)
+	if r.Method() != http.MethodPost {
+		w.AddHeader("Allow", http.MethodPost)
+		webError(w, "gRPC-Web calls are POST requests", http.StatusMethodNotAllowed)
 		return
 	}
 	ws := &webStream{w: w, text: text, ct: ct}
-	ctx := r.Context()
-	if v := r.Header.Get("grpc-timeout"); v != "" {
+	if v := r.Header("grpc-timeout"); v != "" {
 		d, err := parseTimeout(v)
 		if err != nil {
 			// As grpc-go answers a native call.
@@ -163,30 +194,27 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	md := metadata.MD{}
-	for k, vs := range r.Header {
-		k = strings.ToLower(k)
+	r.VisitHeaders(func(k, v string) {
 		switch k {
-		case "content-type", "content-length", "grpc-timeout", "te", "connection", "accept-encoding":
-			continue
+		case "content-type", "content-length", "grpc-timeout", "te", "connection", "accept-encoding", "host", "transfer-encoding":
+			return
 		}
-		for _, v := range vs {
-			if strings.HasSuffix(k, "-bin") {
-				if b, err := decodeBinHeader(v); err == nil {
-					v = string(b)
-				}
+		if strings.HasSuffix(k, "-bin") {
+			if b, err := decodeBinHeader(v); err == nil {
+				v = string(b)
 			}
-			md[k] = append(md[k], v)
 		}
-	}
-	if r.Host != "" {
-		md[":authority"] = []string{r.Host}
+		md[k] = append(md[k], v)
+	})
+	if h := r.Host(); h != "" {
+		md[":authority"] = []string{h}
 	}
 	ctx = metadata.NewIncomingContext(ctx, md)
-	if ap, err := netipAddr(r.RemoteAddr); err == nil {
+	if ap, err := netipAddr(r.RemoteAddr()); err == nil {
 		ctx = peer.NewContext(ctx, &peer.Peer{Addr: ap})
 	}
-	ws.ctx = grpc.NewContextWithServerTransportStream(ctx, webTransport{ws: ws, method: r.URL.Path})
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.o.MaxRecvMsgSize)*2+64))
+	ws.ctx = grpc.NewContextWithServerTransportStream(ctx, webTransport{ws: ws, method: r.Path()})
+	body, err := r.Body(int64(s.o.MaxRecvMsgSize)*2 + 64)
 	if err == nil {
 		ws.msgs, err = parseWebBody(body, text, s.o.MaxRecvMsgSize)
 	}
@@ -200,6 +228,46 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.end(s.handle(nil, ws))
+}
+
+// webError answers with an HTTP error, as net/http's http.Error does.
+func webError(w WebResponse, msg string, code int) {
+	w.AddHeader("Content-Type", "text/plain; charset=utf-8")
+	w.AddHeader("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	w.WriteBody([]byte(msg + "\n"))
+}
+
+// httpWebRequest is a gRPC-Web request from net/http.
+type httpWebRequest struct{ r *http.Request }
+
+func (h httpWebRequest) Method() string            { return h.r.Method }
+func (h httpWebRequest) Path() string              { return h.r.URL.Path }
+func (h httpWebRequest) Header(name string) string { return h.r.Header.Get(name) }
+func (h httpWebRequest) Host() string              { return h.r.Host }
+func (h httpWebRequest) RemoteAddr() string        { return h.r.RemoteAddr }
+func (h httpWebRequest) VisitHeaders(f func(name, value string)) {
+	for k, vs := range h.r.Header {
+		k = strings.ToLower(k)
+		for _, v := range vs {
+			f(k, v)
+		}
+	}
+}
+func (h httpWebRequest) Body(limit int64) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(h.r.Body, limit))
+}
+
+// httpWebResponse answers a gRPC-Web request through net/http.
+type httpWebResponse struct{ w http.ResponseWriter }
+
+func (h httpWebResponse) AddHeader(name, value string) { h.w.Header().Add(name, value) }
+func (h httpWebResponse) WriteHeader(code int)         { h.w.WriteHeader(code) }
+func (h httpWebResponse) WriteBody(b []byte)           { _, _ = h.w.Write(b) }
+func (h httpWebResponse) Flush() {
+	if fl, ok := h.w.(http.Flusher); ok {
+		fl.Flush()
+	}
 }
 
 // netipAddr reads a "host:port" remote address.
@@ -314,7 +382,7 @@ func parseTimeout(v string) (time.Duration, error) {
 // webStream is one gRPC-Web call as a grpc.ServerStream.
 type webStream struct {
 	ctx  context.Context
-	w    http.ResponseWriter
+	w    WebResponse
 	text bool
 	ct   string
 	msgs [][]byte // the request's messages not yet read
@@ -343,9 +411,7 @@ func (ws *webStream) SendMsg(m any) error {
 	}
 	ws.writeHead()
 	ws.writeBlock(0, f.b)
-	if fl, ok := ws.w.(http.Flusher); ok {
-		fl.Flush()
-	}
+	ws.w.Flush()
 	return nil
 }
 
@@ -368,15 +434,14 @@ func (ws *webStream) writeHead() {
 		return
 	}
 	ws.headSent = true
-	h := ws.w.Header()
-	h.Set("Content-Type", ws.ct)
-	eachMetadata(ws.header, base64.StdEncoding, h.Add)
+	ws.w.AddHeader("Content-Type", ws.ct)
+	eachMetadata(ws.header, base64.StdEncoding, ws.w.AddHeader)
 	ws.w.WriteHeader(http.StatusOK)
 }
 
 // writeBlock writes one length-prefixed block of the response body.
 func (ws *webStream) writeBlock(flag byte, b []byte) {
-	_, _ = ws.w.Write(webBlock(ws.text, flag, b))
+	ws.w.WriteBody(webBlock(ws.text, flag, b))
 }
 
 // webBlock is one length-prefixed block of a response body, in base64

@@ -1,8 +1,11 @@
 package httpfront
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/grpcfront"
@@ -54,15 +57,61 @@ func (s *Server) grpcWebFast(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
-// newGRPCWeb adapts the gRPC front door to fasthttp. The adapter buffers
-// each answer whole, which suits gRPC-Web's unary and server-streaming
-// calls: the trailers are part of the body.
+// GRPCWeb is a gRPC front door that serves gRPC-Web calls without
+// net/http (grpcfront.Server).
+type GRPCWeb interface {
+	ServeWeb(ctx context.Context, w grpcfront.WebResponse, r grpcfront.WebRequest)
+}
+
+// newGRPCWeb serves gRPC-Web calls that fasthttp read with the gRPC front
+// door: through ServeWeb when it has it, through net/http's interface
+// otherwise. Either way each answer is buffered whole, which suits
+// gRPC-Web's unary and server-streaming calls: the trailers are part of
+// the body.
 func newGRPCWeb(h http.Handler) fasthttp.RequestHandler {
 	if h == nil {
 		return nil
 	}
+	if g, ok := h.(GRPCWeb); ok {
+		return func(ctx *fasthttp.RequestCtx) {
+			// ctx is the call's context: its user values carry the
+			// client's certificate (grpcWebFast).
+			g.ServeWeb(ctx, fastWebResponse{ctx}, fastWebRequest{ctx})
+		}
+	}
 	return fasthttpadaptor.NewFastHTTPHandler(h)
 }
+
+// fastWebRequest is a gRPC-Web request as fasthttp read it. What the
+// call may keep (metadata, the host, the body) is copied out of
+// fasthttp's buffers, which the next request on the connection reuses.
+type fastWebRequest struct{ ctx *fasthttp.RequestCtx }
+
+func (f fastWebRequest) Method() string            { return b2s(f.ctx.Method()) }
+func (f fastWebRequest) Path() string              { return string(f.ctx.Path()) }
+func (f fastWebRequest) Header(name string) string { return b2s(f.ctx.Request.Header.Peek(name)) }
+func (f fastWebRequest) Host() string              { return string(f.ctx.Host()) }
+func (f fastWebRequest) RemoteAddr() string        { return f.ctx.RemoteAddr().String() }
+func (f fastWebRequest) VisitHeaders(fn func(name, value string)) {
+	for k, v := range f.ctx.Request.Header.All() {
+		fn(strings.ToLower(string(k)), string(v))
+	}
+}
+func (f fastWebRequest) Body(limit int64) ([]byte, error) {
+	b := f.ctx.PostBody()
+	if int64(len(b)) > limit {
+		b = b[:limit]
+	}
+	return bytes.Clone(b), nil
+}
+
+// fastWebResponse writes a gRPC-Web answer into fasthttp's response.
+type fastWebResponse struct{ ctx *fasthttp.RequestCtx }
+
+func (f fastWebResponse) AddHeader(name, value string) { f.ctx.Response.Header.Add(name, value) }
+func (f fastWebResponse) WriteHeader(code int)         { f.ctx.SetStatusCode(code) }
+func (f fastWebResponse) WriteBody(b []byte)           { f.ctx.Response.AppendBody(b) }
+func (f fastWebResponse) Flush()                       {}
 
 // grpcWebTooLarge answers a gRPC-Web call whose body fasthttp refused for
 // its size as a gRPC server does, with RESOURCE_EXHAUSTED in a gRPC-Web

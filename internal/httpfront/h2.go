@@ -187,8 +187,9 @@ func (s *Server) grpcWebH2(r *h2serve.Request) bool {
 }
 
 // serveGRPCH2 hands a gRPC call (native or gRPC-Web) that came to decoy's
-// HTTP/2 loop to the gRPC front door, through net/http's interface, as Go's
-// HTTP/2 server would; it reports whether r was one.
+// HTTP/2 loop to the gRPC front door: on the stream itself when the front
+// door can (ServeH2, ServeWeb), else through net/http's interface, as
+// Go's HTTP/2 server would; it reports whether r was one.
 func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool {
 	if r.Method != http.MethodPost && r.Method != http.MethodOptions {
 		return false // the REST stubs' GETs, without a header scan
@@ -213,6 +214,11 @@ func (s *Server) serveGRPCH2(w *h2serve.ResponseWriter, r *h2serve.Request) bool
 		// Headers, message and trailers (or gRPC-Web's trailer block) in
 		// one write.
 		w.Coalesce()
+	}
+	if g, ok := s.o.GRPC.(GRPCWeb); ok && !native {
+		w.Detach()
+		go s.serveWebH2(ctx, g, w, r)
+		return true
 	}
 	h2serve.ServeHTTP(ctx, s.o.GRPC, w, r)
 	return true
