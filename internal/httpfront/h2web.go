@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -68,7 +69,7 @@ func (h h2WebRequest) VisitHeaders(f func(name, value string)) {
 }
 func (h h2WebRequest) Body(limit int64) ([]byte, error) {
 	if !h.r.Streamed {
-		return []byte(string(h.r.Body[:min(int64(len(h.r.Body)), limit)])), nil
+		return bytes.Clone(h.r.Body[:min(int64(len(h.r.Body)), limit)]), nil
 	}
 	return io.ReadAll(io.LimitReader(h2BodyReader{h.w}, limit))
 }
