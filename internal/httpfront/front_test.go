@@ -65,7 +65,7 @@ func startSources(t *testing.T, srcs []engine.Source, o httpfront.Options) *fixt
 }
 
 // startStore serves the stubs of store as startSources does.
-func startStore(t *testing.T, store *engine.Store, o httpfront.Options) *fixture {
+func startStore(t testing.TB, store *engine.Store, o httpfront.Options) *fixture {
 	t.Helper()
 	ca, err := pki.NewCA("test CA")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -58,30 +59,7 @@ const webStubs = `
 // same status, header fields and body, over HTTP/1.1, h2c and TLS.
 func TestGRPCWebPathsAgree(t *testing.T) {
 	t.Parallel()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := config.LoadStubBytes("stubs.yaml", []byte(webStubs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if errs := grpcfront.Check(set, l.Sources); errs != nil {
-		t.Fatal(l.Locate(errs))
-	}
-	store, err := engine.NewStore(l.Sources, grpcfront.MatcherNames(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := grpcfront.New(grpcfront.Options{Engine: store.Engine(), Protos: set, Journal: journal.New(100, 1024)})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = front.Shutdown(ctx)
-	})
-	native := startStore(t, store, httpfront.Options{GRPC: front})
-	ref := startStore(t, store, httpfront.Options{GRPC: http.HandlerFunc(front.ServeHTTP)})
-
+	native, ref := webPair(t)
 	tlsConf := &tls.Config{InsecureSkipVerify: true} // two fixtures, two test CAs
 	h2c := &http.Transport{Protocols: new(http.Protocols)}
 	h2c.Protocols.SetUnencryptedHTTP2(true)
@@ -119,42 +97,17 @@ func TestGRPCWebPathsAgree(t *testing.T) {
 		{"a preflight", "OPTIONS", "/decoy.demo.v1.Users/GetUser", "", []string{"origin", "http://localhost:3000",
 			"access-control-request-method", "POST", "access-control-request-headers", "content-type,x-grpc-web"}, nil},
 	}
-	type answer struct {
-		status int
-		header http.Header
-		body   string
-	}
-	do := func(t *testing.T, c *http.Client, url string, major int, tc int) answer {
+	do := func(t *testing.T, c *http.Client, url string, major int, tc int) webAnswer {
 		t.Helper()
 		k := cases[tc]
-		req, err := http.NewRequest(k.method, url+k.path, bytes.NewReader(k.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k.ctype != "" {
-			req.Header.Set("Content-Type", k.ctype)
-		}
-		req.Header.Set("X-Grpc-Web", "1")
-		for i := 0; i+1 < len(k.headers); i += 2 {
-			req.Header.Set(k.headers[i], k.headers[i+1])
-		}
-		resp, err := c.Do(req)
+		a, got, err := webCall(c, k.method, url+k.path, k.ctype, k.headers, k.body)
 		if err != nil {
 			t.Fatalf("%s: %v", k.name, err)
 		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("%s: body: %v", k.name, err)
+		if got != major {
+			t.Fatalf("%s: HTTP/%d, want HTTP/%d", k.name, got, major)
 		}
-		if resp.ProtoMajor != major {
-			t.Fatalf("%s: %s, want HTTP/%d", k.name, resp.Proto, major)
-		}
-		h := resp.Header.Clone()
-		for _, name := range []string{"Date", "Content-Length"} {
-			h.Del(name)
-		}
-		return answer{resp.StatusCode, h, string(b)}
+		return a
 	}
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -181,6 +134,115 @@ func TestGRPCWebPathsAgree(t *testing.T) {
 	if a := do(t, c, url, 1, 2); !strings.Contains(a.body, "matched on metadata") || strings.Contains(a.body, "not matched") {
 		t.Errorf("metadata matching: %q", a.body)
 	}
+}
+
+// webPair serves webStubs for the demo's .proto files twice: with the
+// gRPC front door itself (ServeWeb on the HTTP servers) and with its
+// net/http handler (the reference).
+func webPair(t testing.TB) (native, ref *fixture) {
+	t.Helper()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := config.LoadStubBytes("stubs.yaml", []byte(webStubs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := grpcfront.Check(set, l.Sources); errs != nil {
+		t.Fatal(l.Locate(errs))
+	}
+	store, err := engine.NewStore(l.Sources, grpcfront.MatcherNames(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := grpcfront.New(grpcfront.Options{Engine: store.Engine(), Protos: set, Journal: journal.New(100, 1024)})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = front.Shutdown(ctx)
+	})
+	return startStore(t, store, httpfront.Options{GRPC: front}), startStore(t, store, httpfront.Options{GRPC: http.HandlerFunc(front.ServeHTTP)})
+}
+
+// webAnswer is an answer as a test compares it: the status, the header
+// fields but for Date and Content-Length, and the body.
+type webAnswer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// webCall sends a request and reads its answer.
+func webCall(c *http.Client, method, url, ctype string, headers []string, body []byte) (webAnswer, int, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return webAnswer{}, 0, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("X-Grpc-Web", "1")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return webAnswer{}, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return webAnswer{}, 0, err
+	}
+	h := resp.Header.Clone()
+	h.Del("Date")
+	h.Del("Content-Length")
+	return webAnswer{resp.StatusCode, h, string(b)}, resp.ProtoMajor, nil
+}
+
+// FuzzGRPCWebPathsAgree: whatever a gRPC-Web request holds (its content
+// type, body, grpc-timeout, binary metadata), over HTTP/1.1 or h2c, the
+// HTTP servers' own path answers it as net/http's path does.
+func FuzzGRPCWebPathsAgree(f *testing.F) {
+	native, ref := webPair(f)
+	h1, h2c := native.h1(), native.h2c()
+	f.Add("application/grpc-web+proto", []byte{0, 0, 0, 0, 2, 0x08, 1}, "", "", false)
+	f.Add("application/grpc-web-text", []byte("AAAAAAIIAQ=="), "1S", "AQI=", true)
+	f.Add("application/grpc-web", []byte{0, 0, 0, 0, 9, 0x08}, "soon", "not base64", false)
+	f.Add("application/grpc-web+json", []byte(`{"id":1}`), "", "", true)
+	f.Add("application/GRPC-web+proto", []byte{1, 0, 0, 0, 2, 0x08, 4}, "99999999n", "", true)
+	wellFormed := regexp.MustCompile(`^[0-9]{1,8}[HMSmun]$`)
+	f.Fuzz(func(t *testing.T, ctype string, body []byte, timeout, bin string, h2 bool) {
+		if wellFormed.MatchString(timeout) {
+			// A deadline short enough to pass during the call would make
+			// the two answers a race; a malformed one is answered alike.
+			timeout = "10S"
+		}
+		var headers []string
+		if timeout != "" {
+			headers = append(headers, "grpc-timeout", timeout)
+		}
+		if bin != "" {
+			headers = append(headers, "x-key-bin", bin)
+		}
+		c := h1
+		if h2 {
+			c = h2c
+		}
+		const path = "/decoy.demo.v1.Users/GetUser"
+		want, _, err := webCall(c, "POST", "http://"+ref.http+path, ctype, headers, body)
+		if err != nil {
+			return // a request the client will not send
+		}
+		got, _, err := webCall(c, "POST", "http://"+native.http+path, ctype, headers, body)
+		if err != nil {
+			t.Fatalf("the reference answered, decoy's own path: %v", err)
+		}
+		if got.status != want.status || got.body != want.body || !sameHeader(got.header, want.header) {
+			t.Errorf("got %d %v %q\nwant %d %v %q", got.status, got.header, got.body, want.status, want.header, want.body)
+		}
+	})
 }
 
 // sameHeader compares header fields, the order of values aside.
