@@ -242,6 +242,14 @@ func (s *Server) Unary(path string) bool {
 	return md != nil && !md.IsStreamingClient() && !md.IsStreamingServer()
 }
 
+// ServerStreams reports whether path is a method whose answer is a stream
+// of messages: one a gRPC-Web answer over HTTP/1.1 must send as they
+// come, not whole at its end.
+func (s *Server) ServerStreams(path string) bool {
+	md := s.o.Protos.Method(path)
+	return md != nil && md.IsStreamingServer()
+}
+
 // Serve accepts HTTP/2 connections on ln until Shutdown: cleartext, and
 // TLS when Options.TLS is set.
 func (s *Server) Serve(ln net.Listener) error {

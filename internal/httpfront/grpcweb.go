@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -64,19 +65,23 @@ type GRPCWeb interface {
 }
 
 // newGRPCWeb serves gRPC-Web calls that fasthttp read with the gRPC front
-// door: through ServeWeb when it has it, through net/http's interface
-// otherwise. Either way each answer is buffered whole, which suits
-// gRPC-Web's unary and server-streaming calls: the trailers are part of
-// the body.
-func newGRPCWeb(h http.Handler) fasthttp.RequestHandler {
+// door: through ServeWeb when it has it, a server stream's messages sent
+// as they come (serveWebStream) and other answers whole; through
+// net/http's interface otherwise, every answer buffered whole.
+func (s *Server) newGRPCWeb(h http.Handler) fasthttp.RequestHandler {
 	if h == nil {
 		return nil
 	}
 	if g, ok := h.(GRPCWeb); ok {
+		streams, _ := h.(interface{ ServerStreams(path string) bool })
 		return func(ctx *fasthttp.RequestCtx) {
-			// ctx is the call's context: its user values carry the
-			// client's certificate (grpcWebFast).
-			g.ServeWeb(ctx, fastWebResponse{ctx}, fastWebRequest{ctx})
+			callCtx := webCallCtx{Context: s.hardCtx, rc: ctx}
+			if streams != nil && ctx.IsPost() && streams.ServerStreams(b2s(ctx.Path())) {
+				streamCtx, cancel := context.WithCancel(callCtx)
+				serveWebStream(ctx, streamCtx, cancel, g)
+				return
+			}
+			g.ServeWeb(callCtx, fastWebResponse{ctx}, fastWebRequest{ctx})
 		}
 	}
 	return fasthttpadaptor.NewFastHTTPHandler(h)
@@ -103,6 +108,126 @@ func (f fastWebRequest) Body(limit int64) ([]byte, error) {
 		b = b[:limit]
 	}
 	return bytes.Clone(b), nil
+}
+
+// webCallCtx is the context of a gRPC-Web call over HTTP/1.1: the
+// request's user values (the client's certificate, grpcWebFast), and the
+// end of a shutdown's wait for calls in flight (the server's hardCtx).
+type webCallCtx struct {
+	context.Context
+	rc *fasthttp.RequestCtx
+}
+
+func (c webCallCtx) Value(key any) any { return c.rc.Value(key) }
+
+// serveWebStream answers a server-streaming gRPC-Web call over HTTP/1.1
+// as its messages come: the call runs on a goroutine of its own; the
+// status and header fields go out with the first message it flushes, the
+// rest of the body through fasthttp's body stream writer (chunked), part
+// by part. A call that ends before its first flush is answered whole.
+// ctx stays valid until the body stream writer returns, which waits for
+// the call to end; cancel ends callCtx, the call's context.
+func serveWebStream(ctx *fasthttp.RequestCtx, callCtx context.Context, cancel context.CancelFunc, g GRPCWeb) {
+	sw := &streamedWebResponse{first: make(chan struct{}), parts: make(chan []byte)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.ServeWeb(callCtx, sw, fastWebRequest{ctx})
+		sw.end()
+	}()
+	<-sw.first
+	ctx.SetStatusCode(sw.status)
+	for _, h := range sw.header {
+		ctx.Response.Header.Add(h[0], h[1])
+	}
+	if sw.whole {
+		<-done
+		cancel()
+		ctx.Response.SetBody(sw.head)
+		return
+	}
+	head := sw.head
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer cancel()
+		ok := writeFlush(w, head)
+		for p := range sw.parts {
+			if ok = ok && writeFlush(w, p); !ok {
+				cancel() // the client is gone: end the call, and drain
+			}
+		}
+		<-done
+	})
+}
+
+// writeFlush writes b and sends it, reporting whether that worked.
+func writeFlush(w *bufio.Writer, b []byte) bool {
+	if _, err := w.Write(b); err != nil {
+		return false
+	}
+	return w.Flush() == nil
+}
+
+// streamedWebResponse hands a streamed gRPC-Web answer from the call's
+// goroutine to serveWebStream: the header fields and the body so far at
+// the first flush (first closes), then each flushed part on parts, which
+// closes at the end.
+type streamedWebResponse struct {
+	header  [][2]string
+	status  int
+	buf     []byte
+	head    []byte // the body up to the first flush; all of it when whole
+	whole   bool   // the call ended before its first flush
+	flushed bool
+	first   chan struct{}
+	parts   chan []byte
+}
+
+func (s *streamedWebResponse) AddHeader(name, value string) {
+	if !s.flushed {
+		s.header = append(s.header, [2]string{name, value})
+	}
+}
+
+func (s *streamedWebResponse) WriteHeader(code int) {
+	if s.status == 0 && !s.flushed {
+		s.status = code
+	}
+}
+
+func (s *streamedWebResponse) WriteBody(b []byte) { s.buf = append(s.buf, b...) }
+
+func (s *streamedWebResponse) Flush() {
+	if !s.flushed {
+		s.handOver(false)
+		return
+	}
+	if len(s.buf) > 0 {
+		s.parts <- s.buf
+		s.buf = nil
+	}
+}
+
+// handOver gives serveWebStream the status, the header fields and the
+// body so far (all of it when whole); none of them changes after.
+func (s *streamedWebResponse) handOver(whole bool) {
+	s.flushed, s.whole = true, whole
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	s.head, s.buf = s.buf, nil
+	close(s.first)
+}
+
+// end hands over what is left once the call has returned.
+func (s *streamedWebResponse) end() {
+	if !s.flushed {
+		s.handOver(true)
+		return
+	}
+	if len(s.buf) > 0 {
+		s.parts <- s.buf
+	}
+	close(s.parts)
 }
 
 // fastWebResponse writes a gRPC-Web answer into fasthttp's response.

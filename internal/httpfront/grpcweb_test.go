@@ -1,11 +1,13 @@
 package httpfront_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -42,6 +44,10 @@ const webStubs = `
   response: {body: {id: 4, name: matched on metadata}}
 - request: {path: /decoy.demo.v1.Users/GetUser, body: {jsonPath: [{path: $.id, equals: 4}]}}
   response: {body: {id: 4, name: not matched}}
+- request: {path: /decoy.demo.v1.Users/ListUsers, headers: {x-slow: "1"}}
+  response:
+    grpc:
+      stream: [{body: {id: 1}}, {body: {id: 2}}, {body: {id: 3}, delay: 1h}]
 - request: {path: /decoy.demo.v1.Users/ListUsers}
   response:
     headers: {x-mode: list}
@@ -133,6 +139,52 @@ func TestGRPCWebPathsAgree(t *testing.T) {
 	}
 	if a := do(t, c, url, 1, 2); !strings.Contains(a.body, "matched on metadata") || strings.Contains(a.body, "not matched") {
 		t.Errorf("metadata matching: %q", a.body)
+	}
+}
+
+// TestGRPCWebStreamOverHTTP1: over HTTP/1.1 a server stream's messages
+// reach the client as they are sent: the first two while the third
+// waits an hour (an answer sent whole at the end would not come).
+func TestGRPCWebStreamOverHTTP1(t *testing.T) {
+	t.Parallel()
+	native, _ := webPair(t)
+	c, err := net.Dial("tcp", native.http)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "POST /decoy.demo.v1.Users/ListUsers HTTP/1.1\r\nHost: decoy\r\n"+
+		"Content-Type: application/grpc-web+proto\r\nX-Slow: 1\r\nContent-Length: 5\r\n\r\n\x00\x00\x00\x00\x00"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/grpc-web+proto" {
+		t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+	}
+	for id := byte(1); id <= 2; id++ {
+		var prefix [5]byte
+		if _, err := io.ReadFull(resp.Body, prefix[:]); err != nil {
+			t.Fatalf("message %d: %v", id, err)
+		}
+		msg := make([]byte, int(prefix[1])<<24|int(prefix[2])<<16|int(prefix[3])<<8|int(prefix[4]))
+		if _, err := io.ReadFull(resp.Body, msg); err != nil {
+			t.Fatalf("message %d: %v", id, err)
+		}
+		if prefix[0] != 0 || len(msg) < 2 || msg[0] != 0x08 || msg[1] != id {
+			t.Errorf("message %d: flag %d, %x", id, prefix[0], msg)
+		}
+	}
+	// A shutdown that stops waiting ends the call, which would wait an
+	// hour for its third message.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = native.srv.Shutdown(ctx)
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("the stream ended cleanly; want it cut by the shutdown")
 	}
 }
 

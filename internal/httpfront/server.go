@@ -213,7 +213,6 @@ func New(o Options) *Server {
 		mtls:      o.TLS != nil && o.TLS.ClientAuth != tls.NoClientCert,
 		o:         o,
 		log:       log,
-		grpcWeb:   newGRPCWeb(o.GRPC),
 		grpcH2:    grpcH2Of(o.GRPC),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
@@ -223,6 +222,7 @@ func New(o Options) *Server {
 	}
 	s.doneCtx, s.endDone = context.WithCancel(context.Background())
 	s.hardCtx, s.endHard = context.WithCancel(context.Background())
+	s.grpcWeb = s.newGRPCWeb(o.GRPC)
 	if s.o.MaxRequestedDelay <= 0 {
 		s.o.MaxRequestedDelay = behave.DefaultDelayLimit
 	}
