@@ -1,10 +1,13 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -138,6 +141,34 @@ func TestGRPCClientCert(t *testing.T) {
 		{"require", map[string]outcome{"alice": ok("alice"), "bob": ok(""), "": refused, "mallory": refused}},
 		{"none", map[string]outcome{"alice": fail(codes.Unauthenticated), "": fail(codes.Unauthenticated)}},
 	}
+	// gRPC-Web on the TLS port, over HTTP/1.1 (fasthttp) and h2 (decoy's
+	// loop): the certificate reaches the stubs there too.
+	t.Run("grpc-web", func(t *testing.T) {
+		t.Parallel()
+		a, _ := serve(t, vars, "--client-auth", "optional", proto, stubs)
+		for _, h2 := range []bool{false, true} {
+			for client, want := range map[string]string{"alice": "\x0a\x05alice", "": "grpc-status:16"} {
+				conf := &tls.Config{RootCAs: roots, ServerName: "localhost"}
+				if c := certs[client]; c != nil {
+					conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c, nil }
+				}
+				tr := &http.Transport{TLSClientConfig: conf, ForceAttemptHTTP2: h2}
+				if !h2 {
+					tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+				}
+				resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Post("https://"+a.HTTPSAddr.String()+"/who.v1.Who/WhoAmI",
+					"application/grpc-web+proto", bytes.NewReader([]byte{0, 0, 0, 0, 0}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.ProtoMajor != map[bool]int{false: 1, true: 2}[h2] || !strings.Contains(string(b), want) {
+					t.Errorf("%s as %q: %s %q, want %q in the body", resp.Proto, client, resp.Status, b, want)
+				}
+			}
+		}
+	})
 	grpcurl, _ := exec.LookPath("grpcurl")
 	for _, m := range modes {
 		t.Run(m.mode, func(t *testing.T) {

@@ -75,7 +75,14 @@ func (s *Server) newGRPCWeb(h http.Handler) fasthttp.RequestHandler {
 	if g, ok := h.(GRPCWeb); ok {
 		streams, _ := h.(interface{ ServerStreams(path string) bool })
 		return func(ctx *fasthttp.RequestCtx) {
-			callCtx := webCallCtx{Context: s.hardCtx, rc: ctx}
+			// The call's context ends when a shutdown stops waiting for
+			// calls in flight, and carries the client's certificate
+			// (grpcWebFast), copied: a stream's call outlives ctx when
+			// its client goes.
+			callCtx := s.hardCtx
+			if cc := ctx.UserValue(engine.ClientCertKey{}); cc != nil {
+				callCtx = context.WithValue(callCtx, engine.ClientCertKey{}, cc)
+			}
 			if streams != nil && ctx.IsPost() && streams.ServerStreams(b2s(ctx.Path())) {
 				streamCtx, cancel := context.WithCancel(callCtx)
 				serveWebStream(ctx, streamCtx, cancel, g)
@@ -110,23 +117,13 @@ func (f fastWebRequest) Body(limit int64) ([]byte, error) {
 	return bytes.Clone(b), nil
 }
 
-// webCallCtx is the context of a gRPC-Web call over HTTP/1.1: the
-// request's user values (the client's certificate, grpcWebFast), and the
-// end of a shutdown's wait for calls in flight (the server's hardCtx).
-type webCallCtx struct {
-	context.Context
-	rc *fasthttp.RequestCtx
-}
-
-func (c webCallCtx) Value(key any) any { return c.rc.Value(key) }
-
 // serveWebStream answers a server-streaming gRPC-Web call over HTTP/1.1
 // as its messages come: the call runs on a goroutine of its own; the
 // status and header fields go out with the first message it flushes, the
 // rest of the body through fasthttp's body stream writer (chunked), part
 // by part. A call that ends before its first flush is answered whole.
-// ctx stays valid until the body stream writer returns, which waits for
-// the call to end; cancel ends callCtx, the call's context.
+// The call reads the request (ctx) before its first flush, while the
+// handler waits; cancel ends callCtx, the call's context.
 func serveWebStream(ctx *fasthttp.RequestCtx, callCtx context.Context, cancel context.CancelFunc, g GRPCWeb) {
 	sw := &streamedWebResponse{first: make(chan struct{}), parts: make(chan []byte)}
 	done := make(chan struct{})
