@@ -359,55 +359,23 @@ func TestCoalesce(t *testing.T) {
 	}{{false, false, 2}, {true, false, 1}, {false, true, 2}} {
 		t.Run(fmt.Sprint("coalesce=", tc.coalesce, ",held=", tc.held), func(t *testing.T) {
 			t.Parallel()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			gate, wrote := make(chan struct{}), make(chan int64, 1)
-			var cc *countConn
-			h := HandlerFunc(func(w *ResponseWriter, r *Request) {
-				w.Detach()
+			prepare := func(w *ResponseWriter) {
 				if tc.coalesce {
 					w.Coalesce()
 				}
-				go func() {
-					<-gate // the connection's reader is idle by then
-					before := cc.n.Load()
-					head := EncodeHeaderBlock(200, [][2]string{{"content-type", "application/grpc"}}, -1)
-					if tc.held {
-						// Held, held, then one write sends all three.
-						_ = w.WriteHeadDataHeld(head, []byte("mes"))
-						_ = w.WriteDataHeld([]byte("sa"))
-						_ = w.WriteData([]byte("ge"), false)
-					} else {
-						_ = w.WriteHeadData(head, []byte("message"))
-					}
-					_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"grpc-status", "0"}}))
-					wrote <- cc.n.Load() - before
-				}()
+			}
+			rc, wrote := writesOf(t, 0, prepare, func(w *ResponseWriter) {
+				head := EncodeHeaderBlock(200, [][2]string{{"content-type", "application/grpc"}}, -1)
+				if tc.held {
+					// Held, held, then one write sends all three.
+					_ = w.WriteHeadDataHeld(head, []byte("mes"))
+					_ = w.WriteDataHeld([]byte("sa"))
+					_ = w.WriteData([]byte("ge"), false)
+				} else {
+					_ = w.WriteHeadData(head, []byte("message"))
+				}
+				_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"grpc-status", "0"}}))
 			})
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				cc = &countConn{Conn: c}
-				_ = ServeConn(ctx, cc, h, Options{})
-			}()
-			rc := dialRaw(t, ln.Addr().String())
-			rc.get(1, "/")
-			if err := rc.fr.WritePing(false, [8]byte{1}); err != nil {
-				t.Fatal(err)
-			}
-			for {
-				if p, ok := rc.next().(*http2.PingFrame); ok && p.IsAck() {
-					break
-				}
-			}
-			close(gate)
 			status, body, rst := rc.response(1, false)
 			if status != "200" || string(body) != "message" || rst != nil {
 				t.Fatalf("%s %q %v, want 200 with the message", status, body, rst)
@@ -417,6 +385,64 @@ func TestCoalesce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writesOf serves one GET on a connection that counts its writes, for
+// the client it returns. prepare runs in the handler; answer runs on the
+// stream's own goroutine once the connection's reader is idle (the
+// client has had the ACK of a PING sent after its request), and the
+// channel then gives the writes it made. With window > 0 the client
+// grants that much credit, to the stream and to the connection, first.
+func writesOf(t *testing.T, window uint32, prepare, answer func(w *ResponseWriter)) (*rawClient, <-chan int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	gate, wrote := make(chan struct{}), make(chan int64, 1)
+	var cc *countConn
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.Detach()
+		prepare(w)
+		go func() {
+			<-gate
+			before := cc.n.Load()
+			answer(w)
+			wrote <- cc.n.Load() - before
+		}()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		cc = &countConn{Conn: c}
+		_ = ServeConn(ctx, cc, h, Options{})
+	}()
+	var settings []http2.Setting
+	if window > 0 {
+		settings = append(settings, http2.Setting{ID: http2.SettingInitialWindowSize, Val: window})
+	}
+	rc := dialRaw(t, ln.Addr().String(), settings...)
+	if window > 0 {
+		if err := rc.fr.WriteWindowUpdate(0, window); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc.get(1, "/")
+	if err := rc.fr.WritePing(false, [8]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if p, ok := rc.next().(*http2.PingFrame); ok && p.IsAck() {
+			break
+		}
+	}
+	close(gate)
+	return rc, wrote
 }
 
 // TestCoalesceFlowControl: a coalesced body larger than the client's
@@ -448,47 +474,10 @@ func TestCoalesceFlowControl(t *testing.T) {
 func TestLargeBodyFewWrites(t *testing.T) {
 	t.Parallel()
 	body := bigData[:1<<20]
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	gate, wrote := make(chan struct{}), make(chan int64, 1)
-	var cc *countConn
-	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
-		w.Detach()
-		go func() {
-			<-gate // the connection's reader is idle by then
-			before := cc.n.Load()
-			_ = w.WriteHeadData(EncodeHeaderBlock(200, nil, -1), body)
-			_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"x-done", "1"}}))
-			wrote <- cc.n.Load() - before
-		}()
+	rc, wrote := writesOf(t, 8<<20, func(*ResponseWriter) {}, func(w *ResponseWriter) {
+		_ = w.WriteHeadData(EncodeHeaderBlock(200, nil, -1), body)
+		_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"x-done", "1"}}))
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		cc = &countConn{Conn: c}
-		_ = ServeConn(ctx, cc, h, Options{})
-	}()
-	rc := dialRaw(t, ln.Addr().String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 8 << 20})
-	if err := rc.fr.WriteWindowUpdate(0, 8<<20); err != nil {
-		t.Fatal(err)
-	}
-	rc.get(1, "/")
-	if err := rc.fr.WritePing(false, [8]byte{1}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if p, ok := rc.next().(*http2.PingFrame); ok && p.IsAck() {
-			break
-		}
-	}
-	close(gate)
 	status, got, rst := rc.response(1, true)
 	if status != "200" || !bytes.Equal(got, body) || rst != nil {
 		t.Fatalf("%s, %d bytes, %v: want 200 and the %d bytes", status, len(got), rst, len(body))

@@ -28,18 +28,7 @@ func FuzzLoadSources(f *testing.F) {
 	const b = "syntax = \"proto3\";\npackage b;\nmessage Req { string id = 1; }\n"
 	f.Fuzz(func(t *testing.T, src string) {
 		_, err := protoload.LoadSources(map[string]string{"a.proto": src, "b.proto": b})
-		if err == nil {
-			return
-		}
-		var probs config.Problems
-		if !errors.As(err, &probs) || len(probs) == 0 {
-			t.Fatalf("%v (%T), want problems", err, err)
-		}
-		for _, p := range probs {
-			if p.File == "" || strings.TrimSpace(p.Msg) == "" {
-				t.Errorf("a problem without its file or message: %+v", p)
-			}
-		}
+		checkProblems(t, err)
 	})
 }
 
@@ -62,17 +51,24 @@ func FuzzLoadFolder(f *testing.F) {
 		write(t, root, "p/v1/x.proto", x)
 		write(t, root, "p/v1/y.proto", y)
 		_, err := protoload.Load([]string{folder})
-		if err == nil {
-			return
-		}
-		var probs config.Problems
-		if !errors.As(err, &probs) || len(probs) == 0 {
-			t.Fatalf("%v (%T), want problems", err, err)
-		}
-		for _, p := range probs {
-			if p.File == "" || strings.TrimSpace(p.Msg) == "" {
-				t.Errorf("a problem without its file or message: %+v", p)
-			}
-		}
+		checkProblems(t, err)
 	})
+}
+
+// checkProblems fails t unless err is nil or config.Problems that each
+// name a file and say something.
+func checkProblems(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var probs config.Problems
+	if !errors.As(err, &probs) || len(probs) == 0 {
+		t.Fatalf("%v (%T), want problems", err, err)
+	}
+	for _, p := range probs {
+		if p.File == "" || strings.TrimSpace(p.Msg) == "" {
+			t.Errorf("a problem without its file or message: %+v", p)
+		}
+	}
 }
