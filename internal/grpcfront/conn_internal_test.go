@@ -7,6 +7,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/decoy-dev/decoy/internal/loopback"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -159,20 +160,7 @@ func BenchmarkFaultConnWrite(b *testing.B) {
 // EOF and can still write.
 func TestFaultConnCloseWrite(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, sc := loopback.Pair(t)
 	fc := &faultConn{Conn: sc, conns: &conns{}}
 	defer fc.Close()
 	cw, ok := any(fc).(interface{ CloseWrite() error })

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/decoy-dev/decoy/internal/h1loop"
+	"github.com/decoy-dev/decoy/internal/loopback"
 	"golang.org/x/sys/unix"
 )
 
@@ -145,20 +146,7 @@ func TestArrivedAt(t *testing.T) {
 // the server's as an accepted conn. Both close when the test ends.
 func loopbackPair(t *testing.T) (net.Conn, *conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, sc := loopback.Pair(t)
 	c := &conn{Conn: sc}
 	t.Cleanup(func() { _ = c.Close() })
 	return client, c

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/loopback"
 	"github.com/decoy-dev/decoy/internal/rawio"
 )
 
@@ -15,20 +16,7 @@ import (
 // other connection comes back as it is.
 func TestWrap(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, server := loopback.Pair(t)
 	c := rawio.Wrap(server)
 	defer c.Close()
 	rc, ok := c.(*rawio.Conn)
