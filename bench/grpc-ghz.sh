@@ -107,18 +107,7 @@ check_prereqs() {
 
 # write_files: the .proto file (for decoy and for ghz) and decoy's stub.
 write_files() {
-	mkdir -p "$TMP/proto/bench/v1"
-	cat >"$TMP/proto/bench/v1/bench.proto" <<'EOF'
-syntax = "proto3";
-
-package bench.v1;
-
-import "google/protobuf/wrappers.proto";
-
-service Bench {
-  rpc Get(google.protobuf.Int64Value) returns (google.protobuf.StringValue);
-}
-EOF
+	write_bench_proto "$TMP/proto"
 	# A YAML string is the JSON form of a StringValue: the reply is BODY's text.
 	cat >"$TMP/stubs.yaml" <<EOF
 - request: {path: /bench.v1.Bench/Get}

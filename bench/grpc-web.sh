@@ -43,15 +43,7 @@ check_idle
 bench_init
 build_decoy
 
-mkdir -p "$TMP/proto/bench/v1"
-cat >"$TMP/proto/bench/v1/bench.proto" <<'EOF'
-syntax = "proto3";
-package bench.v1;
-import "google/protobuf/wrappers.proto";
-service Bench {
-  rpc Get(google.protobuf.Int64Value) returns (google.protobuf.StringValue);
-}
-EOF
+write_bench_proto "$TMP/proto"
 cat >"$TMP/stubs.yaml" <<'EOF'
 - request: {path: /bench.v1.Bench/Get}
   response:

@@ -237,6 +237,24 @@ build_decoy() {
 	DECOY_BIN=$TMP/decoy
 }
 
+# write_bench_proto DIR: DIR/bench/v1/bench.proto, the gRPC service of
+# grpc-ghz.sh and grpc-web.sh (bench/grpcref compiles the same one in):
+#   service Bench { rpc Get(google.protobuf.Int64Value) returns (google.protobuf.StringValue); }
+write_bench_proto() {
+	mkdir -p "$1/bench/v1"
+	cat >"$1/bench/v1/bench.proto" <<'EOF'
+syntax = "proto3";
+
+package bench.v1;
+
+import "google/protobuf/wrappers.proto";
+
+service Bench {
+  rpc Get(google.protobuf.Int64Value) returns (google.protobuf.StringValue);
+}
+EOF
+}
+
 # ---------------------------------------------------------------- TLS
 
 # make_cert DIR: a self-signed ECDSA P-256 certificate for 127.0.0.1 and

@@ -221,9 +221,7 @@ func (s *streamedWebResponse) end() {
 		s.handOver(true)
 		return
 	}
-	if len(s.buf) > 0 {
-		s.parts <- s.buf
-	}
+	s.Flush()
 	close(s.parts)
 }
 
