@@ -3,7 +3,6 @@ package protoload_test
 import (
 	"errors"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -42,11 +41,10 @@ func FuzzLoadFolder(f *testing.F) {
 	f.Add("syntax = \"proto3\";\npackage q;\nimport \"v1/y.proto\";\nimport \"../y.proto\";\n",
 		"syntax = \"proto3\";\npackage p.v1;\nimport public \"y.proto\";\nimport weak \"x.proto\";\n")
 	f.Add("import \"/\";\nimport \"\";\nimport \"p//v1/./x.proto\";\n", "package ..;\nimport \"v1\";\n")
-	dir := f.TempDir()
-	n := 0
 	f.Fuzz(func(t *testing.T, x, y string) {
-		n++
-		root := filepath.Join(dir, strconv.Itoa(n))
+		// A folder of each input's own, removed when the input is done:
+		// a fuzzing worker is stopped without running f's cleanups.
+		root := t.TempDir()
 		folder := filepath.Join(root, "p", "v1")
 		write(t, root, "p/v1/x.proto", x)
 		write(t, root, "p/v1/y.proto", y)
