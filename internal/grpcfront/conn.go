@@ -1,6 +1,7 @@
 package grpcfront
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/decoy-dev/decoy/internal/h2serve"
 	"github.com/decoy-dev/decoy/internal/rawio"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
@@ -137,6 +139,24 @@ func (c *faultConn) Write(p []byte) (int, error) {
 	c.advance(p[k:], false)
 	m, err := c.Conn.Write(p[k:])
 	return n + m, err
+}
+
+// Writev writes the buffers as Write would write them joined (h2serve
+// sends large bodies so): with one vectored write of the connection's when
+// it makes them and no frame waits to be injected.
+func (c *faultConn) Writev(bufs [][]byte) (int64, error) {
+	vw, ok := c.Conn.(h2serve.VectorWriter)
+	c.mu.Lock()
+	if !ok || c.sniffing || c.pending != nil || c.then != nil {
+		c.mu.Unlock()
+		n, err := c.Write(bytes.Join(bufs, nil))
+		return int64(n), err
+	}
+	defer c.mu.Unlock()
+	for _, b := range bufs {
+		c.skip(b)
+	}
+	return vw.Writev(bufs)
 }
 
 // atBoundary reports whether the bytes written so far end a frame.

@@ -20,6 +20,16 @@ type bufConn struct {
 
 func (c *bufConn) Write(p []byte) (int, error) { return c.buf.Write(p) }
 
+// Writev makes bufConn an h2serve.VectorWriter.
+func (c *bufConn) Writev(bufs [][]byte) (int64, error) {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+		c.buf.Write(b)
+	}
+	return int64(n), nil
+}
+
 // frames splits b into HTTP/2 frames; ok is false when b does not end a
 // frame.
 func frames(b []byte) (out [][]byte, ok bool) {
@@ -38,8 +48,9 @@ func frames(b []byte) (out [][]byte, ok bool) {
 }
 
 // TestInjectAtFrameBoundary: a frame injected while grpc-go's bytes are
-// written in pieces of any size lands between two of grpc-go's frames,
-// which all arrive whole and in order.
+// written in pieces of any size, by Write or by Writev (h2serve's large
+// bodies), lands between two of the frames written, which all arrive
+// whole and in order.
 func TestInjectAtFrameBoundary(t *testing.T) {
 	var stream []byte
 	for i, n := range []int{0, 6, 300, 1, 66000, 4} { // SETTINGS, ..., a payload past 64 KiB
@@ -61,38 +72,48 @@ func TestInjectAtFrameBoundary(t *testing.T) {
 	ats = append(ats, len(stream)/2, len(stream))
 	for _, chunk := range []int{1, 2, 5, 9, 10, 301, 4096, len(stream)} {
 		for _, at := range ats {
-			bc := &bufConn{}
-			fc := &faultConn{Conn: bc, conns: &conns{}}
-			injected := false
-			for off := 0; off < len(stream); off += chunk {
-				if !injected && off >= at {
+			for _, vec := range []bool{false, true} {
+				bc := &bufConn{}
+				fc := &faultConn{Conn: bc, conns: &conns{}}
+				injected := false
+				for off := 0; off < len(stream); off += chunk {
+					if !injected && off >= at {
+						fc.inject(inj, nil)
+						injected = true
+					}
+					end := min(off+chunk, len(stream))
+					if !vec {
+						if n, err := fc.Write(stream[off:end]); n != end-off || err != nil {
+							t.Fatalf("Write: %d, %v", n, err)
+						}
+						continue
+					}
+					p := stream[off:end] // in three parts, the first and last maybe empty
+					k := len(p) / 3
+					if n, err := fc.Writev([][]byte{p[:k], p[k : len(p)-k], p[len(p)-k:]}); n != int64(end-off) || err != nil {
+						t.Fatalf("Writev: %d, %v", n, err)
+					}
+				}
+				if !injected {
 					fc.inject(inj, nil)
-					injected = true
 				}
-				end := min(off+chunk, len(stream))
-				if n, err := fc.Write(stream[off:end]); n != end-off || err != nil {
-					t.Fatalf("Write: %d, %v", n, err)
+				got, ok := frames(bc.buf.Bytes())
+				if !ok || len(got) != len(orig)+1 {
+					t.Fatalf("chunk %d, inject at %d: %d frames (whole: %v), want %d", chunk, at, len(got), ok, len(orig)+1)
 				}
-			}
-			if !injected {
-				fc.inject(inj, nil)
-			}
-			got, ok := frames(bc.buf.Bytes())
-			if !ok || len(got) != len(orig)+1 {
-				t.Fatalf("chunk %d, inject at %d: %d frames (whole: %v), want %d", chunk, at, len(got), ok, len(orig)+1)
-			}
-			k := 0
-			for _, f := range got {
-				if bytes.Equal(f, inj) {
-					continue
+				k := 0
+				for _, f := range got {
+					if bytes.Equal(f, inj) {
+						continue
+					}
+					if !bytes.Equal(f, orig[k]) {
+						t.Fatalf("chunk %d, inject at %d: frame %d changed", chunk, at, k)
+					}
+					k++
 				}
-				if !bytes.Equal(f, orig[k]) {
-					t.Fatalf("chunk %d, inject at %d: frame %d changed", chunk, at, k)
+				if k != len(orig) {
+					t.Fatalf("chunk %d, inject at %d: the injected frame is missing", chunk, at)
 				}
-				k++
-			}
-			if k != len(orig) {
-				t.Fatalf("chunk %d, inject at %d: the injected frame is missing", chunk, at)
 			}
 		}
 	}

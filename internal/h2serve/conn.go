@@ -200,9 +200,16 @@ type conn struct {
 	pumpWG     sync.WaitGroup
 	tick       *time.Timer
 
-	mu         sync.Mutex
-	wbuf       []byte
-	wbufp      *[]byte
+	mu    sync.Mutex
+	wbuf  []byte
+	wbufp *[]byte
+	// The next write's parts when it carries payloads from where they lie
+	// (see sendDataLocked): pieces of wbuf and those payloads in order;
+	// wbuf up to vecCut is in vec, and vecLen counts the payloads' bytes.
+	vw         VectorWriter // nc's vectored write; nil: payloads are copied
+	vec        [][]byte
+	vecCut     int
+	vecLen     int
 	fr         *http2.Framer // writes control frames into wbuf
 	batching   bool          // the reader is handling input: it will flush
 	ids        []uint32      // open streams (open or half-closed), parallel to sts
@@ -257,6 +264,13 @@ func (c *conn) tooManyPings() bool {
 	return c.pingStrikes > maxPingStrikes
 }
 
+// VectorWriter is a connection that writes several buffers in order with
+// one system call where it can (rawio.Conn does). Writev reports what
+// Write would for the buffers joined; it must leave bufs as they are.
+type VectorWriter interface {
+	Writev(bufs [][]byte) (int64, error)
+}
+
 // writerTo lets the Framer append to the connection's write buffer.
 type writerTo struct{ c *conn }
 
@@ -283,6 +297,10 @@ func nanotime() int64 { return int64(time.Since(epoch)) }
 // streams finish, then the connection closes. A read deadline that expires
 // is taken the same way (so an owner can ask by setting one); closing c is
 // the hard stop.
+//
+// When c is a VectorWriter, large DATA payloads go out from where they
+// lie, beside the frames in the write buffer, instead of being copied into
+// it first.
 func ServeConn(ctx context.Context, c net.Conn, h Handler, o Options) error {
 	if o.MaxConcurrentStreams == 0 {
 		o.MaxConcurrentStreams = DefaultMaxConcurrentStreams
@@ -337,6 +355,7 @@ func ServeConn(ctx context.Context, c net.Conn, h Handler, o Options) error {
 		recvWin:   int64(o.ConnWindow),
 	}
 	cn.streamer, _ = h.(BodyStreamer)
+	cn.vw, _ = c.(VectorWriter)
 	cn.fr = http2.NewFramer(writerTo{cn}, nil)
 	cn.dec = hpack.NewDecoder(4096, cn.onField)
 	cn.lastRead.Store(nanotime())
@@ -412,6 +431,7 @@ func (c *conn) finish(graceful bool) {
 		c.cond.Broadcast()
 	}
 	c.ids, c.sts, c.sendq = nil, nil, nil
+	c.dropVec()
 	if c.wbufp != nil {
 		c.wbuf = c.wbuf[:0]
 		*c.wbufp = c.wbuf

@@ -740,6 +740,7 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end, hold bool) error {
 		c.cond.Wait()
 	}
 	st.waiting = false
+	c.flushTaken()
 	switch {
 	case end && !st.sendDone, !end && (st.closed || c.closed):
 		return ErrStreamClosed
@@ -911,10 +912,14 @@ func (c *conn) enqueue(st *stream) {
 	}
 }
 
-// reserve makes room for n more bytes in the write buffer, flushing what
-// it holds when it is full enough.
+// vecMin is the smallest DATA payload sent from where it lies, when the
+// connection is a VectorWriter, rather than copied into the write buffer.
+const vecMin = 4 << 10
+
+// reserve makes room for n more bytes in the next write, flushing what it
+// holds when it is full enough.
 func (c *conn) reserve(n int) {
-	if len(c.wbuf) > 0 && len(c.wbuf)+n > flushAt {
+	if len(c.wbuf) > 0 && len(c.wbuf)+c.vecLen+n > flushAt {
 		c.flushLocked()
 	}
 	if c.wbufp == nil {
@@ -931,19 +936,46 @@ func (c *conn) flushLocked() {
 	}
 	if c.werr == nil {
 		c.flushStart.Store(nanotime())
-		_, err := c.nc.Write(c.wbuf)
+		var err error
+		if len(c.vec) > 0 {
+			if c.vecCut < len(c.wbuf) {
+				c.vec = append(c.vec, c.wbuf[c.vecCut:])
+			}
+			_, err = c.vw.Writev(c.vec)
+		} else {
+			_, err = c.nc.Write(c.wbuf)
+		}
 		c.flushStart.Store(0)
 		if err != nil {
 			c.werr = err
 			_ = c.nc.Close()
 		}
 	}
+	c.dropVec()
 	c.wbuf = c.wbuf[:0]
 	if cap(c.wbuf) <= 1<<20 {
 		*c.wbufp = c.wbuf
 		wbufPool.Put(c.wbufp)
 	}
 	c.wbufp, c.wbuf = nil, nil
+}
+
+// dropVec forgets the write's parts, which went out or never will.
+func (c *conn) dropVec() {
+	if len(c.vec) > 0 {
+		clear(c.vec)
+		c.vec = c.vec[:0]
+	}
+	c.vecCut, c.vecLen = 0, 0
+}
+
+// flushTaken writes out the buffer when it holds payloads from where they
+// lie: a caller that may reuse its bytes once a write call returns (see
+// WriteData) cannot leave them there.
+func (c *conn) flushTaken() {
+	if len(c.vec) > 0 {
+		c.flushLocked()
+	}
 }
 
 func appendFrameHeader(b []byte, length int, typ http2.FrameType, flags http2.Flags, id uint32) []byte {
@@ -1012,7 +1044,14 @@ func (c *conn) sendDataLocked(st *stream, budget int) int {
 			flags = http2.FlagDataEndStream
 		}
 		c.reserve(9 + k)
-		c.wbuf = append(appendFrameHeader(c.wbuf, k, http2.FrameData, flags, st.id), st.pending[:k]...)
+		c.wbuf = appendFrameHeader(c.wbuf, k, http2.FrameData, flags, st.id)
+		if k >= vecMin && c.vw != nil {
+			c.vec = append(c.vec, c.wbuf[c.vecCut:], st.pending[:k:k])
+			c.vecCut = len(c.wbuf)
+			c.vecLen += k
+		} else {
+			c.wbuf = append(c.wbuf, st.pending[:k]...)
+		}
 		st.pending = st.pending[k:]
 		st.sent += n
 		c.connSend -= n

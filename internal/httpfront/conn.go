@@ -317,6 +317,32 @@ func (c *conn) useRawIO() {
 }
 
 // writer is what c's writes go through.
+// Writev writes the buffers as Write would write them joined (h2serve
+// sends large bodies so): with one system call where the connection makes
+// raw writes, else joined through Write.
+func (c *conn) Writev(bufs [][]byte) (int64, error) {
+	if c.rio == nil || c.stamp {
+		n, err := c.Write(bytes.Join(bufs, nil))
+		return int64(n), err
+	}
+	var t0 time.Duration
+	if c.slow != nil {
+		t0 = time.Since(epoch)
+		c.writing.Store(int64(t0))
+	}
+	n, err := c.lowat.writev(c.Conn, c.rio, bufs)
+	if c.slow != nil {
+		c.writing.Store(0)
+		if time.Since(epoch)-t0 >= c.slowWrite {
+			c.slow.Add(1)
+		}
+	}
+	if err != nil {
+		c.note(err)
+	}
+	return n, err
+}
+
 func (c *conn) writer() io.Writer {
 	if c.rio != nil {
 		return c.rio

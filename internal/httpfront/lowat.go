@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/decoy-dev/decoy/internal/h1loop"
+	"github.com/decoy-dev/decoy/internal/h2serve"
 )
 
 // lowatWrites limits what the socket of a connection holds unsent, as
@@ -44,6 +45,23 @@ func (w *lowatWrites) write(nc net.Conn, wr io.Writer, p []byte) (int, error) {
 	}
 	n, err := wr.Write(p)
 	return total + n, err
+}
+
+// writev is write for buffers written as one, through a vectored write.
+// The writes it serves (h2serve's) are far smaller than lowatPiece.
+func (w *lowatWrites) writev(nc net.Conn, wr h2serve.VectorWriter, bufs [][]byte) (int64, error) {
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	if passes(&w.asked, total, h1loop.NotSentFirst) {
+		setNotSentLowat(nc, h1loop.NotSentFirst)
+	}
+	n, err := wr.Writev(bufs)
+	if passes(&w.took, int(n), h1loop.ReaderAfter) {
+		setNotSentLowat(nc, h1loop.NotSentMost)
+	}
+	return n, err
 }
 
 // passes adds n to *count, until it is past limit, and reports whether

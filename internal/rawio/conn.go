@@ -29,5 +29,9 @@ func Wrap(c net.Conn) net.Conn {
 func (c *Conn) Read(p []byte) (int, error)  { return c.io.Read(p) }
 func (c *Conn) Write(p []byte) (int, error) { return c.io.Write(p) }
 
+// Writev writes the buffers in order, as Write would write them joined, in
+// as few system calls as the socket takes (see IO.Writev).
+func (c *Conn) Writev(bufs [][]byte) (int64, error) { return c.io.Writev(bufs) }
+
 // NetConn returns the TCP connection.
 func (c *Conn) NetConn() net.Conn { return c.TCPConn }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/decoy-dev/decoy/internal/h1loop"
 	"golang.org/x/sys/unix"
@@ -40,6 +41,13 @@ type IO struct {
 	wp      []byte
 	wn      int
 	werr    syscall.Errno
+
+	// Writev's state, under wmu: the buffers, the one the next call
+	// starts in and how much of it went out, the iovec array.
+	writevFn func(fd uintptr) bool // made once
+	wv       [][]byte
+	wvi, wvo int
+	iov      []unix.Iovec
 }
 
 // maxRawIO is the most one call reads or writes, as in package net.
@@ -85,7 +93,72 @@ func New(tc *net.TCPConn) *IO {
 		}
 		return true
 	}
+	r.writevFn = func(fd uintptr) bool {
+		for r.wvi < len(r.wv) {
+			n, e := sendmsg(int(fd), r.iovecs())
+			switch e {
+			case 0:
+				r.wn += int(n)
+				r.advance(int(n))
+			case unix.EINTR:
+			case unix.EAGAIN:
+				return false
+			default:
+				r.werr = e
+				return true
+			}
+		}
+		return true
+	}
 	return r
+}
+
+// iovMax is the most buffers one sendmsg(2) takes (Linux's IOV_MAX).
+const iovMax = 1024
+
+// iovecs points r.iov at what is left of r.wv, at most iovMax buffers.
+func (r *IO) iovecs() []unix.Iovec {
+	iov := r.iov[:0]
+	off := r.wvo
+	for _, b := range r.wv[r.wvi:] {
+		if len(iov) == iovMax {
+			break
+		}
+		if b = b[off:]; len(b) > 0 {
+			v := unix.Iovec{Base: &b[0]}
+			v.SetLen(len(b))
+			iov = append(iov, v)
+		}
+		off = 0
+	}
+	r.iov = iov
+	return iov
+}
+
+// advance moves Writev's place n bytes on.
+func (r *IO) advance(n int) {
+	for n > 0 && r.wvi < len(r.wv) {
+		left := len(r.wv[r.wvi]) - r.wvo
+		if n < left {
+			r.wvo += n
+			return
+		}
+		n -= left
+		r.wvi, r.wvo = r.wvi+1, 0
+	}
+	for r.wvi < len(r.wv) && len(r.wv[r.wvi]) == r.wvo {
+		r.wvi, r.wvo = r.wvi+1, 0
+	}
+}
+
+// sendmsg sends iov's bytes in order with sendmsg(2), without SIGPIPE, as
+// h1loop.Send does one buffer.
+func sendmsg(fd int, iov []unix.Iovec) (uintptr, syscall.Errno) {
+	var msg unix.Msghdr
+	msg.Iov = &iov[0]
+	msg.SetIovlen(len(iov))
+	n, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_NOSIGNAL)
+	return n, e
 }
 
 // Read reads into p as net.TCPConn does: io.EOF when the peer has closed,
@@ -130,4 +203,29 @@ func (r *IO) Write(p []byte) (int, error) {
 		return n, &net.OpError{Op: "write", Net: "tcp", Source: r.local, Addr: r.remote, Err: os.NewSyscallError("sendto", e)}
 	}
 	return n, nil
+}
+
+// Writev writes the buffers in order, as Write would write them joined,
+// with sendmsg(2) made directly: a body sent from where it lies, with no
+// copy into a write buffer first. It returns how much went out and the
+// error that stopped it, as Write does; bufs is left as it was.
+func (r *IO) Writev(bufs [][]byte) (int64, error) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.wv, r.wvi, r.wvo, r.wn = bufs, 0, 0, 0
+	r.advance(0) // past empty buffers
+	var err error
+	if r.wvi < len(bufs) {
+		err = r.raw.Write(r.writevFn)
+	}
+	n, e := r.wn, r.werr
+	clear(r.iov[:cap(r.iov)])
+	r.wv, r.wn, r.werr = nil, 0, 0
+	switch {
+	case err != nil:
+		return int64(n), err
+	case e != 0:
+		return int64(n), &net.OpError{Op: "write", Net: "tcp", Source: r.local, Addr: r.remote, Err: os.NewSyscallError("sendmsg", e)}
+	}
+	return int64(n), nil
 }
