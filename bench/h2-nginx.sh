@@ -14,6 +14,9 @@
 # Environment:
 #   MODE=h2c           h2c: HTTP/2 with prior knowledge on a plain port (default)
 #                      tls: HTTP/2 over TLS 1.3 (ALPN h2)
+#   BODY_BYTES=N       serve a body of N bytes from a file instead (nginx with
+#                      sendfile, decoy from a bodyFile stub); the defaults
+#                      below then become REQUESTS=3000 CONNS=4 STREAMS=4 WARMUP=300
 #   REQUESTS=300000    requests per measured h2load run (h2load -n)
 #   CONNS=16 STREAMS=10  h2load -c and -m (concurrent streams per connection)
 #   WARMUP=20000       requests of an unmeasured h2load run before each measurement (0: none)
@@ -30,6 +33,10 @@
 set -euo pipefail
 
 MODE=${MODE:-h2c}
+BODY_BYTES=${BODY_BYTES:-}
+if [[ -n $BODY_BYTES ]]; then
+	REQUESTS=${REQUESTS:-3000} CONNS=${CONNS:-4} STREAMS=${STREAMS:-4} WARMUP=${WARMUP:-300}
+fi
 REQUESTS=${REQUESTS:-300000}
 CONNS=${CONNS:-16}
 STREAMS=${STREAMS:-10}
@@ -51,6 +58,8 @@ check_prereqs() {
 	*) die "unknown MODE=$MODE (want h2c or tls)" ;;
 	esac
 	[[ $REQUESTS =~ ^[0-9]+$ && $REQUESTS -ge 1000 ]] || die "REQUESTS=$REQUESTS: want a number of at least 1000"
+	[[ -z $BODY_BYTES || ($BODY_BYTES =~ ^[0-9]+$ && $BODY_BYTES -ge 2) ]] || die "BODY_BYTES=$BODY_BYTES: want a number of bytes, at least 2"
+	[[ -z $BODY_BYTES || ${DECOY_SOURCE:-stub} == stub ]] || die "BODY_BYTES is served from a native stub only (DECOY_SOURCE=${DECOY_SOURCE:-})"
 	local -a tools=(h2load taskset curl getconf timeout awk sort)
 	[[ $MODE != tls ]] || tools+=(openssl)
 	case " $SERVERS " in *" nginx "*) tools+=(nginx) ;; esac
@@ -71,6 +80,16 @@ check_prereqs() {
 SCHEME=http
 CURL_ARGS=(--http2-prior-knowledge)
 setup_mode() {
+	if [[ -n $BODY_BYTES ]]; then
+		# JSON: one string of printable bytes, readable by nginx's
+		# workers, which may run as another user.
+		mkdir -m 755 "$TMP/www"
+		chmod 711 "$TMP"
+		BODY_FILE=$TMP/www/body.json
+		{ printf '"'; head -c "$((BODY_BYTES - 2))" /dev/zero | tr '\0' x; printf '"'; } >"$BODY_FILE"
+		chmod 644 "$BODY_FILE"
+		PATH_UNDER_TEST=/body.json
+	fi
 	if [[ $MODE == tls ]]; then
 		SCHEME=https
 		make_cert "$TMP/tls"
@@ -196,7 +215,7 @@ bench_init
 setup_mode
 case " $SERVERS " in *" decoy "*) build_decoy ;; esac
 
-log "MODE=$MODE: GET $PATH_UNDER_TEST, ${#BODY}-byte body, HTTP/2 ($MODE) on 127.0.0.1"
+log "MODE=$MODE: GET $PATH_UNDER_TEST, ${BODY_BYTES:-${#BODY}}-byte body, HTTP/2 ($MODE) on 127.0.0.1"
 log "server on CPU $SERVER_CPU, h2load -t1 -c$CONNS -m$STREAMS -n$REQUESTS on CPU $CLIENT_CPU (after $WARMUP warm-up requests), $ROUNDS rounds of: $SERVERS"
 log "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(h2load --version 2>&1 | sed -n 1p)${DECOY_BIN:+; decoy: $DECOY_BIN}"
 echo

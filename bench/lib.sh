@@ -284,8 +284,13 @@ tls_params() {
 
 # ---------------------------------------------------------------- servers
 
+# BODY_FILE, when a script sets it, is a file served on PATH_UNDER_TEST
+# instead of BODY: nginx sends it with sendfile, decoy loads it (bodyFile),
+# wait_ready compares the answer with it.
+BODY_FILE=
+
 # start_nginx PORT LISTEN_FLAGS [EXTRA]: writes a config into $TMP/nginx
-# serving BODY on PATH_UNDER_TEST with 1 worker, no access log and keep-alive
+# serving BODY (or BODY_FILE) on PATH_UNDER_TEST with 1 worker, no access log and keep-alive
 # for the whole run, listening on 127.0.0.1:PORT with LISTEN_FLAGS ("",
 # "http2", "ssl", "ssl http2"); EXTRA is added to the server block (TLS
 # settings). Starts nginx pinned to SERVER_CPU in the foreground (daemon
@@ -297,8 +302,9 @@ tls_params() {
 # worker_connections are free, so worker_connections is set above that.
 start_nginx() {
 	local port=$1 flags=$2 extra=${3:-} dir=$TMP/nginx
-	local conns=${NGINX_CONNS:-4096} files
+	local conns=${NGINX_CONNS:-4096} files answer="return 200 '$BODY';"
 	local wc=$((conns * 17 / 16 + 256))
+	[[ -z $BODY_FILE ]] || answer="alias $BODY_FILE; sendfile on;"
 	# Its open files: the hard limit (which a worker may raise its soft one
 	# to), or the connections and a few when that is unlimited.
 	files=$(ulimit -Hn)
@@ -328,7 +334,7 @@ http {
 $extra
         location = $PATH_UNDER_TEST {
             default_type application/json;
-            return 200 '$BODY';
+            $answer
         }
     }
 }
@@ -380,12 +386,14 @@ paths:
               example: $BODY
 EOF
 	else
+		local answer="body: '$BODY'"
+		[[ -z $BODY_FILE ]] || answer="bodyFile: $BODY_FILE"
 		cat >"$dir/stubs.yaml" <<EOF
 - request: {method: GET, path: $PATH_UNDER_TEST}
   response:
     status: 200
     headers: {Content-Type: application/json${STUB_HEADERS:+, $STUB_HEADERS}}
-    body: '$BODY'
+    $answer
 EOF
 	fi
 	[[ -z ${STUB_LATENCY:-} ]] || echo "    latency: $STUB_LATENCY" >>"$dir/stubs.yaml"
@@ -417,12 +425,16 @@ wait_ready() {
 		fi
 		if info=$(curl -sf --max-time 1 "$@" -o "$TMP/probe" \
 			-w '%{size_header} %{http_version} %{content_type}' "$url" 2>/dev/null); then
-			body=$(<"$TMP/probe")
-			[[ $body == "$BODY" ]] || die "$name at $url answered a different body: $body"
+			if [[ -n $BODY_FILE ]]; then
+				cmp -s "$TMP/probe" "$BODY_FILE" || die "$name at $url answered a body other than $BODY_FILE's"
+			else
+				body=$(<"$TMP/probe")
+				[[ $body == "$BODY" ]] || die "$name at $url answered a different body: $body"
+			fi
 			local hsize hver ctype
 			read -r hsize hver ctype <<<"$info"
 			[[ $ctype == application/json* ]] || die "$name answered Content-Type $ctype, not application/json"
-			log "$name ready at $url: HTTP/$hver, $hsize header bytes + ${#body} body bytes"
+			log "$name ready at $url: HTTP/$hver, $hsize header bytes + $(stat -c %s "$TMP/probe") body bytes"
 			READY_HTTP_VERSION=$hver
 			return
 		fi
