@@ -304,7 +304,7 @@ func Start(o Options) (*Server, error) {
 	engineOpts := set.EngineOptions()
 	if protos != nil {
 		// gRPC stubs match requests by proto field names too.
-		engineOpts = append(engineOpts, grpcfront.MatcherNames(protos))
+		engineOpts = append(engineOpts, grpcfront.EngineOptions(protos)...)
 	}
 	store, err := engine.NewStore(srcs, engineOpts...)
 	if err == nil && protos != nil {

@@ -214,7 +214,9 @@ func entryRequest(e *journal.Entry) engine.Request {
 			body = b
 		}
 	}
-	return engine.Request{Proto: e.Proto, Method: e.Method, Path: path, Body: body, Fields: &entryFields{e: e}, ClientCert: e.Cert}
+	// The gRPC front door journals its calls (gRPC-Web's too) as "gRPC".
+	grpc := e.Proto == "gRPC"
+	return engine.Request{Proto: e.Proto, GRPC: grpc, Method: e.Method, Path: path, Body: body, Fields: &entryFields{e: e}, ClientCert: e.Cert}
 }
 
 // entryFields reads headers, query parameters and cookies from a journal

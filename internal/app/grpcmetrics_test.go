@@ -112,13 +112,13 @@ func startGRPC(t testing.TB, mod func(*config.Settings), opts ...engine.Option) 
 // startGRPCStubs is startGRPC with the stubs of a YAML document.
 func startGRPCStubs(t testing.TB, stubs string, mod func(*config.Settings), opts ...engine.Option) *app.App {
 	t.Helper()
-	set, err := demo.Protos()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var srcs []engine.Source
 	if stubs != "" {
 		l, err := config.LoadStubBytes("stubs.yaml", []byte(stubs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := demo.Protos()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,20 @@ func startGRPCStubs(t testing.TB, stubs string, mod func(*config.Settings), opts
 			t.Fatal(l.Locate(errs))
 		}
 		srcs = l.Sources
-		opts = append(opts, grpcfront.MatcherNames(set))
+	}
+	return startGRPCSources(t, srcs, mod, opts...)
+}
+
+// startGRPCSources is startGRPC with srcs, built as decoy serve builds
+// them beside the demo's .proto files.
+func startGRPCSources(t testing.TB, srcs []engine.Source, mod func(*config.Settings), opts ...engine.Option) *app.App {
+	t.Helper()
+	set, err := demo.Protos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) > 0 {
+		opts = append(opts, grpcfront.EngineOptions(set)...)
 	}
 	store, err := engine.NewStore(srcs, opts...)
 	if err != nil {

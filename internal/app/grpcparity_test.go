@@ -90,7 +90,7 @@ func TestGRPCPortsAgree(t *testing.T) {
 	if errs := grpcfront.Check(set, l.Sources); errs != nil {
 		t.Fatal(l.Locate(errs))
 	}
-	store, err := engine.NewStore(l.Sources, grpcfront.MatcherNames(set))
+	store, err := engine.NewStore(l.Sources, grpcfront.EngineOptions(set)...)
 	if err != nil {
 		t.Fatal(err)
 	}

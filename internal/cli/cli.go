@@ -233,7 +233,7 @@ func loadAll(files []string, spec openapi.Options, opts ...engine.Option) (*engi
 	}
 	if set != nil {
 		// gRPC stubs match requests by proto field names too.
-		opts = append(opts[:len(opts):len(opts)], grpcfront.MatcherNames(set))
+		opts = append(opts[:len(opts):len(opts)], grpcfront.EngineOptions(set)...)
 	}
 	l, store, err := config.BuildSpec(stubPaths, spec, opts...)
 	if err != nil {
@@ -274,7 +274,7 @@ func loadDemo(opts ...engine.Option) (*engine.Store, *config.Loaded, *protoload.
 	if errs := grpcfront.Check(set, g.Sources); errs != nil {
 		return nil, nil, nil, g.Locate(errs)
 	}
-	opts = append(opts[:len(opts):len(opts)], grpcfront.MatcherNames(set))
+	opts = append(opts[:len(opts):len(opts)], grpcfront.EngineOptions(set)...)
 	store, err := engine.NewStore(append(append([]engine.Source(nil), l.Sources...), g.Sources...), opts...)
 	if err != nil {
 		return nil, nil, nil, err

@@ -27,7 +27,26 @@ type Options struct {
 	// CORS, when not nil, answers browsers' cross-origin requests (see
 	// CORS).
 	CORS *CORS
+	// Door, when not nil, tells which requests a stub answers (see Door);
+	// without it every stub answers every request.
+	Door func(s stub.Stub) Door
 }
+
+// Door is which requests a stub answers: those of every front door, HTTP
+// requests only, or gRPC calls only (Request.GRPC). With .proto files
+// served, a gRPC stub (at a method's path, or with a grpc section) answers
+// gRPC calls only, every other stub HTTP requests only.
+type Door uint8
+
+// The doors.
+const (
+	DoorAny Door = iota
+	DoorHTTP
+	DoorGRPC
+)
+
+// WithDoor sets Options.Door.
+func WithDoor(f func(s stub.Stub) Door) Option { return func(o *Options) { o.Door = f } }
 
 // Option sets one of the Options.
 type Option func(*Options)

@@ -505,6 +505,17 @@ func (v preflightVary) Vary(r *Request, base *Response) *Response {
 // methodOrder is the order methods are listed in.
 var methodOrder = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
+// refusesMethods reports whether every answer of the stub is a 405: it
+// accepts no method.
+func (s *Stub) refusesMethods() bool {
+	for _, r := range s.responses {
+		if r == nil || r.Status != 405 {
+			return false
+		}
+	}
+	return len(s.responses) > 0
+}
+
 // methodsFor lists the methods the stubs whose path matches path accept,
 // whatever else they match on, for a preflight asking for method: that
 // method too when some stub there accepts any method, or when no stub is
@@ -515,10 +526,15 @@ func (s *Snapshot) methodsFor(path, method string) []string {
 	set := map[string]bool{}
 	onPath, anyMethod := false, false
 	for _, st := range s.stubs {
-		if !st.matchPath(path) {
+		// gRPC calls are not a browser's fetch (gRPC-Web's preflights
+		// are answered before the stubs).
+		if st.door == DoorGRPC || !st.matchPath(path) {
 			continue
 		}
 		onPath = true
+		if st.refusesMethods() {
+			continue // an OpenAPI path's 405 for the methods it lacks
+		}
 		if st.anyMethod {
 			anyMethod = true
 			continue

@@ -97,8 +97,20 @@ func corsStubs() []Source {
 		{Stub: stub.Stub{ID: "anything", Request: stub.Request{Path: "/any"}, Response: ok200()}},
 		{Stub: stub.Stub{ID: "options", Request: stub.Request{Method: "OPTIONS", Path: "/custom"}, Response: status(200)}},
 		{Stub: stub.Stub{ID: "custom-any", Request: stub.Request{Path: "/custom"}, Response: status(202)}},
+		// An OpenAPI path's answer to the methods it lacks, and a stub for
+		// gRPC calls only (see corsDoors): neither accepts a method.
+		{Stub: stub.Stub{ID: "users-405", Priority: 23, Request: stub.Request{Path: "/users"}, Response: status(405)}},
+		{Stub: stub.Stub{ID: "grpc-only", Request: stub.Request{Method: "PATCH", Path: "/users"}, Response: ok200()}},
 	}
 }
+
+// corsDoors keeps corsStubs' stub grpc-only for gRPC calls.
+var corsDoors = WithDoor(func(s stub.Stub) Door {
+	if s.ID == "grpc-only" {
+		return DoorGRPC
+	}
+	return DoorAny
+})
 
 // answer is what a front door sends for r: the matched stub's response,
 // through its Varier.
@@ -217,7 +229,7 @@ func TestCORSPreflight(t *testing.T) {
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: POST | Access-Control-Max-Age: 0 | " + varyAll},
 		{"max age in whole seconds", &CORS{MaxAge: 90*time.Second + 500*time.Millisecond}, pre("/users", app, "POST", ""), PreflightID, 204,
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: POST | Access-Control-Max-Age: 90 | " + varyAll},
-		{"off: no preflight", nil, pre("/users", app, "POST", ""), "", 0, ""},
+		{"off: no preflight", nil, pre("/users", app, "POST", ""), "users-405", 405, ""},
 		{"a method the path accepts", &CORS{MaxAge: 10 * time.Minute}, pre("/users", app, "POST", "Content-Type, X-Token"), PreflightID, 204,
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: POST | Access-Control-Allow-Headers: Content-Type, X-Token | Access-Control-Max-Age: 600 | " + varyAll},
 		{"the methods of a template", &CORS{MaxAge: 10 * time.Minute}, pre("/users/7", app, "DELETE", ""), PreflightID, 204,
@@ -230,7 +242,7 @@ func TestCORSPreflight(t *testing.T) {
 			"Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: PUT | Access-Control-Max-Age: 600 | " + varyAll},
 		{"a stub with method OPTIONS wins", &CORS{MaxAge: 10 * time.Minute}, pre("/custom", app, "PUT", ""), "options", 200, ""},
 		{"OPTIONS without Access-Control-Request-Method is no preflight", &CORS{MaxAge: 10 * time.Minute}, pre("/any", app, "", ""), "anything", 200, ""},
-		{"OPTIONS without Origin is no preflight", &CORS{MaxAge: 10 * time.Minute}, pre("/users", "", "POST", ""), "", 0, ""},
+		{"OPTIONS without Origin is no preflight", &CORS{MaxAge: 10 * time.Minute}, pre("/users", "", "POST", ""), "users-405", 405, ""},
 		{"list, allowed", &CORS{Origins: []string{app}, MaxAge: 10 * time.Minute}, pre("/users", app, "POST", ""), PreflightID, 204,
 			"Access-Control-Allow-Origin: https://app.example | Access-Control-Allow-Methods: POST | Access-Control-Max-Age: 600 | Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers"},
 		{"list, not allowed", &CORS{Origins: []string{app}, MaxAge: 10 * time.Minute}, pre("/users", "https://evil.example", "POST", ""), PreflightID, 204,
@@ -240,7 +252,7 @@ func TestCORSPreflight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			snap, errs := Compile(corsStubs(), WithCORS(tt.cors))
+			snap, errs := Compile(corsStubs(), WithCORS(tt.cors), corsDoors)
 			if errs != nil {
 				t.Fatal(errs)
 			}

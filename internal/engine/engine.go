@@ -26,7 +26,10 @@ type Fields interface {
 // Request is what a front door hands the engine. Strings may alias the front
 // door's buffers: the engine keeps nothing past the call.
 type Request struct {
-	Proto  string // "HTTP/1.1", "HTTP/2", ...
+	Proto string // "HTTP/1.1", "HTTP/2", ...
+	// GRPC is set for a gRPC call (gRPC-Web too): it is matched against
+	// the stubs whose Door lets gRPC calls in.
+	GRPC   bool
 	Method string
 	Path   string // decoded path, without the query
 	Body   []byte

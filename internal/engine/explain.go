@@ -35,6 +35,14 @@ func (s *Snapshot) Explain(r *Request, n int) []Miss {
 
 func (s *Stub) explain(r *Request) Miss {
 	m := Miss{Stub: s.ID, Origin: s.Origin}
+	switch {
+	case s.door == DoorGRPC && !r.GRPC:
+		m.score += 8
+		m.Reasons = append(m.Reasons, "it answers gRPC calls only (its path is a gRPC method's; httpOnly: true makes a stub for HTTP requests there)")
+	case s.door == DoorHTTP && r.GRPC:
+		m.score += 8
+		m.Reasons = append(m.Reasons, "it answers HTTP requests only")
+	}
 	if !s.matchPath(r.Path) {
 		// A wrong path weighs most, less so the more leading segments the
 		// stub's path shares with the request's.

@@ -51,7 +51,8 @@ type Stub struct {
 	Origin string
 	Spec   stub.Stub
 
-	rank      int // position in the snapshot's total order: lower wins
+	rank      int  // position in the snapshot's total order: lower wins
+	door      Door // which requests it answers
 	method    string
 	anyMethod bool
 	pathKind  int
@@ -189,6 +190,9 @@ func compileStub(src Source, c *compiled) (*Stub, []stub.FieldError) {
 		add("priority", []stub.FieldError{{Msg: "must be 1 or more (lower wins)"}})
 	}
 
+	if c != nil && c.opts.Door != nil {
+		s.door = c.opts.Door(sp)
+	}
 	req := sp.Request
 	if req.Body != nil && c != nil && c.opts.BodyRewrite != nil {
 		b := c.opts.BodyRewrite(sp, *req.Body)
@@ -492,6 +496,9 @@ func (s *Stub) matchMethod(method string) bool {
 
 // matchRest checks everything but method and path.
 func (s *Stub) matchRest(r *Request) bool {
+	if s.door != DoorAny && (s.door == DoorGRPC) != r.GRPC {
+		return false
+	}
 	for i := range s.query {
 		var v string
 		var ok bool

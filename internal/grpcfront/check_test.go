@@ -10,6 +10,8 @@ import (
 	"github.com/decoy-dev/decoy/internal/grpcfront"
 	"github.com/decoy-dev/decoy/internal/protoload"
 	"github.com/decoy-dev/decoy/internal/stub"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // TestCheckReportsFileAndLine loads stubs that contradict the .proto file:
@@ -302,5 +304,61 @@ paths:
 	}
 	if out.Get(out.Descriptor().Fields().ByName("name")).String() == "" {
 		t.Errorf("GetUser answered %v: want a generated user", out)
+	}
+}
+
+// TestHTTPStubsLeaveGRPCCalls: stubs that answer HTTP only (httpOnly, a
+// catch-all or a prefix without a grpc section), ranked before a method's
+// gRPC stub, leave its calls to it; a catch-all with a grpc section
+// answers them.
+func TestHTTPStubsLeaveGRPCCalls(t *testing.T) {
+	t.Parallel()
+	const grpcStub = `
+- id: get-user
+  request: {path: /shop.v1.Users/GetUser}
+  response: {body: {name: Ada}}
+`
+	for _, tt := range []struct {
+		name, stubs, want string
+		code              codes.Code
+	}{
+		{"httpOnly at the method's path", `
+- id: connect
+  httpOnly: true
+  priority: 1
+  request: {method: POST, path: /shop.v1.Users/GetUser}
+  response: {body: {name: connect}}
+` + grpcStub, "Ada", codes.OK},
+		{"a catch-all for HTTP", `
+- id: maintenance
+  priority: 1
+  request: {path: "*"}
+  response: {status: 503, body: {error: maintenance}}
+` + grpcStub, "Ada", codes.OK},
+		{"a prefix for HTTP", `
+- id: maintenance
+  priority: 1
+  request: {pathPrefix: /shop.v1.Users/}
+  response: {status: 503}
+` + grpcStub, "Ada", codes.OK},
+		{"a catch-all with a grpc section", `
+- id: maintenance
+  priority: 1
+  request: {path: "*"}
+  response: {grpc: {status: UNAVAILABLE, message: down}}
+` + grpcStub, "", codes.Unavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := start(t, tt.stubs)
+			out := s.out(t, "shop.v1.User")
+			err := s.conn.Invoke(ctx(t), getUser, s.msg(t, "shop.v1.GetUserRequest", `{"id": 1}`), out)
+			if status.Code(err) != tt.code {
+				t.Fatalf("GetUser: %v, want %v", err, tt.code)
+			}
+			if got := out.Get(out.Descriptor().Fields().ByName("name")).String(); err == nil && got != tt.want {
+				t.Errorf("GetUser answered name %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

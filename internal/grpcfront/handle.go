@@ -239,7 +239,7 @@ func (s *Server) match(c *call, st *state, path string) *plan {
 
 // find returns the stub matching the call with body, or nil.
 func (s *Server) find(c *call, st *state, path string, body []byte) *engine.Stub {
-	c.req = engine.Request{Proto: Proto, Method: "POST", Path: path, Body: body, Fields: &c.fields, ClientCert: c.cert}
+	c.req = engine.Request{Proto: Proto, GRPC: true, Method: "POST", Path: path, Body: body, Fields: &c.fields, ClientCert: c.cert}
 	return st.snap.Match(&c.req)
 }
 
@@ -261,8 +261,9 @@ func (s *Server) pick(c *call, st *state, es *engine.Stub) *plan {
 	p := defaultPlan
 	if es != nil {
 		i, r, n := es.Pick()
-		// A nil plan is an HTTP stub (a catch-all path): it has no gRPC
-		// answer, so the call gets a generated one.
+		// A nil plan is a stub with no gRPC answer, which matches gRPC
+		// calls only without Doors (a store built without the .proto
+		// files' options): the call gets a generated answer.
 		if sp := st.plans[r]; sp != nil {
 			p = sp
 			c.stubID, c.stats, c.index = es.ID, es.Stats(), i

@@ -92,7 +92,7 @@ func start(t testing.TB, stubs string, o ...opts) *server {
 		if errs := grpcfront.Check(set, l.Sources); errs != nil {
 			t.Fatal(l.Locate(errs))
 		}
-		if store, err = engine.NewStore(l.Sources, grpcfront.MatcherNames(set)); err != nil {
+		if store, err = engine.NewStore(l.Sources, grpcfront.EngineOptions(set)...); err != nil {
 			t.Fatal(err)
 		}
 	}

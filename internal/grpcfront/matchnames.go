@@ -35,14 +35,7 @@ func MatcherNames(set *protoload.Set) engine.Option {
 
 // stubMethod is the one method a gRPC stub of set answers, or nil.
 func stubMethod(set *protoload.Set, s stub.Stub) protoreflect.MethodDescriptor {
-	if set == nil || s.HTTPOnly {
-		return nil
-	}
-	hasGRPC := s.Response != nil && s.Response.GRPC != nil
-	for _, r := range s.Responses {
-		hasGRPC = hasGRPC || r.GRPC != nil
-	}
-	md, _, _ := classify(set, s.Request, hasGRPC)
+	md, _ := stubClass(set, s)
 	return md
 }
 
