@@ -343,6 +343,8 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 					key := path[strings.LastIndexAny(path, ".]")+1:]
 					p.Field, p.Msg = stub.Join(it.path, path), stub.UnknownFieldMessage(key, known)
 				}
+			} else {
+				p.at(it.node, it.path)
 			}
 			probs = append(probs, p)
 			continue
@@ -357,6 +359,7 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 		if err := stub.WholeNumbers(it.node); err != nil {
 			p := yamlProblem(name, err)
 			p.Field = it.path
+			p.at(it.node, it.path)
 			probs = append(probs, p)
 			continue
 		}
@@ -365,6 +368,16 @@ func (l *Loaded) loadData(name string, data []byte, explicit bool) Problems {
 		l.autoID = append(l.autoID, fmt.Sprintf("%s-%d", base, i+1))
 	}
 	return probs
+}
+
+// at names the field of the stub (node, at path) whose value p's place
+// points at, when one starts there: the value that did not decode, named
+// once (go-yaml's messages start with its key).
+func (p *Problem) at(node ast.Node, path string) {
+	if field, ok := stub.ValueAt(node, p.Line, p.Col); ok {
+		key := field[strings.LastIndexAny(field, ".]")+1:]
+		p.Field, p.Msg = stub.Join(path, field), strings.TrimPrefix(p.Msg, key+": ")
+	}
 }
 
 // decodeStubs decodes each of nodes into a stub, spread over the CPUs:

@@ -2,9 +2,12 @@ package stub
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // GRPCResponse is what a stub answering a gRPC call adds to its Response.
@@ -115,13 +118,21 @@ func (c *GRPCCode) UnmarshalJSON(b []byte) error {
 	return c.set(v)
 }
 
-// UnmarshalYAML reads a name or a number.
-func (c *GRPCCode) UnmarshalYAML(unmarshal func(any) error) error {
-	var v any
-	if err := unmarshal(&v); err != nil {
-		return err
+// UnmarshalYAML reads a name or a number; an error carries the value's
+// place in the file.
+func (c *GRPCCode) UnmarshalYAML(node ast.Node) error {
+	text, ok, err := scalarText(node)
+	if err == nil && !ok {
+		err = errors.New("a gRPC status is a name such as NOT_FOUND or a number")
 	}
-	return c.set(v)
+	if err == nil {
+		var code GRPCCode
+		if code, err = ParseGRPCCode(text); err == nil {
+			*c = code
+			return nil
+		}
+	}
+	return At(node, err)
 }
 
 func (c *GRPCCode) set(v any) error {

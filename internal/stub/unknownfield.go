@@ -65,6 +65,35 @@ func unknownIn(n ast.Node, t reflect.Type, path string, line, col int) (string, 
 	return "", nil, false
 }
 
+// ValueAt returns the path (as UnknownField writes it) of the value in n
+// that starts at line and col, where a decoding error points.
+func ValueAt(n ast.Node, line, col int) (string, bool) {
+	return valueAt(n, "", line, col)
+}
+
+func valueAt(n ast.Node, path string, line, col int) (string, bool) {
+	if tk := n.GetToken(); tk != nil && tk.Position.Line == line && tk.Position.Column == col && path != "" {
+		return path, true
+	}
+	switch n := Unwrap(n).(type) {
+	case *ast.SequenceNode:
+		for i, v := range n.Values {
+			if p, ok := valueAt(v, path+"["+strconv.Itoa(i)+"]", line, col); ok {
+				return p, true
+			}
+		}
+	case *ast.MappingNode:
+		for _, mv := range n.Values {
+			if p, ok := valueAt(mv.Value, Join(path, MappingKey(mv)), line, col); ok {
+				return p, true
+			}
+		}
+	case *ast.MappingValueNode:
+		return valueAt(n.Value, Join(path, MappingKey(n)), line, col)
+	}
+	return "", false
+}
+
 // fieldKeys returns the keys that fill t's fields, sorted.
 func fieldKeys(t reflect.Type) []string {
 	fieldType(t, "") // fills the cache
