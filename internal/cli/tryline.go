@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,7 +45,8 @@ func tryOf(s *engine.Stub) (try, bool) {
 	}
 	path := r.Path
 	var ex engine.Example
-	if e, isEx := s.RequestCheck().(engine.Exampler); isEx {
+	e, checked := s.RequestCheck().(engine.Exampler)
+	if checked {
 		var ok bool
 		if ex, ok = e.Example(path); !ok {
 			return try{}, false
@@ -80,7 +82,13 @@ func tryOf(s *engine.Stub) (try, bool) {
 			return try{}, false
 		}
 		t.hasBody = true
-	} else if t.method == "POST" || t.method == "PUT" || t.method == "PATCH" {
+	} else if !checked && (t.method == "POST" || t.method == "PUT" || t.method == "PATCH") {
+		// A stub from a document gave its example, body or none; any
+		// other takes a JSON object, sent as one (curl -d alone says
+		// form).
+		if !slices.ContainsFunc(t.headers, func(h string) bool { return len(h) > 13 && strings.EqualFold(h[:13], "Content-Type:") }) {
+			t.headers = append(t.headers, "Content-Type: application/json")
+		}
 		t.body, t.hasBody = "{}", true
 	}
 	if rs := s.Responses(); len(rs) > 0 && rs[0].ContentType == "application/octet-stream" {

@@ -27,6 +27,8 @@ func TestTryLinesAnswer(t *testing.T) {
   response: {body: me}
 - request: {method: GET, path: /re, query: {q: {regex: "^[0-9]+$"}}}
   response: {body: left out}
+- request: {method: POST, path: /ping}
+  response: {body: pong}
 `)
 	spec := write(t, dir, "api.yaml", `
 openapi: 3.0.3
@@ -49,6 +51,12 @@ paths:
       requestBody:
         required: true
         content: {application/json: {schema: {type: object}}}
+      responses: {"201": {description: made}}
+  /notes:
+    post:
+      security: []
+      requestBody:
+        content: {application/json: {schema: {type: object, required: [text], properties: {text: {type: string}}}}}
       responses: {"201": {description: made}}
 `)
 	for _, files := range [][]string{{stubs}, {spec}} {
