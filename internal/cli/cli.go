@@ -284,15 +284,15 @@ func loadDemo(opts ...engine.Option) (*engine.Store, *config.Loaded, *protoload.
 
 func newCheck(env Env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "check FILE|FOLDER...",
+		Use:   "check [FILE|FOLDER...]",
 		Short: "Check stub files without serving them; exit 0 when valid, 2 otherwise",
 		Long: `Check reads stub files and folders exactly as serve does and reports every
 problem with file:line, without opening any port: .proto files are
-compiled, and gRPC stubs checked against them. It exits 0 when all is
-valid and 2 otherwise, so it fits in CI.`,
-		Args: needArgs("the stub files and folders to check", "decoy check stubs/ more.yaml"),
+compiled, and gRPC stubs checked against them. With no files named, it
+checks the config file's files. It exits 0 when all is valid and 2
+otherwise, so it fits in CI.`,
 	}
-	cfg := cmd.Flags().String("config", "", "config file whose latency profiles, global latency and seed the stubs are checked with")
+	cfg := cmd.Flags().String("config", "", "config file whose files (when none are named), latency profiles, global latency and seed the stubs are checked with")
 	lenient := cmd.Flags().Bool("lenient", false, "check OpenAPI documents as serve --lenient loads them: the operations it would leave out are warnings")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		name := *cfg
@@ -305,6 +305,12 @@ valid and 2 otherwise, so it fits in CI.`,
 		}
 		if *lenient {
 			s.Lenient = true
+		}
+		if len(args) == 0 {
+			args = s.Files
+		}
+		if err := needArgs("the stub files and folders to check (or a config file with files:)", "decoy check stubs/ more.yaml")(cmd, args); err != nil {
+			return err
 		}
 		_, l, set, err := loadAll(args, s.SpecOptions(), s.EngineOptions()...)
 		if err != nil {

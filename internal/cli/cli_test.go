@@ -67,6 +67,9 @@ func TestCheck(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := write(t, dir, "good/stubs.yaml", goodStubs)
+	write(t, dir, "cfg/stubs/a.yaml", goodStubs)
+	cfgFile := write(t, dir, "cfg/decoy.yaml", "files: [stubs/]\n")
+	noFiles := write(t, dir, "cfg/nofiles.yaml", "seed: 7\n")
 	cases := []struct {
 		name     string
 		file     string
@@ -92,6 +95,8 @@ func TestCheck(t *testing.T) {
 			[]string{"ok: ", "schema.yaml#/paths/~1a/get/responses/200/content/application~1json/schema: schema does not compile", "/type"}, nil},
 		{"a path decoy cannot route", "route.yaml", unroutable, 2, []string{"route.yaml:4", "cannot route this path"}, nil},
 		{"the same, --lenient", "route.yaml", unroutable, 0, []string{"ok: ", "lenient: /a{.x} is not served"}, []string{"--lenient"}},
+		{"the config file's files", "", "", 0, []string{"ok: 1 stubs in 1 files"}, []string{"--config", cfgFile}},
+		{"no files anywhere", "", "", 2, []string{"decoy check needs the stub files and folders to check (or a config file with files:)"}, []string{"--config", noFiles}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,7 +106,11 @@ func TestCheck(t *testing.T) {
 				file = write(t, t.TempDir(), c.file, c.content)
 			}
 			e, out, errOut := env(nil)
-			code := cli.Main(context.Background(), append(append([]string{"check"}, c.flags...), file), e)
+			args := append([]string{"check"}, c.flags...)
+			if file != "" {
+				args = append(args, file)
+			}
+			code := cli.Main(context.Background(), args, e)
 			got := out.String() + errOut.String()
 			if code != c.wantCode {
 				t.Fatalf("exit %d, want %d\n%s", code, c.wantCode, got)
