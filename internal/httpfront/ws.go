@@ -114,6 +114,15 @@ func (s *Server) wsFast(ctx *fasthttp.RequestCtx, st *engine.Stub, ws *engine.We
 			if tc == nil {
 				return
 			}
+			if n.End == wsfront.EndClient || n.End == wsfront.EndStub || n.End == wsfront.EndProtocol {
+				// After the closing handshake: what the client still
+				// sends (a message it was sending when it closed) is
+				// read and dropped, so that the close is no reset.
+				if t, ok := raw.(*tlsConn); ok {
+					_ = t.Conn.CloseWrite() // close_notify before the FIN
+				}
+				tc.lingerClose(max(limit, 1<<20))
+			}
 			// fasthttp closes the connection after this returns; the
 			// books close once it is closed, with why it ended.
 			_ = raw.Close()

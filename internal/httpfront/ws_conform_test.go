@@ -706,3 +706,49 @@ func TestWebSocketConformanceTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketCloseWithDataBehind: a client that sends more after its
+// close frame (a large message still on its way, which RFC 6455 forbids
+// but clients do when they close mid-send) gets decoy's close frame, then
+// the end of the stream; the bytes left unread at decoy's close must not
+// turn it into a reset, which can discard the close frame before the
+// client reads it.
+func TestWebSocketCloseWithDataBehind(t *testing.T) {
+	t.Parallel()
+	_, store, err := config.BuildBytes("ws.yaml", []byte(wsStubs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startStore(t, store, httpfront.Options{})
+	dials := map[string]func() (net.Conn, error){
+		"plaintext": func() (net.Conn, error) { return net.Dial("tcp", f.http) },
+		"TLS": func() (net.Conn, error) {
+			return tls.Dial("tcp", f.https, &tls.Config{RootCAs: f.roots, NextProtos: []string{"http/1.1"}})
+		},
+	}
+	for name, dial := range dials {
+		for _, path := range []string{"/ws/echo", "/ws/chat"} {
+			t.Run(name+" "+path, func(t *testing.T) {
+				t.Parallel()
+				conn := wsOpenWith(t, dial, path)
+				late := binaryMsg(bytes.Repeat([]byte{'x'}, 512<<10)).bytes()
+				sent := make(chan error, 1)
+				go func() {
+					_, err := conn.nc.Write(append(closeCode(1000).bytes(), late...))
+					sent <- err
+				}()
+				m, err := conn.next()
+				if err != nil || !equal(m, closed(1000)) {
+					t.Fatalf("after the close frame: %v %v, want %v", m, err, closed(1000))
+				}
+				if _, err := conn.br.ReadByte(); err != io.EOF {
+					t.Fatalf("after decoy's close frame: %v, want the end of the stream", err)
+				}
+				_ = conn.nc.Close()
+				if err := <-sent; err != nil {
+					t.Logf("the client's write: %v", err)
+				}
+			})
+		}
+	}
+}
