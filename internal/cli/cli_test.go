@@ -270,7 +270,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"check"}, []string{"decoy check needs the stub files and folders to check: decoy check stubs/", "Run 'decoy check --help' for usage."}},
+		{[]string{"check"}, []string{"decoy check needs the stub files and folders to check (or a config file with files:): decoy check stubs/", "Run 'decoy check --help' for usage."}},
 		{[]string{"check", "--nope", "x.yaml"}, []string{"unknown flag: --nope", "Run 'decoy check --help' for usage."}},
 		{[]string{"certs", "issue"}, []string{"decoy certs issue needs the host names and IP addresses to certify: decoy certs issue api.example.com", "Run 'decoy certs issue --help' for usage."}},
 		{[]string{"certs", "client"}, []string{"decoy certs client needs the client's name", "Run 'decoy certs client --help' for usage."}},
