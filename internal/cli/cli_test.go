@@ -128,12 +128,19 @@ func TestCheck(t *testing.T) {
 // test ends, and returns the running app.
 func serve(t *testing.T, vars map[string]string, args ...string) (*app.App, *syncBuffer) {
 	t.Helper()
+	a, out, _ := serveWith(t, vars, []string{"serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--grpc", "127.0.0.1:0"}, args...)
+	return a, out
+}
+
+// serveWith runs decoy with base and args until the test ends, and returns
+// the running app, its standard output and its standard error.
+func serveWith(t *testing.T, vars map[string]string, base []string, args ...string) (*app.App, *syncBuffer, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	e, out, errOut := env(vars)
 	ready := make(chan *app.App, 1)
 	e.OnReady = func(a *app.App) { ready <- a }
 	done := make(chan int, 1)
-	base := []string{"serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--grpc", "127.0.0.1:0"}
 	go func() { done <- cli.Main(ctx, append(base, args...), e) }()
 	select {
 	case a := <-ready:
@@ -143,7 +150,7 @@ func serve(t *testing.T, vars map[string]string, args ...string) (*app.App, *syn
 				t.Errorf("serve exited %d\n%s", code, errOut.String())
 			}
 		})
-		return a, out
+		return a, out, errOut
 	case code := <-done:
 		cancel()
 		t.Fatalf("serve exited %d before serving\n%s", code, errOut.String())
@@ -151,7 +158,7 @@ func serve(t *testing.T, vars map[string]string, args ...string) (*app.App, *syn
 		cancel()
 		t.Fatal("serve did not start")
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 func fetch(t *testing.T, url string) (int, string) {
