@@ -164,12 +164,8 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 	// The data ports can be paused, resumed and slowed through the admin
 	// API (POST /listeners/{name}/pause, ...).
 	var ctl []*ports.Listener
-	var sockets []metrics.Listener // for the accept queues
 	wrap := func(name string, ln *net.Listener) {
 		if *ln != nil {
-			if sc, ok := (*ln).(syscall.Conn); ok {
-				sockets = append(sockets, metrics.Listener{Name: name, Socket: sc})
-			}
 			l := ports.NewWith(name, *ln, ports.Options{Shared: a.shared, Congestion: s.TCPCongestion})
 			// Each data port has its own allow-list, counted apart.
 			l.SetAllow(ports.NewAllow(s.AllowCIDR))
@@ -184,7 +180,7 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 
 	a.Clients = metrics.NewClients(metrics.DefaultMaxClients)
 	a.Saturation = metrics.NewSaturation(metrics.SaturationOptions{Threshold: s.SaturationThreshold, Logger: log,
-		Listeners: func() []metrics.Listener { return sockets }})
+		Listeners: func() []metrics.Listener { return acceptSockets(ctl) }})
 	reg, err := metrics.NewRegistry(metrics.Sources{
 		Engine: store.Engine(),
 		Conns: []func() metrics.ConnStats{
@@ -314,6 +310,23 @@ func addrOf(ln net.Listener) string {
 		return ""
 	}
 	return ln.Addr().String()
+}
+
+// acceptSockets is the data listeners' sockets as they are now, for the
+// accept queues: Resume opens a new socket, so each reading asks again; a
+// paused listener has none.
+func acceptSockets(ls []*ports.Listener) []metrics.Listener {
+	out := make([]metrics.Listener, 0, len(ls))
+	for _, l := range ls {
+		ln := l.Socket()
+		if ln == nil {
+			out = append(out, metrics.Listener{Name: l.Name(), Paused: l.Paused()})
+			continue
+		}
+		sc, _ := ln.(syscall.Conn)
+		out = append(out, metrics.Listener{Name: l.Name(), Socket: sc})
+	}
+	return out
 }
 
 // saturationHeader is the monitor the front door reads for the

@@ -202,6 +202,17 @@ func (l *Listener) Resume() error {
 	return nil
 }
 
+// Socket is the listening socket now: nil while the listener is paused
+// or closed. Resume opens a new socket, so ask again rather than keep it.
+func (l *Listener) Socket() net.Listener {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	return l.ln
+}
+
 // Paused reports whether the listener is paused.
 func (l *Listener) Paused() bool {
 	l.mu.Lock()

@@ -58,6 +58,10 @@ func TestPauseResume(t *testing.T) {
 				if b, err := fetch(addr); err != nil || b != "ok" {
 					t.Fatalf("before pause: %q %v", b, err)
 				}
+				before := l.Socket()
+				if before == nil {
+					t.Fatal("Socket() = nil before pause")
+				}
 				if err := l.Pause(); err != nil {
 					t.Fatal(err)
 				}
@@ -66,6 +70,9 @@ func TestPauseResume(t *testing.T) {
 				}
 				if !l.Paused() {
 					t.Fatal("not paused")
+				}
+				if ln := l.Socket(); ln != nil {
+					t.Fatalf("paused: Socket() = %v, want nil", ln)
 				}
 				_, err := fetch(addr)
 				if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -76,6 +83,10 @@ func TestPauseResume(t *testing.T) {
 				}
 				if l.Paused() || l.Addr().String() != addr {
 					t.Fatalf("after resume: paused %v, addr %s", l.Paused(), l.Addr())
+				}
+				// The socket Resume opened, not the one Pause closed.
+				if ln := l.Socket(); ln == nil || ln == before || ln.Addr().String() != addr {
+					t.Fatalf("after resume: Socket() = %v, want a new socket on %s", ln, addr)
 				}
 				if b, err := fetch(addr); err != nil || b != "ok" {
 					t.Fatalf("after resume: %q %v", b, err)
@@ -106,6 +117,9 @@ func TestCloseWhilePaused(t *testing.T) {
 	}
 	if err := l.Resume(); !errors.Is(err, listen.ErrClosed) {
 		t.Errorf("Resume after Close: %v", err)
+	}
+	if ln := l.Socket(); ln != nil {
+		t.Errorf("Socket() after Close = %v, want nil", ln)
 	}
 }
 

@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// acceptQueueMeasured tells whether ReadAcceptQueue can read accept
+// queues here.
+const acceptQueueMeasured = true
+
 var errNotListening = errors.New("not a listening socket")
 
 // ReadAcceptQueue reads the accept queue of a listening TCP socket: the

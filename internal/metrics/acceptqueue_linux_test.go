@@ -40,9 +40,10 @@ func TestReadAcceptQueue(t *testing.T) {
 		t.Fatalf("after %d connections: length %d, %v", clients, n, err)
 	}
 	s := NewSaturation(SaturationOptions{CPUs: 1, Listeners: func() []Listener {
-		return []Listener{{Name: "http", Socket: tl}, {Name: "none"}}
+		return []Listener{{Name: "http", Socket: tl}, {Name: "none"}, {Name: "grpc", Paused: true}}
 	}})
-	if qs := s.AcceptQueues(); len(qs) != 1 || qs[0] != (AcceptQueue{"http", clients, limit}) {
+	// A paused listener has no socket: an empty queue of no size.
+	if qs := s.AcceptQueues(); len(qs) != 2 || qs[0] != (AcceptQueue{"http", clients, limit}) || qs[1] != (AcceptQueue{"grpc", 0, 0}) {
 		t.Errorf("AcceptQueues = %+v", qs)
 	}
 	// The metrics read the same queues at scrape time.
@@ -61,6 +62,8 @@ func TestReadAcceptQueue(t *testing.T) {
 	}{
 		{"decoy_accept_queue_length", map[string]string{"listener": "http"}, clients},
 		{"decoy_accept_queue_max", map[string]string{"listener": "http"}, float64(limit)},
+		{"decoy_accept_queue_length", map[string]string{"listener": "grpc"}, 0},
+		{"decoy_accept_queue_max", map[string]string{"listener": "grpc"}, 0},
 		{"decoy_saturation_signal", map[string]string{"signal": "accept-queue"}, 0},
 		{"decoy_saturated", nil, 0},
 	} {

@@ -64,9 +64,12 @@ var SignalNames = [NumSignals]string{"cpu", "accept-queue", "sched-latency", "ru
 type Listener struct {
 	Name string // "http", "https", "grpc"
 	// Socket is the listening socket (a *net.TCPListener, or a wrapper
-	// with its SyscallConn); while it cannot be read (closed, paused) it
-	// is skipped.
+	// with its SyscallConn); one that cannot be read (closed) is skipped.
 	Socket syscall.Conn
+	// Paused: the listener has no socket (it refuses connections until
+	// it is resumed on a new one), so nothing waits in its queue: it
+	// reads as an empty queue of no size where queues are measured.
+	Paused bool
 }
 
 // AcceptQueue is one listener's accept queue at one moment.
@@ -314,14 +317,21 @@ func (s *Saturation) RunQueueDelay() time.Duration {
 // as busy.
 func (s *Saturation) RunQueueBound() time.Duration { return s.rqBound }
 
-// AcceptQueues reads the accept queue of every listener now; listeners
-// that cannot be read (paused, or not on Linux) are left out.
+// AcceptQueues reads the accept queue of every listener now; a paused
+// listener reads as an empty queue of no size (Length and Max 0), and
+// listeners that cannot be read (closed, or not on Linux) are left out.
 func (s *Saturation) AcceptQueues() []AcceptQueue {
 	if s == nil || s.listeners == nil {
 		return nil
 	}
 	var out []AcceptQueue
 	for _, l := range s.listeners() {
+		if l.Paused {
+			if acceptQueueMeasured {
+				out = append(out, AcceptQueue{Listener: l.Name})
+			}
+			continue
+		}
 		if l.Socket == nil {
 			continue
 		}
