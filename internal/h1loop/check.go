@@ -11,8 +11,9 @@ type Verdict struct {
 	// 431 when the request line and headers pass the limit, 501 for a
 	// transfer coding other than chunked.
 	Status int
-	// Why says what is wrong, for a 400; Quote is the offending part of
-	// the request (it points into the bytes checked).
+	// Why says what is wrong, for a 400, 414, 501 or 505; Quote is the
+	// offending part of the request (it points into the bytes checked):
+	// for a 414 the request line, or as much of it as is in.
 	Why   string
 	Quote []byte
 }
@@ -108,7 +109,7 @@ func checkHead(b []byte, maxHeader int) head {
 		}
 		start -= len(b)
 		if i+1 > maxHeader {
-			h.v = Verdict{Status: 414}
+			h.v = uriTooLong(l)
 			return h
 		}
 		version := checkVersion(l)
@@ -281,9 +282,19 @@ func unfinished(b []byte, maxHeader int, lineDone bool) Verdict {
 	case len(b) < maxHeader:
 		return Verdict{}
 	case !lineDone:
-		return Verdict{Status: 414}
+		return uriTooLong(b)
 	}
 	return Verdict{Status: 431}
+}
+
+// uriTooLongWhy is the Why of a 414: a request line longer than the
+// limit (a server words the limit itself, which Check is only given).
+const uriTooLongWhy = "the request line exceeds the limit on the request line and headers"
+
+// uriTooLong refuses a request line past the limit, quoting line: the
+// request line, or the request's start when no line end is in yet.
+func uriTooLong(line []byte) Verdict {
+	return Verdict{Status: 414, Why: uriTooLongWhy, Quote: line}
 }
 
 // checkField checks one header line (without its CRLF, not folded).

@@ -54,8 +54,9 @@ func TestCheck(t *testing.T) {
 		// Too large.
 		{"headers past the limit", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", max) + "\r\n\r\n", 431, "", ""},
 		{"no end within the limit", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", max), 431, "", ""},
-		{"first line past the limit", "GET /" + strings.Repeat("a", max), 414, "", ""},
-		{"whole first line past the limit", "GET /" + strings.Repeat("a", max) + " HTTP/1.1\r\n", 414, "", ""},
+		{"first line past the limit", "GET /" + strings.Repeat("a", max), 414, "the request line exceeds", "GET /" + strings.Repeat("a", max)},
+		{"whole first line past the limit", "GET /" + strings.Repeat("a", max) + " HTTP/1.1\r\n", 414, "the request line exceeds", "GET /" + strings.Repeat("a", max) + " HTTP/1.1"},
+		{"first line past the limit, after empty lines", "\r\nGET /" + strings.Repeat("a", max), 414, "the request line exceeds", "GET /" + strings.Repeat("a", max)},
 		{"past the limit, an h2c upgrade", "GET / HTTP/1.1\r\nUpgrade: h2c\r\nX: " + strings.Repeat("a", max) + "\r\n\r\n", 431, "", ""},
 
 		// Refused with 400.

@@ -20,7 +20,10 @@ type Gate struct {
 	// before it were passed on.
 	passed bool
 	v      Verdict
-	quote  [64]byte
+	// quote keeps the start of the verdict's quote: the 64 bytes a
+	// refusal quotes and one more, so that the refusal can tell it cut
+	// the quote, as it does from Check's.
+	quote [65]byte
 }
 
 // Gate states.

@@ -122,7 +122,7 @@ func (s *Server) h2Options() h2serve.Options {
 			hs := problemHeaders
 			switch {
 			case status == 431:
-				p = problem.New(status, "the request headers exceed the limit")
+				p = problem.New(status, fmt.Sprintf("the request's header fields exceed %d bytes (max-header-bytes), counted as HTTP/2 counts them: each field's name and value and 32 bytes, :path included; shorten the URL or the headers, or raise max-header-bytes", s.o.MaxHeaderBytes))
 			case r.ContentLength > s.o.MaxUploadBytes && s.h2UploadStub(r) != nil:
 				// An upload its stub refuses, as on the other engines.
 				p, hs = uploadTooLarge(s.o.MaxUploadBytes), s.h2Problem(r)

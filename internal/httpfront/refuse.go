@@ -32,8 +32,12 @@ func (s *Server) refusal(v h1loop.Verdict) *problem.Problem {
 		q, more = q[:quoteMax], fmt.Sprintf(" (the first %d bytes)", quoteMax)
 	}
 	why := v.Why
-	if v.Status == 400 {
+	switch v.Status {
+	case 400:
 		why = "malformed HTTP request: " + why
+	case 414:
+		why = fmt.Sprintf("the request line exceeds %d bytes (max-header-bytes)", s.o.MaxHeaderBytes)
+		more += "; shorten the URL, or raise max-header-bytes"
 	}
 	return problem.New(v.Status, why+": "+strconv.Quote(string(q))+more)
 }
