@@ -56,7 +56,7 @@ const maxCloseReason = 123
 func compileWebSocket(w stub.WebSocket) (*WebSocket, []stub.FieldError) {
 	var errs []stub.FieldError
 	fail := func(f, msg string) { errs = append(errs, stub.FieldError{Field: f, Msg: msg}) }
-	out := &WebSocket{Echo: w.Echo, Binary: w.Binary, Interval: w.Interval.D(), Repeat: w.Repeat}
+	out := &WebSocket{Echo: w.Echo, Binary: w.Binary, Interval: w.Interval.D(), Repeat: 1}
 	payload := func(f, s string) []byte {
 		if !w.Binary {
 			return []byte(s)
@@ -73,14 +73,15 @@ func compileWebSocket(w stub.WebSocket) (*WebSocket, []stub.FieldError) {
 	if out.Interval < 0 {
 		fail("interval", "must not be negative")
 	}
-	switch {
-	case w.Repeat < 0 || w.Repeat > stub.MaxWebSocketRepeat:
-		fail("repeat", fmt.Sprintf("%d is out of range (1-%d)", w.Repeat, stub.MaxWebSocketRepeat))
-	case w.Repeat == 0:
-		out.Repeat = 1
-	}
-	if w.Repeat > 0 && len(w.Messages) == 0 {
-		fail("repeat", "repeats messages: give messages too")
+	if w.Repeat != nil {
+		switch n := *w.Repeat; {
+		case n < 1 || n > stub.MaxWebSocketRepeat:
+			fail("repeat", fmt.Sprintf("%d is out of range (1-%d): give how many times messages are sent in all, or leave repeat out to send them once", n, stub.MaxWebSocketRepeat))
+		case len(w.Messages) == 0:
+			fail("repeat", "repeats messages: give messages too")
+		default:
+			out.Repeat = n
+		}
 	}
 	if w.Echo && len(w.Script) > 0 {
 		// Both answer every client message; one of them would never run.

@@ -14,9 +14,10 @@ type WebSocket struct {
 	// Interval is waited before each message after the first: a steady
 	// push rate.
 	Interval Duration `json:"interval,omitempty"`
-	// Repeat is how many times Messages is sent in all (default 1, at most
-	// MaxWebSocketRepeat).
-	Repeat int `json:"repeat,omitempty"`
+	// Repeat is how many times Messages is sent in all: 1 (nil, the
+	// default) to MaxWebSocketRepeat; a pointer, so that a 0 given is
+	// refused rather than taken for the default.
+	Repeat *int `json:"repeat,omitempty"`
 	// Script answers client messages: the first entry whose match holds
 	// sends its reply, then closes when it has a close.
 	Script []WebSocketRule `json:"script,omitempty"`

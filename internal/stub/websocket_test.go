@@ -17,6 +17,8 @@ func TestWebSocketLoadErrors(t *testing.T) {
 		field    string
 		msg      string
 	}{
+		{"repeat zero", `{messages: [a], repeat: 0}`, "[0].response.websocket.repeat", "0 is out of range (1-1000000): give how many times"},
+		{"repeat zero without messages", `{echo: true, repeat: 0}`, "[0].response.websocket.repeat", "out of range"},
 		{"repeat negative", `{messages: [a], repeat: -1}`, "[0].response.websocket.repeat", "out of range"},
 		{"repeat too many", `{messages: [a], repeat: 1000001}`, "[0].response.websocket.repeat", "out of range"},
 		{"repeat without messages", `{echo: true, repeat: 2}`, "[0].response.websocket.repeat", "give messages"},
@@ -46,6 +48,27 @@ func TestWebSocketLoadErrors(t *testing.T) {
 			p := probs[0]
 			if p.File != "ws.yaml" || p.Line < 1 || p.Line > 3 || (tc.field != "" && p.Field != tc.field) || !strings.Contains(p.Error(), tc.msg) {
 				t.Errorf("got %s (file %q line %d field %q), want line 1-3 field %q and %q", p.Error(), p.File, p.Line, p.Field, tc.field, tc.msg)
+			}
+		})
+	}
+}
+
+// TestWebSocketRepeatLoads: repeat may be left out (once) or given from 1
+// to 1,000,000.
+func TestWebSocketRepeatLoads(t *testing.T) {
+	t.Parallel()
+	for _, ws := range []string{
+		`{messages: [a]}`,
+		`{messages: [a], repeat: null}`,
+		`{messages: [a], repeat: 1}`,
+		`{messages: [a], repeat: 1000000}`,
+		`{echo: true}`,
+	} {
+		t.Run(ws, func(t *testing.T) {
+			t.Parallel()
+			data := "- request: {path: /ws}\n  response:\n    websocket: " + ws + "\n"
+			if _, _, err := config.BuildBytes("ws.yaml", []byte(data)); err != nil {
+				t.Errorf("%s: %v", ws, err)
 			}
 		})
 	}

@@ -74,7 +74,7 @@ func (c *conv) response(r obj) *stub.Response {
 		case "transformers", "transformerParameters":
 			templated = true
 		case "proxyBaseUrl":
-			c.unsupported(f, "proxying is not supported (decoy record writes stubs from a real API)")
+			c.unsupported(f, "proxying is not supported (decoy never calls another server): record the real API's answers (WireMock's recorder writes them as mappings) and give this mapping a status, headers and body in place of proxyBaseUrl")
 		case "additionalProxyRequestHeaders", "removeProxyRequestHeaders", "proxyUrlPrefixToRemove", "fromConfiguredStub":
 		default:
 			c.note(f, "not a response field decoy knows; ignored")

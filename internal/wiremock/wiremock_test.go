@@ -127,7 +127,7 @@ func TestConvert(t *testing.T) {
 		{"scenario later state is skipped",
 			`{"scenarioName": "s", "requiredScenarioState": "Two", "request": {}, "response": {}}`, "", `scenario state "Two"`},
 		{"proxy is skipped",
-			`{"request": {"url": "/a"}, "response": {"proxyBaseUrl": "http://x"}}`, "", "proxying"},
+			`{"request": {"url": "/a"}, "response": {"proxyBaseUrl": "http://x"}}`, "", "proxying is not supported (decoy never calls another server): record the real API's answers"},
 		{"webhooks are a note",
 			`{"request": {}, "response": {}, "postServeActions": [{"name": "webhook"}]}`,
 			`{"request":{},"response":{}}`, "webhooks"},
