@@ -413,29 +413,44 @@ func TestMetricsHTTP10(t *testing.T) {
 	}
 }
 
+// TestMetricsRejected: every refusal of a request decoy cannot read is
+// counted by its status, and the connection as closed for a bad request.
 func TestMetricsRejected(t *testing.T) {
 	t.Parallel()
-	r := start(t, func(s *config.Settings) { s.MaxHeaderBytes = 4096 })
-	c, err := net.Dial("tcp", r.HTTPAddr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET /users/1 HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", strings.Repeat("a", 8000))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.Contains(line, " 431 ") {
-		t.Fatalf("status line %q, %v", line, err)
-	}
-	f := r.settle(t, 1)
-	if got := f.value("decoy_rejected_requests_total", "code=431"); got != 1 {
-		t.Errorf("rejected 431: %v", got)
-	}
-	if got := f.value("decoy_connections_closed_total", "by=server,reason=bad-request"); got != 1 {
-		t.Errorf("closed by server for a bad request: %v", got)
-	}
-	if got := f.value("decoy_requests_per_connection", ""); got != 1 {
-		t.Errorf("requests per connection observed %v times", got)
+	for _, tt := range []struct {
+		code    string
+		request string
+	}{
+		{"431", "GET /users/1 HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 8000) + "\r\n\r\n"},
+		{"414", "GET /users/1?q=" + strings.Repeat("a", 8000) + " HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"505", "GET /users/1 HTTP/2.0\r\nHost: x\r\n\r\n"},
+		{"400", "GET /users/1 HTTP/1.1\r\nHost x\r\n\r\n"},
+	} {
+		t.Run(tt.code, func(t *testing.T) {
+			t.Parallel()
+			r := start(t, func(s *config.Settings) { s.MaxHeaderBytes = 4096 })
+			c, err := net.Dial("tcp", r.HTTPAddr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprint(c, tt.request)
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || !strings.Contains(line, " "+tt.code+" ") {
+				t.Fatalf("status line %q, %v", line, err)
+			}
+			f := r.settle(t, 1)
+			if got := f.value("decoy_rejected_requests_total", "code="+tt.code); got != 1 {
+				t.Errorf("rejected %s: %v", tt.code, got)
+			}
+			if got := f.value("decoy_connections_closed_total", "by=server,reason=bad-request"); got != 1 {
+				t.Errorf("closed by server for a bad request: %v", got)
+			}
+			if got := f.value("decoy_requests_per_connection", ""); got != 1 {
+				t.Errorf("requests per connection observed %v times", got)
+			}
+		})
 	}
 }
 

@@ -53,8 +53,9 @@ const (
 
 // RejectedCodes are the statuses a front door answers to requests it
 // could not read: malformed (400), too slow (408), body too large (413),
-// headers too large (431), a transfer coding not taken (501).
-var RejectedCodes = [...]int{400, 408, 413, 431, 501}
+// request line too long (414), headers too large (431), a transfer
+// coding not taken (501), an HTTP version not served (505).
+var RejectedCodes = [...]int{400, 408, 413, 414, 431, 501, 505}
 
 // RejectedIndex is the index of code in RejectedCodes, or -1.
 func RejectedIndex(code int) int {
