@@ -1,7 +1,6 @@
 package openapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/decoy-dev/decoy/internal/engine"
 	"github.com/decoy-dev/decoy/internal/fake"
-	"github.com/decoy-dev/decoy/internal/problem"
 	"github.com/decoy-dev/decoy/internal/stub"
 )
 
@@ -101,14 +99,28 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		return nil, Problems{{File: path, Msg: "an OpenAPI document is an object"}}
 	}
 	b := &builder{f: f, file: abs, name: path, o: o, res: &Result{}, warnedOnce: map[string]bool{}}
-	if ps := checkDocument(path, abs, f); len(ps) > 0 {
-		if !o.Lenient {
-			b.probs = append(b.probs, ps...)
+	// A $ref that does not resolve is a problem of the operations that
+	// depend on it, which are not built (see refs.go); the others are,
+	// so that their problems are found too. Any other problem of the
+	// document stops the load before it builds anything, unless lenient.
+	var refProbs, otherProbs Problems
+	for _, p := range checkDocument(path, abs, f) {
+		if _, ok := danglingRef(p); ok {
+			refProbs = append(refProbs, p)
+		} else {
+			otherProbs = append(otherProbs, p)
 		}
-		for _, p := range ps {
-			if o.Lenient {
-				b.note("lenient: loading on despite a problem of the document: %v", p)
-			}
+	}
+	if len(refProbs) > 0 {
+		b.refs = &refIndex{doc: refProbs}
+	}
+	if !o.Lenient && len(otherProbs) > 0 {
+		b.probs = append(append(b.probs, otherProbs...), refProbs...)
+		b.refs = nil
+	}
+	for _, p := range otherProbs {
+		if o.Lenient {
+			b.note("lenient: loading on despite a problem of the document: %v", p)
 		}
 	}
 	switch {
@@ -131,6 +143,9 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		return nil, Problems{{File: path, Msg: "not an OpenAPI document: no openapi or swagger field"}}
 	}
 	if len(b.probs) > 0 {
+		if b.refs != nil && !o.Lenient {
+			b.probs = append(b.refs.doc, b.probs...)
+		}
 		return nil, b.probs
 	}
 	b.notes31(doc)
@@ -158,6 +173,7 @@ func Load(path string, data []byte, o Options) (*Result, error) {
 		return len(h) + len(q)
 	})
 	b.pathItems(paths, items)
+	b.settleRefs()
 	if len(b.probs) > 0 {
 		b.placeLines()
 		return nil, b.probs
@@ -213,6 +229,7 @@ type builder struct {
 	itemFile   string
 	memParams  int                 // schemas made for the validator (see memLoc)
 	check      engine.RequestCheck // of the operation being built
+	answers    []response          // and its responses (see acceptRefusal)
 	// generated holds the default responses whose body was generated
 	// from the schema, which vary per request (see vary.go).
 	generated map[*stub.Response]generated
@@ -224,6 +241,10 @@ type builder struct {
 	// pending holds the problems that Options.Lenient makes notes of once
 	// their lines are known (see pathProblem).
 	pending Problems
+	// refs is set when a $ref of the document does not resolve, and left
+	// holds the operations not built for that (see refs.go).
+	refs *refIndex
+	left []leftOut
 }
 
 func (b *builder) problem(ptr, format string, a ...any) {
@@ -474,7 +495,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 	b.queryForm = req.QueryOrForm
 	b.aws = b.awsOperation(op, file)
 	b.check = b.compileCheck(full, op, ptr, file)
-	defer func() { b.check, b.queryForm, b.aws = nil, false, nil }()
+	defer func() { b.check, b.queryForm, b.aws, b.answers = nil, false, nil, nil }()
 	resps, _ := op["responses"].(map[string]any)
 	var list []response
 	for _, code := range sortedKeys(resps) {
@@ -510,6 +531,7 @@ func (b *builder) operation(path, method string, op map[string]any, ptr, file st
 		}
 	}
 	b.warnDropped(ptr)
+	b.answers = list
 	main := pickMain(list)
 	key := ptr
 	if main == nil {
@@ -736,18 +758,6 @@ func pickMain(list []response) *response {
 		return &list[0]
 	}
 	return nil
-}
-
-// problem406 is the answer to an Accept header that admits none of types.
-func problem406(types []string) *engine.Response {
-	body, _ := json.Marshal(map[string]any{
-		"type":   "about:blank",
-		"title":  "Not Acceptable",
-		"status": 406,
-		"detail": "the Accept header admits none of the media types this operation declares: " + strings.Join(types, ", "),
-	})
-	return &engine.Response{Status: 406, Body: body, ContentType: problem.ContentType, ContentTypeB: []byte(problem.ContentType),
-		Headers: []engine.Header{header("Vary", "Accept")}}
 }
 
 // IDBase is what the ids of a document's stubs start with when nothing

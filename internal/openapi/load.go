@@ -156,7 +156,7 @@ func (f *files) resolve(base, ref string) (any, string, error) {
 	}
 	doc, err := f.get(target)
 	if err != nil {
-		return nil, "", fmt.Errorf("$ref %q: %v", ref, err)
+		return nil, "", fmt.Errorf("$ref %q: %w", ref, err)
 	}
 	v, err := pointer(doc, frag)
 	if err != nil {

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -32,13 +33,13 @@ type offer struct {
 type negotiator struct {
 	types  []string // the offers' types, for Negotiate
 	offers []offer
-	// refuse406, when not nil, answers an Accept that admits none of the
+	// refuse, when not nil, answers an Accept that admits none of the
 	// types (the default answer); nil serves the first type (an answer
 	// asked for with Prefer).
-	refuse406 *engine.Response
-	// derived[i] is the stub's response in offer i (derived[len(offers)]:
-	// the 406), made from the response the front door passes (which
-	// carries any runtime override) and kept while that stays the same.
+	refuse *acceptRefusal
+	// derived[i] is the stub's response in offer i, made from the
+	// response the front door passes (which carries any runtime override)
+	// and kept while that stays the same.
 	derived []atomic.Pointer[derivedResponse]
 }
 
@@ -52,16 +53,17 @@ var _ engine.Varier = (*negotiator)(nil)
 // prefers.
 func (n *negotiator) Vary(r *engine.Request, base *engine.Response) *engine.Response {
 	i := 0
+	var accept string
 	if r.Fields != nil {
 		if a, ok := r.Fields.Header("Accept"); ok && a != "*/*" {
-			i = Negotiate(a, n.types)
+			i, accept = Negotiate(a, n.types), a
 		}
 	}
 	switch {
-	case i < 0 && n.refuse406 == nil:
+	case i < 0 && n.refuse == nil:
 		i = 0
 	case i < 0:
-		return n.derive(len(n.offers), base)
+		return n.refuse.answer(accept, base)
 	}
 	resp := base
 	if i > 0 {
@@ -73,24 +75,79 @@ func (n *negotiator) Vary(r *engine.Request, base *engine.Response) *engine.Resp
 	return resp
 }
 
-// derive returns base in offer i (the 406 for len(offers)), made once per
-// base.
+// derive returns base in offer i, made once per base.
 func (n *negotiator) derive(i int, base *engine.Response) *engine.Response {
 	if d := n.derived[i].Load(); d != nil && d.base == base {
 		return d.resp
 	}
 	nr := *base
-	if i == len(n.offers) {
-		p := n.refuse406
-		nr.Status, nr.Headers, nr.ContentType, nr.ContentTypeB, nr.Body = p.Status, p.Headers, p.ContentType, p.ContentTypeB, p.Body
-	} else {
-		o := &n.offers[i]
-		nr.ContentType, nr.ContentTypeB, nr.Body = o.ct, []byte(o.ct), o.body
-		if o.status != 0 {
-			nr.Status = o.status
-		}
+	o := &n.offers[i]
+	nr.ContentType, nr.ContentTypeB, nr.Body = o.ct, []byte(o.ct), o.body
+	if o.status != 0 {
+		nr.Status = o.status
 	}
 	n.derived[i].Store(&derivedResponse{base: base, resp: &nr})
+	return &nr
+}
+
+// acceptRefusal is the 406 of a default answer whose media types the
+// request's Accept admits none of, whatever the validation setting: the
+// problem request validation answers (see refusal), with the violation
+// header.Accept naming the answer's types, and the response that has a
+// type the header admits, which a client can ask for with Prefer. (The
+// request check refuses an Accept that admits none of the types of any
+// response; this refuses one that admits only those of other responses,
+// and with validation off, any.)
+type acceptRefusal struct {
+	what  string   // the answer: "200 answer"
+	types []string // its media types
+	// others are the other responses (their code, as declared) and their
+	// media types, to name one the header admits; nil without Prefer.
+	others []declaredTypes
+	// counted, when not nil, counts the violation in the request check's
+	// metrics when the check let it through: all are the types of every
+	// response, which the check compares the header with.
+	counted *atomic.Uint64
+	all     []string
+	aws     *awsOp
+	// last is the answer made last, by Accept: a load test repeats one
+	// header, so that its refusals cost no allocation after the first.
+	last atomic.Pointer[refused]
+}
+
+// declaredTypes are the media types of one declared response.
+type declaredTypes struct {
+	code  string
+	types []string
+}
+
+type refused struct {
+	base   *engine.Response
+	accept string
+	resp   *engine.Response
+}
+
+// answer is base refused for the header accept.
+func (a *acceptRefusal) answer(accept string, base *engine.Response) *engine.Response {
+	if a.counted != nil && Negotiate(accept, a.all) >= 0 {
+		a.counted.Add(1)
+	}
+	if l := a.last.Load(); l != nil && l.base == base && l.accept == accept {
+		return l.resp
+	}
+	accept = strings.Clone(accept) // kept: the request's bytes are reused
+	msg := fmt.Sprintf("%q admits none of the media types of this operation's %s: %s", accept, a.what, strings.Join(a.types, ", "))
+	for _, o := range a.others {
+		if Negotiate(accept, o.types) >= 0 {
+			msg += fmt.Sprintf("; its %s answer has %s: ask for that answer with Prefer: code=%s", o.code, strings.Join(o.types, ", "), o.code)
+			break
+		}
+	}
+	vs := []violation{{"header.Accept", msg}}
+	p := refusal(406, vs, summarize(vs), "", a.aws)
+	nr := *base
+	nr.Status, nr.Headers, nr.ContentType, nr.ContentTypeB, nr.Body = p.Status, p.Headers, p.ContentType, p.ContentTypeB, p.Body
+	a.last.Store(&refused{base: base, accept: accept, resp: &nr})
 	return &nr
 }
 
@@ -114,7 +171,7 @@ func (b *builder) negotiated(r *response, ms []*media, key string, mode renderMo
 		}
 		return rendered[0], v
 	}
-	n := &negotiator{types: make([]string, len(ms)), offers: make([]offer, len(ms)), derived: make([]atomic.Pointer[derivedResponse], len(ms)+1)}
+	n := &negotiator{types: make([]string, len(ms)), offers: make([]offer, len(ms)), derived: make([]atomic.Pointer[derivedResponse], len(ms))}
 	for i, m := range ms {
 		n.types[i] = m.typ
 		var o offer
@@ -144,7 +201,7 @@ func (b *builder) negotiated(r *response, ms []*media, key string, mode renderMo
 		n.offers[i] = o
 	}
 	if refuse {
-		n.refuse406 = problem406(n.types)
+		n.refuse = b.acceptRefusal(r, n.types)
 	}
 	main := rendered[0]
 	if len(ms) > 1 {
@@ -184,4 +241,28 @@ func varyNames(v, lower string) bool {
 		}
 	}
 	return false
+}
+
+// acceptRefusal makes the 406 of the default answer r, whose media types
+// are types (see acceptRefusal).
+func (b *builder) acceptRefusal(r *response, types []string) *acceptRefusal {
+	a := &acceptRefusal{what: r.key + " answer", types: types, aws: b.aws}
+	if c, ok := b.check.(*reqCheck); ok {
+		a.counted, a.all = &c.counts[kindMediaType], c.offers
+	}
+	if !b.o.NoPrefer {
+		for _, o := range b.answers {
+			// (A default answer is asked for with any code the
+			// operation does not declare: no one code names it.)
+			if o.key == r.key || o.key == "default" || len(o.media) == 0 {
+				continue
+			}
+			d := declaredTypes{code: o.key}
+			for _, m := range o.media {
+				d.types = append(d.types, m.typ)
+			}
+			a.others = append(a.others, d)
+		}
+	}
+	return a
 }

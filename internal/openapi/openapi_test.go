@@ -257,7 +257,7 @@ func TestWorkersSameOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs, _ := filepath.Glob("testdata/*.yaml")
-	docs = append(docs, "testdata/circular.json", "testdata/split/api.yaml", big)
+	docs = append(docs, "testdata/circular.json", "testdata/split/api.yaml", "testdata/dangling/spec.yaml", big)
 	outcome := func(doc string, o Options) string {
 		res, err := Load(doc, nil, o)
 		var b strings.Builder

@@ -63,6 +63,10 @@ func (b *builder) pathItem(p string, raw any) {
 	ptr := "/paths/" + escape(p)
 	item, itemFile, err := b.f.deref(raw, b.file)
 	if err != nil {
+		if ds := b.danglingItem(raw, ptr); len(ds) > 0 {
+			b.left = append(b.left, leftOut{what: p, refs: ds})
+			return
+		}
 		b.problem(ptr, "%v", err)
 		b.leniently(p, "", 0, len(b.res.Sources))
 		return
@@ -105,11 +109,25 @@ func (b *builder) pathItem(p string, raw any) {
 	}
 	b.itemParams, _ = item["parameters"].([]any)
 	b.itemPtr, b.itemFile = ptr, itemFile
-	b.checkPathParams(key.path, ptr, itemFile, item)
+	// An operation that depends on a $ref that does not resolve is not
+	// built (see refs.go).
+	var skip map[string]bool
+	for _, m := range methods {
+		if op, ok := item[m].(map[string]any); ok {
+			if ds := b.danglingRefs(op, ptr+"/"+m, itemFile); len(ds) > 0 {
+				if skip == nil {
+					skip = map[string]bool{}
+				}
+				skip[m] = true
+				b.left = append(b.left, leftOut{what: strings.ToUpper(m) + " " + p, refs: ds})
+			}
+		}
+	}
+	b.checkPathParams(key.path, ptr, itemFile, item, skip)
 	var allow []string
 	for _, m := range methods {
 		op, ok := item[m].(map[string]any)
-		if !ok {
+		if !ok || skip[m] {
 			continue
 		}
 		np, ns := len(b.probs), len(b.res.Sources)
@@ -131,7 +149,7 @@ func (b *builder) fork(unit int, memo *fake.Memo) *builder {
 	return &builder{
 		f: b.f, file: b.file, name: b.name, o: b.o, v2: b.v2, oas31: b.oas31,
 		basePath: b.basePath, produces: b.produces, consumes: b.consumes, doc: b.doc,
-		val: b.val, reqVal: b.reqVal, vshared: b.vshared,
+		val: b.val, reqVal: b.reqVal, vshared: b.vshared, refs: b.refs,
 		res:        &Result{},
 		cache:      map[string]*stub.Response{},
 		memo:       memo,
@@ -146,6 +164,7 @@ func (b *builder) fork(unit int, memo *fake.Memo) *builder {
 func (b *builder) join(sb *builder) {
 	b.probs = append(b.probs, sb.probs...)
 	b.pending = append(b.pending, sb.pending...)
+	b.left = append(b.left, sb.left...)
 	b.res.Sources = append(b.res.Sources, sb.res.Sources...)
 	b.res.Rendered = append(b.res.Rendered, sb.res.Rendered...)
 	for i, w := range sb.res.Warnings {

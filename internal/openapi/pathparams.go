@@ -2,7 +2,6 @@ package openapi
 
 import (
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -15,7 +14,11 @@ import (
 // the path item or of the operation). OpenAPI requires both to match;
 // decoy serves such a path anyway (a variable without a parameter accepts
 // any segment), so with Options.Lenient they are notes, not problems.
-func (b *builder) checkPathParams(p, ptr, file string, item map[string]any) {
+// The operations in skip (by method), left out for their dangling $refs,
+// are not checked; nor is a template variable against a parameters list
+// that holds a parameter decoy cannot read, which may be the one that
+// declares it.
+func (b *builder) checkPathParams(p, ptr, file string, item map[string]any, skip map[string]bool) {
 	vars := map[string]bool{}
 	var order []string
 	for _, s := range pathParam.FindAllString(p, -1) {
@@ -26,13 +29,15 @@ func (b *builder) checkPathParams(p, ptr, file string, item map[string]any) {
 		}
 	}
 	// pathNames lists the in: path parameters of a parameters list (at
-	// lptr) and reports those that are not variables of the template.
-	pathNames := func(list []any, lptr, lfile string) map[string]bool {
-		names := map[string]bool{}
+	// lptr) and reports those that are not variables of the template;
+	// unread is true when a parameter's $ref does not resolve.
+	pathNames := func(list []any, lptr, lfile string) (names map[string]bool, unread bool) {
+		names = map[string]bool{}
 		for i, v := range list {
 			m, _, err := b.f.deref(v, lfile)
 			if err != nil {
-				continue // reported where the parameters are compiled
+				unread = true // a problem of its own (see danglingRefs)
+				continue
 			}
 			in, _ := m["in"].(string)
 			name, _ := m["name"].(string)
@@ -44,17 +49,20 @@ func (b *builder) checkPathParams(p, ptr, file string, item map[string]any) {
 				b.pathProblem(lfile, lptr+"/parameters/"+strconv.Itoa(i), "path parameter %q is not a variable of the path template %q (write it as {%s} in the path, or declare it in: query or in: header)", name, p, name)
 			}
 		}
-		return names
+		return names, unread
 	}
 	params, _ := item["parameters"].([]any)
-	fromItem := pathNames(params, ptr, file)
+	fromItem, itemUnread := pathNames(params, ptr, file)
 	for _, m := range methods {
 		op, ok := item[m].(map[string]any)
-		if !ok {
+		if !ok || skip[m] {
 			continue
 		}
 		ops, _ := op["parameters"].([]any)
-		fromOp := pathNames(ops, ptr+"/"+m, file)
+		fromOp, opUnread := pathNames(ops, ptr+"/"+m, file)
+		if itemUnread || opUnread {
+			continue
+		}
 		for _, v := range order {
 			if !fromItem[v] && !fromOp[v] {
 				b.pathProblem(file, ptr+"/"+m, "the path template's {%s} has no parameter (declare it with in: path and required: true)", v)
@@ -70,11 +78,7 @@ func (b *builder) pathProblem(file, ptr, format string, a ...any) {
 	p := Problem{File: b.name, Pointer: ptr, Msg: fmt.Sprintf(format, a...)}
 	if file != b.file {
 		// Named as the root is (relative to where decoy runs, if it is).
-		if rel, err := filepath.Rel(filepath.Dir(b.file), file); err == nil {
-			p.File = filepath.Join(filepath.Dir(b.name), rel)
-		} else {
-			p.File = file
-		}
+		p.File = displayName(b.name, b.file, file)
 	}
 	if b.o.Lenient {
 		b.pending = append(b.pending, p)

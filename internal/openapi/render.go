@@ -64,9 +64,6 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 	}
 	if hs, ok := r["headers"].(map[string]any); ok {
 		for _, name := range sortedKeys(hs) {
-			if strings.EqualFold(name, "Content-Type") {
-				continue // OpenAPI: a Content-Type response header is ignored
-			}
 			if why := unsendable[strings.ToLower(name)]; why != "" {
 				b.dropHeader(name, why)
 				continue
@@ -115,7 +112,8 @@ func (b *builder) response(key string, code int, r map[string]any, file, ptr str
 // unsendable holds the response headers (lower case) a document may
 // declare that decoy leaves out of its answers, and why. Postman exports
 // often declare them: sending them as declared would break the exchange,
-// and the engine refuses some of them in a stub.
+// and the engine refuses some of them in a stub. A declared Content-Type
+// is ignored, as OpenAPI says.
 var unsendable = map[string]string{
 	"connection":        hopByHop,
 	"keep-alive":        hopByHop,
@@ -124,6 +122,7 @@ var unsendable = map[string]string{
 	"upgrade":           hopByHop,
 	"te":                hopByHop,
 	"trailer":           hopByHop,
+	"content-type":      "OpenAPI says a declared Content-Type response header is ignored: the Content-Type decoy sends is the media type of the answer, chosen by Accept among the response's media types (declare the type there: content, or produces in Swagger 2.0)",
 	"content-length":    "decoy sets it from the body it sends",
 	"content-encoding":  "decoy sends bodies as they are, not compressed, so a client that decodes the declared encoding would fail",
 }

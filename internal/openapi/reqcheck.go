@@ -275,6 +275,16 @@ func (c *reqCheck) verdict(status int, vs []violation) *engine.Verdict {
 	for _, v := range vs {
 		c.counts[kindOf(v.loc)].Add(1)
 	}
+	summary := summarize(vs)
+	if c.report {
+		return &engine.Verdict{Summary: summary}
+	}
+	return &engine.Verdict{Response: refusal(status, vs, summary, c.realm, c.aws)}
+}
+
+// summarize words violations in one line: "2 violations: path.id: must
+// be >= 1; query.limit: must be <= 100".
+func summarize(vs []violation) string {
 	var sum strings.Builder
 	fmt.Fprintf(&sum, "%d violation", len(vs))
 	if len(vs) > 1 {
@@ -287,23 +297,31 @@ func (c *reqCheck) verdict(status int, vs []violation) *engine.Verdict {
 		}
 		sum.WriteString(v.loc + ": " + v.msg)
 	}
-	summary := strings.Map(func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, sum.String())
-	if c.report {
-		return &engine.Verdict{Summary: summary}
-	}
-	if c.aws != nil {
+}
+
+// refusal is the answer to a request with the violations vs (summary
+// words them; realm is WWW-Authenticate's for a 401): a problem of type
+// #request-validation listing them, or AWS's error for an operation of
+// its query protocol (aws not nil). The 406 of an Accept that admits
+// none of the default answer's types is one too (see acceptRefusal).
+func refusal(status int, vs []violation, summary, realm string, aws *awsOp) *engine.Response {
+	if aws != nil {
 		missing := false
 		for _, v := range vs {
 			missing = missing || isMissing(v.msg)
 		}
-		resp := c.aws.refusal(status, missing, summary)
+		resp := aws.refusal(status, missing, summary)
 		resp.Headers = append(resp.Headers, header("Cache-Control", "no-store"))
-		return &engine.Verdict{Response: resp}
+		if status == 406 {
+			resp.Headers = append(resp.Headers, header("Vary", "Accept"))
+		}
+		return resp
 	}
 	p := problem.New(status, summary)
 	p.Title = "Request does not match the OpenAPI document"
@@ -324,13 +342,13 @@ func (c *reqCheck) verdict(status int, vs []violation) *engine.Verdict {
 	resp := &engine.Response{Status: status, ContentType: problem.ContentType, ContentTypeB: []byte(problem.ContentType),
 		Body: bytes.TrimSuffix(body.Bytes(), []byte("\n"))}
 	if status == 401 {
-		resp.Headers = append(resp.Headers, header("WWW-Authenticate", c.realm))
+		resp.Headers = append(resp.Headers, header("WWW-Authenticate", realm))
 	}
 	resp.Headers = append(resp.Headers, header("Cache-Control", "no-store"))
 	if status == 406 {
 		resp.Headers = append(resp.Headers, header("Vary", "Accept"))
 	}
-	return &engine.Verdict{Response: resp}
+	return resp
 }
 
 // worse is the status of a request with the violations of both a and b:
