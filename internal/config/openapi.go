@@ -30,7 +30,11 @@ func (l *Loaded) loadSpec(name string, data []byte) Problems {
 			if p.Pointer != "" {
 				field = "#" + p.Pointer
 			}
-			out = append(out, Problem{File: name, Line: p.Line, Field: field, Msg: p.Msg})
+			file := p.File // the document, or a file its $refs name
+			if file == "" {
+				file = name
+			}
+			out = append(out, Problem{File: file, Line: p.Line, Field: field, Msg: p.Msg})
 		}
 		return out
 	}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -110,5 +112,24 @@ func TestOpenAPICompileErrorPlace(t *testing.T) {
 				t.Errorf("error\n%v\nlacks %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestOpenAPIProblemInAnotherFile: a problem found in a file a document
+// refers to is reported at that file's line, not the document's.
+func TestOpenAPIProblemInAnotherFile(t *testing.T) {
+	t.Parallel()
+	root := writeTree(t, map[string]string{
+		"spec.yaml": "openapi: 3.0.3\ninfo: {title: t, version: \"1\"}\npaths:\n  /a:\n    get:\n      responses:\n        \"200\":\n" +
+			"          description: ok\n          content:\n            application/json:\n              schema: {$ref: \"common.yaml#/Thing\"}\n",
+		"common.yaml": "Thing:\n  type: object\n  properties:\n    other: {$ref: \"#/Missing\"}\n",
+	})
+	_, _, err := Build([]string{filepath.Join(root, "spec.yaml")})
+	var probs Problems
+	if !errors.As(err, &probs) || len(probs) != 1 {
+		t.Fatalf("%v, want one problem", err)
+	}
+	if p := probs[0]; filepath.Base(p.File) != "common.yaml" || p.Line != 4 || !strings.Contains(p.Msg, "#/Missing") {
+		t.Errorf("problem %+v, want common.yaml:4 naming #/Missing", p)
 	}
 }
