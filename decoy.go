@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,7 +308,9 @@ func Start(o Options) (*Server, error) {
 		engineOpts = append(engineOpts, grpcfront.EngineOptions(protos)...)
 	}
 	store, err := engine.NewStore(srcs, engineOpts...)
-	if err == nil && protos != nil {
+	if err == nil {
+		// As decoy serve checks them: without .proto files, a stub
+		// with a grpc section is refused too.
 		if errs := grpcfront.Check(protos, srcs); errs != nil {
 			err = errs
 		}
@@ -338,6 +341,13 @@ func Start(o Options) (*Server, error) {
 	}
 	if o.Admin {
 		set.Admin = "127.0.0.1:0"
+	}
+	if probs := config.Combined(set); len(probs) > 0 {
+		msgs := make([]string, len(probs))
+		for i, p := range probs {
+			msgs[i] = strings.ReplaceAll(p.Msg, "give https an address", "set Options.HTTPS")
+		}
+		return nil, fmt.Errorf("decoy: Options.Settings: %s", strings.Join(msgs, "; "))
 	}
 	switch {
 	case o.JournalSize > 0:

@@ -231,6 +231,18 @@ func TestFilesErrorsNameFileAndLine(t *testing.T) {
 			t.Errorf("error %v", err)
 		}
 	})
+	t.Run("a gRPC stub without .proto files", func(t *testing.T) {
+		file := filepath.Join(dir, "grpc-only.yaml")
+		write(t, file, "- request: {path: /shop.v1.Users/GetUser}\n  response: {grpc: {status: UNAVAILABLE}}\n")
+		srv, err := decoy.Start(decoy.Options{Files: []string{file}})
+		if err == nil {
+			srv.Close()
+			t.Fatal("no error")
+		}
+		if want := file + ":2: [0].response.grpc: no .proto files were given"; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	})
 	t.Run("bad option stub", func(t *testing.T) {
 		_, err := decoy.Start(decoy.Options{Stubs: []decoy.Stub{
 			{Request: decoy.Request{Path: "/ok"}, Response: &decoy.Response{}},
@@ -680,6 +692,9 @@ func TestSettings(t *testing.T) {
 		{map[string]string{"tcp-congestion": "new reno"}, `"new reno" is not a TCP congestion control algorithm`},
 		// Refused by the kernel (or, off Linux, by decoy) as it listens.
 		{map[string]string{"tcp-congestion": "nosuchcc"}, `tcp-congestion "nosuchcc"`},
+		// Settings that must agree, as decoy serve checks them.
+		{map[string]string{"client-auth": "require"}, "client-auth is require but the TLS port is off (https is empty): set Options.HTTPS"},
+		{map[string]string{"cors-credentials": "true"}, "cors-credentials is set but CORS is off"},
 	} {
 		if _, err := decoy.Start(decoy.Options{Settings: tc.settings}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Settings %v: %v, want an error with %q", tc.settings, err, tc.want)

@@ -522,6 +522,19 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 			}
 		}
 	}
+	probs = append(probs, Combined(s)...)
+	if len(probs) > 0 {
+		return s, probs
+	}
+	return s, nil
+}
+
+// Combined checks the settings that must agree with one another (both
+// halves of a key pair, client-auth with a TLS port, ...): what Resolve
+// checks once every source is applied, for settings put together
+// otherwise (the Go package's Options).
+func Combined(s Settings) Problems {
+	var probs Problems
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and tls-key go together: give both or neither"})
 	}
@@ -540,10 +553,7 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 	if s.CORSCredentials && !s.CORS && len(s.CORSOrigins) == 0 {
 		probs = append(probs, Problem{File: "settings", Msg: "cors-credentials is set but CORS is off: turn on cors (any origin) or give cors-origin"})
 	}
-	if len(probs) > 0 {
-		return s, probs
-	}
-	return s, nil
+	return probs
 }
 
 // applyFile reads a YAML or JSON config file: a mapping of setting names to
