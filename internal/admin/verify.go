@@ -298,6 +298,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // decodeStrict decodes one JSON object into v, refusing unknown fields. A
 // mistake is a 400 whose errors name the field.
 func decodeStrict(body []byte, v any) error {
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '{' {
+		return invalid("the body is not a JSON object", problem.Detail{Message: fmt.Sprintf("it starts with %q: send a JSON object", t[:min(len(t), 16)])})
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
