@@ -137,7 +137,7 @@ func httpsLine(a *app.App, get *try) string {
 	flags, notes := "-s", []string(nil)
 	switch {
 	case a.TLSMode == app.TLSUserCert:
-		notes = append(notes, "your certificate (--tls-cert)")
+		notes = append(notes, "your certificate (--tls-cert): add --cacert with its issuer's certificate unless the system trusts it")
 	case a.CAFile != "":
 		flags += " --cacert " + pathArg(a.CAFile)
 	default:
@@ -165,7 +165,7 @@ func grpcurlTLSLine(a *app.App, addr string) string {
 	flags, notes := "", []string(nil)
 	switch {
 	case a.TLSMode == app.TLSUserCert:
-		notes = append(notes, "your certificate (--tls-cert)")
+		notes = append(notes, "your certificate (--tls-cert): add -cacert with its issuer's certificate unless the system trusts it")
 	case a.CAFile != "":
 		flags = "-cacert " + pathArg(a.CAFile) + " "
 	default:

@@ -393,7 +393,7 @@ func TestServeBannerTLS(t *testing.T) {
 		{"decoy certs CA", nil, []string{"-s --cacert " + dir + "/ca.pem --http2 'https://127.0.0.1:"}, []string{"--cert "}},
 		// ca-dir holds a CA, but decoy serves the certificate of another.
 		{"tls-cert beside a CA folder", []string{"--tls-cert", leafCert, "--tls-key", leafKey},
-			[]string{"curl -s --http2 'https://127.0.0.1:", "# your certificate (--tls-cert)"}, []string{"--cacert", "-sk"}},
+			[]string{"curl -s --http2 'https://127.0.0.1:", "# your certificate (--tls-cert): add --cacert with its issuer's"}, []string{"--cacert /", "-sk"}},
 		{"client-auth require", []string{"--client-auth", "require"},
 			[]string{"--cacert " + dir + "/ca.pem --cert decoy-client.pem --key decoy-client-key.pem --http2", "`decoy certs client NAME` writes these"}, nil},
 		{"client-auth require, client-ca", []string{"--client-auth", "require", "--client-ca", clientCA},
