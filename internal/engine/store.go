@@ -107,7 +107,7 @@ func (st *Store) Create(s stub.Stub, origin string) (Source, error) {
 		}
 	} else if i := indexOf(st.cur, s.ID); i >= 0 {
 		return Source{}, Errors{{Index: len(st.cur), Origin: origin, FieldError: stub.FieldError{Field: "id",
-			Msg: fmt.Sprintf("%q is already used by the stub at %s; replace it with PUT", s.ID, st.cur[i].Origin)}}}
+			Msg: fmt.Sprintf("%q is already used by the stub at %s: give another id, or replace that stub (PUT on the admin API, Remove then Add in Go)", s.ID, st.cur[i].Origin)}}}
 	}
 	src := Source{Stub: s, Origin: origin}
 	if err := st.install(append(clone(st.cur), src), append(clonePre(st.built), nil)); err != nil {
