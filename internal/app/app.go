@@ -82,6 +82,7 @@ type App struct {
 	stopSat  context.CancelFunc
 	shared   bool // data ports opened with SO_REUSEPORT (worker mode)
 	reload   func() (int, error)
+	tickets  [][32]byte // the TLS session ticket keys (nil: Go's own, rotated)
 }
 
 // Option adds to what Start serves.
@@ -121,6 +122,9 @@ func Start(s config.Settings, store *engine.Store, log *slog.Logger, opts ...Opt
 			return nil, err
 		}
 		tlsConf, a.CAPEM, a.TLSMode, a.CAFile, a.Minter = t.conf, t.caPEM, t.mode, t.caFile, t.minter
+		if len(a.tickets) > 0 {
+			tlsConf.SetSessionTicketKeys(a.tickets)
+		}
 		a.ClientAuth, a.ClientCA = s.ClientAuth, s.ClientCA
 	}
 	var lns []net.Listener

@@ -369,6 +369,9 @@ over the environment, which wins over the file.`,
 			log = log.With("worker", wk.Plan.ID)
 		}
 		store, l, set, err := loadAll(s.Files, s.SpecOptions(), s.EngineOptions()...)
+		if err != nil && wk != nil {
+			store, l, set, err = workerLoad(wk, s, err, log)
+		}
 		if err != nil {
 			return fail(ExitBadInput, err)
 		}
@@ -393,7 +396,11 @@ over the environment, which wins over the file.`,
 		}
 		var opts []app.Option
 		if wk != nil {
-			opts = append(opts, app.WithSharedPorts())
+			wopts, err := workerOptions(wk)
+			if err != nil {
+				return fail(ExitRuntime, err)
+			}
+			opts = append(opts, wopts...)
 		}
 		if set != nil {
 			opts = append(opts, app.WithProtos(set))

@@ -9,11 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/app"
 	"github.com/decoy-dev/decoy/internal/config"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/grpcfront"
+	"github.com/decoy-dev/decoy/internal/openapi"
 	"github.com/decoy-dev/decoy/internal/pki"
 	"github.com/decoy-dev/decoy/internal/protoload"
 	"github.com/decoy-dev/decoy/internal/workers"
@@ -41,28 +45,45 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 	if set != nil {
 		grpcAddr = s.GRPC
 	}
-	var cert tls.Certificate
-	if s.HTTPS != "" && s.TLSCert == "" && s.CACert == "" && !pki.Exists(caDir(s)) {
-		// One CA for every worker, so that clients see certificates of
-		// the same CA whichever worker accepts them.
-		ca, err := pki.NewCA("decoy local CA (made at start)")
-		if err != nil {
-			return fail(ExitRuntime, fmt.Errorf("making a TLS certificate: %w", err))
-		}
-		cert = tls.Certificate{Certificate: [][]byte{ca.Cert.Raw}, PrivateKey: ca.Key}
+	cert, isCA, err := sharedCert(s)
+	if err != nil {
+		return err
 	}
 	out := env.Stdout
 	if out == nil {
 		out = io.Discard
 	}
-	sup, err := workers.Start(workers.Options{
+	// The stub files as they last loaded well, for a worker started
+	// while they do not load.
+	var snap *stubSnapshot
+	if len(s.Files) > 0 {
+		snap = &stubSnapshot{files: s.Files, spec: s.SpecOptions(), opts: s.EngineOptions(), log: log}
+		defer snap.remove()
+		if err := snap.take(); err != nil {
+			log.Warn("workers: the stub files could not be copied; a worker started again while they do not load will not serve", "err", err)
+		}
+	}
+	o := workers.Options{
 		N: n, Exe: exe, Args: os.Args[1:], Env: os.Environ(),
 		HTTP: s.HTTP, HTTPS: s.HTTPS, GRPC: grpcAddr, Admin: s.Admin, Congestion: s.TCPCongestion,
-		Cert: cert, CA: true, ShutdownTimeout: s.ShutdownTimeout, Version: app.Version,
+		Cert: cert, CA: isCA, ShutdownTimeout: s.ShutdownTimeout, Version: app.Version,
 		Log: log, Stdout: out, Stderr: env.Stderr,
-	})
+	}
+	if snap != nil {
+		o.Fallback, o.Reloaded = snap.paths, snap.retake
+	}
+	sup, err := workers.Start(o)
 	if err != nil {
 		return fail(ExitRuntime, err)
+	}
+	if snap != nil && s.Watch {
+		// The workers read the files again when they change; the copy
+		// follows them.
+		wctx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		if err := watch(wctx, stubPaths(s.Files), func() (int, error) { snap.retake(); return 0, nil }, slog.New(slog.DiscardHandler)); err != nil {
+			log.Warn("workers: the stub files are not watched for the copy a worker started again falls back to", "err", err)
+		}
 	}
 	log.Info("decoy serving", "version", app.Version, "workers", n, "pids", fmt.Sprint(sup.PIDs()),
 		"stubs", store.Engine().Snapshot().Len(), "seed", s.Seed,
@@ -100,4 +121,176 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 		return fail(ExitRuntime, runErr)
 	}
 	return nil
+}
+
+// sharedCert is what every worker presents on the TLS port, read or made
+// once here and handed to each worker (see workers.Options.Cert): the
+// user's tls-cert, or the CA that mints certificates (ca-cert, ca-dir, or
+// one made now). Zero with the TLS port off.
+func sharedCert(s config.Settings) (cert tls.Certificate, isCA bool, err error) {
+	if s.HTTPS == "" {
+		return tls.Certificate{}, false, nil
+	}
+	if s.TLSCert != "" {
+		if cert, err = pki.LoadKeyPair(s.TLSCert, s.TLSKey); err != nil {
+			return tls.Certificate{}, false, fail(ExitBadInput, err)
+		}
+		return cert, false, nil
+	}
+	var ca *pki.CA
+	switch dir := caDir(s); {
+	case s.CACert != "":
+		if ca, err = pki.LoadCAFiles(s.CACert, s.CAKey); err != nil {
+			return tls.Certificate{}, false, fail(ExitBadInput, fmt.Errorf("ca-cert: %w", err))
+		}
+	case pki.Exists(dir):
+		if ca, err = pki.LoadDir(dir); err != nil {
+			return tls.Certificate{}, false, fail(ExitBadInput, fmt.Errorf("ca-dir %s: %w", dir, err))
+		}
+	default:
+		if ca, err = pki.NewCA("decoy local CA (made at start)"); err != nil {
+			return tls.Certificate{}, false, fail(ExitRuntime, fmt.Errorf("making a TLS certificate: %w", err))
+		}
+	}
+	return tls.Certificate{Certificate: [][]byte{ca.Cert.Raw}, PrivateKey: ca.Key}, true, nil
+}
+
+// stubSnapshot is the supervisor's copy of the stub files (and .proto
+// files) as they last loaded well, in a private temporary folder: what a
+// worker started while the files do not load serves (workers.Plan.Fallback),
+// so that it serves what the others, which kept what they had, serve.
+type stubSnapshot struct {
+	files []string
+	spec  openapi.Options
+	opts  []engine.Option
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	dir    string   // the copy ("": none)
+	copies []string // parallel to files
+	closed bool     // removed for good
+}
+
+// maxSnapshot is the most the copy of the stub files may hold: large
+// payloads (hundreds of MB of body files) are not copied (and loaded
+// again to check the copy) at each change for a rare restart.
+const maxSnapshot = 64 << 20
+
+// take copies the files into a new folder and, when the copy loads, keeps
+// it in place of the one before. Files past maxSnapshot in all are not
+// copied: there is then no copy.
+func (sn *stubSnapshot) take() error {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if sn.closed {
+		return nil
+	}
+	if n := workers.PathsSize(sn.files); n > maxSnapshot {
+		if sn.dir != "" {
+			_ = os.RemoveAll(sn.dir)
+			sn.dir, sn.copies = "", nil
+		}
+		return fmt.Errorf("the stub files hold %d MiB, more than the %d MiB copied for a worker started again", n>>20, maxSnapshot>>20)
+	}
+	dir, err := os.MkdirTemp("", "decoy-stubs-")
+	if err != nil {
+		return err
+	}
+	copies, err := workers.CopyPaths(dir, sn.files)
+	if err == nil {
+		_, _, _, err = loadAll(copies, sn.spec, sn.opts...)
+	}
+	if err != nil {
+		// Broken now: the copy before stays.
+		_ = os.RemoveAll(dir)
+		return err
+	}
+	if sn.dir != "" {
+		_ = os.RemoveAll(sn.dir)
+	}
+	sn.dir, sn.copies = dir, copies
+	return nil
+}
+
+// retake is take, for when the files may have changed.
+func (sn *stubSnapshot) retake() {
+	if err := sn.take(); err != nil {
+		sn.log.Debug("workers: the stub files do not load now; a worker started again falls back to the copy of when they last did", "err", err)
+	}
+}
+
+// paths are the copies, nil when there are none.
+func (sn *stubSnapshot) paths() []string {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	return sn.copies
+}
+
+func (sn *stubSnapshot) remove() {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	sn.closed = true
+	if sn.dir != "" {
+		_ = os.RemoveAll(sn.dir)
+		sn.dir, sn.copies = "", nil
+	}
+}
+
+// workerLoad is what a worker serves when the stub files do not load
+// (loadErr): the supervisor's copy of them as they last loaded well, which
+// is what the other workers kept serving. The stubs keep the origins of
+// the files (file:line), not of the copy. Without a copy, loadErr.
+func workerLoad(wk *workers.Worker, s config.Settings, loadErr error, log *slog.Logger) (*engine.Store, *config.Loaded, *protoload.Set, error) {
+	fb := wk.Plan.Fallback
+	if len(fb) == 0 || len(fb) != len(s.Files) {
+		return nil, nil, nil, loadErr
+	}
+	stubs, protos := protoload.SplitPaths(fb)
+	var set *protoload.Set
+	if len(protos) > 0 {
+		ps, err := protoload.Load(protos)
+		if err != nil {
+			return nil, nil, nil, loadErr
+		}
+		if len(ps.Sources) > 0 {
+			set = ps
+		}
+	}
+	opts := s.EngineOptions()
+	if set != nil {
+		opts = append(opts, grpcfront.EngineOptions(set)...)
+	}
+	l, err := config.LoadStubs(stubs, s.SpecOptions())
+	if err != nil {
+		return nil, nil, nil, loadErr
+	}
+	for i := range l.Sources {
+		src := &l.Sources[i]
+		for j, c := range fb {
+			if rest, ok := strings.CutPrefix(src.Origin, c); ok {
+				src.Origin = filepath.Clean(s.Files[j]) + rest
+				break
+			}
+		}
+	}
+	store, err := engine.NewStore(l.Sources, opts...)
+	if err != nil {
+		return nil, nil, nil, loadErr
+	}
+	log.Warn("the stub files do not load; serving them as they last loaded well, as the other workers do, until they load again", "err", loadErr)
+	return store, l, set, nil
+}
+
+// workerOptions are what a worker serves besides its settings: the data
+// ports shared with the other workers, and their session ticket keys.
+func workerOptions(wk *workers.Worker) ([]app.Option, error) {
+	opts := []app.Option{app.WithSharedPorts()}
+	keys, err := wk.SessionTicketKeys()
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if keys != nil {
+		opts = append(opts, app.WithSessionTicketKeys(keys))
+	}
+	return opts, nil
 }

@@ -22,18 +22,28 @@ const DefaultMintCache = 1024
 // (a client connecting to an IP address) gets a certificate for the
 // address it connected to.
 //
+// A certificate is a function of the CA, the names it holds and the
+// period (30 days) it is minted in: its key, serial number and signature
+// are derived from the CA key (see mint), so that every process holding
+// the same CA presents the same certificate for a name, byte for byte
+// (the workers of --workers N, a decoy started again). It is valid from
+// the start of its period for LeafValidity, and minted again when the
+// next period starts.
+//
 // Certificates are kept in a cache bounded to Max entries, the least
 // recently used dropped first; concurrent handshakes for a name not yet
 // cached wait for one certificate rather than each minting one. A Minter
 // is safe for concurrent use.
 type Minter struct {
-	ca       *CA
-	fallback *tls.Certificate // for DefaultHosts and names that cannot be certified
-	covered  map[string]bool  // the names and addresses fallback covers
-	max      int
-	validity time.Duration
+	ca      *CA
+	seed    []byte          // what keys are derived from (CA.mintSeed)
+	hosts   []string        // the names of the default certificate
+	covered map[string]bool // the names and addresses the default certificate covers
+	max     int
+	now     func() time.Time
 
 	mu       sync.Mutex
+	fallback *minted    // for hosts and names that cannot be certified
 	lru      *list.List // of *minted, most recent first
 	byName   map[string]*list.Element
 	inflight map[string]*mintCall
@@ -41,8 +51,9 @@ type Minter struct {
 }
 
 type minted struct {
-	name string
-	cert *tls.Certificate
+	name  string
+	cert  *tls.Certificate
+	until time.Time // the end of the period it was minted for
 }
 
 // mintCall is a certificate being minted; done is closed when it is.
@@ -62,22 +73,53 @@ func NewMinter(ca *CA, hosts []string, max int) (*Minter, error) {
 	if max <= 0 {
 		max = DefaultMintCache
 	}
-	fb, err := ca.Issue(hosts, LeafValidity)
+	seed, err := ca.mintSeed()
 	if err != nil {
 		return nil, err
 	}
 	m := &Minter{
-		ca: ca, fallback: &fb, covered: map[string]bool{}, max: max, validity: LeafValidity,
+		ca: ca, seed: seed, hosts: hosts, covered: map[string]bool{}, max: max, now: time.Now,
 		lru: list.New(), byName: map[string]*list.Element{}, inflight: map[string]*mintCall{},
 	}
 	for _, h := range hosts {
 		m.covered[normalName(h)] = true
 	}
+	if _, err := m.defaultCert(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
 // Default is the certificate for the hosts given to NewMinter.
-func (m *Minter) Default() *tls.Certificate { return m.fallback }
+func (m *Minter) Default() *tls.Certificate {
+	c, err := m.defaultCert()
+	if err != nil {
+		// Minted once already by NewMinter: only a new period can fail,
+		// and then the last one serves until it expires.
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.fallback.cert
+	}
+	return c
+}
+
+// defaultCert is the certificate for the default hosts, minted again when
+// a new period starts.
+func (m *Minter) defaultCert() (*tls.Certificate, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if m.fallback != nil && now.Before(m.fallback.until) {
+		return m.fallback.cert, nil
+	}
+	start, end := m.ca.mintPeriodOf(now)
+	c, err := m.ca.mint(m.seed, m.hosts, start)
+	if err != nil {
+		return nil, err
+	}
+	m.fallback = &minted{cert: &c, until: end}
+	return &c, nil
+}
 
 // Minted is how many certificates m has minted since it was made (the one
 // for its default hosts not counted).
@@ -103,7 +145,7 @@ func (m *Minter) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, e
 		}
 	}
 	if name == "" || m.covered[name] {
-		return m.fallback, nil
+		return m.defaultCert()
 	}
 	return m.Get(name)
 }
@@ -112,14 +154,15 @@ func (m *Minter) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, e
 // minting it unless it is cached.
 func (m *Minter) Get(name string) (*tls.Certificate, error) {
 	m.mu.Lock()
+	now := m.now()
 	if e, ok := m.byName[name]; ok {
-		c := e.Value.(*minted).cert
-		if time.Until(c.Leaf.NotAfter) > time.Hour {
+		mc := e.Value.(*minted)
+		if now.Before(mc.until) {
 			m.lru.MoveToFront(e)
 			m.mu.Unlock()
-			return c, nil
+			return mc.cert, nil
 		}
-		// About to expire (a decoy that ran for a year): mint it again.
+		// Its period is over: mint the next period's.
 		m.lru.Remove(e)
 		delete(m.byName, name)
 	}
@@ -133,7 +176,8 @@ func (m *Minter) Get(name string) (*tls.Certificate, error) {
 	m.mints++
 	m.mu.Unlock()
 
-	cert, err := m.ca.Issue([]string{name}, m.validity)
+	start, end := m.ca.mintPeriodOf(now)
+	cert, err := m.ca.mint(m.seed, []string{name}, start)
 	if err != nil {
 		call.err = errors.New("decoy cannot make a certificate for " + name + ": " + err.Error())
 	} else {
@@ -142,7 +186,7 @@ func (m *Minter) Get(name string) (*tls.Certificate, error) {
 	m.mu.Lock()
 	delete(m.inflight, name)
 	if call.err == nil {
-		m.byName[name] = m.lru.PushFront(&minted{name: name, cert: call.cert})
+		m.byName[name] = m.lru.PushFront(&minted{name: name, cert: call.cert, until: end})
 		for m.lru.Len() > m.max {
 			old := m.lru.Remove(m.lru.Back()).(*minted)
 			delete(m.byName, old.name)

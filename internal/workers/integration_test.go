@@ -67,8 +67,14 @@ func (r *running) waitLine(from int, what string, ok func(logLine) bool) (logLin
 
 func startDecoy(t *testing.T, bin string, args ...string) *running {
 	t.Helper()
+	return startDecoyEnv(t, bin, nil, args...)
+}
+
+// startDecoyEnv is startDecoy with more environment variables.
+func startDecoyEnv(t *testing.T, bin string, env []string, args ...string) *running {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "DECOY_LOG_FORMAT=json")
+	cmd.Env = append(append(os.Environ(), "DECOY_LOG_FORMAT=json"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

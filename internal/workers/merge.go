@@ -496,7 +496,7 @@ func MergeVerify(query []byte, bodies [][]byte, workers []int) (int, []byte, err
 	}
 	var total countResult
 	expected := ""
-	var misses []json.RawMessage
+	lists := make([][]json.RawMessage, len(bodies))
 	for i, b := range bodies {
 		var h verifyHead
 		if err := json.Unmarshal(b, &h); err != nil {
@@ -504,15 +504,33 @@ func MergeVerify(query []byte, bodies [][]byte, workers []int) (int, []byte, err
 		}
 		total.add(h.countResult, i == 0)
 		expected = h.Expected
-		misses = append(misses, h.NearMisses...)
+		lists[i] = h.NearMisses
+	}
+	// Each worker's near misses come nearest first, the newest first among
+	// equally near ones, as a single decoy orders them; how near is not in
+	// the answer, so the merge takes each worker's nearest, then each one's
+	// second, and so on (workers in order of id within a round). Each
+	// carries its "worker", which its seq counts in.
+	var misses []entry
+	for rank := 0; ; rank++ {
+		more := false
+		for i, l := range lists {
+			if rank < len(l) {
+				more = true
+				misses = append(misses, entry{raw: l[rank], worker: workers[i]})
+			}
+		}
+		if !more {
+			break
+		}
 	}
 	out := struct {
 		*problem.Problem
-		Expected   string            `json:"expected"`
-		Count      int               `json:"count"`
-		Searched   int               `json:"searched"`
-		Complete   bool              `json:"complete"`
-		NearMisses []json.RawMessage `json:"nearMisses,omitempty"`
+		Expected   string  `json:"expected"`
+		Count      int     `json:"count"`
+		Searched   int     `json:"searched"`
+		Complete   bool    `json:"complete"`
+		NearMisses []entry `json:"nearMisses,omitempty"`
 	}{Expected: expected, Count: total.Count, Searched: total.Searched, Complete: total.Complete}
 	if q.Count.holds(total.Count) {
 		b, err := marshal(out)

@@ -3,8 +3,10 @@ package workers
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -482,5 +484,43 @@ func TestMergeRequestListsGRPCStatus(t *testing.T) {
 	if len(got.Requests) != 2 || got.Requests[0].Worker != 1 || got.Requests[0].GRPCStatus == nil || *got.Requests[0].GRPCStatus != 0 ||
 		got.Requests[1].Status != 200 || got.Requests[1].GRPCStatus == nil || *got.Requests[1].GRPCStatus != 5 {
 		t.Errorf("merged: %s", b)
+	}
+}
+
+// Near misses name the worker their seq counts in, and the merge takes
+// every worker's nearest before any worker's second.
+func TestMergeVerifyNearMisses(t *testing.T) {
+	t.Parallel()
+	failed := func(seqs ...int) []byte {
+		var ms []string
+		for _, s := range seqs {
+			ms = append(ms, `{"seq":`+itoa(s)+`,"method":"GET","uri":"/x","reasons":["path"]}`)
+		}
+		return []byte(`{"type":"about:blank","title":"Conflict","status":409,"expected":"at least 9","count":0,"searched":10,"complete":true,"nearMisses":[` +
+			strings.Join(ms, ",") + `]}`)
+	}
+	status, b, err := MergeVerify([]byte(`{"request":{},"count":{"atLeast":9}}`),
+		[][]byte{failed(7, 3, 2), failed(5, 4), failed(9)}, []int{0, 2, 5})
+	if err != nil || status != http.StatusConflict {
+		t.Fatalf("status %d, err %v", status, err)
+	}
+	var got struct {
+		NearMisses []struct {
+			Worker *int `json:"worker"`
+			Seq    int  `json:"seq"`
+		} `json:"nearMisses"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, m := range got.NearMisses {
+		if m.Worker == nil {
+			t.Fatalf("a near miss without its worker: %s", b)
+		}
+		seen = append(seen, fmt.Sprintf("%d/%d", *m.Worker, m.Seq))
+	}
+	if want := []string{"0/7", "2/5", "5/9"}; !slices.Equal(seen, want) {
+		t.Errorf("near misses (worker/seq) %v, want %v", seen, want)
 	}
 }

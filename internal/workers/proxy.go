@@ -3,16 +3,19 @@ package workers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/decoy-dev/decoy/internal/problem"
+	"github.com/decoy-dev/decoy/internal/stub"
 )
 
 // maxBody is the largest admin request body the supervisor forwards (the
@@ -34,10 +37,12 @@ type proxy struct {
 	applied []change
 }
 
-// change is an admin request that changed state, as it was sent.
+// change is an admin request that changed state, as it was sent, and
+// when.
 type change struct {
 	method, uri, ctype string
 	body               []byte
+	at                 time.Time
 }
 
 // answer is a worker's response.
@@ -95,13 +100,15 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fanOut(w, r, body, m)
 	case askOne:
 		// Behaviours, listeners, the OpenAPI document: the same on every
-		// worker.
+		// worker, but for the time an override was set, which a worker
+		// started again takes as the time it was replayed: so the worker
+		// that has run longest, which saw every change as it was made.
 		ps := p.sup.live()
 		if len(ps) == 0 {
 			noWorkers(w)
 			return
 		}
-		relay(w, p.send(r.Context(), ps[0], r.Method, r.URL.RequestURI(), r.Header.Get("Content-Type"), body))
+		relay(w, p.send(r.Context(), oldest(ps), r.Method, r.URL.RequestURI(), r.Header.Get("Content-Type"), body))
 	default:
 		p.change(w, r, body)
 	}
@@ -137,6 +144,17 @@ func route(method, path string) (merger, handling) {
 func isStubPath(path string) bool {
 	id, ok := strings.CutPrefix(path, "/stubs/")
 	return ok && id != "" && !strings.Contains(id, "/")
+}
+
+// oldest is the worker of ps started first.
+func oldest(ps []*proc) *proc {
+	o := ps[0]
+	for _, p := range ps[1:] {
+		if p.start.Before(o.start) {
+			o = p
+		}
+	}
+	return o
 }
 
 func noWorkers(w http.ResponseWriter) {
@@ -250,7 +268,10 @@ func (p *proxy) change(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	rest := p.sendAll(ctx, ps[1:], r.Method, r.URL.RequestURI(), ctype, body)
-	p.applied = append(p.applied, change{method: r.Method, uri: r.URL.RequestURI(), ctype: ctype, body: body})
+	p.applied = append(p.applied, change{method: r.Method, uri: r.URL.RequestURI(), ctype: ctype, body: body, at: time.Now()})
+	if r.Method == http.MethodPost && r.URL.Path == "/reload" && p.sup.o.Reloaded != nil {
+		defer p.sup.o.Reloaded()
+	}
 	var failed []string
 	for _, a := range rest {
 		if a.ok() {
@@ -282,6 +303,7 @@ func (p *proxy) replay(w *proc) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, c := range p.applied {
+		c = c.asReplayed(time.Now())
 		a := p.send(ctx, w, c.method, c.uri, c.ctype, c.body)
 		switch {
 		case a.err != nil:
@@ -294,4 +316,35 @@ func (p *proxy) replay(w *proc) error {
 		}
 	}
 	return nil
+}
+
+// asReplayed is change c as it is replayed at now to a worker started
+// again: a behaviour override with a ttl gets the time it has left, so
+// that it ends on that worker when it ends on the others, and one whose
+// ttl has run out is removed instead (it removed itself on the others,
+// and with it whatever it had replaced).
+func (c change) asReplayed(now time.Time) change {
+	if c.method != http.MethodPut || strings.TrimSuffix(c.uri, "?") != "/behaviours" {
+		return c
+	}
+	var o map[string]json.RawMessage
+	if json.Unmarshal(c.body, &o) != nil || o["ttl"] == nil {
+		return c
+	}
+	var ttl stub.Duration
+	if json.Unmarshal(o["ttl"], &ttl) != nil || ttl <= 0 {
+		return c
+	}
+	left := time.Duration(ttl) - now.Sub(c.at)
+	if left <= 0 {
+		return change{method: http.MethodDelete, uri: "/behaviours", at: c.at}
+	}
+	ms := (left + time.Millisecond - 1) / time.Millisecond // a number of milliseconds
+	o["ttl"] = json.RawMessage(strconv.FormatInt(int64(ms), 10))
+	body, err := json.Marshal(o)
+	if err != nil {
+		return c
+	}
+	c.body = body
+	return c
 }

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -14,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -42,13 +42,23 @@ type Options struct {
 	// Congestion is the workers' tcp-congestion (listen.Options), which
 	// the supervisor's own sockets take too.
 	Congestion string
-	// Cert is the TLS key pair every worker presents on HTTPS when the user
-	// gave none (zero: the user's own tls-cert and tls-key apply).
+	// Cert is the TLS key pair every worker presents on HTTPS (the user's
+	// tls-cert and tls-key, read once), or with CA set, the CA every worker
+	// mints its certificates with (the one of ca-cert, of ca-dir or made
+	// at start). It is handed to each worker over a pipe, never written to
+	// disk, so that a worker started again has the same even when the
+	// files changed. Zero: each worker reads the files the settings name.
 	Cert tls.Certificate
-	// CA: Cert is a CA's certificate and key, which every worker signs
-	// its certificates with (as with ca-cert and ca-key), rather than a
-	// certificate to serve.
+	// CA: Cert is a CA's certificate and key rather than a certificate to
+	// serve.
 	CA bool
+	// Reloaded, when not nil, is called after the workers took a POST
+	// /reload.
+	Reloaded func()
+	// Fallback, when not nil, says what a worker started now falls back
+	// to when the stub files do not load (Plan.Fallback): copies of them
+	// as they last loaded well (see CopyPaths), nil when there are none.
+	Fallback func() []string
 	// ShutdownTimeout is how long workers may take to finish the requests
 	// in flight after SIGTERM; they are killed 5 s after it.
 	ShutdownTimeout time.Duration
@@ -74,7 +84,11 @@ const (
 type Supervisor struct {
 	o   Options
 	log *slog.Logger
-	dir string // private directory of the shared TLS key pair
+
+	// The secrets handed to every worker over pipes: the certificate or CA
+	// (PEM) and the session ticket keys.
+	certPEM, keyPEM []byte
+	ticketKeys      []byte
 
 	// HTTPAddr, HTTPSAddr, GRPCAddr are the data ports the workers serve,
 	// AdminAddr the supervisor's admin API (nil when off).
@@ -125,17 +139,15 @@ func Start(o Options) (_ *Supervisor, err error) {
 	if plan.GRPC, s.GRPCAddr, err = reserve(o.GRPC, "grpc", o.Congestion); err != nil {
 		return nil, err
 	}
-	if len(o.Cert.Certificate) > 0 && plan.HTTPS != "" {
-		if s.dir, err = os.MkdirTemp("", "decoy-workers-"); err != nil {
-			return nil, fmt.Errorf("workers: %w", err)
-		}
-		plan.TLSCert, plan.TLSKey, err = writeKeyPair(s.dir, o.Cert)
-		if o.CA {
-			plan.CACert, plan.CAKey, plan.TLSCert, plan.TLSKey = plan.TLSCert, plan.TLSKey, "", ""
-		}
-		if err != nil {
-			_ = os.RemoveAll(s.dir)
-			return nil, err
+	if plan.HTTPS != "" {
+		// One session ticket key for every worker: a session resumes
+		// whichever worker the client reaches.
+		s.ticketKeys = make([]byte, 32)
+		_, _ = rand.Read(s.ticketKeys)
+		if len(o.Cert.Certificate) > 0 {
+			if s.certPEM, s.keyPEM, err = encodeKeyPair(o.Cert); err != nil {
+				return nil, err
+			}
 		}
 	}
 	s.proxy = newProxy(s, o.Version, s.log)
@@ -143,7 +155,6 @@ func Start(o Options) (_ *Supervisor, err error) {
 	if o.Admin != "" {
 		adminLn, err = listen.OpenWith(o.Admin, listen.Options{Congestion: o.Congestion})
 		if err != nil {
-			s.cleanup()
 			return nil, listen.OpenFailed("the admin API", o.Admin, "admin", err)
 		}
 		s.AdminAddr = adminLn.Addr()
@@ -198,7 +209,6 @@ func Start(o Options) (_ *Supervisor, err error) {
 		}
 		_ = s.stopAll(context.Background())
 		s.wg.Wait()
-		s.cleanup()
 		return nil, errors.Join(errs...)
 	}
 	for _, p := range s.procs {
@@ -240,7 +250,7 @@ func (s *Supervisor) live() []*proc {
 }
 
 // Shutdown stops the admin API, sends SIGTERM to every worker and waits for
-// them until ctx is done (then kills them), and removes the key pair.
+// them until ctx is done (then kills them).
 func (s *Supervisor) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopping {
@@ -258,7 +268,6 @@ func (s *Supervisor) Shutdown(ctx context.Context) error {
 		err = e
 	}
 	s.wg.Wait()
-	s.cleanup()
 	return err
 }
 
@@ -283,16 +292,12 @@ func (s *Supervisor) stopAll(ctx context.Context) error {
 	return err
 }
 
-func (s *Supervisor) cleanup() {
-	if s.dir != "" {
-		_ = os.RemoveAll(s.dir)
-	}
-}
-
 // spawn starts worker id and waits for its ready report.
 func (s *Supervisor) spawn(id int, plan Plan) (*proc, error) {
 	plan.ID = id
-	pj, _ := json.Marshal(plan)
+	if s.o.Fallback != nil {
+		plan.Fallback = s.o.Fallback()
+	}
 	reportR, reportW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -303,14 +308,49 @@ func (s *Supervisor) spawn(id int, plan Plan) (*proc, error) {
 		_ = reportW.Close()
 		return nil, err
 	}
+	files := []*os.File{reportW, lifeR} // fds 3 and 4
+	// The secrets, each on a pipe of its own (fds 5...), written here and
+	// read once by the worker: nothing on disk, nothing in the environment.
+	secret := func(data []byte) (string, error) {
+		r, err := secretPipe(data)
+		if err != nil {
+			return "", err
+		}
+		files = append(files, r)
+		return fmt.Sprintf("/dev/fd/%d", 3+len(files)-1), nil
+	}
+	if s.ticketKeys != nil {
+		plan.TicketKeys, err = secret(s.ticketKeys)
+	}
+	if err == nil && s.certPEM != nil {
+		var cert, key string
+		if cert, err = secret(s.certPEM); err == nil {
+			key, err = secret(s.keyPEM)
+		}
+		if s.o.CA {
+			plan.CACert, plan.CAKey = cert, key
+		} else {
+			plan.TLSCert, plan.TLSKey = cert, key
+		}
+	}
+	closeFiles := func() {
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}
+	if err != nil {
+		closeFiles()
+		_ = lifeW.Close()
+		return nil, fmt.Errorf("starting worker %d: %w", id, err)
+	}
+	pj, _ := json.Marshal(plan)
 	cmd := exec.Command(s.o.Exe, s.o.Args...)
 	cmd.Env = append(append([]string(nil), s.o.Env...), PlanEnv+"="+string(pj))
 	cmd.Stdout, cmd.Stderr = s.o.Stdout, s.o.Stderr
-	cmd.ExtraFiles = []*os.File{reportW, lifeR} // fds 3 and 4
+	cmd.ExtraFiles = files
 	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
-	_ = reportW.Close()
-	_ = lifeR.Close()
+	closeFiles()
 	if err != nil {
 		_ = lifeW.Close()
 		return nil, fmt.Errorf("starting worker %d: %w", id, err)
@@ -442,24 +482,30 @@ func reserve(addr, flag, congestion string) (string, net.Addr, error) {
 	return net.JoinHostPort(host, port), a, nil
 }
 
-// writeKeyPair writes cert as PEM files in dir, readable by this user
-// only.
-func writeKeyPair(dir string, cert tls.Certificate) (certFile, keyFile string, err error) {
-	var certPEM []byte
+// encodeKeyPair is cert's chain and private key in PEM form.
+func encodeKeyPair(cert tls.Certificate) (certPEM, keyPEM []byte, err error) {
 	for _, der := range cert.Certificate {
 		certPEM = append(certPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	if err != nil {
-		return "", "", fmt.Errorf("workers: the TLS key: %w", err)
+		return nil, nil, fmt.Errorf("workers: the TLS key: %w", err)
 	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-		return "", "", fmt.Errorf("workers: %w", err)
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// secretPipe returns the read end of a pipe that holds data and then ends,
+// for a worker to inherit: a secret handed over this way is never on disk,
+// and is gone with the processes whatever way they end.
+func secretPipe(data []byte) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
 	}
-	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
-		return "", "", fmt.Errorf("workers: %w", err)
-	}
-	return certFile, keyFile, nil
+	go func() {
+		// A worker that exits before reading ends the write (EPIPE).
+		_, _ = w.Write(data)
+		_ = w.Close()
+	}()
+	return r, nil
 }

@@ -3,7 +3,9 @@
 // together, each socket opened with SO_REUSEPORT so that the kernel spreads
 // new connections over them. Each worker is a copy of decoy's own
 // executable, run with the same arguments and environment plus a plan (the
-// concrete ports, the shared TLS certificate) in DECOY_WORKER_PLAN, and has
+// concrete ports, where to read the shared TLS certificate or CA and
+// session ticket keys: pipes it inherits, so that no key is ever written
+// to disk) in DECOY_WORKER_PLAN, and has
 // its own admin API on a loopback port that it reports to the supervisor
 // over an inherited pipe.
 //
@@ -40,21 +42,35 @@ const PlanEnv = "DECOY_WORKER_PLAN"
 const (
 	reportFD = 3 // the worker writes its ready report here
 	lifeFD   = 4 // the worker reads here; end of file: the supervisor is gone
+	// From fd 5 on: pipes holding the session ticket keys, then the
+	// certificate (or CA certificate) and its key, each written once by
+	// the supervisor and read once by the worker (Plan names them).
 )
 
 // Plan is what a worker serves: concrete addresses (never port 0: every
-// worker must open the same port) and the TLS key pair all workers share.
+// worker must open the same port), the TLS certificate or CA all workers
+// share, and the stubs to fall back to.
 type Plan struct {
-	ID      int    `json:"id"`
-	HTTP    string `json:"http"`
-	HTTPS   string `json:"https"`
-	GRPC    string `json:"grpc"`
+	ID    int    `json:"id"`
+	HTTP  string `json:"http"`
+	HTTPS string `json:"https"`
+	GRPC  string `json:"grpc"`
+	// TLSCert and TLSKey are the certificate all workers present (the
+	// user's tls-cert and tls-key, read once by the supervisor); CACert and
+	// CAKey the CA all workers mint certificates with (the one of ca-cert,
+	// of ca-dir, or made at start). Each is a pipe the worker inherits
+	// (/dev/fd/N), read once: the keys are never written to disk.
 	TLSCert string `json:"tlsCert,omitempty"`
 	TLSKey  string `json:"tlsKey,omitempty"`
-	// CACert and CAKey are a CA all workers sign with (one made by the
-	// supervisor, when the user gave none).
-	CACert string `json:"caCert,omitempty"`
-	CAKey  string `json:"caKey,omitempty"`
+	CACert  string `json:"caCert,omitempty"`
+	CAKey   string `json:"caKey,omitempty"`
+	// TicketKeys is a pipe holding the TLS session ticket keys all workers
+	// share (32 bytes each), so that a session resumes on any of them.
+	TicketKeys string `json:"ticketKeys,omitempty"`
+	// Fallback are the stub files and folders (in the order of the files
+	// served) as they last loaded well, copied by the supervisor: what a
+	// worker serves when the files do not load now (Options.Fallback).
+	Fallback []string `json:"fallback,omitempty"`
 }
 
 // Apply sets the worker's listeners in s: the data ports of the plan, its
@@ -70,6 +86,26 @@ func (p *Plan) Apply(s *config.Settings) {
 	s.Admin = "127.0.0.1:0"
 	s.Quiet = true
 	s.Workers = 1
+}
+
+// SessionTicketKeys reads the session ticket keys the supervisor handed
+// over (none: nil).
+func (w *Worker) SessionTicketKeys() ([][32]byte, error) {
+	if w.Plan.TicketKeys == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(w.Plan.TicketKeys)
+	if err != nil {
+		return nil, fmt.Errorf("session ticket keys: %w", err)
+	}
+	if len(b) == 0 || len(b)%32 != 0 {
+		return nil, fmt.Errorf("session ticket keys: %d bytes, want a multiple of 32", len(b))
+	}
+	keys := make([][32]byte, len(b)/32)
+	for i := range keys {
+		copy(keys[i][:], b[32*i:])
+	}
+	return keys, nil
 }
 
 // report is the line a worker writes once it serves.
