@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
@@ -165,7 +166,8 @@ func mustDir(f func() (string, error)) string {
 
 func describeNames(args []string, client bool) string {
 	if client {
-		s := "CN=" + args[0]
+		// As the certificate's subject is printed (RFC 4514 escaping).
+		s := (&pkix.Name{CommonName: args[0]}).String()
 		if len(args) > 1 {
 			s += " (SANs " + strings.Join(args[1:], ", ") + ")"
 		}
