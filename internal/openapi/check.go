@@ -66,10 +66,20 @@ func refProblems(probs Problems, abs string, data []byte, f *files) {
 	var ptrs []string
 	for i := range probs {
 		p := &probs[i]
+		if p.ref == "" {
+			// libopenapi's other wordings of a ref it cannot follow
+			// ("cannot resolve reference `common.yaml#/A`, it's
+			// missing"): reworded only when the file does not parse.
+			if ref, ok := danglingRef(*p); ok && ref != "" && unparsedRef(p, ref, abs, f) {
+				p.ref = ref // still a dangling ref (see danglingRef)
+				if p.Line > 0 {
+					ptrs = append(ptrs, refHolders(f, abs, p.ref)...)
+				}
+			}
+			continue
+		}
 		file, frag, _ := strings.Cut(p.ref, "#")
 		switch {
-		case p.ref == "":
-			continue
 		case file == "":
 			// In this document: libopenapi's message names it.
 		case isURI(file):
@@ -91,6 +101,8 @@ func refProblems(probs Problems, abs string, data []byte, f *files) {
 					why = err.Error()
 				}
 				p.Msg = fmt.Sprintf("$ref %q: %s: %s", p.ref, file, why)
+			} else if unparsedRef(p, p.ref, abs, f) {
+				// The file is not valid YAML or JSON: that is the cause.
 			} else if frag != "" {
 				p.Msg = fmt.Sprintf("$ref %q: %q does not exist in %s", p.ref, "#"+frag, file)
 			}
@@ -115,6 +127,31 @@ func refProblems(probs Problems, abs string, data []byte, f *files) {
 			}
 		}
 	}
+}
+
+// unparsedRef rewords p, about ref (a $ref in the document abs), as the
+// mistake of the file ref names when that file is not valid YAML or JSON
+// (libopenapi says that the pointer does not exist in it), and reports
+// whether it did.
+func unparsedRef(p *Problem, ref, abs string, f *files) bool {
+	file, _, _ := strings.Cut(ref, "#")
+	if file == "" || isURI(file) {
+		return false
+	}
+	if u, err := url.PathUnescape(file); err == nil {
+		file = u
+	}
+	target := file
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(abs), target)
+	}
+	var pe *parseError
+	if _, err := f.get(target); !errors.As(err, &pe) {
+		return false
+	}
+	p.Msg = unparsed(pe, displayName(p.File, abs, target))
+	p.unparsed = target
+	return true
 }
 
 // refHolders lists the pointers (to the $ref key) of the objects of the

@@ -111,7 +111,7 @@ func TestBodySerializations(t *testing.T) {
 		// application/x-www-form-urlencoded.
 		post("form URLSearchParams", "/form", form, "n=1&tags=1&tags=2&s=a%3Bb+c", 204),
 		post("form semicolon as data (curl -d)", "/form", form, "s=a;b", 204),
-		post("form bad escape", "/form", form, "s=%zz", 400, `body: not valid form data`),
+		post("form bad escape", "/form", form, "s=%zz", 400, `body.s: not valid form data`),
 		post("form encoding explode false", "/form", form, "csv=1,2,3", 204),
 		post("form encoding explode false item", "/form", form, "csv=1,20", 422, `body.csv.1: must be <= 10`),
 		post("form encoding pipeDelimited", "/form", form, "pipes=1%7C2", 204),

@@ -16,11 +16,28 @@ import (
 // collectionFormat) or from name[]=1 keys; an object from name[key]=value
 // keys (deepObject, as qs and axios send one); a field whose encoding's
 // contentType is JSON, parsed as JSON. Only '&' separates fields (a ';'
-// is data, as the URL Standard reads forms). A body that cannot be
-// decoded is a violation (answered 400).
-func (m *bodyMedia) formBody(body string) (map[string]any, []violation) {
-	obj := map[string]any{}
+// is data, as the URL Standard reads forms). As in a multipart body (see
+// multipart), a field that cannot be decoded (400) is left out of obj and
+// named in skip, and a field sent more than once whose property is not an
+// array (422) keeps its first value; the rest is read, so that every
+// violation is listed.
+func (m *bodyMedia) formBody(body string) (obj map[string]any, status int, vs []violation, skip map[string]bool) {
+	obj = map[string]any{}
 	var segs []string
+	var twice map[string]bool
+	// once reports whether the field k is seen for the first time; the
+	// second time, it is a violation.
+	once := func(k string) bool {
+		if _, dup := obj[k]; !dup {
+			return true
+		}
+		if !twice[k] {
+			vs = append(vs, violation{"body." + k, sentTwice})
+			status = worse(status, 422)
+			twice = addName(twice, k)
+		}
+		return false
+	}
 	for body != "" {
 		var kv string
 		kv, body, _ = strings.Cut(body, "&")
@@ -29,12 +46,19 @@ func (m *bodyMedia) formBody(body string) (map[string]any, []violation) {
 		}
 		rk, rv, _ := strings.Cut(kv, "=")
 		k, err := url.QueryUnescape(rk)
-		if err == nil {
-			rk = rv
+		keyOK := err == nil
+		if keyOK {
 			rv, err = url.QueryUnescape(rv)
 		}
 		if err != nil {
-			return nil, []violation{{"body", "not valid form data: " + err.Error()}}
+			loc := "body"
+			if keyOK { // the value does not decode: the field is named
+				loc += "." + k
+				skip = addName(skip, k)
+			}
+			vs = append(vs, violation{loc, "not valid form data: " + err.Error()})
+			status = worse(status, 400)
+			continue
 		}
 		typ, declared := m.props[k]
 		switch {
@@ -45,15 +69,22 @@ func (m *bodyMedia) formBody(body string) (map[string]any, []violation) {
 					continue
 				}
 			}
+			// A field the schema does not declare may come again; its
+			// first value is checked (against additionalProperties).
 			if _, dup := obj[k]; !dup {
 				obj[k] = rv
 			}
 		case m.jsonF[k]:
 			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(rv)))
 			if err != nil {
-				return nil, []violation{{"body." + k, "not valid JSON: " + err.Error()}}
+				vs = append(vs, violation{"body." + k, "not valid JSON: " + err.Error()})
+				status = worse(status, 400)
+				skip = addName(skip, k)
+				continue
 			}
-			obj[k] = inst
+			if once(k) {
+				obj[k] = inst
+			}
 		case typ == "array":
 			l, _ := obj[k].([]any)
 			if d := m.delims[k]; d != "" {
@@ -65,10 +96,10 @@ func (m *bodyMedia) formBody(body string) (map[string]any, []violation) {
 			}
 			obj[k] = l
 		default:
-			if _, dup := obj[k]; !dup {
+			if once(k) {
 				obj[k] = coerce(rv, typ, "")
 			}
 		}
 	}
-	return obj, nil
+	return obj, status, vs, skip
 }

@@ -27,6 +27,10 @@ type Problem struct {
 	Pointer string // JSON pointer inside File, e.g. /paths/~1pets/get
 	Msg     string
 	ref     string // the $ref of an unresolvable reference, as written
+	// unparsed is the file (absolute) that ref names and that is not
+	// valid YAML or JSON: the one cause of every such ref (see
+	// settleRefs).
+	unparsed string
 }
 
 func (p Problem) Error() string {
@@ -120,10 +124,65 @@ func (f *files) get(path string) (any, error) {
 	}
 	d, err := decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, parseErr(path, data, err)
 	}
 	f.docs[path] = d
 	return d, nil
+}
+
+// parseError is a file that is not valid YAML or JSON, with where its
+// reader stopped (line and col 0 when it does not say).
+type parseError struct {
+	path      string
+	line, col int
+	msg       string
+}
+
+func (e *parseError) Error() string { return e.at(e.path) }
+
+// unparsed words a $ref to the file that pe is about, which the document
+// names name: the file's own mistake first, with its line and column.
+func unparsed(pe *parseError, name string) string {
+	return fmt.Sprintf("%s: %s is not valid YAML or JSON, so the $refs to it cannot be followed", pe.at(name), name)
+}
+
+// at words e with the file named name: "common.yaml:1:4: sequence end
+// token ']' not found".
+func (e *parseError) at(name string) string {
+	switch {
+	case e.line > 0 && e.col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", name, e.line, e.col, e.msg)
+	case e.line > 0:
+		return fmt.Sprintf("%s:%d: %s", name, e.line, e.msg)
+	}
+	return name + ": " + e.msg
+}
+
+// parseErr is decode's error for the file at path (data): a go-yaml
+// error by its token's position, a JSON one by its offset.
+func parseErr(path string, data []byte, err error) error {
+	pe := &parseError{path: path, msg: err.Error()}
+	var ye yaml.Error
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	offset := int64(-1)
+	switch {
+	case errors.As(err, &ye):
+		pe.msg = ye.GetMessage()
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			pe.line, pe.col = tk.Position.Line, tk.Position.Column
+		}
+	case errors.As(err, &se):
+		offset = se.Offset
+	case errors.As(err, &te):
+		offset = te.Offset
+	}
+	if offset > 0 && offset <= int64(len(data)) {
+		before := data[:offset-1] // the offending byte is the last one read
+		pe.line = bytes.Count(before, []byte("\n")) + 1
+		pe.col = len(before) - bytes.LastIndexByte(before, '\n')
+	}
+	return pe
 }
 
 // resolve follows ref found in base: "#/components/schemas/Pet",

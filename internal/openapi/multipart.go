@@ -20,36 +20,41 @@ const maxParts = 1000
 // against the media type's schema: each part by its name, read as the
 // type its property declares (numbers and booleans converted, repeated
 // parts as an array, an object part as JSON, a file part as its bytes).
-// A body that cannot be read is a 400; a part whose Content-Type the
-// document's encoding does not allow is a 415.
-func (m *bodyMedia) multipart(ct string, body []byte) (map[string]any, int, []violation) {
+// A body that cannot be read is a 400, and obj is nil. Otherwise obj holds
+// every part that could be read, to be validated, and vs what the parts
+// break on their own: a part whose Content-Type the document's encoding
+// does not allow (415), a JSON part that does not parse (400), a field
+// sent more than once (422). The parts left out of obj are named in
+// skip, so that the schema's violations about them ("is required") are
+// not listed beside the reason they were left out.
+func (m *bodyMedia) multipart(ct string, body []byte) (obj map[string]any, status int, vs []violation, skip map[string]bool) {
 	_, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return nil, 400, []violation{{"header.Content-Type", "not a valid media type: " + err.Error()}}
+		return nil, 400, []violation{{"header.Content-Type", "not a valid media type: " + err.Error()}}, nil
 	}
 	boundary := params["boundary"]
 	if boundary == "" {
-		return nil, 400, []violation{{"header.Content-Type", "multipart/form-data without a boundary"}}
+		return nil, 400, []violation{{"header.Content-Type", "multipart/form-data without a boundary"}}, nil
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	obj := map[string]any{}
-	var vs []violation
-	status := 0
+	obj = map[string]any{}
+	var twice map[string]bool // the fields sent more than once, named once
+	leave := func(name string) { skip = addName(skip, name) }
 	for n := 0; ; n++ {
 		if n == maxParts {
-			return nil, 400, []violation{{"body", fmt.Sprintf("more than %d parts", maxParts)}}
+			return nil, 400, []violation{{"body", fmt.Sprintf("more than %d parts", maxParts)}}, nil
 		}
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, 400, []violation{{"body", "not valid multipart/form-data: " + err.Error()}}
+			return nil, 400, []violation{{"body", "not valid multipart/form-data: " + err.Error()}}, nil
 		}
 		name := part.FormName()
 		data, err := io.ReadAll(part)
 		if err != nil {
-			return nil, 400, []violation{{"body", "not valid multipart/form-data: " + err.Error()}}
+			return nil, 400, []violation{{"body", "not valid multipart/form-data: " + err.Error()}}, nil
 		}
 		if name == "" {
 			vs = append(vs, violation{"body", "a part without a form-data name"})
@@ -59,12 +64,13 @@ func (m *bodyMedia) multipart(ct string, body []byte) (map[string]any, int, []vi
 		loc := "body." + name
 		if want := m.partCT[name]; want != "" {
 			if got := part.Header.Get("Content-Type"); got != "" && !partTypeOK(want, got) {
-				vs = append(vs, violation{loc, fmt.Sprintf("content type %q is not one of %s", got, want)})
+				vs = append(vs, violation{loc, fmt.Sprintf("content type %q is not one of %s: send the part with one of them", got, want)})
 				status = worse(status, 415)
+				leave(name)
 				continue
 			}
 		}
-		typ := m.props[name]
+		typ, declared := m.props[name]
 		var v any
 		switch {
 		case m.binary[name]:
@@ -75,6 +81,7 @@ func (m *bodyMedia) multipart(ct string, body []byte) (map[string]any, int, []vi
 			if err != nil {
 				vs = append(vs, violation{loc, "not valid JSON: " + err.Error()})
 				status = worse(status, 400)
+				leave(name)
 				continue
 			}
 			v = inst
@@ -92,6 +99,7 @@ func (m *bodyMedia) multipart(ct string, body []byte) (map[string]any, int, []vi
 			if err != nil {
 				vs = append(vs, violation{loc, "not valid JSON: " + err.Error()})
 				status = worse(status, 400)
+				leave(name)
 				continue
 			}
 			l, _ := obj[name].([]any)
@@ -112,16 +120,48 @@ func (m *bodyMedia) multipart(ct string, body []byte) (map[string]any, int, []vi
 			continue
 		}
 		if _, dup := obj[name]; dup {
-			vs = append(vs, violation{loc, "sent more than once"})
-			status = worse(status, 422)
+			// A field the schema does not declare may come again; its
+			// first value is checked (against additionalProperties).
+			if declared && !twice[name] {
+				vs = append(vs, violation{loc, sentTwice})
+				status = worse(status, 422)
+				twice = addName(twice, name)
+			}
 			continue
 		}
 		obj[name] = v
 	}
-	if vs != nil {
-		return nil, status, vs
+	return obj, status, vs, skip
+}
+
+// sentTwice is the violation of a form field, or a multipart part, sent
+// more than once where its schema is not an array.
+const sentTwice = "sent more than once (its schema is not an array: send it once)"
+
+// withoutSkipped appends to vs the violations of bad that are not about a
+// field in skip (left out of the body validated, for a reason already
+// in vs): "body.file: is required" for a part refused for its type.
+func withoutSkipped(vs, bad []violation, skip map[string]bool) []violation {
+	for _, v := range bad {
+		about := false
+		for name := range skip {
+			rest, ok := strings.CutPrefix(v.loc, "body."+name)
+			about = about || ok && (rest == "" || rest[0] == '.')
+		}
+		if !about {
+			vs = append(vs, v)
+		}
 	}
-	return obj, 0, nil
+	return vs
+}
+
+// addName adds name to the set m, made when nil.
+func addName(m map[string]bool, name string) map[string]bool {
+	if m == nil {
+		m = map[string]bool{}
+	}
+	m[name] = true
+	return m
 }
 
 func isJSONPart(ct string) bool {

@@ -217,12 +217,16 @@ func unescapePointer(frag string) (string, error) {
 	return url.PathUnescape(frag)
 }
 
-// message words a dangling ref: the file it names is missing, or the
-// pointer is not in it, or it is remote.
-func (d dangling) message() string {
+// message words a dangling ref: the file it names is missing, or is not
+// valid YAML or JSON (named as the document name, at root, names it), or
+// the pointer is not in it, or it is remote.
+func (d dangling) message(name, root string) string {
 	file, _, _ := strings.Cut(d.ref, "#")
 	msg := d.err.Error()
+	var pe *parseError
 	switch {
+	case errors.As(d.err, &pe):
+		msg = unparsed(pe, displayName(name, root, pe.path))
 	case errors.Is(d.err, fs.ErrNotExist):
 		msg = fmt.Sprintf("$ref %q: %s: no such file", d.ref, file)
 	case file != "" && !isURI(file) && strings.HasSuffix(msg, "does not exist"):
@@ -234,7 +238,11 @@ func (d dangling) message() string {
 // problem is d as a problem of the document named name (abs is its
 // absolute path), its file named as the root is.
 func (d dangling) problem(name, abs string) Problem {
-	p := Problem{File: name, Line: d.line, Pointer: d.ptr, Msg: d.message(), ref: d.ref}
+	p := Problem{File: name, Line: d.line, Pointer: d.ptr, Msg: d.message(name, abs), ref: d.ref}
+	var pe *parseError
+	if errors.As(d.err, &pe) {
+		p.unparsed = pe.path
+	}
 	if d.abs != abs {
 		p.File = displayName(name, abs, d.abs)
 	}
@@ -294,7 +302,17 @@ func (b *builder) settleRefs() {
 	doc := b.refs.doc
 	attributed := make([]bool, len(doc))
 	var refProbs Problems
-	users := map[string][]string{} // what needs each of refProbs, by its text
+	// What needs each of refProbs, by its key: its text, or the file for
+	// the refs to a file that is not valid YAML or JSON, which are one
+	// problem (the file's), whichever refs name it.
+	users := map[string][]string{}
+	key := func(p Problem) string {
+		if p.unparsed != "" {
+			return "\x00" + p.unparsed
+		}
+		return p.Error()
+	}
+	places := map[string][]Problem{} // the refs to each unparsed file, by key
 	for _, lo := range b.left {
 		for _, d := range lo.refs {
 			file := b.name
@@ -314,38 +332,87 @@ func (b *builder) settleRefs() {
 			}
 			if b.o.Lenient {
 				b.note("lenient: %s is not served: %v", lo.what, p)
-			} else if s := p.Error(); !slices.Contains(users[s], lo.what) {
-				if users[s] == nil {
+				continue
+			}
+			k := key(p)
+			if p.unparsed != "" {
+				places[k] = append(places[k], p)
+			}
+			if !slices.Contains(users[k], lo.what) {
+				if users[k] == nil {
 					refProbs = append(refProbs, p)
 				}
-				users[s] = append(users[s], lo.what)
+				users[k] = append(users[k], lo.what)
 			}
 		}
 	}
 	for i, p := range refProbs {
-		who := users[p.Error()]
+		k := key(p)
+		who := users[k]
 		if len(who) > 5 {
 			who = append(who[:5:5], "...")
 		}
-		refProbs[i].Msg += fmt.Sprintf(" (needed by %s; fix the $ref, or serve with --lenient, which leaves out what needs it)", strings.Join(who, ", "))
+		if p.unparsed == "" {
+			refProbs[i].Msg += fmt.Sprintf(" (needed by %s; fix the $ref, or serve with --lenient, which leaves out what needs it)", strings.Join(who, ", "))
+			continue
+		}
+		// One problem for the file, at its first $ref.
+		var at string
+		refProbs[i], at = unparsedAt(places[k])
+		refProbs[i].Msg += fmt.Sprintf(" (%sneeded by %s; fix the file, or serve with --lenient, which leaves out what needs it)", at, strings.Join(who, ", "))
 	}
 	again := repeats(doc)
+	reported := map[string]bool{}
+	for k := range users {
+		reported[k] = true
+	}
 	for i, p := range doc {
 		switch {
 		case attributed[i] || again[i]:
 		case b.o.Lenient:
 			b.note("lenient: loading on despite a problem of the document: %v", p)
+		case p.unparsed != "" && reported[key(p)]:
+			// The file's problem is listed once, above.
 		default:
+			reported[key(p)] = true
 			refProbs = append(refProbs, p)
 		}
 	}
 	if b.o.Lenient {
 		return
 	}
+	// A file that is not valid YAML or JSON first: it is the cause of
+	// the refs that name it.
+	rank := func(p Problem) int {
+		if p.unparsed != "" {
+			return 0
+		}
+		return 1
+	}
 	slices.SortStableFunc(refProbs, func(a, b Problem) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
 	})
 	b.probs = append(refProbs, b.probs...)
+}
+
+// unparsedAt is the one problem of the refs ps to a file that is not
+// valid YAML or JSON: the first of them, in file and line order; at names
+// the places of them all when there are several ("spec.yaml:12,
+// spec.yaml:19; ").
+func unparsedAt(ps []Problem) (p Problem, at string) {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+	var l []string
+	for _, p := range ps {
+		if s := fmt.Sprintf("%s:%d", p.File, p.Line); !slices.Contains(l, s) {
+			l = append(l, s)
+		}
+	}
+	if len(l) > 1 {
+		at = "its $refs: " + strings.Join(l, ", ") + "; "
+	}
+	return ps[0], at
 }
 
 // placeRefs finds the line of each dangling ref of the operations left

@@ -501,21 +501,18 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 		if vs != nil {
 			return st, vs
 		}
-		obj, st, vs := m.multipart(ct, body)
-		if vs != nil {
+		obj, st, vs, skip := m.multipart(ct, body)
+		if obj == nil {
 			return st, vs
 		}
-		inst = obj
+		return fieldsChecked(m.schema, obj, st, vs, skip)
 	default:
 		body, st, vs := plainBody(r)
 		if vs != nil {
 			return st, vs
 		}
-		obj, vs := m.formBody(string(body))
-		if vs != nil {
-			return 400, vs
-		}
-		inst = obj
+		obj, st, vs, skip := m.formBody(string(body))
+		return fieldsChecked(m.schema, obj, st, vs, skip)
 	}
 	if bad := validate(m.schema, inst, "body"); bad != nil {
 		return 422, bad
@@ -524,6 +521,20 @@ func (c *reqCheck) checkBody(r *engine.Request) (int, []violation) {
 		validBodies[key&(uint64(len(validBodies))-1)].Store(key)
 	}
 	return 0, nil
+}
+
+// fieldsChecked validates a form or multipart body read into obj, with
+// the violations st and vs its reading found (skip: the fields left out
+// of obj for them), and returns them all: the status is the first kind's
+// (see worse), as for the other parts of a request.
+func fieldsChecked(schema *jsonschema.Schema, obj map[string]any, st int, vs []violation, skip map[string]bool) (int, []violation) {
+	if bad := validate(schema, obj, "body"); bad != nil {
+		n := len(vs)
+		if vs = withoutSkipped(vs, bad, skip); len(vs) > n {
+			st = worse(st, 422)
+		}
+	}
+	return st, vs
 }
 
 func mediaMatch(declared, got string) bool { return mediaRank(declared, got) > 0 }
@@ -647,6 +658,9 @@ func appendErrs(vs []violation, loc string, err error) []violation {
 		for _, t := range e.InstanceLocation {
 			at += "." + t
 		}
+		if d, ok := e.ErrorKind.(*discValue); ok {
+			at += "." + d.prop // about the property, not the object
+		}
 		if r, ok := e.ErrorKind.(*kind.Required); ok {
 			for _, m := range r.Missing {
 				out = append(out, violation{at + "." + m, "is required"})
@@ -657,7 +671,16 @@ func appendErrs(vs []violation, loc string, err error) []violation {
 	}
 	walk(ve)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].loc < out[j].loc })
-	return append(vs, out...)
+	// The alternatives of a oneOf or anyOf may each say the same
+	// ("body.petType: is required"): once is enough.
+	seen := make(map[violation]bool, len(out))
+	for _, v := range out {
+		if !seen[v] {
+			seen[v] = true
+			vs = append(vs, v)
+		}
+	}
+	return vs
 }
 
 func describe(k jsonschema.ErrorKind) string {

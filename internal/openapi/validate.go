@@ -102,7 +102,7 @@ func (l treeLoader) Load(u string) (any, error) {
 		// $ids only where a schema is expected, and an OpenAPI document's
 		// components are not such a place.
 		if node, ok := l.f.byID("", strings.TrimSuffix(u, "#")); ok {
-			return dropRequired(l.f, ToJSONSchema(node, l.oas31), "", l.view), nil
+			return viewOf(l.f, ToJSONSchema(node, l.oas31), "", l.view), nil
 		}
 		return nil, remoteRef(u)
 	}
@@ -114,7 +114,25 @@ func (l treeLoader) Load(u string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dropRequired(l.f, l.trees.get(path, doc), path, l.view), nil
+	return viewOf(l.f, l.trees.get(path, doc), path, l.view), nil
+}
+
+// viewOf is the JSON Schema tree v (of the file at file) as the view
+// checks it: without the properties it need not have in `required` (see
+// dropRequired), and for requests with discriminators followed (see
+// discriminated).
+func viewOf(f *files, v any, file, view string) any {
+	v = dropRequired(f, v, file, view)
+	if view == viewRequest {
+		v = discriminated(v, func(ref string) bool {
+			if file == "" {
+				return true // a schema found by its $id: refs are read against it
+			}
+			_, _, err := f.resolve(file, ref)
+			return err == nil
+		})
+	}
+	return v
 }
 
 // newValidators returns the validators of a document's requests and of
@@ -131,6 +149,10 @@ func newValidator(f *files, oas31 bool, t *trees, view string) *validator {
 	c.UseLoader(treeLoader{f: f, oas31: oas31, trees: t, view: view})
 	c.UseRegexpEngine(compilePattern)
 	if view == viewRequest {
+		// Requests only: a oneOf or anyOf with a discriminator checks
+		// the schema the discriminator names (see discriminator.go).
+		c.AssertVocabs()
+		c.RegisterVocabulary(discVocab)
 		// Requests only: a document's own examples (an int32 that is a
 		// timestamp in milliseconds) are served as they were.
 		for _, f := range intFormats {
@@ -262,7 +284,7 @@ func (v *validator) detach(base *url.URL, file, ptr string, node any) (res strin
 	if _, isMap := node.(map[string]any); !isMap {
 		return "", nil, false
 	}
-	m, _ := dropRequired(v.f, ToJSONSchema(node, v.oas31), file, v.view).(map[string]any)
+	m, _ := viewOf(v.f, ToJSONSchema(node, v.oas31), file, v.view).(map[string]any)
 	if m == nil || !absoluteRefs(m, base) {
 		return "", nil, false
 	}
@@ -293,6 +315,18 @@ func absoluteRefs(m map[string]any, base *url.URL) bool {
 					if !subschemas(sub, base) {
 						return false
 					}
+				}
+			}
+		case discKeyword:
+			if kw, ok := e.(map[string]any); ok {
+				mapping, _ := kw["mapping"].(map[string]any)
+				for _, sub := range mapping {
+					if !subschemas(sub, base) {
+						return false
+					}
+				}
+				if !subschemas(kw["otherwise"], base) {
+					return false
 				}
 			}
 		case "items", "prefixItems", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
