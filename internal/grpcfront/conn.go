@@ -159,6 +159,14 @@ func (c *faultConn) Writev(bufs [][]byte) (int64, error) {
 	return vw.Writev(bufs)
 }
 
+// CanWritev reports whether Writev makes vectored writes: not over TLS.
+func (c *faultConn) CanWritev() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.Conn.(h2serve.VectorWriter)
+	return ok
+}
+
 // atBoundary reports whether the bytes written so far end a frame.
 func (c *faultConn) atBoundary() bool { return c.rem == 0 && c.hn == 0 }
 

@@ -205,3 +205,21 @@ func TestFaultConnCloseWrite(t *testing.T) {
 		t.Error("a connection without CloseWrite was half-closed")
 	}
 }
+
+// TestFaultConnCanWritev: h2serve vectors its writes on the gRPC port only
+// when what lies under the connection makes vectored writes (not TLS),
+// rather than have Writev join the buffers into a new one every flush.
+func TestFaultConnCanWritev(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    net.Conn
+		want bool
+	}{
+		{"vectored", &bufConn{}, true},
+		{"plain", discardConn{}, false},
+	} {
+		if got := (&faultConn{Conn: tc.c, conns: &conns{}}).CanWritev(); got != tc.want {
+			t.Errorf("%s: CanWritev %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

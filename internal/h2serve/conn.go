@@ -266,7 +266,9 @@ func (c *conn) tooManyPings() bool {
 
 // VectorWriter is a connection that writes several buffers in order with
 // one system call where it can (rawio.Conn does). Writev reports what
-// Write would for the buffers joined; it must leave bufs as they are.
+// Write would for the buffers joined; it must leave bufs as they are. A
+// wrapper that can write buffers so only sometimes (over what lies under
+// it) says whether it can with a method CanWritev() bool, asked once.
 type VectorWriter interface {
 	Writev(bufs [][]byte) (int64, error)
 }
@@ -355,7 +357,11 @@ func ServeConn(ctx context.Context, c net.Conn, h Handler, o Options) error {
 		recvWin:   int64(o.ConnWindow),
 	}
 	cn.streamer, _ = h.(BodyStreamer)
-	cn.vw, _ = c.(VectorWriter)
+	if vw, ok := c.(VectorWriter); ok {
+		if cw, ok := c.(interface{ CanWritev() bool }); !ok || cw.CanWritev() {
+			cn.vw = vw
+		}
+	}
 	cn.fr = http2.NewFramer(writerTo{cn}, nil)
 	cn.dec = hpack.NewDecoder(4096, cn.onField)
 	cn.lastRead.Store(nanotime())

@@ -51,6 +51,7 @@ type stream struct {
 	onSent    func(n int64) // see CountSent
 	afterDone func()        // see AfterDone
 	lazy      bool          // see Coalesce
+	held      bool          // a held write is sending (see writeDataLocked)
 	sent      int64         // body bytes sent, for onSent
 	timer     *time.Timer
 	delayed   struct{ block, body []byte }
@@ -133,6 +134,9 @@ func (c *conn) closeStreamLocked(st *stream) {
 	c.addRecent(st.id, st.resetByUs)
 	c.unqueue(st)
 	st.pending = nil
+	// What the stream's end tells (Done, AfterDone, CountSent) may free
+	// the body: a payload still referenced goes out first.
+	c.flushTaken()
 	c.notifyClosed(st)
 	if len(c.ids) == 0 {
 		c.lastActive = nanotime()
@@ -724,6 +728,11 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end, hold bool) error {
 	if end {
 		st.open = false
 	}
+	// A write that stays in the buffer (held, coalesced) takes a copy of
+	// all but the largest payloads: a vectored one would have to go out
+	// before the call returns (see flushTaken).
+	st.held = hold || st.lazy
+	defer func() { st.held = false }()
 	c.sendDataLocked(st, inlineQuantum)
 	if !st.closed && len(st.pending) > 0 {
 		c.enqueue(st)
@@ -913,8 +922,14 @@ func (c *conn) enqueue(st *stream) {
 }
 
 // vecMin is the smallest DATA payload sent from where it lies, when the
-// connection is a VectorWriter, rather than copied into the write buffer.
-const vecMin = 4 << 10
+// connection is a VectorWriter, rather than copied into the write buffer;
+// vecMinHeld that of a held or coalesced write, which would otherwise stay
+// in the buffer for the stream's next write (a unary gRPC answer's
+// trailers): a full frame, which fills the buffer soon anyway.
+const (
+	vecMin     = 4 << 10
+	vecMinHeld = maxOutFrame
+)
 
 // reserve makes room for n more bytes in the next write, flushing what it
 // holds when it is full enough.
@@ -1045,7 +1060,7 @@ func (c *conn) sendDataLocked(st *stream, budget int) int {
 		}
 		c.reserve(9 + k)
 		c.wbuf = appendFrameHeader(c.wbuf, k, http2.FrameData, flags, st.id)
-		if k >= vecMin && c.vw != nil {
+		if c.vw != nil && (k >= vecMinHeld || k >= vecMin && !st.held) {
 			c.vec = append(c.vec, c.wbuf[c.vecCut:], st.pending[:k:k])
 			c.vecCut = len(c.wbuf)
 			c.vecLen += k

@@ -21,9 +21,15 @@ import (
 // them, and the payload bytes they took from where they lay in src.
 type vecConn struct {
 	*rawio.Conn
-	src   []byte
-	vecs  atomic.Int64
-	taken atomic.Int64
+	src    []byte
+	vecs   atomic.Int64
+	writes atomic.Int64 // plain writes
+	taken  atomic.Int64
+}
+
+func (c *vecConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 func (c *vecConn) Writev(bufs [][]byte) (int64, error) {
@@ -205,4 +211,69 @@ func TestVectoredConcurrentStreams(t *testing.T) {
 	if cs := conns(); len(cs) != 1 || cs[0].taken.Load() == 0 {
 		t.Errorf("%d connections; want one, its payloads taken from where they lay", len(cs))
 	}
+}
+
+// TestVectoredEnds: a stream's end, which may free its body (AfterDone,
+// Done), comes after the body went out; and a coalesced answer whose
+// message is a few KiB still leaves in one write with its trailers.
+func TestVectoredEnds(t *testing.T) {
+	t.Parallel()
+	block := EncodeHeaderBlock(200, nil, -1)
+	t.Run("the body is freed at the stream's end", func(t *testing.T) {
+		t.Parallel()
+		body := append([]byte(nil), bigData[:200<<10]...)
+		want := append([]byte(nil), body...)
+		addr, _ := serveVec(t, HandlerFunc(func(w *ResponseWriter, r *Request) {
+			w.AfterDone(func() {
+				for i := range body {
+					body[i] ^= 0x5a // the owner takes the buffer back
+				}
+			})
+			_ = w.WriteBlock(block, body)
+		}), bigData)
+		rc := dialRaw(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 8 << 20})
+		if err := rc.fr.WriteWindowUpdate(0, 8<<20); err != nil {
+			t.Fatal(err)
+		}
+		rc.get(1, "/")
+		if status, got, rst := rc.response(1, true); status != "200" || rst != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s, %d bytes (the same: %v), reset %v; want 200 and the body as it was", status, len(got), bytes.Equal(got, want), rst)
+		}
+	})
+	t.Run("a coalesced answer of a few KiB", func(t *testing.T) {
+		t.Parallel()
+		msg := bigData[:8<<10]
+		gate, wrote := make(chan struct{}), make(chan int64, 1)
+		var vc *vecConn
+		addr, conns := serveVec(t, HandlerFunc(func(w *ResponseWriter, r *Request) {
+			w.Detach()
+			w.Coalesce()
+			go func() {
+				<-gate // the reader is idle: no other write comes between
+				before := vc.writes.Load() + vc.vecs.Load()
+				if w.WriteHeadData(block, msg) == nil {
+					_ = w.WriteTrailers(EncodeTrailerBlock([][2]string{{"x-done", "1"}}))
+				}
+				wrote <- vc.writes.Load() + vc.vecs.Load() - before
+			}()
+		}), bigData)
+		rc := dialRaw(t, addr)
+		rc.get(1, "/")
+		if err := rc.fr.WritePing(false, [8]byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if p, ok := rc.next().(*http2.PingFrame); ok && p.IsAck() {
+				break
+			}
+		}
+		vc = conns()[0]
+		close(gate)
+		if status, got, rst := rc.response(1, true); status != "200" || rst != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("%s, %d bytes, reset %v", status, len(got), rst)
+		}
+		if n := <-wrote; n != 1 {
+			t.Errorf("%d writes for headers, message and trailers, want 1", n)
+		}
+	})
 }

@@ -316,7 +316,6 @@ func (c *conn) useRawIO() {
 	}
 }
 
-// writer is what c's writes go through.
 // Writev writes the buffers as Write would write them joined (h2serve
 // sends large bodies so): with one system call where the connection makes
 // raw writes, else joined through Write.
@@ -343,6 +342,11 @@ func (c *conn) Writev(bufs [][]byte) (int64, error) {
 	return n, err
 }
 
+// CanWritev reports whether Writev makes vectored writes: with raw
+// writes, and without the journal's timestamps (HTTP/1.x only).
+func (c *conn) CanWritev() bool { return c.rio != nil && !c.stamp }
+
+// writer is what c's writes go through.
 func (c *conn) writer() io.Writer {
 	if c.rio != nil {
 		return c.rio
