@@ -60,7 +60,7 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 		snap = &stubSnapshot{files: s.Files, spec: s.SpecOptions(), opts: s.EngineOptions(), log: log}
 		defer snap.remove()
 		if err := snap.take(); err != nil {
-			log.Warn("workers: the stub files could not be copied; a worker started again while they do not load will not serve", "err", err)
+			log.Info("workers: no copy of the stub files is kept; a worker started again while they do not load waits until they do", "err", err)
 		}
 	}
 	o := workers.Options{
@@ -70,7 +70,8 @@ func supervise(ctx context.Context, s config.Settings, n int, store *engine.Stor
 		Log: log, Stdout: out, Stderr: env.Stderr,
 	}
 	if snap != nil {
-		o.Fallback, o.Reloaded = snap.paths, snap.retake
+		// After a reload, off the admin API's way.
+		o.Fallback, o.Reloaded = snap.paths, func() { go snap.retake() }
 	}
 	sup, err := workers.Start(o)
 	if err != nil {
@@ -167,6 +168,7 @@ type stubSnapshot struct {
 
 	mu     sync.Mutex
 	dir    string   // the copy ("": none)
+	prev   string   // the copy before, kept one change longer
 	copies []string // parallel to files
 	closed bool     // removed for good
 }
@@ -178,18 +180,12 @@ const maxSnapshot = 64 << 20
 
 // take copies the files into a new folder and, when the copy loads, keeps
 // it in place of the one before. Files past maxSnapshot in all are not
-// copied: there is then no copy.
+// copied: there is then no copy. The copy and its check run outside the
+// lock, so that a worker being started is not held up; the copy before is
+// kept one change longer, for a worker that was just handed it.
 func (sn *stubSnapshot) take() error {
-	sn.mu.Lock()
-	defer sn.mu.Unlock()
-	if sn.closed {
-		return nil
-	}
 	if n := workers.PathsSize(sn.files); n > maxSnapshot {
-		if sn.dir != "" {
-			_ = os.RemoveAll(sn.dir)
-			sn.dir, sn.copies = "", nil
-		}
+		sn.swap("", nil)
 		return fmt.Errorf("the stub files hold %d MiB, more than the %d MiB copied for a worker started again", n>>20, maxSnapshot>>20)
 	}
 	dir, err := os.MkdirTemp("", "decoy-stubs-")
@@ -198,24 +194,41 @@ func (sn *stubSnapshot) take() error {
 	}
 	copies, err := workers.CopyPaths(dir, sn.files)
 	if err == nil {
+		// A copy that does not load is no copy: the files are broken
+		// now, or they refer to files outside them by relative paths
+		// (a bodyFile, a $ref), which the copy leaves behind.
 		_, _, _, err = loadAll(copies, sn.spec, sn.opts...)
 	}
 	if err != nil {
-		// Broken now: the copy before stays.
 		_ = os.RemoveAll(dir)
 		return err
 	}
-	if sn.dir != "" {
-		_ = os.RemoveAll(sn.dir)
-	}
-	sn.dir, sn.copies = dir, copies
+	sn.swap(dir, copies)
 	return nil
+}
+
+// swap makes dir (with copies) the copy, keeping the one before until the
+// next swap.
+func (sn *stubSnapshot) swap(dir string, copies []string) {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if sn.closed {
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+		return
+	}
+	if sn.prev != "" {
+		_ = os.RemoveAll(sn.prev)
+	}
+	sn.prev = sn.dir
+	sn.dir, sn.copies = dir, copies
 }
 
 // retake is take, for when the files may have changed.
 func (sn *stubSnapshot) retake() {
 	if err := sn.take(); err != nil {
-		sn.log.Debug("workers: the stub files do not load now; a worker started again falls back to the copy of when they last did", "err", err)
+		sn.log.Debug("workers: no new copy of the stub files; a worker started again falls back to the one before, if any", "err", err)
 	}
 }
 
@@ -230,10 +243,12 @@ func (sn *stubSnapshot) remove() {
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
 	sn.closed = true
-	if sn.dir != "" {
-		_ = os.RemoveAll(sn.dir)
-		sn.dir, sn.copies = "", nil
+	for _, d := range []string{sn.dir, sn.prev} {
+		if d != "" {
+			_ = os.RemoveAll(d)
+		}
 	}
+	sn.dir, sn.prev, sn.copies = "", "", nil
 }
 
 // workerLoad is what a worker serves when the stub files do not load

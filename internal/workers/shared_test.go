@@ -169,32 +169,59 @@ func TestServeWorkersRestartWithBrokenFile(t *testing.T) {
 	}
 	write("hello.yaml", "- request: {method: GET, path: /hello}\n  response: {status: 200, body: hi}\n")
 	write("extra.yaml", "- id: extra\n  request: {method: GET, path: /extra}\n  response: {status: 200, body: v1}\n")
-	r := startDecoyEnv(t, bin, []string{"TMPDIR=" + t.TempDir()}, "serve", "--workers", "2", "--quiet", "--http", "127.0.0.1:0",
+	tmp := t.TempDir()
+	r := startDecoyEnv(t, bin, []string{"TMPDIR=" + tmp}, "serve", "--workers", "2", "--quiet", "--http", "127.0.0.1:0",
 		"--https", "", "--admin", "127.0.0.1:0", "--grpc", "", dir)
 	sup := serving(r)
 	httpAddr, admin := sup.str("http"), sup.str("admin")
 	pids := workerPIDs(t, sup, 2)
 
-	// Changed well (v2), which every worker serves, then saved broken.
-	time.Sleep(time.Second) // the workers watch the files once they serve
-	write("extra.yaml", "- id: extra\n  request: {method: GET, path: /extra}\n  response: {status: 200, body: v2}\n")
+	// Changed well (v2), which every worker serves, then saved broken. A
+	// worker watches the files once it serves: the change is written again
+	// (each second, past the watch's settling time) until every worker has
+	// it.
+	v2 := "- id: extra\n  request: {method: GET, path: /extra}\n  response: {status: 200, body: v2}\n"
+	write("extra.yaml", v2)
+	written := time.Now()
 	fresh := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for ok := 0; ok < 20; {
 		if _, body := get(t, fresh, "http://"+httpAddr+"/extra"); body == "v2" {
 			ok++
-		} else if ok = 0; time.Now().After(deadline) {
+			continue
+		} else if time.Now().After(deadline) {
 			t.Fatalf("the workers do not serve the changed file: %q", body)
 		}
+		ok = 0
+		if time.Since(written) > time.Second {
+			write("extra.yaml", v2)
+			written = time.Now()
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // the supervisor's copy follows the files
+	// The supervisor's copy follows the files: wait until it holds v2.
+	for {
+		copies, _ := filepath.Glob(filepath.Join(tmp, "decoy-stubs-*", "0", "stubs", "extra.yaml"))
+		has := false
+		for _, c := range copies {
+			if b, err := os.ReadFile(c); err == nil && strings.Contains(string(b), "v2") {
+				has = true
+			}
+		}
+		if has {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the supervisor's copy never held the change (copies %v)", copies)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	f, err := os.OpenFile(filepath.Join(dir, "extra.yaml"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, _ = f.WriteString("  garbage: [\n")
 	_ = f.Close()
-	time.Sleep(time.Second) // the workers try it, and keep what they had
 
 	_, mark := r.waitLine(0, "now", func(logLine) bool { return true })
 	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
