@@ -214,9 +214,8 @@ func entryRequest(e *journal.Entry) engine.Request {
 			body = b
 		}
 	}
-	// The gRPC front door journals its calls (gRPC-Web's too) as "gRPC".
-	grpc := e.Proto == "gRPC"
-	return engine.Request{Proto: e.Proto, GRPC: grpc, Method: e.Method, Path: path, Body: body, Fields: &entryFields{e: e}, ClientCert: e.Cert}
+	// A gRPC call (gRPC-Web's too) is journaled with its status.
+	return engine.Request{Proto: e.Proto, GRPC: e.GRPCStatus != nil, Method: e.Method, Path: path, Body: body, Fields: &entryFields{e: e}, ClientCert: e.Cert}
 }
 
 // entryFields reads headers, query parameters and cookies from a journal
