@@ -808,8 +808,10 @@ func (l *loop) readable(c *Conn) {
 		c.partial = nil
 	}
 	if c.backlog {
+		// The read that brought these may have left more in the socket,
+		// and no new edge would say so: read again after them.
 		c.backlog = false
-		l.serve(c, buf, c.hup)
+		l.serve(c, buf, true)
 		return
 	}
 	space := l.rbuf[len(buf):min(cap(l.rbuf), len(buf)+readQuantum)]

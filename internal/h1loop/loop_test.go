@@ -504,6 +504,29 @@ func TestPipelineAnsweredInQuanta(t *testing.T) {
 	}
 }
 
+// TestPipelineLongerThanARead: requests pipelined past one read's quantum,
+// whose answers pass the output quantum, are all answered: the requests
+// left in the socket by a full read are read once the answers before them
+// are out, though no new edge tells of them.
+func TestPipelineLongerThanARead(t *testing.T) {
+	t.Parallel()
+	const size, n = 2 << 10, 4000 // 140 KiB of requests, 8 MiB of answers
+	h := serve(t, Options{Handler: &echo{}})
+	c := h.dial(t)
+	_ = c.SetReadDeadline(time.Now().Add(60 * time.Second)) // a stall fails, not hangs
+	var reqs strings.Builder
+	for i := range n {
+		fmt.Fprintf(&reqs, "GET /big/%d HTTP/1.1\r\nHost: x\r\n\r\n", size+i%7)
+	}
+	go func() { _, _ = io.WriteString(c, reqs.String()) }()
+	bodies := readBodies(t, bufio.NewReader(c), n)
+	for i, b := range bodies {
+		if len(b) != size+i%7 {
+			t.Fatalf("answer %d: %d bytes, want %d", i, len(b), size+i%7)
+		}
+	}
+}
+
 // TestNotSentLowat: a connection given more than NotSentFirst gets
 // TCP_NOTSENT_LOWAT of that, and a client that does not read then holds
 // no more than about that in decoy's socket; one that reads a large
