@@ -1177,6 +1177,18 @@ func (l *loop) handOff(c *Conn, out, buf []byte) {
 // in one turn.
 const sweepChunk = 1024
 
+// timedOut answers a request that has not all arrived within ReadTimeout
+// with the 408 Options.Refuse makes, once and as far as the socket takes
+// it at once: the connection closes after it.
+func (l *loop) timedOut(c *Conn) {
+	if l.s.o.Refuse == nil {
+		return
+	}
+	if b := l.s.o.Refuse(c, Verdict{Status: 408}, nil); len(b) > 0 {
+		_, _ = Send(c.fd, b)
+	}
+}
+
 // sweep closes connections past their timeouts, checking the next
 // sweepChunk entries of the table from sweepNext; a pass begins at each
 // tick and goes on over as many turns of the loop as it takes, between
@@ -1198,6 +1210,7 @@ func (l *loop) sweep() {
 		}
 		switch {
 		case c.partial != nil && now-c.inFirst >= read:
+			l.timedOut(c)
 			l.close(c, ReadTimeout)
 		case c.partial == nil && !c.answered && now-c.since >= read:
 			// A new connection has ReadTimeout for its first request.

@@ -15,6 +15,7 @@ import (
 	"github.com/decoy-dev/decoy/internal/accesslog"
 	"github.com/decoy-dev/decoy/internal/behave"
 	"github.com/decoy-dev/decoy/internal/engine"
+	"github.com/decoy-dev/decoy/internal/h1loop"
 	"github.com/decoy-dev/decoy/internal/journal"
 	"github.com/decoy-dev/decoy/internal/metrics"
 	"github.com/decoy-dev/decoy/internal/problem"
@@ -427,7 +428,7 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 		p = problem.New(413, fmt.Sprintf("the request body exceeds %d bytes", s.o.MaxBodyBytes))
 		s.lingerFast(ctx)
 	case errors.As(err, &ne) && ne.Timeout():
-		p = problem.New(408, "the request was not received in time")
+		p = s.refusal(h1loop.Verdict{Status: 408}) // as the loops say it
 	default:
 		p = problem.New(400, "malformed HTTP request: "+err.Error())
 	}

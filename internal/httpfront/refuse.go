@@ -31,6 +31,9 @@ func (s *Server) refusal(v h1loop.Verdict) *problem.Problem {
 	if len(q) > quoteMax {
 		q, more = q[:quoteMax], fmt.Sprintf(" (the first %d bytes)", quoteMax)
 	}
+	if v.Status == 408 {
+		return problem.New(408, fmt.Sprintf("the request did not all arrive within %s (read-timeout): send it at once, or raise read-timeout", s.o.ReadTimeout))
+	}
 	why := v.Why
 	switch v.Status {
 	case 400:

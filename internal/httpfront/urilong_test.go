@@ -124,3 +124,41 @@ func TestHeaderListTooLongH2(t *testing.T) {
 		})
 	}
 }
+
+// TestReadTimeout408: a request that has not all arrived within
+// read-timeout gets a 408 saying so before the connection closes, on
+// every engine that reads HTTP/1.1.
+func TestReadTimeout408(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		o    httpfront.Options
+	}{
+		{"loop", httpfront.Options{}},
+		{"fasthttp", httpfront.Options{HTTP1Engine: httpfront.HTTP1Fasthttp}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.o.ReadTimeout = 300 * time.Millisecond
+			f := start(t, tt.o)
+			c, err := net.Dial("tcp", f.http)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second)) // a safety net only
+			if _, err := io.WriteString(c, "GET /users/1 HTTP/1.1\r\nHost: x\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no answer before the close: %v", err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 408 || !strings.Contains(string(body), "read-timeout") {
+				t.Errorf("%d %s, want 408 naming read-timeout", resp.StatusCode, body)
+			}
+		})
+	}
+}
