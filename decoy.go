@@ -342,10 +342,10 @@ func Start(o Options) (*Server, error) {
 	if o.Admin {
 		set.Admin = "127.0.0.1:0"
 	}
-	if probs := config.Combined(set); len(probs) > 0 {
+	if probs := config.Combined(set, "set Options.HTTPS"); len(probs) > 0 {
 		msgs := make([]string, len(probs))
 		for i, p := range probs {
-			msgs[i] = strings.ReplaceAll(p.Msg, "give https an address", "set Options.HTTPS")
+			msgs[i] = p.Msg
 		}
 		return nil, fmt.Errorf("decoy: Options.Settings: %s", strings.Join(msgs, "; "))
 	}

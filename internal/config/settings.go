@@ -522,7 +522,7 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 			}
 		}
 	}
-	probs = append(probs, Combined(s)...)
+	probs = append(probs, Combined(s, "give https an address")...)
 	if len(probs) > 0 {
 		return s, probs
 	}
@@ -532,8 +532,9 @@ func Resolve(configFile string, getenv func(string) string, flags map[string]str
 // Combined checks the settings that must agree with one another (both
 // halves of a key pair, client-auth with a TLS port, ...): what Resolve
 // checks once every source is applied, for settings put together
-// otherwise (the Go package's Options).
-func Combined(s Settings) Problems {
+// otherwise (the Go package's Options). openTLS says how to open the TLS
+// port where the settings come from ("give https an address").
+func Combined(s Settings, openTLS string) Problems {
 	var probs Problems
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and tls-key go together: give both or neither"})
@@ -545,7 +546,7 @@ func Combined(s Settings) Problems {
 		probs = append(probs, Problem{File: "settings", Msg: "tls-cert and ca-cert exclude each other: with tls-cert decoy serves that certificate and signs none, so ca-cert would go unused; give one of them"})
 	}
 	if s.HTTPS == "" && s.ClientAuth != "none" {
-		probs = append(probs, Problem{File: "settings", Msg: "client-auth is " + s.ClientAuth + " but the TLS port is off (https is empty): give https an address, or leave client-auth none"})
+		probs = append(probs, Problem{File: "settings", Msg: "client-auth is " + s.ClientAuth + " but the TLS port is off (https is empty): " + openTLS + ", or leave client-auth none"})
 	}
 	if s.ClientCA != "" && s.ClientAuth == "none" {
 		probs = append(probs, Problem{File: "settings", Msg: "client-ca is given but client-auth is none: set client-auth to optional or require"})
