@@ -732,7 +732,6 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end, hold bool) error {
 	// all but the largest payloads: a vectored one would have to go out
 	// before the call returns (see flushTaken).
 	st.held = hold || st.lazy
-	defer func() { st.held = false }()
 	c.sendDataLocked(st, inlineQuantum)
 	if !st.closed && len(st.pending) > 0 {
 		c.enqueue(st)
@@ -748,7 +747,7 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end, hold bool) error {
 		st.waiting = true
 		c.cond.Wait()
 	}
-	st.waiting = false
+	st.waiting, st.held = false, false
 	c.flushTaken()
 	switch {
 	case end && !st.sendDone, !end && (st.closed || c.closed):
